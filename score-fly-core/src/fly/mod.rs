@@ -1,0 +1,1 @@
+//! Fly.io: the typed fly.toml model and the Score → Fly conversion.

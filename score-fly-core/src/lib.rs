@@ -1,0 +1,28 @@
+//! # score-fly-core
+//!
+//! The engine behind `cargo score-fly`: it reads Score workloads (`score.dev/v1b1`) exactly
+//! as the specification says and turns them into Fly.io configuration.
+//!
+//! ```
+//! use score_fly_core::{fly, spec};
+//!
+//! let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: hello\ncontainers:\n  main:\n    image: nginx\nservice:\n  ports:\n    web: {port: 80, targetPort: 8080}\n";
+//! let loaded = spec::load_str("score.yaml", text).unwrap();
+//! let options = fly::ConvertOptions::new("demo-");
+//! let converted = fly::convert(&loaded.workload, &options, &fly::NoFiles).unwrap();
+//! assert_eq!(converted.config.app, "demo-hello");
+//! assert!(converted.to_toml().contains("internal_port = 8080"));
+//! ```
+//!
+//! Data flows one way: [`spec`] (YAML → validated [`spec::Workload`]) → [`placeholder`]
+//! (`${...}` substitution, reporting secret reads) → [`fly`] (typed `fly.toml` model and the
+//! Score → Fly conversion). [`quantity`] parses CPU and memory quantities; [`fsutil`] holds
+//! the only filesystem writes (atomic, path-naming errors).
+//!
+//! This crate never prints and has no CLI: the `cargo-score-fly` binary does that.
+
+pub mod fly;
+pub mod fsutil;
+pub mod placeholder;
+pub mod quantity;
+pub mod spec;

@@ -1,0 +1,236 @@
+//! The Score `score.dev/v1b1` model, loading and validation.
+//!
+//! Loading runs, in order: YAML → located tree ([`node`]) → overrides ([`Overrides`]) →
+//! upgrade of deprecated spellings → every schema rule ([`validate`]) → upgrade of the
+//! deprecated list forms → semantic checks (placeholders, `before`) → typed [`Workload`].
+//! Every problem of every stage is collected with its field path and `line:column`.
+//!
+//! ```
+//! let loaded = score_fly_core::spec::load_str(
+//!     "score.yaml",
+//!     "apiVersion: score.dev/v1b1\nmetadata:\n  name: hello\ncontainers:\n  main:\n    image: nginx\n",
+//! )
+//! .unwrap();
+//! assert_eq!(loaded.workload.name(), "hello");
+//! ```
+
+mod model;
+pub mod node;
+mod overrides;
+mod semantic;
+mod upgrade;
+pub mod validate;
+pub mod yaml;
+
+use std::fmt;
+
+pub use model::*;
+pub use node::{Location, Source, SourceMap};
+pub use overrides::Overrides;
+
+/// One problem (or warning) about a Score document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Field path, e.g. `containers.main.files["/etc/x"].mode` (empty for the whole document).
+    pub path: String,
+    /// Where in which source (see [`SourceMap`]).
+    pub location: Option<Location>,
+    /// What is wrong and, where useful, what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+    }
+}
+
+/// A Score document that loaded: the workload, warnings, and the sources for messages.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The validated workload.
+    pub workload: Workload,
+    /// Deprecations and other non-fatal findings.
+    pub warnings: Vec<Diagnostic>,
+    /// The Score file (source 0) and override sources.
+    pub sources: SourceMap,
+}
+
+/// A Score document that did not load: every problem found.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct LoadError {
+    /// The problems, in document order per stage.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The Score file (source 0) and override sources.
+    pub sources: SourceMap,
+}
+
+impl LoadError {
+    /// The name of the Score file.
+    pub fn file_name(&self) -> &str {
+        self.sources.get(0).map_or("<score file>", |s| s.name.as_str())
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        write!(f, "{} is not a valid Score file ({n} problem{})", self.file_name(), if n == 1 { "" } else { "s" })?;
+        for d in &self.diagnostics {
+            match d.location {
+                Some(location) => write!(f, "\n  {}: {d}", self.sources.describe(location))?,
+                None => write!(f, "\n  {d}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads a Score document without overrides.
+pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
+    load(name, text, &Overrides::default())
+}
+
+/// Loads a Score document, applying overrides before validation.
+pub fn load(name: &str, text: &str, overrides: &Overrides) -> Result<Loaded, LoadError> {
+    let mut sources = SourceMap::default();
+    let source = sources.add(name, text);
+    let fail = |diagnostics: Vec<Diagnostic>, sources: SourceMap| Err(LoadError { diagnostics, sources });
+    let mut root = match yaml::parse(text, source) {
+        Ok(root) => root,
+        Err(e) => {
+            return fail(
+                vec![Diagnostic { path: String::new(), location: Some(e.location), message: e.message }],
+                sources,
+            );
+        }
+    };
+    let mut warnings = Vec::new();
+    let errors = overrides::apply(&mut root, overrides, &mut sources, &mut warnings);
+    if !errors.is_empty() {
+        return fail(errors, sources);
+    }
+    upgrade::legacy_spellings(&mut root, &mut warnings);
+    let errors = validate::validate(&root);
+    if !errors.is_empty() {
+        return fail(errors, sources);
+    }
+    let mut errors = upgrade::list_forms(&mut root, &mut warnings);
+    errors.extend(semantic::check(&root, &mut warnings));
+    if !errors.is_empty() {
+        return fail(errors, sources);
+    }
+    match serde_json::from_value::<Workload>(root.to_json()) {
+        Ok(workload) => Ok(Loaded { workload, warnings, sources }),
+        Err(e) => fail(
+            vec![Diagnostic {
+                path: String::new(),
+                location: None,
+                message: format!("internal error: a validated document did not convert ({e}); please report this"),
+            }],
+            sources,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str =
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n";
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        load_str("score.yaml", text).unwrap_err().diagnostics
+    }
+
+    #[test]
+    fn loads_the_minimal_workload() {
+        let loaded = load_str("score.yaml", MINIMAL).unwrap();
+        assert_eq!(loaded.workload.name(), "web");
+        assert_eq!(loaded.workload.containers["main"].image, "nginx");
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn reports_every_problem_with_path_and_position() {
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: Web\ncontainers:\n  main:\n    image: \"\"\n    imag: x\n    resources:\n      limits:\n        memory: 1MB\n";
+        let e = errors(text);
+        let got: Vec<(String, usize, usize)> =
+            e.iter().map(|d| (d.path.clone(), d.location.unwrap().line, d.location.unwrap().column)).collect();
+        assert!(got.contains(&("metadata.name".into(), 3, 9)), "{got:?}");
+        assert!(got.contains(&("containers.main.image".into(), 6, 12)), "{got:?}");
+        assert!(got.contains(&("containers.main.imag".into(), 7, 5)), "{got:?}");
+        assert!(got.contains(&("containers.main.resources.limits.memory".into(), 10, 17)), "{got:?}");
+        assert_eq!(e.len(), 4, "{e:?}");
+    }
+
+    #[test]
+    fn display_lists_locations() {
+        let err = load_str("dir/score.yaml", "apiVersion: score.dev/v1b1\nmetadata: {name: web}\ncontainers: {}\n")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("dir/score.yaml is not a valid Score file (1 problem)"), "{text}");
+        assert!(text.contains("dir/score.yaml:3:13: containers: at least one container is required"), "{text}");
+    }
+
+    #[test]
+    fn deprecated_forms_are_upgraded_with_warnings() {
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    files:\n      - target: /etc/a\n        content: [\"line 1\", \"line 2\"]\n        mode: \"0644\"\n    volumes:\n      - target: /data\n        source: vol\n        read_only: true\n";
+        let loaded = load_str("score.yaml", text).unwrap();
+        let c = &loaded.workload.containers["main"];
+        assert_eq!(c.files["/etc/a"].content.as_deref(), Some("line 1\nline 2"));
+        assert_eq!(c.volumes["/data"].read_only, Some(true));
+        let paths: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
+        assert!(paths.contains(&"containers.main.files[0].content"), "{paths:?}");
+        assert!(paths.contains(&"containers.main.volumes[0].read_only"), "{paths:?}");
+        assert!(paths.contains(&"containers.main.files"), "{paths:?}");
+    }
+
+    #[test]
+    fn list_forms_need_unique_targets() {
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    files:\n      - content: a\n      - {target: /x, content: b}\n      - {target: /x, content: c}\n";
+        let paths: Vec<String> = errors(text).into_iter().map(|d| d.path).collect();
+        assert_eq!(paths, vec!["containers.main.files[0].target", "containers.main.files[2].target"]);
+    }
+
+    #[test]
+    fn semantic_checks() {
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  aa:\n    image: nginx\n    variables:\n      A: ${resources.nope.host}\n      B: ${env.HOME}\n    before:\n      bb: {ready: started}\n      zz: {ready: started}\n  bb:\n    image: nginx\n    before:\n      aa: {ready: healthy}\nresources:\n  db:\n    type: postgres\n    params:\n      x: ${resources.db2.host}\n";
+        let e = errors(text);
+        let msgs: Vec<String> = e.iter().map(ToString::to_string).collect();
+        assert!(
+            msgs.iter().any(|m| m.starts_with("containers.aa.variables.A: ") && m.contains("no resource named `nope`")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("containers.aa.variables.B: ") && m.contains("unknown reference root `env`")),
+            "{msgs:?}"
+        );
+        assert!(msgs.iter().any(|m| m.contains("`zz`, which is not a container")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.contains("cycle: aa → bb → aa")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.starts_with("resources.db.params.x: ")), "{msgs:?}");
+    }
+
+    #[test]
+    fn overrides_apply_before_validation() {
+        let o = Overrides { properties: vec!["containers.main.image=".into()], ..Overrides::default() };
+        let e = load("score.yaml", MINIMAL, &o).unwrap_err();
+        assert_eq!(e.diagnostics[0].path, "containers.main.image");
+        let o = Overrides { properties: vec!["metadata.name=other".into()], ..Overrides::default() };
+        assert_eq!(load("score.yaml", MINIMAL, &o).unwrap().workload.name(), "other");
+    }
+
+    #[test]
+    fn override_errors_point_at_the_override() {
+        let o = Overrides { properties: vec!["containers.main.variables.PORT=8080".into()], ..Overrides::default() };
+        let e = load("score.yaml", MINIMAL, &o).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(d.path, "containers.main.variables.PORT");
+        assert_eq!(
+            e.sources.describe(d.location.unwrap()),
+            "--override-property containers.main.variables.PORT=8080:1:1"
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! Overrides applied to the raw document before validation, as score-compose does:
+//! `--overrides-file` (deep merge), `--override-property path=value`, `--image`.
+
+use super::node::{FieldPath, Key, Location, Node, SourceMap, Value};
+use super::{Diagnostic, yaml};
+
+/// The overrides of one load.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--overrides-file`: (name for messages, YAML text), merged in order.
+    pub files: Vec<(String, String)>,
+    /// `--override-property path=value`, applied in order after the files.
+    pub properties: Vec<String>,
+    /// `--image`: replaces every container image that is `.`.
+    pub image: Option<String>,
+}
+
+impl Overrides {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.properties.is_empty() && self.image.is_none()
+    }
+}
+
+/// Applies all overrides to `root`. Problems are returned as diagnostics.
+pub(super) fn apply(
+    root: &mut Node,
+    overrides: &Overrides,
+    sources: &mut SourceMap,
+    warnings: &mut Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    for (name, text) in &overrides.files {
+        let source = sources.add(name.clone(), text.clone());
+        match yaml::parse(text, source) {
+            Ok(patch) if patch.as_map().is_some() => merge(root, patch),
+            Ok(Node { value: Value::Null, .. }) => {}
+            Ok(patch) => errors.push(Diagnostic {
+                path: String::new(),
+                location: patch.location,
+                message: format!("an overrides file must hold a map, found {}", patch.value.type_name()),
+            }),
+            Err(e) => errors.push(Diagnostic { path: String::new(), location: Some(e.location), message: e.message }),
+        }
+    }
+    for property in &overrides.properties {
+        let source = sources.add(format!("--override-property {property}"), property.clone());
+        let location = Location { source, line: 1, column: 1 };
+        if let Err(message) = apply_property(root, property, source) {
+            errors.push(Diagnostic { path: String::new(), location: Some(location), message });
+        }
+    }
+    if let Some(image) = &overrides.image {
+        let source = sources.add(format!("--image {image}"), image.clone());
+        let location = Location { source, line: 1, column: 1 };
+        let mut replaced = 0;
+        if let Some(containers) = root.get_mut("containers").and_then(Node::as_map_mut) {
+            for (_, container) in containers {
+                if let Some(node) = container.get_mut("image") {
+                    if node.as_str() == Some(".") {
+                        *node = Node { value: Value::Str(image.clone()), location: Some(location) };
+                        replaced += 1;
+                    }
+                }
+            }
+        }
+        if replaced == 0 {
+            warnings.push(Diagnostic {
+                path: String::new(),
+                location: Some(location),
+                message: "--image was given but no container has image `.`; nothing replaced".to_owned(),
+            });
+        }
+    }
+    errors
+}
+
+/// Deep merge: maps merge key by key, `null` deletes, anything else replaces.
+fn merge(target: &mut Node, patch: Node) {
+    match (target.as_map_mut(), patch.value) {
+        (Some(entries), Value::Map(patch_entries)) => {
+            for (key, value) in patch_entries {
+                let existing = entries.iter().position(|(k, _)| k.name == key.name);
+                match (existing, &value.value) {
+                    (Some(i), Value::Null) => {
+                        entries.remove(i);
+                    }
+                    (None, Value::Null) => {}
+                    (Some(i), _) => merge(&mut entries[i].1, value),
+                    (None, _) => entries.push((key, value)),
+                }
+            }
+        }
+        (_, value) => {
+            *target = Node { value, location: patch.location };
+        }
+    }
+}
+
+/// Splits an override path on unescaped dots (`\.` is a literal dot).
+pub(super) fn split_path(path: &str) -> Vec<String> {
+    let mut segments = vec![String::new()];
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                chars.next();
+                segments.last_mut().expect("never empty").push('.');
+            }
+            '.' => segments.push(String::new()),
+            c => segments.last_mut().expect("never empty").push(c),
+        }
+    }
+    segments
+}
+
+fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), String> {
+    let Some((path, raw_value)) = property.split_once('=') else {
+        return Err(format!("--override-property `{property}` must be `path=value` (an empty value deletes the path)"));
+    };
+    let segments = split_path(path);
+    if path.is_empty() || segments.iter().any(String::is_empty) {
+        return Err(format!("--override-property `{property}`: the path `{path}` has an empty segment"));
+    }
+    let value = if raw_value.is_empty() {
+        None
+    } else {
+        let mut node = yaml::parse(raw_value, source)
+            .map_err(|e| format!("--override-property `{path}`: the value is not valid YAML: {}", e.message))?;
+        node.fill_location(Some(Location { source, line: 1, column: 1 }));
+        Some(node)
+    };
+    let location = Location { source, line: 1, column: 1 };
+    let (last, parents) = segments.split_last().expect("at least one segment");
+    let mut current = root;
+    let mut walked = FieldPath::root();
+    for segment in parents {
+        let creating = value.is_some();
+        current = match step(current, segment, creating, location) {
+            Ok(Some(next)) => next,
+            Ok(None) => return Ok(()), // deleting something that isn't there
+            Err(what) => return Err(format!("--override-property `{path}`: cannot descend into `{walked}`: {what}")),
+        };
+        walked = walked.key(segment);
+    }
+    match (&mut current.value, value) {
+        (Value::Map(entries), Some(v)) => {
+            if let Some((_, slot)) = entries.iter_mut().find(|(k, _)| &k.name == last) {
+                *slot = v;
+            } else {
+                entries.push((Key { name: last.clone(), location: Some(location) }, v));
+            }
+        }
+        (Value::Map(entries), None) => entries.retain(|(k, _)| &k.name != last),
+        (Value::Seq(items), value) => {
+            let index: usize = last.parse().map_err(|_| {
+                format!("--override-property `{path}`: `{last}` is not an index into the list at `{walked}`")
+            })?;
+            match value {
+                Some(v) if index < items.len() => items[index] = v,
+                Some(v) if index == items.len() => items.push(v),
+                Some(_) => {
+                    return Err(format!(
+                        "--override-property `{path}`: index {index} is out of range (the list at `{walked}` has {} items)",
+                        items.len()
+                    ));
+                }
+                None if index < items.len() => {
+                    items.remove(index);
+                }
+                None => {}
+            }
+        }
+        (other, _) => {
+            return Err(format!(
+                "--override-property `{path}`: `{walked}` is a {}, not a map or list",
+                other.type_name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One step down; creates maps on the way when `create`.
+fn step<'n>(
+    node: &'n mut Node,
+    segment: &str,
+    create: bool,
+    location: Location,
+) -> Result<Option<&'n mut Node>, String> {
+    if create && node.value == Value::Null {
+        node.value = Value::Map(Vec::new());
+    }
+    match &mut node.value {
+        Value::Map(entries) => {
+            let index = entries.iter().position(|(k, _)| k.name == segment);
+            match index {
+                Some(i) => Ok(Some(&mut entries[i].1)),
+                None if create => {
+                    entries.push((
+                        Key { name: segment.to_owned(), location: Some(location) },
+                        Node { value: Value::Map(Vec::new()), location: Some(location) },
+                    ));
+                    Ok(entries.last_mut().map(|(_, v)| v))
+                }
+                None => Ok(None),
+            }
+        }
+        Value::Seq(items) => {
+            let len = items.len();
+            let index: usize = segment.parse().map_err(|_| format!("`{segment}` is not a list index"))?;
+            items
+                .get_mut(index)
+                .map(Some)
+                .ok_or_else(|| format!("index {index} is out of range (the list has {len} items)"))
+        }
+        other => Err(format!("it is a {}", other.type_name())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Node {
+        yaml::parse(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: .\n    args: [a, b]\n    variables:\n      A: one\n      B: two\n",
+            0,
+        )
+        .unwrap()
+    }
+
+    fn run(overrides: &Overrides) -> (Node, Vec<Diagnostic>, Vec<Diagnostic>) {
+        let mut root = doc();
+        let mut sources = SourceMap::default();
+        sources.add("score.yaml", "");
+        let mut warnings = Vec::new();
+        let errors = apply(&mut root, overrides, &mut sources, &mut warnings);
+        (root, errors, warnings)
+    }
+
+    fn var<'n>(root: &'n Node, name: &str) -> Option<&'n Node> {
+        root.get("containers")?.get("main")?.get("variables")?.get(name)
+    }
+
+    #[test]
+    fn overrides_file_deep_merges_and_null_deletes() {
+        let o = Overrides {
+            files: vec![(
+                "o.yaml".into(),
+                "containers:\n  main:\n    variables:\n      A: changed\n      B: null\n      C: new\n".into(),
+            )],
+            ..Overrides::default()
+        };
+        let (root, errors, _) = run(&o);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(var(&root, "A").unwrap().as_str(), Some("changed"));
+        assert!(var(&root, "B").is_none());
+        assert_eq!(var(&root, "C").unwrap().as_str(), Some("new"));
+        assert_eq!(root.get("containers").unwrap().get("main").unwrap().get("image").unwrap().as_str(), Some("."));
+    }
+
+    #[test]
+    fn property_sets_parses_yaml_and_deletes() {
+        let o = Overrides {
+            properties: vec![
+                "containers.main.variables.A=42".into(),
+                "containers.main.variables.B=".into(),
+                "containers.main.args.1=c".into(),
+                r"metadata.annotations.example\.com/key=v".into(),
+                "service.ports.web.port=8080".into(),
+            ],
+            ..Overrides::default()
+        };
+        let (root, errors, _) = run(&o);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(var(&root, "A").unwrap().value, Value::Int(42));
+        assert!(var(&root, "B").is_none());
+        let args = root.get("containers").unwrap().get("main").unwrap().get("args").unwrap();
+        assert_eq!(args.to_json(), serde_json::json!(["a", "c"]));
+        assert_eq!(
+            root.get("metadata").unwrap().get("annotations").unwrap().get("example.com/key").unwrap().as_str(),
+            Some("v")
+        );
+        assert_eq!(
+            root.get("service").unwrap().get("ports").unwrap().get("web").unwrap().get("port").unwrap().value,
+            Value::Int(8080)
+        );
+    }
+
+    #[test]
+    fn property_errors_name_the_path() {
+        for (property, fragment) in [
+            ("novalue", "must be `path=value`"),
+            ("containers.main.image.x=1", "not a map or list"),
+            ("containers.main.args.9=x", "out of range"),
+            ("containers.main.args.x=1", "not an index"),
+            ("a..b=1", "empty segment"),
+            ("containers.main.variables.A=[1, ", "not valid YAML"),
+        ] {
+            let o = Overrides { properties: vec![property.into()], ..Overrides::default() };
+            let (_, errors, _) = run(&o);
+            assert_eq!(errors.len(), 1, "{property}");
+            assert!(errors[0].message.contains(fragment), "{property}: {}", errors[0].message);
+        }
+    }
+
+    #[test]
+    fn image_replaces_dot_images_and_warns_when_unused() {
+        let o = Overrides { image: Some("registry.fly.io/web:1".into()), ..Overrides::default() };
+        let (root, errors, warnings) = run(&o);
+        assert!(errors.is_empty() && warnings.is_empty());
+        assert_eq!(
+            root.get("containers").unwrap().get("main").unwrap().get("image").unwrap().as_str(),
+            Some("registry.fly.io/web:1")
+        );
+        let o = Overrides {
+            properties: vec!["containers.main.image=busybox".into()],
+            image: Some("x".into()),
+            ..Overrides::default()
+        };
+        let (_, _, warnings) = run(&o);
+        assert_eq!(warnings.len(), 1);
+    }
+}

@@ -1,0 +1,31 @@
+//! Test doubles and shared helpers for score-fly's end-to-end tests.
+//!
+//! Everything here is written from Fly.io's own documentation and flyctl's behaviour
+//! (`../shared/reference/fly.md`), never from score-fly's product code, so a mistake in the
+//! product cannot be mirrored by its checker.
+//!
+//! - [`flytoml`]: an independent, strict `fly.toml` checker (unknown keys, types, machine
+//!   sizes, handlers, check durations...). Every `fly.toml` a test produces goes through it,
+//!   and the fake flyctl will use it to reject what Fly would reject.
+//! - [`shared_dir`]: where the read-only reference material (`../shared/`) lives.
+
+pub mod flytoml;
+
+use std::path::PathBuf;
+
+/// The workspace root (the folder holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent folder")
+        .to_path_buf()
+}
+
+/// The read-only reference folder `../shared/` beside the checkout, if present.
+///
+/// `SCORE_FLY_SHARED_DIR` overrides the location.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("SCORE_FLY_SHARED_DIR")
+        .map_or_else(|| workspace_root().join("../shared"), PathBuf::from);
+    dir.is_dir().then_some(dir)
+}
