@@ -1,1 +1,2 @@
+//! Benchmarks (written next).
 fn main() {}

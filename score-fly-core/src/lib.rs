@@ -25,4 +25,5 @@ pub mod fly;
 pub mod fsutil;
 pub mod placeholder;
 pub mod quantity;
+pub mod secret;
 pub mod spec;

@@ -15,17 +15,14 @@ use std::path::PathBuf;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent folder")
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent folder").to_path_buf()
 }
 
 /// The read-only reference folder `../shared/` beside the checkout, if present.
 ///
 /// `SCORE_FLY_SHARED_DIR` overrides the location.
 pub fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SCORE_FLY_SHARED_DIR")
-        .map_or_else(|| workspace_root().join("../shared"), PathBuf::from);
+    let dir =
+        std::env::var_os("SCORE_FLY_SHARED_DIR").map_or_else(|| workspace_root().join("../shared"), PathBuf::from);
     dir.is_dir().then_some(dir)
 }

@@ -54,6 +54,29 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
     /// The Score file (source 0) and override sources.
     pub sources: SourceMap,
+    /// The validated document with locations (map form), to point at fields later.
+    pub root: node::Node,
+}
+
+impl Loaded {
+    /// Where a field was written, if it (or its nearest parent) is in the document.
+    pub fn locate(&self, path: &node::FieldPath) -> Option<Location> {
+        let mut node = &self.root;
+        let mut location = node.location;
+        for segment in path.segments() {
+            let next = match (segment, &node.value) {
+                (node::Segment::Key(k), node::Value::Map(entries)) => {
+                    entries.iter().find(|(key, _)| &key.name == k).map(|(key, value)| (key.location, value))
+                }
+                (node::Segment::Index(i), node::Value::Seq(items)) => items.get(*i).map(|n| (n.location, n)),
+                _ => None,
+            };
+            let Some((key_location, child)) = next else { break };
+            location = child.location.or(key_location);
+            node = child;
+        }
+        location
+    }
 }
 
 /// A Score document that did not load: every problem found.
@@ -111,17 +134,21 @@ pub fn load(name: &str, text: &str, overrides: &Overrides) -> Result<Loaded, Loa
         return fail(errors, sources);
     }
     upgrade::legacy_spellings(&mut root, &mut warnings);
-    let errors = validate::validate(&root);
-    if !errors.is_empty() {
-        return fail(errors, sources);
+    let mut errors = validate::validate(&root);
+    if errors.is_empty() {
+        errors.extend(upgrade::list_forms(&mut root, &mut warnings));
     }
-    let mut errors = upgrade::list_forms(&mut root, &mut warnings);
-    errors.extend(semantic::check(&root, &mut warnings));
+    // The semantic checks only read well-shaped parts, so they run even after schema
+    // errors: the user sees every problem at once.
+    let mut semantic_warnings = Vec::new();
+    errors.extend(semantic::check(&root, &mut semantic_warnings));
+    warnings.extend(semantic_warnings);
     if !errors.is_empty() {
+        errors.sort_by_key(|d| d.location.map(|l| (l.source, l.line, l.column)));
         return fail(errors, sources);
     }
     match serde_json::from_value::<Workload>(root.to_json()) {
-        Ok(workload) => Ok(Loaded { workload, warnings, sources }),
+        Ok(workload) => Ok(Loaded { workload, warnings, sources, root }),
         Err(e) => fail(
             vec![Diagnostic {
                 path: String::new(),

@@ -56,11 +56,11 @@ pub(super) fn apply(
         let mut replaced = 0;
         if let Some(containers) = root.get_mut("containers").and_then(Node::as_map_mut) {
             for (_, container) in containers {
-                if let Some(node) = container.get_mut("image") {
-                    if node.as_str() == Some(".") {
-                        *node = Node { value: Value::Str(image.clone()), location: Some(location) };
-                        replaced += 1;
-                    }
+                if let Some(node) = container.get_mut("image")
+                    && node.as_str() == Some(".")
+                {
+                    *node = Node { value: Value::Str(image.clone()), location: Some(location) };
+                    replaced += 1;
                 }
             }
         }

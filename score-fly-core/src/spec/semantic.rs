@@ -25,7 +25,7 @@ pub(super) fn check(root: &Node, warnings: &mut Vec<Diagnostic>) -> Vec<Diagnost
                     .to_owned(),
             }),
             Err(e) => {
-                errors.push(Diagnostic { path: path.to_string(), location: node.location, message: e.to_string() })
+                errors.push(Diagnostic { path: path.to_string(), location: node.location, message: e.to_string() });
             }
         }
     };
@@ -107,10 +107,10 @@ fn check_before(containers: &[(super::node::Key, Node)], errors: &mut Vec<Diagno
                 let start = stack.iter().position(|&s| s == to).unwrap_or(0);
                 return Some(stack[start..].to_vec());
             }
-            if colour[to] == 0 {
-                if let Some(cycle) = visit(to, edges, colour, stack) {
-                    return Some(cycle);
-                }
+            if colour[to] == 0
+                && let Some(cycle) = visit(to, edges, colour, stack)
+            {
+                return Some(cycle);
             }
         }
         stack.pop();
@@ -118,18 +118,18 @@ fn check_before(containers: &[(super::node::Key, Node)], errors: &mut Vec<Diagno
         None
     }
     for start in 0..names.len() {
-        if colour[start] == 0 {
-            if let Some(cycle) = visit(start, &edges, &mut colour, &mut Vec::new()) {
-                let (key, _) = &containers[cycle[0]];
-                let mut chain: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
-                chain.push(names[cycle[0]]);
-                errors.push(Diagnostic {
-                    path: FieldPath::root().key("containers").key(&key.name).key("before").to_string(),
-                    location: key.location,
-                    message: format!("`before` forms a cycle: {}", chain.join(" → ")),
-                });
-                return;
-            }
+        if colour[start] == 0
+            && let Some(cycle) = visit(start, &edges, &mut colour, &mut Vec::new())
+        {
+            let (key, _) = &containers[cycle[0]];
+            let mut chain: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
+            chain.push(names[cycle[0]]);
+            errors.push(Diagnostic {
+                path: FieldPath::root().key("containers").key(&key.name).key("before").to_string(),
+                location: key.location,
+                message: format!("`before` forms a cycle: {}", chain.join(" → ")),
+            });
+            return;
         }
     }
 }

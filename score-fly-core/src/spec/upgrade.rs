@@ -32,15 +32,15 @@ pub(super) fn legacy_spellings(root: &mut Node, warnings: &mut Vec<Diagnostic>) 
             for (path, volume) in items_mut(volumes, &base.key("volumes")) {
                 let Some(entries) = volume.as_map_mut() else { continue };
                 let has_new = entries.iter().any(|(k, _)| k.name == "readOnly");
-                if let Some((key, _)) = entries.iter_mut().find(|(k, _)| k.name == "read_only") {
-                    if !has_new {
-                        warnings.push(Diagnostic {
-                            path: path.key("read_only").to_string(),
-                            location: key.location,
-                            message: "`read_only` is deprecated; write `readOnly`".to_owned(),
-                        });
-                        key.name = "readOnly".to_owned();
-                    }
+                if let Some((key, _)) = entries.iter_mut().find(|(k, _)| k.name == "read_only")
+                    && !has_new
+                {
+                    warnings.push(Diagnostic {
+                        path: path.key("read_only").to_string(),
+                        location: key.location,
+                        message: "`read_only` is deprecated; write `readOnly`".to_owned(),
+                    });
+                    "readOnly".clone_into(&mut key.name);
                 }
             }
         }

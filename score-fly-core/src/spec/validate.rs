@@ -82,10 +82,10 @@ impl Checker {
     }
 
     fn non_empty_string(&mut self, node: &Node, path: &FieldPath) {
-        if let Some(s) = self.string(node, path) {
-            if s.is_empty() {
-                self.error(path, node.location, "must not be empty");
-            }
+        if let Some(s) = self.string(node, path)
+            && s.is_empty()
+        {
+            self.error(path, node.location, "must not be empty");
         }
     }
 
@@ -119,10 +119,10 @@ impl Checker {
     }
 
     fn enumeration(&mut self, node: &Node, path: &FieldPath, allowed: &[&str]) {
-        if let Some(s) = self.string(node, path) {
-            if !allowed.contains(&s) {
-                self.error(path, node.location, format!("`{s}` is not one of {}", quote_list(allowed)));
-            }
+        if let Some(s) = self.string(node, path)
+            && !allowed.contains(&s)
+        {
+            self.error(path, node.location, format!("`{s}` is not one of {}", quote_list(allowed)));
         }
     }
 
@@ -169,14 +169,14 @@ impl Checker {
         self.required(root, &["apiVersion", "metadata", "containers"], &path);
         if let Some(node) = root.get("apiVersion") {
             let p = path.key("apiVersion");
-            if let Some(v) = self.string(node, &p) {
-                if v != super::API_VERSION {
-                    self.error(
-                        &p,
-                        node.location,
-                        format!("unsupported apiVersion `{v}`, expected `{}`", super::API_VERSION),
-                    );
-                }
+            if let Some(v) = self.string(node, &p)
+                && v != super::API_VERSION
+            {
+                self.error(
+                    &p,
+                    node.location,
+                    format!("unsupported apiVersion `{v}`, expected `{}`", super::API_VERSION),
+                );
             }
         }
         if let Some(node) = root.get("metadata") {
@@ -200,10 +200,10 @@ impl Checker {
         self.required(node, &["name"], path);
         if let Some(name) = node.get("name") {
             let p = path.key("name");
-            if let Some(s) = self.string(name, &p) {
-                if let Err(why) = check_label(s) {
-                    self.error(&p, name.location, format!("workload name `{s}` is not valid: {why}"));
-                }
+            if let Some(s) = self.string(name, &p)
+                && let Err(why) = check_label(s)
+            {
+                self.error(&p, name.location, format!("workload name `{s}` is not valid: {why}"));
             }
         }
         if let Some(annotations) = node.get("annotations") {
@@ -322,14 +322,12 @@ impl Checker {
     fn file(&mut self, node: &Node, path: &FieldPath, in_array: bool) {
         let Some(entries) = self.map(node, path, "a file") else { return };
         self.unknown_fields(entries, FILE_FIELDS, path);
-        if !in_array {
-            if let Some((key, _)) = entries.iter().find(|(k, _)| k.name == "target") {
-                self.error(
-                    &path.key("target"),
-                    key.location,
-                    "`target` is only used in the deprecated list form; in the map form the key is the target",
-                );
-            }
+        if !in_array && let Some((key, _)) = entries.iter().find(|(k, _)| k.name == "target") {
+            self.error(
+                &path.key("target"),
+                key.location,
+                "`target` is only used in the deprecated list form; in the map form the key is the target",
+            );
         }
         let sources: Vec<&str> =
             ["content", "binaryContent", "source"].into_iter().filter(|f| node.get(f).is_some()).collect();
@@ -350,14 +348,14 @@ impl Checker {
         }
         if let Some(n) = node.get("mode") {
             let p = path.key("mode");
-            if let Some(mode) = self.string(n, &p) {
-                if !is_mode(mode) {
-                    self.error(
-                        &p,
-                        n.location,
-                        format!("file mode `{mode}` must be 3 octal digits, optionally after a 0 (e.g. \"0644\")"),
-                    );
-                }
+            if let Some(mode) = self.string(n, &p)
+                && !is_mode(mode)
+            {
+                self.error(
+                    &p,
+                    n.location,
+                    format!("file mode `{mode}` must be 3 octal digits, optionally after a 0 (e.g. \"0644\")"),
+                );
             }
         }
         if let Some(n) = node.get("source") {
@@ -396,14 +394,12 @@ impl Checker {
     fn volume(&mut self, node: &Node, path: &FieldPath, in_array: bool) {
         let Some(entries) = self.map(node, path, "a volume") else { return };
         self.unknown_fields(entries, VOLUME_FIELDS, path);
-        if !in_array {
-            if let Some((key, _)) = entries.iter().find(|(k, _)| k.name == "target") {
-                self.error(
-                    &path.key("target"),
-                    key.location,
-                    "`target` is only used in the deprecated list form; in the map form the key is the target",
-                );
-            }
+        if !in_array && let Some((key, _)) = entries.iter().find(|(k, _)| k.name == "target") {
+            self.error(
+                &path.key("target"),
+                key.location,
+                "`target` is only used in the deprecated list form; in the map form the key is the target",
+            );
         }
         self.required(node, &["source"], path);
         for field in ["source", "path", "target"] {
@@ -440,26 +436,26 @@ impl Checker {
             self.unknown_fields(fields, &["memory", "cpu"], &p);
             if let Some(cpu) = n.get("cpu") {
                 let cp = p.key("cpu");
-                if let Some(s) = self.string(cpu, &cp) {
-                    if !quantity::is_cpu(s) {
-                        self.error(
-                            &cp,
-                            cpu.location,
-                            format!("cpu `{s}` is not a CPU quantity (e.g. \"1\", \"0.5\", \"250m\")"),
-                        );
-                    }
+                if let Some(s) = self.string(cpu, &cp)
+                    && !quantity::is_cpu(s)
+                {
+                    self.error(
+                        &cp,
+                        cpu.location,
+                        format!("cpu `{s}` is not a CPU quantity (e.g. \"1\", \"0.5\", \"250m\")"),
+                    );
                 }
             }
             if let Some(memory) = n.get("memory") {
                 let mp = p.key("memory");
-                if let Some(s) = self.string(memory, &mp) {
-                    if !quantity::is_memory(s) {
-                        self.error(
-                            &mp,
-                            memory.location,
-                            format!("memory `{s}` is not a memory quantity (e.g. \"128M\", \"1Gi\", \"0.5Gi\")"),
-                        );
-                    }
+                if let Some(s) = self.string(memory, &mp)
+                    && !quantity::is_memory(s)
+                {
+                    self.error(
+                        &mp,
+                        memory.location,
+                        format!("memory `{s}` is not a memory quantity (e.g. \"128M\", \"1Gi\", \"0.5Gi\")"),
+                    );
                 }
             }
         }
@@ -517,14 +513,14 @@ impl Checker {
             self.required(item, &["name", "value"], &p);
             if let Some(n) = item.get("name") {
                 let np = p.key("name");
-                if let Some(name) = self.string(n, &np) {
-                    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-                        self.error(
-                            &np,
-                            n.location,
-                            format!("header name `{name}` may only hold letters, digits, `_` and `-`"),
-                        );
-                    }
+                if let Some(name) = self.string(n, &np)
+                    && (name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                {
+                    self.error(
+                        &np,
+                        n.location,
+                        format!("header name `{name}` may only hold letters, digits, `_` and `-`"),
+                    );
                 }
             }
             if let Some(n) = item.get("value") {
@@ -548,27 +544,27 @@ impl Checker {
         for field in ["type", "class"] {
             if let Some(n) = node.get(field) {
                 let p = path.key(field);
-                if let Some(s) = self.string(n, &p) {
-                    if let Err(why) = check_type_name(s) {
-                        self.error(&p, n.location, format!("resource {field} `{s}` is not valid: {why}"));
-                    }
+                if let Some(s) = self.string(n, &p)
+                    && let Err(why) = check_type_name(s)
+                {
+                    self.error(&p, n.location, format!("resource {field} `{s}` is not valid: {why}"));
                 }
             }
         }
         if let Some(n) = node.get("id") {
             let p = path.key("id");
-            if let Some(s) = self.string(n, &p) {
-                if let Err(why) = check_resource_id(s) {
-                    self.error(&p, n.location, format!("resource id `{s}` is not valid: {why}"));
-                }
+            if let Some(s) = self.string(n, &p)
+                && let Err(why) = check_resource_id(s)
+            {
+                self.error(&p, n.location, format!("resource id `{s}` is not valid: {why}"));
             }
         }
         if let Some(n) = node.get("metadata") {
             let p = path.key("metadata");
-            if self.map(n, &p, "resource metadata").is_some() {
-                if let Some(a) = n.get("annotations") {
-                    self.annotations(a, &p.key("annotations"));
-                }
+            if self.map(n, &p, "resource metadata").is_some()
+                && let Some(a) = n.get("annotations")
+            {
+                self.annotations(a, &p.key("annotations"));
             }
         }
         if let Some(n) = node.get("params") {

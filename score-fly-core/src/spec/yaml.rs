@@ -80,7 +80,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        Ok(root.unwrap_or_else(|| Node {
+        Ok(root.unwrap_or(Node {
             value: Value::Null,
             location: Some(Location { source: self.source, line: 1, column: 1 }),
         }))
@@ -211,10 +211,10 @@ fn resolve_plain(text: &str) -> Value {
     if let Some(value) = resolve_int(text) {
         return value;
     }
-    if is_core_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_core_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str(text.to_owned())
 }

@@ -1,0 +1,48 @@
+//! # cargo-score-fly
+//!
+//! The `cargo score-fly` command line: argument parsing (clap), terminal output and one
+//! module per command. The work itself is done by [`score_fly_core`].
+//!
+//! ```text
+//! cargo score-fly generate [FILE]... [-o PATH] [--app-prefix P] [--image REF]
+//!                          [--overrides-file F]... [--override-property PATH=VALUE]...
+//! ```
+//!
+//! Flow: [`cli`] parses arguments into plain `*Args`; each command in [`commands`] resolves
+//! them into settings, does its work through `score_fly_core`, and reports through the
+//! [`printer::Printer`] (status and warnings on stderr, machine output on stdout). Errors
+//! map to the documented [`exit`] codes.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod printer;
+pub mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let args = cli::args_without_cargo_subcommand(std::env::args_os());
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let printer = printer::Printer::new(&cli.global);
+    let result = match &cli.command {
+        cli::Command::Generate(args) => commands::generate::run(args, &printer),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Err(failure) => {
+            printer.failure(&failure);
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The only way this program prints: status lines, warnings and errors on stderr in cargo's
+//! style, machine output on stdout. Colors follow `--color`, then `CARGO_TERM_COLOR`, then
+//! the terminal (and `NO_COLOR`).
+
+use std::io::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::commands::Failure;
+use crate::render;
+
+const STATUS: Style = AnsiColor::Green.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+/// Style of source-location gutters.
+pub const NOTE: Style = AnsiColor::Blue.on_default().bold();
+
+/// Prints to the terminal.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    color: anstream::ColorChoice,
+    quiet: bool,
+    verbose: u8,
+}
+
+impl Printer {
+    /// A printer for the global options.
+    pub fn new(global: &GlobalArgs) -> Self {
+        let choice = global.color.or_else(|| match std::env::var("CARGO_TERM_COLOR").ok().as_deref() {
+            Some("always") => Some(ColorChoice::Always),
+            Some("never") => Some(ColorChoice::Never),
+            _ => None,
+        });
+        let color = match choice {
+            Some(ColorChoice::Always) => anstream::ColorChoice::Always,
+            Some(ColorChoice::Never) => anstream::ColorChoice::Never,
+            Some(ColorChoice::Auto) | None => anstream::ColorChoice::Auto,
+        };
+        Printer { color, quiet: global.quiet, verbose: global.verbose }
+    }
+
+    fn stderr(&self) -> anstream::AutoStream<std::io::Stderr> {
+        anstream::AutoStream::new(std::io::stderr(), self.color)
+    }
+
+    /// Whether colors are used on stderr.
+    pub fn styled(&self) -> bool {
+        !matches!(self.stderr().current_choice(), anstream::ColorChoice::Never)
+    }
+
+    /// `   Generated fly_x.toml` (hidden with `-q`).
+    pub fn status(&self, verb: &str, message: &str) {
+        if !self.quiet {
+            let _ = writeln!(self.stderr(), "{STATUS}{verb:>12}{STATUS:#} {message}");
+        }
+    }
+
+    /// Extra detail, shown with `-v`.
+    pub fn verbose(&self, message: &str) {
+        if self.verbose > 0 && !self.quiet {
+            let _ = writeln!(self.stderr(), "{NOTE}{:>12}{NOTE:#} {message}", "Note");
+        }
+    }
+
+    /// `warning: ...` with optional detail lines (hidden with `-q`).
+    pub fn warning(&self, message: &str, detail: &str) {
+        if !self.quiet {
+            let _ = writeln!(self.stderr(), "{WARNING}warning{WARNING:#}: {message}{detail}");
+        }
+    }
+
+    /// `error: ...` with optional detail lines (always shown).
+    pub fn error(&self, message: &str, detail: &str) {
+        let _ = writeln!(self.stderr(), "{ERROR}error{ERROR:#}: {message}{detail}");
+    }
+
+    /// Prints a command failure with everything it carries.
+    pub fn failure(&self, failure: &Failure) {
+        render::failure(self, failure);
+    }
+
+    /// Writes machine-readable output to stdout.
+    pub fn stdout(&self, text: &str) {
+        let mut out = anstream::AutoStream::new(std::io::stdout(), self.color);
+        let _ = out.write_all(text.as_bytes());
+    }
+}

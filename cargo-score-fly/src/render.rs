@@ -1,0 +1,91 @@
+//! Rendering of Score diagnostics with the offending source line, rustc-style:
+//!
+//! ```text
+//! error: containers.main.image: must not be empty
+//!   --> score.yaml:6:12
+//!    |
+//!  6 |     image: ""
+//!    |            ^
+//! ```
+
+use std::fmt::Write as _;
+
+use score_fly_core::spec::{Diagnostic, Location, SourceMap};
+
+use crate::commands::Failure;
+use crate::printer::{NOTE, Printer};
+
+/// The `--> file:line:col` block with the source line and a caret.
+pub fn snippet(sources: &SourceMap, location: Option<Location>, styled: bool) -> String {
+    let Some(location) = location else { return String::new() };
+    let (gutter, reset) = if styled {
+        (NOTE.render().to_string(), NOTE.render_reset().to_string())
+    } else {
+        (String::new(), String::new())
+    };
+    let mut out = format!("\n  {gutter}-->{reset} {}", sources.describe(location));
+    if let Some(line) = sources.line_text(location) {
+        let number = location.line.to_string();
+        let pad = " ".repeat(number.len());
+        let caret_pad: String =
+            line.chars().take(location.column.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let _ = write!(
+            out,
+            "\n {pad} {gutter}|{reset}\n {gutter}{number} |{reset} {line}\n {pad} {gutter}|{reset} {caret_pad}{gutter}^{reset}"
+        );
+    }
+    out
+}
+
+/// Prints one diagnostic as a warning or an error.
+pub fn diagnostic(printer: &Printer, sources: &SourceMap, d: &Diagnostic, is_error: bool) {
+    let detail = snippet(sources, d.location, printer.styled());
+    if is_error {
+        printer.error(&d.to_string(), &detail);
+    } else {
+        printer.warning(&d.to_string(), &detail);
+    }
+}
+
+/// Prints a command failure.
+pub fn failure(printer: &Printer, failure: &Failure) {
+    match failure {
+        Failure::InvalidScore(errors) => {
+            for e in errors {
+                for d in &e.diagnostics {
+                    diagnostic(printer, &e.sources, d, true);
+                }
+                let n = e.diagnostics.len();
+                printer.error(
+                    &format!(
+                        "{} is not a valid Score file ({n} problem{})",
+                        e.file_name(),
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    "",
+                );
+            }
+        }
+        Failure::Unconvertible(errors) => {
+            for (e, loaded) in errors {
+                for p in &e.problems {
+                    let detail = loaded
+                        .as_ref()
+                        .map(|l| snippet(&l.sources, l.locate(&p.path), printer.styled()))
+                        .unwrap_or_default();
+                    printer.error(&p.to_string(), &detail);
+                }
+                let n = e.problems.len();
+                printer.error(
+                    &format!(
+                        "workload `{}` cannot run on Fly as written ({n} problem{})",
+                        e.workload,
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    "",
+                );
+            }
+        }
+        Failure::Invalid(message) | Failure::Error(message) => printer.error(message, ""),
+    }
+}

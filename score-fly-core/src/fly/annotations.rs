@@ -1,0 +1,566 @@
+//! Workload annotations for the Fly settings Score cannot express.
+//!
+//! The prefix is `score-fly/`; score-flyio's `score-flyio.astromechza.github.com/` is accepted
+//! as an alias. Any other key under either prefix is an error, so a typo never goes unseen.
+//! Per-port keys are `service-<port>-<option>`; port names may contain `-` because the port
+//! part is matched against the declared ports, not split on dashes.
+
+use std::collections::BTreeMap;
+
+use super::Problem;
+use super::config::{Concurrency, HttpOptions, HttpResponseOptions, TlsOptions};
+use super::vm::CpuKind;
+use crate::spec::node::FieldPath;
+
+/// Our annotation prefix.
+pub const PREFIX: &str = "score-fly/";
+/// score-flyio's prefix, accepted as an alias.
+pub const LEGACY_PREFIX: &str = "score-flyio.astromechza.github.com/";
+
+/// Workload-level settings, by key (after the prefix).
+pub const WORKLOAD_KEYS: &[&str] = &[
+    "primary-region",
+    "kill-signal",
+    "kill-timeout",
+    "swap-size-mb",
+    "deploy-strategy",
+    "release-command",
+    "release-command-timeout",
+    "cpu-kind",
+    "restart-policy",
+    "restart-retries",
+    "http-service",
+    "check-interval",
+    "check-timeout",
+    "check-grace-period",
+];
+
+/// Per-port options (`service-<port>-<option>`).
+pub const PORT_OPTIONS: &[&str] = &[
+    "handlers",
+    "http-options",
+    "tls-options",
+    "force-https",
+    "auto-stop",
+    "auto-start",
+    "min-running",
+    "concurrency",
+];
+
+/// Which port becomes `[http_service]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum HttpServiceChoice {
+    /// The one group of plain HTTP(S) ports, if exactly one exists.
+    #[default]
+    Auto,
+    /// Never: every port is a `[[services]]` entry.
+    Off,
+    /// This port (and the ports sharing its target port).
+    Port(String),
+}
+
+/// Options for one service port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortOptions {
+    /// Proxy handlers.
+    pub handlers: Option<Vec<String>>,
+    /// HTTP options.
+    pub http_options: Option<HttpOptions>,
+    /// TLS options.
+    pub tls_options: Option<TlsOptions>,
+    /// Redirect HTTP to HTTPS.
+    pub force_https: Option<bool>,
+    /// `off`, `stop`, `suspend`.
+    pub auto_stop: Option<String>,
+    /// Start machines on demand.
+    pub auto_start: Option<bool>,
+    /// Machines kept running.
+    pub min_running: Option<u32>,
+    /// Concurrency limits.
+    pub concurrency: Option<Concurrency>,
+}
+
+/// Everything the annotations say.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlyAnnotations {
+    /// `primary-region`.
+    pub primary_region: Option<String>,
+    /// `kill-signal`.
+    pub kill_signal: Option<String>,
+    /// `kill-timeout`, as written (seconds or duration).
+    pub kill_timeout: Option<super::config::DurationValue>,
+    /// `swap-size-mb`.
+    pub swap_size_mb: Option<u32>,
+    /// `deploy-strategy`.
+    pub deploy_strategy: Option<String>,
+    /// `release-command`.
+    pub release_command: Option<String>,
+    /// `release-command-timeout`.
+    pub release_command_timeout: Option<String>,
+    /// `cpu-kind`.
+    pub cpu_kind: Option<CpuKind>,
+    /// `restart-policy`.
+    pub restart_policy: Option<String>,
+    /// `restart-retries`.
+    pub restart_retries: Option<u32>,
+    /// `http-service`.
+    pub http_service: HttpServiceChoice,
+    /// `check-interval`.
+    pub check_interval: Option<String>,
+    /// `check-timeout`.
+    pub check_timeout: Option<String>,
+    /// `check-grace-period`.
+    pub check_grace_period: Option<String>,
+    /// Per-port options, by port name.
+    pub ports: BTreeMap<String, PortOptions>,
+}
+
+fn annotation_path(key: &str) -> FieldPath {
+    FieldPath::root().key("metadata").key("annotations").key(key)
+}
+
+/// Reads the Fly annotations of a workload. Unknown keys under our prefixes are problems.
+pub fn parse(
+    annotations: &BTreeMap<String, String>,
+    port_names: &[&str],
+    problems: &mut Vec<Problem>,
+) -> FlyAnnotations {
+    let mut out = FlyAnnotations::default();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (key, value) in annotations {
+        let Some(short) = key.strip_prefix(PREFIX).or_else(|| key.strip_prefix(LEGACY_PREFIX)) else { continue };
+        let path = annotation_path(key);
+        let mut problem = |message: String| problems.push(Problem { path: path.clone(), message });
+        if let Some(previous) = seen.insert(short.to_owned(), key.clone()) {
+            problem(format!("`{short}` is set twice (also as `{previous}`); keep one"));
+            continue;
+        }
+        if let Some(rest) = short.strip_prefix("service-") {
+            match split_port_key(rest, port_names) {
+                Some((port, option)) => {
+                    let options = out.ports.entry(port.to_owned()).or_default();
+                    if let Err(message) = port_option(options, option, value) {
+                        problem(message);
+                    }
+                }
+                None => problem(unknown_port_key(rest, port_names)),
+            }
+            continue;
+        }
+        if let Err(message) = workload_option(&mut out, short, value, port_names) {
+            problem(message);
+        }
+    }
+    out
+}
+
+fn split_port_key<'k>(rest: &'k str, port_names: &[&str]) -> Option<(&'k str, &'k str)> {
+    PORT_OPTIONS.iter().find_map(|option| {
+        let port = rest.strip_suffix(option)?.strip_suffix('-')?;
+        port_names.contains(&port).then_some((port, *option))
+    })
+}
+
+fn unknown_port_key(rest: &str, port_names: &[&str]) -> String {
+    if let Some(option) = PORT_OPTIONS.iter().find(|o| rest.ends_with(&format!("-{o}"))) {
+        let port = &rest[..rest.len() - option.len() - 1];
+        let declared = if port_names.is_empty() { "none".to_owned() } else { port_names.join(", ") };
+        format!("`service-{rest}` names port `{port}`, which is not declared in service.ports (declared: {declared})")
+    } else {
+        format!("`service-{rest}` has an unknown option; per-port options are {}", PORT_OPTIONS.join(", "))
+    }
+}
+
+fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names: &[&str]) -> Result<(), String> {
+    match key {
+        "primary-region" => {
+            if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_lowercase()) {
+                return Err(format!(
+                    "primary region `{value}` must be a 3-letter Fly region code such as `ams` or `iad`"
+                ));
+            }
+            out.primary_region = Some(value.to_owned());
+        }
+        "kill-signal" => {
+            const SIGNALS: &[&str] = &["SIGINT", "SIGTERM", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGKILL", "SIGHUP"];
+            if !SIGNALS.contains(&value) {
+                return Err(format!("kill signal `{value}` is not one of {}", SIGNALS.join(", ")));
+            }
+            out.kill_signal = Some(value.to_owned());
+        }
+        "kill-timeout" => {
+            let timeout = if let Ok(seconds) = value.parse::<u64>() {
+                (seconds <= 300).then_some(super::config::DurationValue::Integer(seconds))
+            } else {
+                parse_duration(value)
+                    .filter(|s| *s <= 300.0)
+                    .map(|_| super::config::DurationValue::Text(value.to_owned()))
+            };
+            out.kill_timeout = Some(timeout.ok_or_else(|| {
+                format!("kill timeout `{value}` must be seconds or a duration like `30s`, at most 300 seconds")
+            })?);
+        }
+        "swap-size-mb" => out.swap_size_mb = Some(parse_u32(value, "swap size")?),
+        "deploy-strategy" => {
+            const STRATEGIES: &[&str] = &["rolling", "immediate", "canary", "bluegreen"];
+            if !STRATEGIES.contains(&value) {
+                return Err(format!("deploy strategy `{value}` is not one of {}", STRATEGIES.join(", ")));
+            }
+            out.deploy_strategy = Some(value.to_owned());
+        }
+        "release-command" => {
+            if value.trim().is_empty() {
+                return Err("the release command must not be empty".to_owned());
+            }
+            out.release_command = Some(value.to_owned());
+        }
+        "release-command-timeout" => out.release_command_timeout = Some(duration(value, "release command timeout")?),
+        "cpu-kind" => {
+            out.cpu_kind = Some(match value {
+                "shared" => CpuKind::Shared,
+                "performance" => CpuKind::Performance,
+                _ => return Err(format!("cpu kind `{value}` must be `shared` or `performance`")),
+            });
+        }
+        "restart-policy" => {
+            if !["always", "never", "on-failure"].contains(&value) {
+                return Err(format!("restart policy `{value}` must be `always`, `never` or `on-failure`"));
+            }
+            out.restart_policy = Some(value.to_owned());
+        }
+        "restart-retries" => out.restart_retries = Some(parse_u32(value, "restart retries")?),
+        "http-service" => {
+            out.http_service = match value {
+                "auto" => HttpServiceChoice::Auto,
+                "off" => HttpServiceChoice::Off,
+                port if port_names.contains(&port) => HttpServiceChoice::Port(port.to_owned()),
+                other => {
+                    return Err(format!(
+                        "http-service `{other}` must be `auto`, `off` or a declared port name ({})",
+                        if port_names.is_empty() { "none declared".to_owned() } else { port_names.join(", ") }
+                    ));
+                }
+            };
+        }
+        "check-interval" => {
+            let d = duration(value, "check interval")?;
+            if parse_duration(value).is_some_and(|s| s < 2.0) {
+                return Err(format!("check interval `{value}` must be at least 2s (Fly's minimum)"));
+            }
+            out.check_interval = Some(d);
+        }
+        "check-timeout" => {
+            let d = duration(value, "check timeout")?;
+            if parse_duration(value).is_some_and(|s| s > 60.0) {
+                return Err(format!("check timeout `{value}` must be at most 60s (Fly's maximum)"));
+            }
+            out.check_timeout = Some(d);
+        }
+        "check-grace-period" => out.check_grace_period = Some(duration(value, "check grace period")?),
+        other => {
+            return Err(format!(
+                "unknown score-fly annotation `{other}`; known keys are {} and service-<port>-<option> with option one of {}",
+                WORKLOAD_KEYS.join(", "),
+                PORT_OPTIONS.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn port_option(options: &mut PortOptions, option: &str, value: &str) -> Result<(), String> {
+    match option {
+        "handlers" => {
+            const HANDLERS: &[&str] = &["http", "tls", "pg_tls", "proxy_proto"];
+            let handlers: Vec<String> =
+                value.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned).collect();
+            for h in &handlers {
+                if !HANDLERS.contains(&h.as_str()) {
+                    return Err(format!("handler `{h}` is not one of {}", HANDLERS.join(", ")));
+                }
+            }
+            let mut unique = handlers.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != handlers.len() {
+                return Err(format!("handlers `{value}` list a handler twice"));
+            }
+            options.handlers = Some(handlers);
+        }
+        "http-options" => options.http_options = Some(http_options(&json_object(value, "http options")?)?),
+        "tls-options" => options.tls_options = Some(tls_options(&json_object(value, "tls options")?)?),
+        "force-https" => options.force_https = Some(parse_bool(value, "force-https")?),
+        "auto-stop" => {
+            options.auto_stop = Some(
+                match value {
+                    "stop" | "true" => "stop",
+                    "suspend" => "suspend",
+                    "off" | "false" => "off",
+                    _ => return Err(format!("auto-stop `{value}` must be `stop`, `suspend` or `off`")),
+                }
+                .to_owned(),
+            );
+        }
+        "auto-start" => options.auto_start = Some(parse_bool(value, "auto-start")?),
+        "min-running" => options.min_running = Some(parse_u32(value, "min-running")?),
+        "concurrency" => options.concurrency = Some(concurrency(&json_object(value, "concurrency")?)?),
+        _ => unreachable!("option names come from PORT_OPTIONS"),
+    }
+    Ok(())
+}
+
+fn parse_u32(value: &str, what: &str) -> Result<u32, String> {
+    value.parse().map_err(|_| format!("{what} `{value}` must be a whole number ≥ 0"))
+}
+
+fn parse_bool(value: &str, what: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("{what} `{value}` must be `true` or `false`")),
+    }
+}
+
+fn duration(value: &str, what: &str) -> Result<String, String> {
+    parse_duration(value)
+        .map(|_| value.to_owned())
+        .ok_or_else(|| format!("{what} `{value}` must be a duration such as `10s`, `1m30s` or `500ms`"))
+}
+
+fn json_object(value: &str, what: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(format!("{what} must be a JSON object, e.g. {{\"key\": ...}}")),
+        Err(e) => Err(format!("{what} are not valid JSON: {e}")),
+    }
+}
+
+fn known_keys(map: &serde_json::Map<String, serde_json::Value>, allowed: &[&str], what: &str) -> Result<(), String> {
+    for key in map.keys() {
+        if !allowed.contains(&key.as_str()) {
+            return Err(format!("{what}: unknown key `{key}`, expected one of {}", allowed.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+fn get_bool(map: &serde_json::Map<String, serde_json::Value>, key: &str, what: &str) -> Result<Option<bool>, String> {
+    map.get(key).map(|v| v.as_bool().ok_or_else(|| format!("{what}: `{key}` must be true or false"))).transpose()
+}
+
+fn get_u32(map: &serde_json::Map<String, serde_json::Value>, key: &str, what: &str) -> Result<Option<u32>, String> {
+    map.get(key)
+        .map(|v| {
+            v.as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| format!("{what}: `{key}` must be a whole number"))
+        })
+        .transpose()
+}
+
+fn get_strings(
+    map: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    what: &str,
+) -> Result<Option<Vec<String>>, String> {
+    map.get(key)
+        .map(|v| {
+            v.as_array()
+                .and_then(|items| items.iter().map(|i| i.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+                .ok_or_else(|| format!("{what}: `{key}` must be a list of strings"))
+        })
+        .transpose()
+}
+
+fn http_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<HttpOptions, String> {
+    const WHAT: &str = "http options";
+    known_keys(map, &["compress", "h2_backend", "idle_timeout", "headers_read_timeout", "response"], WHAT)?;
+    let response = match map.get("response") {
+        None => None,
+        Some(serde_json::Value::Object(r)) => {
+            known_keys(r, &["headers", "pristine"], "http options.response")?;
+            let headers = match r.get("headers") {
+                None => None,
+                Some(serde_json::Value::Object(h)) => Some(
+                    h.iter()
+                        .map(|(k, v)| {
+                            v.as_str()
+                                .map(|s| (k.clone(), s.to_owned()))
+                                .ok_or_else(|| format!("http options.response.headers: `{k}` must be a string"))
+                        })
+                        .collect::<Result<BTreeMap<_, _>, _>>()?,
+                ),
+                Some(_) => return Err("http options.response.headers must be an object".to_owned()),
+            };
+            Some(HttpResponseOptions { headers, pristine: get_bool(r, "pristine", "http options.response")? })
+        }
+        Some(_) => return Err("http options: `response` must be an object".to_owned()),
+    };
+    Ok(HttpOptions {
+        compress: get_bool(map, "compress", WHAT)?,
+        h2_backend: get_bool(map, "h2_backend", WHAT)?,
+        idle_timeout: get_u32(map, "idle_timeout", WHAT)?,
+        headers_read_timeout: get_u32(map, "headers_read_timeout", WHAT)?,
+        response,
+    })
+}
+
+fn tls_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<TlsOptions, String> {
+    const WHAT: &str = "tls options";
+    known_keys(map, &["alpn", "versions", "default_self_signed"], WHAT)?;
+    let versions = get_strings(map, "versions", WHAT)?;
+    if let Some(bad) = versions.iter().flatten().find(|v| !["TLSv1.2", "TLSv1.3"].contains(&v.as_str())) {
+        return Err(format!("tls options: version `{bad}` must be `TLSv1.2` or `TLSv1.3`"));
+    }
+    Ok(TlsOptions {
+        alpn: get_strings(map, "alpn", WHAT)?,
+        versions,
+        default_self_signed: get_bool(map, "default_self_signed", WHAT)?,
+    })
+}
+
+fn concurrency(map: &serde_json::Map<String, serde_json::Value>) -> Result<Concurrency, String> {
+    const WHAT: &str = "concurrency";
+    known_keys(map, &["type", "hard_limit", "soft_limit"], WHAT)?;
+    let kind = match map.get("type") {
+        None => None,
+        Some(serde_json::Value::String(t)) if t == "connections" || t == "requests" => Some(t.clone()),
+        Some(_) => return Err("concurrency: `type` must be `connections` or `requests`".to_owned()),
+    };
+    let hard_limit = get_u32(map, "hard_limit", WHAT)?;
+    let soft_limit = get_u32(map, "soft_limit", WHAT)?;
+    if hard_limit == Some(0) || soft_limit == Some(0) {
+        return Err("concurrency: limits must be greater than 0".to_owned());
+    }
+    if let (Some(hard), Some(soft)) = (hard_limit, soft_limit)
+        && soft > hard
+    {
+        return Err(format!("concurrency: soft_limit {soft} is above hard_limit {hard}"));
+    }
+    Ok(Concurrency { kind, hard_limit, soft_limit })
+}
+
+/// Parses a Go duration (`300ms`, `1.5h`, `2h45m`) into seconds.
+pub fn parse_duration(text: &str) -> Option<f64> {
+    if text == "0" {
+        return Some(0.0);
+    }
+    let mut rest = text;
+    let mut total = 0.0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if number_len == 0 {
+            return None;
+        }
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += number * factor;
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_one(key: &str, value: &str, ports: &[&str]) -> (FlyAnnotations, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let annotations = BTreeMap::from([(key.to_owned(), value.to_owned())]);
+        (parse(&annotations, ports, &mut problems), problems)
+    }
+
+    #[test]
+    fn port_names_with_dashes() {
+        let (a, p) = parse_one("score-fly/service-my-web-port-auto-stop", "suspend", &["my-web-port"]);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(a.ports["my-web-port"].auto_stop.as_deref(), Some("suspend"));
+        let (a, p) = parse_one("score-fly/service-web-http-options", r#"{"compress": true}"#, &["web", "web-http"]);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(a.ports["web"].http_options.as_ref().unwrap().compress, Some(true));
+    }
+
+    #[test]
+    fn legacy_prefix_is_an_alias() {
+        let (a, p) = parse_one("score-flyio.astromechza.github.com/service-web-handlers", "tls,http", &["web"]);
+        assert!(p.is_empty());
+        assert_eq!(a.ports["web"].handlers, Some(vec!["tls".to_owned(), "http".to_owned()]));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_under_both_prefixes() {
+        for key in ["score-fly/nope", "score-flyio.astromechza.github.com/nope", "score-fly/service-web-nope"] {
+            let (_, p) = parse_one(key, "x", &["web"]);
+            assert_eq!(p.len(), 1, "{key}");
+            assert!(p[0].path.to_string().contains(key), "{p:?}");
+        }
+        let (_, p) = parse_one("score-fly/service-api-handlers", "http", &["web"]);
+        assert!(p[0].message.contains("port `api`, which is not declared"), "{p:?}");
+        // Other prefixes are left alone.
+        let (_, p) = parse_one("example.com/whatever", "x", &["web"]);
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn same_key_under_both_prefixes_is_an_error() {
+        let mut problems = Vec::new();
+        let annotations = BTreeMap::from([
+            ("score-fly/kill-signal".to_owned(), "SIGTERM".to_owned()),
+            ("score-flyio.astromechza.github.com/kill-signal".to_owned(), "SIGINT".to_owned()),
+        ]);
+        parse(&annotations, &[], &mut problems);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("set twice"));
+    }
+
+    #[test]
+    fn values_are_validated() {
+        for (key, value, fragment) in [
+            ("score-fly/kill-signal", "SIGFOO", "not one of"),
+            ("score-fly/kill-timeout", "301", "at most 300"),
+            ("score-fly/kill-timeout", "6m", "at most 300"),
+            ("score-fly/primary-region", "Amsterdam", "3-letter"),
+            ("score-fly/deploy-strategy", "yolo", "not one of"),
+            ("score-fly/cpu-kind", "fast", "shared"),
+            ("score-fly/service-web-handlers", "http,gzip", "handler `gzip`"),
+            ("score-fly/service-web-handlers", "http,http", "twice"),
+            ("score-fly/service-web-concurrency", r#"{"type":"connections","soft_limit":30,"hard_limit":20}"#, "above"),
+            ("score-fly/service-web-concurrency", "not json", "not valid JSON"),
+            ("score-fly/service-web-http-options", r#"{"gzip": true}"#, "unknown key `gzip`"),
+            ("score-fly/service-web-min-running", "-1", "whole number"),
+            ("score-fly/service-web-auto-stop", "sometimes", "must be"),
+            ("score-fly/check-interval", "1s", "at least 2s"),
+            ("score-fly/check-timeout", "2m", "at most 60s"),
+            ("score-fly/http-service", "api", "declared port"),
+        ] {
+            let (_, p) = parse_one(key, value, &["web"]);
+            assert_eq!(p.len(), 1, "{key}={value}");
+            assert!(p[0].message.contains(fragment), "{key}={value}: {}", p[0].message);
+        }
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("10s"), Some(10.0));
+        assert_eq!(parse_duration("1m30s"), Some(90.0));
+        assert_eq!(parse_duration("500ms"), Some(0.5));
+        assert_eq!(parse_duration("1.5h"), Some(5400.0));
+        assert_eq!(parse_duration("0"), Some(0.0));
+        for bad in ["", "10", "s", "10x", "1m30"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! The typed `fly.toml` model (the subset score-fly writes), serialised with the `toml` crate.
+//!
+//! Field order here is the order in the file; maps are sorted; empty sections are left out.
+//! The same value always serialises to the same bytes.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// A whole `fly.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FlyConfig {
+    /// App name.
+    pub app: String,
+    /// `primary_region`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_region: Option<String>,
+    /// `kill_signal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kill_signal: Option<String>,
+    /// `kill_timeout` (seconds or a duration string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kill_timeout: Option<DurationValue>,
+    /// `swap_size_mb`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swap_size_mb: Option<u32>,
+    /// `[experimental]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experimental: Option<Experimental>,
+    /// `[build]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    /// `[deploy]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+    /// `[env]`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// `[[mounts]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<Mount>,
+    /// `[http_service]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_service: Option<HttpService>,
+    /// `[[services]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
+    /// `[checks.<name>]`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, MachineCheck>,
+    /// `[[files]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileEntry>,
+    /// `[[vm]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vm: Vec<Vm>,
+    /// `[[restart]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restart: Vec<Restart>,
+}
+
+/// A duration that fly.toml accepts as an integer (seconds for `kill_timeout`) or a Go
+/// duration string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum DurationValue {
+    /// An integer.
+    Integer(u64),
+    /// A Go duration string such as `"30s"`.
+    Text(String),
+}
+
+/// `[experimental]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Experimental {
+    /// Overrides the image entrypoint (Score `command`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Overrides the image cmd (Score `args`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+}
+
+/// `[build]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Build {
+    /// A pre-built image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// A Dockerfile for Fly's builder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    /// Its ignore file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignorefile: Option<String>,
+}
+
+/// `[deploy]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Deploy {
+    /// `strategy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// `release_command`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_command: Option<String>,
+    /// `release_command_timeout`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_command_timeout: Option<String>,
+}
+
+/// `[[mounts]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    /// Volume name.
+    pub source: String,
+    /// Mount point.
+    pub destination: String,
+}
+
+/// Options shared by `[http_service]` and `[[services]]` for machine auto start/stop.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Concurrency {
+    /// `connections` or `requests`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Hard limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hard_limit: Option<u32>,
+    /// Soft limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soft_limit: Option<u32>,
+}
+
+/// `tls_options`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TlsOptions {
+    /// ALPN protocols.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<Vec<String>>,
+    /// TLS versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<String>>,
+    /// Serve a self-signed certificate by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_self_signed: Option<bool>,
+}
+
+/// `http_options`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HttpOptions {
+    /// Compress responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compress: Option<bool>,
+    /// Speak HTTP/2 to the app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h2_backend: Option<bool>,
+    /// Idle timeout in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u32>,
+    /// Header read timeout in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers_read_timeout: Option<u32>,
+    /// Response options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<HttpResponseOptions>,
+}
+
+/// `http_options.response`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HttpResponseOptions {
+    /// Headers added to responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Leave responses untouched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pristine: Option<bool>,
+}
+
+/// `[http_service]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HttpService {
+    /// The container port.
+    pub internal_port: u16,
+    /// Redirect HTTP to HTTPS.
+    pub force_https: bool,
+    /// `off`, `stop` or `suspend`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_stop_machines: Option<String>,
+    /// Start machines on demand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_start_machines: Option<bool>,
+    /// Machines kept running.
+    pub min_machines_running: u32,
+    /// `[http_service.concurrency]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
+    /// `[http_service.tls_options]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_options: Option<TlsOptions>,
+    /// `[http_service.http_options]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_options: Option<HttpOptions>,
+    /// `[[http_service.checks]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<ServiceHttpCheck>,
+}
+
+/// `[[services]]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Service {
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// The container port.
+    pub internal_port: u16,
+    /// `off`, `stop` or `suspend`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_stop_machines: Option<String>,
+    /// Start machines on demand.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_start_machines: Option<bool>,
+    /// Machines kept running.
+    pub min_machines_running: u32,
+    /// `[services.concurrency]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
+    /// `[[services.ports]]`.
+    pub ports: Vec<ServicePortEntry>,
+    /// `[[services.http_checks]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub http_checks: Vec<ServiceHttpCheck>,
+}
+
+/// `[[services.ports]]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ServicePortEntry {
+    /// Public port.
+    pub port: u16,
+    /// Proxy handlers (`tls`, `http`, `pg_tls`, `proxy_proto`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub handlers: Vec<String>,
+    /// Redirect to HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force_https: Option<bool>,
+    /// TLS options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_options: Option<TlsOptions>,
+    /// HTTP options.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_options: Option<HttpOptions>,
+}
+
+/// Timing of a health check (Go duration strings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckTiming {
+    /// Time between checks.
+    pub interval: String,
+    /// Time allowed per check.
+    pub timeout: String,
+    /// Time after start before checks count.
+    pub grace_period: String,
+}
+
+/// `[[services.http_checks]]` / `[[http_service.checks]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceHttpCheck {
+    /// Timing.
+    #[serde(flatten)]
+    pub timing: CheckTiming,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// `http` or `https`.
+    pub protocol: String,
+    /// Skip TLS verification (HTTPS probes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_skip_verify: Option<bool>,
+    /// TLS server name (HTTPS probes with a host).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_server_name: Option<String>,
+    /// Request headers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `[checks.<name>]` (machine-level check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MachineCheck {
+    /// `http`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Container port.
+    pub port: u16,
+    /// Timing.
+    #[serde(flatten)]
+    pub timing: CheckTiming,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// `http` or `https`.
+    pub protocol: String,
+    /// Skip TLS verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_skip_verify: Option<bool>,
+    /// TLS server name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_server_name: Option<String>,
+    /// Request headers.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `[[files]]`: exactly one of `local_path`, `raw_value`, `secret_name`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileEntry {
+    /// Path in the machine.
+    pub guest_path: String,
+    /// A local file flyctl reads (relative to the folder flyctl runs in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_path: Option<String>,
+    /// Plain text content (flyctl base64-encodes it itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_value: Option<String>,
+    /// A Fly secret holding the base64 content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+
+/// `[[vm]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vm {
+    /// Preset, e.g. `shared-cpu-2x`.
+    pub size: String,
+    /// Memory, e.g. `"768mb"`.
+    pub memory: String,
+}
+
+/// `[[restart]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Restart {
+    /// `always`, `never` or `on-failure`.
+    pub policy: String,
+    /// Retries for `on-failure`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+}
+
+impl FlyConfig {
+    /// Serialises to TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the fly.toml model always serialises")
+    }
+}

@@ -1,0 +1,814 @@
+//! Score workload → `fly.toml` (see the mapping table in the README).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::Engine as _;
+
+use super::annotations::{self, FlyAnnotations, HttpServiceChoice, PortOptions};
+use super::config::{
+    Build, CheckTiming, Deploy, Experimental, FileEntry, FlyConfig, HttpService, MachineCheck, Mount, Restart, Service,
+    ServiceHttpCheck, ServicePortEntry, Vm,
+};
+use super::vm::{self, CpuKind};
+use super::{Conversion, ConvertError, ConvertOptions, FileAccess, GeneratedFile, Problem};
+use crate::fsutil::relative_path;
+use crate::placeholder::{self, Context, Expanded, Piece};
+use crate::quantity;
+use crate::secret::Secret;
+use crate::spec::node::FieldPath;
+use crate::spec::{Container, FileContent, HttpProbe, Probe, Protocol, Scheme, ServicePort, Workload};
+
+/// Default check timing (Fly's own defaults are not documented as stable; be explicit).
+const DEFAULT_INTERVAL: &str = "15s";
+const DEFAULT_TIMEOUT: &str = "10s";
+const DEFAULT_GRACE: &str = "10s";
+
+struct Converter<'a> {
+    workload: &'a Workload,
+    options: &'a ConvertOptions,
+    files: &'a dyn FileAccess,
+    metadata: serde_json::Value,
+    annotations: FlyAnnotations,
+    problems: Vec<Problem>,
+    warnings: Vec<Problem>,
+    secrets: BTreeMap<String, Secret>,
+    generated: Vec<GeneratedFile>,
+}
+
+/// Converts a validated workload into a `fly.toml` model, secrets and generated files.
+///
+/// Every problem is collected; the conversion fails if there is any.
+pub fn convert(
+    workload: &Workload,
+    options: &ConvertOptions,
+    files: &dyn FileAccess,
+) -> Result<Conversion, ConvertError> {
+    let port_names: Vec<&str> =
+        workload.service.as_ref().map(|s| s.ports.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut problems = Vec::new();
+    let annotations = annotations::parse(&workload.metadata.annotations, &port_names, &mut problems);
+    let mut c = Converter {
+        workload,
+        options,
+        files,
+        metadata: workload.metadata_json(),
+        annotations,
+        problems,
+        warnings: Vec::new(),
+        secrets: BTreeMap::new(),
+        generated: Vec::new(),
+    };
+    let config = c.run();
+    if c.problems.is_empty() {
+        Ok(Conversion { config, secrets: c.secrets, generated_files: c.generated, warnings: c.warnings })
+    } else {
+        Err(ConvertError { workload: workload.name().to_owned(), problems: c.problems })
+    }
+}
+
+fn path_of(parts: &[&str]) -> FieldPath {
+    parts.iter().fold(FieldPath::root(), |p, k| p.key(k))
+}
+
+impl Converter<'_> {
+    fn problem(&mut self, path: &FieldPath, message: impl Into<String>) {
+        self.problems.push(Problem { path: path.clone(), message: message.into() });
+    }
+
+    fn warn(&mut self, path: &FieldPath, message: impl Into<String>) {
+        self.warnings.push(Problem { path: path.clone(), message: message.into() });
+    }
+
+    fn expand(&mut self, text: &str, path: &FieldPath) -> Option<Expanded> {
+        let context = Context { metadata: &self.metadata, resources: &self.options.resources };
+        match placeholder::expand(text, &context) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                self.problem(path, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn run(&mut self) -> FlyConfig {
+        let workload = self.workload;
+        let app = format!("{}{}", self.options.app_prefix, workload.name());
+        if let Err(message) = super::check_app_name(&app) {
+            self.problem(
+                &path_of(&["metadata", "name"]),
+                format!("{message} (app prefix `{}`)", self.options.app_prefix),
+            );
+        }
+        for name in workload.resources.keys() {
+            if !self.options.resources.contains_key(name) {
+                let uid = workload.resources[name].uid(workload.name(), name);
+                self.problem(
+                    &path_of(&["resources", name]),
+                    format!("resource `{uid}` has no outputs: it has not been provisioned"),
+                );
+            }
+        }
+        let mut config = FlyConfig { app, ..FlyConfig::default() };
+        let mut containers = workload.containers.iter();
+        let Some((container_name, container)) = containers.next() else { return config };
+        if workload.containers.len() > 1 {
+            let names: Vec<&str> = workload.containers.keys().map(String::as_str).collect();
+            self.problem(
+                &FieldPath::root().key("containers"),
+                format!(
+                    "this workload has {} containers ({}); score-fly deploys one container per Fly app for now: split them into separate workloads",
+                    names.len(),
+                    names.join(", ")
+                ),
+            );
+        }
+        let base = path_of(&["containers", container_name]);
+
+        config.build = self.build(container, &base);
+        if container.command.is_some() || container.args.is_some() {
+            config.experimental =
+                Some(Experimental { entrypoint: container.command.clone(), cmd: container.args.clone() });
+        }
+        config.env = self.variables(container, &base);
+        config.files = self.files(container, &base, &config.app);
+        config.mounts = self.volumes(container, &base);
+        let (http_service, services) = self.services();
+        config.http_service = http_service;
+        config.services = services;
+        self.probes(container, &base, &mut config);
+        config.vm = self.vm(container, &base);
+
+        let a = self.annotations.clone();
+        config.primary_region = a.primary_region;
+        config.kill_signal = a.kill_signal;
+        config.kill_timeout = a.kill_timeout;
+        config.swap_size_mb = a.swap_size_mb;
+        self.deploy(
+            a.deploy_strategy.as_ref(),
+            a.release_command.as_ref(),
+            a.release_command_timeout.as_ref(),
+            &mut config,
+        );
+        match (a.restart_policy, a.restart_retries) {
+            (Some(policy), retries) => {
+                if retries.is_some() && policy != "on-failure" {
+                    self.problem(
+                        &annotation_path("restart-retries"),
+                        "restart-retries only applies with restart-policy `on-failure`",
+                    );
+                }
+                config.restart = vec![Restart { policy, retries }];
+            }
+            (None, Some(_)) => {
+                self.problem(&annotation_path("restart-retries"), "restart-retries needs restart-policy `on-failure`");
+            }
+            (None, None) => {}
+        }
+        config
+    }
+
+    fn build(&mut self, container: &Container, base: &FieldPath) -> Option<Build> {
+        if container.image != "." {
+            return Some(Build { image: Some(container.image.clone()), ..Build::default() });
+        }
+        let dockerfile = self.options.score_dir.join("Dockerfile");
+        if self.files.exists(&dockerfile) {
+            let ignore = self.options.score_dir.join(".dockerignore");
+            return Some(Build {
+                image: None,
+                dockerfile: Some(relative_path(&self.options.out_dir, &dockerfile)),
+                ignorefile: self.files.exists(&ignore).then(|| relative_path(&self.options.out_dir, &ignore)),
+            });
+        }
+        self.problem(
+            &base.key("image"),
+            format!(
+                "image `.` means \"built from this project\": pass --image <reference> (e.g. the image `cargo score-fly build` pushed), or add a Dockerfile in {}",
+                display_dir(&self.options.score_dir)
+            ),
+        );
+        None
+    }
+
+    fn variables(&mut self, container: &Container, base: &FieldPath) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        for (name, value) in &container.variables {
+            let path = base.key("variables").key(name);
+            if name.starts_with("FLY_") {
+                self.problem(&path, format!("`{name}`: Fly reserves variable names starting with FLY_; rename it"));
+                continue;
+            }
+            let Some(expanded) = self.expand(value, &path) else { continue };
+            if expanded.secret {
+                self.secrets.insert(name.clone(), Secret::new(expanded.value));
+            } else {
+                env.insert(name.clone(), expanded.value);
+            }
+        }
+        env
+    }
+
+    fn add_secret(&mut self, name: String, value: String, path: &FieldPath) {
+        if self.secrets.contains_key(&name)
+            || self.workload.containers.values().any(|c| c.variables.contains_key(&name))
+        {
+            self.problem(
+                path,
+                format!("the secret name `{name}` for this file is already used by a variable; rename the variable"),
+            );
+        }
+        self.secrets.insert(name, Secret::new(value));
+    }
+
+    fn files(&mut self, container: &Container, base: &FieldPath, app: &str) -> Vec<FileEntry> {
+        let mut entries = Vec::new();
+        for (target, file) in &container.files {
+            let path = base.key("files").key(target);
+            if !target.starts_with('/') {
+                self.problem(&path, format!("file target `{target}` must be an absolute path in the machine"));
+                continue;
+            }
+            match file.mode.as_deref() {
+                None | Some("0644" | "644") => {}
+                Some(mode) => {
+                    self.problem(
+                        &path.key("mode"),
+                        format!(
+                            "file `{target}` asks for mode {mode}, but fly.toml [[files]] cannot set a mode (files arrive as 0644); remove `mode` or set it to \"0644\""
+                        ),
+                    );
+                }
+            }
+            let entry = |local_path: Option<String>, raw_value: Option<String>, secret_name: Option<String>| {
+                FileEntry { guest_path: target.clone(), local_path, raw_value, secret_name }
+            };
+            match file.content() {
+                FileContent::Inline(text) => {
+                    let expanded = if file.expands() {
+                        let Some(e) = self.expand(text, &path.key("content")) else { continue };
+                        e
+                    } else {
+                        Expanded { value: text.to_owned(), secret: false }
+                    };
+                    entries.push(self.text_file(target, expanded, &path, app, &entry));
+                }
+                FileContent::Binary(encoded) => match base64::engine::general_purpose::STANDARD.decode(encoded) {
+                    Ok(bytes) => {
+                        let local = self.generate(app, target, bytes);
+                        entries.push(entry(Some(local), None, None));
+                    }
+                    Err(e) => self.problem(
+                        &path.key("binaryContent"),
+                        format!("binaryContent of `{target}` is not valid standard base64: {e}"),
+                    ),
+                },
+                FileContent::Source(source) => {
+                    let source_path = self.options.score_dir.join(source);
+                    let bytes = match self.files.read(&source_path) {
+                        Ok(bytes) => bytes,
+                        Err(e) => {
+                            self.problem(
+                                &path.key("source"),
+                                format!("cannot read source file {} for `{target}`: {e}", source_path.display()),
+                            );
+                            continue;
+                        }
+                    };
+                    let local = relative_path(&self.options.out_dir, &source_path);
+                    match (file.expands(), String::from_utf8(bytes)) {
+                        (true, Ok(text)) => {
+                            let Some(expanded) = self.expand(&text, &path.key("source")) else { continue };
+                            if expanded.secret || expanded.value != text {
+                                entries.push(self.text_file(target, expanded, &path, app, &entry));
+                            } else {
+                                entries.push(entry(Some(local), None, None));
+                            }
+                        }
+                        // Not expanded, or not text: flyctl reads the file itself, byte-exact.
+                        _ => entries.push(entry(Some(local), None, None)),
+                    }
+                }
+            }
+        }
+        entries
+    }
+
+    /// A text file: plain → `raw_value`; read a secret → `secret_name` with base64 content.
+    fn text_file(
+        &mut self,
+        target: &str,
+        expanded: Expanded,
+        path: &FieldPath,
+        app: &str,
+        entry: &dyn Fn(Option<String>, Option<String>, Option<String>) -> FileEntry,
+    ) -> FileEntry {
+        if expanded.secret {
+            let name = file_secret_name(target);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(expanded.value.as_bytes());
+            self.add_secret(name.clone(), encoded, path);
+            entry(None, None, Some(name))
+        } else if expanded.value.is_empty() {
+            // flyctl drops an empty raw_value and the file would arrive without content.
+            let local = self.generate(app, target, Vec::new());
+            entry(Some(local), None, None)
+        } else {
+            entry(None, Some(expanded.value), None)
+        }
+    }
+
+    fn generate(&mut self, app: &str, target: &str, bytes: Vec<u8>) -> String {
+        let path = Path::new(".score-fly").join("files").join(app).join(escape_file_name(target));
+        let local = path.to_string_lossy().into_owned();
+        self.generated.push(GeneratedFile { path, bytes });
+        local
+    }
+
+    fn volumes(&mut self, container: &Container, base: &FieldPath) -> Vec<Mount> {
+        if container.volumes.len() > 1 {
+            self.problem(
+                &base.key("volumes"),
+                format!(
+                    "Fly mounts at most one volume per machine, this container mounts {}; keep one volume",
+                    container.volumes.len()
+                ),
+            );
+        }
+        let mut mounts = Vec::new();
+        for (target, volume) in &container.volumes {
+            let path = base.key("volumes").key(target);
+            if target == "/" || !target.starts_with('/') {
+                self.problem(&path, format!("volume target `{target}` must be an absolute path other than `/`"));
+            }
+            if volume.path.as_deref().is_some_and(|p| p != "/" && !p.is_empty()) {
+                self.problem(
+                    &path.key("path"),
+                    format!(
+                        "Fly cannot mount a sub path of a volume (`{}`); remove `path` to mount the whole volume",
+                        volume.path.as_deref().unwrap_or_default()
+                    ),
+                );
+            }
+            if volume.read_only == Some(true) {
+                self.problem(&path.key("readOnly"), "Fly volumes cannot be mounted read-only; remove `readOnly: true`");
+            }
+            let Some(source) = self.volume_source(&volume.source, &path.key("source")) else { continue };
+            if source.is_empty() || !source.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                self.problem(
+                    &path.key("source"),
+                    format!(
+                        "`{source}` is not a valid Fly volume name: use letters, digits and underscores (e.g. `{}`)",
+                        source.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                    ),
+                );
+                continue;
+            }
+            mounts.push(Mount { source, destination: target.clone() });
+        }
+        mounts
+    }
+
+    /// `${resources.<name>}` alone means "that volume resource": use its `source` output.
+    fn volume_source(&mut self, source: &str, path: &FieldPath) -> Option<String> {
+        if let Ok((pieces, _)) = placeholder::parse(source)
+            && let [Piece::Reference { segments, .. }] = pieces.as_slice()
+            && let [root, name] = segments.as_slice()
+            && root == "resources"
+        {
+            let outputs = self.options.resources.get(name)?;
+            return if let Some(s) = outputs.values.get("source").and_then(|v| v.as_str()) {
+                Some(s.to_owned())
+            } else {
+                self.problem(
+                    path,
+                    format!("resource `{name}` ({}) gives no `source` output to mount as a volume", outputs.uid),
+                );
+                None
+            };
+        }
+        let expanded = self.expand(source, path)?;
+        if expanded.secret {
+            self.problem(path, "a volume source must not come from a secret output");
+            return None;
+        }
+        Some(expanded.value)
+    }
+
+    fn services(&mut self) -> (Option<HttpService>, Vec<Service>) {
+        let Some(service) = &self.workload.service else { return (None, Vec::new()) };
+        // Group ports by (protocol, target port): one Fly service each.
+        let mut groups: Vec<Group> = Vec::new();
+        for (name, port) in &service.ports {
+            let options = self.annotations.ports.get(name).cloned().unwrap_or_default();
+            let key = (port.protocol(), port.target());
+            match groups.iter_mut().find(|g| g.key == key) {
+                Some(g) => g.ports.push((name.clone(), *port, options)),
+                None => groups.push(Group { key, ports: vec![(name.clone(), *port, options)] }),
+            }
+        }
+        self.check_public_ports(service.ports.iter());
+
+        let http_index = match self.annotations.http_service.clone() {
+            HttpServiceChoice::Off => None,
+            HttpServiceChoice::Port(name) => {
+                let index = groups.iter().position(|g| g.ports.iter().any(|(n, _, _)| *n == name));
+                if let Some(i) = index {
+                    if groups[i].key.0 == Protocol::Udp {
+                        self.problem(
+                            &annotation_path("http-service"),
+                            format!("port `{name}` is UDP; [http_service] serves HTTP over TCP"),
+                        );
+                        return (None, Vec::new());
+                    }
+                    for (n, p, _) in &groups[i].ports {
+                        if p.port != 80 && p.port != 443 {
+                            self.warn(
+                                &path_of(&["service", "ports", n]),
+                                format!("port {} is served by [http_service] on ports 80 and 443 instead", p.port),
+                            );
+                        }
+                    }
+                }
+                index
+            }
+            HttpServiceChoice::Auto => {
+                let candidates: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].is_plain_http()).collect();
+                if candidates.len() > 1 {
+                    self.warn(
+                        &path_of(&["service", "ports"]),
+                        "several ports look like plain HTTP(S); all stay [[services]] (set the annotation `score-fly/http-service` to a port name to choose one for [http_service])",
+                    );
+                }
+                (candidates.len() == 1).then(|| candidates[0])
+            }
+        };
+
+        let mut http_service = None;
+        let mut services = Vec::new();
+        for (i, group) in groups.iter().enumerate() {
+            let shared = self.shared_options(group);
+            if Some(i) == http_index {
+                for (name, _, options) in &group.ports {
+                    if let Some(handlers) = &options.handlers
+                        && handlers.iter().any(|h| h != "http" && h != "tls")
+                    {
+                        self.problem(
+                            &annotation_path(&format!("service-{name}-handlers")),
+                            "[http_service] only uses the `tls` and `http` handlers",
+                        );
+                    }
+                }
+                let force_https = self.agreed(group, "force-https", |o| o.force_https).unwrap_or_else(|| {
+                    !group.ports.iter().any(|(_, p, _)| p.port == 80)
+                        && group.ports.iter().any(|(_, p, _)| p.port == 443)
+                });
+                http_service = Some(HttpService {
+                    internal_port: group.key.1,
+                    force_https,
+                    auto_stop_machines: shared.auto_stop.clone(),
+                    auto_start_machines: shared.auto_start,
+                    min_machines_running: shared.min_running.unwrap_or(0),
+                    concurrency: shared.concurrency.clone(),
+                    tls_options: self.agreed(group, "tls-options", |o| o.tls_options.clone()),
+                    http_options: self.agreed(group, "http-options", |o| o.http_options.clone()),
+                    checks: Vec::new(),
+                });
+                continue;
+            }
+            let udp = group.key.0 == Protocol::Udp;
+            let mut ports = Vec::new();
+            for (name, port, options) in &group.ports {
+                let handlers = options.handlers.clone().unwrap_or_default();
+                if udp
+                    && (!handlers.is_empty()
+                        || options.force_https.is_some()
+                        || options.http_options.is_some()
+                        || options.tls_options.is_some())
+                {
+                    self.problem(
+                        &path_of(&["service", "ports", name]),
+                        format!("port `{name}` is UDP: Fly's proxy handlers, force-https, http-options and tls-options only apply to TCP"),
+                    );
+                }
+                if options.force_https == Some(true) && !handlers.iter().any(|h| h == "http") {
+                    self.problem(
+                        &annotation_path(&format!("service-{name}-force-https")),
+                        format!("force-https needs the `http` handler on port `{name}` (set service-{name}-handlers)"),
+                    );
+                }
+                ports.push(ServicePortEntry {
+                    port: port.port,
+                    handlers,
+                    force_https: options.force_https,
+                    tls_options: options.tls_options.clone(),
+                    http_options: options.http_options.clone(),
+                });
+            }
+            ports.sort_by_key(|p| p.port);
+            services.push(Service {
+                protocol: if udp { "udp" } else { "tcp" }.to_owned(),
+                internal_port: group.key.1,
+                auto_stop_machines: shared.auto_stop.clone(),
+                auto_start_machines: shared.auto_start,
+                min_machines_running: shared.min_running.unwrap_or(0),
+                concurrency: shared.concurrency.clone(),
+                ports,
+                http_checks: Vec::new(),
+            });
+        }
+        (http_service, services)
+    }
+
+    /// Two ports of the same protocol cannot share a public port number.
+    fn check_public_ports<'p>(&mut self, ports: impl Iterator<Item = (&'p String, &'p ServicePort)>) {
+        let mut seen: BTreeMap<(Protocol, u16), &str> = BTreeMap::new();
+        for (name, port) in ports {
+            if let Some(other) = seen.insert((port.protocol(), port.port), name) {
+                self.problem(
+                    &path_of(&["service", "ports", name, "port"]),
+                    format!(
+                        "ports `{other}` and `{name}` both publish port {}; Fly needs distinct public ports",
+                        port.port
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A value set on several ports of one Fly service must agree.
+    fn agreed<T: Clone + PartialEq>(
+        &mut self,
+        group: &Group,
+        option: &str,
+        get: impl Fn(&PortOptions) -> Option<T>,
+    ) -> Option<T> {
+        let mut value: Option<(String, T)> = None;
+        for (name, _, options) in &group.ports {
+            let Some(v) = get(options) else { continue };
+            match &value {
+                Some((first, existing)) if *existing != v => {
+                    self.problem(
+                        &annotation_path(&format!("service-{name}-{option}")),
+                        format!(
+                            "ports `{first}` and `{name}` share target port {} (one Fly service) but set different `{option}`",
+                            group.key.1
+                        ),
+                    );
+                }
+                Some(_) => {}
+                None => value = Some((name.clone(), v)),
+            }
+        }
+        value.map(|(_, v)| v)
+    }
+
+    fn shared_options(&mut self, group: &Group) -> PortOptions {
+        let auto_stop = self.agreed(group, "auto-stop", |o| o.auto_stop.clone());
+        let auto_start = self.agreed(group, "auto-start", |o| o.auto_start);
+        PortOptions {
+            // score-flyio turns auto start on whenever auto stop is set.
+            auto_start: auto_start.or(auto_stop.as_ref().map(|_| true)),
+            auto_stop,
+            min_running: self.agreed(group, "min-running", |o| o.min_running),
+            concurrency: self.agreed(group, "concurrency", |o| o.concurrency.clone()),
+            ..PortOptions::default()
+        }
+    }
+
+    fn timing(&self) -> CheckTiming {
+        CheckTiming {
+            interval: self.annotations.check_interval.clone().unwrap_or_else(|| DEFAULT_INTERVAL.to_owned()),
+            timeout: self.annotations.check_timeout.clone().unwrap_or_else(|| DEFAULT_TIMEOUT.to_owned()),
+            grace_period: self.annotations.check_grace_period.clone().unwrap_or_else(|| DEFAULT_GRACE.to_owned()),
+        }
+    }
+
+    /// The parts of an HTTP probe common to service and machine checks.
+    fn http_probe(&mut self, probe: &HttpProbe, path: &FieldPath) -> Option<ProbeParts> {
+        if !probe.path.starts_with('/') {
+            self.problem(&path.key("path"), format!("probe path `{}` must start with `/`", probe.path));
+            return None;
+        }
+        let mut headers = BTreeMap::new();
+        for (i, header) in probe.http_headers.iter().enumerate() {
+            if let Some(previous) = headers.insert(header.name.clone(), header.value.clone())
+                && previous != header.value
+            {
+                self.problem(
+                    &path.key("httpHeaders").index(i),
+                    format!("header `{}` is given twice with different values", header.name),
+                );
+            }
+        }
+        if let Some(host) = &probe.host {
+            headers.entry("Host".to_owned()).or_insert_with(|| host.clone());
+        }
+        let https = probe.scheme == Some(Scheme::Https);
+        Some(ProbeParts {
+            path: probe.path.clone(),
+            protocol: if https { "https" } else { "http" }.to_owned(),
+            tls_skip_verify: https.then_some(true),
+            tls_server_name: if https { probe.host.clone() } else { None },
+            headers,
+        })
+    }
+
+    fn probes(&mut self, container: &Container, base: &FieldPath, config: &mut FlyConfig) {
+        let probes: [(&str, &Option<Probe>); 2] =
+            [("livenessProbe", &container.liveness_probe), ("readinessProbe", &container.readiness_probe)];
+        for (field, probe) in probes {
+            let Some(probe) = probe else { continue };
+            let path = base.key(field);
+            if probe.exec.is_some() {
+                self.warn(
+                    &path.key("exec"),
+                    if probe.http_get.is_some() {
+                        "Fly checks cannot run commands; the exec probe is skipped and the httpGet probe is used"
+                    } else {
+                        "Fly checks cannot run commands; this exec probe is skipped (add an httpGet probe to get a Fly check)"
+                    },
+                );
+            }
+            let Some(http) = &probe.http_get else { continue };
+            let Some(parts) = self.http_probe(http, &path.key("httpGet")) else { continue };
+            let timing = self.timing();
+            if field == "readinessProbe" {
+                let check = ServiceHttpCheck {
+                    timing: timing.clone(),
+                    method: "get".to_owned(),
+                    path: parts.path.clone(),
+                    protocol: parts.protocol.clone(),
+                    tls_skip_verify: parts.tls_skip_verify,
+                    tls_server_name: parts.tls_server_name.clone(),
+                    headers: parts.headers.clone(),
+                };
+                if let Some(h) = config.http_service.as_mut().filter(|h| h.internal_port == http.port) {
+                    h.checks.push(check);
+                    continue;
+                }
+                if let Some(s) =
+                    config.services.iter_mut().find(|s| s.protocol == "tcp" && s.internal_port == http.port)
+                {
+                    s.http_checks.push(check);
+                    continue;
+                }
+            }
+            let name = if field == "readinessProbe" { "readiness_probe" } else { "liveness_probe" };
+            config.checks.insert(
+                name.to_owned(),
+                MachineCheck {
+                    kind: "http".to_owned(),
+                    port: http.port,
+                    timing,
+                    method: "get".to_owned(),
+                    path: parts.path,
+                    protocol: parts.protocol,
+                    tls_skip_verify: parts.tls_skip_verify,
+                    tls_server_name: parts.tls_server_name,
+                    headers: parts.headers,
+                },
+            );
+        }
+    }
+
+    fn vm(&mut self, container: &Container, base: &FieldPath) -> Vec<Vm> {
+        let resources = container.resources.as_ref();
+        let quantities = resources.into_iter().flat_map(|r| [r.requests.as_ref(), r.limits.as_ref()]).flatten();
+        let mut cpu: Option<u64> = None;
+        let mut memory: Option<u128> = None;
+        for q in quantities {
+            if let Some(c) = q.cpu.as_deref().and_then(quantity::parse_cpu_millis) {
+                cpu = Some(cpu.map_or(c, |x| x.max(c)));
+            }
+            if let Some(m) = q.memory.as_deref().and_then(quantity::parse_memory_bytes) {
+                memory = Some(memory.map_or(m, |x| x.max(m)));
+            }
+        }
+        let kind = self.annotations.cpu_kind;
+        if cpu.is_none() && memory.is_none() && kind.is_none() {
+            return Vec::new();
+        }
+        let path = base.key("resources");
+        match vm::fit(cpu, memory, kind.unwrap_or(CpuKind::Shared)) {
+            Ok(sizing) => {
+                for adjustment in &sizing.adjustments {
+                    self.warn(&path, format!("{adjustment}; the machine is {}", sizing.size));
+                }
+                vec![Vm { size: sizing.size.preset(), memory: format!("{}mb", sizing.size.memory_mb) }]
+            }
+            Err(e) => {
+                self.problem(&path, format!("no Fly machine fits: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn deploy(
+        &mut self,
+        strategy: Option<&String>,
+        release_command: Option<&String>,
+        release_command_timeout: Option<&String>,
+        config: &mut FlyConfig,
+    ) {
+        if let Some(strategy) = strategy {
+            let has_checks = !config.checks.is_empty()
+                || config.http_service.as_ref().is_some_and(|h| !h.checks.is_empty())
+                || config.services.iter().any(|s| !s.http_checks.is_empty());
+            let path = annotation_path("deploy-strategy");
+            match strategy.as_str() {
+                "canary" if !config.mounts.is_empty() => {
+                    self.problem(&path, "Fly cannot deploy with the canary strategy when the app mounts a volume");
+                }
+                "bluegreen" if !config.mounts.is_empty() => {
+                    self.problem(&path, "Fly cannot deploy bluegreen when the app mounts a volume");
+                }
+                "bluegreen" if !has_checks => {
+                    self.problem(
+                        &path,
+                        "bluegreen deploys need a health check: add an httpGet readinessProbe or livenessProbe",
+                    );
+                }
+                _ => {}
+            }
+        }
+        if strategy.is_some() || release_command.is_some() || release_command_timeout.is_some() {
+            config.deploy = Some(Deploy {
+                strategy: strategy.cloned(),
+                release_command: release_command.cloned(),
+                release_command_timeout: release_command_timeout.cloned(),
+            });
+        }
+    }
+}
+
+struct ProbeParts {
+    path: String,
+    protocol: String,
+    tls_skip_verify: Option<bool>,
+    tls_server_name: Option<String>,
+    headers: BTreeMap<String, String>,
+}
+
+struct Group {
+    key: (Protocol, u16),
+    ports: Vec<(String, ServicePort, PortOptions)>,
+}
+
+impl Group {
+    /// TCP ports that are exactly Fly's HTTP shape: 80 with `http`, 443 with `tls,http`.
+    fn is_plain_http(&self) -> bool {
+        self.key.0 == Protocol::Tcp
+            && self.ports.iter().all(|(_, port, options)| {
+                let mut handlers = options.handlers.clone().unwrap_or_default();
+                handlers.sort();
+                match port.port {
+                    80 => handlers == ["http"],
+                    443 => handlers == ["http", "tls"],
+                    _ => false,
+                }
+            })
+    }
+}
+
+fn annotation_path(key: &str) -> FieldPath {
+    path_of(&["metadata", "annotations", &format!("{}{key}", annotations::PREFIX)])
+}
+
+fn display_dir(dir: &Path) -> String {
+    if dir.as_os_str().is_empty() { ".".to_owned() } else { dir.display().to_string() }
+}
+
+/// `SCORE_FILE_` + the target path in upper case with every other character as `_`.
+fn file_secret_name(target: &str) -> String {
+    let tail: String = target
+        .trim_start_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect();
+    format!("SCORE_FILE_{tail}")
+}
+
+/// A file name for a target path: keeps `[A-Za-z0-9._-]`, escapes the rest as `%XX`.
+fn escape_file_name(target: &str) -> String {
+    let mut out = String::with_capacity(target.len());
+    for b in target.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(file_secret_name("/etc/app/config.json"), "SCORE_FILE_ETC_APP_CONFIG_JSON");
+        assert_eq!(escape_file_name("/etc/logo.png"), "%2Fetc%2Flogo.png");
+    }
+}
