@@ -35,8 +35,14 @@ pub struct GlobalArgs {
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Coloring: auto, always, never (default: $`CARGO_TERM_COLOR`, else auto; `NO_COLOR` is honoured).
-    #[arg(long, value_enum, global = true, value_name = "WHEN")]
+    /// Coloring (default: the `CARGO_TERM_COLOR` variable, else auto).
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        value_name = "WHEN",
+        help = "Coloring: auto, always, never (default: $CARGO_TERM_COLOR, else auto; NO_COLOR is honoured)"
+    )]
     pub color: Option<ColorChoice>,
 }
 

@@ -68,11 +68,12 @@ pub fn failure(printer: &Printer, failure: &Failure) {
         }
         Failure::Unconvertible(errors) => {
             for (e, loaded) in errors {
-                for p in &e.problems {
-                    let detail = loaded
-                        .as_ref()
-                        .map(|l| snippet(&l.sources, l.locate(&p.path), printer.styled()))
-                        .unwrap_or_default();
+                let mut located: Vec<_> =
+                    e.problems.iter().map(|p| (loaded.as_ref().and_then(|l| l.locate(&p.path)), p)).collect();
+                located.sort_by_key(|(location, _)| location.map(|l| (l.source, l.line, l.column)));
+                for (location, p) in located {
+                    let detail =
+                        loaded.as_ref().map(|l| snippet(&l.sources, location, printer.styled())).unwrap_or_default();
                     printer.error(&p.to_string(), &detail);
                 }
                 let n = e.problems.len();

@@ -34,11 +34,76 @@ pub fn read_to_string(path: &Path) -> Result<String, FsError> {
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename), creating parent
 /// folders. `mode` sets Unix permissions on the new file (e.g. `0o600` for secrets).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), FsError> {
-    let parent = match path.parent() {
+    let tmp = stage(path, bytes, mode)?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(FsError::new("write", path, e));
+    }
+    sync_parent(path);
+    Ok(())
+}
+
+/// A file to write with [`write_all_atomic`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingWrite {
+    /// Destination.
+    pub path: PathBuf,
+    /// Content.
+    pub bytes: Vec<u8>,
+    /// Unix mode for the new file (default 0644).
+    pub mode: Option<u32>,
+}
+
+impl PendingWrite {
+    /// A write with the default mode.
+    pub fn new(path: PathBuf, bytes: Vec<u8>) -> Self {
+        PendingWrite { path, bytes, mode: None }
+    }
+}
+
+/// Writes several files all or nothing, as far as the filesystem allows: every file is
+/// first written and synced to a temporary file beside its destination; only when all of
+/// them succeeded are they renamed into place (renames do not fail for the reasons writes
+/// do). On a failure, the temporary files are removed and no destination is touched.
+pub fn write_all_atomic(writes: &[PendingWrite]) -> Result<(), FsError> {
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::with_capacity(writes.len());
+    for write in writes {
+        match stage(&write.path, &write.bytes, write.mode) {
+            Ok(tmp) => staged.push((tmp, &write.path)),
+            Err(e) => {
+                for (tmp, _) in &staged {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                return Err(e);
+            }
+        }
+    }
+    for (i, (tmp, path)) in staged.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            for (rest, _) in &staged[i..] {
+                let _ = std::fs::remove_file(rest);
+            }
+            return Err(FsError::new("write", path, e));
+        }
+        sync_parent(path);
+    }
+    Ok(())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
-    };
+    }
+}
+
+/// Writes and syncs a temporary file beside `path`; returns its path.
+fn stage(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<PathBuf, FsError> {
+    let parent = parent_of(path);
     std::fs::create_dir_all(&parent).map_err(|e| FsError::new("create folder", &parent, e))?;
+    if path.is_dir() {
+        return Err(FsError::new("write", path, std::io::Error::other("it is a folder")));
+    }
     let file_name = path.file_name().map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
     let tmp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
@@ -56,19 +121,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), 
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)
+        file.sync_all()
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(FsError::new("write", path, e));
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(FsError::new("write", path, e))
+        }
     }
-    // Make the rename durable too (best effort: not every filesystem supports it).
-    if let Ok(dir) = std::fs::File::open(&parent) {
+}
+
+/// Makes a rename durable (best effort: not every filesystem supports syncing folders).
+fn sync_parent(path: &Path) {
+    if let Ok(dir) = std::fs::File::open(parent_of(path)) {
         let _ = dir.sync_all();
     }
-    Ok(())
 }
 
 /// Removes `.` and resolves `..` without touching the disk.
@@ -140,6 +208,23 @@ mod tests {
         }
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn write_all_is_all_or_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("a.toml");
+        std::fs::write(dir.path().join("blocker"), "x").unwrap();
+        let bad = dir.path().join("blocker/b.toml");
+        let err =
+            write_all_atomic(&[PendingWrite::new(good.clone(), b"a".to_vec()), PendingWrite::new(bad, b"b".to_vec())])
+                .unwrap_err();
+        assert!(err.to_string().contains("blocker"), "{err}");
+        assert!(!good.exists(), "the first file must not be written when the second fails");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("blocker")], "no temporary file left");
+        write_all_atomic(&[PendingWrite::new(good.clone(), b"a".to_vec())]).unwrap();
+        assert_eq!(std::fs::read(&good).unwrap(), b"a");
     }
 
     #[test]

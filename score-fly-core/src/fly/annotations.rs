@@ -113,6 +113,16 @@ pub struct FlyAnnotations {
     pub check_grace_period: Option<String>,
     /// Per-port options, by port name.
     pub ports: BTreeMap<String, PortOptions>,
+    /// The full key as written (either prefix), by key after the prefix.
+    pub written: BTreeMap<String, String>,
+}
+
+impl FlyAnnotations {
+    /// The path of an annotation as the user wrote it (`score-fly/` when it is not set).
+    pub fn path(&self, short: &str) -> FieldPath {
+        let full = self.written.get(short).cloned().unwrap_or_else(|| format!("{PREFIX}{short}"));
+        annotation_path(&full)
+    }
 }
 
 fn annotation_path(key: &str) -> FieldPath {
@@ -131,6 +141,7 @@ pub fn parse(
         let Some(short) = key.strip_prefix(PREFIX).or_else(|| key.strip_prefix(LEGACY_PREFIX)) else { continue };
         let path = annotation_path(key);
         let mut problem = |message: String| problems.push(Problem { path: path.clone(), message });
+        out.written.entry(short.to_owned()).or_insert_with(|| key.clone());
         if let Some(previous) = seen.insert(short.to_owned(), key.clone()) {
             problem(format!("`{short}` is set twice (also as `{previous}`); keep one"));
             continue;
@@ -212,9 +223,16 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             if value.trim().is_empty() {
                 return Err("the release command must not be empty".to_owned());
             }
+            if !shell_words_balanced(value) {
+                return Err(format!(
+                    "release command `{value}` has an unclosed quote or a trailing `\\`; flyctl splits it like a shell would"
+                ));
+            }
             out.release_command = Some(value.to_owned());
         }
-        "release-command-timeout" => out.release_command_timeout = Some(duration(value, "release command timeout")?),
+        "release-command-timeout" => {
+            out.release_command_timeout = Some(positive_duration(value, "release command timeout")?);
+        }
         "cpu-kind" => {
             out.cpu_kind = Some(match value {
                 "shared" => CpuKind::Shared,
@@ -250,7 +268,7 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             out.check_interval = Some(d);
         }
         "check-timeout" => {
-            let d = duration(value, "check timeout")?;
+            let d = positive_duration(value, "check timeout")?;
             if parse_duration(value).is_some_and(|s| s > 60.0) {
                 return Err(format!("check timeout `{value}` must be at most 60s (Fly's maximum)"));
             }
@@ -327,6 +345,32 @@ fn duration(value: &str, what: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{what} `{value}` must be a duration such as `10s`, `1m30s` or `500ms`"))
 }
 
+fn positive_duration(value: &str, what: &str) -> Result<String, String> {
+    let d = duration(value, what)?;
+    if parse_duration(value).is_some_and(|s| s <= 0.0) {
+        return Err(format!("{what} `{value}` must be longer than zero"));
+    }
+    Ok(d)
+}
+
+/// Whether a command line splits into words like a POSIX shell would (quotes closed, no
+/// dangling backslash), which is what flyctl does with `release_command`.
+fn shell_words_balanced(command: &str) -> bool {
+    let mut chars = command.chars();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None | Some('"'), '\\') if chars.next().is_none() => {
+                return false;
+            }
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+    }
+    quote.is_none()
+}
+
 fn json_object(value: &str, what: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
     match serde_json::from_str::<serde_json::Value>(value) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
@@ -396,11 +440,18 @@ fn http_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<Http
         }
         Some(_) => return Err("http options: `response` must be an object".to_owned()),
     };
+    let idle_timeout = get_u32(map, "idle_timeout", WHAT)?;
+    let headers_read_timeout = get_u32(map, "headers_read_timeout", WHAT)?;
+    for (key, value) in [("idle_timeout", idle_timeout), ("headers_read_timeout", headers_read_timeout)] {
+        if value == Some(0) {
+            return Err(format!("http options: `{key}` is in seconds and must be at least 1"));
+        }
+    }
     Ok(HttpOptions {
         compress: get_bool(map, "compress", WHAT)?,
         h2_backend: get_bool(map, "h2_backend", WHAT)?,
-        idle_timeout: get_u32(map, "idle_timeout", WHAT)?,
-        headers_read_timeout: get_u32(map, "headers_read_timeout", WHAT)?,
+        idle_timeout,
+        headers_read_timeout,
         response,
     })
 }
@@ -412,11 +463,11 @@ fn tls_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<TlsOp
     if let Some(bad) = versions.iter().flatten().find(|v| !["TLSv1.2", "TLSv1.3"].contains(&v.as_str())) {
         return Err(format!("tls options: version `{bad}` must be `TLSv1.2` or `TLSv1.3`"));
     }
-    Ok(TlsOptions {
-        alpn: get_strings(map, "alpn", WHAT)?,
-        versions,
-        default_self_signed: get_bool(map, "default_self_signed", WHAT)?,
-    })
+    let alpn = get_strings(map, "alpn", WHAT)?;
+    if alpn.iter().flatten().any(String::is_empty) {
+        return Err("tls options: `alpn` entries must not be empty".to_owned());
+    }
+    Ok(TlsOptions { alpn, versions, default_self_signed: get_bool(map, "default_self_signed", WHAT)? })
 }
 
 fn concurrency(map: &serde_json::Map<String, serde_json::Value>) -> Result<Concurrency, String> {
@@ -545,11 +596,24 @@ mod tests {
             ("score-fly/check-interval", "1s", "at least 2s"),
             ("score-fly/check-timeout", "2m", "at most 60s"),
             ("score-fly/http-service", "api", "declared port"),
+            ("score-fly/release-command", "bin/migrate \"--name=a b", "unclosed quote"),
+            ("score-fly/release-command-timeout", "0s", "longer than zero"),
+            ("score-fly/check-timeout", "0s", "longer than zero"),
+            ("score-fly/service-web-http-options", r#"{"idle_timeout": 0}"#, "at least 1"),
+            ("score-fly/service-web-tls-options", r#"{"alpn": [""]}"#, "must not be empty"),
         ] {
             let (_, p) = parse_one(key, value, &["web"]);
             assert_eq!(p.len(), 1, "{key}={value}");
             assert!(p[0].message.contains(fragment), "{key}={value}: {}", p[0].message);
         }
+    }
+
+    #[test]
+    fn shell_words() {
+        assert!(shell_words_balanced("bin/migrate --name 'a b' \"c d\" e\\ f"));
+        assert!(!shell_words_balanced("bin/migrate \"a"));
+        assert!(!shell_words_balanced("bin/migrate 'a"));
+        assert!(!shell_words_balanced("bin/migrate a\\"));
     }
 
     #[test]

@@ -34,6 +34,8 @@ struct Converter<'a> {
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
     secrets: BTreeMap<String, Secret>,
+    /// Secret name → the file target it carries.
+    file_secrets: BTreeMap<String, String>,
     generated: Vec<GeneratedFile>,
 }
 
@@ -58,6 +60,7 @@ pub fn convert(
         problems,
         warnings: Vec::new(),
         secrets: BTreeMap::new(),
+        file_secrets: BTreeMap::new(),
         generated: Vec::new(),
     };
     let config = c.run();
@@ -85,6 +88,12 @@ impl Converter<'_> {
         let context = Context { metadata: &self.metadata, resources: &self.options.resources };
         match placeholder::expand(text, &context) {
             Ok(e) => Some(e),
+            // Declared but not provisioned: already reported once at `resources.<name>`.
+            Err(placeholder::PlaceholderError::UnknownResource { name, .. })
+                if self.workload.resources.contains_key(&name) =>
+            {
+                None
+            }
             Err(e) => {
                 self.problem(path, e.to_string());
                 None
@@ -106,7 +115,7 @@ impl Converter<'_> {
                 let uid = workload.resources[name].uid(workload.name(), name);
                 self.problem(
                     &path_of(&["resources", name]),
-                    format!("resource `{uid}` has no outputs: it has not been provisioned"),
+                    format!("no provisioner for resource `{uid}`: it has no outputs for the workload to use"),
                 );
             }
         }
@@ -155,14 +164,17 @@ impl Converter<'_> {
             (Some(policy), retries) => {
                 if retries.is_some() && policy != "on-failure" {
                     self.problem(
-                        &annotation_path("restart-retries"),
+                        &self.annotations.path("restart-retries"),
                         "restart-retries only applies with restart-policy `on-failure`",
                     );
                 }
                 config.restart = vec![Restart { policy, retries }];
             }
             (None, Some(_)) => {
-                self.problem(&annotation_path("restart-retries"), "restart-retries needs restart-policy `on-failure`");
+                self.problem(
+                    &self.annotations.path("restart-retries"),
+                    "restart-retries needs restart-policy `on-failure`",
+                );
             }
             (None, None) => {}
         }
@@ -171,6 +183,16 @@ impl Converter<'_> {
 
     fn build(&mut self, container: &Container, base: &FieldPath) -> Option<Build> {
         if container.image != "." {
+            if container.image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                self.problem(
+                    &base.key("image"),
+                    format!(
+                        "image `{}` is not an image reference (it contains whitespace)",
+                        container.image.escape_debug()
+                    ),
+                );
+                return None;
+            }
             return Some(Build { image: Some(container.image.clone()), ..Build::default() });
         }
         let dockerfile = self.options.score_dir.join("Dockerfile");
@@ -210,13 +232,21 @@ impl Converter<'_> {
         env
     }
 
-    fn add_secret(&mut self, name: String, value: String, path: &FieldPath) {
-        if self.secrets.contains_key(&name)
-            || self.workload.containers.values().any(|c| c.variables.contains_key(&name))
-        {
+    /// Adds the secret of a file; its name must not be taken by a variable or another file.
+    fn add_file_secret(&mut self, name: String, value: String, target: &str, path: &FieldPath) {
+        if self.workload.containers.values().any(|c| c.variables.contains_key(&name)) {
             self.problem(
                 path,
-                format!("the secret name `{name}` for this file is already used by a variable; rename the variable"),
+                format!(
+                    "the secret `{name}` that carries file `{target}` has the name of a variable; rename the variable"
+                ),
+            );
+        } else if let Some(other) = self.file_secrets.insert(name.clone(), target.to_owned()) {
+            self.problem(
+                path,
+                format!(
+                    "files `{other}` and `{target}` would both be carried by the secret `{name}`; rename one of them"
+                ),
             );
         }
         self.secrets.insert(name, Secret::new(value));
@@ -307,7 +337,7 @@ impl Converter<'_> {
         if expanded.secret {
             let name = file_secret_name(target);
             let encoded = base64::engine::general_purpose::STANDARD.encode(expanded.value.as_bytes());
-            self.add_secret(name.clone(), encoded, path);
+            self.add_file_secret(name.clone(), encoded, target, path);
             entry(None, None, Some(name))
         } else if expanded.value.is_empty() {
             // flyctl drops an empty raw_value and the file would arrive without content.
@@ -416,7 +446,7 @@ impl Converter<'_> {
                 if let Some(i) = index {
                     if groups[i].key.0 == Protocol::Udp {
                         self.problem(
-                            &annotation_path("http-service"),
+                            &self.annotations.path("http-service"),
                             format!("port `{name}` is UDP; [http_service] serves HTTP over TCP"),
                         );
                         return (None, Vec::new());
@@ -440,9 +470,23 @@ impl Converter<'_> {
                         "several ports look like plain HTTP(S); all stay [[services]] (set the annotation `score-fly/http-service` to a port name to choose one for [http_service])",
                     );
                 }
-                (candidates.len() == 1).then(|| candidates[0])
+                // [http_service] takes public ports 80 and 443: only when no other service uses them.
+                candidates
+                    .first()
+                    .copied()
+                    .filter(|&i| candidates.len() == 1 && web_ports_used_elsewhere(&groups, i).is_none())
             }
         };
+        if let (Some(i), HttpServiceChoice::Port(_)) = (http_index, &self.annotations.http_service)
+            && let Some((name, port)) = web_ports_used_elsewhere(&groups, i)
+        {
+            self.problem(
+                    &path_of(&["service", "ports", &name, "port"]),
+                    format!(
+                        "[http_service] serves public ports 80 and 443, but port `{name}` also publishes {port}; choose another public port or set `score-fly/http-service: off`"
+                    ),
+                );
+        }
 
         let mut http_service = None;
         let mut services = Vec::new();
@@ -454,7 +498,7 @@ impl Converter<'_> {
                         && handlers.iter().any(|h| h != "http" && h != "tls")
                     {
                         self.problem(
-                            &annotation_path(&format!("service-{name}-handlers")),
+                            &self.annotations.path(&format!("service-{name}-handlers")),
                             "[http_service] only uses the `tls` and `http` handlers",
                         );
                     }
@@ -493,7 +537,7 @@ impl Converter<'_> {
                 }
                 if options.force_https == Some(true) && !handlers.iter().any(|h| h == "http") {
                     self.problem(
-                        &annotation_path(&format!("service-{name}-force-https")),
+                        &self.annotations.path(&format!("service-{name}-force-https")),
                         format!("force-https needs the `http` handler on port `{name}` (set service-{name}-handlers)"),
                     );
                 }
@@ -549,7 +593,7 @@ impl Converter<'_> {
             match &value {
                 Some((first, existing)) if *existing != v => {
                     self.problem(
-                        &annotation_path(&format!("service-{name}-{option}")),
+                        &self.annotations.path(&format!("service-{name}-{option}")),
                         format!(
                             "ports `{first}` and `{name}` share target port {} (one Fly service) but set different `{option}`",
                             group.key.1
@@ -715,7 +759,7 @@ impl Converter<'_> {
             let has_checks = !config.checks.is_empty()
                 || config.http_service.as_ref().is_some_and(|h| !h.checks.is_empty())
                 || config.services.iter().any(|s| !s.http_checks.is_empty());
-            let path = annotation_path("deploy-strategy");
+            let path = self.annotations.path("deploy-strategy");
             match strategy.as_str() {
                 "canary" if !config.mounts.is_empty() => {
                     self.problem(&path, "Fly cannot deploy with the canary strategy when the app mounts a volume");
@@ -771,8 +815,11 @@ impl Group {
     }
 }
 
-fn annotation_path(key: &str) -> FieldPath {
-    path_of(&["metadata", "annotations", &format!("{}{key}", annotations::PREFIX)])
+/// A TCP port outside group `i` that publishes 80 or 443 (which `[http_service]` takes).
+fn web_ports_used_elsewhere(groups: &[Group], i: usize) -> Option<(String, u16)> {
+    groups.iter().enumerate().filter(|(j, g)| *j != i && g.key.0 == Protocol::Tcp).find_map(|(_, g)| {
+        g.ports.iter().find(|(_, p, _)| p.port == 80 || p.port == 443).map(|(n, p, _)| (n.clone(), p.port))
+    })
 }
 
 fn display_dir(dir: &Path) -> String {

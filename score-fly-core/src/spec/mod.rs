@@ -255,9 +255,6 @@ mod tests {
         let e = load("score.yaml", MINIMAL, &o).unwrap_err();
         let d = &e.diagnostics[0];
         assert_eq!(d.path, "containers.main.variables.PORT");
-        assert_eq!(
-            e.sources.describe(d.location.unwrap()),
-            "--override-property containers.main.variables.PORT=8080:1:1"
-        );
+        assert_eq!(e.sources.describe(d.location.unwrap()), "--override-property containers.main.variables.PORT=8080");
     }
 }

@@ -24,6 +24,8 @@ pub struct Source {
     pub name: String,
     /// The text, for showing the offending line.
     pub text: String,
+    /// A command-line argument rather than a file: locations show only its name.
+    pub argument: bool,
 }
 
 /// The inputs of one load: the Score file first, then any override sources.
@@ -35,7 +37,13 @@ pub struct SourceMap {
 impl SourceMap {
     /// Adds a source and returns its index.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> usize {
-        self.sources.push(Source { name: name.into(), text: text.into() });
+        self.sources.push(Source { name: name.into(), text: text.into(), argument: false });
+        self.sources.len() - 1
+    }
+
+    /// Adds a command-line argument (e.g. `--override-property a=b`) and returns its index.
+    pub fn add_argument(&mut self, name: impl Into<String>, text: impl Into<String>) -> usize {
+        self.sources.push(Source { name: name.into(), text: text.into(), argument: true });
         self.sources.len() - 1
     }
 
@@ -46,8 +54,11 @@ impl SourceMap {
 
     /// `name:line:column` for a location.
     pub fn describe(&self, location: Location) -> String {
-        let name = self.get(location.source).map_or("<unknown>", |s| s.name.as_str());
-        format!("{name}:{}:{}", location.line, location.column)
+        match self.get(location.source) {
+            Some(source) if source.argument => source.name.clone(),
+            Some(source) => format!("{}:{}:{}", source.name, location.line, location.column),
+            None => format!("<unknown>:{}:{}", location.line, location.column),
+        }
     }
 
     /// The text of the line a location points at, if known.

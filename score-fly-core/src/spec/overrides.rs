@@ -44,14 +44,14 @@ pub(super) fn apply(
         }
     }
     for property in &overrides.properties {
-        let source = sources.add(format!("--override-property {property}"), property.clone());
+        let source = sources.add_argument(format!("--override-property {property}"), property.clone());
         let location = Location { source, line: 1, column: 1 };
         if let Err(message) = apply_property(root, property, source) {
             errors.push(Diagnostic { path: String::new(), location: Some(location), message });
         }
     }
     if let Some(image) = &overrides.image {
-        let source = sources.add(format!("--image {image}"), image.clone());
+        let source = sources.add_argument(format!("--image {image}"), image.clone());
         let location = Location { source, line: 1, column: 1 };
         let mut replaced = 0;
         if let Some(containers) = root.get_mut("containers").and_then(Node::as_map_mut) {

@@ -22,7 +22,18 @@ pub struct YamlError {
 /// Parses one YAML document. An empty document gives a `null` node.
 pub fn parse(text: &str, source: usize) -> Result<Node, YamlError> {
     let mut builder = Builder { parser: Parser::new_from_str(text), source, anchors: HashMap::new() };
-    builder.document()
+    builder.document().map_err(|mut e| {
+        // The parser reports "end of input" one line past the last one: point at the end of
+        // the last line instead, so the message can show it.
+        let lines: Vec<&str> = text.lines().collect();
+        if e.location.line > lines.len()
+            && let Some(last) = lines.last()
+        {
+            e.location.line = lines.len();
+            e.location.column = last.chars().count() + 1;
+        }
+        e
+    })
 }
 
 struct Builder<'a> {
@@ -315,6 +326,12 @@ mod tests {
         let e = parse("a: [1, 2\nb: 3\n", 0).unwrap_err();
         assert!(e.message.starts_with("invalid YAML"), "{}", e.message);
         assert!(e.location.line >= 1);
+    }
+
+    #[test]
+    fn errors_at_the_end_point_at_the_last_line() {
+        let e = parse("a: 1\nb: [x\n", 0).unwrap_err();
+        assert_eq!((e.location.line, e.location.column), (2, 6), "{e:?}");
     }
 
     #[test]
