@@ -11,7 +11,7 @@
 //! let options = fly::ConvertOptions::new("demo-");
 //! let converted = fly::convert(&loaded.workload, &options, &fly::NoFiles).unwrap();
 //! assert_eq!(converted.config.app, "demo-hello");
-//! assert!(converted.to_toml().contains("internal_port = 8080"));
+//! assert_eq!(converted.config.services[0].internal_port, 8080);
 //! ```
 //!
 //! Data flows one way: [`spec`] (YAML → validated [`spec::Workload`]) → [`placeholder`]
