@@ -432,8 +432,8 @@ fn sample_probes() {
     // No service: both probes are machine checks.
     let checks = &conversion.config.checks;
     assert_eq!(checks.keys().collect::<Vec<_>>(), ["liveness_probe", "readiness_probe"]);
-    assert_eq!(checks["liveness_probe"].path, "/alive");
-    assert_eq!(checks["readiness_probe"].path, "/ready");
+    assert_eq!(checks["liveness_probe"].request.path, "/alive");
+    assert_eq!(checks["readiness_probe"].request.path, "/ready");
     insta::assert_snapshot!("sample_probes", snapshot);
 }
 
@@ -1730,8 +1730,8 @@ fn liveness_probe_becomes_a_machine_check() {
     );
     let conversion = convert_ok(&yaml, &options());
     let check = &conversion.config.checks["liveness_probe"];
-    assert_eq!((check.kind.as_str(), check.port, check.path.as_str()), ("http", 8080, "/healthz"));
-    assert_eq!((check.method.as_str(), check.protocol.as_str()), ("get", "http"));
+    assert_eq!((check.kind.as_str(), check.port, check.request.path.as_str()), ("http", 8080, "/healthz"));
+    assert_eq!((check.request.method.as_str(), check.request.protocol.as_str()), ("get", "http"));
     assert_eq!(conversion.config.checks.len(), 1);
     assert!(conversion.config.services.iter().all(|s| s.http_checks.is_empty()));
     insta::assert_snapshot!("probe_liveness", render(&conversion));
@@ -1753,7 +1753,7 @@ fn readiness_probe_on_a_service_port_becomes_a_service_check() {
     assert!(conversion.config.checks.is_empty());
     let checks = &conversion.config.services[0].http_checks;
     assert_eq!(checks.len(), 1);
-    assert_eq!((checks[0].path.as_str(), checks[0].method.as_str()), ("/ready", "get"));
+    assert_eq!((checks[0].request.path.as_str(), checks[0].request.method.as_str()), ("/ready", "get"));
     insta::assert_snapshot!("probe_readiness_service", render(&conversion));
 }
 
@@ -1773,7 +1773,7 @@ fn readiness_probe_on_the_http_service_port_becomes_an_http_service_check() {
     assert!(conversion.config.checks.is_empty());
     let http = conversion.config.http_service.as_ref().expect("[http_service]");
     assert_eq!(http.checks.len(), 1);
-    assert_eq!(http.checks[0].path, "/ready");
+    assert_eq!(http.checks[0].request.path, "/ready");
     insta::assert_snapshot!("probe_readiness_http_service", render(&conversion));
 }
 
@@ -1792,7 +1792,7 @@ fn readiness_probe_on_another_port_becomes_a_machine_check() {
     let conversion = convert_ok(&yaml, &options());
     assert!(conversion.config.services[0].http_checks.is_empty());
     let check = &conversion.config.checks["readiness_probe"];
-    assert_eq!((check.port, check.path.as_str()), (9090, "/ready"));
+    assert_eq!((check.port, check.request.path.as_str()), (9090, "/ready"));
     insta::assert_snapshot!("probe_readiness_machine", render(&conversion));
 }
 
@@ -1824,15 +1824,19 @@ fn https_probes_skip_verification_and_send_the_host() {
     );
     let conversion = convert_ok(&yaml, &options());
     let live = &conversion.config.checks["liveness_probe"];
-    assert_eq!(live.protocol, "https");
-    assert_eq!(live.tls_skip_verify, Some(true));
-    assert_eq!(live.tls_server_name.as_deref(), Some("app.example.com"));
-    assert_eq!(live.headers.get("Host").map(String::as_str), Some("app.example.com"));
-    assert_eq!(live.headers.get("X-Probe").map(String::as_str), Some("liveness"));
+    assert_eq!(live.request.protocol, "https");
+    assert_eq!(live.request.tls_skip_verify, Some(true));
+    assert_eq!(live.request.tls_server_name.as_deref(), Some("app.example.com"));
+    assert_eq!(live.request.headers.get("Host").map(String::as_str), Some("app.example.com"));
+    assert_eq!(live.request.headers.get("X-Probe").map(String::as_str), Some("liveness"));
     let ready = &conversion.config.services[0].http_checks[0];
-    assert_eq!((ready.protocol.as_str(), ready.tls_skip_verify), ("https", Some(true)));
-    assert_eq!(ready.path, "/ready?full=1");
-    assert_eq!(ready.headers.get("Host").map(String::as_str), Some("explicit.example.com"), "an explicit header wins");
+    assert_eq!((ready.request.protocol.as_str(), ready.request.tls_skip_verify), ("https", Some(true)));
+    assert_eq!(ready.request.path, "/ready?full=1");
+    assert_eq!(
+        ready.request.headers.get("Host").map(String::as_str),
+        Some("explicit.example.com"),
+        "an explicit header wins"
+    );
     insta::assert_snapshot!("probe_https", render(&conversion));
 
     // Plain HTTP with a host: the Host header only.
@@ -1850,8 +1854,11 @@ fn https_probes_skip_verification_and_send_the_host() {
     );
     let conversion = convert_ok(&yaml, &options());
     let live = &conversion.config.checks["liveness_probe"];
-    assert_eq!((live.protocol.as_str(), live.tls_skip_verify, live.tls_server_name.as_deref()), ("http", None, None));
-    assert_eq!(live.headers.get("Host").map(String::as_str), Some("internal.example.com"));
+    assert_eq!(
+        (live.request.protocol.as_str(), live.request.tls_skip_verify, live.request.tls_server_name.as_deref()),
+        ("http", None, None)
+    );
+    assert_eq!(live.request.headers.get("Host").map(String::as_str), Some("internal.example.com"));
 }
 
 #[test]

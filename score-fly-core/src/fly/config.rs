@@ -261,12 +261,9 @@ pub struct CheckTiming {
     pub grace_period: String,
 }
 
-/// `[[services.http_checks]]` / `[[http_service.checks]]`.
+/// The HTTP request of a health check (shared by service and machine checks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServiceHttpCheck {
-    /// Timing.
-    #[serde(flatten)]
-    pub timing: CheckTiming,
+pub struct HttpCheckRequest {
     /// HTTP method.
     pub method: String,
     /// Path.
@@ -284,6 +281,17 @@ pub struct ServiceHttpCheck {
     pub headers: BTreeMap<String, String>,
 }
 
+/// `[[services.http_checks]]` / `[[http_service.checks]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceHttpCheck {
+    /// Timing.
+    #[serde(flatten)]
+    pub timing: CheckTiming,
+    /// The request.
+    #[serde(flatten)]
+    pub request: HttpCheckRequest,
+}
+
 /// `[checks.<name>]` (machine-level check).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MachineCheck {
@@ -295,21 +303,9 @@ pub struct MachineCheck {
     /// Timing.
     #[serde(flatten)]
     pub timing: CheckTiming,
-    /// HTTP method.
-    pub method: String,
-    /// Path.
-    pub path: String,
-    /// `http` or `https`.
-    pub protocol: String,
-    /// Skip TLS verification.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_skip_verify: Option<bool>,
-    /// TLS server name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_server_name: Option<String>,
-    /// Request headers.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub headers: BTreeMap<String, String>,
+    /// The request.
+    #[serde(flatten)]
+    pub request: HttpCheckRequest,
 }
 
 /// `[[files]]`: exactly one of `local_path`, `raw_value`, `secret_name`.

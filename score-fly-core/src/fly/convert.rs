@@ -8,8 +8,8 @@ use base64::Engine as _;
 
 use super::annotations::{self, FlyAnnotations, HttpServiceChoice, PortOptions};
 use super::config::{
-    Build, CheckTiming, Deploy, Experimental, FileEntry, FlyConfig, HttpService, MachineCheck, Mount, Restart, Service,
-    ServiceHttpCheck, ServicePortEntry, Vm,
+    Build, CheckTiming, Deploy, Experimental, FileEntry, FlyConfig, HttpCheckRequest, HttpService, MachineCheck, Mount,
+    Restart, Service, ServiceHttpCheck, ServicePortEntry, Vm,
 };
 use super::vm::{self, CpuKind};
 use super::{Conversion, ConvertError, ConvertOptions, FileAccess, GeneratedFile, Problem};
@@ -628,8 +628,8 @@ impl Converter<'_> {
         }
     }
 
-    /// The parts of an HTTP probe common to service and machine checks.
-    fn http_probe(&mut self, probe: &HttpProbe, path: &FieldPath) -> Option<ProbeParts> {
+    /// The request of an HTTP probe, as service and machine checks send it.
+    fn http_probe(&mut self, probe: &HttpProbe, path: &FieldPath) -> Option<HttpCheckRequest> {
         if !probe.path.starts_with('/') {
             self.problem(&path.key("path"), format!("probe path `{}` must start with `/`", probe.path));
             return None;
@@ -649,7 +649,8 @@ impl Converter<'_> {
             headers.entry("Host".to_owned()).or_insert_with(|| host.clone());
         }
         let https = probe.scheme == Some(Scheme::Https);
-        Some(ProbeParts {
+        Some(HttpCheckRequest {
+            method: "get".to_owned(),
             path: probe.path.clone(),
             protocol: if https { "https" } else { "http" }.to_owned(),
             tls_skip_verify: https.then_some(true),
@@ -675,18 +676,10 @@ impl Converter<'_> {
                 );
             }
             let Some(http) = &probe.http_get else { continue };
-            let Some(parts) = self.http_probe(http, &path.key("httpGet")) else { continue };
+            let Some(request) = self.http_probe(http, &path.key("httpGet")) else { continue };
             let timing = self.timing();
             if field == "readinessProbe" {
-                let check = ServiceHttpCheck {
-                    timing: timing.clone(),
-                    method: "get".to_owned(),
-                    path: parts.path.clone(),
-                    protocol: parts.protocol.clone(),
-                    tls_skip_verify: parts.tls_skip_verify,
-                    tls_server_name: parts.tls_server_name.clone(),
-                    headers: parts.headers.clone(),
-                };
+                let check = ServiceHttpCheck { timing: timing.clone(), request: request.clone() };
                 if let Some(h) = config.http_service.as_mut().filter(|h| h.internal_port == http.port) {
                     h.checks.push(check);
                     continue;
@@ -699,20 +692,9 @@ impl Converter<'_> {
                 }
             }
             let name = if field == "readinessProbe" { "readiness_probe" } else { "liveness_probe" };
-            config.checks.insert(
-                name.to_owned(),
-                MachineCheck {
-                    kind: "http".to_owned(),
-                    port: http.port,
-                    timing,
-                    method: "get".to_owned(),
-                    path: parts.path,
-                    protocol: parts.protocol,
-                    tls_skip_verify: parts.tls_skip_verify,
-                    tls_server_name: parts.tls_server_name,
-                    headers: parts.headers,
-                },
-            );
+            config
+                .checks
+                .insert(name.to_owned(), MachineCheck { kind: "http".to_owned(), port: http.port, timing, request });
         }
     }
 
@@ -784,14 +766,6 @@ impl Converter<'_> {
             });
         }
     }
-}
-
-struct ProbeParts {
-    path: String,
-    protocol: String,
-    tls_skip_verify: Option<bool>,
-    tls_server_name: Option<String>,
-    headers: BTreeMap<String, String>,
 }
 
 struct Group {
