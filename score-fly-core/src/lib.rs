@@ -24,6 +24,10 @@
 pub mod fly;
 pub mod fsutil;
 pub mod placeholder;
+#[cfg(feature = "engine")]
+pub mod provision;
 pub mod quantity;
 pub mod secret;
 pub mod spec;
+#[cfg(feature = "engine")]
+pub mod state;

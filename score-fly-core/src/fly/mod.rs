@@ -7,6 +7,7 @@
 
 pub mod annotations;
 pub mod config;
+pub mod secrets;
 mod convert;
 pub mod vm;
 

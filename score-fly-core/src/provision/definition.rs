@@ -1,0 +1,413 @@
+//! Provisioner definitions and the `*.provisioners.yaml` files that hold them.
+//!
+//! A file is a YAML list; each item names the resources it serves (`type`, optionally
+//! `class` and `resource_id`) and exactly one way to provision them:
+//!
+//! ```yaml
+//! - id: local-pg
+//!   type: postgres
+//!   cmd:
+//!     binary: ./scripts/pg-provisioner.sh     # relative to the project folder, or on PATH
+//!     args: ["$SCORE_PROVISIONER_MODE"]       # replaced by provision / deprovision
+//!     timeout: 5m                             # default 5m
+//! - id: team-redis
+//!   type: redis
+//!   class: large
+//!   http:
+//!     url: https://provisioners.example.com/redis
+//!     timeout: 2m                             # whole request, default 5m
+//!     connect_timeout: 10s                    # default 10s
+//!     retries: 3                              # on connection errors and 5xx, default 3
+//! - id: shared-dns
+//!   type: dns
+//!   resource_id: main-dns                     # only the resource with this id
+//!   static:
+//!     values: {host: example.com}
+//!     secrets: {}                             # secret outputs (keep such files out of git)
+//! ```
+//!
+//! Order of matching (the first provisioner that matches a resource wins):
+//! `cli.provisioners.yaml` (managed by `provisioners add/remove`, newest first), then every
+//! other `*.provisioners.yaml` in file-name order, then `default.provisioners.yaml` (the
+//! defaults `init` writes) last.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fly::annotations::parse_duration;
+use crate::fsutil::{self, FsError};
+
+/// The file `provisioners add/remove` manage.
+pub const CLI_FILE: &str = "cli.provisioners.yaml";
+/// The file holding the defaults `init` registers.
+pub const DEFAULT_FILE: &str = "default.provisioners.yaml";
+/// Suffix of provisioner files.
+pub const SUFFIX: &str = ".provisioners.yaml";
+
+/// Default timeout of a provisioner call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default connect timeout of an http provisioner.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of retries of an http provisioner.
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// Problems with provisioner files.
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionError {
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// A file is not valid.
+    #[error("invalid provisioner file {}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (with the item and field when known).
+        reason: String,
+    },
+    /// The same id in two places.
+    #[error("provisioner id `{id}` is defined twice: in {} and in {}; ids must be unique", first.display(), second.display())]
+    Duplicate {
+        /// The id.
+        id: String,
+        /// First file.
+        first: PathBuf,
+        /// Second file.
+        second: PathBuf,
+    },
+}
+
+/// A `cmd` provisioner: runs a program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CmdDef {
+    /// The program (a path relative to the project folder, or a name on `PATH`).
+    pub binary: String,
+    /// Its arguments; `$SCORE_PROVISIONER_MODE` is replaced by the mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Go-style duration (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+}
+
+/// An `http` provisioner: calls a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpDef {
+    /// POST to provision, DELETE to deprovision.
+    pub url: String,
+    /// Whole-request timeout (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Connect timeout (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<String>,
+    /// Retries on connection errors and 5xx (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+}
+
+/// A `static` provisioner: fixed outputs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticDef {
+    /// Plain outputs.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// Secret outputs.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub secrets: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How a provisioner provisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// Run a program.
+    Cmd(CmdDef),
+    /// Call a URL.
+    Http(HttpDef),
+    /// Fixed outputs.
+    Static(StaticDef),
+}
+
+/// A provisioner definition as written in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionerDef {
+    /// Unique id.
+    pub id: String,
+    /// Resource type served.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// Only this class (any class when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Only this resource id (any when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// `cmd` kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<CmdDef>,
+    /// `http` kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpDef>,
+    /// `static` kind.
+    #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
+    pub static_: Option<StaticDef>,
+}
+
+impl ProvisionerDef {
+    /// The kind (validation guarantees exactly one).
+    pub fn kind(&self) -> Kind {
+        match (&self.cmd, &self.http, &self.static_) {
+            (Some(c), _, _) => Kind::Cmd(c.clone()),
+            (None, Some(h), _) => Kind::Http(h.clone()),
+            (None, None, s) => Kind::Static(s.clone().unwrap_or_default()),
+        }
+    }
+
+    /// `cmd`, `http` or `static`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind() {
+            Kind::Cmd(_) => "cmd",
+            Kind::Http(_) => "http",
+            Kind::Static(_) => "static",
+        }
+    }
+
+    /// Whether it serves this resource.
+    pub fn matches(&self, resource_type: &str, class: &str, id: &str) -> bool {
+        self.resource_type == resource_type
+            && self.class.as_deref().is_none_or(|c| c == class)
+            && self.resource_id.as_deref().is_none_or(|i| i == id)
+    }
+
+    /// The call timeout.
+    pub fn timeout(&self) -> Duration {
+        let text = match self.kind() {
+            Kind::Cmd(c) => c.timeout,
+            Kind::Http(h) => h.timeout,
+            Kind::Static(_) => None,
+        };
+        text.as_deref().and_then(parse_duration).map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+    }
+
+    /// Checks the fields a serde type cannot express.
+    pub fn check(&self) -> Result<(), String> {
+        if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(format!("provisioner id `{}` may only hold letters, digits, `-`, `_` and `.`", self.id));
+        }
+        if self.resource_type.is_empty() {
+            return Err(format!("provisioner `{}`: `type` must not be empty", self.id));
+        }
+        let kinds = [self.cmd.is_some(), self.http.is_some(), self.static_.is_some()].iter().filter(|k| **k).count();
+        if kinds != 1 {
+            return Err(format!(
+                "provisioner `{}` needs exactly one of `cmd`, `http` or `static` (found {kinds})",
+                self.id
+            ));
+        }
+        let durations: Vec<(&str, Option<&String>)> = match (&self.cmd, &self.http) {
+            (Some(c), _) => vec![("cmd.timeout", c.timeout.as_ref())],
+            (None, Some(h)) => vec![("http.timeout", h.timeout.as_ref()), ("http.connect_timeout", h.connect_timeout.as_ref())],
+            _ => Vec::new(),
+        };
+        for (field, value) in durations {
+            if let Some(v) = value {
+                if parse_duration(v).is_none_or(|s| s <= 0.0) {
+                    return Err(format!(
+                        "provisioner `{}`: `{field}` `{v}` must be a positive duration such as `30s` or `5m`",
+                        self.id
+                    ));
+                }
+            }
+        }
+        if let Some(c) = &self.cmd {
+            if c.binary.is_empty() {
+                return Err(format!("provisioner `{}`: `cmd.binary` must not be empty", self.id));
+            }
+        }
+        if let Some(h) = &self.http {
+            if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
+                return Err(format!("provisioner `{}`: `http.url` `{}` must start with http:// or https://", self.id, h.url));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A definition and the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The definition.
+    pub def: ProvisionerDef,
+    /// Its file.
+    pub file: PathBuf,
+}
+
+/// Reads one provisioner file.
+pub fn read_file(path: &Path) -> Result<Vec<ProvisionerDef>, DefinitionError> {
+    let text = fsutil::read_to_string(path)?;
+    parse_file(path, &text)
+}
+
+/// Parses one provisioner file's text.
+pub fn parse_file(path: &Path, text: &str) -> Result<Vec<ProvisionerDef>, DefinitionError> {
+    let invalid = |reason: String| DefinitionError::Invalid { path: path.to_path_buf(), reason };
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let items = match raw {
+        serde_yaml::Value::Sequence(items) => items,
+        serde_yaml::Value::Null => return Ok(Vec::new()),
+        _ => return Err(invalid("the file must be a YAML list of provisioners".to_owned())),
+    };
+    let mut defs = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let def: ProvisionerDef = serde_yaml::from_value(item).map_err(|e| invalid(format!("item {}: {e}", i + 1)))?;
+        def.check().map_err(|e| invalid(format!("item {}: {e}", i + 1)))?;
+        defs.push(def);
+    }
+    Ok(defs)
+}
+
+/// Writes a provisioner file (0600: static provisioners may hold secrets).
+pub fn write_file(path: &Path, defs: &[ProvisionerDef]) -> Result<(), DefinitionError> {
+    let mut text = String::from(
+        "# Provisioners managed by `cargo score-fly provisioners add/remove`; first match wins.\n",
+    );
+    if !defs.is_empty() {
+        text.push_str(&serde_yaml::to_string(defs).expect("definitions serialise"));
+    }
+    fsutil::write_atomic(path, text.as_bytes(), Some(0o600))?;
+    Ok(())
+}
+
+/// The provisioner files of a project folder, in matching order.
+pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, DefinitionError> {
+    let mut others = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(FsError::new("read folder", dir, e).into()),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| FsError::new("read folder", dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(SUFFIX) && name != CLI_FILE && name != DEFAULT_FILE && !name.starts_with('.') {
+            others.push(entry.path());
+        }
+    }
+    others.sort();
+    let mut files = Vec::new();
+    if dir.join(CLI_FILE).is_file() {
+        files.push(dir.join(CLI_FILE));
+    }
+    files.extend(others);
+    if dir.join(DEFAULT_FILE).is_file() {
+        files.push(dir.join(DEFAULT_FILE));
+    }
+    Ok(files)
+}
+
+/// Every provisioner of a project folder, in matching order; ids must be unique.
+pub fn load_all(dir: &Path) -> Result<Vec<Located>, DefinitionError> {
+    let mut all: Vec<Located> = Vec::new();
+    for file in files_in(dir)? {
+        for def in read_file(&file)? {
+            if let Some(existing) = all.iter().find(|l| l.def.id == def.id) {
+                return Err(DefinitionError::Duplicate { id: def.id, first: existing.file.clone(), second: file });
+            }
+            all.push(Located { def, file: file.clone() });
+        }
+    }
+    Ok(all)
+}
+
+/// The first provisioner serving a resource.
+pub fn find_match<'a>(defs: &'a [Located], resource_type: &str, class: &str, id: &str) -> Option<&'a Located> {
+    defs.iter().find(|l| l.def.matches(resource_type, class, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(id: &str, ty: &str, class: Option<&str>, rid: Option<&str>) -> ProvisionerDef {
+        ProvisionerDef {
+            id: id.into(),
+            resource_type: ty.into(),
+            class: class.map(Into::into),
+            resource_id: rid.map(Into::into),
+            cmd: None,
+            http: None,
+            static_: Some(StaticDef::default()),
+        }
+    }
+
+    #[test]
+    fn matching_is_first_match_with_optional_class_and_id() {
+        let defs: Vec<Located> = [
+            def("a", "postgres", Some("large"), None),
+            def("b", "postgres", None, Some("shared-db")),
+            def("c", "postgres", None, None),
+        ]
+        .into_iter()
+        .map(|def| Located { def, file: "f".into() })
+        .collect();
+        assert_eq!(find_match(&defs, "postgres", "large", "x").unwrap().def.id, "a");
+        assert_eq!(find_match(&defs, "postgres", "default", "shared-db").unwrap().def.id, "b");
+        assert_eq!(find_match(&defs, "postgres", "default", "w.db").unwrap().def.id, "c");
+        assert!(find_match(&defs, "redis", "default", "w.cache").is_none());
+    }
+
+    #[test]
+    fn files_parse_and_errors_name_the_item() {
+        let path = Path::new("x.provisioners.yaml");
+        let defs = parse_file(
+            path,
+            "- id: pg\n  type: postgres\n  cmd: {binary: ./p.sh, args: [\"$SCORE_PROVISIONER_MODE\"], timeout: 30s}\n- id: dns\n  type: dns\n  static: {values: {host: example.com}}\n",
+        )
+        .unwrap();
+        assert_eq!(defs.len(), 2);
+        assert_eq!(defs[0].timeout(), Duration::from_secs(30));
+        assert_eq!(defs[1].kind_name(), "static");
+        for (text, fragment) in [
+            ("id: x", "YAML list"),
+            ("- id: x\n  type: t\n", "exactly one of"),
+            ("- id: x\n  type: t\n  cmd: {binary: a}\n  http: {url: http://x}\n", "found 2"),
+            ("- id: x\n  type: t\n  cmd: {binary: a, timeout: soon}\n", "positive duration"),
+            ("- id: x\n  type: t\n  http: {url: ftp://x}\n", "http://"),
+            ("- id: x\n  type: t\n  cmd: {binary: a, extra: 1}\n", "unknown field `extra`"),
+            ("- id: ok\n  type: t\n  static: {}\n- {id: 'bad id', type: t, static: {}}\n", "item 2"),
+            ("- [", "x.provisioners.yaml"),
+        ] {
+            let e = parse_file(path, text).unwrap_err().to_string();
+            assert!(e.contains(fragment) && e.contains("x.provisioners.yaml"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn file_order_cli_then_others_then_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [DEFAULT_FILE, "b.provisioners.yaml", CLI_FILE, "a.provisioners.yaml", "notes.yaml"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let names: Vec<String> =
+            files_in(dir.path()).unwrap().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, [CLI_FILE, "a.provisioners.yaml", "b.provisioners.yaml", DEFAULT_FILE]);
+    }
+
+    #[test]
+    fn duplicate_ids_across_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.provisioners.yaml"), "- {id: pg, type: postgres, static: {}}\n").unwrap();
+        std::fs::write(dir.path().join("b.provisioners.yaml"), "- {id: pg, type: redis, static: {}}\n").unwrap();
+        let e = load_all(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("`pg` is defined twice") && e.contains("a.provisioners.yaml") && e.contains("b.provisioners.yaml"), "{e}");
+    }
+}

@@ -1,0 +1,670 @@
+//! Planning and running provisioning (see the module docs of [`crate::provision`]).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex, mpsc};
+
+use sha2::{Digest as _, Sha256};
+
+use super::definition::{Kind, Located, find_match};
+use super::protocol::{Mode, Request, Response, merge_patch};
+use super::{CallContext, Events, Redactor, call};
+use crate::placeholder::{self, Context, Piece, ResourceOutputs};
+use crate::spec::Workload;
+use crate::state::{ResourceEntry, State, StateError};
+
+/// How many provisioners run at once by default. Provisioners mostly wait on the network,
+/// so this is not tied to the number of CPUs.
+pub const DEFAULT_JOBS: usize = 16;
+
+/// Options of a provisioning run.
+#[derive(Debug, Clone, Copy)]
+pub struct ProvisionOptions {
+    /// Provisioners running at once (at least 1).
+    pub jobs: usize,
+    /// Call provisioners even for resources whose inputs did not change.
+    pub reprovision: bool,
+}
+
+impl Default for ProvisionOptions {
+    fn default() -> Self {
+        ProvisionOptions { jobs: DEFAULT_JOBS, reprovision: false }
+    }
+}
+
+/// One resource to provision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// `type.class#id`.
+    pub uid: String,
+    /// Type.
+    pub kind: String,
+    /// Class.
+    pub class: String,
+    /// Id.
+    pub id: String,
+    /// Params as written (placeholders not expanded yet).
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Metadata.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// `workload.resource-name` of every declaration.
+    pub declared_by: Vec<String>,
+    /// The workload whose names and metadata resolve the params (the first declaring one).
+    pub context: String,
+    /// Index of the provisioner (in the definitions given to [`plan`]).
+    pub provisioner: usize,
+    /// Indexes of the resources whose outputs the params read.
+    pub deps: Vec<usize>,
+}
+
+/// The resources of a set of workloads, in an order where dependencies come first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// The resources.
+    pub resources: Vec<Planned>,
+}
+
+/// Why resources cannot be provisioned as declared (every problem found).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct PlanError {
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+struct Declaration<'w> {
+    workload: &'w str,
+    name: &'w str,
+    params: serde_json::Map<String, serde_json::Value>,
+    metadata: serde_json::Map<String, serde_json::Value>,
+    kind: String,
+    class: String,
+    id: String,
+    /// uids of referenced resources.
+    refs: Vec<String>,
+}
+
+/// Plans the resources of `workloads` with provisioners `defs`.
+pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<Plan, PlanError> {
+    let mut problems = Vec::new();
+    let mut by_uid: BTreeMap<String, Vec<Declaration<'_>>> = BTreeMap::new();
+    for (workload_name, workload) in workloads {
+        for (name, resource) in &workload.resources {
+            let uid = resource.uid(workload_name, name);
+            let params = resource.params.clone().unwrap_or_default();
+            let mut refs = Vec::new();
+            for name_ref in referenced_names(&serde_json::Value::Object(params.clone())) {
+                match workload.resources.get(&name_ref) {
+                    Some(r) => refs.push(r.uid(workload_name, &name_ref)),
+                    None => problems.push(format!(
+                        "resource `{uid}` (`{workload_name}.{name}`): its params refer to `{name_ref}`, which is not a resource of workload `{workload_name}`"
+                    )),
+                }
+            }
+            refs.sort();
+            refs.dedup();
+            by_uid.entry(uid.clone()).or_default().push(Declaration {
+                workload: workload_name,
+                name,
+                params,
+                metadata: resource.metadata.clone().unwrap_or_default(),
+                kind: resource.kind.clone(),
+                class: resource.class().to_owned(),
+                id: resource.id.clone().unwrap_or_else(|| format!("{workload_name}.{name}")),
+                refs,
+            });
+        }
+    }
+
+    let mut resources = Vec::with_capacity(by_uid.len());
+    for (uid, declarations) in &by_uid {
+        let first = &declarations[0];
+        for other in &declarations[1..] {
+            if other.params != first.params {
+                problems.push(format!(
+                    "shared resource `{uid}` is declared with different params by `{}.{}` and `{}.{}`; a shared resource has one set of params",
+                    first.workload, first.name, other.workload, other.name
+                ));
+            } else if other.refs != first.refs {
+                problems.push(format!(
+                    "shared resource `{uid}`: its params refer to different resources in `{}.{}` and `{}.{}`",
+                    first.workload, first.name, other.workload, other.name
+                ));
+            }
+        }
+        let Some(provisioner) = find_match(defs, &first.kind, &first.class, &first.id) else {
+            let who: Vec<String> = declarations.iter().map(|d| format!("{}.{}", d.workload, d.name)).collect();
+            problems.push(format!(
+                "no provisioner for resource `{uid}` (declared by {}); add one with `cargo score-fly provisioners add` or a *.provisioners.yaml file",
+                who.join(", ")
+            ));
+            continue;
+        };
+        let provisioner = defs.iter().position(|d| std::ptr::eq(d, provisioner)).expect("from defs");
+        resources.push(Planned {
+            uid: uid.clone(),
+            kind: first.kind.clone(),
+            class: first.class.clone(),
+            id: first.id.clone(),
+            params: first.params.clone(),
+            metadata: first.metadata.clone(),
+            declared_by: declarations.iter().map(|d| format!("{}.{}", d.workload, d.name)).collect(),
+            context: first.workload.to_owned(),
+            provisioner,
+            deps: Vec::new(),
+        });
+    }
+    // Dependencies as indexes into `resources` (which holds only matched resources).
+    let index_of: BTreeMap<String, usize> = resources.iter().enumerate().map(|(i, r)| (r.uid.clone(), i)).collect();
+    for r in &mut resources {
+        r.deps = by_uid[&r.uid][0].refs.iter().filter_map(|d| index_of.get(d).copied()).collect();
+    }
+    if let Some(cycle) = find_cycle(&resources) {
+        let mut names: Vec<&str> = cycle.iter().map(|&i| resources[i].uid.as_str()).collect();
+        names.push(resources[cycle[0]].uid.as_str());
+        problems.push(format!("resource params form a cycle: {}", names.join(" → ")));
+    }
+    if problems.is_empty() { Ok(Plan { resources }) } else { Err(PlanError { problems }) }
+}
+
+/// Resource names referenced by `${resources.<name>...}` in any string of `value`.
+fn referenced_names(value: &serde_json::Value) -> Vec<String> {
+    let mut strings = Vec::new();
+    super::collect_strings(value, &mut strings);
+    let mut names = Vec::new();
+    for s in strings {
+        let Ok((pieces, _)) = placeholder::parse(&s) else { continue };
+        for piece in pieces {
+            if let Piece::Reference { segments, .. } = piece {
+                if segments[0] == "resources" {
+                    if let Some(name) = segments.get(1) {
+                        names.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn find_cycle(resources: &[Planned]) -> Option<Vec<usize>> {
+    fn visit(n: usize, resources: &[Planned], colour: &mut [u8], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+        colour[n] = 1;
+        stack.push(n);
+        for &d in &resources[n].deps {
+            if colour[d] == 1 {
+                let start = stack.iter().position(|&s| s == d).unwrap_or(0);
+                return Some(stack[start..].to_vec());
+            }
+            if colour[d] == 0 {
+                if let Some(c) = visit(d, resources, colour, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        colour[n] = 2;
+        None
+    }
+    let mut colour = vec![0u8; resources.len()];
+    (0..resources.len()).find_map(|i| if colour[i] == 0 { visit(i, resources, &mut colour, &mut Vec::new()) } else { None })
+}
+
+/// How one resource ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A provisioner was called and answered.
+    Provisioned,
+    /// Nothing changed since the last run: stored outputs reused, no call.
+    Reused,
+    /// The provisioner failed.
+    Failed(String),
+    /// Not attempted because a resource it depends on failed.
+    Skipped(String),
+}
+
+/// The result of [`execute`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Outcome per uid.
+    pub outcomes: BTreeMap<String, Outcome>,
+}
+
+impl Report {
+    /// The failures (failed and skipped), as `uid: message` lines.
+    pub fn failures(&self) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .filter_map(|(uid, o)| match o {
+                Outcome::Failed(m) => Some(format!("failed to provision `{uid}`: {m}")),
+                Outcome::Skipped(m) => Some(format!("`{uid}` was not provisioned: {m}")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many provisioner calls were made.
+    pub fn provisioned(&self) -> usize {
+        self.outcomes.values().filter(|o| **o == Outcome::Provisioned).count()
+    }
+}
+
+/// The outputs a workload's placeholders see, by resource name.
+pub fn outputs_for(workload_name: &str, workload: &Workload, state: &State) -> BTreeMap<String, ResourceOutputs> {
+    let mut outputs = BTreeMap::new();
+    for (name, resource) in &workload.resources {
+        let uid = resource.uid(workload_name, name);
+        if let Some(entry) = state.resources.get(&uid) {
+            outputs.insert(
+                name.clone(),
+                ResourceOutputs { uid, values: entry.values.clone(), secrets: entry.secrets.clone() },
+            );
+        }
+    }
+    outputs
+}
+
+struct Job {
+    index: usize,
+    request: Request,
+    fingerprint: String,
+}
+
+/// Provisions a plan. Results go into `state`; `persist` is called after every provisioner
+/// that may have created something, and once at the end. Provisioner failures are in the
+/// report; only a failure to save the state is an `Err`.
+pub fn execute(
+    plan: &Plan,
+    defs: &[Located],
+    workloads: &BTreeMap<String, Workload>,
+    state: &mut State,
+    options: ProvisionOptions,
+    project_root: &Path,
+    events: &dyn Events,
+    persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
+) -> Result<Report, StateError> {
+    let n = plan.resources.len();
+    let mut report = Report::default();
+    let mut waiting: Vec<usize> = plan.resources.iter().map(|r| r.deps.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, r) in plan.resources.iter().enumerate() {
+        for &d in &r.deps {
+            dependents[d].push(i);
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let redactor = Redactor::for_state(state);
+    let jobs = options.jobs.max(1);
+
+    std::thread::scope(|scope| -> Result<(), StateError> {
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel::<(Job, Result<Option<Response>, String>)>();
+        let redactor = &redactor;
+        for _ in 0..jobs.min(n) {
+            let job_rx = Arc::clone(&job_rx);
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let job = match job_rx.lock().expect("job queue").recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    };
+                    let planned = &plan.resources[job.index];
+                    let def = &defs[planned.provisioner].def;
+                    events.started(&planned.uid, &def.id);
+                    let cx = CallContext { uid: &planned.uid, project_root, redactor, events };
+                    let result = call(def, Mode::Provision, &job.request, &cx);
+                    if done_tx.send((job, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut finished = 0;
+        let mut in_flight = 0;
+        while finished < n {
+            while in_flight < jobs {
+                let Some(i) = ready.pop_front() else { break };
+                let planned = &plan.resources[i];
+                if report.outcomes.contains_key(&planned.uid) {
+                    continue; // Skipped already: another of its dependencies failed.
+                }
+                match prepare(i, planned, defs, workloads, state) {
+                    Err(message) => {
+                        finished += 1 + fail(i, message, plan, &dependents, &mut report, events);
+                    }
+                    Ok(job) => {
+                        let reusable = state.resources.get(&planned.uid).is_some_and(|e| {
+                            e.fingerprint == job.fingerprint && e.provisioner == defs[planned.provisioner].def.id
+                        });
+                        if reusable && !options.reprovision {
+                            report.outcomes.insert(planned.uid.clone(), Outcome::Reused);
+                            events.finished(&planned.uid, &Outcome::Reused);
+                            finished += 1;
+                            release(i, &dependents, &mut waiting, &mut ready);
+                        } else {
+                            in_flight += 1;
+                            job_tx.send(job).expect("workers are alive while jobs are pending");
+                        }
+                    }
+                }
+            }
+            if in_flight == 0 {
+                if finished < n && ready.is_empty() {
+                    break; // Everything left was skipped.
+                }
+                continue;
+            }
+            let (job, result) = done_rx.recv().expect("workers answer every job");
+            in_flight -= 1;
+            finished += 1;
+            let index = job.index;
+            let planned = &plan.resources[index];
+            match result {
+                Ok(response) => {
+                    let def = &defs[planned.provisioner].def;
+                    record(planned, def.id.clone(), job, response.unwrap_or_default(), state);
+                    report.outcomes.insert(planned.uid.clone(), Outcome::Provisioned);
+                    events.finished(&planned.uid, &Outcome::Provisioned);
+                    if !matches!(def.kind(), Kind::Static(_)) {
+                        persist(state)?;
+                    }
+                    release(index, &dependents, &mut waiting, &mut ready);
+                }
+                Err(message) => {
+                    finished += fail(index, message, plan, &dependents, &mut report, events);
+                }
+            }
+        }
+        drop(job_tx);
+        Ok(())
+    })?;
+    persist(state)?;
+    Ok(report)
+}
+
+/// Expands params and builds the request; the fingerprint covers every input.
+fn prepare(
+    index: usize,
+    planned: &Planned,
+    defs: &[Located],
+    workloads: &BTreeMap<String, Workload>,
+    state: &State,
+) -> Result<Job, String> {
+    let workload = &workloads[&planned.context];
+    let outputs = outputs_for(&planned.context, workload, state);
+    let metadata = workload.metadata_json();
+    let context = Context { metadata: &metadata, resources: &outputs };
+    let params = expand_value(&serde_json::Value::Object(planned.params.clone()), &context)
+        .map_err(|e| format!("its params cannot be expanded: {e}"))?;
+    let serde_json::Value::Object(params) = params else { unreachable!("objects expand to objects") };
+    let def = &defs[planned.provisioner].def;
+    let previous = state.resources.get(&planned.uid);
+    let request = Request {
+        resource_uid: planned.uid.clone(),
+        resource_type: planned.kind.clone(),
+        resource_class: planned.class.clone(),
+        resource_id: planned.id.clone(),
+        state: previous.map(|e| e.state.clone()).unwrap_or_default(),
+        shared: state.shared.clone(),
+        resource_params: params,
+        resource_metadata: planned.metadata.clone(),
+    };
+    let fingerprint = fingerprint(def, &request);
+    Ok(Job { index, request, fingerprint })
+}
+
+fn expand_value(value: &serde_json::Value, context: &Context<'_>) -> Result<serde_json::Value, placeholder::PlaceholderError> {
+    Ok(match value {
+        serde_json::Value::String(s) => serde_json::Value::String(placeholder::expand(s, context)?.value),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(|v| expand_value(v, context)).collect::<Result<_, _>>()?)
+        }
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter().map(|(k, v)| Ok((k.clone(), expand_value(v, context)?))).collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn fingerprint(def: &super::ProvisionerDef, request: &Request) -> String {
+    let input = serde_json::json!({
+        "provisioner": def,
+        "type": request.resource_type,
+        "class": request.resource_class,
+        "id": request.resource_id,
+        "params": request.resource_params,
+        "metadata": request.resource_metadata,
+    });
+    let digest = Sha256::digest(input.to_string().as_bytes());
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+fn record(planned: &Planned, provisioner: String, job: Job, response: Response, state: &mut State) {
+    let previous_state = job.request.state;
+    if let Some(patch) = &response.shared {
+        merge_patch(&mut state.shared, patch);
+    }
+    state.resources.insert(
+        planned.uid.clone(),
+        ResourceEntry {
+            kind: planned.kind.clone(),
+            class: planned.class.clone(),
+            id: planned.id.clone(),
+            declared_by: planned.declared_by.clone(),
+            provisioner,
+            params: job.request.resource_params,
+            metadata: job.request.resource_metadata,
+            fingerprint: job.fingerprint,
+            state: response.state.unwrap_or(previous_state),
+            values: response.values,
+            secrets: response.secrets,
+        },
+    );
+}
+
+fn release(i: usize, dependents: &[Vec<usize>], waiting: &mut [usize], ready: &mut VecDeque<usize>) {
+    for &d in &dependents[i] {
+        waiting[d] -= 1;
+        if waiting[d] == 0 {
+            ready.push_back(d);
+        }
+    }
+}
+
+/// Marks `i` failed and its dependents (transitively) skipped; returns how many were skipped.
+fn fail(i: usize, message: String, plan: &Plan, dependents: &[Vec<usize>], report: &mut Report, events: &dyn Events) -> usize {
+    let uid = &plan.resources[i].uid;
+    let outcome = Outcome::Failed(message);
+    events.finished(uid, &outcome);
+    report.outcomes.insert(uid.clone(), outcome);
+    let mut skipped = 0;
+    let mut queue: VecDeque<usize> = dependents[i].iter().copied().collect();
+    while let Some(d) = queue.pop_front() {
+        let dep_uid = &plan.resources[d].uid;
+        if report.outcomes.contains_key(dep_uid) {
+            continue;
+        }
+        let outcome = Outcome::Skipped(format!("it needs the outputs of `{uid}`, which failed"));
+        events.finished(dep_uid, &outcome);
+        report.outcomes.insert(dep_uid.clone(), outcome);
+        skipped += 1;
+        queue.extend(dependents[d].iter().copied());
+    }
+    skipped
+}
+
+/// Errors of [`deprovision`].
+#[derive(Debug, thiserror::Error)]
+pub enum DeprovisionError {
+    /// The uid is not in the state.
+    #[error("no resource `{0}` in the project state (see `cargo score-fly resources list`)")]
+    Unknown(String),
+    /// Its provisioner is gone.
+    #[error("resource `{uid}` was provisioned by `{provisioner}`, which is no longer defined; add it back to deprovision")]
+    MissingProvisioner {
+        /// The uid.
+        uid: String,
+        /// The provisioner id.
+        provisioner: String,
+    },
+    /// The provisioner failed.
+    #[error("failed to deprovision `{uid}`: {message}")]
+    Failed {
+        /// The uid.
+        uid: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Deprovisions one resource and removes it from `state` (the caller saves it).
+pub fn deprovision(
+    uid: &str,
+    state: &mut State,
+    defs: &[Located],
+    project_root: &Path,
+    events: &dyn Events,
+) -> Result<(), DeprovisionError> {
+    let entry = state.resources.get(uid).ok_or_else(|| DeprovisionError::Unknown(uid.to_owned()))?;
+    let def = defs.iter().find(|l| l.def.id == entry.provisioner).ok_or_else(|| DeprovisionError::MissingProvisioner {
+        uid: uid.to_owned(),
+        provisioner: entry.provisioner.clone(),
+    })?;
+    let request = Request {
+        resource_uid: uid.to_owned(),
+        resource_type: entry.kind.clone(),
+        resource_class: entry.class.clone(),
+        resource_id: entry.id.clone(),
+        state: entry.state.clone(),
+        shared: state.shared.clone(),
+        resource_params: entry.params.clone(),
+        resource_metadata: entry.metadata.clone(),
+    };
+    let redactor = Redactor::for_state(state);
+    let cx = CallContext { uid, project_root, redactor: &redactor, events };
+    events.started(uid, &def.def.id);
+    let response = call(&def.def, Mode::Deprovision, &request, &cx)
+        .map_err(|message| DeprovisionError::Failed { uid: uid.to_owned(), message })?;
+    if let Some(patch) = response.and_then(|r| r.shared) {
+        merge_patch(&mut state.shared, &patch);
+    }
+    state.resources.remove(uid);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::NoEvents;
+    use crate::provision::definition::{ProvisionerDef, StaticDef};
+    use crate::spec;
+    use serde_json::json;
+
+    fn static_def(id: &str, ty: &str, values: serde_json::Value, secrets: serde_json::Value) -> Located {
+        Located {
+            def: ProvisionerDef {
+                id: id.into(),
+                resource_type: ty.into(),
+                class: None,
+                resource_id: None,
+                cmd: None,
+                http: None,
+                static_: Some(StaticDef {
+                    values: values.as_object().unwrap().clone(),
+                    secrets: secrets.as_object().unwrap().clone(),
+                }),
+            },
+            file: "test.provisioners.yaml".into(),
+        }
+    }
+
+    fn workloads(docs: &[&str]) -> BTreeMap<String, Workload> {
+        docs.iter()
+            .map(|d| {
+                let w = spec::load_str("score.yaml", d).unwrap().workload;
+                (w.name().to_owned(), w)
+            })
+            .collect()
+    }
+
+    fn doc(name: &str, resources: &str) -> String {
+        format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx\nresources:\n{resources}")
+    }
+
+    fn run(w: &BTreeMap<String, Workload>, defs: &[Located], state: &mut State) -> Report {
+        let plan = plan(w, defs).unwrap();
+        let mut saves = 0;
+        execute(&plan, defs, w, state, ProvisionOptions::default(), Path::new("."), &NoEvents, &mut |_| {
+            saves += 1;
+            Ok(())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn params_are_expanded_in_dependency_order_and_shared_resources_provisioned_once() {
+        let defs = vec![
+            static_def("pg", "postgres", json!({"host": "db.internal"}), json!({"password": "s3cret!"})),
+            static_def("ep", "endpoint", json!({}), json!({})),
+        ];
+        let a = doc("aa", "  db:\n    type: postgres\n  api:\n    type: endpoint\n    params:\n      url: \"postgres://${resources.db.host}\"\n  shared:\n    type: postgres\n    id: common\n");
+        let b = doc("bb", "  shared:\n    type: postgres\n    id: common\n");
+        let w = workloads(&[&a, &b]);
+        let mut state = State::new("");
+        let report = run(&w, &defs, &mut state);
+        assert!(report.failures().is_empty(), "{:?}", report.failures());
+        assert_eq!(state.resources.len(), 3, "the shared resource exists once");
+        let api = &state.resources["endpoint.default#aa.api"];
+        assert_eq!(api.params["url"], "postgres://db.internal");
+        assert_eq!(state.resources["postgres.default#common"].declared_by, ["aa.shared", "bb.shared"]);
+        let outputs = outputs_for("aa", &w["aa"], &state);
+        assert_eq!(outputs["db"].secrets["password"], "s3cret!");
+        // Nothing changed: everything is reused.
+        let report = run(&w, &defs, &mut state);
+        assert!(report.outcomes.values().all(|o| *o == Outcome::Reused), "{report:?}");
+    }
+
+    #[test]
+    fn plan_problems_are_all_reported() {
+        let defs = vec![static_def("pg", "postgres", json!({}), json!({}))];
+        let a = doc("aa", "  one:\n    type: postgres\n    params: {x: \"${resources.two.host}\"}\n  two:\n    type: postgres\n    params: {x: \"${resources.one.host}\"}\n  cache:\n    type: redis\n  ss:\n    type: postgres\n    id: common\n    params: {size: 1}\n");
+        let b = doc("bb", "  ss:\n    type: postgres\n    id: common\n    params: {size: 2}\n");
+        let e = plan(&workloads(&[&a, &b]), &defs).unwrap_err().to_string();
+        assert!(e.contains("no provisioner for resource `redis.default#aa.cache` (declared by aa.cache)"), "{e}");
+        assert!(e.contains("`postgres.default#common` is declared with different params by `aa.ss` and `bb.ss`"), "{e}");
+        assert!(e.contains("cycle: postgres.default#aa.one → postgres.default#aa.two → postgres.default#aa.one"), "{e}");
+    }
+
+    #[test]
+    fn changed_params_reprovision_and_failures_skip_dependents() {
+        let defs = vec![static_def("pg", "postgres", json!({"host": "h"}), json!({}))];
+        let w = workloads(&[&doc("aa", "  db:\n    type: postgres\n    params: {size: 1}\n")]);
+        let mut state = State::new("");
+        run(&w, &defs, &mut state);
+        let w2 = workloads(&[&doc("aa", "  db:\n    type: postgres\n    params: {size: 2}\n")]);
+        let report = run(&w2, &defs, &mut state);
+        assert_eq!(report.outcomes["postgres.default#aa.db"], Outcome::Provisioned);
+        assert_eq!(state.resources["postgres.default#aa.db"].params["size"], 2);
+
+        // A placeholder reading a missing output fails the resource; its dependent is skipped.
+        let w3 = workloads(&[&doc(
+            "aa",
+            "  db:\n    type: postgres\n    params: {x: \"${resources.db2.nope}\"}\n  db2:\n    type: postgres\n  db3:\n    type: postgres\n    params: {x: \"${resources.db.host}\"}\n",
+        )]);
+        let report = run(&w3, &defs, &mut State::new(""));
+        assert!(matches!(&report.outcomes["postgres.default#aa.db"], Outcome::Failed(m) if m.contains("key `nope` not found")), "{report:?}");
+        assert!(matches!(report.outcomes["postgres.default#aa.db3"], Outcome::Skipped(_)));
+        assert_eq!(report.outcomes["postgres.default#aa.db2"], Outcome::Provisioned);
+    }
+}

@@ -1,0 +1,126 @@
+//! `http` provisioners: POST the request to provision, DELETE (with the same body) to
+//! deprovision, JSON both ways.
+//!
+//! Connection errors and 5xx answers are retried with exponential backoff (250 ms, 500 ms,
+//! 1 s...); a 4xx fails at once quoting the body; a request that takes longer than the
+//! timeout fails without retry (the provisioner may still be working on it). An empty 2xx
+//! answer to a deprovision is success.
+
+use std::time::Duration;
+
+use super::definition::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, HttpDef};
+use super::protocol::{Mode, Request, Response, parse_response};
+use super::{CallContext, Redactor};
+use crate::fly::annotations::parse_duration;
+
+/// How much of an error body is quoted.
+const QUOTE_LIMIT: usize = 2000;
+/// The largest response body read.
+const BODY_LIMIT: u64 = 16 * 1024 * 1024;
+
+enum Attempt {
+    Done(Result<Option<Response>, String>),
+    Retry(String),
+}
+
+/// Calls an http provisioner (with retries).
+pub(super) fn call(
+    def: &HttpDef,
+    mode: Mode,
+    request: &Request,
+    timeout: Duration,
+    cx: &CallContext<'_>,
+) -> Result<Option<Response>, String> {
+    let connect_timeout =
+        def.connect_timeout.as_deref().and_then(parse_duration).map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs_f64);
+    let retries = def.retries.unwrap_or(DEFAULT_RETRIES);
+    let config = ureq::Agent::config_builder()
+        .timeout_connect(Some(connect_timeout))
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    let body = serde_json::to_vec(request).expect("requests serialise");
+    let mut backoff = Duration::from_millis(250);
+    let mut attempt = 0;
+    loop {
+        match once(&agent, &def.url, mode, &body, cx.redactor) {
+            Attempt::Done(result) => return result,
+            Attempt::Retry(why) if attempt < retries => {
+                cx.events.output(cx.uid, &format!("{why}; retrying in {} ms", backoff.as_millis()));
+                std::thread::sleep(backoff);
+                backoff *= 2;
+                attempt += 1;
+            }
+            Attempt::Retry(why) => {
+                return Err(format!("{why} (after {} attempt{})", attempt + 1, if attempt == 0 { "" } else { "s" }));
+            }
+        }
+    }
+}
+
+fn once(agent: &ureq::Agent, url: &str, mode: Mode, body: &[u8], redactor: &Redactor) -> Attempt {
+    let sent = match mode {
+        Mode::Provision => agent.post(url).content_type("application/json").send(body),
+        Mode::Deprovision => agent.delete(url).force_send_body().content_type("application/json").send(body),
+    };
+    let mut response = match sent {
+        Ok(response) => response,
+        Err(e) => return classify(url, &e),
+    };
+    let status = response.status().as_u16();
+    let bytes = match response.body_mut().with_config().limit(BODY_LIMIT).read_to_vec() {
+        Ok(bytes) => bytes,
+        Err(e) => return classify(url, &e),
+    };
+    let method = if mode == Mode::Provision { "POST" } else { "DELETE" };
+    match status {
+        200..=299 => Attempt::Done(match (mode, parse_response(&bytes)) {
+            (Mode::Provision, Ok(None)) => Err(format!("{method} {url} answered {status} with an empty body")),
+            (_, Ok(r)) => Ok(r),
+            (_, Err(e)) => Err(format!("the answer of {method} {url} is not a provisioner response: {e}")),
+        }),
+        500..=599 => Attempt::Retry(format!("{method} {url} answered {status}{}", quote(&bytes, redactor))),
+        _ => Attempt::Done(Err(format!("{method} {url} answered {status}{}", quote(&bytes, redactor)))),
+    }
+}
+
+fn classify(url: &str, error: &ureq::Error) -> Attempt {
+    use ureq::{Error, Timeout};
+    match error {
+        Error::Timeout(Timeout::Connect | Timeout::Resolve) | Error::ConnectionFailed | Error::HostNotFound => {
+            Attempt::Retry(format!("cannot connect to {url}: {error}"))
+        }
+        Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Attempt::Retry(format!("connection to {url} failed: {error}"))
+        }
+        Error::Timeout(_) => Attempt::Done(Err(format!(
+            "{url} did not answer in time ({error}); set `http.timeout` to allow longer"
+        ))),
+        other => Attempt::Done(Err(format!("request to {url} failed: {other}"))),
+    }
+}
+
+fn quote(bytes: &[u8], redactor: &Redactor) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut end = text.len().min(QUOTE_LIMIT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = if end < text.len() { " [...]" } else { "" };
+    format!(": {}{more}", redactor.redact(&text[..end]))
+}

@@ -1,0 +1,338 @@
+//! The project folder `.score-fly/`: the state file, its lock, and provisioner files.
+//!
+//! - `state.json` holds the workloads added by `generate`, every provisioned resource (its
+//!   outputs, secret outputs and provisioner state) and the shared state. It has a
+//!   `version`; an unknown version or a corrupt file is an error, never a silent reset. It is
+//!   written atomically (temporary file, fsync, rename) with mode 0600 since it holds
+//!   secrets, and `.score-fly/.gitignore` keeps it out of git.
+//! - Concurrent runs are serialised by an exclusive `flock` on the **project folder** itself
+//!   (so a run that fails creates nothing); the holder's pid is recorded in
+//!   `.score-fly/lock` for the "state is locked by pid N" message.
+//! - Provisioner definitions live in `*.provisioners.yaml` files (see [`crate::provision`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil::{self, FsError};
+use crate::spec::Workload;
+
+/// The project folder's name.
+pub const STATE_DIR: &str = ".score-fly";
+/// The state file's name inside [`STATE_DIR`].
+pub const STATE_FILE: &str = "state.json";
+/// The state format this version reads and writes.
+pub const STATE_VERSION: u32 = 1;
+
+const GITIGNORE: &str = "# Written by score-fly. state.json holds provisioned resources' secret outputs: never commit it.\nstate.json\nlock\n.*.tmp\nsecrets/\n";
+
+/// Problems with the project state.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A filesystem operation failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// The state file is not valid.
+    #[error(
+        "the state file {} is corrupt: {reason}; restore it from a backup, or move it away to start over (resources it lists would be provisioned again)",
+        path.display()
+    )]
+    Corrupt {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The state file has a version this build does not know.
+    #[error(
+        "the state file {} has version {found}, but this score-fly reads version {STATE_VERSION}; use a score-fly release that knows version {found}",
+        path.display()
+    )]
+    UnknownVersion {
+        /// The state file.
+        path: PathBuf,
+        /// Its version.
+        found: u64,
+    },
+    /// Another process holds the lock.
+    #[error("state is locked by {holder} (waited {waited_s} s); wait for it to finish, or raise --lock-timeout")]
+    Locked {
+        /// `pid N` or "another score-fly process".
+        holder: String,
+        /// Seconds waited.
+        waited_s: u64,
+    },
+}
+
+/// A workload that `generate` added to the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadEntry {
+    /// The Score file it came from (as given, relative to the project folder).
+    pub file: PathBuf,
+    /// Where its `fly.toml` is written.
+    pub output: PathBuf,
+    /// The workload after overrides.
+    pub spec: Workload,
+}
+
+/// A provisioned resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceEntry {
+    /// Resource type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Resource class.
+    pub class: String,
+    /// Resource id.
+    pub id: String,
+    /// Workloads declaring it (`workload.resource-name`).
+    pub declared_by: Vec<String>,
+    /// The provisioner that provisioned it.
+    pub provisioner: String,
+    /// Params as sent (expanded).
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Metadata as sent.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Hash of everything that went into provisioning; equal means "nothing to do".
+    pub fingerprint: String,
+    /// The provisioner's own state, sent back on the next call.
+    pub state: serde_json::Map<String, serde_json::Value>,
+    /// Plain outputs.
+    pub values: serde_json::Map<String, serde_json::Value>,
+    /// Secret outputs.
+    pub secrets: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The whole state file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// Format version ([`STATE_VERSION`]).
+    pub version: u32,
+    /// Prefix of every app name; fixed once set.
+    pub app_prefix: String,
+    /// Workloads by name.
+    #[serde(default)]
+    pub workloads: BTreeMap<String, WorkloadEntry>,
+    /// Resources by uid.
+    #[serde(default)]
+    pub resources: BTreeMap<String, ResourceEntry>,
+    /// The provisioners' shared state (RFC 7386 patches are merged into it).
+    #[serde(default = "empty_object")]
+    pub shared: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+impl State {
+    /// A fresh state.
+    pub fn new(app_prefix: impl Into<String>) -> Self {
+        State {
+            version: STATE_VERSION,
+            app_prefix: app_prefix.into(),
+            workloads: BTreeMap::new(),
+            resources: BTreeMap::new(),
+            shared: empty_object(),
+        }
+    }
+
+    /// Parses a state file's text.
+    pub fn parse(path: &Path, text: &str) -> Result<State, StateError> {
+        let corrupt = |reason: String| StateError::Corrupt { path: path.to_path_buf(), reason };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| corrupt(format!("it is not valid JSON ({e})")))?;
+        let version = match value.get("version") {
+            Some(v) => v.as_u64().ok_or_else(|| corrupt("`version` is not a number".to_owned()))?,
+            None => return Err(corrupt("it has no `version`".to_owned())),
+        };
+        if version != u64::from(STATE_VERSION) {
+            return Err(StateError::UnknownVersion { path: path.to_path_buf(), found: version });
+        }
+        serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// The state file's text.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("state always serialises");
+        text.push('\n');
+        text
+    }
+}
+
+/// How long to wait for another process's lock.
+#[derive(Debug, Clone, Copy)]
+pub struct LockWait {
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+/// An opened project: its folder, locked for this process until dropped.
+#[derive(Debug)]
+pub struct Project {
+    root: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl Project {
+    /// Opens the project rooted at `root`, taking its lock (waiting up to `wait.timeout`).
+    /// `on_wait` is called once if the lock is busy, with a description of the holder.
+    pub fn open(root: &Path, wait: LockWait, on_wait: &mut dyn FnMut(&str)) -> Result<Project, StateError> {
+        let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        let dir = std::fs::File::open(root).map_err(|e| FsError::new("open project folder", root, e))?;
+        let started = Instant::now();
+        let mut told = false;
+        loop {
+            match dir.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = lock_holder(root);
+                    if started.elapsed() >= wait.timeout {
+                        return Err(StateError::Locked { holder, waited_s: started.elapsed().as_secs() });
+                    }
+                    if !told {
+                        on_wait(&holder);
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(FsError::new("lock project folder", root, e).into());
+                }
+            }
+        }
+        let project = Project { root: root.to_path_buf(), _lock: dir };
+        if project.dir().is_dir() {
+            // Informational: who holds the lock. Failing to write it is not fatal.
+            let _ = std::fs::write(project.dir().join("lock"), format!("{}\n", std::process::id()));
+            project.remove_stale_temporaries();
+        }
+        Ok(project)
+    }
+
+    /// The project root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The `.score-fly` folder.
+    pub fn dir(&self) -> PathBuf {
+        self.root.join(STATE_DIR)
+    }
+
+    /// The state file.
+    pub fn state_path(&self) -> PathBuf {
+        self.dir().join(STATE_FILE)
+    }
+
+    /// Loads the state, or `None` if the project has none yet.
+    pub fn load(&self) -> Result<Option<State>, StateError> {
+        let path = self.state_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => State::parse(&path, &text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(FsError::new("read", &path, e).into()),
+        }
+    }
+
+    /// Creates `.score-fly/` with its `.gitignore` if missing.
+    pub fn ensure_dir(&self) -> Result<(), StateError> {
+        let dir = self.dir();
+        if !dir.is_dir() {
+            std::fs::create_dir_all(&dir).map_err(|e| FsError::new("create folder", &dir, e))?;
+        }
+        let gitignore = dir.join(".gitignore");
+        if !gitignore.exists() {
+            fsutil::write_atomic(&gitignore, GITIGNORE.as_bytes(), None)?;
+        }
+        let _ = std::fs::write(dir.join("lock"), format!("{}\n", std::process::id()));
+        Ok(())
+    }
+
+    /// Saves the state atomically with mode 0600.
+    pub fn save(&self, state: &State) -> Result<(), StateError> {
+        self.ensure_dir()?;
+        fsutil::write_atomic(&self.state_path(), state.to_json().as_bytes(), Some(0o600))?;
+        Ok(())
+    }
+
+    /// Temporary files left by a process that was killed mid-write.
+    fn remove_stale_temporaries(&self) {
+        let Ok(entries) = std::fs::read_dir(self.dir()) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn lock_holder(root: &Path) -> String {
+    std::fs::read_to_string(root.join(STATE_DIR).join("lock"))
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        .map_or_else(|| "another score-fly process".to_owned(), |pid| format!("pid {pid}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait(ms: u64) -> LockWait {
+        LockWait { timeout: Duration::from_millis(ms) }
+    }
+
+    #[test]
+    fn round_trip_and_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        assert!(project.load().unwrap().is_none());
+        assert!(!project.dir().exists(), "opening creates nothing");
+        let mut state = State::new("demo-");
+        state.shared = serde_json::json!({"cluster": "pg-1"});
+        project.save(&state).unwrap();
+        assert_eq!(project.load().unwrap(), Some(state));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(project.state_path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let gitignore = std::fs::read_to_string(project.dir().join(".gitignore")).unwrap();
+        assert!(gitignore.lines().any(|l| l == "state.json"));
+    }
+
+    #[test]
+    fn corrupt_and_unknown_versions_are_errors() {
+        let path = Path::new(".score-fly/state.json");
+        let e = State::parse(path, "{ not json").unwrap_err().to_string();
+        assert!(e.contains("state.json is corrupt") && e.contains("not valid JSON"), "{e}");
+        let e = State::parse(path, r#"{"app_prefix": ""}"#).unwrap_err().to_string();
+        assert!(e.contains("no `version`"), "{e}");
+        let e = State::parse(path, r#"{"version": 7, "app_prefix": ""}"#).unwrap_err().to_string();
+        assert!(e.contains("version 7") && e.contains("reads version 1"), "{e}");
+        let e = State::parse(path, r#"{"version": 1, "app_prefix": "", "extra": 1}"#).unwrap_err().to_string();
+        assert!(e.contains("unknown field `extra`"), "{e}");
+    }
+
+    #[test]
+    fn second_open_waits_then_reports_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
+        let first = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        let mut waited_for = String::new();
+        let e = Project::open(dir.path(), wait(200), &mut |h| waited_for = h.to_owned()).unwrap_err();
+        let pid = std::process::id();
+        assert_eq!(waited_for, format!("pid {pid}"));
+        assert!(e.to_string().starts_with(&format!("state is locked by pid {pid}")), "{e}");
+        drop(first);
+        Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+    }
+}
