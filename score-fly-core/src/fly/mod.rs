@@ -7,8 +7,8 @@
 
 pub mod annotations;
 pub mod config;
-pub mod secrets;
 mod convert;
+pub mod secrets;
 pub mod vm;
 
 use std::collections::BTreeMap;

@@ -31,7 +31,9 @@ pub(super) fn call(
     let args: Vec<String> = def
         .args
         .iter()
-        .map(|a| a.replace("${SCORE_PROVISIONER_MODE}", mode.as_str()).replace("$SCORE_PROVISIONER_MODE", mode.as_str()))
+        .map(|a| {
+            a.replace("${SCORE_PROVISIONER_MODE}", mode.as_str()).replace("$SCORE_PROVISIONER_MODE", mode.as_str())
+        })
         .collect();
     let mut command = Command::new(&binary);
     command
@@ -99,15 +101,14 @@ pub(super) fn call(
         };
         // Output pipes may be held open by something the program left behind: wait a
         // little, then stop it too.
-        let output = match out_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(result) => result.map_err(|e| format!("cannot read the output of `{}`: {e}", def.binary)),
-            Err(_) => {
-                kill_group(&mut child);
-                out_rx
-                    .recv_timeout(Duration::from_secs(5))
-                    .map_err(|_| "its output never ended".to_owned())
-                    .and_then(|r| r.map_err(|e| e.to_string()))
-            }
+        let output = if let Ok(result) = out_rx.recv_timeout(Duration::from_secs(5)) {
+            result.map_err(|e| format!("cannot read the output of `{}`: {e}", def.binary))
+        } else {
+            kill_group(&mut child);
+            out_rx
+                .recv_timeout(Duration::from_secs(5))
+                .map_err(|_| "its output never ended".to_owned())
+                .and_then(|r| r.map_err(|e| e.to_string()))
         };
         let tail = err_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
         (status, output, tail)
@@ -123,7 +124,8 @@ pub(super) fn call(
         }
     };
     if !status.success() {
-        let how = status.code().map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with status {c}"));
+        let how =
+            status.code().map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with status {c}"));
         return Err(format!("`{}` {how}{}", def.binary, quoted()));
     }
     let output = output?;

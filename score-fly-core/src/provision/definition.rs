@@ -47,7 +47,7 @@ pub const DEFAULT_FILE: &str = "default.provisioners.yaml";
 pub const SUFFIX: &str = ".provisioners.yaml";
 
 /// Default timeout of a provisioner call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(5);
 /// Default connect timeout of an http provisioner.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of retries of an http provisioner.
@@ -212,28 +212,33 @@ impl ProvisionerDef {
         }
         let durations: Vec<(&str, Option<&String>)> = match (&self.cmd, &self.http) {
             (Some(c), _) => vec![("cmd.timeout", c.timeout.as_ref())],
-            (None, Some(h)) => vec![("http.timeout", h.timeout.as_ref()), ("http.connect_timeout", h.connect_timeout.as_ref())],
+            (None, Some(h)) => {
+                vec![("http.timeout", h.timeout.as_ref()), ("http.connect_timeout", h.connect_timeout.as_ref())]
+            }
             _ => Vec::new(),
         };
         for (field, value) in durations {
-            if let Some(v) = value {
-                if parse_duration(v).is_none_or(|s| s <= 0.0) {
-                    return Err(format!(
-                        "provisioner `{}`: `{field}` `{v}` must be a positive duration such as `30s` or `5m`",
-                        self.id
-                    ));
-                }
+            if let Some(v) = value
+                && parse_duration(v).is_none_or(|s| s <= 0.0)
+            {
+                return Err(format!(
+                    "provisioner `{}`: `{field}` `{v}` must be a positive duration such as `30s` or `5m`",
+                    self.id
+                ));
             }
         }
-        if let Some(c) = &self.cmd {
-            if c.binary.is_empty() {
-                return Err(format!("provisioner `{}`: `cmd.binary` must not be empty", self.id));
-            }
+        if let Some(c) = &self.cmd
+            && c.binary.is_empty()
+        {
+            return Err(format!("provisioner `{}`: `cmd.binary` must not be empty", self.id));
         }
-        if let Some(h) = &self.http {
-            if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
-                return Err(format!("provisioner `{}`: `http.url` `{}` must start with http:// or https://", self.id, h.url));
-            }
+        if let Some(h) = &self.http
+            && !(h.url.starts_with("http://") || h.url.starts_with("https://"))
+        {
+            return Err(format!(
+                "provisioner `{}`: `http.url` `{}` must start with http:// or https://",
+                self.id, h.url
+            ));
         }
         Ok(())
     }
@@ -277,9 +282,8 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<ProvisionerDef>, Defini
 
 /// Writes a provisioner file (0600: static provisioners may hold secrets).
 pub fn write_file(path: &Path, defs: &[ProvisionerDef]) -> Result<(), DefinitionError> {
-    let mut text = String::from(
-        "# Provisioners managed by `cargo score-fly provisioners add/remove`; first match wins.\n",
-    );
+    let mut text =
+        String::from("# Provisioners managed by `cargo score-fly provisioners add/remove`; first match wins.\n");
     if !defs.is_empty() {
         text.push_str(&serde_yaml::to_string(defs).expect("definitions serialise"));
     }
@@ -397,8 +401,11 @@ mod tests {
         for name in [DEFAULT_FILE, "b.provisioners.yaml", CLI_FILE, "a.provisioners.yaml", "notes.yaml"] {
             std::fs::write(dir.path().join(name), "").unwrap();
         }
-        let names: Vec<String> =
-            files_in(dir.path()).unwrap().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = files_in(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, [CLI_FILE, "a.provisioners.yaml", "b.provisioners.yaml", DEFAULT_FILE]);
     }
 
@@ -408,6 +415,11 @@ mod tests {
         std::fs::write(dir.path().join("a.provisioners.yaml"), "- {id: pg, type: postgres, static: {}}\n").unwrap();
         std::fs::write(dir.path().join("b.provisioners.yaml"), "- {id: pg, type: redis, static: {}}\n").unwrap();
         let e = load_all(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("`pg` is defined twice") && e.contains("a.provisioners.yaml") && e.contains("b.provisioners.yaml"), "{e}");
+        assert!(
+            e.contains("`pg` is defined twice")
+                && e.contains("a.provisioners.yaml")
+                && e.contains("b.provisioners.yaml"),
+            "{e}"
+        );
     }
 }

@@ -176,12 +176,11 @@ fn referenced_names(value: &serde_json::Value) -> Vec<String> {
     for s in strings {
         let Ok((pieces, _)) = placeholder::parse(&s) else { continue };
         for piece in pieces {
-            if let Piece::Reference { segments, .. } = piece {
-                if segments[0] == "resources" {
-                    if let Some(name) = segments.get(1) {
-                        names.push(name.clone());
-                    }
-                }
+            if let Piece::Reference { segments, .. } = piece
+                && segments[0] == "resources"
+                && let Some(name) = segments.get(1)
+            {
+                names.push(name.clone());
             }
         }
     }
@@ -199,10 +198,10 @@ fn find_cycle(resources: &[Planned]) -> Option<Vec<usize>> {
                 let start = stack.iter().position(|&s| s == d).unwrap_or(0);
                 return Some(stack[start..].to_vec());
             }
-            if colour[d] == 0 {
-                if let Some(c) = visit(d, resources, colour, stack) {
-                    return Some(c);
-                }
+            if colour[d] == 0
+                && let Some(c) = visit(d, resources, colour, stack)
+            {
+                return Some(c);
             }
         }
         stack.pop();
@@ -210,7 +209,8 @@ fn find_cycle(resources: &[Planned]) -> Option<Vec<usize>> {
         None
     }
     let mut colour = vec![0u8; resources.len()];
-    (0..resources.len()).find_map(|i| if colour[i] == 0 { visit(i, resources, &mut colour, &mut Vec::new()) } else { None })
+    (0..resources.len())
+        .find_map(|i| if colour[i] == 0 { visit(i, resources, &mut colour, &mut Vec::new()) } else { None })
 }
 
 /// How one resource ended.
@@ -273,19 +273,31 @@ struct Job {
     fingerprint: String,
 }
 
+/// Where and how a plan is provisioned.
+#[derive(Clone, Copy)]
+pub struct Provisioning<'a> {
+    /// The provisioners the plan was made with.
+    pub defs: &'a [Located],
+    /// The workloads the plan was made from (their metadata and names resolve params).
+    pub workloads: &'a BTreeMap<String, Workload>,
+    /// Concurrency and reuse.
+    pub options: ProvisionOptions,
+    /// Where cmd provisioners run.
+    pub project_root: &'a Path,
+    /// Where progress goes.
+    pub events: &'a dyn Events,
+}
+
 /// Provisions a plan. Results go into `state`; `persist` is called after every provisioner
 /// that may have created something, and once at the end. Provisioner failures are in the
 /// report; only a failure to save the state is an `Err`.
 pub fn execute(
     plan: &Plan,
-    defs: &[Located],
-    workloads: &BTreeMap<String, Workload>,
+    run: Provisioning<'_>,
     state: &mut State,
-    options: ProvisionOptions,
-    project_root: &Path,
-    events: &dyn Events,
     persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
 ) -> Result<Report, StateError> {
+    let Provisioning { defs, workloads, options, project_root, events } = run;
     let n = plan.resources.len();
     let mut report = Report::default();
     let mut waiting: Vec<usize> = plan.resources.iter().map(|r| r.deps.len()).collect();
@@ -309,10 +321,7 @@ pub fn execute(
             let done_tx = done_tx.clone();
             scope.spawn(move || {
                 loop {
-                    let job = match job_rx.lock().expect("job queue").recv() {
-                        Ok(job) => job,
-                        Err(_) => return,
-                    };
+                    let Ok(job) = job_rx.lock().expect("job queue").recv() else { return };
                     let planned = &plan.resources[job.index];
                     let def = &defs[planned.provisioner].def;
                     events.started(&planned.uid, &def.id);
@@ -420,7 +429,10 @@ fn prepare(
     Ok(Job { index, request, fingerprint })
 }
 
-fn expand_value(value: &serde_json::Value, context: &Context<'_>) -> Result<serde_json::Value, placeholder::PlaceholderError> {
+fn expand_value(
+    value: &serde_json::Value,
+    context: &Context<'_>,
+) -> Result<serde_json::Value, placeholder::PlaceholderError> {
     Ok(match value {
         serde_json::Value::String(s) => serde_json::Value::String(placeholder::expand(s, context)?.value),
         serde_json::Value::Array(items) => {
@@ -483,7 +495,14 @@ fn release(i: usize, dependents: &[Vec<usize>], waiting: &mut [usize], ready: &m
 }
 
 /// Marks `i` failed and its dependents (transitively) skipped; returns how many were skipped.
-fn fail(i: usize, message: String, plan: &Plan, dependents: &[Vec<usize>], report: &mut Report, events: &dyn Events) -> usize {
+fn fail(
+    i: usize,
+    message: String,
+    plan: &Plan,
+    dependents: &[Vec<usize>],
+    report: &mut Report,
+    events: &dyn Events,
+) -> usize {
     let uid = &plan.resources[i].uid;
     let outcome = Outcome::Failed(message);
     events.finished(uid, &outcome);
@@ -511,7 +530,9 @@ pub enum DeprovisionError {
     #[error("no resource `{0}` in the project state (see `cargo score-fly resources list`)")]
     Unknown(String),
     /// Its provisioner is gone.
-    #[error("resource `{uid}` was provisioned by `{provisioner}`, which is no longer defined; add it back to deprovision")]
+    #[error(
+        "resource `{uid}` was provisioned by `{provisioner}`, which is no longer defined; add it back to deprovision"
+    )]
     MissingProvisioner {
         /// The uid.
         uid: String,
@@ -537,9 +558,8 @@ pub fn deprovision(
     events: &dyn Events,
 ) -> Result<(), DeprovisionError> {
     let entry = state.resources.get(uid).ok_or_else(|| DeprovisionError::Unknown(uid.to_owned()))?;
-    let def = defs.iter().find(|l| l.def.id == entry.provisioner).ok_or_else(|| DeprovisionError::MissingProvisioner {
-        uid: uid.to_owned(),
-        provisioner: entry.provisioner.clone(),
+    let def = defs.iter().find(|l| l.def.id == entry.provisioner).ok_or_else(|| {
+        DeprovisionError::MissingProvisioner { uid: uid.to_owned(), provisioner: entry.provisioner.clone() }
     })?;
     let request = Request {
         resource_uid: uid.to_owned(),
@@ -571,7 +591,7 @@ mod tests {
     use crate::spec;
     use serde_json::json;
 
-    fn static_def(id: &str, ty: &str, values: serde_json::Value, secrets: serde_json::Value) -> Located {
+    fn static_def(id: &str, ty: &str, values: &serde_json::Value, secrets: &serde_json::Value) -> Located {
         Located {
             def: ProvisionerDef {
                 id: id.into(),
@@ -599,13 +619,22 @@ mod tests {
     }
 
     fn doc(name: &str, resources: &str) -> String {
-        format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx\nresources:\n{resources}")
+        format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx\nresources:\n{resources}"
+        )
     }
 
     fn run(w: &BTreeMap<String, Workload>, defs: &[Located], state: &mut State) -> Report {
         let plan = plan(w, defs).unwrap();
         let mut saves = 0;
-        execute(&plan, defs, w, state, ProvisionOptions::default(), Path::new("."), &NoEvents, &mut |_| {
+        let run = Provisioning {
+            defs,
+            workloads: w,
+            options: ProvisionOptions::default(),
+            project_root: Path::new("."),
+            events: &NoEvents,
+        };
+        execute(&plan, run, state, &mut |_| {
             saves += 1;
             Ok(())
         })
@@ -615,10 +644,13 @@ mod tests {
     #[test]
     fn params_are_expanded_in_dependency_order_and_shared_resources_provisioned_once() {
         let defs = vec![
-            static_def("pg", "postgres", json!({"host": "db.internal"}), json!({"password": "s3cret!"})),
-            static_def("ep", "endpoint", json!({}), json!({})),
+            static_def("pg", "postgres", &json!({"host": "db.internal"}), &json!({"password": "s3cret!"})),
+            static_def("ep", "endpoint", &json!({}), &json!({})),
         ];
-        let a = doc("aa", "  db:\n    type: postgres\n  api:\n    type: endpoint\n    params:\n      url: \"postgres://${resources.db.host}\"\n  shared:\n    type: postgres\n    id: common\n");
+        let a = doc(
+            "aa",
+            "  db:\n    type: postgres\n  api:\n    type: endpoint\n    params:\n      url: \"postgres://${resources.db.host}\"\n  shared:\n    type: postgres\n    id: common\n",
+        );
         let b = doc("bb", "  shared:\n    type: postgres\n    id: common\n");
         let w = workloads(&[&a, &b]);
         let mut state = State::new("");
@@ -637,18 +669,27 @@ mod tests {
 
     #[test]
     fn plan_problems_are_all_reported() {
-        let defs = vec![static_def("pg", "postgres", json!({}), json!({}))];
-        let a = doc("aa", "  one:\n    type: postgres\n    params: {x: \"${resources.two.host}\"}\n  two:\n    type: postgres\n    params: {x: \"${resources.one.host}\"}\n  cache:\n    type: redis\n  ss:\n    type: postgres\n    id: common\n    params: {size: 1}\n");
+        let defs = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+        let a = doc(
+            "aa",
+            "  one:\n    type: postgres\n    params: {x: \"${resources.two.host}\"}\n  two:\n    type: postgres\n    params: {x: \"${resources.one.host}\"}\n  cache:\n    type: redis\n  ss:\n    type: postgres\n    id: common\n    params: {size: 1}\n",
+        );
         let b = doc("bb", "  ss:\n    type: postgres\n    id: common\n    params: {size: 2}\n");
         let e = plan(&workloads(&[&a, &b]), &defs).unwrap_err().to_string();
         assert!(e.contains("no provisioner for resource `redis.default#aa.cache` (declared by aa.cache)"), "{e}");
-        assert!(e.contains("`postgres.default#common` is declared with different params by `aa.ss` and `bb.ss`"), "{e}");
-        assert!(e.contains("cycle: postgres.default#aa.one → postgres.default#aa.two → postgres.default#aa.one"), "{e}");
+        assert!(
+            e.contains("`postgres.default#common` is declared with different params by `aa.ss` and `bb.ss`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("cycle: postgres.default#aa.one → postgres.default#aa.two → postgres.default#aa.one"),
+            "{e}"
+        );
     }
 
     #[test]
     fn changed_params_reprovision_and_failures_skip_dependents() {
-        let defs = vec![static_def("pg", "postgres", json!({"host": "h"}), json!({}))];
+        let defs = vec![static_def("pg", "postgres", &json!({"host": "h"}), &json!({}))];
         let w = workloads(&[&doc("aa", "  db:\n    type: postgres\n    params: {size: 1}\n")]);
         let mut state = State::new("");
         run(&w, &defs, &mut state);
@@ -663,7 +704,10 @@ mod tests {
             "  db:\n    type: postgres\n    params: {x: \"${resources.db2.nope}\"}\n  db2:\n    type: postgres\n  db3:\n    type: postgres\n    params: {x: \"${resources.db.host}\"}\n",
         )]);
         let report = run(&w3, &defs, &mut State::new(""));
-        assert!(matches!(&report.outcomes["postgres.default#aa.db"], Outcome::Failed(m) if m.contains("key `nope` not found")), "{report:?}");
+        assert!(
+            matches!(&report.outcomes["postgres.default#aa.db"], Outcome::Failed(m) if m.contains("key `nope` not found")),
+            "{report:?}"
+        );
         assert!(matches!(report.outcomes["postgres.default#aa.db3"], Outcome::Skipped(_)));
         assert_eq!(report.outcomes["postgres.default#aa.db2"], Outcome::Provisioned);
     }

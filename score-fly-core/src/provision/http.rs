@@ -31,8 +31,11 @@ pub(super) fn call(
     timeout: Duration,
     cx: &CallContext<'_>,
 ) -> Result<Option<Response>, String> {
-    let connect_timeout =
-        def.connect_timeout.as_deref().and_then(parse_duration).map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs_f64);
+    let connect_timeout = def
+        .connect_timeout
+        .as_deref()
+        .and_then(parse_duration)
+        .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs_f64);
     let retries = def.retries.unwrap_or(DEFAULT_RETRIES);
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(connect_timeout))
@@ -104,9 +107,9 @@ fn classify(url: &str, error: &ureq::Error) -> Attempt {
         {
             Attempt::Retry(format!("connection to {url} failed: {error}"))
         }
-        Error::Timeout(_) => Attempt::Done(Err(format!(
-            "{url} did not answer in time ({error}); set `http.timeout` to allow longer"
-        ))),
+        Error::Timeout(_) => {
+            Attempt::Done(Err(format!("{url} did not answer in time ({error}); set `http.timeout` to allow longer")))
+        }
         other => Attempt::Done(Err(format!("request to {url} failed: {other}"))),
     }
 }

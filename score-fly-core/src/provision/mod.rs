@@ -107,7 +107,12 @@ pub struct CallContext<'a> {
 }
 
 /// Calls a provisioner once. `Ok(None)` is an empty answer (fine for a deprovision).
-pub fn call(def: &ProvisionerDef, mode: Mode, request: &Request, cx: &CallContext<'_>) -> Result<Option<Response>, String> {
+pub fn call(
+    def: &ProvisionerDef,
+    mode: Mode,
+    request: &Request,
+    cx: &CallContext<'_>,
+) -> Result<Option<Response>, String> {
     match def.kind() {
         definition::Kind::Cmd(c) => cmd::call(&c, mode, request, def.timeout(), cx),
         definition::Kind::Http(h) => http::call(&h, mode, request, def.timeout(), cx),

@@ -75,7 +75,13 @@ pub fn parse_response(body: &[u8]) -> Result<Option<Response>, String> {
         if e.is_data() {
             format!("its JSON does not have the response shape {{state, values, secrets, shared}}: {e}")
         } else {
-            format!("it is not valid JSON ({} bytes; {} at line {} column {})", body.len(), e.classify_name(), e.line(), e.column())
+            format!(
+                "it is not valid JSON ({} bytes; {} at line {} column {})",
+                body.len(),
+                e.classify_name(),
+                e.line(),
+                e.column()
+            )
         }
     })
 }
@@ -148,7 +154,9 @@ mod tests {
     #[test]
     fn responses_reject_unknown_keys_and_never_quote_output() {
         assert_eq!(parse_response(b"  \n").unwrap(), None);
-        let r = parse_response(br#"{"values": {"host": "h"}, "secrets": {"password": "p"}, "shared": {"x": 1}}"#).unwrap().unwrap();
+        let r = parse_response(br#"{"values": {"host": "h"}, "secrets": {"password": "p"}, "shared": {"x": 1}}"#)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.values["host"], "h");
         assert_eq!(r.secrets["password"], "p");
         let e = parse_response(br#"{"values": {}, "outputs": {"a": 1}}"#).unwrap_err();
@@ -174,7 +182,16 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["resource_class", "resource_id", "resource_metadata", "resource_params", "resource_type", "resource_uid", "shared", "state"]
+            [
+                "resource_class",
+                "resource_id",
+                "resource_metadata",
+                "resource_params",
+                "resource_type",
+                "resource_uid",
+                "shared",
+                "state"
+            ]
         );
     }
 }
