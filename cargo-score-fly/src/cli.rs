@@ -44,6 +44,9 @@ pub struct GlobalArgs {
         help = "Coloring: auto, always, never (default: $CARGO_TERM_COLOR, else auto; NO_COLOR is honoured)"
     )]
     pub color: Option<ColorChoice>,
+    /// Seconds to wait for another score-fly process working on this project (0: do not wait).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 600)]
+    pub lock_timeout: u64,
 }
 
 /// When to use colors.
@@ -60,8 +63,117 @@ pub enum ColorChoice {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert Score files into fly.toml files (one `fly_<name>.toml` per workload).
+    /// Create the project state folder `.score-fly/` and a sample Score file.
+    Init(InitArgs),
+    /// Add Score workloads to the project, provision their resources and write fly.toml files.
     Generate(GenerateArgs),
+    /// Manage the provisioners that turn resources into outputs.
+    #[command(subcommand)]
+    Provisioners(ProvisionersCommand),
+    /// Inspect and deprovision the project's resources.
+    #[command(subcommand)]
+    Resources(ResourcesCommand),
+}
+
+/// Output format of list commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// JSON for programs.
+    Json,
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Prefix of every Fly app name (fixed once set: app names are global).
+    #[arg(long, value_name = "PREFIX")]
+    pub app_prefix: Option<String>,
+    /// The sample Score file to create if it does not exist.
+    #[arg(long, value_name = "FILE", default_value = "score.yaml")]
+    pub file: PathBuf,
+    /// Do not create a sample Score file.
+    #[arg(long)]
+    pub no_sample: bool,
+}
+
+/// `provisioners ...`.
+#[derive(Debug, Subcommand)]
+pub enum ProvisionersCommand {
+    /// Add a provisioner in front of the others (replacing one with the same id or the same type/class/id).
+    Add(ProvisionerAddArgs),
+    /// List the provisioners in matching order (the first that matches a resource wins).
+    List(FormatArgs),
+    /// Remove a provisioner.
+    Remove {
+        /// Its id.
+        id: String,
+    },
+}
+
+/// `provisioners add`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["cmd_binary", "http_url", "static_json"])))]
+pub struct ProvisionerAddArgs {
+    /// A unique id.
+    pub id: String,
+    /// The resource type it serves.
+    #[arg(value_name = "TYPE")]
+    pub resource_type: String,
+    /// Program to run (`cmd` provisioner): a path relative to the project, or a name on PATH.
+    #[arg(long, value_name = "BINARY")]
+    pub cmd_binary: Option<String>,
+    /// Its arguments, comma-separated or repeated; `$SCORE_PROVISIONER_MODE` becomes provision/deprovision.
+    #[arg(long, value_name = "ARGS", value_delimiter = ',', allow_hyphen_values = true, requires = "cmd_binary")]
+    pub cmd_args: Vec<String>,
+    /// URL to POST/DELETE (`http` provisioner).
+    #[arg(long, value_name = "URL")]
+    pub http_url: Option<String>,
+    /// Fixed outputs as a JSON object (`static` provisioner); secret outputs belong in a provisioner file.
+    #[arg(long, value_name = "JSON")]
+    pub static_json: Option<String>,
+    /// Only resources of this class.
+    #[arg(long, value_name = "CLASS")]
+    pub res_class: Option<String>,
+    /// Only the resource with this id.
+    #[arg(long, value_name = "ID")]
+    pub res_id: Option<String>,
+    /// Call timeout of a cmd or http provisioner (e.g. 30s, 5m; default 5m).
+    #[arg(long, value_name = "DURATION", conflicts_with = "static_json")]
+    pub timeout: Option<String>,
+}
+
+/// `--format`.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `resources ...`.
+#[derive(Debug, Subcommand)]
+pub enum ResourcesCommand {
+    /// List the provisioned resources.
+    List(FormatArgs),
+    /// Show the outputs of a resource (secret outputs masked unless --show-secrets).
+    GetOutputs {
+        /// The resource uid (`type.class#id`).
+        uid: String,
+        /// Show secret outputs in clear.
+        #[arg(long)]
+        show_secrets: bool,
+        /// Output format.
+        #[command(flatten)]
+        format: FormatArgs,
+    },
+    /// Deprovision a resource and remove it from the project.
+    Deprovision {
+        /// The resource uid (`type.class#id`).
+        uid: String,
+    },
 }
 
 /// `generate`.
@@ -85,4 +197,14 @@ pub struct GenerateArgs {
     /// Image for containers whose image is `.` (built from this project).
     #[arg(long, value_name = "REFERENCE")]
     pub image: Option<String>,
+    /// Write the apps' secrets as `fly secrets import` reads them (mode 0600): a file, `-` for
+    /// stdout, or a folder (ending in `/`) for one `<app>.secrets` file per app.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
+    /// Provisioners running at once.
+    #[arg(short, long, value_name = "N", default_value_t = score_fly_core::provision::DEFAULT_JOBS)]
+    pub jobs: usize,
+    /// Call provisioners even for resources whose inputs did not change.
+    #[arg(long)]
+    pub reprovision: bool,
 }

@@ -18,6 +18,7 @@ pub mod commands;
 pub mod exit;
 pub mod printer;
 pub mod render;
+pub mod table;
 
 use std::process::ExitCode;
 
@@ -34,14 +35,20 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let printer = printer::Printer::new(&cli.global);
+    let session = commands::Session {
+        printer: printer::Printer::new(&cli.global),
+        lock_timeout: std::time::Duration::from_secs(cli.global.lock_timeout),
+    };
     let result = match &cli.command {
-        cli::Command::Generate(args) => commands::generate::run(args, &printer),
+        cli::Command::Init(args) => commands::init::run(args, &session),
+        cli::Command::Generate(args) => commands::generate::run(args, &session),
+        cli::Command::Provisioners(command) => commands::provisioners::run(command, &session),
+        cli::Command::Resources(command) => commands::resources::run(command, &session),
     };
     match result {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(failure) => {
-            printer.failure(&failure);
+            session.printer.failure(&failure);
             ExitCode::from(failure.exit_code())
         }
     }

@@ -56,6 +56,14 @@ impl Printer {
         }
     }
 
+    /// A line of a tool's output (provisioner stderr), dimmed; hidden with `-q`.
+    pub fn detail(&self, message: &str) {
+        if !self.quiet {
+            let dim = Style::new().dimmed();
+            let _ = writeln!(self.stderr(), "{dim}{:>12} {message}{dim:#}", "");
+        }
+    }
+
     /// Extra detail, shown with `-v`.
     pub fn verbose(&self, message: &str) {
         if self.verbose > 0 && !self.quiet {

@@ -87,6 +87,10 @@ pub fn failure(printer: &Printer, failure: &Failure) {
                 );
             }
         }
-        Failure::Invalid(message) | Failure::Error(message) => printer.error(message, ""),
+        Failure::Invalid(message) | Failure::Error(message) => {
+            for line in message.lines() {
+                printer.error(line, "");
+            }
+        }
     }
 }

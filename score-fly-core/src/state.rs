@@ -26,7 +26,7 @@ pub const STATE_FILE: &str = "state.json";
 /// The state format this version reads and writes.
 pub const STATE_VERSION: u32 = 1;
 
-const GITIGNORE: &str = "# Written by score-fly. state.json holds provisioned resources' secret outputs: never commit it.\nstate.json\nlock\n.*.tmp\nsecrets/\n";
+const GITIGNORE: &str = "# Written by score-fly. state.json holds provisioned resources' secret outputs: never commit it.\nstate.json\nlock\n.*.tmp\n";
 
 /// Problems with the project state.
 #[derive(Debug, thiserror::Error)]
@@ -179,12 +179,22 @@ pub struct Project {
     _lock: std::fs::File,
 }
 
+impl Drop for Project {
+    /// The pid file only exists while the lock is held.
+    fn drop(&mut self) {
+        let path = self.dir().join("lock");
+        if std::fs::read_to_string(&path).is_ok_and(|t| t.trim() == std::process::id().to_string()) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 impl Project {
     /// Opens the project rooted at `root`, taking its lock (waiting up to `wait.timeout`).
     /// `on_wait` is called once if the lock is busy, with a description of the holder.
     pub fn open(root: &Path, wait: LockWait, on_wait: &mut dyn FnMut(&str)) -> Result<Project, StateError> {
-        let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
-        let dir = std::fs::File::open(root).map_err(|e| FsError::new("open project folder", root, e))?;
+        let folder = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        let dir = std::fs::File::open(folder).map_err(|e| FsError::new("open project folder", folder, e))?;
         let started = Instant::now();
         let mut told = false;
         loop {
@@ -202,7 +212,7 @@ impl Project {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(FsError::new("lock project folder", root, e).into());
+                    return Err(FsError::new("lock project folder", folder, e).into());
                 }
             }
         }
@@ -232,6 +242,7 @@ impl Project {
 
     /// Loads the state, or `None` if the project has none yet.
     pub fn load(&self) -> Result<Option<State>, StateError> {
+        self.check_dir()?;
         let path = self.state_path();
         match std::fs::read_to_string(&path) {
             Ok(text) => State::parse(&path, &text).map(Some),
@@ -240,8 +251,23 @@ impl Project {
         }
     }
 
+    /// `.score-fly` must be a folder if it exists.
+    fn check_dir(&self) -> Result<(), StateError> {
+        let dir = self.dir();
+        if dir.exists() && !dir.is_dir() {
+            return Err(FsError::new(
+                "use",
+                &dir,
+                std::io::Error::other("it is not a folder; score-fly keeps the project state there, move it away"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Creates `.score-fly/` with its `.gitignore` if missing.
     pub fn ensure_dir(&self) -> Result<(), StateError> {
+        self.check_dir()?;
         let dir = self.dir();
         if !dir.is_dir() {
             std::fs::create_dir_all(&dir).map_err(|e| FsError::new("create folder", &dir, e))?;
@@ -307,6 +333,9 @@ mod tests {
         }
         let gitignore = std::fs::read_to_string(project.dir().join(".gitignore")).unwrap();
         assert!(gitignore.lines().any(|l| l == "state.json"));
+        assert!(project.dir().join("lock").exists(), "the holder's pid is recorded while it holds the lock");
+        drop(project);
+        assert!(!dir.path().join(STATE_DIR).join("lock").exists(), "and removed when it lets go");
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn options() -> ConvertOptions {
         score_dir: PathBuf::from(PROJECT),
         out_dir: PathBuf::from(PROJECT),
         resources: BTreeMap::new(),
+        preflight: false,
     }
 }
 

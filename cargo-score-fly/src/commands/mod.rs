@@ -1,8 +1,29 @@
 //! One module per command, each with one entry function `run`.
 
 pub mod generate;
+pub mod init;
+pub mod provisioners;
+pub mod resources;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use score_fly_core::provision::protocol::Mode;
+use score_fly_core::provision::{Events, Outcome, definition};
+use score_fly_core::state::{LockWait, Project, State};
 
 use crate::exit;
+use crate::printer::Printer;
+
+/// What every command gets besides its own arguments.
+#[derive(Debug)]
+pub struct Session {
+    /// Where output goes.
+    pub printer: Printer,
+    /// How long to wait for the project lock.
+    pub lock_timeout: Duration,
+}
 
 /// Why a command failed. Rendering is the printer's job; this only carries the facts.
 #[derive(Debug)]
@@ -11,9 +32,9 @@ pub enum Failure {
     InvalidScore(Vec<score_fly_core::spec::LoadError>),
     /// Workloads Fly cannot run as written, with the loaded files to point into.
     Unconvertible(Vec<(score_fly_core::fly::ConvertError, Option<score_fly_core::spec::Loaded>)>),
-    /// Other invalid input (a clear one-line message).
+    /// Other invalid input (one message per line).
     Invalid(String),
-    /// Something failed that is not the input's fault.
+    /// Something failed that is not the input's fault (one message per line).
     Error(String),
 }
 
@@ -23,6 +44,82 @@ impl Failure {
         match self {
             Failure::InvalidScore(_) | Failure::Unconvertible(_) | Failure::Invalid(_) => exit::INVALID_INPUT,
             Failure::Error(_) => exit::FAILURE,
+        }
+    }
+}
+
+impl From<score_fly_core::state::StateError> for Failure {
+    fn from(e: score_fly_core::state::StateError) -> Self {
+        match e {
+            score_fly_core::state::StateError::Corrupt { .. }
+            | score_fly_core::state::StateError::UnknownVersion { .. } => Failure::Invalid(e.to_string()),
+            _ => Failure::Error(e.to_string()),
+        }
+    }
+}
+
+impl From<definition::DefinitionError> for Failure {
+    fn from(e: definition::DefinitionError) -> Self {
+        match e {
+            definition::DefinitionError::Fs(_) => Failure::Error(e.to_string()),
+            _ => Failure::Invalid(e.to_string()),
+        }
+    }
+}
+
+/// Opens (and locks) the project in the current folder.
+pub fn open_project(session: &Session) -> Result<Project, Failure> {
+    let printer = &session.printer;
+    let project = Project::open(Path::new(""), LockWait { timeout: session.lock_timeout }, &mut |holder| {
+        printer.status("Blocking", &format!("waiting for the project lock held by {holder}"));
+    })?;
+    Ok(project)
+}
+
+/// The project's state, or an error telling how to create it.
+pub fn require_state(project: &Project) -> Result<State, Failure> {
+    project.load()?.ok_or_else(|| {
+        Failure::Invalid(format!(
+            "no project state in {}: run `cargo score-fly init` or `cargo score-fly generate` first",
+            project.dir().display()
+        ))
+    })
+}
+
+/// Progress of provisioning, printed cargo-style (one line at a time across threads).
+pub struct CliEvents<'p> {
+    printer: &'p Printer,
+    lock: Mutex<()>,
+}
+
+impl<'p> CliEvents<'p> {
+    /// Events printed through `printer`.
+    pub fn new(printer: &'p Printer) -> Self {
+        CliEvents { printer, lock: Mutex::new(()) }
+    }
+}
+
+impl Events for CliEvents<'_> {
+    fn started(&self, uid: &str, provisioner: &str, mode: Mode) {
+        let _guard = self.lock.lock();
+        let verb = match mode {
+            Mode::Provision => "Provisioning",
+            Mode::Deprovision => "Deprovisioning",
+        };
+        self.printer.status(verb, &format!("{uid} with {provisioner}"));
+    }
+
+    fn output(&self, uid: &str, line: &str) {
+        let _guard = self.lock.lock();
+        self.printer.detail(&format!("[{uid}] {line}"));
+    }
+
+    fn finished(&self, uid: &str, outcome: &Outcome) {
+        let _guard = self.lock.lock();
+        match outcome {
+            Outcome::Provisioned => self.printer.status("Provisioned", uid),
+            Outcome::Reused => self.printer.verbose(&format!("{uid} is up to date (outputs reused)")),
+            Outcome::Failed(_) | Outcome::Skipped(_) => {}
         }
     }
 }

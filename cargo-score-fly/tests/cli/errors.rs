@@ -133,7 +133,7 @@ fn missing_score_file_is_named() {
     let run = project.fails(&["generate"], INVALID);
     assert_eq!(run.errors().len(), 1, "{}", run.stderr);
     run.assert_stderr_has("error: cannot read Score file score.yaml: ");
-    run.assert_stderr_has("create a score.yaml here or pass the path of your Score file");
+    run.assert_stderr_has("or pass the path of your Score file");
 
     let run = project.fails(&["generate", "svc/nope.yaml"], INVALID);
     run.assert_stderr_has("error: cannot read Score file svc/nope.yaml: ");
@@ -438,7 +438,7 @@ containers:
     );
     project.write(".score-fly", "not a folder");
     let run = project.fails(&["generate"], FAILURE);
-    run.assert_stderr_has(&format!("error: failed to create folder {}", project.path().join(".score-fly").display()));
+    run.assert_stderr_has("error: failed to use .score-fly: it is not a folder");
     assert_no_temp_files(&project);
 }
 

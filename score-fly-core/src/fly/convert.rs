@@ -111,7 +111,7 @@ impl Converter<'_> {
             );
         }
         for name in workload.resources.keys() {
-            if !self.options.resources.contains_key(name) {
+            if !self.options.preflight && !self.options.resources.contains_key(name) {
                 let uid = workload.resources[name].uid(workload.name(), name);
                 self.problem(
                     &path_of(&["resources", name]),

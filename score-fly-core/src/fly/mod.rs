@@ -111,6 +111,9 @@ pub struct ConvertOptions {
     pub out_dir: PathBuf,
     /// Outputs of the provisioned resources, by resource name in this workload.
     pub resources: BTreeMap<String, ResourceOutputs>,
+    /// Check everything that does not depend on resource outputs, before provisioning:
+    /// resources without outputs are not a problem then.
+    pub preflight: bool,
 }
 
 impl ConvertOptions {

@@ -65,12 +65,23 @@ pub struct Plan {
     pub resources: Vec<Planned>,
 }
 
+/// One reason a resource cannot be provisioned as declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanProblem {
+    /// The (first) workload declaring the resource.
+    pub workload: String,
+    /// The resource's name in that workload.
+    pub resource: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
 /// Why resources cannot be provisioned as declared (every problem found).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .problems.join("\n"))]
+#[error("{}", .problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("\n"))]
 pub struct PlanError {
-    /// One line per problem.
-    pub problems: Vec<String>,
+    /// The problems.
+    pub problems: Vec<PlanProblem>,
 }
 
 struct Declaration<'w> {
@@ -97,9 +108,13 @@ pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<
             for name_ref in referenced_names(&serde_json::Value::Object(params.clone())) {
                 match workload.resources.get(&name_ref) {
                     Some(r) => refs.push(r.uid(workload_name, &name_ref)),
-                    None => problems.push(format!(
-                        "resource `{uid}` (`{workload_name}.{name}`): its params refer to `{name_ref}`, which is not a resource of workload `{workload_name}`"
-                    )),
+                    None => problems.push(PlanProblem {
+                        workload: workload_name.clone(),
+                        resource: name.clone(),
+                        message: format!(
+                            "resource `{uid}`: its params refer to `{name_ref}`, which is not a resource of workload `{workload_name}`"
+                        ),
+                    }),
                 }
             }
             refs.sort();
@@ -121,24 +136,35 @@ pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<
     for (uid, declarations) in &by_uid {
         let first = &declarations[0];
         for other in &declarations[1..] {
-            if other.params != first.params {
-                problems.push(format!(
+            let message = if other.params != first.params {
+                format!(
                     "shared resource `{uid}` is declared with different params by `{}.{}` and `{}.{}`; a shared resource has one set of params",
                     first.workload, first.name, other.workload, other.name
-                ));
+                )
             } else if other.refs != first.refs {
-                problems.push(format!(
+                format!(
                     "shared resource `{uid}`: its params refer to different resources in `{}.{}` and `{}.{}`",
                     first.workload, first.name, other.workload, other.name
-                ));
-            }
+                )
+            } else {
+                continue;
+            };
+            problems.push(PlanProblem {
+                workload: other.workload.to_owned(),
+                resource: other.name.to_owned(),
+                message,
+            });
         }
         let Some(provisioner) = find_match(defs, &first.kind, &first.class, &first.id) else {
             let who: Vec<String> = declarations.iter().map(|d| format!("{}.{}", d.workload, d.name)).collect();
-            problems.push(format!(
-                "no provisioner for resource `{uid}` (declared by {}); add one with `cargo score-fly provisioners add` or a *.provisioners.yaml file",
-                who.join(", ")
-            ));
+            problems.push(PlanProblem {
+                workload: first.workload.to_owned(),
+                resource: first.name.to_owned(),
+                message: format!(
+                    "no provisioner for resource `{uid}` (declared by {}); add one with `cargo score-fly provisioners add` or a *.provisioners.yaml file",
+                    who.join(", ")
+                ),
+            });
             continue;
         };
         let provisioner = defs.iter().position(|d| std::ptr::eq(d, provisioner)).expect("from defs");
@@ -163,7 +189,12 @@ pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<
     if let Some(cycle) = find_cycle(&resources) {
         let mut names: Vec<&str> = cycle.iter().map(|&i| resources[i].uid.as_str()).collect();
         names.push(resources[cycle[0]].uid.as_str());
-        problems.push(format!("resource params form a cycle: {}", names.join(" → ")));
+        let first = &by_uid[&resources[cycle[0]].uid][0];
+        problems.push(PlanProblem {
+            workload: first.workload.to_owned(),
+            resource: first.name.to_owned(),
+            message: format!("resource params form a cycle: {}", names.join(" → ")),
+        });
     }
     if problems.is_empty() { Ok(Plan { resources }) } else { Err(PlanError { problems }) }
 }
@@ -324,7 +355,7 @@ pub fn execute(
                     let Ok(job) = job_rx.lock().expect("job queue").recv() else { return };
                     let planned = &plan.resources[job.index];
                     let def = &defs[planned.provisioner].def;
-                    events.started(&planned.uid, &def.id);
+                    events.started(&planned.uid, &def.id, Mode::Provision);
                     let cx = CallContext { uid: &planned.uid, project_root, redactor, events };
                     let result = call(def, Mode::Provision, &job.request, &cx);
                     if done_tx.send((job, result)).is_err() {
@@ -573,7 +604,7 @@ pub fn deprovision(
     };
     let redactor = Redactor::for_state(state);
     let cx = CallContext { uid, project_root, redactor: &redactor, events };
-    events.started(uid, &def.def.id);
+    events.started(uid, &def.def.id, Mode::Deprovision);
     let response = call(&def.def, Mode::Deprovision, &request, &cx)
         .map_err(|message| DeprovisionError::Failed { uid: uid.to_owned(), message })?;
     if let Some(patch) = response.and_then(|r| r.shared) {

@@ -32,7 +32,7 @@ use protocol::{Mode, Request, Response};
 /// What the engine reports while it works (it never prints).
 pub trait Events: Sync {
     /// A provisioner call starts.
-    fn started(&self, _uid: &str, _provisioner: &str) {}
+    fn started(&self, _uid: &str, _provisioner: &str, _mode: Mode) {}
     /// A line a provisioner wrote on stderr (secrets redacted), or a retry notice.
     fn output(&self, _uid: &str, _line: &str) {}
     /// A resource is done.

@@ -1,0 +1,87 @@
+//! `init`: creates `.score-fly/` (state, `.gitignore`) and a sample Score file.
+
+use score_fly_core::fsutil;
+use score_fly_core::state::State;
+
+use super::{Failure, Session, open_project};
+use crate::cli::InitArgs;
+
+/// A workload to start from: a web service on port 8080 behind Fly's HTTPS.
+pub const SAMPLE: &str = r#"# A Score workload (https://score.dev). Run `cargo score-fly generate` to turn it into fly.toml.
+apiVersion: score.dev/v1b1
+metadata:
+  name: hello-world
+  annotations:
+    score-fly/service-web-handlers: "tls,http"
+containers:
+  main:
+    image: nginx:stable
+    variables:
+      GREETING: "Hello from ${metadata.name}"
+    resources:
+      requests:
+        cpu: "1"
+        memory: 256Mi
+service:
+  ports:
+    web:
+      port: 443
+      targetPort: 80
+"#;
+
+/// Checks an app prefix: lowercase letters, digits and `-` (Fly app names), at most 40.
+pub fn check_app_prefix(prefix: &str) -> Result<(), Failure> {
+    if prefix.len() > 40 || !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return Err(Failure::Invalid(format!(
+            "app prefix `{prefix}` may only hold lowercase letters, digits and `-`, at most 40 characters (Fly app names)"
+        )));
+    }
+    if prefix.starts_with('-') {
+        return Err(Failure::Invalid(format!("app prefix `{prefix}` must not start with `-`")));
+    }
+    Ok(())
+}
+
+/// Runs `init`.
+pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
+    let printer = &session.printer;
+    if let Some(prefix) = &args.app_prefix {
+        check_app_prefix(prefix)?;
+    }
+    let project = open_project(session)?;
+    if let Some(state) = project.load()? {
+        if let Some(prefix) = &args.app_prefix
+            && *prefix != state.app_prefix
+        {
+            return Err(Failure::Invalid(format!(
+                "the project's app prefix is `{}` and cannot change (its apps exist under those names); keep it or start a new project",
+                state.app_prefix
+            )));
+        }
+        project.ensure_dir()?;
+        printer.status("Found", &format!("existing project state in {}", project.dir().display()));
+    } else {
+        let state = State::new(args.app_prefix.clone().unwrap_or_default());
+        project.save(&state)?;
+        printer.status("Created", &format!("{} (app prefix `{}`)", project.dir().display(), state.app_prefix));
+    }
+    if !args.no_sample {
+        if args.file.exists() {
+            printer.verbose(&format!("{} exists, not writing a sample", args.file.display()));
+        } else {
+            fsutil::write_atomic(&args.file, SAMPLE.as_bytes(), None).map_err(|e| Failure::Error(e.to_string()))?;
+            printer.status("Created", &format!("sample Score file {}", args.file.display()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sample_is_a_valid_workload() {
+        let loaded = score_fly_core::spec::load_str("score.yaml", super::SAMPLE).unwrap();
+        assert_eq!(loaded.workload.name(), "hello-world");
+        assert!(loaded.warnings.is_empty());
+    }
+}
