@@ -66,29 +66,57 @@ impl PendingWrite {
 /// them succeeded are they renamed into place (renames do not fail for the reasons writes
 /// do). On a failure, the temporary files are removed and no destination is touched.
 pub fn write_all_atomic(writes: &[PendingWrite]) -> Result<(), FsError> {
-    let mut staged: Vec<(PathBuf, &Path)> = Vec::with_capacity(writes.len());
+    // Write every temporary file, then sync them all at once (concurrent fsyncs share
+    // journal commits, so 100 files cost little more than one), then rename.
+    let mut staged: Vec<(PathBuf, std::fs::File, &Path)> = Vec::with_capacity(writes.len());
+    let cleanup = |staged: &[(PathBuf, std::fs::File, &Path)]| {
+        for (tmp, _, _) in staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
     for write in writes {
-        match stage(&write.path, &write.bytes, write.mode) {
-            Ok(tmp) => staged.push((tmp, &write.path)),
+        match stage_unsynced(&write.path, &write.bytes, write.mode) {
+            Ok((tmp, file)) => staged.push((tmp, file, &write.path)),
             Err(e) => {
-                for (tmp, _) in &staged {
-                    let _ = std::fs::remove_file(tmp);
-                }
+                cleanup(&staged);
                 return Err(e);
             }
         }
     }
-    for (i, (tmp, path)) in staged.iter().enumerate() {
+    let synced: Result<(), FsError> = std::thread::scope(|scope| {
+        let handles: Vec<_> = staged
+            .chunks(staged.len().div_ceil(SYNC_THREADS).max(1))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .try_for_each(|(_, file, path)| file.sync_all().map_err(|e| FsError::new("write", path, e)))
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().expect("sync threads do not panic"))
+    });
+    if let Err(e) = synced {
+        cleanup(&staged);
+        return Err(e);
+    }
+    for (i, (tmp, _, path)) in staged.iter().enumerate() {
         if let Err(e) = std::fs::rename(tmp, path) {
-            for (rest, _) in &staged[i..] {
-                let _ = std::fs::remove_file(rest);
-            }
+            cleanup(&staged[i..]);
             return Err(FsError::new("write", path, e));
         }
-        sync_parent(path);
+    }
+    let mut parents: Vec<PathBuf> = staged.iter().map(|(_, _, path)| parent_of(path)).collect();
+    parents.sort();
+    parents.dedup();
+    for parent in parents {
+        sync_folder(&parent);
     }
     Ok(())
 }
+
+/// Files synced at once by [`write_all_atomic`].
+const SYNC_THREADS: usize = 16;
 
 fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
@@ -99,6 +127,16 @@ fn parent_of(path: &Path) -> PathBuf {
 
 /// Writes and syncs a temporary file beside `path`; returns its path.
 fn stage(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<PathBuf, FsError> {
+    let (tmp, file) = stage_unsynced(path, bytes, mode)?;
+    if let Err(e) = file.sync_all() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(FsError::new("write", path, e));
+    }
+    Ok(tmp)
+}
+
+/// Writes a temporary file beside `path` (not synced yet); returns its path and handle.
+fn stage_unsynced(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(PathBuf, std::fs::File), FsError> {
     let parent = parent_of(path);
     std::fs::create_dir_all(&parent).map_err(|e| FsError::new("create folder", &parent, e))?;
     if path.is_dir() {
@@ -121,10 +159,10 @@ fn stage(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<PathBuf, FsErro
             file.set_permissions(std::fs::Permissions::from_mode(mode))?;
         }
         file.write_all(bytes)?;
-        file.sync_all()
+        Ok(file)
     })();
     match result {
-        Ok(()) => Ok(tmp),
+        Ok(file) => Ok((tmp, file)),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(FsError::new("write", path, e))
@@ -134,7 +172,11 @@ fn stage(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<PathBuf, FsErro
 
 /// Makes a rename durable (best effort: not every filesystem supports syncing folders).
 fn sync_parent(path: &Path) {
-    if let Ok(dir) = std::fs::File::open(parent_of(path)) {
+    sync_folder(&parent_of(path));
+}
+
+fn sync_folder(folder: &Path) {
+    if let Ok(dir) = std::fs::File::open(folder) {
         let _ = dir.sync_all();
     }
 }

@@ -338,9 +338,14 @@ fn check_outputs_spare_inputs<'p>(
     inputs: impl Iterator<Item = &'p PathBuf>,
 ) -> Result<(), Failure> {
     let identity = |p: &Path| std::fs::canonicalize(p).ok();
+    // Canonicalise each path once (outputs that do not exist yet cannot be inputs).
+    let existing: Vec<(PathBuf, &PathBuf)> = outputs.iter().filter_map(|o| Some((identity(o)?, o))).collect();
+    if existing.is_empty() {
+        return Ok(());
+    }
     for input in inputs {
         let Some(input_id) = identity(input) else { continue };
-        if let Some(out) = outputs.iter().find(|o| identity(o).as_ref() == Some(&input_id)) {
+        if let Some((_, out)) = existing.iter().find(|(id, _)| *id == input_id) {
             return Err(Failure::Invalid(format!(
                 "the output {} is the input file {}; choose another -o so the input is not overwritten",
                 out.display(),
