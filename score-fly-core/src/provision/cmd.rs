@@ -12,9 +12,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::CallContext;
 use super::definition::CmdDef;
 use super::protocol::{Mode, Request, Response, parse_response};
-use super::{CallContext, Redactor};
 
 /// How many stderr lines an error quotes.
 const TAIL_LINES: usize = 20;
@@ -52,10 +52,12 @@ pub(super) fn call(
 
     let body = serde_json::to_vec(request).expect("requests serialise");
     let mut stdin = child.stdin.take().expect("piped");
-    let writer = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         // A provisioner may exit without reading its input; that is not our error.
         let _ = stdin.write_all(&body);
     });
+    // The readers are detached: a process the provisioner leaves behind may hold the pipes
+    // open for ever, and must not hold this call with them.
     let mut stdout = child.stdout.take().expect("piped");
     let (out_tx, out_rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -64,57 +66,72 @@ pub(super) fn call(
         let _ = out_tx.send(result);
     });
     let stderr = child.stderr.take().expect("piped");
-    let (err_tx, err_rx) = mpsc::channel::<VecDeque<String>>();
-    let uid = cx.uid.to_owned();
-    let events = cx.events;
-    let redactor: &Redactor = cx.redactor;
-    let tail = std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut tail = VecDeque::new();
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                let line = redactor.redact(&line);
-                events.output(&uid, &line);
-                if tail.len() == TAIL_LINES {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
+    let (err_tx, err_rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if err_tx.send(line).is_err() {
+                break;
             }
-            let _ = err_tx.send(tail);
-        });
-
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Ok(status),
-                Ok(None) if started.elapsed() >= timeout => {
-                    kill_group(&mut child);
-                    break Err(format!("timed out after {} (set `cmd.timeout` to allow longer)", human(timeout)));
-                }
-                Ok(None) => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Err(e) => break Err(format!("cannot wait for `{}`: {e}", def.binary)),
-            }
-        };
-        // Output pipes may be held open by something the program left behind: wait a
-        // little, then stop it too.
-        let output = if let Ok(result) = out_rx.recv_timeout(Duration::from_secs(5)) {
-            result.map_err(|e| format!("cannot read the output of `{}`: {e}", def.binary))
-        } else {
-            kill_group(&mut child);
-            out_rx
-                .recv_timeout(Duration::from_secs(5))
-                .map_err(|_| "its output never ended".to_owned())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-        };
-        let tail = err_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-        (status, output, tail)
+        }
     });
-    let _ = writer.join();
-    let (status, output, tail) = tail;
+
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let mut forward = |line: String| {
+        let line = cx.redactor.redact(&line);
+        cx.events.output(cx.uid, &line);
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(line);
+    };
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(status),
+            Ok(None) if started.elapsed() >= timeout => {
+                kill_group(&mut child);
+                break Err(format!("timed out after {} (set `cmd.timeout` to allow longer)", human(timeout)));
+            }
+            Ok(None) => {
+                // Waiting on stderr doubles as the pause between checks.
+                if let Ok(line) = err_rx.recv_timeout(Duration::from_millis(10)) {
+                    forward(line);
+                }
+            }
+            Err(e) => break Err(format!("cannot wait for `{}`: {e}", def.binary)),
+        }
+    };
+    // The program is gone; its output ends when every process holding the pipes is gone.
+    // Give what it left behind a moment, then stop its process group too.
+    let mut output = None;
+    let mut stderr_open = true;
+    let mut killed = false;
+    let mut deadline = Instant::now() + Duration::from_secs(5);
+    while output.is_none() || stderr_open {
+        if output.is_none() {
+            if let Ok(result) = out_rx.try_recv() {
+                output = Some(result);
+            }
+        }
+        match err_rx.recv_timeout(Duration::from_millis(10)) {
+            Ok(line) => forward(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => stderr_open = false,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if Instant::now() >= deadline {
+            if killed {
+                break; // Held by something outside its process group: give up on the rest.
+            }
+            kill_group(&mut child);
+            killed = true;
+            deadline = Instant::now() + Duration::from_secs(2);
+        }
+    }
+    let output = match output {
+        Some(result) => result.map_err(|e| format!("cannot read the output of `{}`: {e}", def.binary)),
+        None => Err(format!("the output of `{}` never ended (a process it started kept it open)", def.binary)),
+    };
     let status = status?;
     let quoted = || {
         if tail.is_empty() {

@@ -408,6 +408,10 @@ pub fn execute(
             let planned = &plan.resources[index];
             match result {
                 Ok(response) => {
+                    if let Some(r) = &response {
+                        // Later provisioners' output must not show these either.
+                        redactor.add_json(&serde_json::Value::Object(r.secrets.clone()));
+                    }
                     let def = &defs[planned.provisioner].def;
                     record(planned, def.id.clone(), job, response.unwrap_or_default(), state);
                     report.outcomes.insert(planned.uid.clone(), Outcome::Provisioned);

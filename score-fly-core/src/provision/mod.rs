@@ -23,6 +23,7 @@ mod http;
 pub mod protocol;
 
 use std::path::Path;
+use std::sync::RwLock;
 
 pub use definition::{Located, ProvisionerDef};
 pub use engine::*;
@@ -45,35 +46,51 @@ pub struct NoEvents;
 
 impl Events for NoEvents {}
 
-/// Replaces known secret values in text that is about to be shown.
-#[derive(Debug, Clone, Default)]
+/// Replaces known secret values in text that is about to be shown. Shared by the threads of
+/// a run; secrets learnt during the run are added as they arrive.
+#[derive(Debug, Default)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    secrets: RwLock<Vec<String>>,
 }
 
 impl Redactor {
     /// A redactor for these values (values shorter than 4 characters are not redacted: they
     /// would mangle ordinary text and are not worth hiding).
     pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut secrets: Vec<String> = values.into_iter().filter(|v| v.len() >= 4).map(str::to_owned).collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
+        let redactor = Redactor::default();
+        redactor.add(values);
+        redactor
     }
 
     /// Every secret value of a state.
     pub fn for_state(state: &crate::state::State) -> Self {
-        let mut values = Vec::new();
+        let redactor = Redactor::default();
         for entry in state.resources.values() {
-            collect_strings(&serde_json::Value::Object(entry.secrets.clone()), &mut values);
+            redactor.add_json(&serde_json::Value::Object(entry.secrets.clone()));
         }
-        Redactor::new(values.iter().map(String::as_str))
+        redactor
+    }
+
+    /// Adds values to hide.
+    pub fn add<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
+        let mut secrets = self.secrets.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        secrets.extend(values.into_iter().filter(|v| v.len() >= 4).map(str::to_owned));
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+    }
+
+    /// Adds every string inside a JSON value (e.g. a resource's secret outputs).
+    pub fn add_json(&self, value: &serde_json::Value) {
+        let mut values = Vec::new();
+        collect_strings(value, &mut values);
+        self.add(values.iter().map(String::as_str));
     }
 
     /// `text` with every secret replaced by `********`.
     pub fn redact(&self, text: &str) -> String {
+        let secrets = self.secrets.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = text.to_owned();
-        for secret in &self.secrets {
+        for secret in secrets.iter() {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), "********");
             }
