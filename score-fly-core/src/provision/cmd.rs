@@ -109,10 +109,10 @@ pub(super) fn call(
     let mut killed = false;
     let mut deadline = Instant::now() + Duration::from_secs(5);
     while output.is_none() || stderr_open {
-        if output.is_none() {
-            if let Ok(result) = out_rx.try_recv() {
-                output = Some(result);
-            }
+        if output.is_none()
+            && let Ok(result) = out_rx.try_recv()
+        {
+            output = Some(result);
         }
         match err_rx.recv_timeout(Duration::from_millis(10)) {
             Ok(line) => forward(line),
