@@ -7,6 +7,7 @@
 //!
 //! Run with `cargo bench -p cargo-score-fly --bench provisioning`.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -20,22 +21,24 @@ fn workload(i: usize) -> String {
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: svc-{i:03}\ncontainers:\n  main:\n    image: registry.fly.io/svc-{i:03}:v1\n    variables:\n"
     );
     for ty in TYPES {
-        text.push_str(&format!("      {}_HOST: ${{resources.{ty}-res.host}}\n", ty.to_uppercase()));
+        let _ = writeln!(text, "      {}_HOST: ${{resources.{ty}-res.host}}", ty.to_uppercase());
     }
     text.push_str("      DB_PASSWORD: ${resources.postgres-res.password}\nresources:\n");
     for ty in TYPES {
-        text.push_str(&format!("  {ty}-res:\n    type: {ty}\n"));
+        let _ = write!(text, "  {ty}-res:\n    type: {ty}\n");
     }
     text
 }
 
 fn static_provisioners() -> String {
-    TYPES
-        .iter()
-        .map(|ty| {
-            format!("- id: static-{ty}\n  type: {ty}\n  static:\n    values: {{host: {ty}.internal, port: 1234}}\n    secrets: {{password: bench-secret}}\n")
-        })
-        .collect()
+    let mut text = String::new();
+    for ty in TYPES {
+        let _ = write!(
+            text,
+            "- id: static-{ty}\n  type: {ty}\n  static:\n    values: {{host: {ty}.internal, port: 1234}}\n    secrets: {{password: bench-secret}}\n"
+        );
+    }
+    text
 }
 
 fn generate(dir: &Path, files: &[String]) {
@@ -96,7 +99,7 @@ fn bench(c: &mut Criterion) {
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: slow\ncontainers:\n  main:\n    image: nginx\nresources:\n"
             .to_owned();
     for i in 0..20 {
-        text.push_str(&format!("  r{i:02}:\n    type: slow\n"));
+        let _ = write!(text, "  r{i:02}:\n    type: slow\n");
     }
     std::fs::write(project.path().join("score.yaml"), text).unwrap();
     let state = project.path().join(".score-fly/state.json");

@@ -21,6 +21,8 @@
 //!
 //! This crate never prints and has no CLI: the `cargo-score-fly` binary does that.
 
+#[cfg(feature = "syn")]
+pub mod attr;
 pub mod fly;
 pub mod fsutil;
 pub mod placeholder;

@@ -203,13 +203,16 @@ impl Project {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let holder = lock_holder(root);
                     if started.elapsed() >= wait.timeout {
+                        let holder = holder.unwrap_or_else(|| "another score-fly process".to_owned());
                         return Err(StateError::Locked { holder, waited_s: started.elapsed().as_secs() });
                     }
-                    if !told {
-                        on_wait(&holder);
+                    // The holder writes its pid just after taking the lock: give it a moment
+                    // before settling for "another process".
+                    if !told && (holder.is_some() || started.elapsed() >= Duration::from_millis(500)) {
+                        on_wait(holder.as_deref().unwrap_or("another score-fly process"));
                         told = true;
                     }
-                    std::thread::sleep(Duration::from_millis(50));
+                    std::thread::sleep(Duration::from_millis(20));
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
                     return Err(FsError::new("lock project folder", folder, e).into());
@@ -300,11 +303,12 @@ impl Project {
     }
 }
 
-fn lock_holder(root: &Path) -> String {
-    std::fs::read_to_string(root.join(STATE_DIR).join("lock"))
-        .ok()
-        .and_then(|t| t.trim().parse::<u32>().ok())
-        .map_or_else(|| "another score-fly process".to_owned(), |pid| format!("pid {pid}"))
+/// `pid N` of the lock holder, if its pid file is there and names a live process (a
+/// killed holder leaves a stale file behind).
+fn lock_holder(root: &Path) -> Option<String> {
+    let pid = std::fs::read_to_string(root.join(STATE_DIR).join("lock")).ok()?.trim().parse::<u32>().ok()?;
+    let alive = !cfg!(target_os = "linux") || Path::new("/proc").join(pid.to_string()).exists();
+    alive.then(|| format!("pid {pid}"))
 }
 
 #[cfg(test)]

@@ -14,13 +14,29 @@
 //! - [`overrides`]: `--app-prefix`, `--image`, `--override-property`, `--overrides-file`;
 //! - [`errors`]: invalid input (exit 3), usage errors (exit 2), write failures (exit 1);
 //! - [`colors`]: `--color`, `NO_COLOR`, `CARGO_TERM_COLOR`;
-//! - [`cargo`]: the binary run by cargo itself as `cargo score-fly`.
+//! - [`cargo`]: the binary run by cargo itself as `cargo score-fly`;
+//! - [`init`]: `init`, its state file, `.gitignore`, sample and fixed app prefix;
+//! - [`provisioners`]: `provisioners add/list/remove`, provisioner files and their errors;
+//! - [`resources`]: `generate` with real provisioners (outputs, reuse, additivity) and the
+//!   `resources` commands;
+//! - [`secrets`]: `--secrets-file` read back as flyctl reads it, and a scan for leaked secrets;
+//! - [`state`]: a corrupt or unknown state, and bad provisioner answers, keep the previous state;
+//! - [`crash`]: `generate` killed at random moments leaves a consistent project;
+//! - [`concurrency`]: two runs on one project and the lock between them.
 //!
-//! Shared helpers live in [`support`].
+//! Shared helpers live in [`support`]; those for provisioners and the state in [`fixtures`].
 
 mod cargo;
 mod colors;
+mod concurrency;
+mod crash;
 mod errors;
+mod fixtures;
 mod generate;
+mod init;
 mod overrides;
+mod provisioners;
+mod resources;
+mod secrets;
+mod state;
 mod support;

@@ -66,38 +66,62 @@ pub struct Response {
 }
 
 /// Parses a response body. `Ok(None)` for an empty body.
+///
+/// Errors never quote the body or any value in it: provisioner output holds secrets. The
+/// shape is checked by hand because serde's messages quote the offending value.
 pub fn parse_response(body: &[u8]) -> Result<Option<Response>, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    // Values are not quoted in errors: the output may hold secrets.
-    serde_json::from_slice::<Response>(body).map(Some).map_err(|e| {
-        if e.is_data() {
-            format!("its JSON does not have the response shape {{state, values, secrets, shared}}: {e}")
-        } else {
-            format!(
-                "it is not valid JSON ({} bytes; {} at line {} column {})",
-                body.len(),
-                e.classify_name(),
-                e.line(),
-                e.column()
-            )
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        format!(
+            "it is not valid JSON ({} bytes; {} at line {} column {})",
+            body.len(),
+            classify(&e),
+            e.line(),
+            e.column()
+        )
+    })?;
+    let serde_json::Value::Object(mut map) = value else {
+        return Err(format!(
+            "it must be a JSON object {{state, values, secrets, shared}}, found {}",
+            json_type(&value)
+        ));
+    };
+    if let Some(unknown) = map.keys().find(|k| !["state", "values", "secrets", "shared"].contains(&k.as_str())) {
+        return Err(format!("unknown field `{unknown}`, expected one of `state`, `values`, `secrets`, `shared`"));
+    }
+    let mut object = |key: &str, null_ok: bool| -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+        match map.remove(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Null) if null_ok => Ok(None),
+            Some(serde_json::Value::Object(m)) => Ok(Some(m)),
+            Some(other) => Err(format!("`{key}` must be a JSON object, found {}", json_type(&other))),
         }
-    })
+    };
+    let state = object("state", true)?;
+    let values = object("values", true)?.unwrap_or_default();
+    let secrets = object("secrets", true)?.unwrap_or_default();
+    Ok(Some(Response { state, values, secrets, shared: map.remove("shared") }))
 }
 
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected data",
+        serde_json::error::Category::Eof => "unexpected end",
+    }
 }
 
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "read error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected data",
-            serde_json::error::Category::Eof => "unexpected end",
-        }
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -163,6 +187,12 @@ mod tests {
         assert!(e.contains("unknown field `outputs`"), "{e}");
         let e = parse_response(b"password=hunter2 oops").unwrap_err();
         assert!(e.contains("not valid JSON") && !e.contains("hunter2"), "{e}");
+        for body in [&br#"{"secrets": "hunter2"}"#[..], br#"{"state": "hunter2"}"#, br#"["hunter2"]"#, br#""hunter2""#]
+        {
+            let e = parse_response(body).unwrap_err();
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+        assert!(parse_response(br#"{"state": null, "shared": null}"#).unwrap().unwrap().state.is_none());
     }
 
     #[test]

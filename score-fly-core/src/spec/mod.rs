@@ -118,16 +118,20 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
 pub fn load(name: &str, text: &str, overrides: &Overrides) -> Result<Loaded, LoadError> {
     let mut sources = SourceMap::default();
     let source = sources.add(name, text);
-    let fail = |diagnostics: Vec<Diagnostic>, sources: SourceMap| Err(LoadError { diagnostics, sources });
-    let mut root = match yaml::parse(text, source) {
+    let root = match yaml::parse(text, source) {
         Ok(root) => root,
         Err(e) => {
-            return fail(
-                vec![Diagnostic { path: String::new(), location: Some(e.location), message: e.message }],
-                sources,
-            );
+            let diagnostics = vec![Diagnostic { path: String::new(), location: Some(e.location), message: e.message }];
+            return Err(LoadError { diagnostics, sources });
         }
     };
+    load_tree(root, sources, overrides)
+}
+
+/// Validates a document that is already a located tree (from YAML, or from the
+/// `#[score_workload]` attribute) and turns it into a [`Workload`].
+pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overrides) -> Result<Loaded, LoadError> {
+    let fail = |diagnostics: Vec<Diagnostic>, sources: SourceMap| Err(LoadError { diagnostics, sources });
     let mut warnings = Vec::new();
     let errors = overrides::apply(&mut root, overrides, &mut sources, &mut warnings);
     if !errors.is_empty() {

@@ -1,0 +1,821 @@
+//! The `#[score_workload(...)]` attribute: its arguments → a Score workload.
+//!
+//! Shared by the proc-macro (errors become `compile_error!`s on the offending tokens) and the
+//! CLI (which reads the attribute from source with `syn`, no build needed), so the two can
+//! never disagree.
+//!
+//! # Syntax
+//!
+//! Every Score field is written with its snake_case name. Maps keyed by a name or a path
+//! (ports, resources, files, volumes) become repeated entries whose first item is the key.
+//! The workload has one container (named `main` unless `container = "..."`); its fields sit
+//! at the top level.
+//!
+//! ```text
+//! #[score_workload(
+//!     name = "todo",                                   // metadata.name (required)
+//!     annotations("score-fly/service-web-handlers" = "tls,http"),
+//!     metadata(team = "storage"),                      // other metadata keys
+//!     image = ".",                                     // default: built from this package
+//!     command = ["/app/todo"], args = ["--port", "8080"],
+//!     variables(RUST_LOG = "info", DATABASE_URL = "postgres://${resources.db.host}/..."),
+//!     file("/etc/todo.toml", content = "port = 8080", mode = "0644", no_expand = false),
+//!     volume("/data", source = "${resources.data}", read_only = false),
+//!     requests(cpu = "1", memory = "256Mi"),
+//!     limits(cpu = "2", memory = "512Mi"),
+//!     liveness_probe(http_get(path = "/livez", port = 8080)),
+//!     readiness_probe(http_get(path = "/healthz", port = 8080, http_headers(X_Probe = "fly"))),
+//!     port(web, port = 443, target_port = 8080, protocol = "TCP"),
+//!     resource(db, type = "postgres", class = "default", id = "shared-db",
+//!              params(size = 1, extensions = ["pgcrypto"]),
+//!              metadata(annotations("example.com/owner" = "storage"))),
+//! )]
+//! ```
+//!
+//! `#[score_workload]` alone reads `score.yaml` beside `Cargo.toml`;
+//! `#[score_workload(file = "path")]` reads another Score file (relative to `Cargo.toml`).
+//!
+//! Values are string, integer, float and boolean literals, `[...]` lists, and `key(...)`
+//! objects (in `params` and `metadata`). Keys are identifiers (keywords such as `type` too) or
+//! string literals. The tree built here is validated by [`crate::spec::load_tree`], the very
+//! code that validates Score files.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
+use syn::{Token, bracketed, parenthesized};
+
+use crate::spec::node::{Key, Location, Node, Value};
+use crate::spec::{self, Loaded, SourceMap};
+
+/// What an attribute declares.
+#[derive(Debug)]
+pub enum Declared {
+    /// `#[score_workload]` or `#[score_workload(file = "...")]`: a Score file, relative to the
+    /// package's `Cargo.toml`.
+    File {
+        /// The path.
+        path: String,
+        /// Where it was written (the whole attribute for the bare form).
+        span: Span,
+    },
+    /// The whole workload in the attribute.
+    Inline(Inline),
+}
+
+/// An inline workload: the located tree and the spans its locations point at.
+#[derive(Debug)]
+pub struct Inline {
+    /// The Score document. A node's `Location::line` is an index into `spans` (plus one).
+    pub root: Node,
+    /// Token spans.
+    pub spans: Vec<Span>,
+    /// Problems found while reading the arguments (unknown or repeated keys, wrong shapes);
+    /// reported together with the validator's.
+    pub errors: Vec<syn::Error>,
+}
+
+/// The default Score file of the bare attribute.
+pub const DEFAULT_FILE: &str = "score.yaml";
+
+/// Marker around the workload JSON that the macro embeds in a binary.
+pub const EMBED_START: &str = "\u{0}SCORE-FLY-WORKLOAD-V1\u{0}";
+/// End marker of the embedded workload.
+pub const EMBED_END: &str = "\u{0}END-SCORE-FLY-WORKLOAD\u{0}";
+
+/// Finds the workload JSON a `#[score_workload]` binary carries.
+pub fn find_embedded(binary: &[u8]) -> Option<&str> {
+    let start = find(binary, EMBED_START.as_bytes())? + EMBED_START.len();
+    let len = find(&binary[start..], EMBED_END.as_bytes())?;
+    std::str::from_utf8(&binary[start..start + len]).ok()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------------------
+// Generic grammar: entries of `key`, `key = value`, `key(entries)`.
+
+#[derive(Debug, Clone)]
+enum RawKey {
+    Ident(String),
+    Str(String),
+}
+
+impl RawKey {
+    fn text(&self) -> &str {
+        match self {
+            RawKey::Ident(s) | RawKey::Str(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum RawValue {
+    Str(String, Span),
+    Int(i64, Span),
+    Float(f64, Span),
+    Bool(bool, Span),
+    List(Vec<RawValue>, Span),
+}
+
+impl RawValue {
+    fn span(&self) -> Span {
+        match self {
+            RawValue::Str(_, s)
+            | RawValue::Int(_, s)
+            | RawValue::Float(_, s)
+            | RawValue::Bool(_, s)
+            | RawValue::List(_, s) => *s,
+        }
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            RawValue::Str(..) => "a string",
+            RawValue::Int(..) => "an integer",
+            RawValue::Float(..) => "a number",
+            RawValue::Bool(..) => "a boolean",
+            RawValue::List(..) => "a list",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum RawBody {
+    /// `key` alone.
+    Flag,
+    /// `key = value`.
+    Value(RawValue),
+    /// `key(...)`.
+    Group(Vec<RawEntry>, Span),
+}
+
+#[derive(Debug, Clone)]
+struct RawEntry {
+    key: RawKey,
+    span: Span,
+    body: RawBody,
+}
+
+impl Parse for RawValue {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(syn::token::Bracket) {
+            let content;
+            let bracket = bracketed!(content in input);
+            let items: Punctuated<RawValue, Token![,]> = Punctuated::parse_terminated(&content)?;
+            return Ok(RawValue::List(items.into_iter().collect(), bracket.span.join()));
+        }
+        let negative = input.peek(Token![-]);
+        if negative {
+            input.parse::<Token![-]>()?;
+        }
+        let lit: syn::Lit = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected a value: a string, number, boolean or [list]"))?;
+        let sign = if negative { -1 } else { 1 };
+        Ok(match lit {
+            syn::Lit::Str(s) if !negative => RawValue::Str(s.value(), s.span()),
+            syn::Lit::Int(i) => RawValue::Int(sign * i.base10_parse::<i64>()?, i.span()),
+            syn::Lit::Float(f) => {
+                RawValue::Float(if negative { -1.0 } else { 1.0 } * f.base10_parse::<f64>()?, f.span())
+            }
+            syn::Lit::Bool(b) if !negative => RawValue::Bool(b.value, b.span),
+            other => return Err(syn::Error::new(other.span(), "expected a string, number, boolean or [list]")),
+        })
+    }
+}
+
+impl Parse for RawEntry {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let (key, span) = if input.peek(syn::LitStr) {
+            let s: syn::LitStr = input.parse()?;
+            (RawKey::Str(s.value()), s.span())
+        } else {
+            let ident = input
+                .call(syn::Ident::parse_any)
+                .map_err(|e| syn::Error::new(e.span(), "expected a key (a name or a \"string\")"))?;
+            (RawKey::Ident(ident.to_string()), ident.span())
+        };
+        let body = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            RawBody::Value(input.parse()?)
+        } else if input.peek(syn::token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let items: Punctuated<RawEntry, Token![,]> = Punctuated::parse_terminated(&content)?;
+            RawBody::Group(items.into_iter().collect(), paren.span.join())
+        } else {
+            RawBody::Flag
+        };
+        Ok(RawEntry { key, span, body })
+    }
+}
+
+fn parse_entries(tokens: proc_macro2::TokenStream) -> syn::Result<Vec<RawEntry>> {
+    let parser = Punctuated::<RawEntry, Token![,]>::parse_terminated;
+    Ok(parser.parse2(tokens)?.into_iter().collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Interpretation: entries → Score document tree.
+
+struct Builder {
+    spans: Vec<Span>,
+    errors: Vec<syn::Error>,
+}
+
+impl Builder {
+    fn location(&mut self, span: Span) -> Option<Location> {
+        self.spans.push(span);
+        Some(Location { source: 0, line: self.spans.len(), column: 1 })
+    }
+
+    fn node(&mut self, value: Value, span: Span) -> Node {
+        Node { value, location: self.location(span) }
+    }
+
+    fn key(&mut self, name: &str, span: Span) -> Key {
+        Key { name: name.to_owned(), location: self.location(span) }
+    }
+
+    fn error(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.errors.push(syn::Error::new(span, message));
+    }
+
+    fn value(&mut self, value: &RawValue) -> Node {
+        match value {
+            RawValue::Str(s, span) => self.node(Value::Str(s.clone()), *span),
+            RawValue::Int(i, span) => self.node(Value::Int(*i), *span),
+            RawValue::Float(f, span) => self.node(Value::Float(*f), *span),
+            RawValue::Bool(b, span) => self.node(Value::Bool(*b), *span),
+            RawValue::List(items, span) => {
+                let items = items.iter().map(|i| self.value(i)).collect();
+                self.node(Value::Seq(items), *span)
+            }
+        }
+    }
+
+    /// `key(...)` entries as an open object: `k = value` or nested `k(...)`.
+    fn object(&mut self, entries: &[RawEntry], span: Span) -> Node {
+        let mut map: Vec<(Key, Node)> = Vec::new();
+        for e in entries {
+            let node = match &e.body {
+                RawBody::Value(v) => self.value(v),
+                RawBody::Group(inner, s) => self.object(inner, *s),
+                RawBody::Flag => {
+                    self.error(
+                        e.span,
+                        format!(
+                            "`{}` needs a value: `{} = ...` or `{}(...)`",
+                            e.key.text(),
+                            e.key.text(),
+                            e.key.text()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            self.insert(&mut map, e.key.text(), e.span, node);
+        }
+        self.node(Value::Map(map), span)
+    }
+
+    /// Inserts, reporting a duplicate at the second occurrence.
+    fn insert(&mut self, map: &mut Vec<(Key, Node)>, name: &str, span: Span, node: Node) {
+        if map.iter().any(|(k, _)| k.name == name) {
+            self.error(span, format!("`{name}` is specified more than once"));
+            return;
+        }
+        let key = self.key(name, span);
+        map.push((key, node));
+    }
+
+    fn string(&mut self, entry: &RawEntry) -> Option<Node> {
+        match &entry.body {
+            RawBody::Value(v @ RawValue::Str(..)) => Some(self.value(v)),
+            RawBody::Value(v) => {
+                self.error(v.span(), format!("`{}` takes a string, found {}", entry.key.text(), v.describe()));
+                None
+            }
+            _ => {
+                self.error(entry.span, format!("write `{} = \"...\"`", entry.key.text()));
+                None
+            }
+        }
+    }
+
+    /// A value of any literal type (the Score validator checks the type).
+    fn scalar(&mut self, entry: &RawEntry) -> Option<Node> {
+        match &entry.body {
+            RawBody::Value(v) => Some(self.value(v)),
+            _ => {
+                self.error(entry.span, format!("write `{} = ...`", entry.key.text()));
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, entry: &RawEntry) -> Option<Node> {
+        match &entry.body {
+            RawBody::Value(v @ RawValue::List(..)) => Some(self.value(v)),
+            _ => {
+                self.error(entry.span, format!("write `{} = [\"...\", ...]`", entry.key.text()));
+                None
+            }
+        }
+    }
+
+    /// `key(k = "v", ...)`: a map of string values.
+    fn string_map(&mut self, entry: &RawEntry) -> Option<Node> {
+        let RawBody::Group(entries, span) = &entry.body else {
+            self.error(entry.span, format!("write `{}(KEY = \"value\", ...)`", entry.key.text()));
+            return None;
+        };
+        let mut map = Vec::new();
+        for e in entries {
+            if let Some(node) = self.scalar(e) {
+                self.insert(&mut map, e.key.text(), e.span, node);
+            }
+        }
+        Some(self.node(Value::Map(map), *span))
+    }
+
+    fn group<'e>(&mut self, entry: &'e RawEntry, how: &str) -> Option<(&'e [RawEntry], Span)> {
+        match &entry.body {
+            RawBody::Group(entries, span) => Some((entries, *span)),
+            _ => {
+                self.error(entry.span, format!("write `{}({how})`", entry.key.text()));
+                None
+            }
+        }
+    }
+
+    /// `key(NAME, field = ..., ...)`: the name and the other entries.
+    fn keyed<'e>(&mut self, entry: &'e RawEntry, how: &str) -> Option<(String, Span, &'e [RawEntry])> {
+        let (entries, _) = self.group(entry, how)?;
+        match entries.first() {
+            Some(RawEntry { key, span, body: RawBody::Flag }) => Some((key.text().to_owned(), *span, &entries[1..])),
+            _ => {
+                self.error(
+                    entry.span,
+                    format!("`{}` starts with its name: `{}({how})`", entry.key.text(), entry.key.text()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Fields of a keyed entry, each through `field`, which returns the Score key and node.
+    fn fields(
+        &mut self,
+        entries: &[RawEntry],
+        allowed: &[&str],
+        what: &str,
+        mut field: impl FnMut(&mut Self, &str, &RawEntry) -> Option<(&'static str, Node)>,
+    ) -> Vec<(Key, Node)> {
+        let mut map = Vec::new();
+        for e in entries {
+            let name = e.key.text();
+            if !allowed.contains(&name) {
+                self.error(e.span, format!("unknown {what} field `{name}`; expected one of {}", allowed.join(", ")));
+                continue;
+            }
+            if let Some((score_key, node)) = field(self, name, e) {
+                self.insert(&mut map, score_key, e.span, node);
+            }
+        }
+        map
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "file",
+    "name",
+    "annotations",
+    "metadata",
+    "container",
+    "image",
+    "command",
+    "args",
+    "variables",
+    "volume",
+    "requests",
+    "limits",
+    "liveness_probe",
+    "readiness_probe",
+    "port",
+    "resource",
+];
+
+/// Parses the attribute's arguments (the tokens inside `#[score_workload(...)]`; empty for
+/// the bare form). `attr_span` is the attribute's own span, for whole-attribute errors.
+pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declared, syn::Error> {
+    if tokens.is_empty() {
+        return Ok(Declared::File { path: DEFAULT_FILE.to_owned(), span: attr_span });
+    }
+    let entries = parse_entries(tokens)?;
+    let mut b = Builder { spans: Vec::new(), errors: Vec::new() };
+
+    // `file = "..."` stands alone.
+    if let Some(file) = entries.iter().find(|e| e.key.text() == "file" && matches!(e.body, RawBody::Value(_))) {
+        for e in entries.iter().filter(|e| !std::ptr::eq(*e, file)) {
+            if e.key.text() != "file" || matches!(e.body, RawBody::Value(_)) {
+                b.error(e.span, "`file = \"...\"` reads the whole workload from a Score file: put this there instead");
+            }
+        }
+        let path = match &file.body {
+            RawBody::Value(RawValue::Str(s, _)) => s.clone(),
+            _ => {
+                b.error(file.span, "write `file = \"path/to/score.yaml\"`");
+                String::new()
+            }
+        };
+        return finish(b, Declared::File { path, span: file.span });
+    }
+
+    let mut metadata: Vec<(Key, Node)> = Vec::new();
+    let mut container: Vec<(Key, Node)> = Vec::new();
+    let mut container_name: Option<(String, Span)> = None;
+    let mut files: Vec<(Key, Node)> = Vec::new();
+    let mut volumes: Vec<(Key, Node)> = Vec::new();
+    let mut ports: Vec<(Key, Node)> = Vec::new();
+    let mut resources: Vec<(Key, Node)> = Vec::new();
+    let mut container_resources: Vec<(Key, Node)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+
+    for e in &entries {
+        let key = e.key.text();
+        if !TOP_KEYS.contains(&key) {
+            b.error(e.span, format!("unknown argument `{key}`; expected one of {}", TOP_KEYS.join(", ")));
+            continue;
+        }
+        let repeatable = matches!(key, "file" | "volume" | "port" | "resource");
+        if !repeatable {
+            if seen.contains(&key) {
+                b.error(e.span, format!("`{key}` is specified more than once"));
+                continue;
+            }
+            seen.push(key);
+        }
+        match key {
+            "name" => {
+                if let Some(n) = b.string(e) {
+                    b.insert(&mut metadata, "name", e.span, n);
+                }
+            }
+            "annotations" => {
+                if let Some(n) = b.string_map(e) {
+                    b.insert(&mut metadata, "annotations", e.span, n);
+                }
+            }
+            "metadata" => {
+                if let Some((inner, _)) = b.group(e, "key = \"value\", ...") {
+                    for m in inner {
+                        if matches!(m.key.text(), "name" | "annotations") {
+                            b.error(
+                                m.span,
+                                format!(
+                                    "`{}` has its own argument: write `{} = ...` at the top",
+                                    m.key.text(),
+                                    m.key.text()
+                                ),
+                            );
+                            continue;
+                        }
+                        let node = match &m.body {
+                            RawBody::Value(v) => b.value(v),
+                            RawBody::Group(g, s) => b.object(g, *s),
+                            RawBody::Flag => {
+                                b.error(m.span, format!("`{}` needs a value", m.key.text()));
+                                continue;
+                            }
+                        };
+                        b.insert(&mut metadata, m.key.text(), m.span, node);
+                    }
+                }
+            }
+            "container" => {
+                if let Some(Node { value: Value::Str(s), .. }) = b.string(e) {
+                    container_name = Some((s, e.span));
+                }
+            }
+            "image" => {
+                if let Some(n) = b.string(e) {
+                    b.insert(&mut container, "image", e.span, n);
+                }
+            }
+            "command" | "args" => {
+                if let Some(n) = b.string_list(e) {
+                    b.insert(&mut container, key, e.span, n);
+                }
+            }
+            "variables" => {
+                if let Some(n) = b.string_map(e) {
+                    b.insert(&mut container, "variables", e.span, n);
+                }
+            }
+            "file" => {
+                let Some((target, span, rest)) = b.keyed(e, "\"/path\", content = \"...\"") else { continue };
+                let fields = b.fields(
+                    rest,
+                    &["content", "source", "binary_content", "mode", "no_expand"],
+                    "file",
+                    |b, name, f| {
+                        let score = match name {
+                            "content" => "content",
+                            "source" => "source",
+                            "binary_content" => "binaryContent",
+                            "mode" => "mode",
+                            _ => "noExpand",
+                        };
+                        b.scalar(f).map(|n| (score, n))
+                    },
+                );
+                let node = b.node(Value::Map(fields), span);
+                b.insert(&mut files, &target, span, node);
+            }
+            "volume" => {
+                let Some((target, span, rest)) = b.keyed(e, "\"/path\", source = \"...\"") else { continue };
+                let fields = b.fields(rest, &["source", "path", "read_only"], "volume", |b, name, f| {
+                    let score = match name {
+                        "source" => "source",
+                        "path" => "path",
+                        _ => "readOnly",
+                    };
+                    b.scalar(f).map(|n| (score, n))
+                });
+                let node = b.node(Value::Map(fields), span);
+                b.insert(&mut volumes, &target, span, node);
+            }
+            "requests" | "limits" => {
+                let Some((inner, span)) = b.group(e, "cpu = \"1\", memory = \"256Mi\"") else { continue };
+                let fields = b.fields(inner, &["cpu", "memory"], key, |b, name, f| {
+                    b.scalar(f).map(|n| (if name == "cpu" { "cpu" } else { "memory" }, n))
+                });
+                let node = b.node(Value::Map(fields), span);
+                b.insert(&mut container_resources, key, e.span, node);
+            }
+            "liveness_probe" | "readiness_probe" => {
+                let Some((inner, span)) = b.group(e, "http_get(path = \"/\", port = 8080)") else { continue };
+                let fields = b.fields(inner, &["http_get", "exec"], "probe", |b, name, f| {
+                    if name == "exec" {
+                        let (inner, span) = b.group(f, "command = [\"...\"]")?;
+                        let fields = b.fields(inner, &["command"], "exec probe", |b, _, c| {
+                            b.string_list(c).map(|n| ("command", n))
+                        });
+                        return Some(("exec", b.node(Value::Map(fields), span)));
+                    }
+                    let (inner, span) = b.group(f, "path = \"/\", port = 8080")?;
+                    let fields = b.fields(
+                        inner,
+                        &["path", "port", "scheme", "host", "http_headers"],
+                        "http_get",
+                        |b, name, h| {
+                            Some(match name {
+                                "path" => ("path", b.scalar(h)?),
+                                "port" => ("port", b.scalar(h)?),
+                                "scheme" => ("scheme", b.scalar(h)?),
+                                "host" => ("host", b.scalar(h)?),
+                                _ => {
+                                    // http_headers(Name = "value", ...) → [{name, value}, ...]
+                                    let (inner, span) = b.group(h, "Name = \"value\", ...")?;
+                                    let mut items = Vec::new();
+                                    for header in inner {
+                                        let Some(value) = b.scalar(header) else { continue };
+                                        let name_node = b.node(Value::Str(header.key.text().to_owned()), header.span);
+                                        let name_key = b.key("name", header.span);
+                                        let value_key = b.key("value", header.span);
+                                        items.push(b.node(
+                                            Value::Map(vec![(name_key, name_node), (value_key, value)]),
+                                            header.span,
+                                        ));
+                                    }
+                                    ("httpHeaders", b.node(Value::Seq(items), span))
+                                }
+                            })
+                        },
+                    );
+                    Some(("httpGet", b.node(Value::Map(fields), span)))
+                });
+                let score = if key == "liveness_probe" { "livenessProbe" } else { "readinessProbe" };
+                let node = b.node(Value::Map(fields), span);
+                b.insert(&mut container, score, e.span, node);
+            }
+            "port" => {
+                let Some((name, span, rest)) = b.keyed(e, "web, port = 443, target_port = 8080") else { continue };
+                let fields = b.fields(rest, &["port", "target_port", "protocol"], "port", |b, name, f| {
+                    let score = match name {
+                        "port" => "port",
+                        "target_port" => "targetPort",
+                        _ => "protocol",
+                    };
+                    b.scalar(f).map(|n| (score, n))
+                });
+                let node = b.node(Value::Map(fields), span);
+                b.insert(&mut ports, &name, span, node);
+            }
+            "resource" => {
+                let Some((name, span, rest)) = b.keyed(e, "db, type = \"postgres\"") else { continue };
+                let fields = b.fields(
+                    rest,
+                    &["type", "class", "id", "params", "metadata"],
+                    "resource",
+                    |b, name, f| match name {
+                        "type" => b.scalar(f).map(|n| ("type", n)),
+                        "class" => b.scalar(f).map(|n| ("class", n)),
+                        "id" => b.scalar(f).map(|n| ("id", n)),
+                        "params" => {
+                            let (inner, span) = b.group(f, "key = value, ...")?;
+                            Some(("params", b.object(inner, span)))
+                        }
+                        _ => {
+                            let (inner, span) = b.group(f, "annotations(...), key = value, ...")?;
+                            Some(("metadata", b.object(inner, span)))
+                        }
+                    },
+                );
+                let node = b.node(Value::Map(fields), span);
+                b.insert(&mut resources, &name, span, node);
+            }
+            _ => unreachable!("every TOP_KEYS entry is handled"),
+        }
+    }
+
+    // Assemble the Score document.
+    let call = attr_span;
+    if !container.iter().any(|(k, _)| k.name == "image") {
+        let k = b.key("image", call);
+        let v = b.node(Value::Str(".".to_owned()), call);
+        container.push((k, v));
+    }
+    let add = |b: &mut Builder, map: &mut Vec<(Key, Node)>, name: &str, entries: Vec<(Key, Node)>| {
+        if !entries.is_empty() {
+            let k = b.key(name, call);
+            let v = b.node(Value::Map(entries), call);
+            map.push((k, v));
+        }
+    };
+    add(&mut b, &mut container, "files", files);
+    add(&mut b, &mut container, "volumes", volumes);
+    add(&mut b, &mut container, "resources", container_resources);
+    let mut root: Vec<(Key, Node)> = Vec::new();
+    let k = b.key("apiVersion", call);
+    let v = b.node(Value::Str(spec::API_VERSION.to_owned()), call);
+    root.push((k, v));
+    let k = b.key("metadata", call);
+    let v = b.node(Value::Map(metadata), call);
+    root.push((k, v));
+    let (cname, cspan) = container_name.unwrap_or_else(|| ("main".to_owned(), call));
+    let ck = b.key(&cname, cspan);
+    let cv = b.node(Value::Map(container), cspan);
+    let k = b.key("containers", call);
+    let v = b.node(Value::Map(vec![(ck, cv)]), call);
+    root.push((k, v));
+    if !ports.is_empty() {
+        let pk = b.key("ports", call);
+        let pv = b.node(Value::Map(ports), call);
+        let k = b.key("service", call);
+        let v = b.node(Value::Map(vec![(pk, pv)]), call);
+        root.push((k, v));
+    }
+    add(&mut b, &mut root, "resources", resources);
+    let root = Node { value: Value::Map(root), location: b.location(call) };
+    Ok(Declared::Inline(Inline { root, spans: b.spans, errors: b.errors }))
+}
+
+fn finish(b: Builder, declared: Declared) -> Result<Declared, syn::Error> {
+    let mut errors = b.errors.into_iter();
+    match errors.next() {
+        None => Ok(declared),
+        Some(mut first) => {
+            errors.for_each(|e| first.combine(e));
+            Err(first)
+        }
+    }
+}
+
+/// Validates an inline workload with the Score validator; problems come back as errors on
+/// the offending tokens (all of them combined).
+pub fn load_inline(inline: Inline) -> Result<Loaded, syn::Error> {
+    let Inline { root, spans, mut errors } = inline;
+    let mut sources = SourceMap::default();
+    sources.add("#[score_workload]", "");
+    let loaded = spec::load_tree(root, sources, &spec::Overrides::default());
+    if let Err(e) = &loaded {
+        errors.extend(e.diagnostics.iter().map(|d| {
+            let span = span_of(&spans, d.location).unwrap_or_else(Span::call_site);
+            syn::Error::new(span, d.to_string())
+        }));
+    }
+    let mut errors = errors.into_iter();
+    match (loaded, errors.next()) {
+        (Ok(loaded), None) => Ok(loaded),
+        (_, Some(mut first)) => {
+            errors.for_each(|e| first.combine(e));
+            Err(first)
+        }
+        (Err(_), None) => unreachable!("a load error has diagnostics"),
+    }
+}
+
+/// The spans of an inline workload's tree, to map its locations back after it is consumed.
+pub fn span_of(spans: &[Span], location: Option<Location>) -> Option<Span> {
+    location.and_then(|l| spans.get(l.line.wrapping_sub(1))).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn all(e: syn::Error) -> String {
+        e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join(" | ")
+    }
+
+    fn load(tokens: proc_macro2::TokenStream) -> Result<spec::Workload, String> {
+        match parse(tokens, Span::call_site()).map_err(all)? {
+            Declared::Inline(inline) => load_inline(inline).map(|l| l.workload).map_err(all),
+            Declared::File { path, .. } => Err(format!("file {path}")),
+        }
+    }
+
+    #[test]
+    fn a_full_workload() {
+        let w = load(quote! {
+            name = "todo",
+            annotations("score-fly/service-web-handlers" = "tls,http"),
+            metadata(team = "storage"),
+            variables(RUST_LOG = "info", DATABASE_URL = "postgres://${resources.db.host}"),
+            file("/etc/todo.toml", content = "port = 8080", mode = "0644"),
+            volume("/data", source = "${resources.data}"),
+            requests(cpu = "1", memory = "256Mi"),
+            limits(cpu = "2", memory = "512Mi"),
+            liveness_probe(http_get(path = "/livez", port = 8080)),
+            readiness_probe(http_get(path = "/healthz", port = 8080, http_headers(X_Probe = "fly"))),
+            port(web, port = 443, target_port = 8080),
+            resource(db, type = "postgres", params(size = 1, tags = ["a"], nested(x = true))),
+            resource(data, type = "volume"),
+        })
+        .unwrap();
+        assert_eq!(w.name(), "todo");
+        let c = &w.containers["main"];
+        assert_eq!(c.image, ".");
+        assert_eq!(c.variables["RUST_LOG"], "info");
+        assert_eq!(c.files["/etc/todo.toml"].content.as_deref(), Some("port = 8080"));
+        assert_eq!(c.resources.as_ref().unwrap().limits.as_ref().unwrap().memory.as_deref(), Some("512Mi"));
+        assert_eq!(c.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap().http_headers[0].name, "X_Probe");
+        assert_eq!(w.service.as_ref().unwrap().ports["web"].target_port, Some(8080));
+        assert_eq!(w.resources["db"].params.as_ref().unwrap()["nested"]["x"], true);
+        assert_eq!(w.metadata.extra["team"], "storage");
+    }
+
+    #[test]
+    fn bare_and_file_forms() {
+        assert!(
+            matches!(parse(quote! {}, Span::call_site()).unwrap(), Declared::File { path, .. } if path == "score.yaml")
+        );
+        assert!(
+            matches!(parse(quote! { file = "deploy/score.yaml" }, Span::call_site()).unwrap(), Declared::File { path, .. } if path == "deploy/score.yaml")
+        );
+        let e = parse(quote! { file = "x.yaml", name = "a" }, Span::call_site()).unwrap_err().to_string();
+        assert!(e.contains("reads the whole workload"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let e = load(quote! {
+            name = "Bad_Name",
+            nmae = "x",
+            image = "nginx",
+            image = "again",
+            requests(cpu = "1.5m"),
+            variables(A = "${resources.nope.host}"),
+            port(web, port = 0),
+            resource(db),
+        })
+        .unwrap_err();
+        for fragment in [
+            "unknown argument `nmae`",
+            "`image` is specified more than once",
+            "workload name `Bad_Name` is not valid",
+            "cpu `1.5m` is not a CPU quantity",
+            "no resource named `nope`",
+            "port 0 is out of range",
+            "missing required field `type`",
+        ] {
+            assert!(e.contains(fragment), "missing {fragment:?} in {e}");
+        }
+    }
+
+    #[test]
+    fn embedded_workloads_are_found() {
+        let mut binary = b"\x7fELF....".to_vec();
+        binary.extend_from_slice(format!("{EMBED_START}{{\"a\":1}}{EMBED_END}").as_bytes());
+        binary.extend_from_slice(b"rest");
+        assert_eq!(find_embedded(&binary), Some("{\"a\":1}"));
+        assert_eq!(find_embedded(b"nothing here"), None);
+    }
+}
