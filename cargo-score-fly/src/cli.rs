@@ -176,12 +176,42 @@ pub enum ResourcesCommand {
     },
 }
 
+/// Which cargo packages (services) a command works on.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Package Selection")]
+pub struct PackageArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package(s) to work on (repeatable).
+    #[arg(short, long = "package", value_name = "SPEC")]
+    pub package: Vec<String>,
+    /// Every package of the workspace that declares a workload.
+    #[arg(long, conflicts_with = "package")]
+    pub workspace: bool,
+    /// The binary whose `main` carries `#[score_workload]` (and that ships).
+    #[arg(long, value_name = "NAME")]
+    pub bin: Option<String>,
+}
+
+impl PackageArgs {
+    /// Whether any package selection flag was given.
+    pub fn any(&self) -> bool {
+        self.manifest_path.is_some() || !self.package.is_empty() || self.workspace || self.bin.is_some()
+    }
+}
+
 /// `generate`.
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Score files to convert [default: score.yaml].
+    /// Score files to convert. Without files, inside a cargo package or workspace the
+    /// workloads of its packages are used (score.yaml beside Cargo.toml or #[`score_workload`]);
+    /// elsewhere score.yaml.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Cargo packages to take workloads from.
+    #[command(flatten)]
+    pub packages: PackageArgs,
     /// Where to write fly.toml: a file for one workload, a folder (existing, or ending in `/`) for several.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
@@ -205,6 +235,16 @@ pub struct GenerateArgs {
     #[arg(short, long, value_name = "N", default_value_t = score_fly_core::provision::DEFAULT_JOBS)]
     pub jobs: usize,
     /// Call provisioners even for resources whose inputs did not change.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "check")]
     pub reprovision: bool,
+    /// Primary Fly region when the workload sets none (e.g. ams); default: the `region` setting.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Check that the written files are up to date; change nothing, provision nothing; exit 1
+    /// if any is out of date (like `cargo fmt --check`).
+    #[arg(long)]
+    pub check: bool,
+    /// Also print a summary of the result on stdout.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 }

@@ -13,6 +13,7 @@
 //! [`printer::Printer`] (status and warnings on stderr, machine output on stdout). Errors
 //! map to the documented [`exit`] codes.
 
+pub mod cargo;
 pub mod cli;
 pub mod commands;
 pub mod exit;

@@ -87,6 +87,17 @@ pub fn failure(printer: &Printer, failure: &Failure) {
                 );
             }
         }
+        Failure::InvalidSource(e) => {
+            for d in &e.diagnostics {
+                diagnostic(printer, &e.sources, d, true);
+            }
+        }
+        Failure::OutOfDate(lines) => {
+            for line in lines {
+                printer.error(line, "");
+            }
+            printer.error("generated files are out of date: run `cargo score-fly generate`", "");
+        }
         Failure::Invalid(message) | Failure::Error(message) => {
             for line in message.lines() {
                 printer.error(line, "");

@@ -6,7 +6,7 @@
 //!
 //! # Syntax
 //!
-//! Every Score field is written with its snake_case name. Maps keyed by a name or a path
+//! Every Score field is written with its `snake_case` name. Maps keyed by a name or a path
 //! (ports, resources, files, volumes) become repeated entries whose first item is the key.
 //! The workload has one container (named `main` unless `container = "..."`); its fields sit
 //! at the top level.
@@ -228,17 +228,17 @@ struct Builder {
 }
 
 impl Builder {
-    fn location(&mut self, span: Span) -> Option<Location> {
+    fn location(&mut self, span: Span) -> Location {
         self.spans.push(span);
-        Some(Location { source: 0, line: self.spans.len(), column: 1 })
+        Location { source: 0, line: self.spans.len(), column: 1 }
     }
 
     fn node(&mut self, value: Value, span: Span) -> Node {
-        Node { value, location: self.location(span) }
+        Node { value, location: Some(self.location(span)) }
     }
 
     fn key(&mut self, name: &str, span: Span) -> Key {
-        Key { name: name.to_owned(), location: self.location(span) }
+        Key { name: name.to_owned(), location: Some(self.location(span)) }
     }
 
     fn error(&mut self, span: Span, message: impl std::fmt::Display) {
@@ -309,22 +309,16 @@ impl Builder {
 
     /// A value of any literal type (the Score validator checks the type).
     fn scalar(&mut self, entry: &RawEntry) -> Option<Node> {
-        match &entry.body {
-            RawBody::Value(v) => Some(self.value(v)),
-            _ => {
-                self.error(entry.span, format!("write `{} = ...`", entry.key.text()));
-                None
-            }
+        if let RawBody::Value(v) = &entry.body { Some(self.value(v)) } else {
+            self.error(entry.span, format!("write `{} = ...`", entry.key.text()));
+            None
         }
     }
 
     fn string_list(&mut self, entry: &RawEntry) -> Option<Node> {
-        match &entry.body {
-            RawBody::Value(v @ RawValue::List(..)) => Some(self.value(v)),
-            _ => {
-                self.error(entry.span, format!("write `{} = [\"...\", ...]`", entry.key.text()));
-                None
-            }
+        if let RawBody::Value(v @ RawValue::List(..)) = &entry.body { Some(self.value(v)) } else {
+            self.error(entry.span, format!("write `{} = [\"...\", ...]`", entry.key.text()));
+            None
         }
     }
 
@@ -344,27 +338,21 @@ impl Builder {
     }
 
     fn group<'e>(&mut self, entry: &'e RawEntry, how: &str) -> Option<(&'e [RawEntry], Span)> {
-        match &entry.body {
-            RawBody::Group(entries, span) => Some((entries, *span)),
-            _ => {
-                self.error(entry.span, format!("write `{}({how})`", entry.key.text()));
-                None
-            }
+        if let RawBody::Group(entries, span) = &entry.body { Some((entries, *span)) } else {
+            self.error(entry.span, format!("write `{}({how})`", entry.key.text()));
+            None
         }
     }
 
     /// `key(NAME, field = ..., ...)`: the name and the other entries.
     fn keyed<'e>(&mut self, entry: &'e RawEntry, how: &str) -> Option<(String, Span, &'e [RawEntry])> {
         let (entries, _) = self.group(entry, how)?;
-        match entries.first() {
-            Some(RawEntry { key, span, body: RawBody::Flag }) => Some((key.text().to_owned(), *span, &entries[1..])),
-            _ => {
-                self.error(
-                    entry.span,
-                    format!("`{}` starts with its name: `{}({how})`", entry.key.text(), entry.key.text()),
-                );
-                None
-            }
+        if let Some(RawEntry { key, span, body: RawBody::Flag }) = entries.first() { Some((key.text().to_owned(), *span, &entries[1..])) } else {
+            self.error(
+                entry.span,
+                format!("`{}` starts with its name: `{}({how})`", entry.key.text(), entry.key.text()),
+            );
+            None
         }
     }
 
@@ -426,12 +414,9 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
                 b.error(e.span, "`file = \"...\"` reads the whole workload from a Score file: put this there instead");
             }
         }
-        let path = match &file.body {
-            RawBody::Value(RawValue::Str(s, _)) => s.clone(),
-            _ => {
-                b.error(file.span, "write `file = \"path/to/score.yaml\"`");
-                String::new()
-            }
+        let path = if let RawBody::Value(RawValue::Str(s, _)) = &file.body { s.clone() } else {
+            b.error(file.span, "write `file = \"path/to/score.yaml\"`");
+            String::new()
         };
         return finish(b, Declared::File { path, span: file.span });
     }
@@ -682,7 +667,7 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
         root.push((k, v));
     }
     add(&mut b, &mut root, "resources", resources);
-    let root = Node { value: Value::Map(root), location: b.location(call) };
+    let root = Node { value: Value::Map(root), location: Some(b.location(call)) };
     Ok(Declared::Inline(Inline { root, spans: b.spans, errors: b.errors }))
 }
 
@@ -724,6 +709,122 @@ pub fn load_inline(inline: Inline) -> Result<Loaded, syn::Error> {
 /// The spans of an inline workload's tree, to map its locations back after it is consumed.
 pub fn span_of(spans: &[Span], location: Option<Location>) -> Option<Span> {
     location.and_then(|l| spans.get(l.line.wrapping_sub(1))).copied()
+}
+
+/// What a binary's source declares.
+#[derive(Debug)]
+pub enum FromSource {
+    /// No `#[score_workload]` on `fn main`.
+    Nothing,
+    /// A Score file (relative to the package's `Cargo.toml`), declared at `location`.
+    File {
+        /// The path.
+        path: String,
+        /// Where the attribute is.
+        location: Location,
+    },
+    /// The workload itself, validated, with locations in the source file.
+    Inline(Box<Loaded>),
+}
+
+/// A problem reading the attribute from source, located in the file.
+#[derive(Debug, Clone)]
+pub struct SourceError {
+    /// Every problem, located (source 0 of `sources` is the file).
+    pub diagnostics: Vec<spec::Diagnostic>,
+    /// The file, for snippets.
+    pub sources: SourceMap,
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match d.location {
+                Some(l) => write!(f, "{}: {d}", self.sources.describe(l))?,
+                None => write!(f, "{d}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn location_of(span: Span) -> Location {
+    let start = span.start();
+    Location { source: 0, line: start.line, column: start.column + 1 }
+}
+
+fn remap(node: &mut Node, spans: &[Span]) {
+    node.location = span_of(spans, node.location).map(location_of);
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| remap(n, spans)),
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                k.location = span_of(spans, k.location).map(location_of);
+                remap(v, spans);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads `#[score_workload]` from a binary's source text (the way the macro sees it), without
+/// building anything. Problems are located in the file.
+pub fn read_source(file_name: &str, text: &str) -> Result<FromSource, SourceError> {
+    let mut sources = SourceMap::default();
+    sources.add(file_name, text);
+    let fail = |errors: Vec<syn::Error>, sources: SourceMap| {
+        let diagnostics = errors
+            .into_iter()
+            .flat_map(IntoIterator::into_iter)
+            .map(|e| spec::Diagnostic {
+                path: String::new(),
+                location: Some(location_of(e.span())),
+                message: e.to_string(),
+            })
+            .collect();
+        SourceError { diagnostics, sources }
+    };
+    let file = syn::parse_file(text).map_err(|e| fail(vec![e], sources.clone()))?;
+    let main = file.items.iter().find_map(|item| match item {
+        syn::Item::Fn(f) if f.sig.ident == "main" => Some(f),
+        _ => None,
+    });
+    let Some(attribute) = main
+        .and_then(|m| m.attrs.iter().find(|a| a.path().segments.last().is_some_and(|s| s.ident == "score_workload")))
+    else {
+        return Ok(FromSource::Nothing);
+    };
+    let span = attribute.path().segments.last().map_or_else(Span::call_site, |s| s.ident.span());
+    let tokens = match &attribute.meta {
+        syn::Meta::Path(_) => proc_macro2::TokenStream::new(),
+        syn::Meta::List(list) => list.tokens.clone(),
+        syn::Meta::NameValue(nv) => {
+            return Err(fail(
+                vec![syn::Error::new_spanned(nv, "write #[score_workload(...)] or #[score_workload]")],
+                sources,
+            ));
+        }
+    };
+    match parse(tokens, span).map_err(|e| fail(vec![e], sources.clone()))? {
+        Declared::File { path, span } => Ok(FromSource::File { path, location: location_of(span) }),
+        Declared::Inline(Inline { mut root, spans, errors }) => {
+            remap(&mut root, &spans);
+            let loaded = spec::load_tree(root, sources.clone(), &spec::Overrides::default());
+            let mut failed = fail(errors, sources.clone());
+            match loaded {
+                Ok(loaded) if failed.diagnostics.is_empty() => Ok(FromSource::Inline(Box::new(loaded))),
+                Ok(_) => Err(failed),
+                Err(e) => {
+                    failed.diagnostics.extend(e.diagnostics);
+                    failed.diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+                    Err(failed)
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -808,6 +909,22 @@ mod tests {
         ] {
             assert!(e.contains(fragment), "missing {fragment:?} in {e}");
         }
+    }
+
+    #[test]
+    fn source_files_are_read_with_locations() {
+        let text = "use x::score_workload;\n\n#[score_workload(\n    name = \"web\",\n    requests(cpu = \"lots\"),\n)]\nfn main() {}\n";
+        let e = read_source("src/main.rs", text).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert_eq!(e.sources.describe(d.location.unwrap()), "src/main.rs:5:20");
+        assert!(d.message.contains("cpu `lots`"), "{e}");
+        let ok = "#[tokio::main]\n#[score_fly_macros::score_workload(name = \"web\")]\nasync fn main() {}\n";
+        let FromSource::Inline(loaded) = read_source("main.rs", ok).unwrap() else { panic!() };
+        assert_eq!(loaded.workload.containers["main"].image, ".");
+        assert!(
+            matches!(read_source("main.rs", "#[score_workload]\nfn main() {}").unwrap(), FromSource::File { path, .. } if path == "score.yaml")
+        );
+        assert!(matches!(read_source("main.rs", "fn main() {}").unwrap(), FromSource::Nothing));
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub struct WorkloadEntry {
     pub file: PathBuf,
     /// Where its `fly.toml` is written.
     pub output: PathBuf,
+    /// The folder `source` files are relative to, when not the Score file's folder (the
+    /// package folder of a `#[score_workload]` workload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
     /// The workload after overrides.
     pub spec: Workload,
 }

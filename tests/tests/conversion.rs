@@ -47,6 +47,7 @@ fn options() -> ConvertOptions {
         out_dir: PathBuf::from(PROJECT),
         resources: BTreeMap::new(),
         preflight: false,
+        primary_region: None,
     }
 }
 

@@ -1080,7 +1080,7 @@ echo '{}'
     );
     let defs = defs(dir.path(), "- {id: one, type: queue, cmd: {binary: ./exclusive.sh}}\n");
     let w = workloads(&[&doc("web", "q1:\n  type: queue\nq2:\n  type: queue\nq3:\n  type: queue\n")]);
-    let options = ProvisionOptions { jobs: 1, reprovision: false };
+    let options = ProvisionOptions { jobs: 1, ..ProvisionOptions::default() };
     let (report, _) = provision(dir.path(), &defs, &w, &mut State::new(""), options, &Recorder::default());
     assert_all_provisioned(&report);
     let log = std::fs::read_to_string(dir.path().join("order.log")).unwrap();

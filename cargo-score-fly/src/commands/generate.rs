@@ -1,11 +1,18 @@
 //! `generate`: adds Score workloads to the project, provisions their resources, and writes
 //! one `fly_<name>.toml` per workload of the project.
 //!
-//! Order: every Score file is loaded and validated first (nothing is touched on bad input);
-//! then the project is locked, the workloads join those of earlier runs, every resource
-//! gets a provisioner (or the run stops, naming what has none), resources are provisioned
-//! (the state is saved as they complete), every workload is converted, and only when all
-//! of that worked are the outputs written (all or nothing) and the workloads recorded.
+//! Workloads come from Score files given on the command line, or — without files, inside a
+//! cargo package or workspace — from its packages (`score.yaml` beside `Cargo.toml` or
+//! `#[score_workload]` on a binary's `main`; see [`crate::cargo`]). The project (where
+//! `.score-fly/` lives) is the current folder for Score files, the workspace root for
+//! packages; paths in the state are relative to it.
+//!
+//! Order: every workload is loaded and validated first (nothing is touched on bad input);
+//! then the project is locked, the workloads join those of earlier runs, every resource gets
+//! a provisioner (or the run stops, naming what has none), resources are provisioned (the
+//! state is saved as they complete), every workload is converted, and only when all of that
+//! worked are the outputs written (all or nothing) and the workloads recorded. `--check` does
+//! all of that without provisioning or writing anything and reports what is out of date.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,16 +24,20 @@ use score_fly_core::spec::node::FieldPath;
 use score_fly_core::spec::{self, Loaded, Overrides, Workload};
 use score_fly_core::state::{State, WorkloadEntry};
 
-use super::{CliEvents, Failure, Session, open_project};
-use crate::cli::GenerateArgs;
+use super::{CliEvents, Failure, Session};
+use crate::cargo;
+use crate::cli::{Format, GenerateArgs};
 use crate::render;
 
 /// The default Score file name.
 pub const DEFAULT_SCORE_FILE: &str = "score.yaml";
 
-/// One Score file of this run, loaded.
+/// One workload of this run, loaded.
 struct Input {
-    path: PathBuf,
+    /// Where it was declared (a Score file or a binary's source), relative to the project.
+    file: PathBuf,
+    /// The folder `source` files are relative to, when not the file's folder.
+    dir: Option<PathBuf>,
     loaded: Loaded,
 }
 
@@ -38,42 +49,40 @@ struct Target {
     loaded: Option<Loaded>,
 }
 
+/// Where this run's workloads come from, and the settings that apply.
+struct Sources {
+    root: PathBuf,
+    inputs: Vec<Input>,
+    outputs: Vec<PathBuf>,
+    /// Input files an output must never replace.
+    protected: Vec<PathBuf>,
+    app_prefix: Option<String>,
+    region: Option<String>,
+}
+
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
-    let files = if args.files.is_empty() { vec![PathBuf::from(DEFAULT_SCORE_FILE)] } else { args.files.clone() };
-    if files.len() > 1 && (!args.overrides_file.is_empty() || !args.override_property.is_empty()) {
-        return Err(Failure::Invalid(
-            "--overrides-file and --override-property apply to one Score file; run generate once per file to override"
-                .to_owned(),
-        ));
-    }
-    let mut overrides =
-        Overrides { files: Vec::new(), properties: args.override_property.clone(), image: args.image.clone() };
-    for path in &args.overrides_file {
-        let text =
-            fsutil::read_to_string(path).map_err(|e| Failure::Invalid(format!("cannot read overrides file: {e}")))?;
-        overrides.files.push((path.display().to_string(), text));
-    }
+    let sources = if args.files.is_empty() && (args.packages.any() || cargo::find_manifest(Path::new(".")).is_some()) {
+        from_packages(args, session)?
+    } else {
+        from_files(args, session)?
+    };
+    let Sources { root, inputs, outputs, protected, app_prefix, region } = sources;
+    check_outputs_spare_inputs(&outputs, protected.iter())?;
 
-    let inputs = load_all(&files, &overrides, session)?;
-    check_names(&inputs)?;
-    let outputs = output_paths(&inputs, args.output.as_deref())?;
-    check_outputs_spare_inputs(&outputs, files.iter().chain(&args.overrides_file))?;
-
-    let project = open_project(session)?;
-    let existing = project.load()?;
-    let mut state = match existing {
+    let project = super::open_project_at(&root, session)?;
+    let mut state = match project.load()? {
         Some(state) => {
-            if !args.app_prefix.is_empty() && args.app_prefix != state.app_prefix {
+            if let Some(prefix) = app_prefix.as_ref().filter(|p| **p != state.app_prefix) {
                 return Err(Failure::Invalid(format!(
-                    "the project's app prefix is `{}` and cannot change; drop --app-prefix or pass `{}`",
-                    state.app_prefix, state.app_prefix
+                    "the project's app prefix is `{}` and cannot change (asked for `{prefix}`); keep it, or start a new project",
+                    state.app_prefix
                 )));
             }
             state
         }
-        None => State::new(args.app_prefix.clone()),
+        None => State::new(app_prefix.unwrap_or_default()),
     };
 
     // This run's workloads join (or replace) those of earlier runs.
@@ -84,28 +93,50 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         .collect();
     for (input, output) in inputs.into_iter().zip(outputs) {
         let name = input.loaded.workload.name().to_owned();
-        if let Some(previous) = targets.get(&name).filter(|t| t.entry.file != input.path) {
+        if let Some(previous) = targets.get(&name).filter(|t| t.entry.file != input.file) {
             printer.verbose(&format!(
                 "workload `{name}` was added from {}; {} replaces it",
                 previous.entry.file.display(),
-                input.path.display()
+                input.file.display()
             ));
         }
-        let entry = WorkloadEntry { file: input.path.clone(), output, spec: input.loaded.workload.clone() };
+        let entry =
+            WorkloadEntry { file: input.file.clone(), output, dir: input.dir, spec: input.loaded.workload.clone() };
         targets.insert(name.clone(), Target { name, entry, loaded: Some(input.loaded) });
     }
     let workloads: BTreeMap<String, Workload> =
         targets.iter().map(|(name, t)| (name.clone(), t.entry.spec.clone())).collect();
+    let convert_options = |target: &Target, preflight: bool, state: &State| -> Result<ConvertOptions, Failure> {
+        let file_dir = target.entry.file.parent().unwrap_or(Path::new("")).to_path_buf();
+        Ok(ConvertOptions {
+            app_prefix: state.app_prefix.clone(),
+            score_dir: absolute(&root.join(target.entry.dir.as_ref().unwrap_or(&file_dir)))?,
+            out_dir: absolute(&root.join(target.entry.output.parent().unwrap_or(Path::new(""))))?,
+            resources: if preflight {
+                BTreeMap::new()
+            } else {
+                provision::outputs_for(&target.name, &target.entry.spec, state)
+            },
+            preflight,
+            primary_region: region.clone(),
+        })
+    };
 
     // Before provisioning anything: every problem that does not depend on outputs, and a
     // provisioner for every resource.
     let defs = definition::load_all(&project.dir())?;
-    let plan = preflight(&targets, &workloads, &defs, &state.app_prefix)?;
+    let mut preflight_options = Vec::new();
+    for target in targets.values() {
+        preflight_options.push(convert_options(target, true, &state)?);
+    }
+    let plan = preflight(&targets, &preflight_options, &workloads, &defs)?;
+
+    // Provision (or, with --check, only find out whether anything would be).
     let events = CliEvents::new(printer);
     let run = Provisioning {
         defs: &defs,
         workloads: &workloads,
-        options: ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision },
+        options: ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: args.check },
         project_root: project.root(),
         events: &events,
     };
@@ -125,24 +156,28 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
             report.outcomes.len()
         )));
     }
+    let pending = report.pending();
+    if !pending.is_empty() {
+        return Err(Failure::OutOfDate(
+            pending.iter().map(|uid| format!("resource `{uid}` is not provisioned with its current inputs")).collect(),
+        ));
+    }
 
     // Convert every workload of the project.
     let mut converted = Vec::new();
     let mut problems = Vec::new();
     for target in targets.values() {
-        let options = ConvertOptions {
-            app_prefix: state.app_prefix.clone(),
-            score_dir: absolute(target.entry.file.parent().unwrap_or(Path::new("")))?,
-            out_dir: absolute(target.entry.output.parent().unwrap_or(Path::new("")))?,
-            resources: provision::outputs_for(&target.name, &target.entry.spec, &state),
-            preflight: false,
-        };
+        let options = convert_options(target, false, &state)?;
         match fly::convert(&target.entry.spec, &options, &LocalFiles) {
             Ok(conversion) => {
                 for w in &conversion.warnings {
                     match &target.loaded {
-                        Some(l) => printer
-                            .warning(&w.to_string(), &render::snippet(&l.sources, l.locate(&w.path), printer.styled())),
+                        Some(l) => {
+                            printer.warning(
+                                &w.to_string(),
+                                &render::snippet(&l.sources, l.locate(&w.path), printer.styled()),
+                            );
+                        }
                         None => printer.warning(&format!("{} (workload `{}`)", w, target.name), ""),
                     }
                 }
@@ -155,7 +190,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         return Err(Failure::Unconvertible(problems));
     }
 
-    // Everything to write, then write it all or nothing.
+    // Everything to write.
     let mut writes: Vec<PendingWrite> = Vec::new();
     for (target, out_dir, conversion) in &converted {
         for file in &conversion.generated_files {
@@ -166,15 +201,34 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
             target.entry.file.display(),
             conversion.to_toml()
         );
-        writes.push(PendingWrite::new(target.entry.output.clone(), text.into_bytes()));
+        writes.push(PendingWrite::new(root.join(&target.entry.output), text.into_bytes()));
     }
     let with_secrets: Vec<(&str, &BTreeMap<String, score_fly_core::secret::Secret>)> = converted
         .iter()
         .filter(|(_, _, c)| !c.secrets.is_empty())
         .map(|(_, _, c)| (c.config.app.as_str(), &c.secrets))
         .collect();
-    let stdout_secrets = secrets_output(args.secrets_file.as_deref(), &with_secrets, &mut writes)?;
 
+    if args.check {
+        let stale: Vec<String> = writes
+            .iter()
+            .filter(|w| std::fs::read(&w.path).ok().as_deref() != Some(&w.bytes[..]))
+            .map(|w| {
+                let shown = cargo::relative(&w.path);
+                if w.path.exists() { format!("{shown} is out of date") } else { format!("{shown} is missing") }
+            })
+            .collect();
+        if args.format == Some(Format::Json) {
+            print_summary(printer, &converted, &with_secrets, Some(&stale));
+        }
+        if !stale.is_empty() {
+            return Err(Failure::OutOfDate(stale));
+        }
+        printer.status("Checked", &format!("{} fly.toml file(s) are up to date", converted.len()));
+        return Ok(());
+    }
+
+    let stdout_secrets = secrets_output(args.secrets_file.as_deref(), &with_secrets, &mut writes)?;
     fsutil::write_all_atomic(&writes).map_err(|e| Failure::Error(e.to_string()))?;
     state.workloads = targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
     project.save(&state)?;
@@ -183,11 +237,15 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         printer.verbose(&format!("wrote {}", write.path.display()));
     }
     for (target, _, conversion) in &converted {
-        printer.status("Generated", &format!("{} (app {})", target.entry.output.display(), conversion.config.app));
+        let shown = cargo::relative(&root.join(&target.entry.output));
+        printer.status("Generated", &format!("{shown} (app {})", conversion.config.app));
     }
     if let Some(text) = stdout_secrets {
         printer.stdout(&text);
-    } else if args.secrets_file.is_none() {
+    } else if args.format == Some(Format::Json) {
+        print_summary(printer, &converted, &with_secrets, None);
+    }
+    if args.secrets_file.is_none() {
         for (app, secrets) in &with_secrets {
             let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
             printer.warning(
@@ -204,24 +262,195 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `--format json`: one object per workload (secret names, never values).
+fn print_summary(
+    printer: &crate::printer::Printer,
+    converted: &[(&Target, PathBuf, fly::Conversion)],
+    with_secrets: &[(&str, &BTreeMap<String, score_fly_core::secret::Secret>)],
+    stale: Option<&[String]>,
+) {
+    let workloads: Vec<serde_json::Value> = converted
+        .iter()
+        .map(|(target, _, conversion)| {
+            let secrets: Vec<&String> = with_secrets
+                .iter()
+                .find(|(app, _)| *app == conversion.config.app)
+                .map(|(_, s)| s.keys().collect())
+                .unwrap_or_default();
+            serde_json::json!({
+                "name": target.name,
+                "app": conversion.config.app,
+                "source": target.entry.file,
+                "output": target.entry.output,
+                "secrets": secrets,
+                "warnings": conversion.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut doc = serde_json::json!({ "workloads": workloads });
+    if let Some(stale) = stale {
+        doc["up_to_date"] = serde_json::Value::Bool(stale.is_empty());
+        doc["out_of_date"] = serde_json::json!(stale);
+    }
+    printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("json")));
+}
+
+/// Workloads from Score files on the command line (or `score.yaml`); the project is the
+/// current folder.
+fn from_files(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure> {
+    let files = if args.files.is_empty() { vec![PathBuf::from(DEFAULT_SCORE_FILE)] } else { args.files.clone() };
+    let overrides = overrides(args, files.len())?;
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                if path.as_os_str() == DEFAULT_SCORE_FILE {
+                    "; create a score.yaml here (`cargo score-fly init` writes a sample) or pass the path of your Score file"
+                } else {
+                    "; check the path"
+                }
+            } else {
+                ""
+            };
+            Failure::Invalid(format!("cannot read Score file {}: {e}{hint}", path.display()))
+        })?;
+        match spec::load(&path.display().to_string(), &text, &overrides) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    render::diagnostic(&session.printer, &loaded.sources, w, false);
+                }
+                inputs.push(Input { file: path.clone(), dir: None, loaded });
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure::InvalidScore(errors));
+    }
+    check_names(&inputs)?;
+    let outputs = output_paths(&inputs, args.output.as_deref(), Path::new(""))?;
+    let mut protected = files;
+    protected.extend(args.overrides_file.iter().cloned());
+    Ok(Sources {
+        root: PathBuf::new(),
+        inputs,
+        outputs,
+        protected,
+        app_prefix: Some(args.app_prefix.clone()).filter(|p| !p.is_empty()),
+        region: args.region.clone(),
+    })
+}
+
+/// Workloads of cargo packages; the project is the workspace root.
+fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure> {
+    let workspace = cargo::discover(&args.packages, Path::new("."))?;
+    let root = workspace.root.clone();
+    let overrides = overrides(args, workspace.services.len())?;
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    let mut protected = args.overrides_file.clone();
+    let mut prefixes = BTreeSet::new();
+    let mut regions = BTreeSet::new();
+    for service in workspace.services {
+        let loaded = if overrides.is_empty() {
+            service.loaded
+        } else {
+            // Overrides apply to the raw document; re-load it with them.
+            let root_node = service.loaded.root.clone();
+            match spec::load_tree(root_node, service.loaded.sources.clone(), &overrides) {
+                Ok(l) => l,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            }
+        };
+        for w in &loaded.warnings {
+            render::diagnostic(&session.printer, &loaded.sources, w, false);
+        }
+        let (file, dir) = match &service.origin {
+            cargo::Origin::ScoreFile(path) => {
+                protected.push(path.clone());
+                (path.clone(), None)
+            }
+            cargo::Origin::Attribute { source, file } => {
+                protected.push(source.clone());
+                protected.extend(file.clone());
+                (file.clone().unwrap_or_else(|| source.clone()), Some(service.dir.clone()))
+            }
+        };
+        prefixes.extend(service.settings.app_prefix.clone());
+        regions.extend(service.settings.region.clone());
+        inputs.push(Input { file: within(&root, &file), dir: dir.map(|d| within(&root, &d)), loaded });
+    }
+    if !errors.is_empty() {
+        return Err(Failure::InvalidScore(errors));
+    }
+    check_names(&inputs)?;
+    let outputs = match &args.output {
+        Some(output) => output_paths(&inputs, Some(output), &root)?,
+        // Beside each package's Cargo.toml.
+        None => inputs
+            .iter()
+            .map(|i| {
+                let dir = i.dir.clone().unwrap_or_else(|| i.file.parent().unwrap_or(Path::new("")).to_path_buf());
+                dir.join(format!("fly_{}.toml", i.loaded.workload.name()))
+            })
+            .collect(),
+    };
+    let app_prefix = if args.app_prefix.is_empty() {
+        match prefixes.len() {
+            0 => None,
+            1 => prefixes.into_iter().next(),
+            _ => {
+                return Err(Failure::Invalid(format!(
+                    "the chosen packages set different app prefixes ({}); one project has one prefix: set it in [workspace.metadata.score-fly]",
+                    prefixes.into_iter().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+    } else {
+        Some(args.app_prefix.clone())
+    };
+    let region = args.region.clone().or_else(|| (regions.len() == 1).then(|| regions.into_iter().next()).flatten());
+    Ok(Sources { root, inputs, outputs, protected, app_prefix, region })
+}
+
+fn overrides(args: &GenerateArgs, workloads: usize) -> Result<Overrides, Failure> {
+    if workloads > 1 && (!args.overrides_file.is_empty() || !args.override_property.is_empty()) {
+        return Err(Failure::Invalid(
+            "--overrides-file and --override-property apply to one workload; run generate once per workload to override"
+                .to_owned(),
+        ));
+    }
+    let mut overrides =
+        Overrides { files: Vec::new(), properties: args.override_property.clone(), image: args.image.clone() };
+    for path in &args.overrides_file {
+        let text =
+            fsutil::read_to_string(path).map_err(|e| Failure::Invalid(format!("cannot read overrides file: {e}")))?;
+        overrides.files.push((path.display().to_string(), text));
+    }
+    Ok(overrides)
+}
+
+/// `path` relative to `root` when below it, else as is.
+fn within(root: &Path, path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).map_or_else(|_| path.to_path_buf(), |p| fsutil::normalize(&p));
+    absolute.strip_prefix(root).map(Path::to_path_buf).unwrap_or(absolute)
+}
+
 /// Converts every workload without outputs and plans its resources; reports all problems
-/// of both, located in the Score files of this run.
+/// of both, located in the files of this run.
 fn preflight(
     targets: &BTreeMap<String, Target>,
+    options: &[ConvertOptions],
     workloads: &BTreeMap<String, Workload>,
     defs: &[definition::Located],
-    app_prefix: &str,
 ) -> Result<provision::Plan, Failure> {
     let mut problems: BTreeMap<&str, Vec<fly::Problem>> = BTreeMap::new();
-    for target in targets.values() {
-        let options = ConvertOptions {
-            app_prefix: app_prefix.to_owned(),
-            score_dir: absolute(target.entry.file.parent().unwrap_or(Path::new("")))?,
-            out_dir: absolute(target.entry.output.parent().unwrap_or(Path::new("")))?,
-            resources: BTreeMap::new(),
-            preflight: true,
-        };
-        if let Err(e) = fly::convert(&target.entry.spec, &options, &LocalFiles) {
+    for (target, options) in targets.values().zip(options) {
+        if let Err(e) = fly::convert(&target.entry.spec, options, &LocalFiles) {
             problems.entry(target.name.as_str()).or_default().extend(e.problems);
         }
     }
@@ -289,50 +518,21 @@ fn secrets_output(
     Ok(None)
 }
 
-fn load_all(files: &[PathBuf], overrides: &Overrides, session: &Session) -> Result<Vec<Input>, Failure> {
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                if path.as_os_str() == DEFAULT_SCORE_FILE {
-                    "; create a score.yaml here (`cargo score-fly init` writes a sample) or pass the path of your Score file"
-                } else {
-                    "; check the path"
-                }
-            } else {
-                ""
-            };
-            Failure::Invalid(format!("cannot read Score file {}: {e}{hint}", path.display()))
-        })?;
-        match spec::load(&path.display().to_string(), &text, overrides) {
-            Ok(loaded) => {
-                for w in &loaded.warnings {
-                    render::diagnostic(&session.printer, &loaded.sources, w, false);
-                }
-                inputs.push(Input { path: path.clone(), loaded });
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() { Ok(inputs) } else { Err(Failure::InvalidScore(errors)) }
-}
-
 fn check_names(inputs: &[Input]) -> Result<(), Failure> {
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for input in inputs {
         let name = input.loaded.workload.name();
         if !seen.insert(name) {
             return Err(Failure::Invalid(format!(
-                "two Score files declare the workload `{name}` (the second is {}); workload names must be unique",
-                input.path.display()
+                "two workloads are named `{name}` (the second in {}); workload names must be unique",
+                input.file.display()
             )));
         }
     }
     Ok(())
 }
 
-/// An output must never replace an input (a Score or overrides file).
+/// An output must never replace an input (a Score file, a source file, an overrides file).
 fn check_outputs_spare_inputs<'p>(
     outputs: &[PathBuf],
     inputs: impl Iterator<Item = &'p PathBuf>,
@@ -356,12 +556,15 @@ fn check_outputs_spare_inputs<'p>(
     Ok(())
 }
 
-fn output_paths(inputs: &[Input], output: Option<&Path>) -> Result<Vec<PathBuf>, Failure> {
+/// `-o`: a file for one workload, a folder for several; relative to the project `root`
+/// when given relative.
+fn output_paths(inputs: &[Input], output: Option<&Path>, root: &Path) -> Result<Vec<PathBuf>, Failure> {
     let default_name = |input: &Input| format!("fly_{}.toml", input.loaded.workload.name());
     let Some(output) = output else {
         return Ok(inputs.iter().map(|i| PathBuf::from(default_name(i))).collect());
     };
-    let is_dir = output.is_dir() || output.as_os_str().to_string_lossy().ends_with('/');
+    let output = if root.as_os_str().is_empty() { output.to_path_buf() } else { within(root, output) };
+    let is_dir = root.join(&output).is_dir() || output.as_os_str().to_string_lossy().ends_with('/');
     if is_dir {
         return Ok(inputs.iter().map(|i| output.join(default_name(i))).collect());
     }
@@ -372,7 +575,7 @@ fn output_paths(inputs: &[Input], output: Option<&Path>) -> Result<Vec<PathBuf>,
             inputs.len()
         )));
     }
-    Ok(vec![output.to_path_buf()])
+    Ok(vec![output])
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, Failure> {

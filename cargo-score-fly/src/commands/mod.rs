@@ -30,6 +30,10 @@ pub struct Session {
 pub enum Failure {
     /// Invalid Score files (all of them, every problem).
     InvalidScore(Vec<score_fly_core::spec::LoadError>),
+    /// `#[score_workload]` read from source is invalid (located in the source file).
+    InvalidSource(score_fly_core::attr::SourceError),
+    /// Files `generate --check` found out of date (one line each).
+    OutOfDate(Vec<String>),
     /// Workloads Fly cannot run as written, with the loaded files to point into.
     Unconvertible(Vec<(score_fly_core::fly::ConvertError, Option<score_fly_core::spec::Loaded>)>),
     /// Other invalid input (one message per line).
@@ -42,8 +46,10 @@ impl Failure {
     /// The exit code for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Failure::InvalidScore(_) | Failure::Unconvertible(_) | Failure::Invalid(_) => exit::INVALID_INPUT,
-            Failure::Error(_) => exit::FAILURE,
+            Failure::InvalidScore(_) | Failure::InvalidSource(_) | Failure::Unconvertible(_) | Failure::Invalid(_) => {
+                exit::INVALID_INPUT
+            }
+            Failure::Error(_) | Failure::OutOfDate(_) => exit::FAILURE,
         }
     }
 }
@@ -69,8 +75,13 @@ impl From<definition::DefinitionError> for Failure {
 
 /// Opens (and locks) the project in the current folder.
 pub fn open_project(session: &Session) -> Result<Project, Failure> {
+    open_project_at(Path::new(""), session)
+}
+
+/// Opens (and locks) the project rooted at `root`.
+pub fn open_project_at(root: &Path, session: &Session) -> Result<Project, Failure> {
     let printer = &session.printer;
-    let project = Project::open(Path::new(""), LockWait { timeout: session.lock_timeout }, &mut |holder| {
+    let project = Project::open(root, LockWait { timeout: session.lock_timeout }, &mut |holder| {
         printer.status("Blocking", &format!("waiting for the project lock held by {holder}"));
     })?;
     Ok(project)
@@ -119,7 +130,7 @@ impl Events for CliEvents<'_> {
         match outcome {
             Outcome::Provisioned => self.printer.status("Provisioned", uid),
             Outcome::Reused => self.printer.verbose(&format!("{uid} is up to date (outputs reused)")),
-            Outcome::Failed(_) | Outcome::Skipped(_) => {}
+            Outcome::Failed(_) | Outcome::Skipped(_) | Outcome::Pending => {}
         }
     }
 }

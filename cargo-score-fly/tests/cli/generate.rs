@@ -105,7 +105,7 @@ fn two_files_declaring_one_workload_are_refused() {
     project.write("a.yaml", WEB);
     project.write("b.yaml", WEB);
     let run = project.fails(&["generate", "a.yaml", "b.yaml"], 3);
-    run.assert_stderr_has("error: two Score files declare the workload `web` (the second is b.yaml)");
+    run.assert_stderr_has("error: two workloads are named `web` (the second in b.yaml)");
 }
 
 #[test]

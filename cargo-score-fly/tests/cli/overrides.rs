@@ -206,5 +206,5 @@ fn overrides_with_several_score_files_are_refused() {
     let project = Project::with_score(WEB);
     project.write("other.yaml", WEB.replace("name: web", "name: other"));
     let run = project.fails(&["generate", "score.yaml", "other.yaml", "--override-property", "metadata.name=x"], 3);
-    run.assert_stderr_has("--overrides-file and --override-property apply to one Score file");
+    run.assert_stderr_has("--overrides-file and --override-property apply to one workload");
 }

@@ -129,7 +129,7 @@ fn the_app_prefix_from_init_is_used_and_cannot_change() {
     assert!(project.fly_toml("fly_api.toml").contains("app = \"acme-api\"\n"));
     project.generate_ok(&["generate", "--app-prefix", "acme-"]);
     let run = project.fails(&["generate", "--app-prefix", "other-"], INVALID);
-    run.assert_line("error: the project's app prefix is `acme-` and cannot change; drop --app-prefix or pass `acme-`");
+    run.assert_stderr_has("error: the project's app prefix is `acme-` and cannot change (asked for `other-`)");
 }
 
 #[test]

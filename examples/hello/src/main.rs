@@ -1,12 +1,14 @@
 //! A small HTTP service deployed with score-fly (no resources, std only).
 //!
 //! Run with `cargo run -p hello` and open <http://localhost:8080/>; `GET /healthz` answers
-//! `ok`. Generate its fly.toml with
+//! `ok`. Its workload is `score.yaml` beside `Cargo.toml`, checked at compile time by
+//! `#[score_workload]`. Generate its fly.toml with
 //! `cargo run -p cargo-score-fly -- generate examples/hello/score.yaml --image <ref>`.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
 
+#[score_fly_macros::score_workload]
 fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").ok().and_then(|p| p.parse::<u16>().ok()).unwrap_or(8080);
     let greeting = std::env::var("GREETING").unwrap_or_else(|_| "Hello from score-fly!".to_owned());

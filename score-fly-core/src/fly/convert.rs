@@ -150,7 +150,7 @@ impl Converter<'_> {
         config.vm = self.vm(container, &base);
 
         let a = self.annotations.clone();
-        config.primary_region = a.primary_region;
+        config.primary_region = a.primary_region.or_else(|| self.options.primary_region.clone());
         config.kill_signal = a.kill_signal;
         config.kill_timeout = a.kill_timeout;
         config.swap_size_mb = a.swap_size_mb;

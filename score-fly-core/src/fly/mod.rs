@@ -114,6 +114,8 @@ pub struct ConvertOptions {
     /// Check everything that does not depend on resource outputs, before provisioning:
     /// resources without outputs are not a problem then.
     pub preflight: bool,
+    /// `primary_region` when the workload's annotations set none.
+    pub primary_region: Option<String>,
 }
 
 impl ConvertOptions {

@@ -25,11 +25,13 @@ pub struct ProvisionOptions {
     pub jobs: usize,
     /// Call provisioners even for resources whose inputs did not change.
     pub reprovision: bool,
+    /// Call no provisioner: resources that would need one end `Outcome::Pending`.
+    pub dry_run: bool,
 }
 
 impl Default for ProvisionOptions {
     fn default() -> Self {
-        ProvisionOptions { jobs: DEFAULT_JOBS, reprovision: false }
+        ProvisionOptions { jobs: DEFAULT_JOBS, reprovision: false, dry_run: false }
     }
 }
 
@@ -255,6 +257,8 @@ pub enum Outcome {
     Failed(String),
     /// Not attempted because a resource it depends on failed.
     Skipped(String),
+    /// A dry run found it needs provisioning (it is new, or its inputs changed).
+    Pending,
 }
 
 /// The result of [`execute`].
@@ -275,6 +279,11 @@ impl Report {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The resources a dry run found needing provisioning.
+    pub fn pending(&self) -> Vec<&str> {
+        self.outcomes.iter().filter(|(_, o)| **o == Outcome::Pending).map(|(uid, _)| uid.as_str()).collect()
     }
 
     /// How many provisioner calls were made.
@@ -388,6 +397,8 @@ pub fn execute(
                             events.finished(&planned.uid, &Outcome::Reused);
                             finished += 1;
                             release(i, &dependents, &mut waiting, &mut ready);
+                        } else if options.dry_run {
+                            finished += 1 + mark_pending(i, plan, &dependents, &mut report);
                         } else {
                             in_flight += 1;
                             job_tx.send(job).expect("workers are alive while jobs are pending");
@@ -429,7 +440,9 @@ pub fn execute(
         drop(job_tx);
         Ok(())
     })?;
-    persist(state)?;
+    if !options.dry_run {
+        persist(state)?;
+    }
     Ok(report)
 }
 
@@ -527,6 +540,22 @@ fn release(i: usize, dependents: &[Vec<usize>], waiting: &mut [usize], ready: &m
             ready.push_back(d);
         }
     }
+}
+
+/// Marks `i` and its dependents (transitively) pending; returns how many dependents.
+fn mark_pending(i: usize, plan: &Plan, dependents: &[Vec<usize>], report: &mut Report) -> usize {
+    report.outcomes.insert(plan.resources[i].uid.clone(), Outcome::Pending);
+    let mut marked = 0;
+    let mut queue: VecDeque<usize> = dependents[i].iter().copied().collect();
+    while let Some(d) = queue.pop_front() {
+        if report.outcomes.contains_key(&plan.resources[d].uid) {
+            continue;
+        }
+        report.outcomes.insert(plan.resources[d].uid.clone(), Outcome::Pending);
+        marked += 1;
+        queue.extend(dependents[d].iter().copied());
+    }
+    marked
 }
 
 /// Marks `i` failed and its dependents (transitively) skipped; returns how many were skipped.

@@ -1,0 +1,107 @@
+//! Checks the item, loads the workload, and emits `main` unchanged plus the embedded JSON.
+
+use std::path::PathBuf;
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::quote;
+use score_fly_core::attr::{self, Declared, EMBED_END, EMBED_START};
+use score_fly_core::spec;
+
+/// The whole expansion. Errors are emitted next to the unchanged item.
+pub(crate) fn expand(args: TokenStream, item: &TokenStream) -> TokenStream {
+    match workload_json(args, item) {
+        Ok((json, tracked)) => {
+            let mut bytes = EMBED_START.as_bytes().to_vec();
+            bytes.extend_from_slice(json.as_bytes());
+            bytes.extend_from_slice(EMBED_END.as_bytes());
+            let len = bytes.len();
+            let literal = Literal::byte_string(&bytes);
+            let track = tracked.map(|path| {
+                let path = path.to_string_lossy().into_owned();
+                quote! { const _: &[u8] = include_bytes!(#path); }
+            });
+            quote! {
+                #item
+                #[doc(hidden)]
+                #[used]
+                static __SCORE_FLY_WORKLOAD: [u8; #len] = *#literal;
+                #track
+            }
+        }
+        Err(error) => {
+            let error = error.to_compile_error();
+            quote! { #error #item }
+        }
+    }
+}
+
+/// The workload's JSON and, for a Score file, its path (so editing it rebuilds the crate).
+fn workload_json(args: TokenStream, item: &TokenStream) -> Result<(String, Option<PathBuf>), syn::Error> {
+    let item_error = check_item(item).err();
+    let declared = attr::parse(args, Span::call_site());
+    let result = match declared {
+        Err(e) => Err(e),
+        Ok(Declared::Inline(inline)) => attr::load_inline(inline).map(|loaded| (loaded.workload, None)),
+        Ok(Declared::File { path, span }) => load_file(&path, span).map(|(w, p)| (w, Some(p))),
+    };
+    match (result, item_error) {
+        (Ok(_), Some(e)) | (Err(e), None) => Err(e),
+        (Err(mut e), Some(item_e)) => {
+            e.combine(item_e);
+            Err(e)
+        }
+        (Ok((workload, tracked)), None) => {
+            let json =
+                serde_json::to_string(&workload).map_err(|e| syn::Error::new(Span::call_site(), e.to_string()))?;
+            Ok((json, tracked))
+        }
+    }
+}
+
+/// The attribute belongs on `fn main` of a binary target.
+fn check_item(item: &TokenStream) -> Result<(), syn::Error> {
+    let function: syn::ItemFn = syn::parse2(item.clone()).map_err(|_| {
+        syn::Error::new(Span::call_site(), "#[score_workload] goes on `fn main` of a binary; this is not a function")
+    })?;
+    if function.sig.ident != "main" {
+        return Err(syn::Error::new(
+            function.sig.ident.span(),
+            format!("#[score_workload] goes on `fn main` of a binary, not on `fn {}`", function.sig.ident),
+        ));
+    }
+    if std::env::var_os("CARGO_BIN_NAME").is_none() && std::env::var_os("CARGO_CRATE_NAME").is_some() {
+        let krate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
+        return Err(syn::Error::new(
+            function.sig.ident.span(),
+            format!(
+                "#[score_workload] declares the workload of a binary, but `{krate}` is not being built as one; put it on the `main` of a `[[bin]]` target (src/main.rs)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads and validates a Score file relative to the crate's `Cargo.toml`.
+fn load_file(path: &str, span: Span) -> Result<(spec::Workload, PathBuf), syn::Error> {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let full = manifest_dir.join(path);
+    let text = std::fs::read_to_string(&full).map_err(|e| {
+        syn::Error::new(
+            span,
+            format!(
+                "cannot read the Score file {}: {e}; #[score_workload] reads score.yaml beside Cargo.toml, or the file given with file = \"...\"",
+                full.display()
+            ),
+        )
+    })?;
+    let loaded = spec::load_str(&full.display().to_string(), &text).map_err(|e| {
+        let mut errors = e.diagnostics.iter().map(|d| {
+            let at = d.location.map(|l| format!("{}: ", e.sources.describe(l))).unwrap_or_default();
+            syn::Error::new(span, format!("{at}{d}"))
+        });
+        let mut first = errors.next().unwrap_or_else(|| syn::Error::new(span, e.to_string()));
+        errors.for_each(|e| first.combine(e));
+        first
+    })?;
+    Ok((loaded.workload, full))
+}
