@@ -618,6 +618,12 @@ fn cmd_leftover_process_holding_stderr_does_not_block_the_call() {
     });
     let result = rx.recv_timeout(Duration::from_secs(30));
     let leftover = read_pid(dir.path(), "leftover.pid");
+    // The call returns once the leftover has closed its pipes, which a SIGKILL does a moment
+    // before the process is gone: allow that moment (generously, for a loaded machine).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while alive(leftover) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let still_running = alive(leftover);
     if still_running {
         let _ = Command::new("kill").arg(leftover.to_string()).status();
