@@ -240,12 +240,13 @@ impl Candidate<'_> {
         let name = self.package.name.to_string();
         let bins = self.bins();
         if let Some(b) = bin
-            && !bins.iter().any(|t| t.name == b) {
-                return Err(Failure::Invalid(format!(
-                    "package `{name}` has no binary `{b}` (binaries: {})",
-                    list(bins.iter().map(|t| t.name.as_str()))
-                )));
-            }
+            && !bins.iter().any(|t| t.name == b)
+        {
+            return Err(Failure::Invalid(format!(
+                "package `{name}` has no binary `{b}` (binaries: {})",
+                list(bins.iter().map(|t| t.name.as_str()))
+            )));
+        }
         // Binaries whose main carries the attribute.
         let mut declared = Vec::new();
         for target in bins.iter().filter(|t| bin.is_none_or(|b| t.name == b)) {

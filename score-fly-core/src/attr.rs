@@ -283,6 +283,16 @@ impl Builder {
         self.node(Value::Map(map), span)
     }
 
+    /// Inserts a keyed entry (port, resource, file, volume), naming its kind in a duplicate.
+    fn insert_named(&mut self, map: &mut Vec<(Key, Node)>, kind: &str, name: &str, span: Span, node: Node) {
+        if map.iter().any(|(k, _)| k.name == name) {
+            self.error(span, format!("{kind} `{name}` is declared more than once"));
+            return;
+        }
+        let key = self.key(name, span);
+        map.push((key, node));
+    }
+
     /// Inserts, reporting a duplicate at the second occurrence.
     fn insert(&mut self, map: &mut Vec<(Key, Node)>, name: &str, span: Span, node: Node) {
         if map.iter().any(|(k, _)| k.name == name) {
@@ -309,14 +319,18 @@ impl Builder {
 
     /// A value of any literal type (the Score validator checks the type).
     fn scalar(&mut self, entry: &RawEntry) -> Option<Node> {
-        if let RawBody::Value(v) = &entry.body { Some(self.value(v)) } else {
+        if let RawBody::Value(v) = &entry.body {
+            Some(self.value(v))
+        } else {
             self.error(entry.span, format!("write `{} = ...`", entry.key.text()));
             None
         }
     }
 
     fn string_list(&mut self, entry: &RawEntry) -> Option<Node> {
-        if let RawBody::Value(v @ RawValue::List(..)) = &entry.body { Some(self.value(v)) } else {
+        if let RawBody::Value(v @ RawValue::List(..)) = &entry.body {
+            Some(self.value(v))
+        } else {
             self.error(entry.span, format!("write `{} = [\"...\", ...]`", entry.key.text()));
             None
         }
@@ -338,7 +352,9 @@ impl Builder {
     }
 
     fn group<'e>(&mut self, entry: &'e RawEntry, how: &str) -> Option<(&'e [RawEntry], Span)> {
-        if let RawBody::Group(entries, span) = &entry.body { Some((entries, *span)) } else {
+        if let RawBody::Group(entries, span) = &entry.body {
+            Some((entries, *span))
+        } else {
             self.error(entry.span, format!("write `{}({how})`", entry.key.text()));
             None
         }
@@ -347,7 +363,9 @@ impl Builder {
     /// `key(NAME, field = ..., ...)`: the name and the other entries.
     fn keyed<'e>(&mut self, entry: &'e RawEntry, how: &str) -> Option<(String, Span, &'e [RawEntry])> {
         let (entries, _) = self.group(entry, how)?;
-        if let Some(RawEntry { key, span, body: RawBody::Flag }) = entries.first() { Some((key.text().to_owned(), *span, &entries[1..])) } else {
+        if let Some(RawEntry { key, span, body: RawBody::Flag }) = entries.first() {
+            Some((key.text().to_owned(), *span, &entries[1..]))
+        } else {
             self.error(
                 entry.span,
                 format!("`{}` starts with its name: `{}({how})`", entry.key.text(), entry.key.text()),
@@ -414,11 +432,13 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
                 b.error(e.span, "`file = \"...\"` reads the whole workload from a Score file: put this there instead");
             }
         }
-        let path = if let RawBody::Value(RawValue::Str(s, _)) = &file.body { s.clone() } else {
+        let (path, span) = if let RawBody::Value(RawValue::Str(s, span)) = &file.body {
+            (s.clone(), *span)
+        } else {
             b.error(file.span, "write `file = \"path/to/score.yaml\"`");
-            String::new()
+            (String::new(), file.span)
         };
-        return finish(b, Declared::File { path, span: file.span });
+        return finish(b, Declared::File { path, span });
     }
 
     let mut metadata: Vec<(Key, Node)> = Vec::new();
@@ -520,7 +540,7 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
                     },
                 );
                 let node = b.node(Value::Map(fields), span);
-                b.insert(&mut files, &target, span, node);
+                b.insert_named(&mut files, "file", &target, span, node);
             }
             "volume" => {
                 let Some((target, span, rest)) = b.keyed(e, "\"/path\", source = \"...\"") else { continue };
@@ -533,7 +553,7 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
                     b.scalar(f).map(|n| (score, n))
                 });
                 let node = b.node(Value::Map(fields), span);
-                b.insert(&mut volumes, &target, span, node);
+                b.insert_named(&mut volumes, "volume", &target, span, node);
             }
             "requests" | "limits" => {
                 let Some((inner, span)) = b.group(e, "cpu = \"1\", memory = \"256Mi\"") else { continue };
@@ -600,7 +620,7 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
                     b.scalar(f).map(|n| (score, n))
                 });
                 let node = b.node(Value::Map(fields), span);
-                b.insert(&mut ports, &name, span, node);
+                b.insert_named(&mut ports, "port", &name, span, node);
             }
             "resource" => {
                 let Some((name, span, rest)) = b.keyed(e, "db, type = \"postgres\"") else { continue };
@@ -623,7 +643,7 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
                     },
                 );
                 let node = b.node(Value::Map(fields), span);
-                b.insert(&mut resources, &name, span, node);
+                b.insert_named(&mut resources, "resource", &name, span, node);
             }
             _ => unreachable!("every TOP_KEYS entry is handled"),
         }
@@ -682,6 +702,33 @@ fn finish(b: Builder, declared: Declared) -> Result<Declared, syn::Error> {
     }
 }
 
+/// Score's spellings → the attribute's (`livenessProbe` → `liveness_probe`...).
+const SPELLINGS: &[(&str, &str)] = &[
+    ("livenessProbe", "liveness_probe"),
+    ("readinessProbe", "readiness_probe"),
+    ("httpGet", "http_get"),
+    ("httpHeaders", "http_headers"),
+    ("targetPort", "target_port"),
+    ("binaryContent", "binary_content"),
+    ("noExpand", "no_expand"),
+    ("readOnly", "read_only"),
+];
+
+/// A validator message in the attribute's terms: field paths without the
+/// `containers.<name>.` prefix (the container's fields are top-level arguments), `snake_case`
+/// names instead of Score's camelCase.
+fn in_attribute_terms(d: &spec::Diagnostic) -> String {
+    let mut path = d.path.clone();
+    if let Some((_, fields)) = path.strip_prefix("containers.").and_then(|rest| rest.split_once('.')) {
+        path = fields.to_owned();
+    }
+    let mut text = if path.is_empty() { d.message.clone() } else { format!("{path}: {}", d.message) };
+    for (score, attribute) in SPELLINGS {
+        text = text.replace(score, attribute);
+    }
+    text
+}
+
 /// Validates an inline workload with the Score validator; problems come back as errors on
 /// the offending tokens (all of them combined).
 pub fn load_inline(inline: Inline) -> Result<Loaded, syn::Error> {
@@ -692,7 +739,7 @@ pub fn load_inline(inline: Inline) -> Result<Loaded, syn::Error> {
     if let Err(e) = &loaded {
         errors.extend(e.diagnostics.iter().map(|d| {
             let span = span_of(&spans, d.location).unwrap_or_else(Span::call_site);
-            syn::Error::new(span, d.to_string())
+            syn::Error::new(span, in_attribute_terms(d))
         }));
     }
     let mut errors = errors.into_iter();

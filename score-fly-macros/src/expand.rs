@@ -61,7 +61,17 @@ fn workload_json(args: TokenStream, item: &TokenStream) -> Result<(String, Optio
 /// The attribute belongs on `fn main` of a binary target.
 fn check_item(item: &TokenStream) -> Result<(), syn::Error> {
     let function: syn::ItemFn = syn::parse2(item.clone()).map_err(|_| {
-        syn::Error::new(Span::call_site(), "#[score_workload] goes on `fn main` of a binary; this is not a function")
+        // Point at the item's keyword (`struct`, `impl`...) when there is one.
+        let (span, what) = match syn::parse2::<syn::Item>(item.clone()) {
+            Ok(syn::Item::Struct(s)) => (s.struct_token.span, "a struct"),
+            Ok(syn::Item::Enum(e)) => (e.enum_token.span, "an enum"),
+            Ok(syn::Item::Impl(i)) => (i.impl_token.span, "an impl block"),
+            Ok(syn::Item::Mod(m)) => (m.mod_token.span, "a module"),
+            Ok(syn::Item::Const(c)) => (c.const_token.span, "a const"),
+            Ok(syn::Item::Static(s)) => (s.static_token.span, "a static"),
+            _ => (Span::call_site(), "not a function"),
+        };
+        syn::Error::new(span, format!("#[score_workload] goes on `fn main` of a binary; this is {what}"))
     })?;
     if function.sig.ident != "main" {
         return Err(syn::Error::new(
@@ -94,7 +104,7 @@ fn load_file(path: &str, span: Span) -> Result<(spec::Workload, PathBuf), syn::E
             ),
         )
     })?;
-    let loaded = spec::load_str(&full.display().to_string(), &text).map_err(|e| {
+    let loaded = spec::load_str(path, &text).map_err(|e| {
         let mut errors = e.diagnostics.iter().map(|d| {
             let at = d.location.map(|l| format!("{}: ", e.sources.describe(l))).unwrap_or_default();
             syn::Error::new(span, format!("{at}{d}"))

@@ -1,0 +1,4 @@
+use score_fly_macros::score_workload;
+
+#[score_workload(name = "web", port(web, port = 80), port(web, port = 443))]
+fn main() {}

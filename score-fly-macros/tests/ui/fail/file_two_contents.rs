@@ -1,0 +1,4 @@
+use score_fly_macros::score_workload;
+
+#[score_workload(name = "web", file("/etc/app.conf", content = "inline", source = "app.conf"))]
+fn main() {}
