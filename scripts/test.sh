@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine of this kind (Debian 12, Rust stable):
-# installs the system packages the tests need (none yet beyond the Rust toolchain), checks
+# installs the system packages the tests need (PostgreSQL for examples/todo), checks
 # formatting and lints, then runs every test, doc test and benchmark-as-test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use. Each later feature adds its servers here
 # (PostgreSQL, docker-registry, skopeo, umoci...).
-packages=()
+packages=(postgresql)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

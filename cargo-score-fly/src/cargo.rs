@@ -34,10 +34,11 @@ pub struct Settings {
 pub const SETTING_KEYS: &[&str] = &["app-prefix", "org", "region", "base-image", "score-file"];
 
 impl Settings {
-    fn from_metadata(value: &serde_json::Value, table: &str) -> Result<Settings, Failure> {
+    /// Reads `[<table>.score-fly]`; `owner` names the package in messages.
+    fn from_metadata(value: &serde_json::Value, table: &str, owner: &str) -> Result<Settings, Failure> {
         let Some(section) = value.get("score-fly") else { return Ok(Settings::default()) };
         let Some(map) = section.as_object() else {
-            return Err(Failure::Invalid(format!("[{table}.score-fly] must be a table")));
+            return Err(Failure::Invalid(format!("[{table}.score-fly]{owner} must be a table")));
         };
         let mut settings = Settings::default();
         for (key, value) in map {
@@ -53,7 +54,7 @@ impl Settings {
                 "score-file" => settings.score_file = Some(text),
                 other => {
                     return Err(Failure::Invalid(format!(
-                        "[{table}.score-fly] has an unknown key `{other}`; known keys: {}",
+                        "[{table}.score-fly]{owner} has an unknown key `{other}`; known keys: {}",
                         SETTING_KEYS.join(", ")
                     )));
                 }
@@ -133,19 +134,28 @@ pub fn discover(args: &PackageArgs, cwd: &Path) -> Result<Workspace, Failure> {
     command.current_dir(cwd);
     let metadata = command.exec().map_err(|e| match e {
         cargo_metadata::Error::CargoMetadata { stderr } => {
-            Failure::Invalid(format!("cargo metadata failed: {}", stderr.trim().trim_start_matches("error: ")))
+            // Cargo's own snippet lines follow, indented so they print as detail.
+            let mut lines = stderr.trim().lines();
+            let first = lines.next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+            let rest: Vec<String> = lines.map(|l| format!("  {l}")).collect();
+            Failure::Invalid(if rest.is_empty() {
+                format!("cargo metadata failed: {first}")
+            } else {
+                format!("cargo metadata failed: {first}\n{}", rest.join("\n"))
+            })
         }
         other => Failure::Error(format!("cannot run cargo metadata: {other}")),
     })?;
     let root = PathBuf::from(metadata.workspace_root.as_std_path());
-    let workspace_settings = Settings::from_metadata(&metadata.workspace_metadata, "workspace.metadata")?;
+    let workspace_settings = Settings::from_metadata(&metadata.workspace_metadata, "workspace.metadata", "")?;
     let members: Vec<&cargo_metadata::Package> = metadata.workspace_packages();
 
     // Every member that declares a workload, with its settings.
     let mut candidates: BTreeMap<String, Candidate<'_>> = BTreeMap::new();
     for package in &members {
-        let settings = Settings::from_metadata(&package.metadata, &format!("package.metadata` of `{}", package.name))?
-            .or(&workspace_settings);
+        let settings =
+            Settings::from_metadata(&package.metadata, "package.metadata", &format!(" of package `{}`", package.name))?
+                .or(&workspace_settings);
         candidates.insert(package.name.to_string(), Candidate { package, settings });
     }
 

@@ -99,8 +99,23 @@ pub fn failure(printer: &Printer, failure: &Failure) {
             printer.error("generated files are out of date: run `cargo score-fly generate`", "");
         }
         Failure::Invalid(message) | Failure::Error(message) => {
+            // Each unindented line is an error; indented lines are its detail.
+            let mut current: Option<(String, String)> = None;
             for line in message.lines() {
-                printer.error(line, "");
+                if line.starts_with("  ")
+                    && let Some((_, detail)) = &mut current
+                {
+                    detail.push('\n');
+                    detail.push_str(line);
+                    continue;
+                }
+                if let Some((head, detail)) = current.take() {
+                    printer.error(&head, &detail);
+                }
+                current = Some((line.to_owned(), String::new()));
+            }
+            if let Some((head, detail)) = current {
+                printer.error(&head, &detail);
             }
         }
     }

@@ -25,6 +25,8 @@
 pub mod attr;
 pub mod fly;
 pub mod fsutil;
+#[cfg(feature = "engine")]
+pub mod image;
 pub mod placeholder;
 #[cfg(feature = "engine")]
 pub mod provision;

@@ -78,6 +78,9 @@ pub struct WorkloadEntry {
     /// package folder of a `#[score_workload]` workload).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dir: Option<PathBuf>,
+    /// `primary_region` when the workload sets none (from `--region` or the package settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// The workload after overrides.
     pub spec: Workload,
 }

@@ -38,6 +38,10 @@ struct Input {
     file: PathBuf,
     /// The folder `source` files are relative to, when not the file's folder.
     dir: Option<PathBuf>,
+    /// Where its `fly.toml` goes by default (the package folder), when not the current one.
+    home: Option<PathBuf>,
+    /// The default primary region of this workload.
+    region: Option<String>,
     loaded: Loaded,
 }
 
@@ -57,7 +61,6 @@ struct Sources {
     /// Input files an output must never replace.
     protected: Vec<PathBuf>,
     app_prefix: Option<String>,
-    region: Option<String>,
 }
 
 /// Runs `generate`.
@@ -68,7 +71,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     } else {
         from_files(args, session)?
     };
-    let Sources { root, inputs, outputs, protected, app_prefix, region } = sources;
+    let Sources { root, inputs, outputs, protected, app_prefix } = sources;
     check_outputs_spare_inputs(&outputs, protected.iter())?;
 
     let project = super::open_project_at(&root, session)?;
@@ -100,8 +103,13 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
                 input.file.display()
             ));
         }
-        let entry =
-            WorkloadEntry { file: input.file.clone(), output, dir: input.dir, spec: input.loaded.workload.clone() };
+        let entry = WorkloadEntry {
+            file: input.file.clone(),
+            output,
+            dir: input.dir,
+            region: input.region,
+            spec: input.loaded.workload.clone(),
+        };
         targets.insert(name.clone(), Target { name, entry, loaded: Some(input.loaded) });
     }
     let workloads: BTreeMap<String, Workload> =
@@ -118,7 +126,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
                 provision::outputs_for(&target.name, &target.entry.spec, state)
             },
             preflight,
-            primary_region: region.clone(),
+            primary_region: target.entry.region.clone(),
         })
     };
 
@@ -158,9 +166,13 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     }
     let pending = report.pending();
     if !pending.is_empty() {
-        return Err(Failure::OutOfDate(
-            pending.iter().map(|uid| format!("resource `{uid}` is not provisioned with its current inputs")).collect(),
-        ));
+        let stale: Vec<String> =
+            pending.iter().map(|uid| format!("resource `{uid}` is not provisioned with its current inputs")).collect();
+        if args.format == Some(Format::Json) {
+            let doc = serde_json::json!({"workloads": [], "up_to_date": false, "out_of_date": stale});
+            printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("json")));
+        }
+        return Err(Failure::OutOfDate(stale));
     }
 
     // Convert every workload of the project.
@@ -320,7 +332,7 @@ fn from_files(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure
                 for w in &loaded.warnings {
                     render::diagnostic(&session.printer, &loaded.sources, w, false);
                 }
-                inputs.push(Input { file: path.clone(), dir: None, loaded });
+                inputs.push(Input { file: path.clone(), dir: None, home: None, region: args.region.clone(), loaded });
             }
             Err(e) => errors.push(e),
         }
@@ -329,6 +341,9 @@ fn from_files(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure
         return Err(Failure::InvalidScore(errors));
     }
     check_names(&inputs)?;
+    if let Some(region) = &args.region {
+        check_region(region, "--region")?;
+    }
     let outputs = output_paths(&inputs, args.output.as_deref(), Path::new(""))?;
     let mut protected = files;
     protected.extend(args.overrides_file.iter().cloned());
@@ -338,7 +353,6 @@ fn from_files(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure
         outputs,
         protected,
         app_prefix: Some(args.app_prefix.clone()).filter(|p| !p.is_empty()),
-        region: args.region.clone(),
     })
 }
 
@@ -351,7 +365,9 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
     let mut errors = Vec::new();
     let mut protected = args.overrides_file.clone();
     let mut prefixes = BTreeSet::new();
-    let mut regions = BTreeSet::new();
+    if let Some(region) = &args.region {
+        check_region(region, "--region")?;
+    }
     for service in workspace.services {
         let loaded = if overrides.is_empty() {
             service.loaded
@@ -369,20 +385,35 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
         for w in &loaded.warnings {
             render::diagnostic(&session.printer, &loaded.sources, w, false);
         }
+        // `source` files are relative to the Score file, or to the package folder for an
+        // inline attribute.
         let (file, dir) = match &service.origin {
             cargo::Origin::ScoreFile(path) => {
                 protected.push(path.clone());
                 (path.clone(), None)
             }
-            cargo::Origin::Attribute { source, file } => {
+            cargo::Origin::Attribute { source, file: Some(file) } => {
                 protected.push(source.clone());
-                protected.extend(file.clone());
-                (file.clone().unwrap_or_else(|| source.clone()), Some(service.dir.clone()))
+                protected.push(file.clone());
+                (file.clone(), None)
+            }
+            cargo::Origin::Attribute { source, file: None } => {
+                protected.push(source.clone());
+                (source.clone(), Some(service.dir.clone()))
             }
         };
         prefixes.extend(service.settings.app_prefix.clone());
-        regions.extend(service.settings.region.clone());
-        inputs.push(Input { file: within(&root, &file), dir: dir.map(|d| within(&root, &d)), loaded });
+        let region = args.region.clone().or_else(|| service.settings.region.clone());
+        if let (Some(r), None) = (&region, &args.region) {
+            check_region(r, &format!("the `region` setting of package `{}`", service.package))?;
+        }
+        inputs.push(Input {
+            file: within(&root, &file),
+            dir: dir.map(|d| within(&root, &d)),
+            home: Some(within(&root, &service.dir)),
+            region,
+            loaded,
+        });
     }
     if !errors.is_empty() {
         return Err(Failure::InvalidScore(errors));
@@ -393,10 +424,7 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
         // Beside each package's Cargo.toml.
         None => inputs
             .iter()
-            .map(|i| {
-                let dir = i.dir.clone().unwrap_or_else(|| i.file.parent().unwrap_or(Path::new("")).to_path_buf());
-                dir.join(format!("fly_{}.toml", i.loaded.workload.name()))
-            })
+            .map(|i| i.home.clone().unwrap_or_default().join(format!("fly_{}.toml", i.loaded.workload.name())))
             .collect(),
     };
     let app_prefix = if args.app_prefix.is_empty() {
@@ -413,8 +441,7 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
     } else {
         Some(args.app_prefix.clone())
     };
-    let region = args.region.clone().or_else(|| (regions.len() == 1).then(|| regions.into_iter().next()).flatten());
-    Ok(Sources { root, inputs, outputs, protected, app_prefix, region })
+    Ok(Sources { root, inputs, outputs, protected, app_prefix })
 }
 
 fn overrides(args: &GenerateArgs, workloads: usize) -> Result<Overrides, Failure> {
@@ -563,8 +590,9 @@ fn output_paths(inputs: &[Input], output: Option<&Path>, root: &Path) -> Result<
     let Some(output) = output else {
         return Ok(inputs.iter().map(|i| PathBuf::from(default_name(i))).collect());
     };
+    let named_folder = output.as_os_str().to_string_lossy().ends_with('/');
     let output = if root.as_os_str().is_empty() { output.to_path_buf() } else { within(root, output) };
-    let is_dir = root.join(&output).is_dir() || output.as_os_str().to_string_lossy().ends_with('/');
+    let is_dir = named_folder || root.join(&output).is_dir();
     if is_dir {
         return Ok(inputs.iter().map(|i| output.join(default_name(i))).collect());
     }
@@ -576,6 +604,17 @@ fn output_paths(inputs: &[Input], output: Option<&Path>, root: &Path) -> Result<
         )));
     }
     Ok(vec![output])
+}
+
+/// A Fly region code: three lowercase letters.
+fn check_region(region: &str, what: &str) -> Result<(), Failure> {
+    if region.len() == 3 && region.bytes().all(|b| b.is_ascii_lowercase()) {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(format!(
+            "{what}: `{region}` is not a Fly region code (three lowercase letters, e.g. ams, iad)"
+        )))
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, Failure> {

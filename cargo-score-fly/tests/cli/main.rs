@@ -22,15 +22,33 @@
 //! - [`secrets`]: `--secrets-file` read back as flyctl reads it, and a scan for leaked secrets;
 //! - [`state`]: a corrupt or unknown state, and bad provisioner answers, keep the previous state;
 //! - [`crash`]: `generate` killed at random moments leaves a consistent project;
-//! - [`concurrency`]: two runs on one project and the lock between them.
+//! - [`concurrency`]: two runs on one project and the lock between them;
+//! - [`cargo_packages`]: cargo mode (no Score file, inside a package): `score.yaml` beside
+//!   `Cargo.toml`, `#[score_workload]` (inline, `file = ...`, bare), the two disagreeing, `-o`,
+//!   invalid attributes located in the source, and `cargo score-fly` in a package;
+//! - [`cargo_selection`]: `-p`, `--workspace`, `--bin`, the package of the current folder, and
+//!   the errors listing candidates, members and binaries;
+//! - [`cargo_settings`]: `[workspace|package.metadata.score-fly]`, flags over them, and
+//!   invalid settings;
+//! - [`check`]: `generate --check` (fly.toml and resources out of date, nothing written or
+//!   provisioned) and its JSON summary;
+//! - [`summary`]: `generate --format json`;
+//! - [`examples`]: `examples/hello` and `examples/todo`, their fly.toml snapshot-tested.
 //!
-//! Shared helpers live in [`support`]; those for provisioners and the state in [`fixtures`].
+//! Shared helpers live in [`support`]; those for provisioners and the state in [`fixtures`];
+//! fixture cargo packages and workspaces (never compiled) in [`cargo_fixtures`].
 
 mod cargo;
+mod cargo_fixtures;
+mod cargo_packages;
+mod cargo_selection;
+mod cargo_settings;
+mod check;
 mod colors;
 mod concurrency;
 mod crash;
 mod errors;
+mod examples;
 mod fixtures;
 mod generate;
 mod init;
@@ -39,4 +57,5 @@ mod provisioners;
 mod resources;
 mod secrets;
 mod state;
+mod summary;
 mod support;

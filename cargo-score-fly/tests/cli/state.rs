@@ -100,7 +100,8 @@ fn invalid_json_from_a_provisioner_keeps_the_previous_state() {
     project.script("prov.sh", "cat > /dev/null\necho 'cannot reach the database' >&2\nexit 7\n");
     let run = project.run(&["generate", "--reprovision"]);
     run.assert_code(FAILURE).assert_stderr_has("`./prov.sh` exited with status 7; the end of its stderr:");
-    let quoted = run.errors().iter().filter(|l| l.ends_with("cannot reach the database")).count();
+    // Quoted once, as detail under its error (the passthrough line is prefixed by the uid).
+    let quoted = run.stderr.lines().filter(|l| *l == "    cannot reach the database").count();
     assert_eq!(quoted, 1, "the tail of its stderr is quoted\n{}", run.stderr);
     project.script("prov.sh", "cat > /dev/null\n");
     let run = project.run(&["generate", "--reprovision"]);

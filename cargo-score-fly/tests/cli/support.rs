@@ -159,6 +159,23 @@ impl Project {
     pub(crate) fn entries(&self) -> Vec<PathBuf> {
         self.snapshot().into_iter().map(|(path, _)| path).collect()
     }
+
+    /// Runs the binary with `args` in the folder `dir` of the project (`""`: the project).
+    pub(crate) fn run_in(&self, dir: &str, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.current_dir(self.path().join(dir));
+        Run::from(command.output().expect("run cargo-score-fly"))
+    }
+
+    /// [`Project::fails`] with the binary run in the folder `dir` of the project.
+    pub(crate) fn fails_in(&self, dir: &str, args: &[&str], code: i32) -> Run {
+        let before = self.snapshot();
+        let run = self.run_in(dir, args);
+        run.assert_code(code);
+        let after = self.snapshot();
+        assert_eq!(after, before, "a failing run must not write anything\n--- stderr ---\n{}", run.stderr);
+        run
+    }
 }
 
 /// What a run of the binary did.
