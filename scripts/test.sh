@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests use. Each later feature adds its servers here
 # (PostgreSQL, docker-registry, skopeo, umoci...).
-packages=(postgresql)
+packages=(postgresql docker-registry skopeo umoci apache2-utils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -67,6 +67,8 @@ pub enum Command {
     Init(InitArgs),
     /// Add Score workloads to the project, provision their resources and write fly.toml files.
     Generate(GenerateArgs),
+    /// Build a package's container image without Docker: its Linux x86-64 binary on a base image.
+    Build(BuildArgs),
     /// Manage the provisioners that turn resources into outputs.
     #[command(subcommand)]
     Provisioners(ProvisionersCommand),
@@ -199,6 +201,75 @@ impl PackageArgs {
     pub fn any(&self) -> bool {
         self.manifest_path.is_some() || !self.package.is_empty() || self.workspace || self.bin.is_some()
     }
+}
+
+/// How cargo compiles (cargo's own flags).
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Compilation Options")]
+pub struct CompileArgs {
+    /// Space or comma separated features to activate.
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+    /// Activate all available features.
+    #[arg(long)]
+    pub all_features: bool,
+    /// Do not activate the `default` feature.
+    #[arg(long)]
+    pub no_default_features: bool,
+    /// Build with the release profile (the default for images).
+    #[arg(short, long, conflicts_with = "profile")]
+    pub release: bool,
+    /// Build with this profile [default: release].
+    #[arg(long, value_name = "PROFILE-NAME")]
+    pub profile: Option<String>,
+    /// Cargo's target folder.
+    #[arg(long, value_name = "DIRECTORY")]
+    pub target_dir: Option<PathBuf>,
+}
+
+/// How `build` makes the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Builder {
+    /// Build the binary here with cargo and assemble the image without Docker.
+    #[default]
+    Native,
+    /// Write a multi-stage Dockerfile for Fly's remote builder (hosts that cannot build Linux x86-64).
+    Dockerfile,
+}
+
+/// `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Cargo packages to build.
+    #[command(flatten)]
+    pub packages: PackageArgs,
+    /// Cargo compilation flags.
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Push the image to Fly's registry (`registry.fly.io/<app>`; `FLY_REGISTRY_HOST` overrides the host).
+    #[arg(long)]
+    pub push: bool,
+    /// Image tag [default: derived from the image's digest].
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// The image the binary is layered on [default: the base-image setting, else gcr.io/distroless/cc-debian12].
+    #[arg(long, value_name = "REFERENCE")]
+    pub base_image: Option<String>,
+    /// Write the image as an OCI image layout in this folder.
+    #[arg(long, value_name = "DIR")]
+    pub output_oci: Option<PathBuf>,
+    /// Native build, or a Dockerfile for Fly's remote builder.
+    #[arg(long, value_enum, default_value_t = Builder::Native)]
+    pub builder: Builder,
+    /// Download the base image again even if it is cached.
+    #[arg(long)]
+    pub pull: bool,
+    /// Prefix of the Fly app name (when the project has none yet).
+    #[arg(long, value_name = "PREFIX")]
+    pub app_prefix: Option<String>,
+    /// Also print a summary of the result on stdout.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 }
 
 /// `generate`.

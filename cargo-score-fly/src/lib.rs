@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Init(args) => commands::init::run(args, &session),
         cli::Command::Generate(args) => commands::generate::run(args, &session),
+        cli::Command::Build(args) => commands::build::run(args, &session),
         cli::Command::Provisioners(command) => commands::provisioners::run(command, &session),
         cli::Command::Resources(command) => commands::resources::run(command, &session),
     };

@@ -44,6 +44,16 @@ impl Printer {
         anstream::AutoStream::new(std::io::stderr(), self.color)
     }
 
+    /// Whether `-q` was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Whether stderr is a terminal (progress bars only make sense there).
+    pub fn is_terminal(&self) -> bool {
+        std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
+
     /// Whether colors are used on stderr.
     pub fn styled(&self) -> bool {
         !matches!(self.stderr().current_choice(), anstream::ColorChoice::Never)

@@ -131,6 +131,29 @@ pub struct State {
     /// The provisioners' shared state (RFC 7386 patches are merged into it).
     #[serde(default = "empty_object")]
     pub shared: serde_json::Value,
+    /// The image `build` made for each workload (what `generate` uses for image `.`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, ImageEntry>,
+}
+
+/// The image `build` made for a workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ImageEntry {
+    /// Pushed to a registry.
+    Pushed {
+        /// `registry.fly.io/<app>:<tag>`.
+        reference: String,
+        /// The manifest digest.
+        digest: String,
+    },
+    /// A Dockerfile for Fly's remote builder.
+    Dockerfile {
+        /// The Dockerfile, relative to the project root.
+        dockerfile: PathBuf,
+        /// Its `.dockerignore`, relative to the project root.
+        ignorefile: PathBuf,
+    },
 }
 
 fn empty_object() -> serde_json::Value {
@@ -146,6 +169,7 @@ impl State {
             workloads: BTreeMap::new(),
             resources: BTreeMap::new(),
             shared: empty_object(),
+            images: BTreeMap::new(),
         }
     }
 

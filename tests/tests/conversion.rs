@@ -48,6 +48,7 @@ fn options() -> ConvertOptions {
         resources: BTreeMap::new(),
         preflight: false,
         primary_region: None,
+        built: None,
     }
 }
 

@@ -22,7 +22,7 @@ use score_fly_core::fsutil::{self, PendingWrite};
 use score_fly_core::provision::{self, Outcome, ProvisionOptions, Provisioning, definition};
 use score_fly_core::spec::node::FieldPath;
 use score_fly_core::spec::{self, Loaded, Overrides, Workload};
-use score_fly_core::state::{State, WorkloadEntry};
+use score_fly_core::state::{ImageEntry, State, WorkloadEntry};
 
 use super::{CliEvents, Failure, Session};
 use crate::cargo;
@@ -127,6 +127,13 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
             },
             preflight,
             primary_region: target.entry.region.clone(),
+            built: match state.images.get(&target.name) {
+                Some(ImageEntry::Pushed { reference, .. }) => Some(fly::Built::Image(reference.clone())),
+                Some(ImageEntry::Dockerfile { dockerfile, ignorefile }) => {
+                    Some(fly::Built::Dockerfile(absolute(&root.join(dockerfile))?, absolute(&root.join(ignorefile))?))
+                }
+                None => None,
+            },
         })
     };
 

@@ -1,5 +1,6 @@
 //! One module per command, each with one entry function `run`.
 
+pub mod build;
 pub mod generate;
 pub mod init;
 pub mod provisioners;

@@ -195,6 +195,19 @@ impl Converter<'_> {
             }
             return Some(Build { image: Some(container.image.clone()), ..Build::default() });
         }
+        match &self.options.built {
+            Some(super::Built::Image(reference)) => {
+                return Some(Build { image: Some(reference.clone()), ..Build::default() });
+            }
+            Some(super::Built::Dockerfile(dockerfile, ignore)) => {
+                return Some(Build {
+                    image: None,
+                    dockerfile: Some(relative_path(&self.options.out_dir, dockerfile)),
+                    ignorefile: Some(relative_path(&self.options.out_dir, ignore)),
+                });
+            }
+            None => {}
+        }
         let dockerfile = self.options.score_dir.join("Dockerfile");
         if self.files.exists(&dockerfile) {
             let ignore = self.options.score_dir.join(".dockerignore");
@@ -207,7 +220,7 @@ impl Converter<'_> {
         self.problem(
             &base.key("image"),
             format!(
-                "image `.` means \"built from this project\": pass --image <reference> (e.g. the image `cargo score-fly build` pushed), or add a Dockerfile in {}",
+                "image `.` means \"built from this project\": run `cargo score-fly build --push` first, pass --image <reference>, or add a Dockerfile in {}",
                 display_dir(&self.options.score_dir)
             ),
         );

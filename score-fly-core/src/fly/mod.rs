@@ -116,6 +116,18 @@ pub struct ConvertOptions {
     pub preflight: bool,
     /// `primary_region` when the workload's annotations set none.
     pub primary_region: Option<String>,
+    /// For containers whose image is `.`: the image `build` pushed, or the Dockerfile (and
+    /// ignore file) it wrote.
+    pub built: Option<Built>,
+}
+
+/// What `build` made for a workload whose image is `.`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Built {
+    /// A pushed image reference.
+    Image(String),
+    /// A Dockerfile and its ignore file (absolute paths).
+    Dockerfile(PathBuf, PathBuf),
 }
 
 impl ConvertOptions {

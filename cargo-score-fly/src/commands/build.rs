@@ -1,0 +1,383 @@
+//! `build`: a package's container image without Docker.
+//!
+//! For each chosen package: `cargo build` its binary (release by default, cargo's flags
+//! respected), check that the binary carries the workload the source declares, pull the base
+//! image (once: it is cached under the target folder), refuse a binary that needs a newer
+//! glibc than the base has, assemble a reproducible image (the binary as one layer), and
+//! write it as an OCI layout and/or push it to Fly's registry. The pushed reference is
+//! recorded in the project state: `generate` then writes it for the workload's image `.`.
+//!
+//! `--builder dockerfile` instead writes a multi-stage Dockerfile for Fly's remote builder,
+//! for hosts that cannot build Linux x86-64 binaries.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use score_fly_core::image::{self, BlobCache, Credentials, PushEvent, Reference, Registry};
+use score_fly_core::secret::Secret;
+use score_fly_core::state::{ImageEntry, State};
+
+use super::{Failure, Session};
+use crate::cargo::{self, Service};
+use crate::cli::{BuildArgs, Builder, Format};
+
+/// Fly's registry.
+pub const FLY_REGISTRY: &str = "registry.fly.io";
+
+/// Runs `build`.
+pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
+    let printer = &session.printer;
+    let workspace = cargo::discover(&args.packages, Path::new("."))?;
+    let project = super::open_project_at(&workspace.root, session)?;
+    let mut state = project.load()?.unwrap_or_else(|| State::new(args.app_prefix.clone().unwrap_or_default()));
+    let mut summary = Vec::new();
+    for service in &workspace.services {
+        let prefix = args
+            .app_prefix
+            .clone()
+            .filter(|_| state.app_prefix.is_empty())
+            .or_else(|| service.settings.app_prefix.clone().filter(|_| state.app_prefix.is_empty()))
+            .unwrap_or_else(|| state.app_prefix.clone());
+        if state.resources.is_empty() && state.workloads.is_empty() {
+            state.app_prefix.clone_from(&prefix);
+        }
+        let app = format!("{prefix}{}", service.loaded.workload.name());
+        let Some(bin) = service.bin.clone() else {
+            return Err(Failure::Invalid(format!(
+                "package `{}` has several binaries and none declares the workload: choose the one that ships with --bin",
+                service.package
+            )));
+        };
+        let entry = match args.builder {
+            Builder::Dockerfile => dockerfile(service, &bin, &workspace.root, session)?,
+            Builder::Native => native(args, service, &bin, &app, &workspace, session, &mut summary)?,
+        };
+        if let Some(entry) = entry {
+            state.images.insert(service.loaded.workload.name().to_owned(), entry);
+        }
+    }
+    project.save(&state)?;
+    if args.format == Some(Format::Json) {
+        printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&summary).expect("json")));
+    }
+    Ok(())
+}
+
+fn dockerfile(service: &Service, bin: &str, root: &Path, session: &Session) -> Result<Option<ImageEntry>, Failure> {
+    let single = service.dir == root;
+    let name = if single { "Dockerfile".to_owned() } else { format!("{}.Dockerfile", service.package) };
+    let dockerfile = root.join(&name);
+    let ignorefile = root.join(".dockerignore");
+    let mut writes = vec![score_fly_core::fsutil::PendingWrite::new(
+        dockerfile.clone(),
+        image::dockerfile::dockerfile(&service.package, bin).into_bytes(),
+    )];
+    if !ignorefile.exists() {
+        writes.push(score_fly_core::fsutil::PendingWrite::new(
+            ignorefile.clone(),
+            image::dockerfile::DOCKERIGNORE.as_bytes().to_vec(),
+        ));
+    }
+    score_fly_core::fsutil::write_all_atomic(&writes).map_err(|e| Failure::Error(e.to_string()))?;
+    session.printer.status(
+        "Wrote",
+        &format!(
+            "{} for Fly's remote builder (context: the workspace root); `generate` points fly.toml at it",
+            cargo::relative(&dockerfile)
+        ),
+    );
+    Ok(Some(ImageEntry::Dockerfile { dockerfile: PathBuf::from(name), ignorefile: PathBuf::from(".dockerignore") }))
+}
+
+fn native(
+    args: &BuildArgs,
+    service: &Service,
+    bin: &str,
+    app: &str,
+    workspace: &cargo::Workspace,
+    session: &Session,
+    summary: &mut Vec<serde_json::Value>,
+) -> Result<Option<ImageEntry>, Failure> {
+    let printer = &session.printer;
+    if !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64")) {
+        return Err(Failure::Invalid(format!(
+            "this host ({}/{}) cannot build Linux x86-64 binaries for Fly; run `cargo score-fly build --builder dockerfile` to build on Fly's remote builder instead",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        )));
+    }
+    let binary_path = cargo_build(args, service, bin, workspace, session)?;
+    let binary = std::fs::read(&binary_path)
+        .map_err(|e| Failure::Error(format!("cannot read the binary {}: {e}", binary_path.display())))?;
+    check_embedded(&binary, service, &binary_path)?;
+
+    let base_text = args
+        .base_image
+        .clone()
+        .or_else(|| service.settings.base_image.clone())
+        .unwrap_or_else(|| image::DEFAULT_BASE.to_owned());
+    let base_ref = Reference::parse(&base_text).map_err(|e| Failure::Invalid(format!("base image: {e}")))?;
+    let target_dir = args.compile.target_dir.clone().unwrap_or_else(|| workspace.target_dir.clone());
+    let cache = BlobCache::new(target_dir.join("score-fly").join("oci"));
+    let registry_host =
+        std::env::var("FLY_REGISTRY_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| FLY_REGISTRY.to_owned());
+    let base_credentials = (base_ref.host == registry_host).then(fly_credentials).flatten();
+    let started = Instant::now();
+    let base = image::pull_base(&base_ref, &cache, &Registry::new(&base_ref, base_credentials), args.pull)
+        .map_err(|e| image_failure(&e))?;
+    printer.verbose(&format!("base image {base_ref} is {} ({:?})", base.manifest_digest, started.elapsed()));
+    image::check_glibc(&binary, &binary_path.display().to_string(), &base, &cache).map_err(|e| image_failure(&e))?;
+
+    let exposed_ports: Vec<String> = service
+        .loaded
+        .workload
+        .service
+        .as_ref()
+        .map(|s| {
+            s.ports
+                .values()
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        p.target(),
+                        if p.protocol() == score_fly_core::spec::Protocol::Udp { "udp" } else { "tcp" }
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let spec =
+        image::ImageSpec { binary: &binary, binary_name: bin, exposed_ports, mtime: image::layer::source_date_epoch() };
+    let built = image::assemble(&spec, &base).map_err(|e| image_failure(&e))?;
+    let tag =
+        args.tag.clone().unwrap_or_else(|| format!("sf-{}", &built.digest["sha256:".len().."sha256:".len() + 12]));
+    let mut record = serde_json::json!({
+        "package": service.package,
+        "workload": service.loaded.workload.name(),
+        "binary": binary_path,
+        "digest": built.digest,
+        "tag": tag,
+    });
+    if let Some(dir) = &args.output_oci {
+        image::write_layout(&built, &cache, dir, &tag).map_err(|e| image_failure(&e))?;
+        printer.status("Wrote", &format!("OCI image layout {} ({tag}, {})", cargo::relative(dir), built.digest));
+        record["oci_layout"] = serde_json::json!(dir);
+    }
+    let mut entry = None;
+    if args.push {
+        let target = Reference::parse(&format!("{registry_host}/{app}:{tag}"))
+            .map_err(|e| Failure::Invalid(format!("image name for app `{app}`: {e}")))?;
+        let credentials = fly_credentials().ok_or_else(|| {
+            Failure::Invalid(format!(
+                "pushing to {registry_host} needs a Fly token: set FLY_API_TOKEN (e.g. from `fly tokens create deploy -a {app}`)"
+            ))
+        })?;
+        let registry = Registry::new(&target, Some(credentials));
+        let mount_from = (base_ref.host == target.host).then_some(base_ref.repository.as_str());
+        let mut progress = Progress::new(printer);
+        let report = image::push(&built, &cache, &registry, &target, mount_from, &mut |e| progress.event(&e))
+            .map_err(|e| image_failure(&e))?;
+        progress.finish();
+        printer.status(
+            "Pushed",
+            &format!(
+                "{target} ({}; {} of {} blobs uploaded, {})",
+                built.digest,
+                report.uploaded.len(),
+                report.uploaded.len() + report.reused,
+                human_bytes(report.bytes)
+            ),
+        );
+        record["reference"] = serde_json::json!(target.to_string());
+        record["uploaded"] = serde_json::json!(report.uploaded);
+        record["uploaded_bytes"] = serde_json::json!(report.bytes);
+        entry = Some(ImageEntry::Pushed { reference: target.to_string(), digest: built.digest.clone() });
+    } else if args.output_oci.is_none() {
+        printer.status(
+            "Built",
+            &format!("image {} for {} (not pushed: add --push, or --output-oci DIR)", built.digest, service.package),
+        );
+    }
+    summary.push(record);
+    Ok(entry)
+}
+
+/// `cargo build` of one binary; returns its path.
+fn cargo_build(
+    args: &BuildArgs,
+    service: &Service,
+    bin: &str,
+    workspace: &cargo::Workspace,
+    session: &Session,
+) -> Result<PathBuf, Failure> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(&workspace.root).args([
+        "build",
+        "--message-format=json-render-diagnostics",
+        "-p",
+        &service.package,
+        "--bin",
+        bin,
+    ]);
+    let c = &args.compile;
+    match &c.profile {
+        Some(profile) => {
+            command.args(["--profile", profile]);
+        }
+        None => {
+            command.arg("--release");
+        }
+    }
+    if !c.features.is_empty() {
+        command.args(["--features", &c.features.join(",")]);
+    }
+    if c.all_features {
+        command.arg("--all-features");
+    }
+    if c.no_default_features {
+        command.arg("--no-default-features");
+    }
+    if let Some(dir) = &c.target_dir {
+        command.arg("--target-dir").arg(dir);
+    }
+    if session.printer.is_quiet() {
+        command.arg("--quiet");
+    }
+    if session.printer.styled() {
+        command.args(["--color", "always"]);
+    }
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = command.spawn().map_err(|e| Failure::Error(format!("cannot run cargo: {e}")))?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut executable = None;
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == bin
+            && message["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"))
+        {
+            executable = message["executable"].as_str().map(PathBuf::from);
+        }
+    }
+    let status = child.wait().map_err(|e| Failure::Error(format!("cannot wait for cargo: {e}")))?;
+    if !status.success() {
+        return Err(Failure::Error(format!(
+            "cargo build of `{}` (binary `{bin}`) failed; see cargo's output above",
+            service.package
+        )));
+    }
+    executable
+        .ok_or_else(|| Failure::Error(format!("cargo built `{}` but reported no `{bin}` executable", service.package)))
+}
+
+/// The binary must carry the workload the source declares (when it was built with the
+/// attribute): otherwise the image would not match what is deployed.
+fn check_embedded(binary: &[u8], service: &Service, path: &Path) -> Result<(), Failure> {
+    let Some(embedded) = score_fly_core::attr::find_embedded(binary) else {
+        if matches!(service.origin, cargo::Origin::Attribute { .. }) {
+            return Err(Failure::Error(format!(
+                "{} carries no #[score_workload] although its source declares one; was it built from other sources?",
+                path.display()
+            )));
+        }
+        return Ok(());
+    };
+    let embedded: serde_json::Value = serde_json::from_str(embedded)
+        .map_err(|e| Failure::Error(format!("the workload embedded in {} is not valid JSON: {e}", path.display())))?;
+    let declared = serde_json::to_value(&service.loaded.workload).expect("workloads serialise");
+    if embedded != declared {
+        return Err(Failure::Invalid(format!(
+            "{} carries a different workload than its source declares (built with other features or sources?); rebuild, or check #[score_workload] and the Score file",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The Fly token as registry credentials (user `x`).
+fn fly_credentials() -> Option<Credentials> {
+    let token =
+        ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"].iter().find_map(|v| std::env::var(v).ok().filter(|t| !t.is_empty()))?;
+    let token = token.strip_prefix("FlyV1 ").or_else(|| token.strip_prefix("Bearer ")).unwrap_or(&token).to_owned();
+    Some(Credentials { username: "x".to_owned(), password: Secret::new(token) })
+}
+
+fn image_failure(e: &image::ImageError) -> Failure {
+    match e {
+        image::ImageError::Glibc { .. }
+        | image::ImageError::NoGlibc { .. }
+        | image::ImageError::Registry(image::RegistryError::Unauthorized { .. }) => Failure::Invalid(e.to_string()),
+        _ => Failure::Error(e.to_string()),
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "display only")]
+    let b = bytes as f64;
+    if b >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", b / 1024.0 / 1024.0)
+    } else if b >= 1024.0 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// Upload progress: a bar with bytes and rate on a terminal, a line per blob otherwise.
+struct Progress<'p> {
+    printer: &'p crate::printer::Printer,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<'p> Progress<'p> {
+    fn new(printer: &'p crate::printer::Printer) -> Self {
+        Progress { printer, bar: None }
+    }
+
+    fn event(&mut self, event: &PushEvent) {
+        match event {
+            PushEvent::Skipped { digest, size } => {
+                self.printer.verbose(&format!("{} already in the registry ({})", short(digest), human_bytes(*size)));
+            }
+            PushEvent::Mounted { digest } => {
+                self.printer.verbose(&format!("{} mounted from the base image", short(digest)));
+            }
+            PushEvent::Uploading { digest, size } => {
+                if self.printer.is_terminal() && !self.printer.is_quiet() {
+                    let bar = indicatif::ProgressBar::new(*size);
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "   Uploading {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                        )
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                    );
+                    bar.set_message(short(digest));
+                    self.bar = Some(bar);
+                } else {
+                    self.printer.status("Uploading", &format!("{} ({})", short(digest), human_bytes(*size)));
+                }
+            }
+            PushEvent::Progress { sent, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_position(*sent);
+                }
+            }
+            PushEvent::Uploaded { .. } => self.finish(),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn short(digest: &str) -> String {
+    digest.trim_start_matches("sha256:").chars().take(12).collect()
+}
