@@ -77,7 +77,7 @@ impl Settings {
 }
 
 /// Where a service's workload comes from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Origin {
     /// A Score file.
     ScoreFile(PathBuf),
@@ -91,7 +91,7 @@ pub enum Origin {
 }
 
 /// A package that is a service.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Service {
     /// The package name.
     pub package: String,

@@ -67,6 +67,8 @@ pub enum Command {
     Init(InitArgs),
     /// Add Score workloads to the project, provision their resources and write fly.toml files.
     Generate(GenerateArgs),
+    /// Build the image, provision resources, write fly.toml, create the app, import secrets and `fly deploy`.
+    Deploy(DeployArgs),
     /// Build a package's container image without Docker: its Linux x86-64 binary on a base image.
     Build(BuildArgs),
     /// Manage the provisioners that turn resources into outputs.
@@ -75,6 +77,8 @@ pub enum Command {
     /// Inspect and deprovision the project's resources.
     #[command(subcommand)]
     Resources(ResourcesCommand),
+    /// Run a builtin Fly provisioner: request JSON on stdin, response JSON on stdout (score-flyio compatible).
+    BuiltinProvisioners(BuiltinArgs),
 }
 
 /// Output format of list commands.
@@ -105,7 +109,7 @@ pub struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProvisionersCommand {
     /// Add a provisioner in front of the others (replacing one with the same id or the same type/class/id).
-    Add(ProvisionerAddArgs),
+    Add(Box<ProvisionerAddArgs>),
     /// List the provisioners in matching order (the first that matches a resource wins).
     List(FormatArgs),
     /// Remove a provisioner.
@@ -117,7 +121,7 @@ pub enum ProvisionersCommand {
 
 /// `provisioners add`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("kind").required(true).args(["cmd_binary", "http_url", "static_json"])))]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["cmd_binary", "http_url", "static_json", "builtin"])))]
 pub struct ProvisionerAddArgs {
     /// A unique id.
     pub id: String,
@@ -136,6 +140,9 @@ pub struct ProvisionerAddArgs {
     /// Fixed outputs as a JSON object (`static` provisioner); secret outputs belong in a provisioner file.
     #[arg(long, value_name = "JSON")]
     pub static_json: Option<String>,
+    /// A builtin Fly provisioner (`builtin` provisioner): postgres, postgres-instance, redis, s3, volume, dns, route, service-port, environment.
+    #[arg(long, value_name = "NAME")]
+    pub builtin: Option<String>,
     /// Only resources of this class.
     #[arg(long, value_name = "CLASS")]
     pub res_class: Option<String>,
@@ -179,7 +186,7 @@ pub enum ResourcesCommand {
 }
 
 /// Which cargo packages (services) a command works on.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Package Selection")]
 pub struct PackageArgs {
     /// Path to Cargo.toml.
@@ -204,7 +211,7 @@ impl PackageArgs {
 }
 
 /// How cargo compiles (cargo's own flags).
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 #[command(next_help_heading = "Compilation Options")]
 pub struct CompileArgs {
     /// Space or comma separated features to activate.
@@ -318,4 +325,105 @@ pub struct GenerateArgs {
     /// Also print a summary of the result on stdout.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
+    /// Fly organisation for what builtin provisioners create.
+    #[arg(
+        long,
+        value_name = "ORG",
+        help = "Fly organisation for what builtin provisioners create [default: $FLY_ORG, the `org` setting, else personal]"
+    )]
+    pub org: Option<String>,
+    /// Then deploy this run's workloads: create missing apps, import secrets (stdin), `fly deploy` (as score-flyio's --deploy).
+    #[arg(long, conflicts_with_all = ["check", "secrets_file"])]
+    pub deploy: bool,
+    /// Extra argument for `fly deploy` (repeatable; with --deploy).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, requires = "deploy")]
+    pub deploy_args: Vec<String>,
+}
+
+/// `deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Score files to deploy. Without files, inside a cargo package or workspace its packages'
+    /// workloads are deployed (score.yaml beside Cargo.toml or #[`score_workload`]).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Cargo packages to deploy.
+    #[command(flatten)]
+    pub packages: PackageArgs,
+    /// Cargo compilation flags (for the image build).
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Show what would be built, created, provisioned and set (secret names only); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Deploy this image instead of building one (for containers whose image is `.`).
+    #[arg(long, value_name = "REFERENCE")]
+    pub image: Option<String>,
+    /// Run 2 machines per process group with services (Fly's default).
+    #[arg(long, overrides_with = "no_ha")]
+    pub ha: bool,
+    /// Run a single machine per process group.
+    #[arg(long, overrides_with = "ha")]
+    pub no_ha: bool,
+    /// Deployment strategy: canary, rolling, immediate or bluegreen.
+    #[arg(long, value_name = "STRATEGY", value_parser = ["canary", "rolling", "immediate", "bluegreen"])]
+    pub strategy: Option<String>,
+    /// Fly organisation for new apps and resources.
+    #[arg(
+        long,
+        value_name = "ORG",
+        help = "Fly organisation for new apps and resources [default: $FLY_ORG, the `org` setting, else personal]"
+    )]
+    pub org: Option<String>,
+    /// Extra argument for `fly deploy` (repeatable, e.g. --deploy-args=--wait-timeout=10m).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub deploy_args: Vec<String>,
+    /// Where to write fly.toml: a file for one workload, a folder (ending in `/`) for several.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Prefix of every Fly app name (when the project has none yet).
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    pub app_prefix: String,
+    /// YAML file deep-merged into the Score file before validation.
+    #[arg(long, value_name = "FILE")]
+    pub overrides_file: Vec<PathBuf>,
+    /// Set (PATH=VALUE) or delete (PATH=) a field.
+    #[arg(long, value_name = "PATH=VALUE")]
+    pub override_property: Vec<String>,
+    /// Primary Fly region when the workload sets none (e.g. ams); default: the `region` setting.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Provisioners running at once.
+    #[arg(short, long, value_name = "N", default_value_t = score_fly_core::provision::DEFAULT_JOBS)]
+    pub jobs: usize,
+    /// Call provisioners even for resources whose inputs did not change.
+    #[arg(long)]
+    pub reprovision: bool,
+    /// The image the binary is layered on [default: the base-image setting, else gcr.io/distroless/cc-debian12].
+    #[arg(long, value_name = "REFERENCE")]
+    pub base_image: Option<String>,
+}
+
+/// `builtin-provisioners <type> provision|deprovision` (score-flyio compatible).
+#[derive(Debug, Args)]
+pub struct BuiltinArgs {
+    /// The builtin: postgres, postgres-instance, redis, s3, volume, dns, route, service-port, environment.
+    #[arg(value_name = "TYPE")]
+    pub name: String,
+    /// `provision` or `deprovision` (`$SCORE_PROVISIONER_MODE`).
+    #[arg(value_name = "MODE", value_parser = ["provision", "deprovision"])]
+    pub mode: String,
+    /// The project's app prefix.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        help = "The project's app prefix [default: $SCORE_FLY_APP_PREFIX, else the project state in this folder]"
+    )]
+    pub app_prefix: Option<String>,
+    /// Fly organisation.
+    #[arg(long, value_name = "ORG", help = "Fly organisation [default: $FLY_ORG, else personal]")]
+    pub org: Option<String>,
+    /// Region for new things.
+    #[arg(long, value_name = "REGION", help = "Region for new things [default: $FLY_REGION, $FLY_REGION_NAME]")]
+    pub region: Option<String>,
 }

@@ -44,6 +44,8 @@ pub fn main() -> ExitCode {
         cli::Command::Init(args) => commands::init::run(args, &session),
         cli::Command::Generate(args) => commands::generate::run(args, &session),
         cli::Command::Build(args) => commands::build::run(args, &session),
+        cli::Command::Deploy(args) => commands::deploy::run(args, &session),
+        cli::Command::BuiltinProvisioners(args) => commands::builtin::run(args, &session),
         cli::Command::Provisioners(command) => commands::provisioners::run(command, &session),
         cli::Command::Resources(command) => commands::resources::run(command, &session),
     };

@@ -23,6 +23,8 @@
 
 #[cfg(feature = "syn")]
 pub mod attr;
+#[cfg(feature = "engine")]
+pub mod builtin;
 pub mod fly;
 pub mod fsutil;
 #[cfg(feature = "engine")]

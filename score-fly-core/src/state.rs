@@ -134,6 +134,27 @@ pub struct State {
     /// The image `build` made for each workload (what `generate` uses for image `.`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, ImageEntry>,
+    /// What `deploy` last did for each app (by app name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployments: BTreeMap<String, Deployment>,
+}
+
+/// What `deploy` last did for an app.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    /// SHA-256 of the secrets last imported (names and values): equal means "import nothing".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_digest: Option<String>,
+    /// Names of the secrets last imported (to unset those that go away).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_names: Vec<String>,
+    /// The image last deployed, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Whether the last `fly deploy` succeeded.
+    #[serde(default)]
+    pub deployed: bool,
 }
 
 /// The image `build` made for a workload.
@@ -170,6 +191,7 @@ impl State {
             resources: BTreeMap::new(),
             shared: empty_object(),
             images: BTreeMap::new(),
+            deployments: BTreeMap::new(),
         }
     }
 

@@ -7,9 +7,17 @@
 //! - [`flytoml`]: an independent, strict `fly.toml` checker (unknown keys, types, machine
 //!   sizes, handlers, check durations...). Every `fly.toml` a test produces goes through it,
 //!   and the fake flyctl will use it to reject what Fly would reject.
+//! - [`fake_fly`]: a fake Fly.io backend (Machines API and the services flyctl uses) on
+//!   loopback HTTP, with inspection helpers and fault injection.
+//! - [`fake_flyctl`]: the fake `flyctl` (binary `fake-flyctl`) that talks to it, with
+//!   flyctl's argument strictness and an invocation log.
+//! - [`postgres`]: a real, throwaway Postgres server for a test.
 //! - [`shared_dir`]: where the read-only reference material (`../shared/`) lives.
 
+pub mod fake_fly;
+pub mod fake_flyctl;
 pub mod flytoml;
+pub mod postgres;
 
 use std::path::PathBuf;
 

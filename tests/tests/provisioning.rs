@@ -23,6 +23,7 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use score_fly_core::builtin::FlyEnv;
 use score_fly_core::provision::definition::{self, Located};
 use score_fly_core::provision::protocol::Mode;
 use score_fly_core::provision::{
@@ -192,7 +193,7 @@ fn provision(
 ) -> (Report, Vec<State>) {
     let plan = plan(workloads, defs).unwrap_or_else(|e| panic!("plan failed: {e}"));
     let mut persisted = Vec::new();
-    let run = Provisioning { defs, workloads, options, project_root: dir, events };
+    let run = Provisioning { defs, workloads, options, project_root: dir, events, fly: &FlyEnv::default() };
     let report = execute(&plan, run, state, &mut |s| {
         persisted.push(s.clone());
         Ok(())
@@ -588,7 +589,8 @@ fn cmd_empty_answer_fails_a_provision_but_is_a_successful_deprovision() {
     std::fs::remove_file(dir.path().join("answer-web.db.provision.json")).unwrap();
     assert_all_provisioned(&provision_default(dir.path(), &defs, &w, &mut state));
     // Deprovisioning prints nothing (see PROV_SH): success, and the entry is gone.
-    deprovision(uid, &mut state, &defs, dir.path(), &Recorder::default()).expect("empty deprovision answer is fine");
+    deprovision(uid, &mut state, &defs, dir.path(), &FlyEnv::default(), &Recorder::default())
+        .expect("empty deprovision answer is fine");
     assert!(state.resources.is_empty());
     let modes: Vec<String> = calls(dir.path()).into_iter().map(|c| c.mode).collect();
     assert_eq!(modes, ["provision", "provision", "deprovision"]);
@@ -808,7 +810,8 @@ fn http_request_shape_and_delete_with_body_on_deprovision() {
     assert_all_provisioned(&provision_default(dir.path(), &defs, &w, &mut state));
     assert_eq!(state.resources[uid].state, *json!({"token": "t-1"}).as_object().unwrap());
     let events = Recorder::default();
-    deprovision(uid, &mut state, &defs, dir.path(), &events).expect("an empty 200 to DELETE is success");
+    deprovision(uid, &mut state, &defs, dir.path(), &FlyEnv::default(), &events)
+        .expect("an empty 200 to DELETE is success");
     assert!(!state.resources.contains_key(uid));
     let received = server.stop();
 
@@ -884,7 +887,8 @@ fn static_provisioner_outputs_values_and_secrets_and_deprovision_is_a_no_op() {
     assert_eq!(serde_json::Value::Object(outputs["dns"].values.clone()), json!({"host": "example.com", "port": 53}));
     assert_eq!(outputs["dns"].secrets["token"], API_TOKEN);
 
-    deprovision(uid, &mut state, &defs, dir.path(), &Recorder::default()).expect("static deprovision succeeds");
+    deprovision(uid, &mut state, &defs, dir.path(), &FlyEnv::default(), &Recorder::default())
+        .expect("static deprovision succeeds");
     assert!(state.resources.is_empty());
     assert!(calls(dir.path()).is_empty());
 }
@@ -1169,6 +1173,7 @@ fn a_failure_part_way_keeps_what_succeeded_and_a_rerun_continues_from_there() {
         options: ProvisionOptions::default(),
         project_root: root,
         events: &Recorder::default(),
+        fly: &FlyEnv::default(),
     };
     let report = execute(&plan1, run, &mut state, &mut |s| {
         persisted.push(s.clone());
@@ -1248,7 +1253,7 @@ fn deprovision_sends_the_stored_state_and_params_applies_the_shared_patch_and_fo
     assert_eq!(state.shared, json!({"clusters": {"web.db": "c-1"}, "other": 1}));
 
     let events = Recorder::default();
-    deprovision(uid, &mut state, &defs, root, &events).expect("deprovision");
+    deprovision(uid, &mut state, &defs, root, &FlyEnv::default(), &events).expect("deprovision");
     let call = calls(root).pop().expect("a call");
     assert_eq!((call.mode.as_str(), call.args.as_str()), ("deprovision", "deprovision"), "env and args");
     assert_eq!(call.id, "web.db");
@@ -1282,16 +1287,16 @@ fn deprovision_errors_are_clear_and_keep_the_resource() {
     assert_all_provisioned(&provision_default(root, &defs, &w, &mut state));
     let events = Recorder::default();
 
-    let e = deprovision("postgres.default#web.nope", &mut state, &defs, root, &events).unwrap_err();
+    let e = deprovision("postgres.default#web.nope", &mut state, &defs, root, &FlyEnv::default(), &events).unwrap_err();
     assert!(matches!(e, DeprovisionError::Unknown(_)), "{e:?}");
     assert!(e.to_string().contains("no resource `postgres.default#web.nope`"), "{e}");
 
-    let e = deprovision(uid, &mut state, &[], root, &events).unwrap_err();
+    let e = deprovision(uid, &mut state, &[], root, &FlyEnv::default(), &events).unwrap_err();
     assert!(matches!(&e, DeprovisionError::MissingProvisioner { provisioner, .. } if provisioner == "pg"), "{e:?}");
     assert!(e.to_string().contains(&format!("resource `{uid}` was provisioned by `pg`, which is no longer defined")));
 
     write(root, "fail-web.db", "");
-    let e = deprovision(uid, &mut state, &defs, root, &events).unwrap_err();
+    let e = deprovision(uid, &mut state, &defs, root, &FlyEnv::default(), &events).unwrap_err();
     let message = e.to_string();
     assert!(message.contains(&format!("failed to deprovision `{uid}`")) && message.contains("told to fail"), "{e}");
     assert!(state.resources.contains_key(uid), "a failed deprovision keeps the resource");

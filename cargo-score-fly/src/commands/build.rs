@@ -91,7 +91,7 @@ fn dockerfile(service: &Service, bin: &str, root: &Path, session: &Session) -> R
     Ok(Some(ImageEntry::Dockerfile { dockerfile: PathBuf::from(name), ignorefile: PathBuf::from(".dockerignore") }))
 }
 
-fn native(
+pub(crate) fn native(
     args: &BuildArgs,
     service: &Service,
     bin: &str,

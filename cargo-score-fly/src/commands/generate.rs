@@ -17,14 +17,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use score_fly_core::builtin::FlyEnv;
 use score_fly_core::fly::{self, ConvertOptions, LocalFiles};
 use score_fly_core::fsutil::{self, PendingWrite};
 use score_fly_core::provision::{self, Outcome, ProvisionOptions, Provisioning, definition};
 use score_fly_core::spec::node::FieldPath;
 use score_fly_core::spec::{self, Loaded, Overrides, Workload};
-use score_fly_core::state::{ImageEntry, State, WorkloadEntry};
+use score_fly_core::state::{ImageEntry, Project, State, WorkloadEntry};
 
 use super::{CliEvents, Failure, Session};
+
 use crate::cargo;
 use crate::cli::{Format, GenerateArgs};
 use crate::render;
@@ -33,7 +35,7 @@ use crate::render;
 pub const DEFAULT_SCORE_FILE: &str = "score.yaml";
 
 /// One workload of this run, loaded.
-struct Input {
+pub(crate) struct Input {
     /// Where it was declared (a Score file or a binary's source), relative to the project.
     file: PathBuf,
     /// The folder `source` files are relative to, when not the file's folder.
@@ -42,40 +44,85 @@ struct Input {
     home: Option<PathBuf>,
     /// The default primary region of this workload.
     region: Option<String>,
-    loaded: Loaded,
+    /// The workload.
+    pub(crate) loaded: Loaded,
 }
 
 /// A workload of the project to convert (from this run or an earlier one).
-struct Target {
-    name: String,
-    entry: WorkloadEntry,
+pub(crate) struct Target {
+    /// The workload name.
+    pub(crate) name: String,
+    /// Its entry (as it will be recorded).
+    pub(crate) entry: WorkloadEntry,
     /// Set for workloads of this run: warnings and errors point into the file.
     loaded: Option<Loaded>,
 }
 
 /// Where this run's workloads come from, and the settings that apply.
-struct Sources {
-    root: PathBuf,
-    inputs: Vec<Input>,
+pub(crate) struct Sources {
+    /// The project folder.
+    pub(crate) root: PathBuf,
+    /// This run's workloads.
+    pub(crate) inputs: Vec<Input>,
     outputs: Vec<PathBuf>,
     /// Input files an output must never replace.
     protected: Vec<PathBuf>,
-    app_prefix: Option<String>,
+    /// The app prefix asked for (flag or settings).
+    pub(crate) app_prefix: Option<String>,
+    /// The Fly organisation from the package settings.
+    pub(crate) org: Option<String>,
+    /// The cargo workspace, when the workloads come from packages (its services keep their
+    /// workloads too).
+    pub(crate) workspace: Option<cargo::Workspace>,
 }
 
-/// Runs `generate`.
-pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
-    let printer = &session.printer;
+/// Finds and loads this run's workloads (nothing is locked or written).
+pub(crate) fn sources(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure> {
     let sources = if args.files.is_empty() && (args.packages.any() || cargo::find_manifest(Path::new(".")).is_some()) {
         from_packages(args, session)?
     } else {
         from_files(args, session)?
     };
-    let Sources { root, inputs, outputs, protected, app_prefix } = sources;
-    check_outputs_spare_inputs(&outputs, protected.iter())?;
+    check_outputs_spare_inputs(&sources.outputs, sources.protected.iter())?;
+    Ok(sources)
+}
 
+/// The project, locked, with this run's workloads joined to those of earlier runs.
+pub(crate) struct Opened {
+    /// The project folder.
+    pub(crate) root: PathBuf,
+    /// The locked project.
+    pub(crate) project: Project,
+    /// Its state (this run's workloads are recorded by [`Opened::record`]).
+    pub(crate) state: State,
+    /// Every workload of the project.
+    pub(crate) targets: BTreeMap<String, Target>,
+    /// Every workload of the project, as specs.
+    pub(crate) workloads: BTreeMap<String, Workload>,
+    /// The provisioners.
+    pub(crate) defs: Vec<definition::Located>,
+}
+
+/// One converted workload.
+pub(crate) struct Converted {
+    /// The workload name.
+    pub(crate) name: String,
+    /// Where its fly.toml goes (project-relative as recorded).
+    pub(crate) output: PathBuf,
+    /// The folder of its fly.toml (absolute).
+    pub(crate) out_dir: PathBuf,
+    /// The conversion.
+    pub(crate) conversion: fly::Conversion,
+    /// Where it was declared.
+    source: PathBuf,
+}
+
+/// Locks the project and joins this run's workloads to those of earlier runs.
+pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failure> {
+    let printer = &session.printer;
+    let Sources { root, inputs, outputs, app_prefix, .. } = sources;
     let project = super::open_project_at(&root, session)?;
-    let mut state = match project.load()? {
+    let state = match project.load()? {
         Some(state) => {
             if let Some(prefix) = app_prefix.as_ref().filter(|p| **p != state.app_prefix) {
                 return Err(Failure::Invalid(format!(
@@ -87,8 +134,6 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         }
         None => State::new(app_prefix.unwrap_or_default()),
     };
-
-    // This run's workloads join (or replace) those of earlier runs.
     let mut targets: BTreeMap<String, Target> = state
         .workloads
         .iter()
@@ -112,65 +157,181 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         };
         targets.insert(name.clone(), Target { name, entry, loaded: Some(input.loaded) });
     }
-    let workloads: BTreeMap<String, Workload> =
-        targets.iter().map(|(name, t)| (name.clone(), t.entry.spec.clone())).collect();
-    let convert_options = |target: &Target, preflight: bool, state: &State| -> Result<ConvertOptions, Failure> {
+    let workloads = targets.iter().map(|(name, t)| (name.clone(), t.entry.spec.clone())).collect();
+    let defs = definition::load_all(&project.dir())?;
+    Ok(Opened { root, project, state, targets, workloads, defs })
+}
+
+impl Opened {
+    /// Names of this run's workloads.
+    pub(crate) fn this_run(&self) -> Vec<&Target> {
+        self.targets.values().filter(|t| t.loaded.is_some()).collect()
+    }
+
+    /// The Fly environment of builtin provisioners for this project.
+    pub(crate) fn fly_env(&self, org: Option<String>, region: Option<String>) -> FlyEnv {
+        let entries: BTreeMap<String, WorkloadEntry> =
+            self.targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
+        let mut env = FlyEnv::for_workloads(&self.state.app_prefix, &entries);
+        env.org = org;
+        env.region = region;
+        env
+    }
+
+    /// Conversion options of a workload; `pretend_built` stands in for an image that will be
+    /// built before the real conversion.
+    fn convert_options(
+        &self,
+        target: &Target,
+        preflight: bool,
+        pretend_built: bool,
+    ) -> Result<ConvertOptions, Failure> {
+        let root = &self.root;
         let file_dir = target.entry.file.parent().unwrap_or(Path::new("")).to_path_buf();
+        let built = match self.state.images.get(&target.name) {
+            _ if pretend_built => {
+                Some(fly::Built::Image(format!("registry.fly.io/{}{}:pending", self.state.app_prefix, target.name)))
+            }
+            Some(ImageEntry::Pushed { reference, .. }) => Some(fly::Built::Image(reference.clone())),
+            Some(ImageEntry::Dockerfile { dockerfile, ignorefile }) => {
+                Some(fly::Built::Dockerfile(absolute(&root.join(dockerfile))?, absolute(&root.join(ignorefile))?))
+            }
+            None => None,
+        };
         Ok(ConvertOptions {
-            app_prefix: state.app_prefix.clone(),
+            app_prefix: self.state.app_prefix.clone(),
             score_dir: absolute(&root.join(target.entry.dir.as_ref().unwrap_or(&file_dir)))?,
             out_dir: absolute(&root.join(target.entry.output.parent().unwrap_or(Path::new(""))))?,
             resources: if preflight {
                 BTreeMap::new()
             } else {
-                provision::outputs_for(&target.name, &target.entry.spec, state)
+                provision::outputs_for(&target.name, &target.entry.spec, &self.state)
             },
             preflight,
             primary_region: target.entry.region.clone(),
-            built: match state.images.get(&target.name) {
-                Some(ImageEntry::Pushed { reference, .. }) => Some(fly::Built::Image(reference.clone())),
-                Some(ImageEntry::Dockerfile { dockerfile, ignorefile }) => {
-                    Some(fly::Built::Dockerfile(absolute(&root.join(dockerfile))?, absolute(&root.join(ignorefile))?))
-                }
-                None => None,
-            },
+            built,
         })
-    };
-
-    // Before provisioning anything: every problem that does not depend on outputs, and a
-    // provisioner for every resource.
-    let defs = definition::load_all(&project.dir())?;
-    let mut preflight_options = Vec::new();
-    for target in targets.values() {
-        preflight_options.push(convert_options(target, true, &state)?);
     }
-    let plan = preflight(&targets, &preflight_options, &workloads, &defs)?;
+
+    /// Before provisioning anything: every problem that does not depend on outputs, and a
+    /// provisioner for every resource. Workloads in `to_be_built` get their image later.
+    pub(crate) fn preflight(&self, to_be_built: &BTreeSet<String>) -> Result<provision::Plan, Failure> {
+        let mut options = Vec::new();
+        for target in self.targets.values() {
+            options.push(self.convert_options(target, true, to_be_built.contains(&target.name))?);
+        }
+        preflight(&self.targets, &options, &self.workloads, &self.defs)
+    }
+
+    /// Provisions the plan (saving the state as resources complete); provisioner failures
+    /// are an error naming each.
+    pub(crate) fn provision(
+        &mut self,
+        plan: &provision::Plan,
+        options: ProvisionOptions,
+        fly: &FlyEnv,
+        session: &Session,
+    ) -> Result<provision::Report, Failure> {
+        let events = CliEvents::new(&session.printer);
+        let run = Provisioning {
+            defs: &self.defs,
+            workloads: &self.workloads,
+            options,
+            project_root: self.project.root(),
+            events: &events,
+            fly,
+        };
+        let had_state = self.project.state_path().exists();
+        let project = &self.project;
+        let report = provision::execute(plan, run, &mut self.state, &mut |s| {
+            // Saving is only needed once something exists; a project without resources gets
+            // its state when the run succeeds.
+            if had_state || !s.resources.is_empty() { project.save(s) } else { Ok(()) }
+        })?;
+        let failures = report.failures();
+        if !failures.is_empty() {
+            let done = report.outcomes.values().filter(|o| matches!(o, Outcome::Provisioned | Outcome::Reused)).count();
+            return Err(Failure::Error(format!(
+                "{}\n{} of {} resources are ready and kept in the project state; fix the problem and run again to continue",
+                failures.join("\n"),
+                done,
+                report.outcomes.len()
+            )));
+        }
+        Ok(report)
+    }
+
+    /// Converts every workload of the project (warnings printed, pointing into the files).
+    pub(crate) fn convert(&self, session: &Session) -> Result<Vec<Converted>, Failure> {
+        let printer = &session.printer;
+        let mut converted = Vec::new();
+        let mut problems = Vec::new();
+        for target in self.targets.values() {
+            let options = self.convert_options(target, false, false)?;
+            match fly::convert(&target.entry.spec, &options, &LocalFiles) {
+                Ok(conversion) => {
+                    for w in &conversion.warnings {
+                        match &target.loaded {
+                            Some(l) => {
+                                printer.warning(
+                                    &w.to_string(),
+                                    &render::snippet(&l.sources, l.locate(&w.path), printer.styled()),
+                                );
+                            }
+                            None => printer.warning(&format!("{} (workload `{}`)", w, target.name), ""),
+                        }
+                    }
+                    converted.push(Converted {
+                        name: target.name.clone(),
+                        output: target.entry.output.clone(),
+                        out_dir: options.out_dir,
+                        conversion,
+                        source: target.entry.file.clone(),
+                    });
+                }
+                Err(e) => problems.push((e, target.loaded.clone())),
+            }
+        }
+        if problems.is_empty() { Ok(converted) } else { Err(Failure::Unconvertible(problems)) }
+    }
+
+    /// Every file to write for these conversions (fly.toml files and files beside them).
+    pub(crate) fn writes(&self, converted: &[Converted]) -> Vec<PendingWrite> {
+        let mut writes: Vec<PendingWrite> = Vec::new();
+        for c in converted {
+            for file in &c.conversion.generated_files {
+                writes.push(PendingWrite::new(c.out_dir.join(&file.path), file.bytes.clone()));
+            }
+            let text = format!(
+                "# Generated by score-fly from {}. Edit the Score file, not this file.\n\n{}",
+                c.source.display(),
+                c.conversion.to_toml()
+            );
+            writes.push(PendingWrite::new(self.root.join(&c.output), text.into_bytes()));
+        }
+        writes
+    }
+
+    /// Records the project's workloads in the state and saves it.
+    pub(crate) fn record(&mut self) -> Result<(), Failure> {
+        self.state.workloads = self.targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
+        self.project.save(&self.state)?;
+        Ok(())
+    }
+}
+
+/// Runs `generate`.
+pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
+    let printer = &session.printer;
+    let sources = sources(args, session)?;
+    let org = super::deploy::resolve_org(args.org.as_ref(), sources.org.as_ref());
+    let mut opened = open(sources, session)?;
+    let plan = opened.preflight(&BTreeSet::new())?;
 
     // Provision (or, with --check, only find out whether anything would be).
-    let events = CliEvents::new(printer);
-    let run = Provisioning {
-        defs: &defs,
-        workloads: &workloads,
-        options: ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: args.check },
-        project_root: project.root(),
-        events: &events,
-    };
-    let had_state = project.state_path().exists();
-    let report = provision::execute(&plan, run, &mut state, &mut |s| {
-        // Saving is only needed once something exists; a project without resources gets
-        // its state when the run succeeds.
-        if had_state || !s.resources.is_empty() { project.save(s) } else { Ok(()) }
-    })?;
-    let failures = report.failures();
-    if !failures.is_empty() {
-        let done = report.outcomes.values().filter(|o| matches!(o, Outcome::Provisioned | Outcome::Reused)).count();
-        return Err(Failure::Error(format!(
-            "{}\n{} of {} resources are ready and kept in the project state; fix the problem and run generate again to continue",
-            failures.join("\n"),
-            done,
-            report.outcomes.len()
-        )));
-    }
+    let fly_env = opened.fly_env(Some(org.clone()), args.region.clone());
+    let options = ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: args.check };
+    let report = opened.provision(&plan, options, &fly_env, session)?;
     let pending = report.pending();
     if !pending.is_empty() {
         let stale: Vec<String> =
@@ -182,50 +343,12 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         return Err(Failure::OutOfDate(stale));
     }
 
-    // Convert every workload of the project.
-    let mut converted = Vec::new();
-    let mut problems = Vec::new();
-    for target in targets.values() {
-        let options = convert_options(target, false, &state)?;
-        match fly::convert(&target.entry.spec, &options, &LocalFiles) {
-            Ok(conversion) => {
-                for w in &conversion.warnings {
-                    match &target.loaded {
-                        Some(l) => {
-                            printer.warning(
-                                &w.to_string(),
-                                &render::snippet(&l.sources, l.locate(&w.path), printer.styled()),
-                            );
-                        }
-                        None => printer.warning(&format!("{} (workload `{}`)", w, target.name), ""),
-                    }
-                }
-                converted.push((target, options.out_dir, conversion));
-            }
-            Err(e) => problems.push((e, target.loaded.clone())),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Failure::Unconvertible(problems));
-    }
-
-    // Everything to write.
-    let mut writes: Vec<PendingWrite> = Vec::new();
-    for (target, out_dir, conversion) in &converted {
-        for file in &conversion.generated_files {
-            writes.push(PendingWrite::new(out_dir.join(&file.path), file.bytes.clone()));
-        }
-        let text = format!(
-            "# Generated by score-fly from {}. Edit the Score file, not this file.\n\n{}",
-            target.entry.file.display(),
-            conversion.to_toml()
-        );
-        writes.push(PendingWrite::new(root.join(&target.entry.output), text.into_bytes()));
-    }
+    let converted = opened.convert(session)?;
+    let mut writes = opened.writes(&converted);
     let with_secrets: Vec<(&str, &BTreeMap<String, score_fly_core::secret::Secret>)> = converted
         .iter()
-        .filter(|(_, _, c)| !c.secrets.is_empty())
-        .map(|(_, _, c)| (c.config.app.as_str(), &c.secrets))
+        .filter(|c| !c.conversion.secrets.is_empty())
+        .map(|c| (c.conversion.config.app.as_str(), &c.conversion.secrets))
         .collect();
 
     if args.check {
@@ -249,27 +372,26 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
 
     let stdout_secrets = secrets_output(args.secrets_file.as_deref(), &with_secrets, &mut writes)?;
     fsutil::write_all_atomic(&writes).map_err(|e| Failure::Error(e.to_string()))?;
-    state.workloads = targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
-    project.save(&state)?;
+    opened.record()?;
 
     for write in &writes {
         printer.verbose(&format!("wrote {}", write.path.display()));
     }
-    for (target, _, conversion) in &converted {
-        let shown = cargo::relative(&root.join(&target.entry.output));
-        printer.status("Generated", &format!("{shown} (app {})", conversion.config.app));
+    for c in &converted {
+        let shown = cargo::relative(&opened.root.join(&c.output));
+        printer.status("Generated", &format!("{shown} (app {})", c.conversion.config.app));
     }
     if let Some(text) = stdout_secrets {
         printer.stdout(&text);
     } else if args.format == Some(Format::Json) {
         print_summary(printer, &converted, &with_secrets, None);
     }
-    if args.secrets_file.is_none() {
+    if args.secrets_file.is_none() && !args.deploy {
         for (app, secrets) in &with_secrets {
             let names: Vec<&str> = secrets.keys().map(String::as_str).collect();
             printer.warning(
                 &format!(
-                    "app {app} needs {} secret{} that fly.toml does not hold ({}): write them with --secrets-file and import them with `fly secrets import -a {app} < FILE`",
+                    "app {app} needs {} secret{} that fly.toml does not hold ({}): write them with --secrets-file and import them with `fly secrets import -a {app} < FILE`, or deploy with `cargo score-fly deploy`",
                     names.len(),
                     if names.len() == 1 { "" } else { "s" },
                     names.join(", ")
@@ -278,31 +400,40 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
             );
         }
     }
+    if args.deploy {
+        let apps: Vec<super::deploy::AppDeploy> = converted
+            .iter()
+            .filter(|c| opened.targets.get(&c.name).is_some_and(|t| t.loaded.is_some()))
+            .map(|c| super::deploy::AppDeploy::of(&opened.root, c, args.image.clone()))
+            .collect();
+        let settings = super::deploy::DeploySettings::from_generate(args, org);
+        super::deploy::deploy_apps(&mut opened, &apps, &settings, session)?;
+    }
     Ok(())
 }
 
 /// `--format json`: one object per workload (secret names, never values).
 fn print_summary(
     printer: &crate::printer::Printer,
-    converted: &[(&Target, PathBuf, fly::Conversion)],
+    converted: &[Converted],
     with_secrets: &[(&str, &BTreeMap<String, score_fly_core::secret::Secret>)],
     stale: Option<&[String]>,
 ) {
     let workloads: Vec<serde_json::Value> = converted
         .iter()
-        .map(|(target, _, conversion)| {
+        .map(|c| {
             let secrets: Vec<&String> = with_secrets
                 .iter()
-                .find(|(app, _)| *app == conversion.config.app)
+                .find(|(app, _)| *app == c.conversion.config.app)
                 .map(|(_, s)| s.keys().collect())
                 .unwrap_or_default();
             serde_json::json!({
-                "name": target.name,
-                "app": conversion.config.app,
-                "source": target.entry.file,
-                "output": target.entry.output,
+                "name": c.name,
+                "app": c.conversion.config.app,
+                "source": c.source,
+                "output": c.output,
                 "secrets": secrets,
-                "warnings": conversion.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "warnings": c.conversion.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -360,6 +491,8 @@ fn from_files(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure
         outputs,
         protected,
         app_prefix: Some(args.app_prefix.clone()).filter(|p| !p.is_empty()),
+        org: None,
+        workspace: None,
     })
 }
 
@@ -375,9 +508,10 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
     if let Some(region) = &args.region {
         check_region(region, "--region")?;
     }
-    for service in workspace.services {
+    let mut orgs = BTreeSet::new();
+    for service in &workspace.services {
         let loaded = if overrides.is_empty() {
-            service.loaded
+            service.loaded.clone()
         } else {
             // Overrides apply to the raw document; re-load it with them.
             let root_node = service.loaded.root.clone();
@@ -410,6 +544,7 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
             }
         };
         prefixes.extend(service.settings.app_prefix.clone());
+        orgs.extend(service.settings.org.clone());
         let region = args.region.clone().or_else(|| service.settings.region.clone());
         if let (Some(r), None) = (&region, &args.region) {
             check_region(r, &format!("the `region` setting of package `{}`", service.package))?;
@@ -448,7 +583,21 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
     } else {
         Some(args.app_prefix.clone())
     };
-    Ok(Sources { root, inputs, outputs, protected, app_prefix })
+    if orgs.len() > 1 {
+        return Err(Failure::Invalid(format!(
+            "the chosen packages set different Fly organisations ({}); one project deploys to one: set `org` in [workspace.metadata.score-fly] or pass --org",
+            orgs.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(Sources {
+        root,
+        inputs,
+        outputs,
+        protected,
+        app_prefix,
+        org: orgs.into_iter().next(),
+        workspace: Some(workspace),
+    })
 }
 
 fn overrides(args: &GenerateArgs, workloads: usize) -> Result<Overrides, Failure> {

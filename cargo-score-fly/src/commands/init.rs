@@ -1,7 +1,10 @@
 //! `init`: creates `.score-fly/` (state, `.gitignore`) and a sample Score file.
 
+use std::fmt::Write as _;
+
 use score_fly_core::fsutil;
-use score_fly_core::state::State;
+use score_fly_core::provision::definition;
+use score_fly_core::state::{Project, State};
 
 use super::{Failure, Session, open_project};
 use crate::cli::InitArgs;
@@ -42,6 +45,32 @@ pub fn check_app_prefix(prefix: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The builtin Fly provisioners as `init` registers them (last in matching order: any
+/// other provisioner file, and `provisioners add`, come first).
+pub fn default_provisioners() -> String {
+    let mut text = String::from(
+        "# The builtin Fly provisioners, registered by `cargo score-fly init`. They match last: a\n\
+         # provisioner added with `cargo score-fly provisioners add` or written in another\n\
+         # *.provisioners.yaml file wins. Delete an entry to stop using that builtin.\n",
+    );
+    for name in score_fly_core::builtin::NAMES {
+        let _ = write!(text, "- id: builtin-{name}\n  type: {name}\n  builtin: {name}\n");
+    }
+    text
+}
+
+/// Writes `default.provisioners.yaml` unless it exists (a user may have edited it).
+pub fn register_defaults(project: &Project, session: &Session) -> Result<(), Failure> {
+    let path = project.dir().join(definition::DEFAULT_FILE);
+    if path.exists() {
+        return Ok(());
+    }
+    project.ensure_dir()?;
+    fsutil::write_atomic(&path, default_provisioners().as_bytes(), None).map_err(|e| Failure::Error(e.to_string()))?;
+    session.printer.status("Registered", &format!("the builtin Fly provisioners in {}", crate::cargo::relative(&path)));
+    Ok(())
+}
+
 /// Runs `init`.
 pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
@@ -64,6 +93,7 @@ pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
         let state = State::new(args.app_prefix.clone().unwrap_or_default());
         project.save(&state)?;
         printer.status("Created", &format!("{} (app prefix `{}`)", project.dir().display(), state.app_prefix));
+        register_defaults(&project, session)?;
     }
     if !args.no_sample {
         if args.file.exists() {
@@ -78,6 +108,17 @@ pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_default_provisioners_parse_and_name_every_builtin() {
+        let defs = score_fly_core::provision::definition::parse_file(
+            std::path::Path::new("default.provisioners.yaml"),
+            &super::default_provisioners(),
+        )
+        .unwrap();
+        let names: Vec<&str> = defs.iter().filter_map(|d| d.builtin.as_deref()).collect();
+        assert_eq!(names, score_fly_core::builtin::NAMES);
+    }
+
     #[test]
     fn the_sample_is_a_valid_workload() {
         let loaded = score_fly_core::spec::load_str("score.yaml", super::SAMPLE).unwrap();

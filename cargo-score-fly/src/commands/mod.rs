@@ -1,6 +1,8 @@
 //! One module per command, each with one entry function `run`.
 
 pub mod build;
+pub mod builtin;
+pub mod deploy;
 pub mod generate;
 pub mod init;
 pub mod provisioners;

@@ -66,8 +66,11 @@ fn definition_from_args(args: &ProvisionerAddArgs) -> Result<ProvisionerDef, Fai
         cmd: None,
         http: None,
         static_: None,
+        builtin: None,
     };
-    if let Some(binary) = &args.cmd_binary {
+    if let Some(name) = &args.builtin {
+        def.builtin = Some(name.clone());
+    } else if let Some(binary) = &args.cmd_binary {
         def.cmd = Some(CmdDef { binary: binary.clone(), args: args.cmd_args.clone(), timeout: args.timeout.clone() });
     } else if let Some(url) = &args.http_url {
         def.http =
@@ -99,6 +102,7 @@ fn detail(def: &ProvisionerDef) -> String {
     match def.kind() {
         definition::Kind::Cmd(c) => std::iter::once(c.binary).chain(c.args).collect::<Vec<_>>().join(" "),
         definition::Kind::Http(h) => h.url,
+        definition::Kind::Builtin(name) => format!("builtin {name}"),
         definition::Kind::Static(s) => {
             let mut keys: Vec<String> = s.values.keys().cloned().collect();
             keys.extend(s.secrets.keys().map(|k| format!("{k} (secret)")));

@@ -109,7 +109,8 @@ fn deprovision(uid: &str, session: &Session) -> Result<(), Failure> {
     }
     let defs = definition::load_all(&project.dir())?;
     let events = CliEvents::new(&session.printer);
-    let result = provision::deprovision(uid, &mut state, &defs, project.root(), &events);
+    let fly = score_fly_core::builtin::FlyEnv::for_workloads(&state.app_prefix, &state.workloads);
+    let result = provision::deprovision(uid, &mut state, &defs, project.root(), &fly, &events);
     match result {
         Ok(()) => {
             project.save(&state)?;

@@ -33,7 +33,10 @@
 //! - [`check`]: `generate --check` (fly.toml and resources out of date, nothing written or
 //!   provisioned) and its JSON summary;
 //! - [`summary`]: `generate --format json`;
-//! - [`examples`]: `examples/hello` and `examples/todo`, their fly.toml snapshot-tested.
+//! - [`examples`]: `examples/hello` and `examples/todo`, their fly.toml snapshot-tested;
+//! - [`image`]: `build` of `examples/hello`'s image against real registries (`docker-registry`,
+//!   `skopeo`, `umoci`): pushed, pulled back, unpacked and run; uploads, reproducibility,
+//!   registry faults, the glibc check, `--output-oci` and `--builder dockerfile`.
 //!
 //! Shared helpers live in [`support`]; those for provisioners and the state in [`fixtures`];
 //! fixture cargo packages and workspaces (never compiled) in [`cargo_fixtures`].
@@ -51,6 +54,7 @@ mod errors;
 mod examples;
 mod fixtures;
 mod generate;
+mod image;
 mod init;
 mod overrides;
 mod provisioners;

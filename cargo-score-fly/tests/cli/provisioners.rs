@@ -257,7 +257,7 @@ fn a_malformed_file_names_the_file_and_the_item() {
     for (text, fragment) in [
         (
             "- {id: ok, type: redis, static: {}}\n- {id: bad, type: redis}\n",
-            "item 2: provisioner `bad` needs exactly one of `cmd`, `http` or `static`",
+            "item 2: provisioner `bad` needs exactly one of `cmd`, `http`, `static` or `builtin`",
         ),
         ("- {id: ok, type: redis, static: {}, colour: red}\n", "item 1: unknown field `colour`"),
         ("id: x\n", "the file must be a YAML list of provisioners"),

@@ -6,6 +6,10 @@
 //! content, byte-exact) and the warnings. Nothing is written here.
 
 pub mod annotations;
+#[cfg(feature = "engine")]
+pub mod api;
+#[cfg(feature = "engine")]
+pub mod cli;
 pub mod config;
 mod convert;
 pub mod secrets;

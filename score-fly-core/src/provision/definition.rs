@@ -18,6 +18,9 @@
 //!     timeout: 2m                             # whole request, default 5m
 //!     connect_timeout: 10s                    # default 10s
 //!     retries: 3                              # on connection errors and 5xx, default 3
+//! - id: builtin-postgres
+//!   type: postgres
+//!   builtin: postgres                         # a builtin Fly provisioner (see `builtin`)
 //! - id: shared-dns
 //!   type: dns
 //!   resource_id: main-dns                     # only the resource with this id
@@ -131,6 +134,8 @@ pub enum Kind {
     Http(HttpDef),
     /// Fixed outputs.
     Static(StaticDef),
+    /// A builtin Fly provisioner, by name.
+    Builtin(String),
 }
 
 /// A provisioner definition as written in a file.
@@ -157,24 +162,29 @@ pub struct ProvisionerDef {
     /// `static` kind.
     #[serde(default, rename = "static", skip_serializing_if = "Option::is_none")]
     pub static_: Option<StaticDef>,
+    /// `builtin` kind: the name of a builtin Fly provisioner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
 }
 
 impl ProvisionerDef {
     /// The kind (validation guarantees exactly one).
     pub fn kind(&self) -> Kind {
-        match (&self.cmd, &self.http, &self.static_) {
-            (Some(c), _, _) => Kind::Cmd(c.clone()),
-            (None, Some(h), _) => Kind::Http(h.clone()),
-            (None, None, s) => Kind::Static(s.clone().unwrap_or_default()),
+        match (&self.cmd, &self.http, &self.builtin, &self.static_) {
+            (Some(c), _, _, _) => Kind::Cmd(c.clone()),
+            (None, Some(h), _, _) => Kind::Http(h.clone()),
+            (None, None, Some(b), _) => Kind::Builtin(b.clone()),
+            (None, None, None, s) => Kind::Static(s.clone().unwrap_or_default()),
         }
     }
 
-    /// `cmd`, `http` or `static`.
+    /// `cmd`, `http`, `static` or `builtin`.
     pub fn kind_name(&self) -> &'static str {
         match self.kind() {
             Kind::Cmd(_) => "cmd",
             Kind::Http(_) => "http",
             Kind::Static(_) => "static",
+            Kind::Builtin(_) => "builtin",
         }
     }
 
@@ -190,7 +200,7 @@ impl ProvisionerDef {
         let text = match self.kind() {
             Kind::Cmd(c) => c.timeout,
             Kind::Http(h) => h.timeout,
-            Kind::Static(_) => None,
+            Kind::Static(_) | Kind::Builtin(_) => None,
         };
         text.as_deref().and_then(parse_duration).map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
     }
@@ -203,11 +213,23 @@ impl ProvisionerDef {
         if self.resource_type.is_empty() {
             return Err(format!("provisioner `{}`: `type` must not be empty", self.id));
         }
-        let kinds = [self.cmd.is_some(), self.http.is_some(), self.static_.is_some()].iter().filter(|k| **k).count();
+        let kinds = [self.cmd.is_some(), self.http.is_some(), self.static_.is_some(), self.builtin.is_some()]
+            .iter()
+            .filter(|k| **k)
+            .count();
         if kinds != 1 {
             return Err(format!(
-                "provisioner `{}` needs exactly one of `cmd`, `http` or `static` (found {kinds})",
+                "provisioner `{}` needs exactly one of `cmd`, `http`, `static` or `builtin` (found {kinds})",
                 self.id
+            ));
+        }
+        if let Some(name) = &self.builtin
+            && !crate::builtin::NAMES.contains(&name.as_str())
+        {
+            return Err(format!(
+                "provisioner `{}`: there is no builtin provisioner `{name}` (builtins: {})",
+                self.id,
+                crate::builtin::NAMES.join(", ")
             ));
         }
         let durations: Vec<(&str, Option<&String>)> = match (&self.cmd, &self.http) {
@@ -350,6 +372,7 @@ mod tests {
             cmd: None,
             http: None,
             static_: Some(StaticDef::default()),
+            builtin: None,
         }
     }
 

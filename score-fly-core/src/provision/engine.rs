@@ -326,6 +326,8 @@ pub struct Provisioning<'a> {
     pub project_root: &'a Path,
     /// Where progress goes.
     pub events: &'a dyn Events,
+    /// Where builtin provisioners create things on Fly.
+    pub fly: &'a crate::builtin::FlyEnv,
 }
 
 /// Provisions a plan. Results go into `state`; `persist` is called after every provisioner
@@ -337,7 +339,7 @@ pub fn execute(
     state: &mut State,
     persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
 ) -> Result<Report, StateError> {
-    let Provisioning { defs, workloads, options, project_root, events } = run;
+    let Provisioning { defs, workloads, options, project_root, events, fly } = run;
     let n = plan.resources.len();
     let mut report = Report::default();
     let mut waiting: Vec<usize> = plan.resources.iter().map(|r| r.deps.len()).collect();
@@ -365,7 +367,14 @@ pub fn execute(
                     let planned = &plan.resources[job.index];
                     let def = &defs[planned.provisioner].def;
                     events.started(&planned.uid, &def.id, Mode::Provision);
-                    let cx = CallContext { uid: &planned.uid, project_root, redactor, events };
+                    let cx = CallContext {
+                        uid: &planned.uid,
+                        project_root,
+                        redactor,
+                        events,
+                        fly,
+                        declared_by: &planned.declared_by,
+                    };
                     let result = call(def, Mode::Provision, &job.request, &cx);
                     if done_tx.send((job, result)).is_err() {
                         return;
@@ -389,9 +398,12 @@ pub fn execute(
                         finished += 1 + fail(i, message, plan, &dependents, &mut report, events);
                     }
                     Ok(job) => {
-                        let reusable = state.resources.get(&planned.uid).is_some_and(|e| {
-                            e.fingerprint == job.fingerprint && e.provisioner == defs[planned.provisioner].def.id
-                        });
+                        let def = &defs[planned.provisioner].def;
+                        let reusable = outputs_reusable(def)
+                            && state
+                                .resources
+                                .get(&planned.uid)
+                                .is_some_and(|e| e.fingerprint == job.fingerprint && e.provisioner == def.id);
                         if reusable && !options.reprovision {
                             report.outcomes.insert(planned.uid.clone(), Outcome::Reused);
                             events.finished(&planned.uid, &Outcome::Reused);
@@ -444,6 +456,13 @@ pub fn execute(
         persist(state)?;
     }
     Ok(report)
+}
+
+/// Whether unchanged inputs mean unchanged outputs for this provisioner, so its last outputs
+/// can be reused. Not for a builtin that reads more than its inputs (`environment` reads the
+/// deploying environment): it is called on every run.
+fn outputs_reusable(def: &super::ProvisionerDef) -> bool {
+    !matches!(def.kind(), Kind::Builtin(name) if crate::builtin::always_call(&name))
 }
 
 /// Expands params and builds the request; the fingerprint covers every input.
@@ -619,6 +638,7 @@ pub fn deprovision(
     state: &mut State,
     defs: &[Located],
     project_root: &Path,
+    fly: &crate::builtin::FlyEnv,
     events: &dyn Events,
 ) -> Result<(), DeprovisionError> {
     let entry = state.resources.get(uid).ok_or_else(|| DeprovisionError::Unknown(uid.to_owned()))?;
@@ -636,7 +656,8 @@ pub fn deprovision(
         resource_metadata: entry.metadata.clone(),
     };
     let redactor = Redactor::for_state(state);
-    let cx = CallContext { uid, project_root, redactor: &redactor, events };
+    let declared_by = entry.declared_by.clone();
+    let cx = CallContext { uid, project_root, redactor: &redactor, events, fly, declared_by: &declared_by };
     events.started(uid, &def.def.id, Mode::Deprovision);
     let response = call(&def.def, Mode::Deprovision, &request, &cx)
         .map_err(|message| DeprovisionError::Failed { uid: uid.to_owned(), message })?;
@@ -668,6 +689,7 @@ mod tests {
                     values: values.as_object().unwrap().clone(),
                     secrets: secrets.as_object().unwrap().clone(),
                 }),
+                builtin: None,
             },
             file: "test.provisioners.yaml".into(),
         }
@@ -697,6 +719,7 @@ mod tests {
             options: ProvisionOptions::default(),
             project_root: Path::new("."),
             events: &NoEvents,
+            fly: &crate::builtin::FlyEnv::default(),
         };
         execute(&plan, run, state, &mut |_| {
             saves += 1;
@@ -749,6 +772,39 @@ mod tests {
             e.contains("cycle: postgres.default#aa.one → postgres.default#aa.two → postgres.default#aa.one"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_environment_builtin_is_called_on_every_run() {
+        let mut builtin = static_def("env", "environment", &json!({}), &json!({}));
+        builtin.def.static_ = None;
+        builtin.def.builtin = Some("environment".into());
+        let defs = vec![builtin, static_def("pg", "postgres", &json!({"host": "h"}), &json!({}))];
+        let w = workloads(&[
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: aa\ncontainers:\n  main:\n    image: nginx\n    variables:\n      TOKEN: ${resources.env.SF_ENGINE_TEST_TOKEN}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n",
+        ]);
+        let uid = "environment.default#aa.env";
+        let fly_env = |token: &str| crate::builtin::FlyEnv {
+            referenced: BTreeMap::from([(uid.to_owned(), ["SF_ENGINE_TEST_TOKEN".to_owned()].into())]),
+            vars: BTreeMap::from([("SF_ENGINE_TEST_TOKEN".to_owned(), crate::secret::Secret::new(token))]),
+            ..crate::builtin::FlyEnv::default()
+        };
+        let mut state = State::new("");
+        for (token, db_outcome) in [("first-token", Outcome::Provisioned), ("second-token", Outcome::Reused)] {
+            let fly = fly_env(token);
+            let run = Provisioning {
+                defs: &defs,
+                workloads: &w,
+                options: ProvisionOptions::default(),
+                project_root: Path::new("."),
+                events: &NoEvents,
+                fly: &fly,
+            };
+            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
+            assert_eq!(report.outcomes[uid], Outcome::Provisioned, "{report:?}");
+            assert_eq!(report.outcomes["postgres.default#aa.db"], db_outcome);
+            assert_eq!(state.resources[uid].secrets["SF_ENGINE_TEST_TOKEN"], token);
+        }
     }
 
     #[test]

@@ -121,6 +121,10 @@ pub struct CallContext<'a> {
     pub redactor: &'a Redactor,
     /// Where progress goes.
     pub events: &'a dyn Events,
+    /// Where builtin provisioners create things on Fly.
+    pub fly: &'a crate::builtin::FlyEnv,
+    /// `workload.resource-name` of every declaration of the resource.
+    pub declared_by: &'a [String],
 }
 
 /// Calls a provisioner once. `Ok(None)` is an empty answer (fine for a deprovision).
@@ -133,6 +137,7 @@ pub fn call(
     match def.kind() {
         definition::Kind::Cmd(c) => cmd::call(&c, mode, request, def.timeout(), cx),
         definition::Kind::Http(h) => http::call(&h, mode, request, def.timeout(), cx),
+        definition::Kind::Builtin(name) => crate::builtin::call(&name, mode, request, cx.fly, cx),
         definition::Kind::Static(s) => Ok(match mode {
             Mode::Provision => Some(Response { state: None, values: s.values, secrets: s.secrets, shared: None }),
             Mode::Deprovision => None,

@@ -27,7 +27,7 @@ impl Mode {
 }
 
 /// What a provisioner receives.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     /// `type.class#id`.
     pub resource_uid: String,
@@ -38,17 +38,21 @@ pub struct Request {
     /// Resource id.
     pub resource_id: String,
     /// The provisioner's state from its previous call.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub state: serde_json::Map<String, serde_json::Value>,
     /// The project's shared state.
+    #[serde(default)]
     pub shared: serde_json::Value,
     /// Params, placeholders expanded.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub resource_params: serde_json::Map<String, serde_json::Value>,
     /// Resource metadata.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub resource_metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What a provisioner answers.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Response {
     /// New provisioner state (kept when absent).
@@ -63,6 +67,13 @@ pub struct Response {
     /// Merge patch onto the shared state.
     #[serde(default)]
     pub shared: Option<serde_json::Value>,
+}
+
+/// `null` (as Go provisioners send for empty maps) reads as an empty map.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
+    Ok(Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// Parses a response body. `Ok(None)` for an empty body.

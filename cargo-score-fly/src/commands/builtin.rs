@@ -1,0 +1,84 @@
+//! `builtin-provisioners <type> provision|deprovision`: a builtin Fly provisioner as a
+//! score-flyio style `cmd` provisioner (request JSON on stdin, response JSON on stdout,
+//! progress on stderr).
+//!
+//! score-fly itself runs builtins in-process (`builtin:` entries); this entry point keeps
+//! provisioner files written for score-flyio working
+//! (`cmd: {binary: cargo-score-fly, args: [builtin-provisioners, postgres, $SCORE_PROVISIONER_MODE]}`).
+
+use std::io::Read as _;
+use std::path::Path;
+
+use score_fly_core::builtin::{self, FlyEnv};
+use score_fly_core::provision::protocol::{Mode, Request};
+use score_fly_core::provision::{CallContext, Events, Redactor};
+use score_fly_core::state::State;
+
+use super::{Failure, Session};
+use crate::cli::BuiltinArgs;
+
+/// Progress lines on stderr.
+struct Stderr<'p>(&'p crate::printer::Printer);
+
+impl Events for Stderr<'_> {
+    fn output(&self, uid: &str, line: &str) {
+        self.0.detail(&format!("[{uid}] {line}"));
+    }
+}
+
+/// Runs `builtin-provisioners`.
+pub fn run(args: &BuiltinArgs, session: &Session) -> Result<(), Failure> {
+    if !builtin::NAMES.contains(&args.name.as_str()) {
+        return Err(Failure::Invalid(format!(
+            "there is no builtin provisioner `{}` (builtins: {})",
+            args.name,
+            builtin::NAMES.join(", ")
+        )));
+    }
+    let mode = if args.mode == "provision" { Mode::Provision } else { Mode::Deprovision };
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| Failure::Error(format!("cannot read the request from stdin: {e}")))?;
+    // serde's messages may quote values: say where, not what.
+    let request: Request = serde_json::from_slice(&input).map_err(|e| {
+        Failure::Invalid(format!(
+            "the request on stdin is not a provisioner request (line {} column {}): expected {{resource_uid, resource_type, resource_class, resource_id, state, shared, resource_params, resource_metadata}}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let app_prefix = args
+        .app_prefix
+        .clone()
+        .or_else(|| std::env::var("SCORE_FLY_APP_PREFIX").ok())
+        .or_else(|| project_prefix(Path::new(".")))
+        .unwrap_or_default();
+    let env = FlyEnv { app_prefix, org: args.org.clone(), region: args.region.clone(), ..FlyEnv::default() };
+    let redactor = Redactor::default();
+    let events = Stderr(&session.printer);
+    let declared_by = Vec::new();
+    let cx = CallContext {
+        uid: &request.resource_uid,
+        project_root: Path::new("."),
+        redactor: &redactor,
+        events: &events,
+        fly: &env,
+        declared_by: &declared_by,
+    };
+    let response = builtin::call(&args.name, mode, &request, &env, &cx).map_err(|e| {
+        Failure::Error(format!("{} {} of `{}` failed: {e}", args.name, args.mode, request.resource_uid))
+    })?;
+    if let Some(response) = response {
+        session.printer.stdout(&format!("{}\n", serde_json::to_string(&response).expect("responses serialise")));
+    }
+    Ok(())
+}
+
+/// The app prefix of the project in `dir`, read without taking the lock (the score-fly
+/// process that runs this provisioner holds it).
+fn project_prefix(dir: &Path) -> Option<String> {
+    let path = dir.join(".score-fly").join("state.json");
+    let text = std::fs::read_to_string(&path).ok()?;
+    State::parse(&path, &text).ok().map(|s| s.app_prefix)
+}

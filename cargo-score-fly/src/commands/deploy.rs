@@ -1,0 +1,475 @@
+//! `deploy`: from a Rust package (or Score files) to running Fly apps.
+//!
+//! Order, each step a status line:
+//! 1. load and validate the workloads, lock the project, check every workload converts and
+//!    every resource has a provisioner (nothing is created on bad input);
+//! 2. `--dry-run` stops here and prints the plan;
+//! 3. create the apps that do not exist (`fly apps create`; an image can only be pushed to
+//!    an existing app);
+//! 4. build and push the images of packages whose image is `.` (unless `--image`);
+//! 5. provision resources (builtin Fly provisioners or the project's own), write fly.toml;
+//! 6. import each app's secrets through stdin (`fly secrets import --stage`) when they
+//!    changed since the last deploy, unset the ones that went away;
+//! 7. `fly deploy --config ... [--image ...]`.
+//!
+//! A failing step names the flyctl command and quotes its output; the state keeps what was
+//! done, so running deploy again continues.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use score_fly_core::fly::api::{AppLookup, MachinesApi};
+use score_fly_core::fly::cli::Flyctl;
+use score_fly_core::fsutil;
+use score_fly_core::provision::{Outcome, ProvisionOptions, Redactor};
+use score_fly_core::secret::Secret;
+use score_fly_core::state::{Deployment, ImageEntry};
+use sha2::{Digest as _, Sha256};
+
+use super::generate::{self, Converted, Opened};
+use super::{Failure, Session};
+use crate::cli::{BuildArgs, Builder, DeployArgs, GenerateArgs};
+
+/// One app to deploy.
+#[derive(Debug, Clone)]
+pub struct AppDeploy {
+    /// The workload.
+    pub workload: String,
+    /// The Fly app.
+    pub app: String,
+    /// Its fly.toml (absolute).
+    pub config: PathBuf,
+    /// The image to pass to `fly deploy --image` (none: Fly builds the Dockerfile).
+    pub image: Option<String>,
+    /// Its secrets.
+    pub secrets: BTreeMap<String, Secret>,
+}
+
+impl AppDeploy {
+    /// The deployment of a converted workload.
+    pub(crate) fn of(root: &Path, converted: &Converted, image: Option<String>) -> AppDeploy {
+        let config = &converted.conversion.config;
+        let built = config.build.as_ref().and_then(|b| b.image.clone());
+        AppDeploy {
+            workload: converted.name.clone(),
+            app: config.app.clone(),
+            config: std::path::absolute(root.join(&converted.output)).unwrap_or_else(|_| root.join(&converted.output)),
+            image: built.or(image),
+            secrets: converted.conversion.secrets.clone(),
+        }
+    }
+}
+
+/// How apps are deployed.
+#[derive(Debug, Clone, Default)]
+pub struct DeploySettings {
+    /// Organisation for new apps.
+    pub org: String,
+    /// `--ha=false` when `Some(false)`.
+    pub ha: Option<bool>,
+    /// `--strategy`.
+    pub strategy: Option<String>,
+    /// Extra `fly deploy` arguments.
+    pub deploy_args: Vec<String>,
+}
+
+impl DeploySettings {
+    /// The settings of `generate --deploy`.
+    pub(crate) fn from_generate(args: &GenerateArgs, org: String) -> DeploySettings {
+        DeploySettings { org, ha: None, strategy: None, deploy_args: args.deploy_args.clone() }
+    }
+}
+
+/// `--org`, else `FLY_ORG`, else the `org` setting, else `personal`.
+pub(crate) fn resolve_org(flag: Option<&String>, setting: Option<&String>) -> String {
+    flag.cloned()
+        .or_else(|| std::env::var("FLY_ORG").ok().filter(|o| !o.is_empty()))
+        .or_else(|| setting.cloned())
+        .unwrap_or_else(|| score_fly_core::builtin::DEFAULT_ORG.to_owned())
+}
+
+/// Runs `deploy`.
+pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
+    let printer = &session.printer;
+    let gen_args = generate_args(args);
+    let sources = generate::sources(&gen_args, session)?;
+    let org = resolve_org(args.org.as_ref(), sources.org.as_ref());
+    let workspace = sources.workspace.as_ref().map(|w| (w.root.clone(), w.target_dir.clone()));
+    let services: Vec<crate::cargo::Service> =
+        sources.workspace.as_ref().map(|w| w.services.clone()).unwrap_or_default();
+    let mut opened = generate::open(sources, session)?;
+    // Reach Fly before changing anything.
+    let fly = if args.dry_run {
+        None
+    } else {
+        let flyctl = Flyctl::locate().map_err(|e| Failure::Invalid(e.to_string()))?;
+        let api = MachinesApi::from_env().map_err(|e| Failure::Invalid(e.to_string()))?;
+        Some((flyctl, api))
+    };
+    let default_file = opened.project.dir().join(score_fly_core::provision::definition::DEFAULT_FILE);
+    // A project deployed without `init` gets the builtin provisioners too: used from here,
+    // written once something exists on Fly (never by a dry run).
+    let register_defaults = !opened.project.state_path().exists() && !default_file.exists();
+    if register_defaults {
+        let defaults =
+            score_fly_core::provision::definition::parse_file(&default_file, &super::init::default_provisioners())?;
+        opened.defs.extend(
+            defaults.into_iter().map(|def| score_fly_core::provision::Located { def, file: default_file.clone() }),
+        );
+    }
+
+    // What gets built: this run's packages whose image is `.`, unless --image names one.
+    let mut to_build: Vec<&crate::cargo::Service> = Vec::new();
+    if args.image.is_none() {
+        for target in opened.this_run() {
+            if !target.entry.spec.containers.values().any(|c| c.image == ".") {
+                continue;
+            }
+            if let Some(service) = services.iter().find(|s| s.loaded.workload.name() == target.name) {
+                to_build.push(service);
+            }
+        }
+    }
+    let built_names: BTreeSet<String> = to_build.iter().map(|s| s.loaded.workload.name().to_owned()).collect();
+    let plan = opened.preflight(&built_names)?;
+    let apps: Vec<(String, String)> =
+        opened.this_run().iter().map(|t| (t.name.clone(), format!("{}{}", opened.state.app_prefix, t.name))).collect();
+    for (_, app) in &apps {
+        score_fly_core::fly::check_app_name(app).map_err(Failure::Invalid)?;
+    }
+    let settings = DeploySettings {
+        org: org.clone(),
+        ha: if args.no_ha {
+            Some(false)
+        } else if args.ha {
+            Some(true)
+        } else {
+            None
+        },
+        strategy: args.strategy.clone(),
+        deploy_args: args.deploy_args.clone(),
+    };
+    let fly_env = opened.fly_env(Some(org.clone()), args.region.clone());
+
+    let Some((flyctl, api)) = fly else {
+        return dry_run(&mut opened, &plan, &apps, &to_build, args, &settings, &fly_env, session);
+    };
+    for (_, app) in &apps {
+        ensure_app(&api, &flyctl, app, &settings.org, session)?;
+        // The project now has something on Fly: its state (and app prefix) is kept from here.
+        opened.state.deployments.entry(app.clone()).or_default();
+        opened.project.save(&opened.state)?;
+    }
+    if register_defaults {
+        super::init::register_defaults(&opened.project, session)?;
+    }
+
+    // Images.
+    if let Some((root, target_dir)) = &workspace {
+        let cargo_ws =
+            crate::cargo::Workspace { root: root.clone(), target_dir: target_dir.clone(), services: Vec::new() };
+        let build_args = build_args(args);
+        for service in &to_build {
+            let Some(bin) = service.bin.clone() else {
+                return Err(Failure::Invalid(format!(
+                    "package `{}` has several binaries and none declares the workload: choose the one that ships with --bin",
+                    service.package
+                )));
+            };
+            let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
+            let mut summary = Vec::new();
+            let entry = super::build::native(&build_args, service, &bin, &app, &cargo_ws, session, &mut summary)?;
+            if let Some(entry) = entry {
+                opened.state.images.insert(service.loaded.workload.name().to_owned(), entry);
+                opened.project.save(&opened.state)?;
+            }
+        }
+    }
+
+    // Resources and fly.toml.
+    let options = ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: false };
+    opened.provision(&plan, options, &fly_env, session)?;
+    let converted = opened.convert(session)?;
+    let writes = opened.writes(&converted);
+    fsutil::write_all_atomic(&writes).map_err(|e| Failure::Error(e.to_string()))?;
+    opened.record()?;
+    for c in &converted {
+        printer.verbose(&format!("wrote {}", crate::cargo::relative(&opened.root.join(&c.output))));
+    }
+    let deploys: Vec<AppDeploy> = converted
+        .iter()
+        .filter(|c| apps.iter().any(|(w, _)| *w == c.name))
+        .map(|c| AppDeploy::of(&opened.root, c, args.image.clone()))
+        .collect();
+    for d in &deploys {
+        printer.status("Generated", &format!("{} (app {})", crate::cargo::relative(&d.config), d.app));
+    }
+    deploy_apps(&mut opened, &deploys, &settings, session)
+}
+
+/// The generate arguments a deploy implies.
+fn generate_args(args: &DeployArgs) -> GenerateArgs {
+    GenerateArgs {
+        files: args.files.clone(),
+        packages: args.packages.clone(),
+        output: args.output.clone(),
+        app_prefix: args.app_prefix.clone(),
+        overrides_file: args.overrides_file.clone(),
+        override_property: args.override_property.clone(),
+        image: args.image.clone(),
+        secrets_file: None,
+        jobs: args.jobs,
+        reprovision: args.reprovision,
+        region: args.region.clone(),
+        check: false,
+        format: None,
+        org: args.org.clone(),
+        deploy: false,
+        deploy_args: Vec::new(),
+    }
+}
+
+fn build_args(args: &DeployArgs) -> BuildArgs {
+    BuildArgs {
+        packages: args.packages.clone(),
+        compile: args.compile.clone(),
+        push: true,
+        tag: None,
+        base_image: args.base_image.clone(),
+        output_oci: None,
+        builder: Builder::Native,
+        pull: false,
+        app_prefix: None,
+        format: None,
+    }
+}
+
+/// Creates the app unless it exists.
+fn ensure_app(api: &MachinesApi, flyctl: &Flyctl, app: &str, org: &str, session: &Session) -> Result<(), Failure> {
+    match api.app(app).map_err(|e| Failure::Error(e.to_string()))? {
+        AppLookup::Exists { .. } => {
+            session.printer.verbose(&format!("app {app} exists"));
+            Ok(())
+        }
+        AppLookup::TakenElsewhere => Err(Failure::Invalid(format!(
+            "the Fly app name `{app}` belongs to another organisation (app names are global); choose another app prefix"
+        ))),
+        AppLookup::Missing => {
+            session.printer.status("Creating", &format!("app {app} (org {org})"));
+            flyctl
+                .command(&["apps", "create", app, "--org", org])
+                .run(&mut |line| session.printer.verbose(line))
+                .map_err(|e| step_failure("creating the app", &e))?;
+            Ok(())
+        }
+    }
+}
+
+fn step_failure(step: &str, error: &dyn std::fmt::Display) -> Failure {
+    Failure::Error(format!(
+        "{step} failed: {error}\nwhat was done is kept in the project state; fix the problem and run deploy again"
+    ))
+}
+
+/// The SHA-256 of what `fly secrets import` receives.
+fn secrets_digest(app: &str, text: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(app.as_bytes());
+    hasher.update([0]);
+    hasher.update(text.as_bytes());
+    hasher.finalize().iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// For each app: create it if missing, import its secrets when they changed, `fly deploy`.
+pub(crate) fn deploy_apps(
+    opened: &mut Opened,
+    deploys: &[AppDeploy],
+    settings: &DeploySettings,
+    session: &Session,
+) -> Result<(), Failure> {
+    let printer = &session.printer;
+    let flyctl = Flyctl::locate().map_err(|e| Failure::Invalid(e.to_string()))?;
+    let api = MachinesApi::from_env().map_err(|e| Failure::Invalid(e.to_string()))?;
+    let redactor = Redactor::for_state(&opened.state);
+    for d in deploys {
+        redactor.add(d.secrets.values().map(Secret::expose));
+    }
+    for d in deploys {
+        ensure_app(&api, &flyctl, &d.app, &settings.org, session)?;
+        let previous = opened.state.deployments.get(&d.app).cloned().unwrap_or_default();
+
+        // Secrets, through stdin, only when they changed.
+        let text =
+            score_fly_core::fly::secrets::import_text(&d.secrets).map_err(|e| Failure::Invalid(e.to_string()))?;
+        let digest = secrets_digest(&d.app, &text);
+        let names: Vec<String> = d.secrets.keys().cloned().collect();
+        if !d.secrets.is_empty() && previous.secrets_digest.as_deref() != Some(digest.as_str()) {
+            printer.status("Importing", &format!("{} secret(s) into {} ({})", names.len(), d.app, names.join(", ")));
+            flyctl
+                .command(&["secrets", "import", "--stage", "-a", &d.app])
+                .stdin(text.into_bytes())
+                .redact(&redactor)
+                .run(&mut |line| printer.verbose(line))
+                .map_err(|e| step_failure("importing secrets", &e))?;
+        } else if !d.secrets.is_empty() {
+            printer.verbose(&format!("secrets of {} are unchanged", d.app));
+        }
+        let gone: Vec<&str> =
+            previous.secret_names.iter().filter(|n| !d.secrets.contains_key(*n)).map(String::as_str).collect();
+        if !gone.is_empty() {
+            printer.status("Unsetting", &format!("secret(s) {} of {} (no longer used)", gone.join(", "), d.app));
+            let mut unset = vec!["secrets", "unset", "--stage", "-a", &d.app];
+            unset.extend(gone.iter().copied());
+            flyctl
+                .command(&unset)
+                .redact(&redactor)
+                .run(&mut |line| printer.verbose(line))
+                .map_err(|e| step_failure("unsetting secrets", &e))?;
+        }
+        let entry = opened.state.deployments.entry(d.app.clone()).or_default();
+        entry.secrets_digest = (!d.secrets.is_empty()).then_some(digest);
+        entry.secret_names = names;
+        entry.deployed = false;
+        opened.project.save(&opened.state)?;
+
+        // fly deploy.
+        let args = deploy_command(d, settings);
+        let shown_image = d.image.as_deref().map(|i| format!(" (image {i})")).unwrap_or_default();
+        printer.status("Deploying", &format!("{}{shown_image}", d.app));
+        let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let dir = d.config.parent().unwrap_or(Path::new("."));
+        flyctl
+            .command(&arg_refs)
+            .current_dir(dir)
+            .redact(&redactor)
+            .run(&mut |line| printer.detail(line))
+            .map_err(|e| step_failure("deploying", &e))?;
+        let entry = opened.state.deployments.entry(d.app.clone()).or_default();
+        entry.image.clone_from(&d.image);
+        entry.deployed = true;
+        opened.project.save(&opened.state)?;
+        printer.status("Deployed", &format!("{} to https://{}.fly.dev/", d.app, d.app));
+    }
+    Ok(())
+}
+
+/// `fly deploy` arguments for one app.
+fn deploy_command(d: &AppDeploy, settings: &DeploySettings) -> Vec<String> {
+    let file = d.config.file_name().map_or_else(|| "fly.toml".to_owned(), |f| f.to_string_lossy().into_owned());
+    let mut args = vec!["deploy".to_owned(), "--config".to_owned(), file, "--app".to_owned(), d.app.clone()];
+    if let Some(image) = &d.image {
+        args.push("--image".to_owned());
+        args.push(image.clone());
+    }
+    if settings.ha == Some(false) {
+        args.push("--ha=false".to_owned());
+    }
+    if let Some(strategy) = &settings.strategy {
+        args.push("--strategy".to_owned());
+        args.push(strategy.clone());
+    }
+    args.extend(settings.deploy_args.iter().cloned());
+    args
+}
+
+/// `--dry-run`: what would happen, changing nothing.
+#[allow(clippy::too_many_arguments)]
+fn dry_run(
+    opened: &mut Opened,
+    plan: &score_fly_core::provision::Plan,
+    apps: &[(String, String)],
+    to_build: &[&crate::cargo::Service],
+    args: &DeployArgs,
+    settings: &DeploySettings,
+    fly_env: &score_fly_core::builtin::FlyEnv,
+    session: &Session,
+) -> Result<(), Failure> {
+    let printer = &session.printer;
+    let api = MachinesApi::from_env().ok();
+    printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
+    for service in to_build {
+        let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
+        printer.status(
+            "Would build",
+            &format!("package `{}` and push its image to registry.fly.io/{app}", service.package),
+        );
+    }
+    for (_, app) in apps {
+        let known = api.as_ref().map(|a| a.app(app));
+        match known {
+            Some(Ok(AppLookup::Exists { .. })) => printer.verbose(&format!("app {app} exists")),
+            Some(Ok(AppLookup::TakenElsewhere)) => {
+                return Err(Failure::Invalid(format!(
+                    "the Fly app name `{app}` belongs to another organisation (app names are global); choose another app prefix"
+                )));
+            }
+            Some(Ok(AppLookup::Missing)) => {
+                printer.status("Would create", &format!("app {app} (org {})", settings.org));
+            }
+            Some(Err(e)) => printer.warning(&format!("cannot tell whether app {app} exists: {e}"), ""),
+            None => printer.status(
+                "Would create",
+                &format!("app {app} if it does not exist (org {}; no FLY_API_TOKEN to check)", settings.org),
+            ),
+        }
+    }
+    let options = ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: true };
+    let report = opened.provision(plan, options, fly_env, session)?;
+    let mut pending = Vec::new();
+    for resource in &plan.resources {
+        let provisioner = &opened.defs[resource.provisioner].def.id;
+        if let Some(Outcome::Reused) = report.outcomes.get(&resource.uid) {
+            printer.verbose(&format!("{} is up to date", resource.uid));
+        } else {
+            printer.status("Would provision", &format!("{} with {provisioner}", resource.uid));
+            pending.push(resource.uid.clone());
+        }
+    }
+    for (workload, app) in apps {
+        let target = &opened.targets[workload];
+        let output = crate::cargo::relative(&opened.root.join(&target.entry.output));
+        printer.status("Would write", &format!("{output} (app {app})"));
+    }
+    if pending.is_empty() {
+        // Every output is known: the secrets are exact.
+        let converted = opened.convert(session)?;
+        for c in converted.iter().filter(|c| apps.iter().any(|(w, _)| *w == c.name)) {
+            let d = AppDeploy::of(&opened.root, c, args.image.clone());
+            if d.secrets.is_empty() {
+                continue;
+            }
+            let text =
+                score_fly_core::fly::secrets::import_text(&d.secrets).map_err(|e| Failure::Invalid(e.to_string()))?;
+            let names: Vec<&str> = d.secrets.keys().map(String::as_str).collect();
+            let unchanged = opened.state.deployments.get(&d.app).and_then(|p| p.secrets_digest.as_deref())
+                == Some(secrets_digest(&d.app, &text).as_str());
+            if unchanged {
+                printer.verbose(&format!("secrets of {} are unchanged ({})", d.app, names.join(", ")));
+            } else {
+                printer.status("Would import", &format!("secret(s) {} into {} (stdin)", names.join(", "), d.app));
+            }
+        }
+    } else {
+        printer.status("Would import", "the apps' secrets once those resources are provisioned (names known then)");
+    }
+    for (workload, app) in apps {
+        let target = &opened.targets[workload];
+        let config = opened.root.join(&target.entry.output);
+        let image = match (&args.image, opened.state.images.get(workload)) {
+            (Some(i), _) => Some(i.clone()),
+            (None, _) if to_build.iter().any(|s| s.loaded.workload.name() == workload) => {
+                Some(format!("registry.fly.io/{app}:<built>"))
+            }
+            (None, Some(ImageEntry::Pushed { reference, .. })) => Some(reference.clone()),
+            _ => None,
+        };
+        let d = AppDeploy { workload: workload.clone(), app: app.clone(), config, image, secrets: BTreeMap::new() };
+        printer.status("Would run", &format!("fly {}", deploy_command(&d, settings).join(" ")));
+    }
+    let _ = Deployment::default();
+    Ok(())
+}

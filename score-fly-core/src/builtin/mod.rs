@@ -1,0 +1,543 @@
+//! The builtin Fly provisioners: Fly-native resources (Postgres, Redis, object storage,
+//! volumes, hosts) for the conventional Score resource types.
+//!
+//! They run in-process as the `builtin` provisioner kind (`builtin: postgres` in a
+//! provisioner file; `init` registers one per type) and, for score-flyio compatibility, as
+//! `cargo score-fly builtin-provisioners <type> provision|deprovision` with the request on
+//! stdin and the response on stdout. Both go through [`call`].
+//!
+//! Rules every builtin follows:
+//! - Names of what it creates derive from the app prefix and the resource uid only
+//!   ([`fly_name`], [`pg_name`]), and what already exists under that name is adopted: losing
+//!   `.score-fly/` (a fresh CI runner) never creates a second cluster, database or bucket.
+//! - A credential that cannot be recovered from Fly (a database password) is rotated, and
+//!   the new value becomes the secret output. Tigris keys can be neither read back nor
+//!   rotated through flyctl: `s3` then fails and says how to recover ([`s3`]).
+//! - flyctl gets no secret on its command line; what it prints about credentials is masked
+//!   before it is shown.
+//!
+//! | builtin | creates (name) | values | secrets |
+//! |---|---|---|---|
+//! | `postgres`, `postgres-instance` | see [`postgres`] | `host`, `port`, `name`, `database`, `username` | `password` |
+//! | `redis` | Upstash Redis `<prefix>redis-<id>-<hash>` | `host`, `port`, `username` | `password`, `url` |
+//! | `s3` | Tigris bucket `<prefix>s3-<id>-<hash>` | `bucket`, `endpoint`, `region` | `access_key_id`, `secret_key`, `aws_access_key_id`, `aws_secret_key` |
+//! | `volume` | volume `<id>_<hash>` of the declaring workload's app | `source`, `type` | |
+//! | `dns` | nothing | `host` (`<app>.fly.dev`) | |
+//! | `route` | nothing (checks the host) | `host`, `port`, `path` | |
+//! | `service-port` | the target app's private IPv6 (Flycast) | `hostname` (`<app>.flycast`), `port` | |
+//! | `environment` | nothing | | every key the workloads read, from the environment |
+//!
+//! Each module documents its params and how it adopts what exists.
+
+pub mod environment;
+pub mod hosts;
+pub mod postgres;
+pub mod redis;
+pub mod s3;
+pub mod volume;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::fly::api::{AppLookup, MachinesApi};
+use crate::fly::cli::{Flyctl, Output};
+use crate::provision::CallContext;
+use crate::provision::protocol::{Mode, Request, Response};
+use crate::secret::Secret;
+
+/// The builtin provisioners, by the name a `builtin:` entry uses (= the resource type).
+pub const NAMES: &[&str] =
+    &["postgres", "postgres-instance", "redis", "s3", "volume", "dns", "route", "service-port", "environment"];
+
+/// Whether the outputs of builtin `name` depend on more than its inputs (params, metadata),
+/// so the engine must call it on every run rather than reuse its last outputs: `environment`
+/// reads the deploying environment.
+pub fn always_call(name: &str) -> bool {
+    name == "environment"
+}
+
+/// The Fly organisation when nothing says otherwise.
+pub const DEFAULT_ORG: &str = "personal";
+
+/// What the builtins need besides the request: where things go on Fly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlyEnv {
+    /// The project's app prefix (names of everything created start with it).
+    pub app_prefix: String,
+    /// The organisation (`--org`, `FLY_ORG`, the `org` setting); else [`DEFAULT_ORG`].
+    pub org: Option<String>,
+    /// The primary region of each workload (by name): what a resource it declares is
+    /// created in when its params set none.
+    pub regions: BTreeMap<String, String>,
+    /// The region when neither says (`--region`); else `FLY_REGION`/`FLY_REGION_NAME`.
+    pub region: Option<String>,
+    /// The service ports of each workload of the project: port name → `port` (what
+    /// `service-port` and `route` resolve and check).
+    pub ports: BTreeMap<String, BTreeMap<String, u16>>,
+    /// The output keys the workloads read from each resource (by uid), from their
+    /// `${resources.<name>.<key>}` placeholders: what `environment` must supply.
+    pub referenced: BTreeMap<String, BTreeSet<String>>,
+    /// Environment variables that win over the process environment for the builtins: read
+    /// by them (`FLY_BIN`, `FLY_FLAPS_BASE_URL`, the token, `FLY_ORG`, `FLY_REGION`, the
+    /// variables `environment` reads) and passed to flyctl. Empty in normal runs; lets a
+    /// program embedding score-fly (or a test) point the builtins at another Fly without
+    /// changing its own environment.
+    pub vars: BTreeMap<String, Secret>,
+}
+
+impl FlyEnv {
+    /// The environment of a project's workloads: each one's primary region (its
+    /// `primary-region` annotation, else the region it was added with), service ports, and
+    /// the resource outputs their placeholders read.
+    pub fn for_workloads(app_prefix: &str, workloads: &BTreeMap<String, crate::state::WorkloadEntry>) -> FlyEnv {
+        let ports = workloads
+            .iter()
+            .map(|(name, entry)| {
+                let ports = entry
+                    .spec
+                    .service
+                    .as_ref()
+                    .map(|s| s.ports.iter().map(|(port, p)| (port.clone(), p.port)).collect())
+                    .unwrap_or_default();
+                (name.clone(), ports)
+            })
+            .collect();
+        let mut referenced = BTreeMap::new();
+        for (name, entry) in workloads {
+            referenced_outputs(name, &entry.spec, &mut referenced);
+        }
+        let regions = workloads
+            .iter()
+            .filter_map(|(name, entry)| {
+                let port_names: Vec<&str> = entry
+                    .spec
+                    .service
+                    .as_ref()
+                    .map(|s| s.ports.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let annotations =
+                    crate::fly::annotations::parse(&entry.spec.metadata.annotations, &port_names, &mut Vec::new());
+                let region = annotations.primary_region.or_else(|| entry.region.clone())?;
+                Some((name.clone(), region))
+            })
+            .collect();
+        FlyEnv {
+            app_prefix: app_prefix.to_owned(),
+            org: None,
+            regions,
+            region: None,
+            ports,
+            referenced,
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// The organisation slug to create things in.
+    pub fn org(&self) -> String {
+        self.org
+            .clone()
+            .or_else(|| self.var("FLY_ORG").filter(|o| !o.is_empty()))
+            .unwrap_or_else(|| DEFAULT_ORG.to_owned())
+    }
+
+    /// An environment variable: [`FlyEnv::vars`], else the process environment (`None` when
+    /// unset or not UTF-8).
+    pub fn var(&self, name: &str) -> Option<String> {
+        match self.vars.get(name) {
+            Some(value) => Some(value.expose().to_owned()),
+            None => std::env::var(name).ok(),
+        }
+    }
+
+    /// The app of a workload: `<prefix><workload>`.
+    pub fn app(&self, workload: &str) -> String {
+        format!("{}{workload}", self.app_prefix)
+    }
+}
+
+/// Adds the output keys `workload`'s placeholders read, by resource uid: in variables, inline
+/// file contents that are expanded, volume sources and resource params. (The content of
+/// `source` files is not read here.)
+fn referenced_outputs(
+    workload_name: &str,
+    workload: &crate::spec::Workload,
+    out: &mut BTreeMap<String, BTreeSet<String>>,
+) {
+    let mut strings: Vec<String> = Vec::new();
+    for container in workload.containers.values() {
+        strings.extend(container.variables.values().cloned());
+        strings.extend(container.files.values().filter(|f| f.expands()).filter_map(|f| f.content.clone()));
+        strings.extend(container.volumes.values().map(|v| v.source.clone()));
+    }
+    for resource in workload.resources.values() {
+        if let Some(params) = &resource.params {
+            crate::provision::collect_strings(&serde_json::Value::Object(params.clone()), &mut strings);
+        }
+    }
+    for text in strings {
+        let Ok((pieces, _)) = crate::placeholder::parse(&text) else { continue };
+        for piece in pieces {
+            if let crate::placeholder::Piece::Reference { segments, .. } = piece
+                && let [root, name, key, ..] = segments.as_slice()
+                && root == "resources"
+                && let Some(resource) = workload.resources.get(name)
+            {
+                out.entry(resource.uid(workload_name, name)).or_default().insert(key.clone());
+            }
+        }
+    }
+}
+
+/// One builtin call: the request, the environment, and helpers to reach Fly.
+pub(crate) struct Call<'a> {
+    pub(crate) request: &'a Request,
+    pub(crate) env: &'a FlyEnv,
+    pub(crate) cx: &'a CallContext<'a>,
+}
+
+impl Call<'_> {
+    /// A string param, if set.
+    pub(crate) fn param(&self, key: &str) -> Option<String> {
+        match self.request.resource_params.get(key)? {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// A string from the provisioner's own state.
+    pub(crate) fn state_str(&self, key: &str) -> Option<String> {
+        self.request.state.get(key).and_then(|v| v.as_str()).map(str::to_owned)
+    }
+
+    /// The region for something new: `region` param, the workload's region, `FLY_REGION`,
+    /// `FLY_REGION_NAME` (score-flyio's variable).
+    pub(crate) fn region(&self) -> Result<String, String> {
+        let from_workload = self.cx.declared_by.iter().find_map(|d| {
+            let workload = d.split_once('.').map_or(d.as_str(), |(w, _)| w);
+            self.env.regions.get(workload).cloned()
+        });
+        let region = self.param("region").or(from_workload).or_else(|| self.env.region.clone()).or_else(|| {
+            ["FLY_REGION", "FLY_REGION_NAME"].iter().find_map(|v| self.env.var(v).filter(|r| !r.is_empty()))
+        });
+        let region = region.ok_or_else(|| {
+            format!(
+                "`{}` needs a Fly region to create it in: set the workload's primary region (--region, the `region` setting, or the `score-fly/primary-region` annotation), a `region` param, or FLY_REGION",
+                self.request.resource_uid
+            )
+        })?;
+        if region.len() == 3 && region.bytes().all(|b| b.is_ascii_lowercase()) {
+            Ok(region)
+        } else {
+            Err(format!("`{region}` is not a Fly region code (three lowercase letters, e.g. ams, iad)"))
+        }
+    }
+
+    /// A line of progress.
+    pub(crate) fn say(&self, line: &str) {
+        self.cx.events.output(self.cx.uid, line);
+    }
+
+    /// Runs flyctl; its output lines are shown (credentials masked) as progress. It runs in
+    /// the project's `.score-fly/` folder without `FLY_APP`, so no `fly.toml` or app of the
+    /// surroundings changes what a command acts on.
+    pub(crate) fn fly(&self, args: &[&str]) -> Result<Output, String> {
+        self.fly_showing(args, &|_| true)
+    }
+
+    /// [`Call::fly`], showing only the output lines `show` accepts (for commands that print
+    /// credentials masking cannot recognise, such as access key ids).
+    pub(crate) fn fly_showing(&self, args: &[&str], show: &dyn Fn(&str) -> bool) -> Result<Output, String> {
+        let flyctl = match self.env.vars.get("FLY_BIN").filter(|b| !b.expose().is_empty()) {
+            Some(bin) => Flyctl::at(bin.expose()),
+            None => Flyctl::locate().map_err(|e| e.to_string())?,
+        };
+        let root =
+            if self.cx.project_root.as_os_str().is_empty() { std::path::Path::new(".") } else { self.cx.project_root };
+        let dir = root.join(crate::state::STATE_DIR);
+        let dir = if dir.is_dir() { dir } else { std::env::temp_dir() };
+        let mut command = flyctl.command(args).current_dir(&dir);
+        for (name, value) in &self.env.vars {
+            command = command.env(name, value.expose());
+        }
+        command
+            .env_remove("FLY_APP")
+            .redact(self.cx.redactor)
+            .mask_credentials()
+            .run(&mut |line| {
+                if !line.trim().is_empty() && show(line) {
+                    self.say(line);
+                }
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The Machines API client: `FLY_FLAPS_BASE_URL` and the token (`FLY_ACCESS_TOKEN`, then
+    /// `FLY_API_TOKEN`, as flyctl reads them), from [`FlyEnv::vars`] or the process environment.
+    pub(crate) fn api(&self) -> Result<MachinesApi, String> {
+        let token = ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"]
+            .iter()
+            .find_map(|v| self.env.var(v).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
+            .ok_or_else(|| crate::fly::api::ApiError::NoToken.to_string())?;
+        let base = self.env.var("FLY_FLAPS_BASE_URL").filter(|b| !b.is_empty());
+        Ok(MachinesApi::new(base.as_deref().unwrap_or(crate::fly::api::DEFAULT_BASE_URL), &Secret::new(token)))
+    }
+
+    /// Makes a workload's app unless it exists (`fly apps create`), so what belongs to it (a
+    /// volume, an IP address) can be made before its first deploy.
+    pub(crate) fn ensure_app(&self, api: &MachinesApi, app: &str) -> Result<(), String> {
+        match api.app(app).map_err(|e| e.to_string())? {
+            AppLookup::Exists { .. } => Ok(()),
+            AppLookup::TakenElsewhere => Err(format!(
+                "the Fly app name `{app}` (needed by `{}`) belongs to another organisation; choose another app prefix",
+                self.request.resource_uid
+            )),
+            AppLookup::Missing => {
+                let org = self.env.org();
+                self.say(&format!("creating app {app} (org {org})"));
+                self.fly(&["apps", "create", app, "--org", &org])?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The workload a per-app resource (a volume) belongs to: the one declaring it.
+    pub(crate) fn workload(&self) -> Result<String, String> {
+        let mut workloads: Vec<&str> =
+            self.cx.declared_by.iter().map(|d| d.split_once('.').map_or(d.as_str(), |(w, _)| w)).collect();
+        workloads.dedup();
+        match workloads.as_slice() {
+            [one] => Ok((*one).to_owned()),
+            [] => self
+                .request
+                .resource_id
+                .split_once('.')
+                .map(|(w, _)| w.to_owned())
+                .ok_or_else(|| format!("cannot tell which workload `{}` belongs to", self.request.resource_uid)),
+            many => Err(format!(
+                "`{}` is declared by {} workloads ({}) but belongs to one Fly app; give each workload its own",
+                self.request.resource_uid,
+                many.len(),
+                many.join(", ")
+            )),
+        }
+    }
+}
+
+/// Runs a builtin provisioner. `Ok(None)` is an empty answer (a deprovision).
+pub fn call(
+    name: &str,
+    mode: Mode,
+    request: &Request,
+    env: &FlyEnv,
+    cx: &CallContext<'_>,
+) -> Result<Option<Response>, String> {
+    let call = Call { request, env, cx };
+    match (name, mode) {
+        ("postgres", Mode::Provision) => postgres::provision_shared(&call).map(Some),
+        ("postgres", Mode::Deprovision) => postgres::deprovision_shared(&call),
+        ("postgres-instance", Mode::Provision) => postgres::provision_instance(&call).map(Some),
+        ("postgres-instance", Mode::Deprovision) => postgres::deprovision_instance(&call),
+        ("redis", Mode::Provision) => redis::provision(&call).map(Some),
+        ("redis", Mode::Deprovision) => redis::deprovision(&call),
+        ("s3", Mode::Provision) => s3::provision(&call).map(Some),
+        ("s3", Mode::Deprovision) => s3::deprovision(&call),
+        ("volume", Mode::Provision) => volume::provision(&call).map(Some),
+        ("volume", Mode::Deprovision) => volume::deprovision(&call),
+        ("dns", Mode::Provision) => hosts::provision_dns(&call).map(Some),
+        ("route", Mode::Provision) => hosts::provision_route(&call).map(Some),
+        ("service-port", Mode::Provision) => hosts::provision_service_port(&call).map(Some),
+        ("environment", Mode::Provision) => environment::provision(&call).map(Some),
+        // Nothing was created: nothing to remove.
+        ("dns" | "route" | "service-port" | "environment", Mode::Deprovision) => Ok(None),
+        _ => Err(format!("there is no builtin provisioner `{name}` (builtins: {})", NAMES.join(", "))),
+    }
+}
+
+/// Whether a flyctl failure says the thing does not exist: flyctl ran and what it printed
+/// (the lines quoted after the first line of the error) says so.
+pub(crate) fn is_not_found(error: &str) -> bool {
+    let Some((_, printed)) = error.split_once('\n') else { return false };
+    let printed = printed.to_ascii_lowercase();
+    // Not "no such" or "could not resolve": network failures say that ("no such host").
+    ["could not find", "not found"].iter().any(|p| printed.contains(p))
+}
+
+/// A short, stable hash of a resource uid (6 hex digits).
+pub fn short_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut out = String::new();
+    for b in &digest[..3] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// A Fly name (app, Redis database, bucket) for a resource: `<prefix><kind>-<id>-<hash>`,
+/// lowercase letters, digits and `-`, at most `max` characters. The hash (of the uid) keeps
+/// names of resources that differ only in class or punctuation apart.
+pub fn fly_name(prefix: &str, kind: &str, request: &Request, max: usize) -> String {
+    let hash = short_hash(&request.resource_uid);
+    let mut id: String = request
+        .resource_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    while id.contains("--") {
+        id = id.replace("--", "-");
+    }
+    let id = id.trim_matches('-');
+    let fixed = prefix.len() + kind.len() + 1 + 1 + hash.len();
+    let room = max.saturating_sub(fixed + 1);
+    let id: String = id.chars().take(room).collect();
+    let id = id.trim_end_matches('-');
+    if id.is_empty() { format!("{prefix}{kind}-{hash}") } else { format!("{prefix}{kind}-{id}-{hash}") }
+}
+
+/// A Postgres identifier (database, role, volume) for a resource: `<id>_<hash>`, lowercase
+/// letters, digits and `_`, at most `max` characters, starting with a letter.
+pub fn pg_name(request: &Request, max: usize) -> String {
+    let hash = short_hash(&request.resource_uid);
+    let mut id: String = request
+        .resource_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    while id.contains("__") {
+        id = id.replace("__", "_");
+    }
+    let mut id = id.trim_matches('_').to_owned();
+    if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+        id.insert(0, 'r');
+    }
+    let room = max.saturating_sub(hash.len() + 1);
+    let id: String = id.chars().take(room).collect();
+    format!("{}_{hash}", id.trim_end_matches('_'))
+}
+
+/// A random password: 32 letters and digits from the operating system's generator.
+pub fn random_password() -> Result<String, String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let bytes = random_bytes(64)?;
+    // 62 letters: reject bytes >= 248 (= 4 × 62) so every letter is equally likely.
+    let password: String = bytes
+        .iter()
+        .filter(|b| **b < 248)
+        .take(32)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    if password.len() < 32 {
+        return random_password();
+    }
+    Ok(password)
+}
+
+/// `n` random bytes from the operating system.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut bytes = vec![0; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read random bytes from /dev/urandom: {e}"))?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(uid: &str) -> Request {
+        let (kind_class, id) = uid.split_once('#').unwrap();
+        let (kind, class) = kind_class.split_once('.').unwrap();
+        Request {
+            resource_uid: uid.into(),
+            resource_type: kind.into(),
+            resource_class: class.into(),
+            resource_id: id.into(),
+            state: serde_json::Map::new(),
+            shared: serde_json::json!({}),
+            resource_params: serde_json::Map::new(),
+            resource_metadata: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn names_are_stable_valid_and_distinct() {
+        let a = fly_name("demo-", "redis", &request("redis.default#todo.cache"), 63);
+        assert_eq!(a, format!("demo-redis-todo-cache-{}", short_hash("redis.default#todo.cache")));
+        assert_eq!(a, fly_name("demo-", "redis", &request("redis.default#todo.cache"), 63));
+        let b = fly_name("demo-", "redis", &request("redis.large#todo.cache"), 63);
+        assert_ne!(a, b);
+        let long = fly_name(
+            "a-very-long-prefix-",
+            "pg",
+            &request(&format!("postgres-instance.default#{}", "x".repeat(80))),
+            63,
+        );
+        assert!(long.len() <= 63, "{long}");
+        assert!(crate::fly::check_app_name(&long).is_ok(), "{long}");
+
+        let db = pg_name(&request("postgres.default#todo.db"), 63);
+        assert_eq!(db, format!("todo_db_{}", short_hash("postgres.default#todo.db")));
+        let odd = pg_name(&request("postgres.default#9-lives"), 63);
+        assert!(odd.starts_with("r9_lives_"), "{odd}");
+    }
+
+    #[test]
+    fn not_found_errors_are_recognised() {
+        assert!(is_not_found(
+            "`fly redis destroy x -y` exited with status 1:\n    Error: Could not find Redis database \"x\""
+        ));
+        assert!(!is_not_found("`fly redis destroy x -y` exited with status 1:\n    Error: unauthorized"));
+        // flyctl itself missing is no answer about the database.
+        assert!(!is_not_found("flyctl was not found: install it"));
+        assert!(!is_not_found(
+            "`fly storage destroy b -y` exited with status 1:\n    Error: dial tcp: lookup api.fly.io: no such host"
+        ));
+    }
+
+    #[test]
+    fn the_environment_knows_ports_and_referenced_outputs() {
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    variables:\n      A: ${resources.env.TOKEN}-${resources.env.OTHER.nested}\n      B: ${resources.db.host} $${resources.env.ESCAPED}\n    files:\n      /etc/x: {content: \"${resources.env.IN_FILE}\"}\n      /etc/y: {content: \"${resources.env.NOT_EXPANDED}\", noExpand: true}\n    volumes:\n      /data: {source: \"${resources.data}\"}\nservice:\n  ports:\n    http: {port: 80, targetPort: 8080}\n    admin: {port: 9000}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n    params: {x: \"${resources.env.IN_PARAMS}\"}\n  shared:\n    type: environment\n    id: common\n  data:\n    type: volume\n";
+        let spec = crate::spec::load_str("score.yaml", text).unwrap().workload;
+        let entry = crate::state::WorkloadEntry {
+            file: "score.yaml".into(),
+            output: "fly.toml".into(),
+            dir: None,
+            region: Some("ams".into()),
+            spec,
+        };
+        let env = FlyEnv::for_workloads("demo-", &BTreeMap::from([("web".to_owned(), entry)]));
+        assert_eq!(env.ports["web"], BTreeMap::from([("admin".to_owned(), 9000), ("http".to_owned(), 80)]));
+        assert_eq!(env.regions["web"], "ams");
+        let keys: Vec<&str> = env.referenced["environment.default#web.env"].iter().map(String::as_str).collect();
+        assert_eq!(keys, ["IN_FILE", "IN_PARAMS", "OTHER", "TOKEN"]);
+        assert_eq!(env.referenced["postgres.default#web.db"].iter().collect::<Vec<_>>(), ["host"]);
+        assert!(!env.referenced.contains_key("environment.default#common"));
+        assert!(!env.referenced.contains_key("volume.default#web.data"), "a bare uid reference reads no key");
+        assert_eq!(env.app("web"), "demo-web");
+    }
+
+    #[test]
+    fn variables_given_in_the_environment_win() {
+        let env = FlyEnv {
+            vars: BTreeMap::from([("FLY_ORG".to_owned(), Secret::new("acme")), ("EMPTY".to_owned(), Secret::new(""))]),
+            ..FlyEnv::default()
+        };
+        assert_eq!(env.org(), "acme");
+        assert_eq!(env.var("EMPTY").as_deref(), Some(""));
+        assert_eq!(FlyEnv { org: Some("x".into()), ..env.clone() }.org(), "x");
+        assert!(format!("{env:?}").contains("FLY_ORG") && !format!("{env:?}").contains("acme"), "values stay hidden");
+    }
+
+    #[test]
+    fn passwords_are_long_random_and_alphanumeric() {
+        let a = random_password().unwrap();
+        let b = random_password().unwrap();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+}

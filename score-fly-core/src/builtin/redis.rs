@@ -1,0 +1,214 @@
+//! `redis`: an Upstash Redis database on Fly (`fly redis create`), reachable from every app
+//! of the organisation over its private network.
+//!
+//! - Name: `<prefix>redis-<id>-<hash>` ([`fly_name`]).
+//! - Adoption: when `fly redis status NAME` succeeds, the database is adopted and its
+//!   `Private URL` read; otherwise it is created with `fly redis create -n NAME -o ORG -r
+//!   REGION --no-replicas --disable-eviction [--plan P]` and the `redis://` URL it prints is
+//!   read (from the captured output; what is shown is masked). Upstash keeps the password,
+//!   so nothing needs rotating after `.score-fly/` is lost.
+//! - Params: `plan` (an Upstash plan, `fly redis plans`), `eviction` (`true` to enable it;
+//!   off by default, as for a store rather than a cache), `region`.
+//! - Outputs: values `host`, `port`, `username`; secrets `password` and `url` (the whole
+//!   `redis://user:password@host:port` URL, since clients usually take one).
+//! - Deprovision: `fly redis destroy NAME -y` (a database already gone is fine).
+
+use super::{Call, fly_name, is_not_found};
+use crate::provision::protocol::Response;
+
+/// `redis` provision.
+pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
+    let name = db_name(call);
+    // A probe: its output (the database's details, or "Could not find") is not shown.
+    let url = match call.fly_showing(&["redis", "status", &name], &|_| false) {
+        Ok(out) => {
+            call.say(&format!("using the existing Upstash Redis database {name}"));
+            find_url(&out.stdout).ok_or_else(|| {
+                format!(
+                    "`fly redis status {name}` printed no redis:// URL for `{}`; check the database with `fly redis status {name}`",
+                    call.request.resource_uid
+                )
+            })?
+        }
+        Err(status_error) => create(call, &name, &status_error)?,
+    };
+    let parsed = RedisUrl::parse(&url)
+        .map_err(|e| format!("the URL flyctl gave for Redis database {name} (`{}`) {e}", call.request.resource_uid))?;
+    call.cx.redactor.add([parsed.password.as_str(), url.as_str()]);
+    let values = serde_json::json!({ "host": parsed.host, "port": parsed.port, "username": parsed.username });
+    let secrets = serde_json::json!({ "password": parsed.password, "url": url });
+    Ok(Response {
+        state: serde_json::json!({ "name": name }).as_object().cloned(),
+        values: values.as_object().cloned().unwrap_or_default(),
+        secrets: secrets.as_object().cloned().unwrap_or_default(),
+        shared: None,
+    })
+}
+
+/// The database's name: the one in the state (what was made), else the derived one.
+fn db_name(call: &Call<'_>) -> String {
+    call.state_str("name").unwrap_or_else(|| fly_name(&call.env.app_prefix, "redis", call.request, 63))
+}
+
+/// Creates the database; returns its URL.
+fn create(call: &Call<'_>, name: &str, status_error: &str) -> Result<String, String> {
+    let region = call.region()?;
+    let org = call.env.org();
+    let plan = call.param("plan");
+    let eviction = match call.request.resource_params.get("eviction") {
+        None | Some(serde_json::Value::Null | serde_json::Value::Bool(false)) => "--disable-eviction",
+        Some(serde_json::Value::Bool(true)) => "--enable-eviction",
+        Some(_) => {
+            return Err(format!("`{}`: param `eviction` must be true or false", call.request.resource_uid));
+        }
+    };
+    call.say(&format!("no Upstash Redis database {name} yet: creating it in {region} (org {org})"));
+    let mut args = vec!["redis", "create", "-n", name, "-o", &org, "-r", &region, "--no-replicas", eviction];
+    if let Some(plan) = &plan {
+        args.extend(["--plan", plan]);
+    }
+    let out = call.fly(&args).map_err(|e| {
+        format!(
+            "{e}\n(`fly redis status {name}` had failed before, so the database was taken to be missing: {})",
+            last_line(status_error)
+        )
+    })?;
+    if let Some(url) = find_url(&out.stdout) {
+        return Ok(url);
+    }
+    // Not in what `create` printed (another flyctl version?): ask again.
+    let out = call.fly(&["redis", "status", name])?;
+    find_url(&out.stdout).ok_or_else(|| {
+        format!(
+            "Redis database {name} was created for `{}` but flyctl printed no redis:// URL; see `fly redis status {name}`",
+            call.request.resource_uid
+        )
+    })
+}
+
+/// `redis` deprovision.
+pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, String> {
+    let name = db_name(call);
+    match call.fly(&["redis", "destroy", &name, "-y"]) {
+        Ok(_) => call.say(&format!("destroyed Upstash Redis database {name}")),
+        Err(e) if is_not_found(&e) => call.say(&format!("Redis database {name} does not exist; nothing to destroy")),
+        Err(e) => return Err(e),
+    }
+    Ok(None)
+}
+
+/// The last line of a flyctl error: what flyctl said (`Error: ...`).
+fn last_line(text: &str) -> &str {
+    text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("")
+}
+
+/// The first `redis://` or `rediss://` URL in flyctl's output.
+pub fn find_url(text: &str) -> Option<String> {
+    text.split_whitespace()
+        .find(|w| w.starts_with("redis://") || w.starts_with("rediss://"))
+        .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric() && c != '/').to_owned())
+}
+
+/// The parts of a Redis URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisUrl {
+    /// Host name.
+    pub host: String,
+    /// Port (6379 when absent).
+    pub port: u16,
+    /// User (`default` when absent).
+    pub username: String,
+    /// Password (percent-decoded).
+    pub password: String,
+}
+
+impl RedisUrl {
+    /// Parses `redis[s]://[user]:password@host[:port][/db]`. Errors never quote the URL.
+    pub fn parse(url: &str) -> Result<RedisUrl, String> {
+        let rest =
+            url.strip_prefix("redis://").or_else(|| url.strip_prefix("rediss://")).ok_or("is not a redis:// URL")?;
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let (userinfo, hostport) = authority.rsplit_once('@').ok_or("has no credentials")?;
+        let (user, password) = userinfo.split_once(':').ok_or("has no password")?;
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| "has an invalid port")?),
+            None => (hostport, 6379),
+        };
+        if host.is_empty() {
+            return Err("has no host".to_owned());
+        }
+        let password = percent_decode(password);
+        if password.is_empty() {
+            return Err("has an empty password".to_owned());
+        }
+        let user = percent_decode(user);
+        Ok(RedisUrl {
+            host: host.to_owned(),
+            port,
+            username: if user.is_empty() { "default".to_owned() } else { user },
+            password,
+        })
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = text.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_found_in_flyctl_output() {
+        let create = "Your Upstash Redis database x is ready.\nApps in the personal org can connect to Redis at redis://default:abc@fly-x.upstash.io:6379\nIf you have redis-cli installed...\n";
+        assert_eq!(find_url(create).as_deref(), Some("redis://default:abc@fly-x.upstash.io:6379"));
+        let status = "Redis\n  Private URL    = redis://default:abc@fly-x.upstash.io:6379\n";
+        assert_eq!(find_url(status).as_deref(), Some("redis://default:abc@fly-x.upstash.io:6379"));
+        assert_eq!(find_url("at redis://default:abc@h:6379."), Some("redis://default:abc@h:6379".to_owned()));
+        assert_eq!(find_url("nothing here"), None);
+    }
+
+    #[test]
+    fn urls_are_parsed() {
+        let url = RedisUrl::parse("redis://default:s3cr3t@fly-x.upstash.io:6379").unwrap();
+        assert_eq!(
+            url,
+            RedisUrl {
+                host: "fly-x.upstash.io".into(),
+                port: 6379,
+                username: "default".into(),
+                password: "s3cr3t".into()
+            }
+        );
+        let url = RedisUrl::parse("rediss://:p%40ss@h/0").unwrap();
+        assert_eq!((url.username.as_str(), url.password.as_str(), url.port), ("default", "p@ss", 6379));
+        for (bad, why) in [
+            ("http://a:b@h", "is not a redis:// URL"),
+            ("redis://h:6379", "has no credentials"),
+            ("redis://user@h", "has no password"),
+            ("redis://a:b@h:port", "has an invalid port"),
+            ("redis://a:@h", "has an empty password"),
+        ] {
+            let e = RedisUrl::parse(bad).unwrap_err();
+            assert_eq!(e, why);
+        }
+        // Errors never quote the URL.
+        assert!(!RedisUrl::parse("redis://a:topsecret@h:x").unwrap_err().contains("topsecret"));
+    }
+}

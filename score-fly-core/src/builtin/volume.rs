@@ -1,0 +1,146 @@
+//! `volume`: a Fly volume of the declaring workload's app, for `volumes: {/data: {source:
+//! ${resources.data}}}` (the conversion turns it into `[[mounts]] source`).
+//!
+//! - Name: `<id>_<hash>` ([`pg_name`]): letters, digits and `_`, at most 30
+//!   characters, as Fly volume names must be. A volume belongs to one app, so a volume
+//!   declared by two workloads is an error.
+//! - The app (`<prefix><workload>`) is created first when it does not exist yet (`fly apps
+//!   create`), since volumes are made before the first deploy.
+//! - Adoption: a volume of that name in the app (Machines API, destroyed ones ignored) is
+//!   used as it is; otherwise `fly volumes create NAME -r REGION -s SIZE -a APP -y` makes one.
+//! - Params: `size` in GB (`10`, `"10"`, `"10GB"`, `"10Gi"`; default 1, at most 500),
+//!   `region`.
+//! - Outputs: values `source` (the volume name) and `type` (`volume`).
+//! - Deprovision: destroys every volume of that name in the app (`fly volumes destroy ID -y
+//!   -a APP`); a volume still attached to a machine cannot go until the machine does.
+
+use super::{Call, pg_name};
+use crate::fly::api::AppLookup;
+use crate::provision::protocol::Response;
+
+/// Longest Fly volume name.
+const MAX_NAME: usize = 30;
+/// Largest Fly volume, in GB.
+pub const MAX_SIZE_GB: u64 = 500;
+
+/// `volume` provision.
+pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
+    let workload = call.workload()?;
+    let app = call.state_str("app").unwrap_or_else(|| call.env.app(&workload));
+    let name = call.state_str("name").unwrap_or_else(|| pg_name(call.request, MAX_NAME));
+    let size = match call.param("size") {
+        Some(text) => parse_size(&text).map_err(|e| format!("`{}`: param `size`: {e}", call.request.resource_uid))?,
+        None => 1,
+    };
+    let api = call.api()?;
+    call.ensure_app(&api, &app)?;
+    let existing: Vec<_> = api
+        .volumes(&app)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|v| v.name == name && !is_gone(&v.state))
+        .collect();
+    if let Some(first) = existing.first() {
+        call.say(&format!(
+            "using the existing volume {name} of {app} ({})",
+            existing
+                .iter()
+                .map(|v| format!("{} {} GB in {}", v.id, v.size_gb, v.region))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if first.size_gb != 0 && first.size_gb < size {
+            call.say(&format!(
+                "volume {} is {} GB, the `size` param asks {size} GB: extend it with `fly volumes extend {} -s {size} -a {app}`",
+                first.id, first.size_gb, first.id
+            ));
+        }
+    } else {
+        let region = call.region()?;
+        call.say(&format!("creating volume {name} ({size} GB) of {app} in {region}"));
+        call.fly(&["volumes", "create", &name, "-r", &region, "-s", &size.to_string(), "-a", &app, "-y"])?;
+    }
+    let values = serde_json::json!({ "source": name, "type": "volume" });
+    Ok(Response {
+        state: serde_json::json!({ "app": app, "name": name }).as_object().cloned(),
+        values: values.as_object().cloned().unwrap_or_default(),
+        secrets: serde_json::Map::new(),
+        shared: None,
+    })
+}
+
+/// `volume` deprovision.
+pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, String> {
+    let app = match call.state_str("app") {
+        Some(app) => app,
+        None => call.env.app(&call.workload()?),
+    };
+    let name = call.state_str("name").unwrap_or_else(|| pg_name(call.request, MAX_NAME));
+    let api = call.api()?;
+    if !matches!(api.app(&app).map_err(|e| e.to_string())?, AppLookup::Exists { .. }) {
+        call.say(&format!("app {app} does not exist; no volume {name} to destroy"));
+        return Ok(None);
+    }
+    let volumes: Vec<_> = api
+        .volumes(&app)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|v| v.name == name && !is_gone(&v.state))
+        .collect();
+    if volumes.is_empty() {
+        call.say(&format!("{app} has no volume {name}; nothing to destroy"));
+    }
+    for volume in volumes {
+        call.fly(&["volumes", "destroy", &volume.id, "-y", "-a", &app]).map_err(|e| {
+            format!("{e}\n(a volume attached to a machine goes only after the machine: `fly machine destroy` it, or deprovision after removing the mount)")
+        })?;
+        call.say(&format!("destroyed volume {} ({name}) of {app}", volume.id));
+    }
+    Ok(None)
+}
+
+/// Whether a volume state means it is (being) destroyed.
+fn is_gone(state: &str) -> bool {
+    matches!(state, "destroyed" | "destroying" | "pending_destroy")
+}
+
+/// A volume size in GB: `10`, `10GB`, `10G`, `10Gi`, `10GiB` (any case); 1 to 500.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let unit = unit.trim();
+    let known = ["", "g", "gb", "gi", "gib"].contains(&unit.to_ascii_lowercase().as_str());
+    let size: u64 = match number.parse() {
+        Ok(n) if known => n,
+        _ => return Err(format!("`{text}` is not a size in GB (e.g. 10, \"10GB\" or \"10Gi\")")),
+    };
+    if (1..=MAX_SIZE_GB).contains(&size) {
+        Ok(size)
+    } else {
+        Err(format!("{size} GB is not a Fly volume size (1 to {MAX_SIZE_GB} GB)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_gigabytes() {
+        for (text, gb) in [("1", 1), ("10", 10), ("10GB", 10), ("10gb", 10), ("10G", 10), ("10Gi", 10), (" 3 GiB", 3)] {
+            assert_eq!(parse_size(text), Ok(gb), "{text}");
+        }
+        for bad in ["", "GB", "1.5", "10MB", "10Ti", "-1", "ten"] {
+            assert!(parse_size(bad).unwrap_err().contains("is not a size in GB"), "{bad}");
+        }
+        assert!(parse_size("0").unwrap_err().contains("1 to 500 GB"));
+        assert!(parse_size("501").unwrap_err().contains("1 to 500 GB"));
+    }
+
+    #[test]
+    fn destroyed_volumes_are_ignored() {
+        assert!(is_gone("destroyed") && is_gone("pending_destroy"));
+        assert!(!is_gone("created") && !is_gone("hydrating"));
+    }
+}

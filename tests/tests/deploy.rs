@@ -1,0 +1,535 @@
+//! `cargo score-fly deploy` end to end: the product's binary (`score-fly-e2e`) against the
+//! fake flyctl and fake Machines API, with a real `PostgreSQL` behind the Machines API `exec`
+//! endpoint, so the databases and roles the builtin `postgres` provisioner creates really
+//! exist and the tests connect with the outputs it provisioned.
+//!
+//! The project is a copy of `examples/todo` as a standalone package (nothing is compiled:
+//! `--image` names the image, and the workload is read from `#[score_workload]` in its
+//! source). The image build itself is covered by the `build` tests.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use score_fly_tests::fake_fly::{FakeFly, FakeFlyOptions};
+use score_fly_tests::postgres::PgServer;
+use serde_json::Value;
+
+const IMAGE: &str = "registry.fly.io/demo-todo:v1";
+const PREFIX: &str = "demo-";
+
+/// A fake Fly with a real `PostgreSQL` behind it, and a project folder.
+struct World {
+    pg: PgServer,
+    fake: FakeFly,
+    dir: tempfile::TempDir,
+}
+
+/// What one run printed.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(output: &Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl World {
+    fn new() -> World {
+        World::with(|_| {})
+    }
+
+    /// A world whose fake Fly is started with adjusted options.
+    fn with(adjust: impl FnOnce(&mut FakeFlyOptions)) -> World {
+        let pg = PgServer::start();
+        let mut options = FakeFlyOptions { postgres: Some(pg.target()), ..FakeFlyOptions::default() };
+        adjust(&mut options);
+        let fake = FakeFly::start(options);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let world = World { pg, fake, dir };
+        world.copy_todo();
+        world
+    }
+
+    /// The project folder (the todo package, its own workspace root).
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("todo")
+    }
+
+    fn copy_todo(&self) {
+        let repo = score_fly_tests::workspace_root();
+        let root = self.root();
+        std::fs::create_dir_all(root.join("src")).expect("mkdir");
+        let member = std::fs::read_to_string(repo.join("examples/todo/Cargo.toml")).expect("todo manifest");
+        let workspace = std::fs::read_to_string(repo.join("Cargo.toml")).expect("workspace manifest");
+        std::fs::write(root.join("Cargo.toml"), standalone_manifest(&member, &workspace)).expect("write manifest");
+        std::fs::copy(repo.join("examples/todo/src/main.rs"), root.join("src/main.rs")).expect("copy main.rs");
+    }
+
+    /// Runs the product in the project folder.
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_in(&self.root(), args)
+    }
+
+    fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_score-fly-e2e"));
+        command.arg("score-fly").args(args).current_dir(dir);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("FLY_") || key.starts_with("SCORE_FLY") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .envs(self.fake.env())
+            .env("FLY_BIN", env!("CARGO_BIN_EXE_fake-flyctl"))
+            .env("NO_COLOR", "1")
+            .env("CARGO_TERM_COLOR", "never");
+        Run::from(&command.output().expect("run score-fly"))
+    }
+
+    fn deploy(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", IMAGE];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// The flyctl invocations logged so far.
+    fn invocations(&self) -> Vec<Value> {
+        self.fake.invocations()
+    }
+
+    /// The flyctl commands (first two words of argv) run so far.
+    fn commands(&self) -> Vec<String> {
+        self.invocations()
+            .iter()
+            .map(|i| {
+                let argv: Vec<&str> = i["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let groups = ["apps", "secrets", "postgres", "redis", "storage", "volumes", "ips"];
+                match argv.as_slice() {
+                    [group, sub, ..] if groups.contains(group) => format!("{group} {sub}"),
+                    [first, ..] => (*first).to_owned(),
+                    [] => String::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// The app's `DATABASE_URL` secret, split into (user, password, host, database).
+    fn database_url(&self, app: &str) -> (String, String, String, String) {
+        let url = self.fake.secret_value(app, "DATABASE_URL").expect("DATABASE_URL imported");
+        parse_url(&url)
+    }
+
+    /// Databases in the real `PostgreSQL` made by score-fly.
+    fn score_fly_databases(&self) -> Vec<String> {
+        let out = self.pg.psql(
+            "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE 'score-fly:%' ORDER BY 1",
+        );
+        out.lines().map(str::to_owned).filter(|l| !l.is_empty()).collect()
+    }
+
+    /// Every file under the project folder that contains `needle`.
+    fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![self.root()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if std::fs::read(&path).is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle)) {
+                    found.push(path);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// `postgres://user:password@host:port/database`.
+fn parse_url(url: &str) -> (String, String, String, String) {
+    let rest = url.strip_prefix("postgres://").expect("postgres:// URL");
+    let (auth, rest) = rest.split_once('@').expect("credentials in the URL");
+    let (user, password) = auth.split_once(':').expect("user:password");
+    let (host, database) = rest.split_once('/').expect("database in the URL");
+    (user.to_owned(), password.to_owned(), host.to_owned(), database.to_owned())
+}
+
+/// `member` as a standalone package: values inherited from `[workspace.package]` written
+/// out; dependencies and lints dropped (nothing is compiled).
+fn standalone_manifest(member: &str, workspace: &str) -> String {
+    let mut inherited = std::collections::BTreeMap::new();
+    let mut in_package = false;
+    for line in workspace.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_package = line == "[workspace.package]";
+        } else if in_package && let Some((k, v)) = line.split_once('=') {
+            inherited.insert(k.trim().to_owned(), v.trim().to_owned());
+        }
+    }
+    let mut out = String::new();
+    let mut section = String::new();
+    for line in member.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            trimmed.trim_matches(['[', ']']).clone_into(&mut section);
+        }
+        if section.contains("dependencies") || section.starts_with("lints") {
+            continue;
+        }
+        if section == "package"
+            && let Some(key) = trimmed.strip_suffix(".workspace = true")
+        {
+            let _ = writeln!(out, "{key} = {}", inherited[key]);
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("\n[workspace]\n");
+    out
+}
+
+/// Asserts no flyctl argument, environment or output line holds `secret`.
+fn assert_not_in_invocations(world: &World, secret: &str) {
+    for invocation in world.invocations() {
+        let argv = invocation["argv"].to_string();
+        assert!(!argv.contains(secret), "a secret is on a flyctl command line: {argv}");
+        assert!(!invocation["env"].to_string().contains(secret), "a secret is in flyctl's environment");
+    }
+}
+
+#[test]
+fn first_deploy_of_todo_provisions_a_real_database_and_deploys() {
+    let world = World::new();
+    let run = world.deploy(&[]).ok();
+
+    // Status lines, one per step.
+    for line in [
+        "Creating app demo-todo",
+        "Provisioning postgres.default#todo.db",
+        "Importing 1 secret(s) into demo-todo",
+        "Deploying demo-todo",
+        "Deployed demo-todo",
+    ] {
+        assert!(run.stderr.contains(line), "no `{line}` in:\n{}", run.stderr);
+    }
+
+    // The app, its cluster, its release.
+    let app = world.fake.app("demo-todo").expect("app created");
+    assert_eq!(app.org, "personal");
+    let release = app.current_release().expect("deployed");
+    assert_eq!(release.image, IMAGE);
+    assert!(!app.has_staged_secrets(), "secrets deployed with the release");
+    let clusters = world.fake.postgres_clusters();
+    assert_eq!(clusters.len(), 1);
+    assert_eq!(clusters[0].name, "demo-pg");
+    assert_eq!(clusters[0].region, "ams");
+
+    // The provisioned database really exists, and its outputs log in.
+    let (user, password, host, database) = world.database_url("demo-todo");
+    assert_eq!(host, "demo-pg.flycast:5432");
+    assert_eq!(world.score_fly_databases(), vec![database.clone()]);
+    assert!(world.pg.connect_check(&user, &password, &database), "the provisioned user cannot log in");
+    assert!(!world.pg.connect_check(&user, "wrong-password", &database));
+
+    // The flyctl calls, in order; secrets only on stdin.
+    let commands = world.commands();
+    assert_eq!(commands, ["apps create", "postgres create", "secrets import", "deploy"], "{commands:?}");
+    let import = world.invocations().into_iter().find(|i| i["argv"][1] == "import").expect("import logged");
+    assert_eq!(import["argv"], serde_json::json!(["secrets", "import", "--stage", "-a", "demo-todo"]));
+    assert!(import["stdin"].as_str().unwrap().contains(&password), "the secret arrives on stdin");
+    assert_not_in_invocations(&world, &password);
+    let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
+    assert_eq!(
+        deploy["argv"],
+        serde_json::json!(["deploy", "--config", "fly_todo.toml", "--app", "demo-todo", "--image", IMAGE])
+    );
+    assert_eq!(
+        Path::new(deploy["cwd"].as_str().unwrap()).canonicalize().unwrap(),
+        world.root().canonicalize().unwrap()
+    );
+
+    // The password is in no file but the 0600 state, and not in the output.
+    let holders = world.files_containing(&password);
+    let state = world.root().join(".score-fly/state.json");
+    assert_eq!(holders, vec![state.clone()], "files holding the password");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(!run.stderr.contains(&password) && !run.stdout.contains(&password), "the password was printed");
+    let toml = std::fs::read_to_string(world.root().join("fly_todo.toml")).unwrap();
+    assert!(!toml.contains("DATABASE_URL"), "the secret variable is not in fly.toml");
+}
+
+#[test]
+fn redeploy_without_changes_creates_nothing_and_imports_no_secret() {
+    let world = World::new();
+    world.deploy(&[]).ok();
+    let before = world.invocations().len();
+    let requests_before = world.fake.requests().len();
+    let run = world.deploy(&[]).ok();
+    let commands: Vec<String> = world.commands().split_off(before);
+    assert_eq!(commands, ["deploy"], "only `fly deploy` runs again: {commands:?}\n{}", run.stderr);
+    // No Machines API call made anything either (no exec, no POST).
+    let later: Vec<String> = world.fake.requests()[requests_before..]
+        .iter()
+        .filter(|r| r.method != "GET" && r.command.is_none())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(later.iter().all(|r| !r.contains("/exec") && !r.starts_with("POST /v1/apps ")), "{later:?}");
+    assert_eq!(world.fake.app("demo-todo").unwrap().releases.len(), 2);
+}
+
+#[test]
+fn losing_the_state_folder_duplicates_nothing_and_rotates_the_password() {
+    let world = World::new();
+    world.deploy(&[]).ok();
+    let (user, old_password, _, database) = world.database_url("demo-todo");
+    std::fs::remove_dir_all(world.root().join(".score-fly")).unwrap();
+
+    let run = world.deploy(&[]).ok();
+    assert_eq!(world.fake.postgres_clusters().len(), 1, "no second cluster");
+    assert_eq!(world.score_fly_databases(), vec![database.clone()], "no second database");
+    let apps: BTreeSet<String> = world.fake.apps().into_iter().map(|a| a.name).collect();
+    assert_eq!(apps, BTreeSet::from(["demo-pg".to_owned(), "demo-todo".to_owned()]));
+    let creates = world.commands().iter().filter(|c| c.ends_with("create")).count();
+    assert_eq!(creates, 2, "the second deploy created nothing: {:?}\n{}", world.commands(), run.stderr);
+
+    // The old password could not be recovered: it was rotated and the secret updated.
+    let (user2, new_password, _, database2) = world.database_url("demo-todo");
+    assert_eq!((user2.as_str(), database2.as_str()), (user.as_str(), database.as_str()));
+    assert_ne!(new_password, old_password);
+    assert!(world.pg.connect_check(&user, &new_password, &database));
+    assert!(!world.pg.connect_check(&user, &old_password, &database), "the old password still works");
+    assert!(!world.fake.app("demo-todo").unwrap().has_staged_secrets());
+}
+
+#[test]
+fn two_workloads_sharing_a_resource_id_share_one_database() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["api", "worker"] {
+        std::fs::write(
+            dir.join(format!("{name}.score.yaml")),
+            format!(
+                "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx:stable\n    variables:\n      DB_HOST: ${{resources.db.host}}\n      DB_USER: ${{resources.db.username}}\n      DB_PASSWORD: ${{resources.db.password}}\nresources:\n  db:\n    type: postgres\n    id: shared-db\n"
+            ),
+        )
+        .unwrap();
+    }
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    world.run_in(&dir, &["deploy", "api.score.yaml", "worker.score.yaml", "--region", "ams"]).ok();
+    assert_eq!(world.score_fly_databases().len(), 1, "one database for both workloads");
+    let api = world.fake.secret_value("demo-api", "DB_PASSWORD").expect("api secret");
+    let worker = world.fake.secret_value("demo-worker", "DB_PASSWORD").expect("worker secret");
+    assert_eq!(api, worker);
+    for app in ["demo-api", "demo-worker"] {
+        let release = world.fake.app(app).and_then(|a| a.current_release().cloned()).expect("deployed");
+        assert_eq!(release.image, "nginx:stable");
+        assert!(release.config.contains("DB_HOST = \"demo-pg.flycast\""), "{}", release.config);
+    }
+}
+
+#[test]
+fn a_failing_flyctl_step_is_named_keeps_the_state_and_a_rerun_finishes() {
+    for (key, command) in [
+        ("apps create", "fly apps create demo-todo"),
+        ("postgres create", "fly postgres create --name demo-pg"),
+        ("secrets import", "fly secrets import --stage -a demo-todo"),
+        ("deploy", "fly deploy --config fly_todo.toml --app demo-todo"),
+    ] {
+        let world = World::new();
+        world.fake.fail_next(key, 500, "injected failure: the platform is having a bad day");
+        let run = world.deploy(&[]);
+        assert_ne!(run.code, 0, "{key}: deploy should fail");
+        assert!(run.stderr.contains(&format!("`{command}")), "{key}: the command is named:\n{}", run.stderr);
+        assert!(run.stderr.contains("injected failure"), "{key}: flyctl's error is quoted:\n{}", run.stderr);
+        if key != "apps create" {
+            assert!(world.root().join(".score-fly/state.json").is_file(), "{key}: state kept");
+        }
+        world.deploy(&[]).ok();
+        assert_eq!(world.fake.postgres_clusters().len(), 1, "{key}: one cluster after the rerun");
+        assert_eq!(world.score_fly_databases().len(), 1, "{key}: one database after the rerun");
+        let (user, password, _, database) = world.database_url("demo-todo");
+        assert!(world.pg.connect_check(&user, &password, &database), "{key}: the deployed secret logs in");
+        assert!(world.fake.app("demo-todo").unwrap().current_release().is_some(), "{key}: deployed");
+    }
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let world = World::new();
+    let run = world.deploy(&["--dry-run"]).ok();
+    for line in [
+        "Would create app demo-todo",
+        "Would provision postgres.default#todo.db with builtin-postgres",
+        "Would run fly deploy --config fly_todo.toml --app demo-todo --image registry.fly.io/demo-todo:v1",
+    ] {
+        assert!(run.stderr.contains(line), "no `{line}` in:\n{}", run.stderr);
+    }
+    assert!(world.invocations().is_empty(), "flyctl was not run");
+    assert!(world.fake.apps().is_empty());
+    assert!(!world.root().join("fly_todo.toml").exists());
+    assert!(!world.root().join(".score-fly/state.json").exists());
+}
+
+/// Writes a Score file `<name>.score.yaml` in `dir` with these variables and a `db`
+/// postgres resource.
+fn score_file(dir: &Path, name: &str, variables: &[(&str, &str)]) {
+    let mut text = format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx:stable\n    variables:\n"
+    );
+    for (k, v) in variables {
+        let _ = writeln!(text, "      {k}: \"{v}\"");
+    }
+    text.push_str("resources:\n  db:\n    type: postgres\n");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.score.yaml")), text).unwrap();
+}
+
+#[test]
+fn changed_secrets_are_imported_and_removed_ones_unset() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_PASSWORD", "${resources.db.password}"), ("DB_HOST", "${resources.db.host}")]);
+    let deploy =
+        |world: &World| world.run_in(&dir, &["deploy", "api.score.yaml", "--app-prefix", PREFIX, "--region", "ams"]);
+    deploy(&world).ok();
+    let imports = |world: &World| world.commands().iter().filter(|c| *c == "secrets import").count();
+    assert_eq!(imports(&world), 1);
+
+    // Same secrets: nothing imported.
+    deploy(&world).ok();
+    assert_eq!(imports(&world), 1);
+
+    // A new secret variable: imported again (the whole set, through stdin).
+    score_file(
+        &dir,
+        "api",
+        &[("DB_PASSWORD", "${resources.db.password}"), ("DB_URL_PASSWORD", "x-${resources.db.password}")],
+    );
+    let run = deploy(&world).ok();
+    assert_eq!(imports(&world), 2, "{}", run.stderr);
+    let app = world.fake.app("demo-api").unwrap();
+    assert!(app.secrets.contains_key("DB_URL_PASSWORD"));
+
+    // A secret variable removed: unset by name.
+    score_file(&dir, "api", &[("DB_URL_PASSWORD", "x-${resources.db.password}")]);
+    let run = deploy(&world).ok();
+    assert!(run.stderr.contains("Unsetting secret(s) DB_PASSWORD of demo-api"), "{}", run.stderr);
+    let unset = world.invocations().into_iter().find(|i| i["argv"][1] == "unset").expect("unset logged");
+    assert_eq!(unset["argv"], serde_json::json!(["secrets", "unset", "--stage", "-a", "demo-api", "DB_PASSWORD"]));
+    let app = world.fake.app("demo-api").unwrap();
+    assert!(!app.secrets.contains_key("DB_PASSWORD"));
+    assert!(!app.has_staged_secrets(), "the next fly deploy deployed the staged change");
+}
+
+#[test]
+fn deploy_options_reach_fly_deploy() {
+    let world = World::with(|o| o.orgs.push("acme".to_owned()));
+    world.deploy(&["--no-ha", "--strategy", "immediate", "--deploy-args=--wait-timeout=10m", "--org", "acme"]).ok();
+    let app = world.fake.app("demo-todo").unwrap();
+    let release = app.current_release().unwrap();
+    assert!(!release.ha);
+    assert_eq!(release.strategy.as_deref(), Some("immediate"));
+    assert_eq!(release.wait_timeout.as_deref(), Some("10m"));
+    assert_eq!(app.org, "acme", "--org picks the organisation");
+    assert_eq!(world.fake.postgres_clusters()[0].org, "acme", "resources go to the same organisation");
+}
+
+#[test]
+fn a_name_taken_by_another_organisation_is_a_clear_error_before_anything_is_made() {
+    let world = World::with(|o| o.taken_names.push("demo-todo".to_owned()));
+    let run = world.deploy(&[]);
+    assert_eq!(run.code, 3, "invalid input: {}", run.stderr);
+    assert!(run.stderr.contains("`demo-todo` belongs to another organisation"), "{}", run.stderr);
+    assert!(run.stderr.contains("choose another app prefix"), "{}", run.stderr);
+    assert!(world.fake.postgres_clusters().is_empty(), "nothing was provisioned");
+    assert!(!world.root().join(".score-fly").exists(), "nothing was written");
+}
+
+#[test]
+fn without_a_token_deploy_says_how_to_get_one() {
+    let world = World::new();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_score-fly-e2e"));
+    command
+        .args(["score-fly", "deploy", "--app-prefix", PREFIX, "--image", IMAGE, "--region", "ams"])
+        .current_dir(world.root());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FLY_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("FLY_BIN", env!("CARGO_BIN_EXE_fake-flyctl")).env("FLY_FLAPS_BASE_URL", world.fake.url());
+    let run = Run::from(&command.output().unwrap());
+    assert_eq!(run.code, 3, "invalid input: {}", run.stderr);
+    assert!(!world.root().join(".score-fly").exists(), "nothing was written");
+    assert!(run.stderr.contains("set FLY_API_TOKEN"), "{}", run.stderr);
+    assert!(world.invocations().is_empty());
+}
+
+#[test]
+fn generate_deploy_does_what_score_flyio_did() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_PASSWORD", "${resources.db.password}")]);
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    let run = world
+        .run_in(&dir, &["generate", "api.score.yaml", "--region", "ams", "--deploy", "--deploy-args", "--detach"])
+        .ok();
+    assert!(run.stderr.contains("Deployed demo-api"), "{}", run.stderr);
+    let release = world.fake.app("demo-api").and_then(|a| a.current_release().cloned()).expect("deployed");
+    assert!(release.detach, "--deploy-args reach fly deploy");
+    assert_eq!(world.commands(), ["postgres create", "apps create", "secrets import", "deploy"]);
+}
+
+#[test]
+fn a_fresh_ci_runner_with_the_committed_project_files_duplicates_nothing() {
+    let world = World::new();
+    world.deploy(&[]).ok();
+    // What a repository holds: .score-fly/ minus what its .gitignore excludes.
+    let state_dir = world.root().join(".score-fly");
+    let ignored: Vec<String> = std::fs::read_to_string(state_dir.join(".gitignore"))
+        .expect("init-style .gitignore")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    assert!(ignored.contains(&"state.json".to_owned()), "the state is never committed: {ignored:?}");
+    let committed: Vec<String> = std::fs::read_dir(&state_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            !ignored
+                .iter()
+                .any(|pattern| pattern == name || (pattern.starts_with(".*") && name.ends_with(&pattern[2..])))
+        })
+        .collect();
+    assert!(committed.contains(&"default.provisioners.yaml".to_owned()), "{committed:?}");
+    for entry in std::fs::read_dir(&state_dir).unwrap().flatten() {
+        if !committed.contains(&entry.file_name().to_string_lossy().into_owned()) {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    world.deploy(&[]).ok();
+    assert_eq!(world.fake.postgres_clusters().len(), 1);
+    assert_eq!(world.score_fly_databases().len(), 1);
+    assert_eq!(world.fake.apps().len(), 2);
+}
