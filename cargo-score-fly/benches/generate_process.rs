@@ -16,6 +16,8 @@ fn bench(c: &mut Criterion) {
     let output = out.path().join("fly_hello.toml");
     let run = || {
         let status = Command::new(binary)
+            // The project (`.score-fly/`) is the current folder: keep it out of the repository.
+            .current_dir(out.path())
             .arg("generate")
             .arg(&score)
             .args(["--image", "registry.fly.io/hello:bench", "-q", "-o"])
