@@ -108,6 +108,7 @@ pub(crate) fn native(
             std::env::consts::ARCH
         )));
     }
+    let mtime = image::layer::source_date_epoch().map_err(Failure::Invalid)?;
     let binary_path = cargo_build(args, service, bin, workspace, session)?;
     let binary = std::fs::read(&binary_path)
         .map_err(|e| Failure::Error(format!("cannot read the binary {}: {e}", binary_path.display())))?;
@@ -148,8 +149,7 @@ pub(crate) fn native(
                 .collect()
         })
         .unwrap_or_default();
-    let spec =
-        image::ImageSpec { binary: &binary, binary_name: bin, exposed_ports, mtime: image::layer::source_date_epoch() };
+    let spec = image::ImageSpec { binary: &binary, binary_name: bin, exposed_ports, mtime };
     let built = image::assemble(&spec, &base).map_err(|e| image_failure(&e))?;
     let tag =
         args.tag.clone().unwrap_or_else(|| format!("sf-{}", &built.digest["sha256:".len().."sha256:".len() + 12]));
@@ -327,15 +327,17 @@ fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// Upload progress: a bar with bytes and rate on a terminal, a line per blob otherwise.
+/// Upload progress: a bar per blob (bytes and rate) on a terminal, a line per blob otherwise.
+/// Blobs go up concurrently, so bars are keyed by digest.
 struct Progress<'p> {
     printer: &'p crate::printer::Printer,
-    bar: Option<indicatif::ProgressBar>,
+    bars: indicatif::MultiProgress,
+    active: std::collections::BTreeMap<String, indicatif::ProgressBar>,
 }
 
 impl<'p> Progress<'p> {
     fn new(printer: &'p crate::printer::Printer) -> Self {
-        Progress { printer, bar: None }
+        Progress { printer, bars: indicatif::MultiProgress::new(), active: std::collections::BTreeMap::new() }
     }
 
     fn event(&mut self, event: &PushEvent) {
@@ -348,7 +350,7 @@ impl<'p> Progress<'p> {
             }
             PushEvent::Uploading { digest, size } => {
                 if self.printer.is_terminal() && !self.printer.is_quiet() {
-                    let bar = indicatif::ProgressBar::new(*size);
+                    let bar = self.bars.add(indicatif::ProgressBar::new(*size));
                     bar.set_style(
                         indicatif::ProgressStyle::with_template(
                             "   Uploading {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
@@ -357,22 +359,26 @@ impl<'p> Progress<'p> {
                         .progress_chars("=> "),
                     );
                     bar.set_message(short(digest));
-                    self.bar = Some(bar);
+                    self.active.insert(digest.clone(), bar);
                 } else {
                     self.printer.status("Uploading", &format!("{} ({})", short(digest), human_bytes(*size)));
                 }
             }
-            PushEvent::Progress { sent, .. } => {
-                if let Some(bar) = &self.bar {
+            PushEvent::Progress { digest, sent } => {
+                if let Some(bar) = self.active.get(digest) {
                     bar.set_position(*sent);
                 }
             }
-            PushEvent::Uploaded { .. } => self.finish(),
+            PushEvent::Uploaded { digest } => {
+                if let Some(bar) = self.active.remove(digest) {
+                    bar.finish_and_clear();
+                }
+            }
         }
     }
 
     fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
+        for (_, bar) in std::mem::take(&mut self.active) {
             bar.finish_and_clear();
         }
     }

@@ -34,6 +34,7 @@
 //!   provisioned) and its JSON summary;
 //! - [`summary`]: `generate --format json`;
 //! - [`examples`]: `examples/hello` and `examples/todo`, their fly.toml snapshot-tested;
+//! - [`readme`]: every `cargo score-fly` line of the README (the CI workflow too) parses;
 //! - [`image`]: `build` of `examples/hello`'s image against real registries (`docker-registry`,
 //!   `skopeo`, `umoci`): pushed, pulled back, unpacked and run; uploads, reproducibility,
 //!   registry faults, the glibc check, `--output-oci` and `--builder dockerfile`.
@@ -58,6 +59,7 @@ mod image;
 mod init;
 mod overrides;
 mod provisioners;
+mod readme;
 mod resources;
 mod secrets;
 mod state;

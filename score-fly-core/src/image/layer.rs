@@ -33,8 +33,19 @@ pub struct Layer {
 }
 
 /// The modification time written into layers: `SOURCE_DATE_EPOCH` if set, else 0.
-pub fn source_date_epoch() -> u64 {
-    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+///
+/// An unset or empty variable means 0; a value that is not a whole number of seconds is an
+/// error (the reproducible-builds specification asks builds to fail then, not to guess).
+pub fn source_date_epoch() -> Result<u64, String> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(0),
+        Ok(v) if v.trim().is_empty() => Ok(0),
+        Ok(v) => v.trim().parse().map_err(|_| {
+            format!(
+                "SOURCE_DATE_EPOCH `{v}` is not a number of seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`); fix or unset it"
+            )
+        }),
+    }
 }
 
 /// Builds a layer from files (their parent folders are added, mode 0755).

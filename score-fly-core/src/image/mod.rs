@@ -99,6 +99,28 @@ impl BlobCache {
         fsutil::write_atomic(&self.path(digest), bytes, None)
     }
 
+    /// What an earlier build found about a base image's libc (by manifest digest); finding
+    /// it means decompressing every base layer.
+    fn glibc_of(&self, manifest_digest: &str) -> Option<BaseLibc> {
+        let text = std::fs::read_to_string(self.glibc_path(manifest_digest)).ok()?;
+        let text = text.trim();
+        if text == "none" {
+            return Some(BaseLibc(None));
+        }
+        let parts: Option<Vec<u32>> = text.split('.').map(|p| p.parse().ok()).collect();
+        parts.filter(|p| !p.is_empty()).map(|p| BaseLibc(Some(glibc::Version(p))))
+    }
+
+    fn set_glibc_of(&self, manifest_digest: &str, version: Option<&glibc::Version>) {
+        let text = version.map_or_else(|| "none".to_owned(), ToString::to_string);
+        // Only a cache: a failure to write it costs time on the next build, nothing else.
+        let _ = fsutil::write_atomic(&self.glibc_path(manifest_digest), text.as_bytes(), None);
+    }
+
+    fn glibc_path(&self, manifest_digest: &str) -> PathBuf {
+        self.dir.join("glibc").join(manifest_digest.trim_start_matches("sha256:"))
+    }
+
     fn ref_path(&self, reference: &Reference) -> PathBuf {
         let name: String = reference
             .to_string()
@@ -108,6 +130,9 @@ impl BlobCache {
         self.dir.join("refs").join(name)
     }
 }
+
+/// The glibc of a base image (`None`: it has no libc).
+struct BaseLibc(Option<glibc::Version>);
 
 /// A pulled base image.
 #[derive(Debug, Clone)]
@@ -192,18 +217,31 @@ pub fn check_glibc(binary: &[u8], binary_name: &str, base: &BaseImage, cache: &B
     else {
         return Ok(());
     };
-    let layers: Vec<Vec<u8>> = base
-        .layers
-        .iter()
-        .map(|d| cache.get(&d.digest).ok_or_else(|| ImageError::Invalid(format!("layer {} is not cached", d.digest))))
-        .collect::<Result<_, _>>()?;
     let base_name = base.reference.to_string();
-    let Some(libc) = glibc::find_libc(&layers).map_err(ImageError::Invalid)? else {
+    let provided = if let Some(BaseLibc(known)) = cache.glibc_of(&base.manifest_digest) {
+        known
+    } else {
+        let layers: Vec<Vec<u8>> = base
+            .layers
+            .iter()
+            .map(|d| {
+                cache.get(&d.digest).ok_or_else(|| ImageError::Invalid(format!("layer {} is not cached", d.digest)))
+            })
+            .collect::<Result<_, _>>()?;
+        let provided = match glibc::find_libc(&layers).map_err(ImageError::Invalid)? {
+            None => None,
+            Some(libc) => Some(
+                glibc::provided(&libc)
+                    .map_err(|e| ImageError::Invalid(format!("the libc.so.6 of {base_name}: {e}")))?
+                    .ok_or_else(|| ImageError::Invalid(format!("the libc.so.6 of {base_name} defines no versions")))?,
+            ),
+        };
+        cache.set_glibc_of(&base.manifest_digest, provided.as_ref());
+        provided
+    };
+    let Some(provided) = provided else {
         return Err(ImageError::NoGlibc { binary: binary_name.to_owned(), required, base: base_name });
     };
-    let provided = glibc::provided(&libc)
-        .map_err(|e| ImageError::Invalid(format!("the libc.so.6 of {base_name}: {e}")))?
-        .ok_or_else(|| ImageError::Invalid(format!("the libc.so.6 of {base_name} defines no versions")))?;
     if required > provided {
         return Err(ImageError::Glibc { binary: binary_name.to_owned(), required, provided, base: base_name });
     }
@@ -410,29 +448,62 @@ pub fn push(
     events: &mut dyn FnMut(PushEvent),
 ) -> Result<PushReport, ImageError> {
     let repository = &target.repository;
+    let config_digest = oci::digest(&image.config);
+    // Blobs go up concurrently (each: exists? → mount (base layers) → upload); the manifest
+    // goes last, once every blob is there.
+    let (tx, rx) = std::sync::mpsc::channel::<PushEvent>();
+    let outcomes: Vec<Result<Option<(String, u64)>, ImageError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = image
+            .blobs()
+            .into_iter()
+            .map(|d| {
+                let tx = tx.clone();
+                let base_blob = d.digest != image.app_layer.digest && d.digest != config_digest;
+                scope.spawn(move || -> Result<Option<(String, u64)>, ImageError> {
+                    let send = |event: PushEvent| {
+                        let _ = tx.send(event);
+                    };
+                    if registry.blob_exists(repository, &d.digest)? {
+                        send(PushEvent::Skipped { digest: d.digest.clone(), size: d.size });
+                        return Ok(None);
+                    }
+                    let mut session = None;
+                    if base_blob && let Some(from) = mount_from.filter(|f| *f != repository) {
+                        match registry.mount_blob(repository, &d.digest, from)? {
+                            registry::Mount::Mounted => {
+                                send(PushEvent::Mounted { digest: d.digest.clone() });
+                                return Ok(None);
+                            }
+                            registry::Mount::Refused(location) => session = location,
+                        }
+                    }
+                    let bytes = image
+                        .blob(&d.digest, cache)
+                        .ok_or_else(|| ImageError::Invalid(format!("blob {} is missing", d.digest)))?;
+                    send(PushEvent::Uploading { digest: d.digest.clone(), size: d.size });
+                    registry.push_blob(repository, &d.digest, &bytes, session, &mut |sent| {
+                        send(PushEvent::Progress { digest: d.digest.clone(), sent });
+                    })?;
+                    send(PushEvent::Uploaded { digest: d.digest.clone() });
+                    Ok(Some((d.digest.clone(), d.size)))
+                })
+            })
+            .collect();
+        drop(tx);
+        for event in rx {
+            events(event);
+        }
+        workers.into_iter().map(|w| w.join().expect("a push worker panicked")).collect()
+    });
     let mut report = PushReport::default();
-    for d in image.blobs() {
-        if registry.blob_exists(repository, &d.digest)? {
-            events(PushEvent::Skipped { digest: d.digest.clone(), size: d.size });
-            report.reused += 1;
-            continue;
+    for outcome in outcomes {
+        match outcome? {
+            Some((digest, size)) => {
+                report.uploaded.push(digest);
+                report.bytes += size;
+            }
+            None => report.reused += 1,
         }
-        if let Some(from) = mount_from.filter(|f| *f != repository)
-            && registry.mount_blob(repository, &d.digest, from)?
-        {
-            events(PushEvent::Mounted { digest: d.digest.clone() });
-            report.reused += 1;
-            continue;
-        }
-        let bytes =
-            image.blob(&d.digest, cache).ok_or_else(|| ImageError::Invalid(format!("blob {} is missing", d.digest)))?;
-        events(PushEvent::Uploading { digest: d.digest.clone(), size: d.size });
-        registry.push_blob(repository, &d.digest, &bytes, &mut |sent| {
-            events(PushEvent::Progress { digest: d.digest.clone(), sent });
-        })?;
-        events(PushEvent::Uploaded { digest: d.digest.clone() });
-        report.uploaded.push(d.digest.clone());
-        report.bytes += d.size;
     }
     let tag = target.tag.as_deref().unwrap_or("latest");
     registry.put_manifest(repository, tag, oci::MANIFEST, &image.manifest)?;

@@ -18,6 +18,15 @@ pub const CHUNK: usize = 8 * 1024 * 1024;
 /// Attempts per request on connection errors and 5xx.
 pub const ATTEMPTS: u32 = 4;
 
+/// What a mount request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// The blob is now in the repository.
+    Mounted,
+    /// Not mounted; the upload session the registry opened instead, if any.
+    Refused(Option<String>),
+}
+
 /// Registry credentials (for Fly: user `x`, the Fly token).
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -324,8 +333,9 @@ impl Registry {
         }
     }
 
-    /// Asks the registry to link a blob from another repository; `Ok(true)` if it did.
-    pub fn mount_blob(&self, repository: &str, digest: &str, from: &str) -> Result<bool, RegistryError> {
+    /// Asks the registry to link a blob from another repository. A refusal usually opens an
+    /// upload session instead: [`Mount::Refused`] carries it, for [`Registry::push_blob`].
+    pub fn mount_blob(&self, repository: &str, digest: &str, from: &str) -> Result<Mount, RegistryError> {
         let what = format!("mount blob {digest} into {repository}");
         let reply = self.request(
             &what,
@@ -334,31 +344,58 @@ impl Registry {
             &[("Content-Length", "0".to_owned())],
             Some(&[]),
         )?;
-        Ok(reply.status == 201)
+        Ok(match reply.status {
+            201 => Mount::Mounted,
+            202 => Mount::Refused(reply.header("location").map(str::to_owned)),
+            _ => Mount::Refused(None),
+        })
     }
 
-    /// Uploads a blob in chunks; `progress` gets the bytes sent so far.
+    /// Uploads a blob: one `PUT` of the whole blob when it fits a chunk, else `PATCH`es of
+    /// [`CHUNK`] bytes and a closing `PUT`. `session` is an upload session already open (a
+    /// refused mount's); `progress` gets the bytes sent so far.
     pub fn push_blob(
         &self,
         repository: &str,
         digest: &str,
         bytes: &[u8],
+        session: Option<String>,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(), RegistryError> {
         let what = format!("upload blob {digest} to {repository}");
-        let start = self.request(
-            &what,
-            "POST",
-            &format!("/v2/{repository}/blobs/uploads/"),
-            &[("Content-Length", "0".to_owned())],
-            Some(&[]),
-        )?;
-        if start.status != 202 {
-            return Err(
-                self.fail(&what, format!("starting the upload answered {}{}", start.status, quote(&start.body)))
-            );
+        let mut location = if let Some(location) = session {
+            location
+        } else {
+            let start = self.request(
+                &what,
+                "POST",
+                &format!("/v2/{repository}/blobs/uploads/"),
+                &[("Content-Length", "0".to_owned())],
+                Some(&[]),
+            )?;
+            if start.status != 202 {
+                return Err(
+                    self.fail(&what, format!("starting the upload answered {}{}", start.status, quote(&start.body)))
+                );
+            }
+            start.header("location").ok_or_else(|| self.fail(&what, "no upload location"))?.to_owned()
+        };
+        if bytes.len() <= CHUNK {
+            // Monolithic: the whole blob with the closing PUT.
+            let separator = if location.contains('?') { '&' } else { '?' };
+            let reply = self.request(
+                &what,
+                "PUT",
+                &format!("{location}{separator}digest={digest}"),
+                &[("Content-Type", "application/octet-stream".to_owned()), ("Content-Length", bytes.len().to_string())],
+                Some(bytes),
+            )?;
+            if reply.status != 201 {
+                return Err(self.fail(&what, format!("the upload answered {}{}", reply.status, quote(&reply.body))));
+            }
+            progress(bytes.len() as u64);
+            return Ok(());
         }
-        let mut location = start.header("location").ok_or_else(|| self.fail(&what, "no upload location"))?.to_owned();
         let mut sent = 0usize;
         for chunk in bytes.chunks(CHUNK) {
             let end = sent + chunk.len() - 1;

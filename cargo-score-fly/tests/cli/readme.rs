@@ -1,0 +1,49 @@
+//! The README's command lines (in its `sh` and `yaml` blocks, e.g. the GitHub Actions
+//! workflow) parse with the real command-line definition, so the documentation cannot drift
+//! from the flags.
+
+use clap::Parser as _;
+
+/// `cargo score-fly ...` lines of the README's `sh` and `yaml` code blocks.
+fn documented_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        if let Some(fence) = line.trim_start().strip_prefix("```") {
+            in_block = !in_block && (fence == "sh" || fence == "yaml");
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let Some(start) = line.find("cargo score-fly ") else { continue };
+        let command = &line[start..];
+        let command = command.split(" #").next().unwrap_or(command);
+        let command = command.split(" &&").next().unwrap_or(command);
+        commands.push(command.trim().to_owned());
+    }
+    commands
+}
+
+#[test]
+fn every_documented_command_line_parses() {
+    let commands = documented_commands();
+    assert!(
+        commands.iter().any(|c| c.starts_with("cargo score-fly deploy --no-ha")),
+        "the workflow example is found: {commands:?}"
+    );
+    for command in &commands {
+        // `cargo score-fly X` runs `cargo-score-fly score-fly X`.
+        let args: Vec<String> = std::iter::once("cargo-score-fly".to_owned())
+            .chain(command.split_whitespace().skip(2).map(str::to_owned))
+            .collect();
+        if let Err(e) = cargo_score_fly::cli::Cli::try_parse_from(&args) {
+            // `--help` and `--version` "fail" by printing; anything else is a broken line.
+            assert!(
+                matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion),
+                "README line `{command}` does not parse: {e}"
+            );
+        }
+    }
+}
