@@ -402,6 +402,9 @@ pub struct DeployArgs {
     /// The image the binary is layered on [default: the base-image setting, else gcr.io/distroless/cc-debian12].
     #[arg(long, value_name = "REFERENCE")]
     pub base_image: Option<String>,
+    /// Native build and push, or a Dockerfile that Fly's remote builder builds during `fly deploy`.
+    #[arg(long, value_enum, default_value_t = Builder::Native)]
+    pub builder: Builder,
 }
 
 /// `builtin-provisioners <type> provision|deprovision` (score-flyio compatible).

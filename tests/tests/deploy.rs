@@ -533,3 +533,122 @@ fn a_fresh_ci_runner_with_the_committed_project_files_duplicates_nothing() {
     assert_eq!(world.score_fly_databases().len(), 1);
     assert_eq!(world.fake.apps().len(), 2);
 }
+
+#[test]
+fn deprovisioning_drops_databases_and_the_last_one_takes_the_cluster() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_PASSWORD", "${resources.db.password}")]);
+    score_file(&dir, "worker", &[("DB_PASSWORD", "${resources.db.password}")]);
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    world.run_in(&dir, &["deploy", "api.score.yaml", "worker.score.yaml", "--region", "ams"]).ok();
+    let databases = world.score_fly_databases();
+    assert_eq!(databases.len(), 2, "one database per resource: {databases:?}");
+    let api_db = databases.iter().find(|d| d.starts_with("api_db_")).expect("api's database").clone();
+    let roles =
+        |world: &World| world.pg.psql("SELECT rolname FROM pg_roles WHERE rolname LIKE '%\\_db\\_%' ORDER BY 1");
+
+    world.run_in(&dir, &["resources", "deprovision", "postgres.default#api.db"]).ok();
+    let left = world.score_fly_databases();
+    assert!(!left.contains(&api_db), "api's database is dropped: {left:?}");
+    assert_eq!(left.len(), 1);
+    assert!(!roles(&world).contains(&api_db), "and its role");
+    assert_eq!(world.fake.postgres_clusters().len(), 1, "the cluster stays while a database is on it");
+
+    world.run_in(&dir, &["resources", "deprovision", "postgres.default#worker.db"]).ok();
+    assert!(world.score_fly_databases().is_empty());
+    assert!(world.fake.postgres_clusters().is_empty(), "the last database took the cluster with it");
+    assert!(world.fake.app("demo-pg").is_none());
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".score-fly/state.json")).unwrap()).unwrap();
+    assert!(state["shared"].get("score-fly-postgres").is_none(), "shared state cleaned: {}", state["shared"]);
+}
+
+#[test]
+fn postgres_instance_gets_its_own_cluster_and_an_owner_role() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("api.score.yaml"),
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: nginx:stable\n    variables:\n      DB_USER: ${resources.pg.username}\n      DB_PASSWORD: ${resources.pg.password}\n      DB_NAME: ${resources.pg.database}\nresources:\n  pg:\n    type: postgres-instance\n",
+    )
+    .unwrap();
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]).ok();
+    let clusters = world.fake.postgres_clusters();
+    assert_eq!(clusters.len(), 1);
+    assert!(clusters[0].name.starts_with("demo-pg-api-pg-"), "{}", clusters[0].name);
+    let user = world.fake.secret_value("demo-api", "DB_USER");
+    assert!(user.is_none(), "the username is not a secret: it is in fly.toml");
+    let release = world.fake.app("demo-api").unwrap().current_release().cloned().unwrap();
+    let field = |key: &str| {
+        release
+            .config
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = \"")).map(|v| v.trim_end_matches('"').to_owned()))
+            .unwrap_or_else(|| panic!("{key} in {}", release.config))
+    };
+    let (user, database) = (field("DB_USER"), field("DB_NAME"));
+    let password = world.fake.secret_value("demo-api", "DB_PASSWORD").expect("password secret");
+    assert!(world.pg.connect_check(&user, &password, &database));
+    let attributes =
+        world.pg.psql(&format!("SELECT rolcreatedb, rolcreaterole, rolsuper FROM pg_roles WHERE rolname = '{user}'"));
+    assert_eq!(attributes.trim(), "t|t|f", "CREATEDB CREATEROLE, not superuser");
+
+    world.run_in(&dir, &["resources", "deprovision", "postgres-instance.default#api.pg"]).ok();
+    assert!(world.fake.postgres_clusters().is_empty(), "its cluster is deleted");
+}
+
+#[test]
+fn the_score_flyio_entry_point_answers_json_on_stdout() {
+    use std::io::Write as _;
+    let world = World::new();
+    let request = serde_json::json!({
+        "resource_uid": "postgres.default#api.db",
+        "resource_type": "postgres",
+        "resource_class": "default",
+        "resource_id": "api.db",
+        "state": null,
+        "shared": {},
+        "resource_params": {"region": "ams"},
+        "resource_metadata": null,
+    });
+    let mut command = Command::new(env!("CARGO_BIN_EXE_score-fly-e2e"));
+    command
+        .args(["builtin-provisioners", "postgres", "provision", "--app-prefix", PREFIX])
+        .current_dir(world.dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("FLY_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(world.fake.env()).env("FLY_BIN", env!("CARGO_BIN_EXE_fake-flyctl"));
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
+    let run = Run::from(&child.wait_with_output().unwrap()).ok();
+    let response: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON response on stdout");
+    assert_eq!(response["values"]["host"], "demo-pg.flycast");
+    let password = response["secrets"]["password"].as_str().expect("secret password");
+    let (user, database) =
+        (response["values"]["username"].as_str().unwrap(), response["values"]["database"].as_str().unwrap());
+    assert!(world.pg.connect_check(user, password, database));
+    assert!(!run.stderr.contains(password), "progress on stderr never shows the password");
+    assert_eq!(response["shared"]["score-fly-postgres"]["app"], "demo-pg");
+}
+
+#[test]
+fn builder_dockerfile_leaves_the_build_to_flys_remote_builder() {
+    let world = World::new();
+    let run = world.run(&["deploy", "--app-prefix", PREFIX, "--region", "ams", "--builder", "dockerfile"]).ok();
+    assert!(world.root().join("Dockerfile").is_file(), "a Dockerfile is written at the workspace root");
+    let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
+    assert_eq!(release.build, score_fly_tests::fake_fly::Build::Remote, "{}", run.stderr);
+    let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
+    assert!(!deploy["argv"].to_string().contains("--image"), "no image: Fly builds the Dockerfile");
+    let toml = std::fs::read_to_string(world.root().join("fly_todo.toml")).unwrap();
+    assert!(toml.contains("dockerfile = \"Dockerfile\""), "{toml}");
+}

@@ -65,7 +65,12 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
     Ok(())
 }
 
-fn dockerfile(service: &Service, bin: &str, root: &Path, session: &Session) -> Result<Option<ImageEntry>, Failure> {
+pub(crate) fn dockerfile(
+    service: &Service,
+    bin: &str,
+    root: &Path,
+    session: &Session,
+) -> Result<Option<ImageEntry>, Failure> {
     let single = service.dir == root;
     let name = if single { "Dockerfile".to_owned() } else { format!("{}.Dockerfile", service.package) };
     let dockerfile = root.join(&name);

@@ -127,9 +127,25 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
                 continue;
             }
             if let Some(service) = services.iter().find(|s| s.loaded.workload.name() == target.name) {
+                if service.bin.is_none() {
+                    return Err(Failure::Invalid(format!(
+                        "package `{}` has several binaries and none declares the workload: choose the one that ships with --bin",
+                        service.package
+                    )));
+                }
                 to_build.push(service);
             }
         }
+    }
+    if !to_build.is_empty()
+        && args.builder == Builder::Native
+        && !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64"))
+    {
+        return Err(Failure::Invalid(format!(
+            "this host ({}/{}) cannot build the Linux x86-64 binaries Fly runs: deploy with --builder dockerfile (Fly's remote builder compiles them) or with --image REF",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        )));
     }
     let built_names: BTreeSet<String> = to_build.iter().map(|s| s.loaded.workload.name().to_owned()).collect();
     let plan = opened.preflight(&built_names)?;
@@ -171,15 +187,15 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
             crate::cargo::Workspace { root: root.clone(), target_dir: target_dir.clone(), services: Vec::new() };
         let build_args = build_args(args);
         for service in &to_build {
-            let Some(bin) = service.bin.clone() else {
-                return Err(Failure::Invalid(format!(
-                    "package `{}` has several binaries and none declares the workload: choose the one that ships with --bin",
-                    service.package
-                )));
-            };
+            let bin = service.bin.clone().unwrap_or_default();
             let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
             let mut summary = Vec::new();
-            let entry = super::build::native(&build_args, service, &bin, &app, &cargo_ws, session, &mut summary)?;
+            let entry = match args.builder {
+                Builder::Native => {
+                    super::build::native(&build_args, service, &bin, &app, &cargo_ws, session, &mut summary)?
+                }
+                Builder::Dockerfile => super::build::dockerfile(service, &bin, root, session)?,
+            };
             if let Some(entry) = entry {
                 opened.state.images.insert(service.loaded.workload.name().to_owned(), entry);
                 opened.project.save(&opened.state)?;
@@ -393,10 +409,16 @@ fn dry_run(
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
     for service in to_build {
         let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
-        printer.status(
-            "Would build",
-            &format!("package `{}` and push its image to registry.fly.io/{app}", service.package),
-        );
+        match args.builder {
+            Builder::Native => printer.status(
+                "Would build",
+                &format!("package `{}` and push its image to registry.fly.io/{app}", service.package),
+            ),
+            Builder::Dockerfile => printer.status(
+                "Would write",
+                &format!("a Dockerfile for package `{}`, built by Fly's remote builder", service.package),
+            ),
+        }
     }
     for (_, app) in apps {
         let known = api.as_ref().map(|a| a.app(app));
@@ -459,12 +481,11 @@ fn dry_run(
     for (workload, app) in apps {
         let target = &opened.targets[workload];
         let config = opened.root.join(&target.entry.output);
-        let image = match (&args.image, opened.state.images.get(workload)) {
-            (Some(i), _) => Some(i.clone()),
-            (None, _) if to_build.iter().any(|s| s.loaded.workload.name() == workload) => {
-                Some(format!("registry.fly.io/{app}:<built>"))
-            }
-            (None, Some(ImageEntry::Pushed { reference, .. })) => Some(reference.clone()),
+        let building = to_build.iter().any(|s| s.loaded.workload.name() == workload);
+        let image = match (&args.image, building, args.builder, opened.state.images.get(workload)) {
+            (Some(i), ..) => Some(i.clone()),
+            (None, true, Builder::Native, _) => Some(format!("registry.fly.io/{app}:<built>")),
+            (None, false, _, Some(ImageEntry::Pushed { reference, .. })) => Some(reference.clone()),
             _ => None,
         };
         let d = AppDeploy { workload: workload.clone(), app: app.clone(), config, image, secrets: BTreeMap::new() };

@@ -110,6 +110,7 @@ pub(super) fn provision_service_port(call: &Call<'_>) -> Result<Response, String
     let app = call.env.app(&target);
     let api = call.api()?;
     call.ensure_app(&api, &app)?;
+    let _one_at_a_time = super::creating();
     let listed = call.fly_showing(&["ips", "list", "-a", &app, "-j"], &|_| false)?;
     if has_private_v6(&listed.stdout) {
         call.say(&format!("{app} has a private IPv6 address (Flycast)"));

@@ -58,6 +58,14 @@ pub fn always_call(name: &str) -> bool {
     name == "environment"
 }
 
+/// Serialises the check-then-create sections of builtins running concurrently in this
+/// process (independent resources are provisioned in parallel): two resources needing the
+/// same cluster, app or address must not both find it missing and both create it.
+pub(crate) fn creating() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The Fly organisation when nothing says otherwise.
 pub const DEFAULT_ORG: &str = "personal";
 
@@ -288,6 +296,7 @@ impl Call<'_> {
     /// Makes a workload's app unless it exists (`fly apps create`), so what belongs to it (a
     /// volume, an IP address) can be made before its first deploy.
     pub(crate) fn ensure_app(&self, api: &MachinesApi, app: &str) -> Result<(), String> {
+        let _one_at_a_time = creating();
         match api.app(app).map_err(|e| e.to_string())? {
             AppLookup::Exists { .. } => Ok(()),
             AppLookup::TakenElsewhere => Err(format!(

@@ -139,7 +139,13 @@ fn response(cluster: &str, name: &str, password: &str, shared: Option<serde_json
 }
 
 /// Makes the cluster app unless it exists (then it is adopted).
+///
+/// Resources sharing the cluster are provisioned concurrently: the check-then-create runs
+/// under a lock so exactly one of them creates it and the others adopt it. (Other
+/// processes on the same project wait on the project lock; anyone else creating the same
+/// name in between makes `postgres create` fail, and the cluster is then adopted.)
 fn ensure_cluster(call: &Call<'_>, api: &MachinesApi, cluster: &str) -> Result<(), String> {
+    let _one_at_a_time = super::creating();
     match api.app(cluster).map_err(|e| e.to_string())? {
         AppLookup::Exists { .. } => {
             call.say(&format!("using the existing Postgres cluster {cluster}"));
@@ -156,7 +162,7 @@ fn ensure_cluster(call: &Call<'_>, api: &MachinesApi, cluster: &str) -> Result<(
             let volume_size = call.param("volume_size").unwrap_or_else(|| "10".to_owned());
             call.say(&format!("creating Postgres cluster {cluster} in {region} (org {org})"));
             // No --password: it would show in the process list. flyctl generates one.
-            call.fly(&[
+            let created = call.fly(&[
                 "postgres",
                 "create",
                 "--name",
@@ -172,8 +178,16 @@ fn ensure_cluster(call: &Call<'_>, api: &MachinesApi, cluster: &str) -> Result<(
                 "--initial-cluster-size",
                 "1",
                 "--autostart",
-            ])?;
-            Ok(())
+            ]);
+            match created {
+                Ok(_) => Ok(()),
+                // Made by someone else meanwhile: adopt it.
+                Err(e) if matches!(api.app(cluster), Ok(AppLookup::Exists { .. })) => {
+                    call.say(&format!("{cluster} appeared while it was being created; using it ({e})"));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         }
     }
 }
