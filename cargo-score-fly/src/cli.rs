@@ -279,12 +279,12 @@ pub struct BuildArgs {
     pub format: Option<Format>,
 }
 
-/// `generate`.
+/// Which workloads a command works on, and how they are provisioned (`generate`, `deploy`).
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// Score files to convert. Without files, inside a cargo package or workspace the
-    /// workloads of its packages are used (score.yaml beside Cargo.toml or #[`score_workload`]);
-    /// elsewhere score.yaml.
+pub struct WorkloadArgs {
+    /// Score files. Without files, inside a cargo package or workspace the workloads of its
+    /// packages are used (score.yaml beside Cargo.toml or #[`score_workload`]); elsewhere
+    /// score.yaml.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Cargo packages to take workloads from.
@@ -305,33 +305,41 @@ pub struct GenerateArgs {
     /// Image for containers whose image is `.` (built from this project).
     #[arg(long, value_name = "REFERENCE")]
     pub image: Option<String>,
-    /// Write the apps' secrets as `fly secrets import` reads them (mode 0600): a file, `-` for
-    /// stdout, or a folder (ending in `/`) for one `<app>.secrets` file per app.
-    #[arg(long, value_name = "FILE")]
-    pub secrets_file: Option<PathBuf>,
+    /// Primary Fly region when the workload sets none (e.g. ams); default: the `region` setting.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Fly organisation for new apps and what builtin provisioners create.
+    #[arg(
+        long,
+        value_name = "ORG",
+        help = "Fly organisation for new apps and what builtin provisioners create [default: $FLY_ORG, the `org` setting, else personal]"
+    )]
+    pub org: Option<String>,
     /// Provisioners running at once.
     #[arg(short, long, value_name = "N", default_value_t = score_fly_core::provision::DEFAULT_JOBS)]
     pub jobs: usize,
     /// Call provisioners even for resources whose inputs did not change.
-    #[arg(long, conflicts_with = "check")]
+    #[arg(long)]
     pub reprovision: bool,
-    /// Primary Fly region when the workload sets none (e.g. ams); default: the `region` setting.
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+}
+
+/// `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The workloads.
+    #[command(flatten)]
+    pub workloads: WorkloadArgs,
+    /// Write the apps' secrets as `fly secrets import` reads them (mode 0600): a file, `-` for
+    /// stdout, or a folder (ending in `/`) for one `<app>.secrets` file per app.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
     /// Check that the written files are up to date; change nothing, provision nothing; exit 1
     /// if any is out of date (like `cargo fmt --check`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "reprovision")]
     pub check: bool,
     /// Also print a summary of the result on stdout.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
-    /// Fly organisation for what builtin provisioners create.
-    #[arg(
-        long,
-        value_name = "ORG",
-        help = "Fly organisation for what builtin provisioners create [default: $FLY_ORG, the `org` setting, else personal]"
-    )]
-    pub org: Option<String>,
     /// Then deploy this run's workloads: create missing apps, import secrets (stdin), `fly deploy` (as score-flyio's --deploy).
     #[arg(long, conflicts_with_all = ["check", "secrets_file"])]
     pub deploy: bool,
@@ -343,22 +351,15 @@ pub struct GenerateArgs {
 /// `deploy`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Score files to deploy. Without files, inside a cargo package or workspace its packages'
-    /// workloads are deployed (score.yaml beside Cargo.toml or #[`score_workload`]).
-    #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// Cargo packages to deploy.
+    /// The workloads.
     #[command(flatten)]
-    pub packages: PackageArgs,
+    pub workloads: WorkloadArgs,
     /// Cargo compilation flags (for the image build).
     #[command(flatten)]
     pub compile: CompileArgs,
     /// Show what would be built, created, provisioned and set (secret names only); change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Deploy this image instead of building one (for containers whose image is `.`).
-    #[arg(long, value_name = "REFERENCE")]
-    pub image: Option<String>,
     /// Run 2 machines per process group with services (Fly's default).
     #[arg(long, overrides_with = "no_ha")]
     pub ha: bool,
@@ -368,37 +369,9 @@ pub struct DeployArgs {
     /// Deployment strategy: canary, rolling, immediate or bluegreen.
     #[arg(long, value_name = "STRATEGY", value_parser = ["canary", "rolling", "immediate", "bluegreen"])]
     pub strategy: Option<String>,
-    /// Fly organisation for new apps and resources.
-    #[arg(
-        long,
-        value_name = "ORG",
-        help = "Fly organisation for new apps and resources [default: $FLY_ORG, the `org` setting, else personal]"
-    )]
-    pub org: Option<String>,
     /// Extra argument for `fly deploy` (repeatable, e.g. --deploy-args=--wait-timeout=10m).
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub deploy_args: Vec<String>,
-    /// Where to write fly.toml: a file for one workload, a folder (ending in `/`) for several.
-    #[arg(short, long, value_name = "PATH")]
-    pub output: Option<PathBuf>,
-    /// Prefix of every Fly app name (when the project has none yet).
-    #[arg(long, value_name = "PREFIX", default_value = "")]
-    pub app_prefix: String,
-    /// YAML file deep-merged into the Score file before validation.
-    #[arg(long, value_name = "FILE")]
-    pub overrides_file: Vec<PathBuf>,
-    /// Set (PATH=VALUE) or delete (PATH=) a field.
-    #[arg(long, value_name = "PATH=VALUE")]
-    pub override_property: Vec<String>,
-    /// Primary Fly region when the workload sets none (e.g. ams); default: the `region` setting.
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Provisioners running at once.
-    #[arg(short, long, value_name = "N", default_value_t = score_fly_core::provision::DEFAULT_JOBS)]
-    pub jobs: usize,
-    /// Call provisioners even for resources whose inputs did not change.
-    #[arg(long)]
-    pub reprovision: bool,
     /// The image the binary is layered on [default: the base-image setting, else gcr.io/distroless/cc-debian12].
     #[arg(long, value_name = "REFERENCE")]
     pub base_image: Option<String>,

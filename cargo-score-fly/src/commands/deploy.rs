@@ -92,9 +92,9 @@ pub(crate) fn resolve_org(flag: Option<&String>, setting: Option<&String>) -> St
 /// Runs `deploy`.
 pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
-    let gen_args = generate_args(args);
-    let sources = generate::sources(&gen_args, session)?;
-    let org = resolve_org(args.org.as_ref(), sources.org.as_ref());
+    let w = &args.workloads;
+    let sources = generate::sources(w, session)?;
+    let org = resolve_org(args.workloads.org.as_ref(), sources.org.as_ref());
     let workspace = sources.workspace.as_ref().map(|w| (w.root.clone(), w.target_dir.clone()));
     let services: Vec<crate::cargo::Service> =
         sources.workspace.as_ref().map(|w| w.services.clone()).unwrap_or_default();
@@ -121,7 +121,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
 
     // What gets built: this run's packages whose image is `.`, unless --image names one.
     let mut to_build: Vec<&crate::cargo::Service> = Vec::new();
-    if args.image.is_none() {
+    if args.workloads.image.is_none() {
         for target in opened.this_run() {
             if !target.entry.spec.containers.values().any(|c| c.image == ".") {
                 continue;
@@ -166,7 +166,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         strategy: args.strategy.clone(),
         deploy_args: args.deploy_args.clone(),
     };
-    let fly_env = opened.fly_env(Some(org.clone()), args.region.clone());
+    let fly_env = opened.fly_env(Some(org.clone()), args.workloads.region.clone());
 
     let Some((flyctl, api)) = fly else {
         return dry_run(&mut opened, &plan, &apps, &to_build, args, &settings, &fly_env, session);
@@ -204,7 +204,8 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     }
 
     // Resources and fly.toml.
-    let options = ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: false };
+    let options =
+        ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: false };
     opened.provision(&plan, options, &fly_env, session)?;
     let converted = opened.convert(session)?;
     let writes = opened.writes(&converted);
@@ -216,7 +217,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let deploys: Vec<AppDeploy> = converted
         .iter()
         .filter(|c| apps.iter().any(|(w, _)| *w == c.name))
-        .map(|c| AppDeploy::of(&opened.root, c, args.image.clone()))
+        .map(|c| AppDeploy::of(&opened.root, c, args.workloads.image.clone()))
         .collect();
     for d in &deploys {
         printer.status("Generated", &format!("{} (app {})", crate::cargo::relative(&d.config), d.app));
@@ -224,31 +225,9 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     deploy_apps(&mut opened, &deploys, &settings, session)
 }
 
-/// The generate arguments a deploy implies.
-fn generate_args(args: &DeployArgs) -> GenerateArgs {
-    GenerateArgs {
-        files: args.files.clone(),
-        packages: args.packages.clone(),
-        output: args.output.clone(),
-        app_prefix: args.app_prefix.clone(),
-        overrides_file: args.overrides_file.clone(),
-        override_property: args.override_property.clone(),
-        image: args.image.clone(),
-        secrets_file: None,
-        jobs: args.jobs,
-        reprovision: args.reprovision,
-        region: args.region.clone(),
-        check: false,
-        format: None,
-        org: args.org.clone(),
-        deploy: false,
-        deploy_args: Vec::new(),
-    }
-}
-
 fn build_args(args: &DeployArgs) -> BuildArgs {
     BuildArgs {
-        packages: args.packages.clone(),
+        packages: args.workloads.packages.clone(),
         compile: args.compile.clone(),
         push: true,
         tag: None,
@@ -439,7 +418,8 @@ fn dry_run(
             ),
         }
     }
-    let options = ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: true };
+    let options =
+        ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: true };
     let report = opened.provision(plan, options, fly_env, session)?;
     let mut pending = Vec::new();
     for resource in &plan.resources {
@@ -460,7 +440,7 @@ fn dry_run(
         // Every output is known: the secrets are exact.
         let converted = opened.convert(session)?;
         for c in converted.iter().filter(|c| apps.iter().any(|(w, _)| *w == c.name)) {
-            let d = AppDeploy::of(&opened.root, c, args.image.clone());
+            let d = AppDeploy::of(&opened.root, c, args.workloads.image.clone());
             if d.secrets.is_empty() {
                 continue;
             }
@@ -482,7 +462,7 @@ fn dry_run(
         let target = &opened.targets[workload];
         let config = opened.root.join(&target.entry.output);
         let building = to_build.iter().any(|s| s.loaded.workload.name() == workload);
-        let image = match (&args.image, building, args.builder, opened.state.images.get(workload)) {
+        let image = match (&args.workloads.image, building, args.builder, opened.state.images.get(workload)) {
             (Some(i), ..) => Some(i.clone()),
             (None, true, Builder::Native, _) => Some(format!("registry.fly.io/{app}:<built>")),
             (None, false, _, Some(ImageEntry::Pushed { reference, .. })) => Some(reference.clone()),

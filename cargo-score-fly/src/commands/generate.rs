@@ -28,7 +28,7 @@ use score_fly_core::state::{ImageEntry, Project, State, WorkloadEntry};
 use super::{CliEvents, Failure, Session};
 
 use crate::cargo;
-use crate::cli::{Format, GenerateArgs};
+use crate::cli::{Format, GenerateArgs, WorkloadArgs};
 use crate::render;
 
 /// The default Score file name.
@@ -77,7 +77,7 @@ pub(crate) struct Sources {
 }
 
 /// Finds and loads this run's workloads (nothing is locked or written).
-pub(crate) fn sources(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure> {
+pub(crate) fn sources(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure> {
     let sources = if args.files.is_empty() && (args.packages.any() || cargo::find_manifest(Path::new(".")).is_some()) {
         from_packages(args, session)?
     } else {
@@ -323,14 +323,15 @@ impl Opened {
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
-    let sources = sources(args, session)?;
-    let org = super::deploy::resolve_org(args.org.as_ref(), sources.org.as_ref());
+    let w = &args.workloads;
+    let sources = sources(w, session)?;
+    let org = super::deploy::resolve_org(w.org.as_ref(), sources.org.as_ref());
     let mut opened = open(sources, session)?;
     let plan = opened.preflight(&BTreeSet::new())?;
 
     // Provision (or, with --check, only find out whether anything would be).
-    let fly_env = opened.fly_env(Some(org.clone()), args.region.clone());
-    let options = ProvisionOptions { jobs: args.jobs, reprovision: args.reprovision, dry_run: args.check };
+    let fly_env = opened.fly_env(Some(org.clone()), w.region.clone());
+    let options = ProvisionOptions { jobs: w.jobs, reprovision: w.reprovision, dry_run: args.check };
     let report = opened.provision(&plan, options, &fly_env, session)?;
     let pending = report.pending();
     if !pending.is_empty() {
@@ -404,7 +405,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         let apps: Vec<super::deploy::AppDeploy> = converted
             .iter()
             .filter(|c| opened.targets.get(&c.name).is_some_and(|t| t.loaded.is_some()))
-            .map(|c| super::deploy::AppDeploy::of(&opened.root, c, args.image.clone()))
+            .map(|c| super::deploy::AppDeploy::of(&opened.root, c, w.image.clone()))
             .collect();
         let settings = super::deploy::DeploySettings::from_generate(args, org);
         super::deploy::deploy_apps(&mut opened, &apps, &settings, session)?;
@@ -447,7 +448,7 @@ fn print_summary(
 
 /// Workloads from Score files on the command line (or `score.yaml`); the project is the
 /// current folder.
-fn from_files(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure> {
+fn from_files(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure> {
     let files = if args.files.is_empty() { vec![PathBuf::from(DEFAULT_SCORE_FILE)] } else { args.files.clone() };
     let overrides = overrides(args, files.len())?;
     let mut inputs = Vec::new();
@@ -497,7 +498,7 @@ fn from_files(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure
 }
 
 /// Workloads of cargo packages; the project is the workspace root.
-fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Failure> {
+fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure> {
     let workspace = cargo::discover(&args.packages, Path::new("."))?;
     let root = workspace.root.clone();
     let overrides = overrides(args, workspace.services.len())?;
@@ -600,7 +601,7 @@ fn from_packages(args: &GenerateArgs, session: &Session) -> Result<Sources, Fail
     })
 }
 
-fn overrides(args: &GenerateArgs, workloads: usize) -> Result<Overrides, Failure> {
+fn overrides(args: &WorkloadArgs, workloads: usize) -> Result<Overrides, Failure> {
     if workloads > 1 && (!args.overrides_file.is_empty() || !args.override_property.is_empty()) {
         return Err(Failure::Invalid(
             "--overrides-file and --override-property apply to one workload; run generate once per workload to override"
