@@ -91,3 +91,43 @@ fn an_invalid_prefix_is_refused_before_anything_is_created() {
         assert!(project.entries().is_empty(), "nothing created for `{prefix}`");
     }
 }
+
+#[test]
+fn init_registers_the_builtin_fly_provisioners_which_users_can_override_or_remove() {
+    let project = Project::with_score(
+        &crate::support::workload("api")
+            .replace("containers:", "resources:\n  db:\n    type: postgres\n  cache:\n    type: redis\ncontainers:"),
+    );
+    project
+        .run(&["init", "--app-prefix", "acme-"])
+        .assert_code(0)
+        .assert_stderr_has("Registered the builtin Fly provisioners");
+    let run = project.run(&["provisioners", "list", "--format", "json"]);
+    run.assert_code(0);
+    let listed: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let builtins: Vec<(&str, &str)> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?, p["builtin"].as_str()?)))
+        .collect();
+    for name in
+        ["postgres", "postgres-instance", "redis", "s3", "volume", "dns", "route", "service-port", "environment"]
+    {
+        assert!(builtins.contains(&(format!("builtin-{name}").as_str(), name)), "{name} in {builtins:?}");
+    }
+
+    // Overriding: a provisioner added in front wins for its type.
+    project
+        .run(&["provisioners", "add", "my-redis", "redis", "--static-json", r#"{"host":"r.internal","port":6379}"#])
+        .assert_code(0);
+    // Removing: a builtin taken out of the defaults no longer serves its type.
+    project.run(&["provisioners", "remove", "builtin-postgres"]).assert_code(0);
+    let run = project.fails(&["generate"], INVALID);
+    assert!(
+        run.errors().iter().any(|e| e.contains("no provisioner for resource `postgres.default#api.db`")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("redis.default#api.cache"), "redis is served by my-redis: {}", run.stderr);
+}
