@@ -12,14 +12,21 @@
 //! - [`fake_flyctl`]: the fake `flyctl` (binary `fake-flyctl`) that talks to it, with
 //!   flyctl's argument strictness and an invocation log.
 //! - [`postgres`]: a real, throwaway Postgres server for a test.
+//! - [`registry`]: real OCI registries (`docker-registry` on loopback), base images made with
+//!   `umoci` and pushed with `skopeo`, images read back and unpacked, and binaries run from an
+//!   unpacked image with its own loader.
+//! - [`shared_target_dir`] and [`build_lock`]: the cargo target folder the tests that build a
+//!   service (`build`, `deploy` without `--image`) share.
 //! - [`shared_dir`]: where the read-only reference material (`../shared/`) lives.
 
 pub mod fake_fly;
 pub mod fake_flyctl;
 pub mod flytoml;
 pub mod postgres;
+pub mod registry;
 
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
@@ -33,4 +40,28 @@ pub fn shared_dir() -> Option<PathBuf> {
     let dir =
         std::env::var_os("SCORE_FLY_SHARED_DIR").map_or_else(|| workspace_root().join("../shared"), PathBuf::from);
     dir.is_dir().then_some(dir)
+}
+
+/// The cargo target folder every test that builds a service (a standalone copy of
+/// `examples/hello` or `examples/todo`) passes to the product: `<target>/tests/score-fly-build`,
+/// beside the calling test binary's own target folder (`<target>/<profile>/deps/<test>`).
+///
+/// Not the workspace's own `<target>/debug`: a standalone package resolves its dependencies'
+/// features alone, not unified with the whole workspace's, so cargo would compile them all
+/// again there anyway (under other hashes) and would overwrite the workspace's uplifted
+/// binaries (`<target>/debug/todo`). Shared by every such test, of every test binary, so the
+/// dependencies compile once per folder and profile; cargo's own lock serialises builds of
+/// different processes, [`build_lock`] those of one process.
+pub fn shared_target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe.ancestors().nth(3).expect("the test binary is in <target>/<profile>/deps");
+    target.join("tests").join("score-fly-build")
+}
+
+/// Held while a test builds in [`shared_target_dir`] (or reads a binary a build writes
+/// there): builds of one test process never overlap, and a binary is never read mid-build.
+/// A panicking holder does not poison it for the others.
+pub fn build_lock() -> MutexGuard<'static, ()> {
+    static BUILD: Mutex<()> = Mutex::new(());
+    BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -5,7 +5,10 @@
 //!
 //! The project is a copy of `examples/todo` as a standalone package (nothing is compiled:
 //! `--image` names the image, and the workload is read from `#[score_workload]` in its
-//! source). The image build itself is covered by the `build` tests.
+//! source). The image build itself is covered by the `build` tests, except in
+//! [`first_deploy_builds_pushes_and_runs_todo`]: there the copy really compiles, its image is
+//! built and pushed to a real registry (`docker-registry`), and the binary pulled back from
+//! it runs against the database the deploy provisioned.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -86,6 +89,11 @@ impl World {
     }
 
     fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.run_in_env(dir, args, &[])
+    }
+
+    /// [`World::run_in`] with more environment variables.
+    fn run_in_env(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_score-fly-e2e"));
         command.arg("score-fly").args(args).current_dir(dir);
         for (key, _) in std::env::vars() {
@@ -97,7 +105,8 @@ impl World {
             .envs(self.fake.env())
             .env("FLY_BIN", env!("CARGO_BIN_EXE_fake-flyctl"))
             .env("NO_COLOR", "1")
-            .env("CARGO_TERM_COLOR", "never");
+            .env("CARGO_TERM_COLOR", "never")
+            .envs(env.iter().copied());
         Run::from(&command.output().expect("run score-fly"))
     }
 
@@ -651,4 +660,212 @@ fn builder_dockerfile_leaves_the_build_to_flys_remote_builder() {
     assert!(!deploy["argv"].to_string().contains("--image"), "no image: Fly builds the Dockerfile");
     let toml = std::fs::read_to_string(world.root().join("fly_todo.toml")).unwrap();
     assert!(toml.contains("dockerfile = \"Dockerfile\""), "{toml}");
+}
+
+/// `examples/todo`'s manifest as a standalone package that compiles: `[workspace.package]`
+/// values and `workspace = true` dependencies resolved from the root manifest (a path made
+/// absolute, the member's features added to the workspace's); dev-dependencies and lints
+/// dropped.
+fn buildable_manifest(member: &str, workspace: &str, repo: &Path) -> String {
+    let member: toml::Table = member.parse().expect("todo's manifest is TOML");
+    let workspace: toml::Table = workspace.parse().expect("the root manifest is TOML");
+    let section = |table: &toml::Table, path: &[&str]| -> toml::Table {
+        let mut value = &table[path[0]];
+        for key in &path[1..] {
+            value = &value[*key];
+        }
+        value.as_table().unwrap_or_else(|| panic!("[{}] is a table", path.join("."))).clone()
+    };
+    let inherited = section(&workspace, &["workspace", "package"]);
+    let shared = section(&workspace, &["workspace", "dependencies"]);
+    let from_workspace = |v: &toml::Value| v.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+
+    let mut package = section(&member, &["package"]);
+    for (key, value) in &mut package {
+        if from_workspace(value) {
+            value.clone_from(inherited.get(key).unwrap_or_else(|| panic!("[workspace.package] sets {key}")));
+        }
+    }
+    let mut dependencies = toml::Table::new();
+    for (name, spec) in section(&member, &["dependencies"]) {
+        let spec = if from_workspace(&spec) {
+            let mut resolved = match shared.get(&name) {
+                Some(toml::Value::String(version)) => {
+                    toml::Table::from_iter([("version".to_owned(), toml::Value::String(version.clone()))])
+                }
+                Some(toml::Value::Table(table)) => table.clone(),
+                other => panic!("[workspace.dependencies] {name} is {other:?}"),
+            };
+            if let Some(path) = resolved.get("path").and_then(toml::Value::as_str) {
+                let absolute = repo.join(path).display().to_string();
+                resolved.insert("path".to_owned(), toml::Value::String(absolute));
+            }
+            for (key, value) in spec.as_table().expect("a `workspace = true` table") {
+                match (key.as_str(), resolved.get_mut(key)) {
+                    ("workspace", _) => {}
+                    ("features", Some(toml::Value::Array(features))) => {
+                        features.extend(value.as_array().expect("features are a list").iter().cloned());
+                    }
+                    _ => {
+                        resolved.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+            toml::Value::Table(resolved)
+        } else {
+            spec
+        };
+        dependencies.insert(name, spec);
+    }
+    let manifest = toml::Table::from_iter([
+        ("package".to_owned(), toml::Value::Table(package)),
+        ("dependencies".to_owned(), toml::Value::Table(dependencies)),
+        ("workspace".to_owned(), toml::Value::Table(toml::Table::new())),
+        // No debug info: a 39 MB debug binary would make the image (and the test) several
+        // times slower to assemble, push and unpack; what is tested does not need it.
+        (
+            "profile".to_owned(),
+            toml::Value::Table(toml::Table::from_iter([(
+                "dev".to_owned(),
+                toml::Value::Table(toml::Table::from_iter([("debug".to_owned(), toml::Value::Boolean(false))])),
+            )])),
+        ),
+    ]);
+    toml::to_string(&manifest).expect("a manifest as TOML")
+}
+
+/// The whole way without `--image`: the copy of todo compiles (the root `Cargo.lock`, its
+/// dependencies in the target folder the tests that build share), its image is layered on a
+/// base in a real registry and pushed there (`FLY_REGISTRY_HOST` standing for
+/// registry.fly.io), and the fake Fly deploys it. Then, with nothing of the product: skopeo
+/// reads the pushed image, umoci unpacks it, and its binary, run with the image's own loader
+/// and the `DATABASE_URL` the app received (only its Fly host swapped for the real server's
+/// address), serves todos from the database and role the deploy provisioned.
+#[test]
+fn first_deploy_builds_pushes_and_runs_todo() {
+    use score_fly_tests::fake_fly::Build;
+    use score_fly_tests::registry::{
+        Base, Registry, free_port, http_get, http_request, inspect, pull_and_unpack, push_base, rootfs_command,
+    };
+    use std::time::{Duration, Instant};
+
+    let started = Instant::now();
+    let world = World::new();
+    let repo = score_fly_tests::workspace_root();
+    let read = |file: &str| std::fs::read_to_string(repo.join(file)).unwrap_or_else(|e| panic!("read {file}: {e}"));
+    let manifest = buildable_manifest(&read("examples/todo/Cargo.toml"), &read("Cargo.toml"), &repo);
+    std::fs::write(world.root().join("Cargo.toml"), manifest).expect("write the manifest");
+    std::fs::copy(repo.join("Cargo.lock"), world.root().join("Cargo.lock")).expect("copy Cargo.lock");
+
+    let registry = Registry::start();
+    let host = registry.host();
+    let work = tempfile::tempdir().expect("temp dir");
+    let base = push_base(Base::Glibc, &registry, work.path(), "base", None);
+    let target = score_fly_tests::shared_target_dir();
+    let target = target.to_str().expect("a UTF-8 target folder");
+    let args = [
+        "deploy",
+        "--app-prefix",
+        PREFIX,
+        "--region",
+        "ams",
+        "--base-image",
+        &base,
+        "--profile",
+        "dev",
+        "--target-dir",
+        target,
+    ];
+    let deploying = Instant::now();
+    let run = {
+        let _build = score_fly_tests::build_lock();
+        world.run_in_env(&world.root(), &args, &[("FLY_REGISTRY_HOST", &host), ("CARGO_NET_OFFLINE", "true")])
+    }
+    .ok();
+    let deploy_time = deploying.elapsed();
+
+    // What was pushed is recorded, and is what Fly deployed.
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(world.root().join(".score-fly/state.json")).expect("state"))
+            .expect("the state is JSON");
+    let image = &state["images"]["todo"];
+    assert_eq!(image["kind"], "pushed", "{image}");
+    let (reference, digest) = (image["reference"].as_str().expect("a reference"), image["digest"].as_str().unwrap());
+    let tag = reference.strip_prefix(&format!("{host}/demo-todo:sf-")).unwrap_or_else(|| {
+        panic!("pushed to the app's repository on FLY_REGISTRY_HOST with a digest tag: {reference}")
+    });
+    assert!(digest.strip_prefix("sha256:").is_some_and(|hex| hex.starts_with(tag)), "{reference} {digest}");
+    for line in [format!("Pushed {reference}"), "Deployed demo-todo".to_owned()] {
+        assert!(run.stderr.contains(&line), "no `{line}` in:\n{}", run.stderr);
+    }
+    let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
+    assert_eq!(release.image, reference);
+    assert_eq!(release.build, Build::Image, "an existing image, nothing built by Fly");
+    let fly_toml = std::fs::read_to_string(world.root().join("fly_todo.toml")).expect("fly_todo.toml");
+    score_fly_tests::flytoml::assert_valid(&fly_toml);
+    let table: toml::Table = fly_toml.parse().expect("TOML");
+    assert_eq!(table["build"]["image"].as_str(), Some(reference), "{fly_toml}");
+
+    // The registry holds it, as recorded.
+    assert_eq!(inspect(reference, None, None)["Digest"], digest);
+    let config = inspect(reference, Some("--config"), None);
+    assert_eq!(config["config"]["Entrypoint"], serde_json::json!(["/app/todo"]), "{config}");
+
+    // The pushed binary runs against the provisioned database with the deployed secret.
+    let url = world.fake.secret_value("demo-todo", "DATABASE_URL").expect("DATABASE_URL deployed");
+    let (user, _, fly_host, database) = parse_url(&url);
+    assert_eq!(fly_host, "demo-pg.flycast:5432");
+    let url = url.replacen("@demo-pg.flycast:5432/", &format!("@127.0.0.1:{}/", world.pg.port()), 1);
+    let rootfs = pull_and_unpack(reference, work.path(), None);
+    let port = free_port();
+    let mut todo = rootfs_command(&rootfs, "app/todo")
+        .env("PORT", port.to_string())
+        .env("DATABASE_URL", &url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the pushed todo");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut answers = Vec::new();
+    let mut sessions = String::new();
+    while answers.is_empty() && Instant::now() < deadline && todo.try_wait().ok().flatten().is_none() {
+        match http_get(port, "/healthz") {
+            Ok(answer) => answers.push(answer),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    if !answers.is_empty() {
+        let json = "application/json";
+        let title = br#"{"title": "shipped by score-fly"}"#;
+        answers.extend(http_request(port, "POST", "/todos", Some((json, title))));
+        answers.extend(http_get(port, "/todos"));
+        sessions = world.pg.psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = '{user}' AND datname = '{database}'"
+        ));
+    }
+    let _ = todo.kill();
+    let output = todo.wait_with_output().expect("wait for todo");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        answers.len(),
+        3,
+        "todo stopped answering on port {port} ({})\n--- its stderr ---\n{log}",
+        output.status
+    );
+    assert_eq!(answers[0], (200, "ok\n".to_owned()), "healthy: the database answers\n{log}");
+    assert_eq!(answers[1].0, 201, "created: {:?}\n{log}", answers[1]);
+    let created: Value = serde_json::from_str(&answers[1].1).expect("the created todo as JSON");
+    let id = created["id"].as_i64().expect("an id");
+    assert_eq!(created, serde_json::json!({"id": id, "title": "shipped by score-fly", "done": false}));
+    assert_eq!(answers[2].0, 200, "{:?}\n{log}", answers[2]);
+    let listed: Value = serde_json::from_str(&answers[2].1).expect("the list as JSON");
+    assert_eq!(listed, serde_json::json!([created]), "listed back");
+    assert_ne!(sessions.trim(), "0", "todo is connected as the provisioned role to the provisioned database");
+    assert!(log.contains(&format!("connected to PostgreSQL at {user}@127.0.0.1:")), "{log}");
+
+    eprintln!(
+        "first_deploy_builds_pushes_and_runs_todo: deploy (cargo build, image, push, fly deploy) {:.1}s, whole test {:.1}s",
+        deploy_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -6,6 +6,8 @@
 //! folder of its own) and pushes its own base images, built from this machine's glibc (or a
 //! stub libc) with umoci. hello is built in one cargo target folder shared by the whole group
 //! ([`harness::shared_target_dir`]), so its dependencies compile once; builds never overlap.
+//! The registries, base images and image readers are `score_fly_tests::registry`'s, shared
+//! with the `deploy` end-to-end tests; what is hello's is in [`harness`].
 //!
 //! The registry tools (`docker-registry`, `skopeo`, `umoci`, `htpasswd`) are required:
 //! without them these tests fail, saying what to install (`scripts/test.sh` installs them).
@@ -15,9 +17,11 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use harness::{
-    Base, GREETING, Hello, Layout, Registry, between_builds, free_port, glibc_needed, http_put, inspect, make_base,
-    manifest_descriptor, pull_and_unpack, push_base, push_layout, run_hello, shared_target_dir, strings,
-    tar_gz_entries, unpack,
+    GREETING, Hello, Layout, between_builds, glibc_needed, run_hello, shared_target_dir, strings, tar_gz_entries,
+};
+use score_fly_tests::registry::{
+    Base, Registry, Request, free_port, http_put, inspect, make_base, manifest_descriptor, pull_and_unpack, push_base,
+    push_layout, unique, unpack,
 };
 
 /// The Fly token the tests' registries accept.
@@ -136,11 +140,8 @@ fn pushed_image_runs_from_its_unpacked_root_filesystem_and_generate_uses_it() {
             && r.uri.starts_with(&format!("/v2/demo-hello/blobs/uploads/?mount={base_layer}&from=base"))),
         "the base layer is mounted from the base repository: {requests:#?}"
     );
-    let mut uploads: Vec<String> = requests
-        .iter()
-        .filter(|r| r.uri.starts_with("/v2/demo-hello/"))
-        .filter_map(harness::Request::uploaded_digest)
-        .collect();
+    let mut uploads: Vec<String> =
+        requests.iter().filter(|r| r.uri.starts_with("/v2/demo-hello/")).filter_map(Request::uploaded_digest).collect();
     uploads.sort();
     assert_eq!(uploads, new, "the registry saw these uploads: {requests:#?}");
 
@@ -179,10 +180,10 @@ fn second_push_uploads_nothing_and_a_one_line_change_uploads_only_the_binary_lay
     assert_eq!(second["uploaded_bytes"], 0);
     run.assert_stderr_has("0 of 3 blobs uploaded");
     let requests = registry.requests();
-    let writes: Vec<&harness::Request> = requests[before..].iter().filter(|r| r.writes()).collect();
+    let writes: Vec<&Request> = requests[before..].iter().filter(|r| r.writes()).collect();
     assert_eq!(writes.len(), 1, "only the manifest is written: {writes:#?}");
     assert!(writes[0].method == "PUT" && writes[0].uri.starts_with("/v2/demo-hello/manifests/"), "{writes:#?}");
-    let pulls: Vec<&harness::Request> = requests[before..].iter().filter(|r| r.uri.starts_with("/v2/base/")).collect();
+    let pulls: Vec<&Request> = requests[before..].iter().filter(|r| r.uri.starts_with("/v2/base/")).collect();
     assert!(pulls.is_empty(), "the base image is cached, not pulled again: {pulls:#?}");
 
     // One line of the service changes: a new binary layer and config, nothing else.
@@ -199,7 +200,7 @@ fn second_push_uploads_nothing_and_a_one_line_change_uploads_only_the_binary_lay
     assert_eq!(strings(&third["uploaded"]), expected);
     assert_eq!(third["uploaded_bytes"], new[1].1 + new[2].1);
     let requests = registry.requests();
-    let mut uploads: Vec<String> = requests[before..].iter().filter_map(harness::Request::uploaded_digest).collect();
+    let mut uploads: Vec<String> = requests[before..].iter().filter_map(Request::uploaded_digest).collect();
     uploads.sort();
     assert_eq!(uploads, expected, "the registry saw these uploads: {:#?}", &requests[before..]);
 
@@ -230,7 +231,7 @@ fn base_behind_a_multi_platform_index_with_docker_v2_manifests_and_merged_usr() 
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": [entry(&other, "arm64"), entry(&amd64, "amd64")],
     });
-    let tag = harness::unique("multi-");
+    let tag = unique("multi-");
     let put = http_put(
         registry.port(),
         &format!("/v2/debian-like/manifests/{tag}"),
@@ -265,7 +266,7 @@ fn push_opens_one_upload_session_per_uploaded_blob() {
     let env = fly_env(&registry.host(), TOKEN);
     let summary = Hello::summary(&hello.build(&push_args(&base), &env_refs(&env)));
     let requests = registry.requests();
-    let sessions: Vec<&harness::Request> = requests[before..]
+    let sessions: Vec<&Request> = requests[before..]
         .iter()
         .filter(|r| r.method == "POST" && r.uri.starts_with("/v2/demo-hello/blobs/uploads/") && r.status == 202)
         .collect();
@@ -401,7 +402,7 @@ fn output_oci_writes_a_layout_umoci_unpacks_and_nothing_is_pushed() {
     assert_eq!(index["manifests"][0]["digest"], summary["digest"]);
 
     let requests = registry.requests();
-    let writes: Vec<&harness::Request> = requests[before..].iter().filter(|r| r.writes()).collect();
+    let writes: Vec<&Request> = requests[before..].iter().filter(|r| r.writes()).collect();
     assert!(writes.is_empty(), "nothing is pushed: {writes:#?}");
     assert!(recorded_image(&hello).is_null(), "only a pushed image is recorded: {}", hello.state());
 
@@ -497,7 +498,7 @@ fn refused_base(kind: Base, name: &str) -> (String, String, String) {
     let needed = between_builds(|| glibc_needed(&shared_target_dir().join("release/hello")));
     run.assert_code(3);
     let requests = registry.requests();
-    let after: Vec<&harness::Request> = requests[before..].iter().collect();
+    let after: Vec<&Request> = requests[before..].iter().collect();
     assert!(
         after.iter().all(|r| !r.writes() && !r.uri.contains("demo-hello")),
         "nothing is pushed, not even checked: {after:#?}"
