@@ -24,40 +24,21 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use score_fly_core::image::{self, BlobCache, Credentials, Reference, Registry, layer};
 use score_fly_core::secret::Secret;
+use score_fly_tests::registry::{Base, Registry as TestRegistry, push_base, run_tool};
+use score_fly_tests::shared_target_dir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cargo-score-fly");
 const TOKEN: &str = "bench-token";
 
 fn repository() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cargo-score-fly is in the repository")
-}
-
-/// The cargo target folder the image tests build hello in (so a test run warms it).
-fn shared_target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("bench binary path");
-    exe.ancestors().nth(3).expect("<target>/<profile>/deps/<bench>").join("tests").join("score-fly-build")
-}
-
-fn run_tool(command: &mut Command) -> Vec<u8> {
-    let output = command.output().unwrap_or_else(|e| panic!("run {command:?}: {e} (is it installed?)"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
 
 /// A minimal HTTP/1.1 client on one keep-alive connection.
@@ -114,91 +95,6 @@ impl Http {
         }
         Ok((status, headers))
     }
-}
-
-struct RegistryProcess {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RegistryProcess {
-    fn start() -> RegistryProcess {
-        let dir = tempfile::tempdir().expect("temp dir");
-        for _ in 0..5 {
-            let port = free_port();
-            let config = dir.path().join("config.yml");
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog: {{level: warn, accesslog: {{disabled: true}}}}\nstorage: {{filesystem: {{rootdirectory: {}}}, delete: {{enabled: true}}}}\nhttp: {{addr: 127.0.0.1:{port}}}\n",
-                    dir.path().join("data").display()
-                ),
-            )
-            .expect("write config");
-            let log = std::fs::File::create(dir.path().join("registry.log")).expect("log");
-            let mut child = Command::new("docker-registry")
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("start docker-registry (apt-get install docker-registry)");
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline && child.try_wait().ok().flatten().is_none() {
-                if let Ok(mut http) = Http::connect(port)
-                    && http.request("GET", "/v2/", &[], &[]).is_ok_and(|(s, _)| s == 200)
-                {
-                    return RegistryProcess { child, port, _dir: dir };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("docker-registry did not start");
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for RegistryProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A base image with this machine's glibc, pushed as `<registry>/base:<tag>`.
-fn push_base(registry: &RegistryProcess, dir: &Path) -> String {
-    let rootfs = dir.join("rootfs");
-    std::fs::create_dir_all(rootfs.join("lib/x86_64-linux-gnu")).expect("mkdir");
-    std::fs::create_dir_all(rootfs.join("lib64")).expect("mkdir");
-    for lib in ["libc.so.6", "libm.so.6", "libgcc_s.so.1"] {
-        std::fs::copy(format!("/lib/x86_64-linux-gnu/{lib}"), rootfs.join("lib/x86_64-linux-gnu").join(lib))
-            .expect("copy a library");
-    }
-    std::fs::copy("/lib64/ld-linux-x86-64.so.2", rootfs.join("lib64/ld-linux-x86-64.so.2")).expect("copy the loader");
-    let layout = dir.join("oci");
-    let image = format!("{}:base", layout.display());
-    run_tool(Command::new("umoci").args(["init", "--layout"]).arg(&layout));
-    run_tool(Command::new("umoci").args(["new", "--image", &image]));
-    run_tool(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(dir.join("bundle")));
-    run_tool(
-        Command::new("cp").arg("-a").arg(rootfs.join("lib")).arg(rootfs.join("lib64")).arg(dir.join("bundle/rootfs")),
-    );
-    run_tool(Command::new("umoci").args(["repack", "--image", &image]).arg(dir.join("bundle")));
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let reference = format!("{}/base:b{}-{nanos}", registry.host(), std::process::id());
-    run_tool(
-        Command::new("skopeo")
-            .args(["copy", "--quiet", "--dest-tls-verify=false", &format!("oci:{image}")])
-            .arg(format!("docker://{reference}")),
-    );
-    reference
 }
 
 /// A standalone copy of examples/hello (a version no copy of the image tests has: see their
@@ -351,9 +247,9 @@ fn packages_gzip_size(packages: &[&str]) -> Option<u64> {
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let iterations = if bench_mode { 21 } else { 2 };
-    let registry = RegistryProcess::start();
+    let registry = TestRegistry::start_quiet();
     let work = tempfile::tempdir().expect("temp dir");
-    let base = push_base(&registry, work.path());
+    let base = push_base(Base::Glibc, &registry, work.path(), "base", None);
     let project = work.path().join("hello");
     hello_project(&project);
     let host = registry.host();
@@ -379,7 +275,7 @@ fn main() {
         uploaded = bytes;
 
         let started = Instant::now();
-        let (size, extra) = floor(&binary_path, registry.port, &format!("floor-{i}"));
+        let (size, extra) = floor(&binary_path, registry.port(), &format!("floor-{i}"));
         let b = started.elapsed();
         gz = size;
 
