@@ -398,6 +398,51 @@ fn dry_run_changes_nothing() {
     assert!(!world.root().join(".score-fly/state.json").exists());
 }
 
+#[test]
+fn environment_values_are_checked_by_the_dry_run_and_become_secrets() {
+    let world = World::new();
+    let dir = world.dir.path().join("env");
+    std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::write(dir.join("conf/app.conf"), "key=${resources.env.SF_E2E_CONF_KEY}\n").unwrap();
+    std::fs::write(
+        dir.join("score.yaml"),
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: nginx:stable\n    variables:\n      TOKEN: ${resources.env.SF_E2E_TOKEN}\n    files:\n      /etc/app.conf: {source: conf/app.conf}\nresources:\n  env:\n    type: environment\n",
+    )
+    .unwrap();
+    let args = ["deploy", "--app-prefix", PREFIX, "--region", "ams"];
+
+    // The dry run reads the environment (that changes nothing) and says what is missing.
+    let dry = world.run_in_env(&dir, &[&args[..], &["--dry-run"]].concat(), &[("SF_E2E_TOKEN", "S3CRET-token")]).ok();
+    assert!(
+        dry.stderr.contains(
+            "warning: `environment.default#api.env` reads `SF_E2E_CONF_KEY` from the environment, not set here"
+        ),
+        "{}",
+        dry.stderr
+    );
+    assert!(world.invocations().is_empty() && world.fake.apps().is_empty(), "the dry run changed nothing");
+
+    // Missing for real: an error naming the variable, nothing deployed.
+    let run = world.run_in_env(&dir, &args, &[("SF_E2E_TOKEN", "S3CRET-token")]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("`SF_E2E_CONF_KEY` is not set"), "{}", run.stderr);
+    // (The app is created first: volumes live in it.)
+    let app = world.fake.app("demo-api").unwrap();
+    assert!(app.releases.is_empty() && app.secrets.is_empty(), "nothing imported or deployed");
+
+    let env = [("SF_E2E_TOKEN", "S3CRET-token"), ("SF_E2E_CONF_KEY", "S3CRET-conf")];
+    let run = world.run_in_env(&dir, &args, &env).ok();
+    let app = world.fake.app("demo-api").unwrap();
+    assert_eq!(app.secrets["TOKEN"].value, "S3CRET-token");
+    assert_eq!(app.secrets["SCORE_FILE_ETC_APP_CONF"].value, "a2V5PVMzQ1JFVC1jb25mCg==", "base64 of the expanded file");
+    assert!(app.current_release().is_some() && !app.has_staged_secrets());
+    for secret in ["S3CRET-token", "S3CRET-conf"] {
+        assert_not_in_invocations(&world, secret);
+        assert!(!run.stderr.contains(secret) && !run.stdout.contains(secret));
+        assert!(!std::fs::read_to_string(dir.join("fly_api.toml")).unwrap().contains(secret));
+    }
+}
+
 /// Writes a Score file `<name>.score.yaml` in `dir` with these variables and a `db`
 /// postgres resource.
 fn score_file(dir: &Path, name: &str, variables: &[(&str, &str)]) {

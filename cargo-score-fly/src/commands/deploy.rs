@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 use score_fly_core::fly::api::{AppLookup, MachinesApi};
 use score_fly_core::fly::cli::Flyctl;
 use score_fly_core::fsutil;
+use score_fly_core::provision::definition::Kind;
 use score_fly_core::provision::{Outcome, ProvisionOptions, Redactor};
 use score_fly_core::secret::Secret;
-use score_fly_core::state::{Deployment, ImageEntry};
+use score_fly_core::state::ImageEntry;
 use sha2::{Digest as _, Sha256};
 
 use super::generate::{self, Converted, Opened};
@@ -430,6 +431,28 @@ fn dry_run(
             printer.status("Would provision", &format!("{} with {provisioner}", resource.uid));
             pending.push(resource.uid.clone());
         }
+        if opened.defs[resource.provisioner].def.kind() == Kind::Builtin("environment".to_owned()) {
+            // Reading the environment changes nothing: say now what the real run will miss.
+            let keys = fly_env.referenced.get(&resource.uid).cloned().unwrap_or_default();
+            let missing: Vec<&str> = keys.iter().filter(|k| fly_env.var(k).is_none()).map(String::as_str).collect();
+            if !missing.is_empty() {
+                printer.warning(
+                    &format!(
+                        "`{}` reads {} from the environment, not set here: the deploy would fail (set {} where score-fly runs, e.g. as CI secrets)",
+                        resource.uid,
+                        missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                        if missing.len() == 1 { "it" } else { "them" }
+                    ),
+                    "",
+                );
+            } else if !keys.is_empty() {
+                printer.verbose(&format!(
+                    "{} would read {} from the environment (all set)",
+                    resource.uid,
+                    keys.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
     }
     for (workload, app) in apps {
         let target = &opened.targets[workload];
@@ -471,6 +494,5 @@ fn dry_run(
         let d = AppDeploy { workload: workload.clone(), app: app.clone(), config, image, secrets: BTreeMap::new() };
         printer.status("Would run", &format!("fly {}", deploy_command(&d, settings).join(" ")));
     }
-    let _ = Deployment::default();
     Ok(())
 }

@@ -172,7 +172,7 @@ impl Opened {
     pub(crate) fn fly_env(&self, org: Option<String>, region: Option<String>) -> FlyEnv {
         let entries: BTreeMap<String, WorkloadEntry> =
             self.targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
-        let mut env = FlyEnv::for_workloads(&self.state.app_prefix, &entries);
+        let mut env = FlyEnv::for_workloads(&self.state.app_prefix, &self.root, &entries);
         env.org = org;
         env.region = region;
         env

@@ -109,7 +109,7 @@ fn deprovision(uid: &str, session: &Session) -> Result<(), Failure> {
     }
     let defs = definition::load_all(&project.dir())?;
     let events = CliEvents::new(&session.printer);
-    let fly = score_fly_core::builtin::FlyEnv::for_workloads(&state.app_prefix, &state.workloads);
+    let fly = score_fly_core::builtin::FlyEnv::for_workloads(&state.app_prefix, project.root(), &state.workloads);
     let result = provision::deprovision(uid, &mut state, &defs, project.root(), &fly, &events);
     match result {
         Ok(()) => {

@@ -401,3 +401,31 @@ printf '%s\n' '{"secrets":{"password":"S3CRET-with\r\ncarriage-return"}}'
     run.assert_line("error: secret `DB_PASSWORD` cannot be imported with `fly secrets import`: it contains a carriage return, which flyctl's line reader drops");
     assert!(!run.stderr.contains("S3CRET"), "{}", run.stderr);
 }
+
+#[test]
+fn environment_values_read_in_source_files_become_secrets() {
+    let project = Project::new();
+    project.run(&["init", "--no-sample"]).assert_code(0);
+    project.write("conf/app.conf", "key=${resources.env.SF_CONF_KEY}\nliteral=$${resources.env.NOT_READ}\n");
+    project.write("conf/raw.conf", "key=${resources.env.SF_RAW_KEY}\n");
+    project.write(
+        "score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: nginx\n    variables:\n      TOKEN: ${resources.env.SF_API_TOKEN}\n    files:\n      /etc/app/app.conf:\n        source: conf/app.conf\n      /etc/app/raw.conf:\n        source: conf/raw.conf\n        noExpand: true\nresources:\n  env:\n    type: environment\n",
+    );
+    let env = [("SF_API_TOKEN", "S3CRET-token"), ("SF_CONF_KEY", "S3CRET-conf")];
+    let run = project.generate_ok_env(&["generate", "--secrets-file", "api.secrets"], &env);
+    // Read only what the workload expands: not a `$${...}` literal, not a noExpand file.
+    run.assert_stderr_has("read SF_API_TOKEN, SF_CONF_KEY from the environment");
+    let text = String::from_utf8(project.read("api.secrets")).expect("UTF-8");
+    let secrets = flyctl_parse(&text).expect("flyctl reads it");
+    assert_eq!(secrets["TOKEN"], "S3CRET-token");
+    assert_eq!(secrets["SCORE_FILE_ETC_APP_APP_CONF"], base64(b"key=S3CRET-conf\nliteral=${resources.env.NOT_READ}\n"));
+    let toml = project.fly_toml("fly_api.toml");
+    assert!(toml.contains("guest_path = \"/etc/app/raw.conf\"\nlocal_path = \"conf/raw.conf\"\n"), "{toml}");
+    assert!(!toml.contains("S3CRET") && !run.stderr.contains("S3CRET"), "{toml}\n{}", run.stderr);
+
+    // A variable the source file reads that is not set: an error naming it.
+    let run = project.run_env(&["generate"], &[("SF_API_TOKEN", "S3CRET-token")]);
+    run.assert_code(FAILURE);
+    run.assert_stderr_has("`SF_CONF_KEY` is not set");
+}

@@ -2,8 +2,8 @@
 //! score-compose's `environment` resource reads its shell's.
 //!
 //! - Keys: every `${resources.<name>.<KEY>}` the workloads write for this resource
-//!   ([`FlyEnv::referenced`](super::FlyEnv::referenced): variables, inline file contents,
-//!   volume sources, resource params; not the content of `source` files). `KEY` is the
+//!   ([`FlyEnv::referenced`](super::FlyEnv::referenced): variables, file contents that are
+//!   expanded, inline or `source` files, volume sources, resource params). `KEY` is the
 //!   variable's name, exactly.
 //! - Outputs: each key as a **secret** (such variables are mostly tokens), so what reads
 //!   one becomes a Fly secret, never a `fly.toml` value. A variable that is set but empty

@@ -98,8 +98,13 @@ pub struct FlyEnv {
 impl FlyEnv {
     /// The environment of a project's workloads: each one's primary region (its
     /// `primary-region` annotation, else the region it was added with), service ports, and
-    /// the resource outputs their placeholders read.
-    pub fn for_workloads(app_prefix: &str, workloads: &BTreeMap<String, crate::state::WorkloadEntry>) -> FlyEnv {
+    /// the resource outputs their placeholders read (`root`: the project folder, which the
+    /// workloads' `file` and `dir` are relative to, to read `source` files).
+    pub fn for_workloads(
+        app_prefix: &str,
+        root: &std::path::Path,
+        workloads: &BTreeMap<String, crate::state::WorkloadEntry>,
+    ) -> FlyEnv {
         let ports = workloads
             .iter()
             .map(|(name, entry)| {
@@ -114,7 +119,9 @@ impl FlyEnv {
             .collect();
         let mut referenced = BTreeMap::new();
         for (name, entry) in workloads {
-            referenced_outputs(name, &entry.spec, &mut referenced);
+            let file_dir = entry.file.parent().unwrap_or(std::path::Path::new(""));
+            let source_dir = root.join(entry.dir.as_deref().unwrap_or(file_dir));
+            referenced_outputs(name, &entry.spec, &source_dir, &mut referenced);
         }
         let regions = workloads
             .iter()
@@ -165,18 +172,28 @@ impl FlyEnv {
     }
 }
 
-/// Adds the output keys `workload`'s placeholders read, by resource uid: in variables, inline
-/// file contents that are expanded, volume sources and resource params. (The content of
-/// `source` files is not read here.)
+/// Adds the output keys `workload`'s placeholders read, by resource uid: in variables, file
+/// contents that are expanded (inline, or `source` files relative to `source_dir`), volume
+/// sources and resource params. A `source` file that cannot be read as text is skipped here:
+/// the conversion reports it.
 fn referenced_outputs(
     workload_name: &str,
     workload: &crate::spec::Workload,
+    source_dir: &std::path::Path,
     out: &mut BTreeMap<String, BTreeSet<String>>,
 ) {
     let mut strings: Vec<String> = Vec::new();
     for container in workload.containers.values() {
         strings.extend(container.variables.values().cloned());
-        strings.extend(container.files.values().filter(|f| f.expands()).filter_map(|f| f.content.clone()));
+        for file in container.files.values().filter(|f| f.expands()) {
+            if let Some(content) = &file.content {
+                strings.push(content.clone());
+            } else if let Some(source) = &file.source
+                && let Ok(text) = std::fs::read_to_string(source_dir.join(source))
+            {
+                strings.push(text);
+            }
+        }
         strings.extend(container.volumes.values().map(|v| v.source.clone()));
     }
     for resource in workload.resources.values() {
@@ -509,20 +526,25 @@ mod tests {
 
     #[test]
     fn the_environment_knows_ports_and_referenced_outputs() {
-        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    variables:\n      A: ${resources.env.TOKEN}-${resources.env.OTHER.nested}\n      B: ${resources.db.host} $${resources.env.ESCAPED}\n    files:\n      /etc/x: {content: \"${resources.env.IN_FILE}\"}\n      /etc/y: {content: \"${resources.env.NOT_EXPANDED}\", noExpand: true}\n    volumes:\n      /data: {source: \"${resources.data}\"}\nservice:\n  ports:\n    http: {port: 80, targetPort: 8080}\n    admin: {port: 9000}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n    params: {x: \"${resources.env.IN_PARAMS}\"}\n  shared:\n    type: environment\n    id: common\n  data:\n    type: volume\n";
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    variables:\n      A: ${resources.env.TOKEN}-${resources.env.OTHER.nested}\n      B: ${resources.db.host} $${resources.env.ESCAPED}\n    files:\n      /etc/x: {content: \"${resources.env.IN_FILE}\"}\n      /etc/y: {content: \"${resources.env.NOT_EXPANDED}\", noExpand: true}\n      /etc/z: {source: conf/z.conf}\n      /etc/w: {source: conf/w.conf, noExpand: true}\n      /etc/v: {source: conf/missing.conf}\n    volumes:\n      /data: {source: \"${resources.data}\"}\nservice:\n  ports:\n    http: {port: 80, targetPort: 8080}\n    admin: {port: 9000}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n    params: {x: \"${resources.env.IN_PARAMS}\"}\n  shared:\n    type: environment\n    id: common\n  data:\n    type: volume\n";
         let spec = crate::spec::load_str("score.yaml", text).unwrap().workload;
+        // `source` files are read relative to the Score file's folder, itself relative to the root.
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("svc/conf")).unwrap();
+        std::fs::write(root.path().join("svc/conf/z.conf"), "token=${resources.env.IN_SOURCE}\n").unwrap();
+        std::fs::write(root.path().join("svc/conf/w.conf"), "token=${resources.env.SOURCE_NOT_EXPANDED}\n").unwrap();
         let entry = crate::state::WorkloadEntry {
-            file: "score.yaml".into(),
+            file: "svc/score.yaml".into(),
             output: "fly.toml".into(),
             dir: None,
             region: Some("ams".into()),
             spec,
         };
-        let env = FlyEnv::for_workloads("demo-", &BTreeMap::from([("web".to_owned(), entry)]));
+        let env = FlyEnv::for_workloads("demo-", root.path(), &BTreeMap::from([("web".to_owned(), entry)]));
         assert_eq!(env.ports["web"], BTreeMap::from([("admin".to_owned(), 9000), ("http".to_owned(), 80)]));
         assert_eq!(env.regions["web"], "ams");
         let keys: Vec<&str> = env.referenced["environment.default#web.env"].iter().map(String::as_str).collect();
-        assert_eq!(keys, ["IN_FILE", "IN_PARAMS", "OTHER", "TOKEN"]);
+        assert_eq!(keys, ["IN_FILE", "IN_PARAMS", "IN_SOURCE", "OTHER", "TOKEN"]);
         assert_eq!(env.referenced["postgres.default#web.db"].iter().collect::<Vec<_>>(), ["host"]);
         assert!(!env.referenced.contains_key("environment.default#common"));
         assert!(!env.referenced.contains_key("volume.default#web.data"), "a bare uid reference reads no key");
