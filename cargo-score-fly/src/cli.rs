@@ -378,6 +378,9 @@ pub struct DeployArgs {
     /// Native build and push, or a Dockerfile that Fly's remote builder builds during `fly deploy`.
     #[arg(long, value_enum, default_value_t = Builder::Native)]
     pub builder: Builder,
+    /// Also print a summary on stdout (apps, URLs, images, resources, secret names; never values).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 }
 
 /// `builtin-provisioners <type> provision|deprovision` (score-flyio compatible).

@@ -288,10 +288,31 @@ fn first_deploy_of_todo_provisions_a_real_database_and_deploys() {
 #[test]
 fn redeploy_without_changes_creates_nothing_and_imports_no_secret() {
     let world = World::new();
-    world.deploy(&[]).ok();
+    let first = world.deploy(&["--format", "json"]).ok();
+    let summary: Value = serde_json::from_str(&first.stdout).expect("a JSON summary on stdout");
+    let app = &summary["apps"][0];
+    assert_eq!(summary["apps"].as_array().unwrap().len(), 1, "{summary:#}");
+    assert_eq!(app["app"], "demo-todo");
+    assert_eq!(app["url"], "https://demo-todo.fly.dev/");
+    assert_eq!(app["image"], IMAGE);
+    assert_eq!(app["created"], true);
+    assert_eq!(app["secrets"], serde_json::json!(["DATABASE_URL"]));
+    assert_eq!(app["secrets_imported"], true);
+    assert_eq!(
+        summary["resources"],
+        serde_json::json!([{"uid": "postgres.default#todo.db", "provisioner": "builtin-postgres", "outcome": "provisioned"}])
+    );
+    assert_eq!(summary["images"], serde_json::json!([]), "--image: nothing built");
+    let (_, password, _, _) = world.database_url("demo-todo");
+    assert!(!first.stdout.contains(&password), "the summary holds secret names, never values");
+
     let before = world.invocations().len();
     let requests_before = world.fake.requests().len();
-    let run = world.deploy(&[]).ok();
+    let run = world.deploy(&["--format", "json"]).ok();
+    let summary: Value = serde_json::from_str(&run.stdout).expect("a JSON summary on stdout");
+    assert_eq!(summary["apps"][0]["created"], false);
+    assert_eq!(summary["apps"][0]["secrets_imported"], false);
+    assert_eq!(summary["resources"][0]["outcome"], "reused");
     let commands: Vec<String> = world.commands().split_off(before);
     assert_eq!(commands, ["deploy"], "only `fly deploy` runs again: {commands:?}\n{}", run.stderr);
     // No Machines API call made anything either (no exec, no POST).
@@ -384,7 +405,21 @@ fn a_failing_flyctl_step_is_named_keeps_the_state_and_a_rerun_finishes() {
 #[test]
 fn dry_run_changes_nothing() {
     let world = World::new();
-    let run = world.deploy(&["--dry-run"]).ok();
+    let run = world.deploy(&["--dry-run", "--format", "json"]).ok();
+    let plan: Value = serde_json::from_str(&run.stdout).expect("the plan as JSON on stdout");
+    assert_eq!(plan["dry_run"], true);
+    let app = &plan["apps"][0];
+    assert_eq!(app["app"], "demo-todo");
+    assert_eq!(app["exists"], false, "the fake API says the app is missing");
+    assert_eq!(
+        app["command"],
+        serde_json::json!(["fly", "deploy", "--config", "fly_todo.toml", "--app", "demo-todo", "--image", IMAGE])
+    );
+    assert!(app.get("secrets").is_none(), "secret names are unknown before the database exists: {app:#}");
+    assert_eq!(
+        plan["resources"],
+        serde_json::json!([{"uid": "postgres.default#todo.db", "provisioner": "builtin-postgres", "action": "provision"}])
+    );
     for line in [
         "Would create app demo-todo",
         "Would provision postgres.default#todo.db with builtin-postgres",
@@ -421,6 +456,15 @@ fn environment_values_are_checked_by_the_dry_run_and_become_secrets() {
         dry.stderr
     );
     assert!(world.invocations().is_empty() && world.fake.apps().is_empty(), "the dry run changed nothing");
+    let plan = world
+        .run_in_env(
+            &dir,
+            &[&args[..], &["--dry-run", "--format", "json"]].concat(),
+            &[("SF_E2E_TOKEN", "S3CRET-token")],
+        )
+        .ok();
+    let plan: Value = serde_json::from_str(&plan.stdout).expect("the plan as JSON");
+    assert_eq!(plan["resources"][0]["missing_variables"], serde_json::json!(["SF_E2E_CONF_KEY"]), "{plan:#}");
 
     // Missing for real: an error naming the variable, nothing deployed.
     let run = world.run_in_env(&dir, &args, &[("SF_E2E_TOKEN", "S3CRET-token")]);
@@ -820,6 +864,8 @@ fn first_deploy_builds_pushes_and_runs_todo() {
         "dev",
         "--target-dir",
         target,
+        "--format",
+        "json",
     ];
     let deploying = Instant::now();
     let run = {
@@ -843,6 +889,10 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     for line in [format!("Pushed {reference}"), "Deployed demo-todo".to_owned()] {
         assert!(run.stderr.contains(&line), "no `{line}` in:\n{}", run.stderr);
     }
+    // The JSON summary says the same (the image record as `build --format json` gives it).
+    let summary: Value = serde_json::from_str(&run.stdout).expect("a JSON summary on stdout");
+    assert_eq!(summary["apps"][0]["image"], reference, "{summary:#}");
+    assert_eq!(summary["images"][0]["reference"], reference, "{summary:#}");
     let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
     assert_eq!(release.image, reference);
     assert_eq!(release.build, Build::Image, "an existing image, nothing built by Fly");

@@ -30,7 +30,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::generate::{self, Converted, Opened};
 use super::{Failure, Session};
-use crate::cli::{BuildArgs, Builder, DeployArgs, GenerateArgs};
+use crate::cli::{BuildArgs, Builder, DeployArgs, Format, GenerateArgs};
 
 /// One app to deploy.
 #[derive(Debug, Clone)]
@@ -172,8 +172,11 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let Some((flyctl, api)) = fly else {
         return dry_run(&mut opened, &plan, &apps, &to_build, args, &settings, &fly_env, session);
     };
+    let mut created = BTreeSet::new();
     for (_, app) in &apps {
-        ensure_app(&api, &flyctl, app, &settings.org, session)?;
+        if ensure_app(&api, &flyctl, app, &settings.org, session)? {
+            created.insert(app.clone());
+        }
         // The project now has something on Fly: its state (and app prefix) is kept from here.
         opened.state.deployments.entry(app.clone()).or_default();
         opened.project.save(&opened.state)?;
@@ -183,6 +186,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     }
 
     // Images.
+    let mut images = Vec::new();
     if let Some((root, target_dir)) = &workspace {
         let cargo_ws =
             crate::cargo::Workspace { root: root.clone(), target_dir: target_dir.clone(), services: Vec::new() };
@@ -190,10 +194,9 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         for service in &to_build {
             let bin = service.bin.clone().unwrap_or_default();
             let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
-            let mut summary = Vec::new();
             let entry = match args.builder {
                 Builder::Native => {
-                    super::build::native(&build_args, service, &bin, &app, &cargo_ws, session, &mut summary)?
+                    super::build::native(&build_args, service, &bin, &app, &cargo_ws, session, &mut images)?
                 }
                 Builder::Dockerfile => super::build::dockerfile(service, &bin, root, session)?,
             };
@@ -207,7 +210,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     // Resources and fly.toml.
     let options =
         ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: false };
-    opened.provision(&plan, options, &fly_env, session)?;
+    let provisioned = opened.provision(&plan, options, &fly_env, session)?;
     let converted = opened.convert(session)?;
     let writes = opened.writes(&converted);
     fsutil::write_all_atomic(&writes).map_err(|e| Failure::Error(e.to_string()))?;
@@ -223,7 +226,27 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     for d in &deploys {
         printer.status("Generated", &format!("{} (app {})", crate::cargo::relative(&d.config), d.app));
     }
-    deploy_apps(&mut opened, &deploys, &settings, session)
+    let deployed = deploy_apps(&mut opened, &deploys, &settings, &mut created, session)?;
+    if args.format == Some(Format::Json) {
+        let resources: Vec<serde_json::Value> = plan
+            .resources
+            .iter()
+            .map(|r| {
+                let outcome = match provisioned.outcomes.get(&r.uid) {
+                    Some(Outcome::Reused) => "reused",
+                    _ => "provisioned",
+                };
+                serde_json::json!({
+                    "uid": r.uid,
+                    "provisioner": opened.defs[r.provisioner].def.id,
+                    "outcome": outcome,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "apps": deployed, "images": images, "resources": resources });
+        printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("json")));
+    }
+    Ok(())
 }
 
 fn build_args(args: &DeployArgs) -> BuildArgs {
@@ -241,12 +264,12 @@ fn build_args(args: &DeployArgs) -> BuildArgs {
     }
 }
 
-/// Creates the app unless it exists.
-fn ensure_app(api: &MachinesApi, flyctl: &Flyctl, app: &str, org: &str, session: &Session) -> Result<(), Failure> {
+/// Creates the app unless it exists; `true` when it was created.
+fn ensure_app(api: &MachinesApi, flyctl: &Flyctl, app: &str, org: &str, session: &Session) -> Result<bool, Failure> {
     match api.app(app).map_err(|e| Failure::Error(e.to_string()))? {
         AppLookup::Exists { .. } => {
             session.printer.verbose(&format!("app {app} exists"));
-            Ok(())
+            Ok(false)
         }
         AppLookup::TakenElsewhere => Err(Failure::Invalid(format!(
             "the Fly app name `{app}` belongs to another organisation (app names are global); choose another app prefix"
@@ -257,7 +280,7 @@ fn ensure_app(api: &MachinesApi, flyctl: &Flyctl, app: &str, org: &str, session:
                 .command(&["apps", "create", app, "--org", org])
                 .run(&mut |line| session.printer.verbose(line))
                 .map_err(|e| step_failure("creating the app", &e))?;
-            Ok(())
+            Ok(true)
         }
     }
 }
@@ -280,13 +303,15 @@ fn secrets_digest(app: &str, text: &str) -> String {
     })
 }
 
-/// For each app: create it if missing, import its secrets when they changed, `fly deploy`.
+/// For each app: create it if missing (adding it to `created`), import its secrets when they
+/// changed, `fly deploy`. Returns a summary record per app (secret names, never values).
 pub(crate) fn deploy_apps(
     opened: &mut Opened,
     deploys: &[AppDeploy],
     settings: &DeploySettings,
+    created: &mut BTreeSet<String>,
     session: &Session,
-) -> Result<(), Failure> {
+) -> Result<Vec<serde_json::Value>, Failure> {
     let printer = &session.printer;
     let flyctl = Flyctl::locate().map_err(|e| Failure::Invalid(e.to_string()))?;
     let api = MachinesApi::from_env().map_err(|e| Failure::Invalid(e.to_string()))?;
@@ -294,8 +319,11 @@ pub(crate) fn deploy_apps(
     for d in deploys {
         redactor.add(d.secrets.values().map(Secret::expose));
     }
+    let mut records = Vec::new();
     for d in deploys {
-        ensure_app(&api, &flyctl, &d.app, &settings.org, session)?;
+        if ensure_app(&api, &flyctl, &d.app, &settings.org, session)? {
+            created.insert(d.app.clone());
+        }
         let previous = opened.state.deployments.get(&d.app).cloned().unwrap_or_default();
 
         // Secrets, through stdin, only when they changed.
@@ -303,7 +331,8 @@ pub(crate) fn deploy_apps(
             score_fly_core::fly::secrets::import_text(&d.secrets).map_err(|e| Failure::Invalid(e.to_string()))?;
         let digest = secrets_digest(&d.app, &text);
         let names: Vec<String> = d.secrets.keys().cloned().collect();
-        if !d.secrets.is_empty() && previous.secrets_digest.as_deref() != Some(digest.as_str()) {
+        let import = !d.secrets.is_empty() && previous.secrets_digest.as_deref() != Some(digest.as_str());
+        if import {
             printer.status("Importing", &format!("{} secret(s) into {} ({})", names.len(), d.app, names.join(", ")));
             flyctl
                 .command(&["secrets", "import", "--stage", "-a", &d.app])
@@ -328,7 +357,7 @@ pub(crate) fn deploy_apps(
         }
         let entry = opened.state.deployments.entry(d.app.clone()).or_default();
         entry.secrets_digest = (!d.secrets.is_empty()).then_some(digest);
-        entry.secret_names = names;
+        entry.secret_names.clone_from(&names);
         entry.deployed = false;
         opened.project.save(&opened.state)?;
 
@@ -349,8 +378,19 @@ pub(crate) fn deploy_apps(
         entry.deployed = true;
         opened.project.save(&opened.state)?;
         printer.status("Deployed", &format!("{} to https://{}.fly.dev/", d.app, d.app));
+        records.push(serde_json::json!({
+            "workload": d.workload,
+            "app": d.app,
+            "url": format!("https://{}.fly.dev/", d.app),
+            "config": crate::cargo::relative(&d.config),
+            "image": d.image,
+            "created": created.contains(&d.app),
+            "secrets": names,
+            "secrets_imported": import,
+            "secrets_unset": gone,
+        }));
     }
-    Ok(())
+    Ok(records)
 }
 
 /// `fly deploy` arguments for one app.
@@ -372,7 +412,8 @@ fn deploy_command(d: &AppDeploy, settings: &DeploySettings) -> Vec<String> {
     args
 }
 
-/// `--dry-run`: what would happen, changing nothing.
+/// `--dry-run`: what would happen, changing nothing (with `--format json`, also as JSON on
+/// stdout).
 #[allow(clippy::too_many_arguments)]
 fn dry_run(
     opened: &mut Opened,
@@ -387,6 +428,7 @@ fn dry_run(
     let printer = &session.printer;
     let api = MachinesApi::from_env().ok();
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
+    let mut builds = Vec::new();
     for service in to_build {
         let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
         match args.builder {
@@ -399,11 +441,18 @@ fn dry_run(
                 &format!("a Dockerfile for package `{}`, built by Fly's remote builder", service.package),
             ),
         }
+        let builder = if args.builder == Builder::Native { "native" } else { "dockerfile" };
+        builds.push(serde_json::json!({ "package": service.package, "app": app, "builder": builder }));
     }
+    // Per app: whether it exists (`None`: cannot tell).
+    let mut exists: BTreeMap<&str, Option<bool>> = BTreeMap::new();
     for (_, app) in apps {
         let known = api.as_ref().map(|a| a.app(app));
-        match known {
-            Some(Ok(AppLookup::Exists { .. })) => printer.verbose(&format!("app {app} exists")),
+        let state = match known {
+            Some(Ok(AppLookup::Exists { .. })) => {
+                printer.verbose(&format!("app {app} exists"));
+                Some(true)
+            }
             Some(Ok(AppLookup::TakenElsewhere)) => {
                 return Err(Failure::Invalid(format!(
                     "the Fly app name `{app}` belongs to another organisation (app names are global); choose another app prefix"
@@ -411,26 +460,41 @@ fn dry_run(
             }
             Some(Ok(AppLookup::Missing)) => {
                 printer.status("Would create", &format!("app {app} (org {})", settings.org));
+                Some(false)
             }
-            Some(Err(e)) => printer.warning(&format!("cannot tell whether app {app} exists: {e}"), ""),
-            None => printer.status(
-                "Would create",
-                &format!("app {app} if it does not exist (org {}; no FLY_API_TOKEN to check)", settings.org),
-            ),
-        }
+            Some(Err(e)) => {
+                printer.warning(&format!("cannot tell whether app {app} exists: {e}"), "");
+                None
+            }
+            None => {
+                printer.status(
+                    "Would create",
+                    &format!("app {app} if it does not exist (org {}; no FLY_API_TOKEN to check)", settings.org),
+                );
+                None
+            }
+        };
+        exists.insert(app, state);
     }
     let options =
         ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: true };
     let report = opened.provision(plan, options, fly_env, session)?;
     let mut pending = Vec::new();
+    let mut resources = Vec::new();
     for resource in &plan.resources {
         let provisioner = &opened.defs[resource.provisioner].def.id;
-        if let Some(Outcome::Reused) = report.outcomes.get(&resource.uid) {
+        let reused = matches!(report.outcomes.get(&resource.uid), Some(Outcome::Reused));
+        if reused {
             printer.verbose(&format!("{} is up to date", resource.uid));
         } else {
             printer.status("Would provision", &format!("{} with {provisioner}", resource.uid));
             pending.push(resource.uid.clone());
         }
+        let mut record = serde_json::json!({
+            "uid": resource.uid,
+            "provisioner": provisioner,
+            "action": if reused { "reuse" } else { "provision" },
+        });
         if opened.defs[resource.provisioner].def.kind() == Kind::Builtin("environment".to_owned()) {
             // Reading the environment changes nothing: say now what the real run will miss.
             let keys = fly_env.referenced.get(&resource.uid).cloned().unwrap_or_default();
@@ -452,24 +516,30 @@ fn dry_run(
                     keys.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
                 ));
             }
+            record["missing_variables"] = serde_json::json!(missing);
         }
+        resources.push(record);
     }
     for (workload, app) in apps {
         let target = &opened.targets[workload];
         let output = crate::cargo::relative(&opened.root.join(&target.entry.output));
         printer.status("Would write", &format!("{output} (app {app})"));
     }
+    // Secret names per app, and whether they would be imported; unknown (absent) while
+    // some resource is still to be provisioned.
+    let mut secrets: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
     if pending.is_empty() {
         // Every output is known: the secrets are exact.
         let converted = opened.convert(session)?;
         for c in converted.iter().filter(|c| apps.iter().any(|(w, _)| *w == c.name)) {
             let d = AppDeploy::of(&opened.root, c, args.workloads.image.clone());
+            let names: Vec<String> = d.secrets.keys().cloned().collect();
             if d.secrets.is_empty() {
+                secrets.insert(d.app, (names, false));
                 continue;
             }
             let text =
                 score_fly_core::fly::secrets::import_text(&d.secrets).map_err(|e| Failure::Invalid(e.to_string()))?;
-            let names: Vec<&str> = d.secrets.keys().map(String::as_str).collect();
             let unchanged = opened.state.deployments.get(&d.app).and_then(|p| p.secrets_digest.as_deref())
                 == Some(secrets_digest(&d.app, &text).as_str());
             if unchanged {
@@ -477,10 +547,12 @@ fn dry_run(
             } else {
                 printer.status("Would import", &format!("secret(s) {} into {} (stdin)", names.join(", "), d.app));
             }
+            secrets.insert(d.app, (names, !unchanged));
         }
     } else {
         printer.status("Would import", "the apps' secrets once those resources are provisioned (names known then)");
     }
+    let mut app_records = Vec::new();
     for (workload, app) in apps {
         let target = &opened.targets[workload];
         let config = opened.root.join(&target.entry.output);
@@ -492,7 +564,30 @@ fn dry_run(
             _ => None,
         };
         let d = AppDeploy { workload: workload.clone(), app: app.clone(), config, image, secrets: BTreeMap::new() };
-        printer.status("Would run", &format!("fly {}", deploy_command(&d, settings).join(" ")));
+        let command = deploy_command(&d, settings);
+        printer.status("Would run", &format!("fly {}", command.join(" ")));
+        let mut record = serde_json::json!({
+            "workload": workload,
+            "app": app,
+            "exists": exists.get(app.as_str()).copied().flatten(),
+            "config": crate::cargo::relative(&d.config),
+            "image": d.image,
+            "command": std::iter::once("fly".to_owned()).chain(command).collect::<Vec<_>>(),
+        });
+        if let Some((names, import)) = secrets.get(app) {
+            record["secrets"] = serde_json::json!(names);
+            record["secrets_imported"] = serde_json::json!(import);
+        }
+        app_records.push(record);
+    }
+    if args.format == Some(Format::Json) {
+        let doc = serde_json::json!({
+            "dry_run": true,
+            "apps": app_records,
+            "builds": builds,
+            "resources": resources,
+        });
+        printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("json")));
     }
     Ok(())
 }

@@ -408,7 +408,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
             .map(|c| super::deploy::AppDeploy::of(&opened.root, c, w.image.clone()))
             .collect();
         let settings = super::deploy::DeploySettings::from_generate(args, org);
-        super::deploy::deploy_apps(&mut opened, &apps, &settings, session)?;
+        super::deploy::deploy_apps(&mut opened, &apps, &settings, &mut BTreeSet::new(), session)?;
     }
     Ok(())
 }
