@@ -15,6 +15,7 @@
 //! - [`registry`]: real OCI registries (`docker-registry` on loopback), base images made with
 //!   `umoci` and pushed with `skopeo`, images read back and unpacked, and binaries run from an
 //!   unpacked image with its own loader.
+//! - [`todo`]: `examples/todo` as a standalone project that compiles.
 //! - [`shared_target_dir`] and [`build_lock`]: the cargo target folder the tests that build a
 //!   service (`build`, `deploy` without `--image`) share.
 //! - [`shared_dir`]: where the read-only reference material (`../shared/`) lives.
@@ -24,6 +25,7 @@ pub mod fake_flyctl;
 pub mod flytoml;
 pub mod postgres;
 pub mod registry;
+pub mod todo;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
