@@ -16,6 +16,18 @@ pub fn write_buildable(dir: &Path) {
     std::fs::copy(repo.join("examples/todo/src/main.rs"), dir.join("src/main.rs")).expect("copy main.rs");
 }
 
+/// The `deploy` arguments that build the copy for real: apps `<prefix>todo` in `ams`, the
+/// image layered on `base`, compiled with the dev profile (see [`buildable_manifest`]) in
+/// `target_dir`.
+pub fn build_and_deploy_args(prefix: &str, base: &str, target_dir: &Path) -> Vec<String> {
+    let target_dir = target_dir.to_str().expect("a UTF-8 target folder");
+    ["deploy", "--app-prefix", prefix, "--region", "ams", "--base-image", base, "--profile", "dev"]
+        .into_iter()
+        .chain(["--target-dir", target_dir])
+        .map(str::to_owned)
+        .collect()
+}
+
 /// `examples/todo`'s manifest as a standalone package that compiles: `[workspace.package]`
 /// values and `workspace = true` dependencies resolved from the root manifest (a path made
 /// absolute, the member's features added to the workspace's); dev-dependencies and lints

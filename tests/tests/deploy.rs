@@ -774,23 +774,9 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     let host = registry.host();
     let work = tempfile::tempdir().expect("temp dir");
     let base = push_base(Base::Glibc, &registry, work.path(), "base", None);
-    let target = score_fly_tests::shared_target_dir();
-    let target = target.to_str().expect("a UTF-8 target folder");
-    let args = [
-        "deploy",
-        "--app-prefix",
-        PREFIX,
-        "--region",
-        "ams",
-        "--base-image",
-        &base,
-        "--profile",
-        "dev",
-        "--target-dir",
-        target,
-        "--format",
-        "json",
-    ];
+    let mut args = score_fly_tests::todo::build_and_deploy_args(PREFIX, &base, &score_fly_tests::shared_target_dir());
+    args.extend(["--format".to_owned(), "json".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let deploying = Instant::now();
     let run = {
         let _build = score_fly_tests::build_lock();

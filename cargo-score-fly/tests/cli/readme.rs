@@ -14,7 +14,8 @@ fn documented_commands() -> Vec<String> {
             in_block = !in_block && (fence == "sh" || fence == "yaml");
             continue;
         }
-        if !in_block {
+        // Comments (`# ...`) may name commands in prose.
+        if !in_block || line.trim_start().starts_with('#') {
             continue;
         }
         let Some(start) = line.find("cargo score-fly ") else { continue };

@@ -60,19 +60,7 @@ fn main() -> ExitCode {
     say(&format!("  project: {} (a copy of examples/todo)", project.display()));
 
     let build_dir = target.join("tests").join("score-fly-build");
-    let args = [
-        "deploy",
-        "--app-prefix",
-        PREFIX,
-        "--region",
-        "ams",
-        "--base-image",
-        &base,
-        "--profile",
-        "dev",
-        "--target-dir",
-        build_dir.to_str().expect("a UTF-8 target folder"),
-    ];
+    let args = score_fly_tests::todo::build_and_deploy_args(PREFIX, &base, &build_dir);
     say(&format!("\n$ cargo score-fly {}", args.join(" ")));
     let mut command = Command::new(&product);
     command.arg("score-fly").args(args).current_dir(&project);
