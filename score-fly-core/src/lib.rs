@@ -17,7 +17,8 @@
 //! Data flows one way: [`spec`] (YAML → validated [`spec::Workload`]) → [`placeholder`]
 //! (`${...}` substitution, reporting secret reads) → [`fly`] (typed `fly.toml` model and the
 //! Score → Fly conversion). [`quantity`] parses CPU and memory quantities; [`fsutil`] holds
-//! the only filesystem writes (atomic, path-naming errors).
+//! the only filesystem writes (atomic, path-naming errors); [`limits`] names every bound
+//! on what is read.
 //!
 //! This crate never prints and has no CLI: the `cargo-score-fly` binary does that.
 
@@ -29,6 +30,7 @@ pub mod fly;
 pub mod fsutil;
 #[cfg(feature = "engine")]
 pub mod image;
+pub mod limits;
 pub mod placeholder;
 #[cfg(feature = "engine")]
 pub mod provision;

@@ -35,6 +35,8 @@
 //! - [`summary`]: `generate --format json`;
 //! - [`examples`]: `examples/hello` and `examples/todo`, their fly.toml snapshot-tested;
 //! - [`readme`]: every `cargo score-fly` line of the README (the CI workflow too) parses;
+//! - [`hostile`]: issue 10's classes of hostile input, each run as a probe under a memory
+//!   limit and a timeout (bounds, numbers, paths, secrets, identity, fuzz regressions);
 //! - [`image`]: `build` of `examples/hello`'s image against real registries (`docker-registry`,
 //!   `skopeo`, `umoci`): pushed, pulled back, unpacked and run; uploads, reproducibility,
 //!   registry faults, the glibc check, `--output-oci` and `--builder dockerfile`.
@@ -55,6 +57,7 @@ mod errors;
 mod examples;
 mod fixtures;
 mod generate;
+mod hostile;
 mod image;
 mod init;
 mod overrides;
