@@ -52,7 +52,7 @@ pub const MAX_STATE_BYTES: usize = 256 * 1024 * 1024;
 
 /// The longest timeout accepted anywhere (`--timeout`, `cmd.timeout`, `http.timeout`,
 /// `http.connect_timeout`, `--lock-timeout`).
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+pub const MAX_TIMEOUT: Duration = Duration::from_hours(24);
 
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
@@ -84,11 +84,11 @@ impl Limit {
     /// The value as the README writes it: `1 MiB`, `64`, `24 h`.
     pub fn human(&self) -> String {
         match self.unit {
-            Unit::Bytes if self.value % (1024 * 1024) == 0 => format!("{} MiB", self.value / (1024 * 1024)),
-            Unit::Bytes if self.value % 1024 == 0 => format!("{} KiB", self.value / 1024),
+            Unit::Bytes if self.value.is_multiple_of(1024 * 1024) => format!("{} MiB", self.value / (1024 * 1024)),
+            Unit::Bytes if self.value.is_multiple_of(1024) => format!("{} KiB", self.value / 1024),
             Unit::Bytes => format!("{} bytes", self.value),
             Unit::Count => self.value.to_string(),
-            Unit::Seconds if self.value % 3600 == 0 => format!("{} h", self.value / 3600),
+            Unit::Seconds if self.value.is_multiple_of(3600) => format!("{} h", self.value / 3600),
             Unit::Seconds => format!("{} s", self.value),
         }
     }
