@@ -215,6 +215,7 @@ fn a_probe_runs_the_binary_under_the_limits() {
         .run();
     probe.assert_code(0);
     assert!(project.path().join("fly_web.toml").exists());
+    assert_eq!((probe.stdout_bytes, probe.stderr_bytes), (probe.stdout.len(), probe.stderr.len()));
     // The limit is really applied: a binary that needs more than it fails.
     let out =
         Command::new("prlimit").arg("--as=16777216").arg("--").arg(BIN).arg("--version").output().expect("run prlimit");
