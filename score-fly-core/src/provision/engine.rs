@@ -350,7 +350,7 @@ pub fn execute(
         }
     }
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let redactor = Redactor::for_state(state);
+    let redactor = run_redactor(state, fly);
     let jobs = options.jobs.max(1);
 
     std::thread::scope(|scope| -> Result<(), StateError> {
@@ -452,10 +452,52 @@ pub fn execute(
         drop(job_tx);
         Ok(())
     })?;
+    move_laundered(state, &redactor, events);
     if !options.dry_run {
         persist(state)?;
     }
     Ok(report)
+}
+
+/// The secrets a run knows from its start: every secret output in the state and the Fly
+/// token (from the builtins' environment, else the process's).
+fn run_redactor(state: &State, fly: &crate::builtin::FlyEnv) -> Redactor {
+    let redactor = Redactor::for_state(state);
+    for var in ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"] {
+        if let Some(token) = fly.var(var) {
+            redactor.add_token(&token);
+        }
+    }
+    redactor
+}
+
+/// Moves every plain output (`values`) of every resource in `state` that holds a secret
+/// `known` recognises (or a secret output of any resource of the state) to the secret
+/// outputs, reporting each (see [laundered secrets](crate::provision#laundered-secrets)).
+/// A secret output of the same name wins over the plain one.
+fn move_laundered(state: &mut State, known: &Redactor, events: &dyn Events) {
+    // Every secret now in the state, whichever resource returned it first.
+    for entry in state.resources.values() {
+        known.add_json(&serde_json::Value::Object(entry.secrets.clone()));
+    }
+    for (uid, entry) in &mut state.resources {
+        let laundered: Vec<String> = entry
+            .values
+            .iter()
+            .filter(|(_, value)| {
+                let mut strings = Vec::new();
+                super::collect_strings(value, &mut strings);
+                strings.iter().any(|s| known.finds(s))
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in laundered {
+            if let Some(value) = entry.values.remove(&key) {
+                entry.secrets.entry(key.clone()).or_insert(value);
+            }
+            events.laundered(uid, &entry.provisioner, &key);
+        }
+    }
 }
 
 /// Whether unchanged inputs mean unchanged outputs for this provisioner, so its last outputs
@@ -655,7 +697,7 @@ pub fn deprovision(
         resource_params: entry.params.clone(),
         resource_metadata: entry.metadata.clone(),
     };
-    let redactor = Redactor::for_state(state);
+    let redactor = run_redactor(state, fly);
     let declared_by = entry.declared_by.clone();
     let cx = CallContext { uid, project_root, redactor: &redactor, events, fly, declared_by: &declared_by };
     events.started(uid, &def.def.id, Mode::Deprovision);

@@ -31,7 +31,7 @@ const FLY_TOKEN: &str = "fm2_S3CRETflytokenAbCdEf0123456789";
 /// multi-line secret shown line by line appears; JSON-escaped (serde's escapes, also with
 /// `\/` and non-ASCII as `\uXXXX`); JSON-escaped twice (a JSON document quoted in a JSON
 /// string); TOML basic string (how fly.toml would quote it); Rust's `{:?}` (Go's `%q` for
-/// this text).
+/// this text); each line with its quotes escaped but not its backslashes.
 fn forms(secret: &str) -> Vec<String> {
     let json = |s: &str| {
         let quoted = serde_json::to_string(s).expect("json");
@@ -76,7 +76,11 @@ fn forms(secret: &str) -> Vec<String> {
         toml,
         debug[1..debug.len() - 1].to_owned(),
     ];
-    forms.extend(secret.lines().map(str::trim).filter(|l| l.len() >= 4).map(str::to_owned));
+    for line in secret.lines().map(str::trim).filter(|l| l.len() >= 4) {
+        forms.push(line.to_owned());
+        // As a shell's `echo` leaves a JSON-escaped line: `\"` kept, `\\` turned into `\`.
+        forms.push(line.replace('"', "\\\""));
+    }
     forms.sort();
     forms.dedup();
     forms
@@ -154,8 +158,10 @@ fn vault_answer() -> String {
 // Redaction
 
 /// `echo.sh` prints what a careless provisioner prints when it fails: its request (the
-/// secret JSON-escaped inside), the secret itself line by line, then an error.
-const ECHO_AND_FAIL: &str = "req=$(cat)\necho \"received: $req\" >&2\nprintf '%s\\n' \"$SF_SECRET\" >&2\necho 'error: cannot create the user' >&2\nexit 1\n";
+/// secret JSON-escaped inside) as is, then as `echo` mangles it (dash's `echo` turns `\\`
+/// into `\` and `\n` into a line break, and keeps `\"`), the secret itself line by line,
+/// then an error.
+const ECHO_AND_FAIL: &str = "req=$(cat)\nprintf 'received: %s\\n' \"$req\" >&2\necho \"echoed: $req\" >&2\nprintf '%s\\n' \"$SF_SECRET\" >&2\necho 'error: cannot create the user' >&2\nexit 1\n";
 
 #[test]
 fn a_multi_line_secret_printed_by_a_failing_cmd_provisioner_is_redacted_in_every_form() {
@@ -165,7 +171,8 @@ fn a_multi_line_secret_printed_by_a_failing_cmd_provisioner_is_redacted_in_every
     probe.assert_code(FAILURE);
     // It really printed it, and the failure quotes the end of what it printed.
     probe.assert_stderr_has("[app-user.default#api.user] received: {");
-    probe.assert_stderr_has("\"admin_password\":\"********\"");
+    probe.assert_stderr_has("\"admin_password\":\"********\"},");
+    probe.assert_stderr_has("[app-user.default#api.user] echoed: {");
     probe.assert_stderr_has("`./echo.sh` exited with status 1; the end of its stderr:");
     probe.assert_stderr_has("error: cannot create the user");
     assert_never_shown(&project, &[("generate -v", &probe)], SECRET, &[]);
