@@ -9,10 +9,10 @@
 //! - **escaped** as any of the usual string syntaxes writes it: JSON (`\"`, `\\`, `\n`,
 //!   `\/`, `\u00e9` and surrogate pairs, hex digits in either case: serde, Go, Python,
 //!   JavaScript, PHP), TOML basic strings (`\uXXXX`, `\UXXXXXXXX`), Go's `%q` (`\x1b`, `\a`,
-//!   `\v`), Rust's `{:?}` (`\u{1b}`, `\0`) and shell-ish `\'`. Each character may appear raw
-//!   or escaped independently, so every mix of these (Go's `\u003c` for `<`, Python's ASCII
-//!   output, a shell `echo` that turned `\\` back into `\` but kept `\"`) is one rule, not
-//!   a list of dialects;
+//!   `\v`), Rust's `{:?}` (`\u{1b}`, `\0`), TOML 1.1's and the shell's `\e`, and `\'`.
+//!   Each character may appear raw or escaped independently, so every mix of these (Go's
+//!   `\u003c` for `<`, Python's ASCII output, a shell `echo` that turned `\\` back into `\`
+//!   but kept `\"`) is one rule, not a list of dialects;
 //! - **JSON-escaped twice** (a JSON document quoted inside a JSON string), as serde writes it;
 //! - **percent-encoded** (`%XX`, hex in either case, `+` for a space), as in a URL;
 //! - **line by line**: a value with several lines is also hidden one line at a time (each
@@ -105,9 +105,9 @@ struct Needle {
 impl Needle {
     fn new(text: String) -> Needle {
         let chars: Vec<char> = text.chars().collect();
-        let escapable = chars.iter().any(|&c| {
-            !c.is_ascii() || c.is_ascii_control() || matches!(c, '"' | '\\' | '/' | '\'' | '<' | '>' | '&')
-        });
+        let escapable = chars
+            .iter()
+            .any(|&c| !c.is_ascii() || c.is_ascii_control() || matches!(c, '"' | '\\' | '/' | '\'' | '<' | '>' | '&'));
         let percent = chars.iter().any(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')));
         let mut exact = vec![text];
         if escapable {
@@ -285,8 +285,9 @@ impl fmt::Debug for Redactor {
 /// least [`MIN_REDACTED_BYTES`] long.
 fn texts_of(value: &str) -> Vec<String> {
     let mut texts = vec![value, value.trim()];
-    if value.contains(['\n', '\r']) {
-        texts.extend(value.split(['\n', '\r']).map(str::trim));
+    if value.contains('\n') {
+        // Trimming also drops the `\r` of a CRLF line.
+        texts.extend(value.split('\n').map(str::trim));
     }
     // A value of spaces would hide all indentation: only text with something visible.
     let mut out: Vec<String> = texts
@@ -357,6 +358,7 @@ fn escape_end(text: &str, at: usize, c: char) -> Option<usize> {
         '\u{7}' => Some(b'a'),
         '\u{b}' => Some(b'v'),
         '\0' => Some(b'0'),
+        '\u{1b}' => Some(b'e'),
         _ => None,
     };
     match *bytes.get(1)? {
@@ -408,7 +410,8 @@ fn percent_char(text: &str, at: usize, c: char, ends: &mut Vec<usize>) {
 // URLs
 
 /// Query parameter names (lowercase substrings) whose values are credentials.
-const CREDENTIAL_KEYS: &[&str] = &["token", "key", "secret", "pass", "pwd", "auth", "sig", "credential", "session", "jwt"];
+const CREDENTIAL_KEYS: &[&str] =
+    &["token", "key", "secret", "pass", "pwd", "auth", "sig", "credential", "session", "jwt"];
 
 /// The parts of a URL: `scheme://`, user info, the rest of the authority, path, query and
 /// fragment (each without its separator; `None` when absent).
@@ -434,11 +437,8 @@ fn split_url(url: &str) -> UrlParts<'_> {
         Some((r, q)) => (r, Some(q)),
         None => (rest, None),
     };
-    let (authority, path) = if scheme.is_empty() {
-        ("", rest)
-    } else {
-        rest.split_at(rest.find('/').unwrap_or(rest.len()))
-    };
+    let (authority, path) =
+        if scheme.is_empty() { ("", rest) } else { rest.split_at(rest.find('/').unwrap_or(rest.len())) };
     let (userinfo, host) = match authority.rfind('@') {
         Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
         None => (None, authority),
@@ -674,5 +674,164 @@ mod tests {
             ["p%40ss", "p@ss", "sig", "t%2Bk", "t+k"]
         );
         assert_eq!(url_credentials("https://ghp_abc@github.com/"), ["ghp_abc"]);
+    }
+
+    /// Encoders of the syntaxes the redactor claims to see through, written independently
+    /// of it (except serde's JSON and the `toml` crate, which are the real thing).
+    mod encode {
+        pub(super) fn json(s: &str) -> String {
+            super::json_escape(s)
+        }
+
+        /// Non-ASCII as `\uXXXX` (surrogate pairs beyond the BMP), as Python's `json.dumps`.
+        pub(super) fn ascii_json(s: &str, upper: bool) -> String {
+            let mut out = String::new();
+            for c in json(s).chars() {
+                if c.is_ascii() {
+                    out.push(c);
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        out.push_str(&if upper { format!("\\u{unit:04X}") } else { format!("\\u{unit:04x}") });
+                    }
+                }
+            }
+            out
+        }
+
+        /// Go's `encoding/json`: HTML characters and U+2028/9 escaped too.
+        pub(super) fn go_json(s: &str) -> String {
+            json(s)
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+                .replace('\u{2028}', "\\u2028")
+                .replace('\u{2029}', "\\u2029")
+        }
+
+        /// Go's `%q`.
+        pub(super) fn go_quote(s: &str) -> String {
+            let mut out = String::new();
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    '\u{7}' => out.push_str("\\a"),
+                    '\u{8}' => out.push_str("\\b"),
+                    '\u{b}' => out.push_str("\\v"),
+                    '\u{c}' => out.push_str("\\f"),
+                    c if c < ' ' || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+                    '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+
+        /// The content of the TOML string the `toml` crate writes (basic, literal or
+        /// multi-line), without its delimiters.
+        pub(super) fn toml(s: &str) -> String {
+            let doc = toml::to_string(&std::collections::BTreeMap::from([("k", s)])).expect("toml");
+            let value = doc.strip_prefix("k = ").expect("key").strip_suffix('\n').expect("newline");
+            for delimiter in ["\"\"\"", "\'\'\'", "\"", "'"] {
+                if let Some(inner) = value.strip_prefix(delimiter).and_then(|v| v.strip_suffix(delimiter)) {
+                    return inner.to_owned();
+                }
+            }
+            panic!("unexpected TOML string {value}");
+        }
+
+        /// Percent-encoding of every byte but unreserved ones; spaces as `+` when `plus`.
+        pub(super) fn percent(s: &str, plus: bool) -> String {
+            let mut out = String::new();
+            for &b in s.as_bytes() {
+                match b {
+                    b' ' if plus => out.push('+'),
+                    b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => out.push(char::from(b)),
+                    b => out.push_str(&format!("%{b:02X}")),
+                }
+            }
+            out
+        }
+    }
+
+    /// Characters that escaping treats specially, and some that it does not.
+    const SPECIAL: &[char] = &[
+        '"', '\\', '\'', '/', '\n', '\t', '\r', ' ', '<', '>', '&', '%', '+', '=', '\u{1b}', '\0', '\u{7f}', 'é', '✓',
+        '😀', '\u{2028}', '#', '?', '@', ':',
+    ];
+
+    /// Secrets of 4 to 40 characters, about half of them special, none a `*` (the mask's).
+    fn secrets() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let char = prop_oneof![
+            3 => proptest::char::range('a', 'z'),
+            1 => proptest::char::range('A', 'Z'),
+            3 => proptest::sample::select(SPECIAL),
+            1 => any::<char>().prop_filter("not the mask", |c| *c != '*'),
+        ];
+        proptest::collection::vec(char, 4..40)
+            .prop_map(|chars| chars.into_iter().collect::<String>())
+            .prop_filter("something visible", |s| !s.trim().is_empty())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// In every encoding, between any text, the secret is gone after redaction.
+        #[test]
+        fn no_encoding_of_a_secret_survives(secret in secrets(), before in "[a-z \"\\\\:{]{0,8}", after in "[a-z \"\\\\}]{0,8}") {
+            let redactor = Redactor::new([secret.as_str()]);
+            let debug = format!("{secret:?}");
+            let encodings = [
+                ("raw", secret.clone()),
+                ("json", encode::json(&secret)),
+                ("json with \\/", encode::json(&secret).replace('/', "\\/")),
+                ("ascii json", encode::ascii_json(&secret, false)),
+                ("ascii json, upper hex", encode::ascii_json(&secret, true)),
+                ("go json", encode::go_json(&secret)),
+                ("json twice", encode::json(&encode::json(&secret))),
+                ("go %q", encode::go_quote(&secret)),
+                ("rust debug", debug[1..debug.len() - 1].to_owned()),
+                ("toml", encode::toml(&secret)),
+                ("percent", encode::percent(&secret, false)),
+                ("percent, + for space", encode::percent(&secret, true)),
+                ("quotes escaped only", secret.replace('"', "\\\"")),
+            ];
+            for (what, encoded) in encodings {
+                let text = format!("{before}{encoded}{after}");
+                let redacted = redactor.redact(&text);
+                proptest::prop_assert!(!redacted.contains(&encoded), "{what}: {encoded:?} survives in {redacted:?}");
+                proptest::prop_assert!(redactor.finds(&text), "{what}");
+            }
+        }
+
+        /// Shown line by line (indented, as an error quotes output), no line of at least
+        /// [`MIN_REDACTED_BYTES`] (trimmed) survives, in any of its encodings.
+        #[test]
+        fn no_long_line_of_a_multi_line_secret_survives(lines in proptest::collection::vec(secrets(), 2..5)) {
+            let secret = lines.join("\n");
+            let redactor = Redactor::new([secret.as_str()]);
+            for line in secret.split('\n') {
+                let trimmed = line.trim();
+                for shown in [line.to_owned(), encode::json(line), encode::go_quote(line)] {
+                    let redacted = redactor.redact(&format!("error:\n    {shown}\n    next"));
+                    if trimmed.len() >= MIN_REDACTED_BYTES {
+                        proptest::prop_assert!(!redacted.contains(trimmed), "{trimmed:?} survives in {redacted:?}");
+                    }
+                    proptest::prop_assert!(redacted.starts_with("error:\n    ") && redacted.ends_with("\n    next"));
+                }
+            }
+        }
+
+        /// Text holding no part of a secret is left as it is.
+        #[test]
+        fn other_text_is_untouched(secret in secrets(), text in "[A-Z0-9 .,:()]{0,80}") {
+            let secret = format!("{secret}x");
+            proptest::prop_assert_eq!(Redactor::new([secret.as_str()]).redact(&text), text);
+        }
     }
 }

@@ -242,14 +242,18 @@ fn an_http_provisioner_echoing_the_request_in_a_4xx_body_has_it_redacted() {
     // (escaped twice), and the secret as it was read.
     let port = serve(|request| {
         let quoted = serde_json::to_string(request).expect("json");
-        Some((422, format!("{{\"error\":\"invalid params\",\"request\":{request},\"echo\":{quoted}}}\nvalue was:\n{SECRET}")))
+        Some((
+            422,
+            format!("{{\"error\":\"invalid params\",\"request\":{request},\"echo\":{quoted}}}\nvalue was:\n{SECRET}"),
+        ))
     });
     let project = vault_project(&format!(
         "- {{id: users, type: app-user, http: {{url: \"http://127.0.0.1:{port}/users\", retries: 0}}}}\n"
     ));
     let probe = project.probe(&["generate"]).env("SF_VAULT", &vault_answer()).run();
     probe.assert_code(FAILURE);
-    probe.assert_stderr_has(&format!("POST http://127.0.0.1:{port}/users answered 422: {{\"error\":\"invalid params\""));
+    probe
+        .assert_stderr_has(&format!("POST http://127.0.0.1:{port}/users answered 422: {{\"error\":\"invalid params\""));
     assert_never_shown(&project, &[("generate", &probe)], SECRET, &[]);
 }
 
@@ -283,12 +287,7 @@ fn url_credentials_are_masked_in_provisioners_list_and_in_every_http_error() {
         ("connection refused", refused, "", masked_url(refused)),
         ("5xx", failing, "", format!("POST {} answered 500: internal error for token ********", masked_url(failing))),
         ("4xx", denied, "", format!("POST {} answered 401: bad password ********", masked_url(denied))),
-        (
-            "timeout",
-            silent,
-            "    timeout: 1s\n",
-            format!("{} did not answer in time", masked_url(silent)),
-        ),
+        ("timeout", silent, "    timeout: 1s\n", format!("{} did not answer in time", masked_url(silent))),
     ];
     for (what, port, extra, expected) in cases {
         let project = vault_project("");
@@ -298,7 +297,11 @@ fn url_credentials_are_masked_in_provisioners_list_and_in_every_http_error() {
         for format in ["table", "json"] {
             let probe = project.probe(&["provisioners", "list", "--format", format]).run();
             probe.assert_code(0);
-            assert!(probe.stdout.contains(&masked_url(port)), "{what}: `provisioners list --format {format}`:\n{}", probe.stdout);
+            assert!(
+                probe.stdout.contains(&masked_url(port)),
+                "{what}: `provisioners list --format {format}`:\n{}",
+                probe.stdout
+            );
             runs.push((format!("provisioners list --format {format}"), probe));
         }
         let probe = project.probe(&["generate", "-v"]).env("SF_VAULT", &vault_answer()).run();
@@ -319,11 +322,15 @@ fn an_invalid_url_is_refused_without_showing_its_credentials() {
     let file = ".score-fly/remote.provisioners.yaml";
     project.write(
         file,
-        format!("- id: users\n  type: app-user\n  http:\n    url: \"ftp://admin:{URL_PASSWORD}@host/x?token={URL_TOKEN}\"\n"),
+        format!(
+            "- id: users\n  type: app-user\n  http:\n    url: \"ftp://admin:{URL_PASSWORD}@host/x?token={URL_TOKEN}\"\n"
+        ),
     );
     let probe = project.probe(&["provisioners", "list"]).run();
     probe.assert_code(crate::fixtures::INVALID);
-    probe.assert_stderr_has("`http.url` `ftp://admin:********@host/x?token=********` must start with http:// or https://");
+    probe.assert_stderr_has(
+        "`http.url` `ftp://admin:********@host/x?token=********` must start with http:// or https://",
+    );
     for credential in [URL_PASSWORD, URL_TOKEN] {
         assert_never_shown(&project, &[("provisioners list", &probe)], credential, &[file]);
     }
@@ -376,11 +383,13 @@ fn flyctl_echoing_the_token_or_a_secret_in_its_errors_has_them_redacted() {
     };
     let refused = deploy(true);
     refused.assert_code(FAILURE);
-    refused.assert_stderr_has("creating the app failed: `fly apps create demo-api --org personal` exited with status 1:");
+    refused
+        .assert_stderr_has("creating the app failed: `fly apps create demo-api --org personal` exited with status 1:");
     refused.assert_stderr_has("Error: the access token ******** was refused");
     let failed = deploy(false);
     failed.assert_code(FAILURE);
-    failed.assert_stderr_has("importing secrets failed: `fly secrets import --stage -a demo-api` exited with status 1:");
+    failed
+        .assert_stderr_has("importing secrets failed: `fly secrets import --stage -a demo-api` exited with status 1:");
     failed.assert_stderr_has("PASSWORD=\"\"\"********");
     let runs = [("deploy (token refused)", &refused), ("deploy (secrets refused)", &failed)];
     assert_never_shown(&project, &runs, FLY_TOKEN, &[]);
@@ -510,7 +519,13 @@ fn the_sweep_finds_a_secret_in_a_file() {
 #[test]
 fn the_forms_cover_json_toml_and_lines() {
     let forms = forms("a\"b\\c\nline two é");
-    for expected in ["a\"b\\c\nline two é", "a\\\"b\\\\c\\nline two é", "a\\\\\\\"b\\\\\\\\c\\\\nline two é", "line two é", "a\\\"b\\\\c\\nline two \\u00e9"] {
+    for expected in [
+        "a\"b\\c\nline two é",
+        "a\\\"b\\\\c\\nline two é",
+        "a\\\\\\\"b\\\\\\\\c\\\\nline two é",
+        "line two é",
+        "a\\\"b\\\\c\\nline two \\u00e9",
+    ] {
         assert!(forms.iter().any(|f| f == expected), "{expected:?} not in {forms:#?}");
     }
 }
