@@ -387,6 +387,39 @@ mod tests {
     }
 
     #[test]
+    fn the_token_and_secrets_flyctl_echoes_are_hidden_in_every_form() {
+        let dir = tempfile::tempdir().unwrap();
+        // As flyctl does when it refuses a token or a value: raw, JSON-escaped, line by line.
+        let fly = script(
+            dir.path(),
+            r#"echo "Error: token $FLY_API_TOKEN refused"
+printf 'Error: {"value":"%s"}\n' "$SF_JSON" >&2
+cat >&2
+exit 1"#,
+        );
+        let secret = "first \"line\"\n  second line\nok";
+        let json = serde_json::to_string(secret).unwrap();
+        let redactor = Redactor::new([secret]);
+        let mut lines = Vec::new();
+        let err = fly
+            .command(&["secrets", "import"])
+            .env("FLY_API_TOKEN", "FlyV1 fm2_cli-test-token,fm2_second")
+            .env("SF_JSON", &json[1..json.len() - 1])
+            .stdin(format!("A=\"\"\"{secret}\"\"\"\n").into_bytes())
+            .redact(&redactor)
+            .run(&mut |l| lines.push(l.to_owned()))
+            .unwrap_err();
+        let text = format!("{err}\n{}", lines.join("\n"));
+        for leaked in ["fm2_cli-test-token", "fm2_second", "first \\\"line", "first \"line", "second line"] {
+            assert!(!text.contains(leaked), "{leaked:?} in {text}");
+        }
+        assert!(text.contains("Error: token ******** refused"), "{text}");
+        assert!(text.contains("Error: {\"value\":\"********\"}"), "{text}");
+        assert!(text.contains("A=\"\"\"********"), "{text}");
+        assert!(text.contains("\n    ok\"\"\""), "a line too short to hide is kept: {text}");
+    }
+
+    #[test]
     fn credentials_flyctl_prints_are_masked() {
         assert_eq!(mask_credentials("  Password:    s3cr3t"), "  Password:    ********");
         assert_eq!(
@@ -400,6 +433,10 @@ mod tests {
             "Secrets have been staged, but not set on VMs. Deploy: now"
         );
         assert_eq!(mask_credentials("see https://fly.io/docs: ok"), "see https://fly.io/docs: ok");
+        assert_eq!(
+            mask_credentials("Private URL = redis://default:pw@fly-x.upstash.io:6379?token=t"),
+            "Private URL = redis://default:********@fly-x.upstash.io:6379?token=********"
+        );
     }
 
     #[test]

@@ -714,6 +714,7 @@ pub fn deprovision(
 mod tests {
     use super::*;
     use crate::provision::NoEvents;
+    use std::sync::Mutex;
     use crate::provision::definition::{ProvisionerDef, StaticDef};
     use crate::spec;
     use serde_json::json;
@@ -872,5 +873,85 @@ mod tests {
         );
         assert!(matches!(report.outcomes["postgres.default#aa.db3"], Outcome::Skipped(_)));
         assert_eq!(report.outcomes["postgres.default#aa.db2"], Outcome::Provisioned);
+    }
+
+    /// Records `laundered` events.
+    #[derive(Default)]
+    struct Laundered(Mutex<Vec<String>>);
+
+    impl Events for Laundered {
+        fn laundered(&self, uid: &str, provisioner: &str, key: &str) {
+            self.0.lock().unwrap().push(format!("{provisioner} {uid} {key}"));
+        }
+    }
+
+    #[test]
+    fn plain_outputs_holding_a_known_secret_become_secret_outputs() {
+        let password = "pa\"ss\nword-1234";
+        let token = "fm2_engine-test-token";
+        let defs = vec![
+            static_def("pg", "postgres", &json!({"host": "db"}), &json!({"password": password, "user": "keep"})),
+            static_def(
+                "copy",
+                "copy",
+                &json!({
+                    "same": password,
+                    "url": format!("postgres://app:{password}@db/app"),
+                    "escaped": serde_json::to_string(password).unwrap(),
+                    "nested": {"deep": [format!("x{password}")]},
+                    "user": password,
+                    "token": token,
+                    "host": "db",
+                    "short": "pa",
+                }),
+                &json!({"user": "the-secret-one"}),
+            ),
+        ];
+        // Two independent resources: whichever finishes first, the result is the same.
+        let w = workloads(&[&doc("aa", "  db:\n    type: postgres\n  cp:\n    type: copy\n")]);
+        let fly = crate::builtin::FlyEnv {
+            vars: BTreeMap::from([("FLY_API_TOKEN".to_owned(), crate::secret::Secret::new(token))]),
+            ..crate::builtin::FlyEnv::default()
+        };
+        for jobs in [1, 2] {
+            let events = Laundered::default();
+            let mut state = State::new("");
+            let run = Provisioning {
+                defs: &defs,
+                workloads: &w,
+                options: ProvisionOptions { jobs, ..ProvisionOptions::default() },
+                project_root: Path::new("."),
+                events: &events,
+                fly: &fly,
+            };
+            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
+            assert!(report.failures().is_empty(), "{report:?}");
+            let entry = &state.resources["copy.default#aa.cp"];
+            assert_eq!(
+                entry.values,
+                *json!({"host": "db", "short": "pa"}).as_object().unwrap(),
+                "what holds no secret stays plain"
+            );
+            let moved: Vec<&str> = entry.secrets.keys().map(String::as_str).collect();
+            assert_eq!(moved, ["escaped", "nested", "same", "token", "url", "user"]);
+            assert_eq!(entry.secrets["user"], "the-secret-one", "a secret output of the same name wins");
+            assert_eq!(entry.secrets["same"], password);
+            let mut seen = events.0.lock().unwrap().clone();
+            seen.sort();
+            assert_eq!(
+                seen,
+                ["escaped", "nested", "same", "token", "url", "user"]
+                    .map(|k| format!("copy copy.default#aa.cp {k}")),
+                "one warning per key, naming the provisioner, never the value"
+            );
+            // The secret's own resource is untouched (its `user` holds no secret).
+            assert_eq!(state.resources["postgres.default#aa.db"].values, *json!({"host": "db"}).as_object().unwrap());
+
+            // Reused on the next run: nothing moves again, nothing is reported.
+            let again = Laundered::default();
+            let run = Provisioning { events: &again, ..run };
+            execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
+            assert!(again.0.into_inner().unwrap().is_empty());
+        }
     }
 }
