@@ -249,7 +249,10 @@ fn a_flyctl_error_quoting_the_token_shows_it_in_no_form() {
     world.fake.fail_next(
         "redis create",
         422,
-        &format!("token {token:?} may not create databases in acme\n{}", json!({"authorization": format!("FlyV1 {token}")})),
+        &format!(
+            "token {token:?} may not create databases in acme\n{}",
+            json!({"authorization": format!("FlyV1 {token}")})
+        ),
     );
     let e = world.provision("redis", &req, &["web.cache"]).error();
     assert!(e.contains("token \"********\" may not create databases in acme"), "{e}");

@@ -714,10 +714,10 @@ pub fn deprovision(
 mod tests {
     use super::*;
     use crate::provision::NoEvents;
-    use std::sync::Mutex;
     use crate::provision::definition::{ProvisionerDef, StaticDef};
     use crate::spec;
     use serde_json::json;
+    use std::sync::Mutex;
 
     fn static_def(id: &str, ty: &str, values: &serde_json::Value, secrets: &serde_json::Value) -> Located {
         Located {
@@ -940,8 +940,7 @@ mod tests {
             seen.sort();
             assert_eq!(
                 seen,
-                ["escaped", "nested", "same", "token", "url", "user"]
-                    .map(|k| format!("copy copy.default#aa.cp {k}")),
+                ["escaped", "nested", "same", "token", "url", "user"].map(|k| format!("copy copy.default#aa.cp {k}")),
                 "one warning per key, naming the provisioner, never the value"
             );
             // The secret's own resource is untouched (its `user` holds no secret).

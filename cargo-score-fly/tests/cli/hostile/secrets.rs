@@ -341,9 +341,11 @@ fn an_invalid_url_is_refused_without_showing_its_credentials() {
 
 /// A flyctl that fails the way flyctl does when its input or token is refused: `apps create`
 /// (when `$SF_REFUSE_TOKEN` is set) quotes the token, raw and in a JSON error body;
-/// `secrets import` quotes what it read, line by line, and the API's JSON answer quoting
-/// `$SF_SECRET_JSON`. `apps create` succeeds otherwise; anything else is refused.
+/// `secrets import` (unless `$SF_ACCEPT` is set) quotes what it read, line by line, and the
+/// API's JSON answer quoting `$SF_SECRET_JSON`. `apps create` and `deploy` succeed
+/// otherwise; anything else is refused.
 const FLYCTL: &str = r#"case "$1 $2" in
+  "deploy "*) echo "Visit your newly deployed app at https://demo-api.fly.dev/" ;;
   "apps create")
     if [ -n "$SF_REFUSE_TOKEN" ]; then
       echo "Error: the access token $FLY_API_TOKEN was refused" >&2
@@ -353,6 +355,10 @@ const FLYCTL: &str = r#"case "$1 $2" in
     echo "New app created: $3" ;;
   "secrets import")
     input=$(cat)
+    if [ -n "$SF_ACCEPT" ]; then
+      echo "Secrets have been staged, but not set on VMs."
+      exit 0
+    fi
     echo "Error: Failed to parse secrets from stdin:" >&2
     printf '%s\n' "$input" >&2
     printf 'Error: {"errors":[{"message":"invalid value","value":"%s"}]}\n' "$SF_SECRET_JSON" >&2
@@ -367,9 +373,13 @@ fn flyctl_echoing_the_token_or_a_secret_in_its_errors_has_them_redacted() {
     let project = vault_project("- {id: users, type: app-user, static: {values: {user: app}}}\n");
     let fly = project.script("fly.sh", FLYCTL);
     let json = serde_json::to_string(SECRET).expect("json");
-    let deploy = |refuse: bool| {
+    let deploy = |refuse: bool, accept: bool, summary: bool| {
+        let mut args = vec!["deploy", "--app-prefix", "demo-", "--region", "ams", "-vv"];
+        if summary {
+            args.extend(["--format", "json"]);
+        }
         let mut probe = project
-            .probe(&["deploy", "--app-prefix", "demo-", "--region", "ams", "-v"])
+            .probe(&args)
             .env("FLY_BIN", &fly.display().to_string())
             .env("SF_VAULT", &vault_answer())
             .env("SF_SECRET_JSON", &json[1..json.len() - 1]);
@@ -379,19 +389,30 @@ fn flyctl_echoing_the_token_or_a_secret_in_its_errors_has_them_redacted() {
         if refuse {
             probe = probe.env("SF_REFUSE_TOKEN", "1");
         }
+        if accept {
+            probe = probe.env("SF_ACCEPT", "1");
+        }
         probe.run()
     };
-    let refused = deploy(true);
+    let refused = deploy(true, false, false);
     refused.assert_code(FAILURE);
     refused
         .assert_stderr_has("creating the app failed: `fly apps create demo-api --org personal` exited with status 1:");
     refused.assert_stderr_has("Error: the access token ******** was refused");
-    let failed = deploy(false);
+    let failed = deploy(false, false, false);
     failed.assert_code(FAILURE);
     failed
         .assert_stderr_has("importing secrets failed: `fly secrets import --stage -a demo-api` exited with status 1:");
     failed.assert_stderr_has("PASSWORD=\"\"\"********");
-    let runs = [("deploy (token refused)", &refused), ("deploy (secrets refused)", &failed)];
+    // Then it works: the JSON summary names the secret, and nothing else shows it.
+    let deployed = deploy(false, true, true);
+    deployed.assert_code(0);
+    assert!(deployed.stdout.contains("\"PASSWORD\""), "{}", deployed.stdout);
+    let runs = [
+        ("deploy (token refused)", &refused),
+        ("deploy (secrets refused)", &failed),
+        ("deploy --format json", &deployed),
+    ];
     assert_never_shown(&project, &runs, FLY_TOKEN, &[]);
     assert_never_shown(&project, &runs, SECRET, &[]);
 }
