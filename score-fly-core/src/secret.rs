@@ -679,6 +679,8 @@ mod tests {
     /// Encoders of the syntaxes the redactor claims to see through, written independently
     /// of it (except serde's JSON and the `toml` crate, which are the real thing).
     mod encode {
+        use std::fmt::Write as _;
+
         pub(super) fn json(s: &str) -> String {
             super::json_escape(s)
         }
@@ -692,7 +694,7 @@ mod tests {
                 } else {
                     let mut units = [0u16; 2];
                     for unit in c.encode_utf16(&mut units) {
-                        out.push_str(&if upper { format!("\\u{unit:04X}") } else { format!("\\u{unit:04x}") });
+                        let _ = if upper { write!(out, "\\u{unit:04X}") } else { write!(out, "\\u{unit:04x}") };
                     }
                 }
             }
@@ -723,8 +725,12 @@ mod tests {
                     '\u{8}' => out.push_str("\\b"),
                     '\u{b}' => out.push_str("\\v"),
                     '\u{c}' => out.push_str("\\f"),
-                    c if c < ' ' || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-                    '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                    c if c < ' ' || c == '\u{7f}' => {
+                        let _ = write!(out, "\\x{:02x}", u32::from(c));
+                    }
+                    '\u{2028}' | '\u{2029}' => {
+                        let _ = write!(out, "\\u{:04x}", u32::from(c));
+                    }
                     c => out.push(c),
                 }
             }
@@ -751,7 +757,9 @@ mod tests {
                 match b {
                     b' ' if plus => out.push('+'),
                     b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => out.push(char::from(b)),
-                    b => out.push_str(&format!("%{b:02X}")),
+                    b => {
+                        let _ = write!(out, "%{b:02X}");
+                    }
                 }
             }
             out

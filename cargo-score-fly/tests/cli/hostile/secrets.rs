@@ -10,6 +10,7 @@
 //! No file of a project holds [`SECRET`] as input: provisioners read their answers from the
 //! environment, so a hit in any file is something score-fly wrote.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
@@ -45,7 +46,7 @@ fn forms(secret: &str) -> Vec<String> {
             } else {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
+                    let _ = write!(out, "\\u{unit:04x}");
                 }
             }
         }
@@ -60,7 +61,9 @@ fn forms(secret: &str) -> Vec<String> {
                 '\n' => out.push_str("\\n"),
                 '\t' => out.push_str("\\t"),
                 '\r' => out.push_str("\\r"),
-                c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+                c if c.is_control() => {
+                    let _ = write!(out, "\\u{:04X}", u32::from(c));
+                }
                 c => out.push(c),
             }
         }
