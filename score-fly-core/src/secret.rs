@@ -92,8 +92,9 @@ struct Known {
 
 /// One text to find, and how.
 struct Needle {
-    /// Found as is: the text, and its JSON escaping applied twice.
-    exact: Vec<String>,
+    /// Found as is: the text, and its JSON escaping applied twice; each with its distinct
+    /// characters (a text lacking one of them cannot hold it).
+    exact: Vec<(String, Vec<char>)>,
     /// The text's characters, found through escapes.
     chars: Vec<char>,
     /// Whether some character of it may be written escaped (else `exact` finds it all).
@@ -116,38 +117,57 @@ impl Needle {
                 exact.push(twice);
             }
         }
+        let exact = exact
+            .into_iter()
+            .map(|text| {
+                let mut distinct: Vec<char> = text.chars().collect();
+                distinct.sort_unstable();
+                distinct.dedup();
+                (text, distinct)
+            })
+            .collect();
         Needle { exact, chars, escapable, percent }
     }
 
-    /// Adds the byte ranges where this needle occurs in `text`.
-    fn find_in(&self, text: &str, ranges: &mut Vec<(usize, usize)>) {
-        for exact in &self.exact {
-            let mut from = 0;
-            while let Some(i) = text[from..].find(exact.as_str()) {
-                let start = from + i;
-                ranges.push((start, start + exact.len()));
-                // Overlapping occurrences too: go on from the next character.
-                from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+    /// Adds the byte ranges where this needle occurs in the text of `scan`.
+    fn find_in(&self, scan: &mut Scan<'_>, ranges: &mut Vec<(usize, usize)>) {
+        let text = scan.text;
+        let Some(&first) = self.chars.first() else { return };
+        for (exact, distinct) in &self.exact {
+            if distinct.iter().all(|&c| scan.has(c)) {
+                let mut from = 0;
+                while let Some(i) = text[from..].find(exact.as_str()) {
+                    let start = from + i;
+                    ranges.push((start, start + exact.len()));
+                    // Overlapping occurrences too: go on from the next character.
+                    from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+                }
             }
         }
-        let Some(&first) = self.chars.first() else { return };
-        let escaped = self.escapable && text.contains('\\');
-        let percent = self.percent && (text.contains('%') || (self.chars.contains(&' ') && text.contains('+')));
+        // Escapes (or percent-encodings) matter only when the text has one standing for a
+        // character of the needle; otherwise the raw search above found everything.
+        let distinct = &self.exact[0].1;
+        let touches = |decoded: &[char]| decoded.iter().any(|c| distinct.binary_search(c).is_ok());
+        let escaped = self.escapable && touches(&scan.escaped_chars);
+        let percent = self.percent && touches(&scan.percent_chars);
         if !escaped && !percent {
             return;
         }
-        for (start, c) in text.char_indices() {
-            if escaped
-                && (c == first || c == '\\')
-                && let Some(end) = self.match_with(text, start, escaped_char)
-            {
-                ranges.push((start, end));
+        // A match starts with the first character raw, or encoded.
+        let mut starts: Vec<usize> =
+            if scan.has(first) { text.match_indices(first).map(|(i, _)| i).collect() } else { Vec::new() };
+        for (on, decoded) in [(escaped, &scan.escapes), (percent, &scan.percents)] {
+            if on {
+                starts.extend(decoded.iter().filter(|(c, _)| *c == first).map(|(_, at)| *at));
             }
-            if percent
-                && (c == first || c == '%' || c == '+')
-                && let Some(end) = self.match_with(text, start, percent_char)
-            {
-                ranges.push((start, end));
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        for start in starts {
+            for (on, one) in [(escaped, escaped_char as CharForms), (percent, percent_char as CharForms)] {
+                if on && let Some(end) = self.match_with(text, start, one, &mut scan.scratch) {
+                    ranges.push((start, end));
+                }
             }
         }
     }
@@ -155,22 +175,91 @@ impl Needle {
     /// The end of the longest match of this needle at byte `start`, each character matched
     /// by `one`, which may allow several forms: all are followed (a raw `\` and an escaped
     /// one can both fit), the positions reached after each character kept once.
-    fn match_with(&self, text: &str, start: usize, one: fn(&str, usize, char, &mut Vec<usize>)) -> Option<usize> {
-        let mut at = vec![start];
-        let mut next = Vec::new();
+    fn match_with(
+        &self,
+        text: &str,
+        start: usize,
+        one: CharForms,
+        (at, next): &mut (Vec<usize>, Vec<usize>),
+    ) -> Option<usize> {
+        at.clear();
+        at.push(start);
         for &c in &self.chars {
             next.clear();
-            for &pos in &at {
-                one(text, pos, c, &mut next);
+            for &pos in at.iter() {
+                one(text, pos, c, next);
             }
             if next.is_empty() {
                 return None;
             }
             next.sort_unstable();
             next.dedup();
-            std::mem::swap(&mut at, &mut next);
+            std::mem::swap(at, next);
         }
         at.last().copied()
+    }
+}
+
+/// Where a character can end at a byte of a text (its forms: [`escaped_char`],
+/// [`percent_char`]).
+type CharForms = fn(&str, usize, char, &mut Vec<usize>);
+
+/// A text being redacted, with what every needle asks of it computed once.
+struct Scan<'t> {
+    text: &'t str,
+    /// The ASCII characters in the text.
+    ascii: u128,
+    /// The other characters in the text, sorted.
+    others: Vec<char>,
+    /// Each escape in the text: the character it stands for, and where it starts.
+    escapes: Vec<(char, usize)>,
+    /// Each percent-encoded character (or `+`) in the text, and where it starts.
+    percents: Vec<(char, usize)>,
+    /// The characters escapes stand for, sorted, once each.
+    escaped_chars: Vec<char>,
+    /// The characters percent-encodings stand for, sorted, once each.
+    percent_chars: Vec<char>,
+    /// Buffers of [`Needle::match_with`].
+    scratch: (Vec<usize>, Vec<usize>),
+}
+
+impl<'t> Scan<'t> {
+    fn new(text: &'t str) -> Scan<'t> {
+        let mut scan = Scan {
+            text,
+            ascii: 0,
+            others: Vec::new(),
+            escapes: Vec::new(),
+            percents: Vec::new(),
+            escaped_chars: Vec::new(),
+            percent_chars: Vec::new(),
+            scratch: (Vec::new(), Vec::new()),
+        };
+        for (i, c) in text.char_indices() {
+            if c.is_ascii() {
+                scan.ascii |= 1 << u32::from(c);
+            } else {
+                scan.others.push(c);
+            }
+            match c {
+                '\\' => scan.escapes.extend(decode_escape(text, i).map(|(c, _)| (c, i))),
+                '%' | '+' => scan.percents.extend(decode_percent(text, i).map(|(c, _)| (c, i))),
+                _ => {}
+            }
+        }
+        scan.others.sort_unstable();
+        scan.others.dedup();
+        for (decoded, chars) in [(&scan.escapes, &mut scan.escaped_chars), (&scan.percents, &mut scan.percent_chars)] {
+            chars.extend(decoded.iter().map(|(c, _)| *c));
+            chars.sort_unstable();
+            chars.dedup();
+        }
+        scan
+    }
+
+    /// Whether `c` is in the text.
+    fn has(&self, c: char) -> bool {
+        if c.is_ascii() { self.ascii & (1 << u32::from(c)) != 0 } else { self.others.binary_search(&c).is_ok() }
     }
 }
 
@@ -259,8 +348,12 @@ impl Redactor {
     fn ranges(&self, text: &str) -> Vec<(usize, usize)> {
         let known = self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut ranges = Vec::new();
+        if known.needles.is_empty() {
+            return ranges;
+        }
+        let mut scan = Scan::new(text);
         for needle in &known.needles {
-            needle.find_in(text, &mut ranges);
+            needle.find_in(&mut scan, &mut ranges);
         }
         ranges.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
@@ -333,54 +426,60 @@ fn escaped_char(text: &str, at: usize, c: char, ends: &mut Vec<usize>) {
     if text[at..].starts_with(c) {
         ends.push(at + c.len_utf8());
     }
-    if let Some(end) = escape_end(text, at, c) {
+    if let Some((decoded, end)) = decode_escape(text, at)
+        && decoded == c
+    {
         ends.push(end);
     }
 }
 
-/// Where an escape of `c` at byte `at` of `text` ends, if one is there.
-fn escape_end(text: &str, at: usize, c: char) -> Option<usize> {
+/// The character an escape at byte `at` of `text` stands for, and where the escape ends:
+/// `\"`, `\\`, `\/`, `\'`, `\n`, `\t`, `\r`, `\b`, `\f`, `\a`, `\v`, `\0`, `\e`, `\xHH`,
+/// `\uXXXX` (a surrogate pair as two), `\u{X...}`, `\UXXXXXXXX`; hex digits in either case.
+fn decode_escape(text: &str, at: usize) -> Option<(char, usize)> {
     let bytes = &text.as_bytes()[at..];
     if bytes.first() != Some(&b'\\') {
         return None;
     }
-    let code = u32::from(c);
-    let short = match c {
-        '"' => Some(b'"'),
-        '\\' => Some(b'\\'),
-        '/' => Some(b'/'),
-        '\'' => Some(b'\''),
-        '\n' => Some(b'n'),
-        '\t' => Some(b't'),
-        '\r' => Some(b'r'),
-        '\u{8}' => Some(b'b'),
-        '\u{c}' => Some(b'f'),
-        '\u{7}' => Some(b'a'),
-        '\u{b}' => Some(b'v'),
-        '\0' => Some(b'0'),
-        '\u{1b}' => Some(b'e'),
-        _ => None,
-    };
+    let short = |c: char| Some((c, at + 2));
     match *bytes.get(1)? {
-        b if Some(b) == short => Some(at + 2),
-        b'x' => (code <= 0xff && hex_at(text, at + 2, 2)? == code).then_some(at + 4),
+        b'"' => short('"'),
+        b'\\' => short('\\'),
+        b'/' => short('/'),
+        b'\'' => short('\''),
+        b'n' => short('\n'),
+        b't' => short('\t'),
+        b'r' => short('\r'),
+        b'b' => short('\u{8}'),
+        b'f' => short('\u{c}'),
+        b'a' => short('\u{7}'),
+        b'v' => short('\u{b}'),
+        b'0' => short('\0'),
+        b'e' => short('\u{1b}'),
+        b'x' => Some((char::from_u32(hex_at(text, at + 2, 2)?)?, at + 4)),
         b'u' if bytes.get(2) == Some(&b'{') => {
             let close = bytes.iter().skip(3).take(7).position(|&b| b == b'}')?;
-            (close > 0 && hex_at(text, at + 3, close)? == code).then_some(at + 3 + close + 1)
+            if close == 0 {
+                return None;
+            }
+            Some((char::from_u32(hex_at(text, at + 3, close)?)?, at + 3 + close + 1))
         }
         b'u' => {
             let unit = hex_at(text, at + 2, 4)?;
-            let mut units = [0u16; 2];
-            match c.encode_utf16(&mut units) {
-                [one] => (unit == u32::from(*one)).then_some(at + 6),
-                [high, low] => (unit == u32::from(*high)
-                    && bytes.get(6..8) == Some(b"\\u")
-                    && hex_at(text, at + 8, 4)? == u32::from(*low))
-                .then_some(at + 12),
-                _ => None,
+            if (0xD800..0xDC00).contains(&unit) {
+                // A high surrogate: the low one must follow.
+                if bytes.get(6..8) != Some(b"\\u") {
+                    return None;
+                }
+                let low = hex_at(text, at + 8, 4)?;
+                let high = u16::try_from(unit).ok()?;
+                let low = u16::try_from(low).ok()?;
+                let c = char::decode_utf16([high, low]).next()?.ok()?;
+                return Some((c, at + 12));
             }
+            Some((char::from_u32(unit)?, at + 6))
         }
-        b'U' => (hex_at(text, at + 2, 8)? == code).then_some(at + 10),
+        b'U' => Some((char::from_u32(hex_at(text, at + 2, 8)?)?, at + 10)),
         _ => None,
     }
 }
@@ -388,22 +487,43 @@ fn escape_end(text: &str, at: usize, c: char) -> Option<usize> {
 /// Where `c` can end when it is at byte `at` of `text`, raw or percent-encoded (each UTF-8
 /// byte as `%XX`; a space also as `+`); the ends are added to `ends`.
 fn percent_char(text: &str, at: usize, c: char, ends: &mut Vec<usize>) {
-    let rest = &text[at..];
-    if rest.starts_with(c) {
+    if text[at..].starts_with(c) {
         ends.push(at + c.len_utf8());
     }
-    if c == ' ' && rest.starts_with('+') {
-        ends.push(at + 1);
+    if let Some((decoded, end)) = decode_percent(text, at)
+        && decoded == c
+    {
+        ends.push(end);
     }
-    let mut end = at;
-    let mut buf = [0u8; 4];
-    for &byte in c.encode_utf8(&mut buf).as_bytes() {
-        if text.as_bytes().get(end) != Some(&b'%') || hex_at(text, end + 1, 2) != Some(u32::from(byte)) {
-            return;
+}
+
+/// The character a percent-encoding at byte `at` of `text` stands for (its UTF-8 bytes as
+/// `%XX` each; `+` for a space), and where it ends.
+fn decode_percent(text: &str, at: usize) -> Option<(char, usize)> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) == Some(&b'+') {
+        return Some((' ', at + 1));
+    }
+    let byte = |i: usize| -> Option<u8> {
+        if bytes.get(at + 3 * i) != Some(&b'%') {
+            return None;
         }
-        end += 3;
+        u8::try_from(hex_at(text, at + 3 * i + 1, 2)?).ok()
+    };
+    let lead = byte(0)?;
+    let len = match lead {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf7 => 4,
+        _ => return None,
+    };
+    let mut buf = [lead, 0, 0, 0];
+    for (i, slot) in buf.iter_mut().enumerate().take(len).skip(1) {
+        *slot = byte(i)?;
     }
-    ends.push(end);
+    let c = std::str::from_utf8(&buf[..len]).ok()?.chars().next()?;
+    Some((c, at + 3 * len))
 }
 
 // ---------------------------------------------------------------------------------------
