@@ -33,7 +33,7 @@ const FLY_TOKEN: &str = "fm2_S3CRETflytokenAbCdEf0123456789";
 /// `\/` and non-ASCII as `\uXXXX`); JSON-escaped twice (a JSON document quoted in a JSON
 /// string); TOML basic string (how fly.toml would quote it); Rust's `{:?}` (Go's `%q` for
 /// this text); each line with its quotes escaped but not its backslashes.
-fn forms(secret: &str) -> Vec<String> {
+pub(crate) fn forms(secret: &str) -> Vec<String> {
     let json = |s: &str| {
         let quoted = serde_json::to_string(s).expect("json");
         quoted[1..quoted.len() - 1].to_owned()
@@ -90,13 +90,13 @@ fn forms(secret: &str) -> Vec<String> {
 }
 
 /// One probe and what it was.
-type Shown<'a> = (&'a str, &'a Probe);
+pub(crate) type Shown<'a> = (&'a str, &'a Probe);
 
 /// The sweep: no form of `secret` ([`forms`]) in the stdout or stderr of any of `runs`, nor
 /// in any file of `project` except the state (`.score-fly/state.json`) and `holders` (the
 /// secrets file a run wrote, or an input the test itself put the secret in).
 #[track_caller]
-fn assert_never_shown(project: &Project, runs: &[Shown<'_>], secret: &str, holders: &[&str]) {
+pub(crate) fn assert_never_shown(project: &Project, runs: &[Shown<'_>], secret: &str, holders: &[&str]) {
     let forms = forms(secret);
     for (what, probe) in runs {
         for form in &forms {
@@ -133,8 +133,9 @@ fn response(values: &serde_json::Value, secrets: &serde_json::Value) -> String {
     serde_json::json!({"values": values, "secrets": secrets}).to_string()
 }
 
-/// `vault.sh` answers `$SF_VAULT` (the secret comes from the environment, not a file).
-const VAULT: &str = "cat > /dev/null\nprintf '%s\\n' \"$SF_VAULT\"\n";
+/// `vault.sh` answers `$SF_VAULT` (the secret comes from the environment, not a file); asked
+/// to deprovision, it fails quoting `$SF_SECRET`.
+const VAULT: &str = "cat > /dev/null\nif [ \"$SCORE_PROVISIONER_MODE\" = deprovision ]; then\n  printf 'cannot delete %s\\n' \"$SF_SECRET\" >&2\n  exit 1\nfi\nprintf '%s\\n' \"$SF_VAULT\"\n";
 
 /// A project whose `vault` resource (cmd provisioner `vault`) has [`SECRET`] as its secret
 /// output `password`, and whose `user` resource (type `app-user`) gets it in its params;
@@ -456,7 +457,12 @@ fn launder_answer() -> String {
 #[test]
 fn a_secret_handed_back_as_a_plain_output_is_treated_as_secret_with_a_warning() {
     let project = laundering_project();
-    let env = [("SF_VAULT", vault_answer()), ("SF_LAUNDER", launder_answer()), ("FLY_API_TOKEN", FLY_TOKEN.to_owned())];
+    let env = [
+        ("SF_VAULT", vault_answer()),
+        ("SF_LAUNDER", launder_answer()),
+        ("FLY_API_TOKEN", FLY_TOKEN.to_owned()),
+        ("SF_SECRET", SECRET.to_owned()),
+    ];
     let generate = |args: &[&str]| {
         let mut probe = project.probe(args);
         for (key, value) in &env {
@@ -505,6 +511,13 @@ fn a_secret_handed_back_as_a_plain_output_is_treated_as_secret_with_a_warning() 
         probe.assert_code(0);
         runs.push((args.join(" "), probe));
     }
+    // A provisioner failing to deprovision, quoting the secret.
+    let vault = uid("vault", "api", "vault");
+    let failed = generate(&["resources", "deprovision", &vault]);
+    failed.assert_code(FAILURE);
+    failed.assert_stderr_has(&format!("failed to deprovision `{vault}`: `./vault.sh` exited with status 1"));
+    failed.assert_stderr_has("cannot delete ********");
+    runs.push(("resources deprovision".to_owned(), failed));
     let shown: Vec<Shown<'_>> = runs.iter().map(|(what, probe)| (what.as_str(), probe)).collect();
     assert_never_shown(&project, &shown, SECRET, &["api.secrets"]);
     assert_never_shown(&project, &shown, FLY_TOKEN, &["api.secrets"]);
