@@ -241,6 +241,26 @@ fn redis_is_created_adopted_when_state_is_lost_and_destroyed() {
 }
 
 #[test]
+fn a_flyctl_error_quoting_the_token_shows_it_in_no_form() {
+    let world = World::new();
+    let token = world.fake.token().to_owned();
+    let req = request("redis.default#web.cache", json!({}), json!({}));
+    // The API refuses the request and quotes the token, raw, in Go's `%q` and in JSON.
+    world.fake.fail_next(
+        "redis create",
+        422,
+        &format!(
+            "token {token:?} may not create databases in acme\n{}",
+            json!({"authorization": format!("FlyV1 {token}")})
+        ),
+    );
+    let e = world.provision("redis", &req, &["web.cache"]).error();
+    assert!(e.contains("token \"********\" may not create databases in acme"), "{e}");
+    assert!(e.contains("{\"authorization\":\"FlyV1 ********\"}"), "{e}");
+    world.assert_secrets_hidden(&[]);
+}
+
+#[test]
 fn redis_failures_name_the_command() {
     let world = World::new();
     let req = request("redis.default#web.cache", json!({}), json!({}));

@@ -136,4 +136,14 @@ impl Events for CliEvents<'_> {
             Outcome::Failed(_) | Outcome::Skipped(_) | Outcome::Pending => {}
         }
     }
+
+    fn laundered(&self, uid: &str, provisioner: &str, key: &str) {
+        let _guard = self.lock.lock();
+        self.printer.warning(
+            &format!(
+                "provisioner `{provisioner}` returned `{key}` of resource `{uid}` as a plain output, but it holds a secret: it is used as a secret output (a Fly secret, never a fly.toml value); have the provisioner return it under `secrets`"
+            ),
+            "",
+        );
+    }
 }

@@ -1,10 +1,14 @@
 //! `provisioners add|list|remove`: the `cli.provisioners.yaml` file and the others.
+//!
+//! `list` never shows a credential: http URLs are masked ([`mask_url`]: user info password,
+//! query values) and static secret outputs are `********`.
 
 use std::fmt::Write as _;
 
 use score_fly_core::provision::definition::{
     self, CLI_FILE, CmdDef, DEFAULT_FILE, HttpDef, Located, ProvisionerDef, StaticDef,
 };
+use score_fly_core::secret::{MASK, mask_url};
 
 use super::{Failure, Session, open_project};
 use crate::cli::{Format, ProvisionerAddArgs, ProvisionersCommand};
@@ -101,7 +105,7 @@ fn selector(def: &ProvisionerDef) -> String {
 fn detail(def: &ProvisionerDef) -> String {
     match def.kind() {
         definition::Kind::Cmd(c) => std::iter::once(c.binary).chain(c.args).collect::<Vec<_>>().join(" "),
-        definition::Kind::Http(h) => h.url,
+        definition::Kind::Http(h) => mask_url(&h.url),
         definition::Kind::Builtin(name) => format!("builtin {name}"),
         definition::Kind::Static(s) => {
             let mut keys: Vec<String> = s.values.keys().cloned().collect();
@@ -124,8 +128,12 @@ fn list(format: Format, session: &Session) -> Result<(), Failure> {
                         v.get_mut("static").and_then(|s| s.get_mut("secrets")).and_then(|s| s.as_object_mut())
                     {
                         for value in s.values_mut() {
-                            *value = serde_json::Value::String("********".to_owned());
+                            *value = serde_json::Value::String(MASK.to_owned());
                         }
+                    }
+                    if let Some(url) = v.get_mut("http").and_then(|h| h.get_mut("url")) {
+                        let masked = url.as_str().map(mask_url).unwrap_or_default();
+                        *url = serde_json::Value::String(masked);
                     }
                     v["file"] = serde_json::Value::String(file.display().to_string());
                     v

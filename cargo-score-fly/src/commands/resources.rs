@@ -1,6 +1,6 @@
 //! `resources list|get-outputs|deprovision`.
 
-use score_fly_core::provision::{self, definition};
+use score_fly_core::provision::{self, Redactor, definition};
 
 use super::{CliEvents, Failure, Session, open_project, require_state};
 use crate::cli::{Format, ResourcesCommand};
@@ -72,11 +72,22 @@ fn get_outputs(uid: &str, show_secrets: bool, format: Format, session: &Session)
     let shown = |value: &serde_json::Value| {
         if show_secrets { value.clone() } else { serde_json::Value::String(MASK.to_owned()) }
     };
+    // A plain output holding a secret (a state written before such outputs were moved to
+    // the secret ones) is masked too, unless secrets are asked for.
+    let redactor = Redactor::for_state(&state);
+    let values: serde_json::Map<String, serde_json::Value> = entry
+        .values
+        .iter()
+        .map(|(k, v)| {
+            let v = if show_secrets { v.clone() } else { redact_json(v, &redactor) };
+            (k.clone(), v)
+        })
+        .collect();
     match format {
         Format::Json => {
             let secrets: serde_json::Map<String, serde_json::Value> =
                 entry.secrets.iter().map(|(k, v)| (k.clone(), shown(v))).collect();
-            let doc = serde_json::json!({"uid": uid, "values": entry.values, "secrets": secrets});
+            let doc = serde_json::json!({"uid": uid, "values": values, "secrets": secrets});
             session.printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("json")));
         }
         Format::Table => {
@@ -85,12 +96,24 @@ fn get_outputs(uid: &str, show_secrets: bool, format: Format, session: &Session)
                 other => other.to_string(),
             };
             let mut rows: Vec<Vec<String>> =
-                entry.values.iter().map(|(k, v)| vec![k.clone(), text(v), String::new()]).collect();
+                values.iter().map(|(k, v)| vec![k.clone(), text(v), String::new()]).collect();
             rows.extend(entry.secrets.iter().map(|(k, v)| vec![k.clone(), text(&shown(v)), "secret".to_owned()]));
             session.printer.stdout(&table::render(&["OUTPUT", "VALUE", ""], &rows));
         }
     }
     Ok(())
+}
+
+/// `value` with every string in it redacted.
+fn redact_json(value: &serde_json::Value, redactor: &Redactor) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(s) => serde_json::Value::String(redactor.redact(s)),
+        serde_json::Value::Array(items) => items.iter().map(|v| redact_json(v, redactor)).collect(),
+        serde_json::Value::Object(map) => {
+            map.iter().map(|(k, v)| (k.clone(), redact_json(v, redactor))).collect::<serde_json::Map<_, _>>().into()
+        }
+        other => other.clone(),
+    }
 }
 
 fn unknown(uid: &str, state: &score_fly_core::state::State) -> Failure {

@@ -260,9 +260,9 @@ impl Call<'_> {
         }
     }
 
-    /// A line of progress.
+    /// A line of progress (redacted: it may quote what flyctl or the API said).
     pub(crate) fn say(&self, line: &str) {
-        self.cx.events.output(self.cx.uid, line);
+        self.cx.events.output(self.cx.uid, &self.cx.redactor.redact(line));
     }
 
     /// Runs flyctl; its output lines are shown (credentials masked) as progress. It runs in

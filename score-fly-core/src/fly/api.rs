@@ -161,7 +161,7 @@ impl MachinesApi {
             }
             404 => Ok(AppLookup::Missing),
             403 => Ok(AppLookup::TakenElsewhere),
-            _ => Err(Self::error(what, status, &body)),
+            _ => Err(self.error(what, status, &body)),
         }
     }
 
@@ -171,7 +171,7 @@ impl MachinesApi {
         let (status, body) = self.call(&what, "DELETE", &format!("/v1/apps/{app}"), None)?;
         match status {
             200..=299 | 404 => Ok(()),
-            _ => Err(Self::error(what, status, &body)),
+            _ => Err(self.error(what, status, &body)),
         }
     }
 
@@ -198,7 +198,7 @@ impl MachinesApi {
             Some(&serde_json::to_vec(&body).expect("json")),
         )?;
         if !(200..=299).contains(&status) {
-            return Err(Self::error(what, status, &reply));
+            return Err(self.error(what, status, &reply));
         }
         serde_json::from_slice(&reply)
             .map_err(|e| ApiError::Failed { what, detail: format!("the answer is not an exec result: {e}") })
@@ -207,14 +207,17 @@ impl MachinesApi {
     fn get_json<T: for<'de> Deserialize<'de>>(&self, what: &str, path: &str) -> Result<T, ApiError> {
         let (status, body) = self.call(what, "GET", path, None)?;
         if !(200..=299).contains(&status) {
-            return Err(Self::error(what.to_owned(), status, &body));
+            return Err(self.error(what.to_owned(), status, &body));
         }
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::Failed { what: what.to_owned(), detail: format!("unexpected answer: {e}") })
     }
 
-    fn error(what: String, status: u16, body: &[u8]) -> ApiError {
-        let detail = api_message(body);
+    /// An error answer; what it quotes of the body never shows the token.
+    fn error(&self, what: String, status: u16, body: &[u8]) -> ApiError {
+        let redactor = crate::secret::Redactor::default();
+        redactor.add_token(self.authorization.expose());
+        let detail = redactor.redact(&api_message(body));
         if status == 401 || (status == 403 && detail.contains("token")) {
             return ApiError::Unauthorized {
                 what,
@@ -316,6 +319,21 @@ fn api_message(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_never_quote_the_token() {
+        let api = MachinesApi::new("http://127.0.0.1:9", &Secret::new("fm2_api-token,fm2_second"));
+        for status in [400, 401] {
+            let e = api.error(
+                "looking up".to_owned(),
+                status,
+                br#"{"error":"token \"FlyV1 fm2_api-token,fm2_second\" refused (fm2_second)"}"#,
+            );
+            let text = e.to_string();
+            assert!(!text.contains("fm2_"), "{text}");
+            assert!(text.contains("token \"********\" refused (********)"), "{text}");
+        }
+    }
 
     #[test]
     fn macaroons_are_sent_as_flyv1() {

@@ -4,6 +4,10 @@
 //! installs). Secrets go to flyctl on **stdin** only (`fly secrets import`), never in
 //! arguments. Every line flyctl prints is handed to a callback (after redaction) so callers
 //! can show progress; a failure names the command and quotes the end of its output.
+//!
+//! Redaction: the caller's [`Redactor`] (the secrets it knows), and always the Fly token
+//! flyctl is given (`FLY_ACCESS_TOKEN`/`FLY_API_TOKEN` from the environment or set with
+//! [`Invocation::env`]), since flyctl may quote it when it is refused.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -12,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
-use crate::provision::Redactor;
+use crate::secret::Redactor;
 
 /// How many output lines an error quotes.
 const TAIL_LINES: usize = 15;
@@ -102,6 +106,7 @@ impl Flyctl {
             stdin: None,
             cwd: None,
             redactor: None,
+            tokens: tokens_from_env(),
             mask: false,
             env_remove: Vec::new(),
             env_set: Vec::new(),
@@ -116,6 +121,8 @@ pub struct Invocation<'a> {
     stdin: Option<Vec<u8>>,
     cwd: Option<PathBuf>,
     redactor: Option<&'a Redactor>,
+    /// The Fly token(s) flyctl gets, always hidden.
+    tokens: Redactor,
     mask: bool,
     env_remove: Vec<String>,
     env_set: Vec<(String, String)>,
@@ -148,6 +155,9 @@ impl<'a> Invocation<'a> {
     /// an argument). [`Invocation::env_remove`] wins over it.
     #[must_use]
     pub fn env(mut self, name: &str, value: &str) -> Self {
+        if TOKEN_VARS.contains(&name) {
+            self.tokens.add_token(value);
+        }
         self.env_set.push((name.to_owned(), value.to_owned()));
         self
     }
@@ -187,6 +197,7 @@ impl<'a> Invocation<'a> {
             Some(r) => r.redact(text),
             None => text.to_owned(),
         };
+        let text = self.tokens.redact(&text);
         if self.mask { mask_credentials(&text) } else { text }
     }
 
@@ -252,28 +263,11 @@ impl<'a> Invocation<'a> {
     }
 }
 
-/// Masks credentials in one line of output: the password of `scheme://user:password@`, and
-/// the value after `password`, `secret` or `token` labels (`Password: x`, `SECRET=x`).
+/// Masks credentials in one line of output: URL credentials ([`crate::secret::mask_urls`]:
+/// the password of `scheme://user:password@`, query values), and the value after
+/// `password`, `secret` or `token` labels (`Password: x`, `SECRET=x`).
 pub fn mask_credentials(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    // URL credentials.
-    while let Some(at) = rest.find("://") {
-        let (head, tail) = rest.split_at(at + 3);
-        out.push_str(head);
-        let end = tail.find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'').unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..=colon]);
-                out.push_str("********");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
+    let out = crate::secret::mask_urls(line);
     // `label: value` and `label=value` where the label names a credential.
     let lower = out.to_ascii_lowercase();
     for word in ["password", "secret", "token"] {
@@ -331,9 +325,23 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
+/// The variables flyctl reads its token from, in its order.
+const TOKEN_VARS: [&str; 2] = ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"];
+
+/// A redactor for every Fly token set in the environment.
+fn tokens_from_env() -> Redactor {
+    let tokens = Redactor::default();
+    for var in TOKEN_VARS {
+        if let Ok(token) = std::env::var(var) {
+            tokens.add_token(&token);
+        }
+    }
+    tokens
+}
+
 /// The Fly API token: `FLY_ACCESS_TOKEN`, then `FLY_API_TOKEN` (flyctl's order).
 pub fn token_from_env() -> Option<crate::secret::Secret> {
-    ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"]
+    TOKEN_VARS
         .iter()
         .find_map(|v| std::env::var(v).ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
         .map(crate::secret::Secret::new)
@@ -379,6 +387,39 @@ mod tests {
     }
 
     #[test]
+    fn the_token_and_secrets_flyctl_echoes_are_hidden_in_every_form() {
+        let dir = tempfile::tempdir().unwrap();
+        // As flyctl does when it refuses a token or a value: raw, JSON-escaped, line by line.
+        let fly = script(
+            dir.path(),
+            r#"echo "Error: token $FLY_API_TOKEN refused"
+printf 'Error: {"value":"%s"}\n' "$SF_JSON" >&2
+cat >&2
+exit 1"#,
+        );
+        let secret = "first \"line\"\n  second line\nok";
+        let json = serde_json::to_string(secret).unwrap();
+        let redactor = Redactor::new([secret]);
+        let mut lines = Vec::new();
+        let err = fly
+            .command(&["secrets", "import"])
+            .env("FLY_API_TOKEN", "FlyV1 fm2_cli-test-token,fm2_second")
+            .env("SF_JSON", &json[1..json.len() - 1])
+            .stdin(format!("A=\"\"\"{secret}\"\"\"\n").into_bytes())
+            .redact(&redactor)
+            .run(&mut |l| lines.push(l.to_owned()))
+            .unwrap_err();
+        let text = format!("{err}\n{}", lines.join("\n"));
+        for leaked in ["fm2_cli-test-token", "fm2_second", "first \\\"line", "first \"line", "second line"] {
+            assert!(!text.contains(leaked), "{leaked:?} in {text}");
+        }
+        assert!(text.contains("Error: token ******** refused"), "{text}");
+        assert!(text.contains("Error: {\"value\":\"********\"}"), "{text}");
+        assert!(text.contains("A=\"\"\"********"), "{text}");
+        assert!(text.contains("\n    ok\"\"\""), "a line too short to hide is kept: {text}");
+    }
+
+    #[test]
     fn credentials_flyctl_prints_are_masked() {
         assert_eq!(mask_credentials("  Password:    s3cr3t"), "  Password:    ********");
         assert_eq!(
@@ -392,6 +433,10 @@ mod tests {
             "Secrets have been staged, but not set on VMs. Deploy: now"
         );
         assert_eq!(mask_credentials("see https://fly.io/docs: ok"), "see https://fly.io/docs: ok");
+        assert_eq!(
+            mask_credentials("Private URL = redis://default:pw@fly-x.upstash.io:6379?token=t"),
+            "Private URL = redis://default:********@fly-x.upstash.io:6379?token=********"
+        );
     }
 
     #[test]

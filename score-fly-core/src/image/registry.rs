@@ -125,8 +125,16 @@ impl Registry {
         self
     }
 
+    /// A failure; the detail (which may quote what the registry answered) never shows the
+    /// password or token of the credentials, in any form the redactor knows.
     fn fail(&self, what: &str, detail: impl Into<String>) -> RegistryError {
-        RegistryError::Failed { host: self.host.clone(), what: what.to_owned(), detail: detail.into() }
+        let mut detail = detail.into();
+        if let Some(credentials) = &self.credentials {
+            let redactor = crate::secret::Redactor::default();
+            redactor.add_token(credentials.password.expose());
+            detail = redactor.redact(&detail);
+        }
+        RegistryError::Failed { host: self.host.clone(), what: what.to_owned(), detail }
     }
 
     fn url(&self, path_or_url: &str) -> String {
@@ -516,5 +524,15 @@ mod tests {
         assert_eq!(pairs[0], ("realm".to_owned(), "https://auth.docker.io/token".to_owned()));
         assert_eq!(pairs[2].1, "repository:library/debian:pull");
         assert_eq!(percent("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
+    }
+
+    #[test]
+    fn failures_never_quote_the_token() {
+        let reference = Reference::parse("registry.fly.io/demo:v1").unwrap();
+        let credentials = Credentials { username: "x".into(), password: Secret::new("FlyV1 fm2_registry-token") };
+        let registry = Registry::new(&reference, Some(credentials));
+        let e = registry.fail("pushing", "it answered 400: {\"error\":\"bad token \\\"fm2_registry-token\\\"\"}");
+        assert_eq!(e.to_string().matches("********").count(), 1, "{e}");
+        assert!(!e.to_string().contains("fm2_registry-token"), "{e}");
     }
 }

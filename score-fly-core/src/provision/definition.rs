@@ -259,7 +259,8 @@ impl ProvisionerDef {
         {
             return Err(format!(
                 "provisioner `{}`: `http.url` `{}` must start with http:// or https://",
-                self.id, h.url
+                self.id,
+                crate::secret::mask_url(&h.url)
             ));
         }
         Ok(())

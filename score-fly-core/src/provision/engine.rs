@@ -350,7 +350,7 @@ pub fn execute(
         }
     }
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let redactor = Redactor::for_state(state);
+    let redactor = run_redactor(state, fly);
     let jobs = options.jobs.max(1);
 
     std::thread::scope(|scope| -> Result<(), StateError> {
@@ -452,10 +452,52 @@ pub fn execute(
         drop(job_tx);
         Ok(())
     })?;
+    move_laundered(state, &redactor, events);
     if !options.dry_run {
         persist(state)?;
     }
     Ok(report)
+}
+
+/// The secrets a run knows from its start: every secret output in the state and the Fly
+/// token (from the builtins' environment, else the process's).
+fn run_redactor(state: &State, fly: &crate::builtin::FlyEnv) -> Redactor {
+    let redactor = Redactor::for_state(state);
+    for var in ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"] {
+        if let Some(token) = fly.var(var) {
+            redactor.add_token(&token);
+        }
+    }
+    redactor
+}
+
+/// Moves every plain output (`values`) of every resource in `state` that holds a secret
+/// `known` recognises (or a secret output of any resource of the state) to the secret
+/// outputs, reporting each (see [laundered secrets](crate::provision#laundered-secrets)).
+/// A secret output of the same name wins over the plain one.
+fn move_laundered(state: &mut State, known: &Redactor, events: &dyn Events) {
+    // Every secret now in the state, whichever resource returned it first.
+    for entry in state.resources.values() {
+        known.add_json(&serde_json::Value::Object(entry.secrets.clone()));
+    }
+    for (uid, entry) in &mut state.resources {
+        let laundered: Vec<String> = entry
+            .values
+            .iter()
+            .filter(|(_, value)| {
+                let mut strings = Vec::new();
+                super::collect_strings(value, &mut strings);
+                strings.iter().any(|s| known.finds(s))
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in laundered {
+            if let Some(value) = entry.values.remove(&key) {
+                entry.secrets.entry(key.clone()).or_insert(value);
+            }
+            events.laundered(uid, &entry.provisioner, &key);
+        }
+    }
 }
 
 /// Whether unchanged inputs mean unchanged outputs for this provisioner, so its last outputs
@@ -655,7 +697,7 @@ pub fn deprovision(
         resource_params: entry.params.clone(),
         resource_metadata: entry.metadata.clone(),
     };
-    let redactor = Redactor::for_state(state);
+    let redactor = run_redactor(state, fly);
     let declared_by = entry.declared_by.clone();
     let cx = CallContext { uid, project_root, redactor: &redactor, events, fly, declared_by: &declared_by };
     events.started(uid, &def.def.id, Mode::Deprovision);
@@ -675,6 +717,7 @@ mod tests {
     use crate::provision::definition::{ProvisionerDef, StaticDef};
     use crate::spec;
     use serde_json::json;
+    use std::sync::Mutex;
 
     fn static_def(id: &str, ty: &str, values: &serde_json::Value, secrets: &serde_json::Value) -> Located {
         Located {
@@ -830,5 +873,84 @@ mod tests {
         );
         assert!(matches!(report.outcomes["postgres.default#aa.db3"], Outcome::Skipped(_)));
         assert_eq!(report.outcomes["postgres.default#aa.db2"], Outcome::Provisioned);
+    }
+
+    /// Records `laundered` events.
+    #[derive(Default)]
+    struct Laundered(Mutex<Vec<String>>);
+
+    impl Events for Laundered {
+        fn laundered(&self, uid: &str, provisioner: &str, key: &str) {
+            self.0.lock().unwrap().push(format!("{provisioner} {uid} {key}"));
+        }
+    }
+
+    #[test]
+    fn plain_outputs_holding_a_known_secret_become_secret_outputs() {
+        let password = "pa\"ss\nword-1234";
+        let token = "fm2_engine-test-token";
+        let defs = vec![
+            static_def("pg", "postgres", &json!({"host": "db"}), &json!({"password": password, "user": "keep"})),
+            static_def(
+                "copy",
+                "copy",
+                &json!({
+                    "same": password,
+                    "url": format!("postgres://app:{password}@db/app"),
+                    "escaped": serde_json::to_string(password).unwrap(),
+                    "nested": {"deep": [format!("x{password}")]},
+                    "user": password,
+                    "token": token,
+                    "host": "db",
+                    "short": "pa",
+                }),
+                &json!({"user": "the-secret-one"}),
+            ),
+        ];
+        // Two independent resources: whichever finishes first, the result is the same.
+        let w = workloads(&[&doc("aa", "  db:\n    type: postgres\n  cp:\n    type: copy\n")]);
+        let fly = crate::builtin::FlyEnv {
+            vars: BTreeMap::from([("FLY_API_TOKEN".to_owned(), crate::secret::Secret::new(token))]),
+            ..crate::builtin::FlyEnv::default()
+        };
+        for jobs in [1, 2] {
+            let events = Laundered::default();
+            let mut state = State::new("");
+            let run = Provisioning {
+                defs: &defs,
+                workloads: &w,
+                options: ProvisionOptions { jobs, ..ProvisionOptions::default() },
+                project_root: Path::new("."),
+                events: &events,
+                fly: &fly,
+            };
+            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
+            assert!(report.failures().is_empty(), "{report:?}");
+            let entry = &state.resources["copy.default#aa.cp"];
+            assert_eq!(
+                entry.values,
+                *json!({"host": "db", "short": "pa"}).as_object().unwrap(),
+                "what holds no secret stays plain"
+            );
+            let moved: Vec<&str> = entry.secrets.keys().map(String::as_str).collect();
+            assert_eq!(moved, ["escaped", "nested", "same", "token", "url", "user"]);
+            assert_eq!(entry.secrets["user"], "the-secret-one", "a secret output of the same name wins");
+            assert_eq!(entry.secrets["same"], password);
+            let mut seen = events.0.lock().unwrap().clone();
+            seen.sort();
+            assert_eq!(
+                seen,
+                ["escaped", "nested", "same", "token", "url", "user"].map(|k| format!("copy copy.default#aa.cp {k}")),
+                "one warning per key, naming the provisioner, never the value"
+            );
+            // The secret's own resource is untouched (its `user` holds no secret).
+            assert_eq!(state.resources["postgres.default#aa.db"].values, *json!({"host": "db"}).as_object().unwrap());
+
+            // Reused on the next run: nothing moves again, nothing is reported.
+            let again = Laundered::default();
+            let run = Provisioning { events: &again, ..run };
+            execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
+            assert!(again.0.into_inner().unwrap().is_empty());
+        }
     }
 }

@@ -5,6 +5,10 @@
 //! 1 s...); a 4xx fails at once quoting the body; a request that takes longer than the
 //! timeout fails without retry (the provisioner may still be working on it). An empty 2xx
 //! answer to a deprovision is success.
+//!
+//! The URL is shown with its credentials masked ([`crate::secret::mask_url`]) in every
+//! message, and its credentials join the run's [`Redactor`] so a body echoing them is
+//! redacted too.
 
 use std::time::Duration;
 
@@ -45,10 +49,12 @@ pub(super) fn call(
         .build();
     let agent = ureq::Agent::new_with_config(config);
     let body = serde_json::to_vec(request).expect("requests serialise");
+    cx.redactor.add(crate::secret::url_credentials(&def.url).iter().map(String::as_str));
+    let target = Target { url: &def.url, shown: crate::secret::mask_url(&def.url) };
     let mut backoff = Duration::from_millis(250);
     let mut attempt = 0;
     loop {
-        match once(&agent, &def.url, mode, &body, cx.redactor) {
+        match once(&agent, &target, mode, &body, cx.redactor) {
             Attempt::Done(result) => return result,
             Attempt::Retry(why) if attempt < retries => {
                 cx.events.output(cx.uid, &format!("{why}; retrying in {} ms", backoff.as_millis()));
@@ -63,20 +69,27 @@ pub(super) fn call(
     }
 }
 
-fn once(agent: &ureq::Agent, url: &str, mode: Mode, body: &[u8], redactor: &Redactor) -> Attempt {
+/// The URL called, and how it is shown.
+struct Target<'a> {
+    url: &'a str,
+    shown: String,
+}
+
+fn once(agent: &ureq::Agent, target: &Target<'_>, mode: Mode, body: &[u8], redactor: &Redactor) -> Attempt {
     let sent = match mode {
-        Mode::Provision => agent.post(url).content_type("application/json").send(body),
-        Mode::Deprovision => agent.delete(url).force_send_body().content_type("application/json").send(body),
+        Mode::Provision => agent.post(target.url).content_type("application/json").send(body),
+        Mode::Deprovision => agent.delete(target.url).force_send_body().content_type("application/json").send(body),
     };
     let mut response = match sent {
         Ok(response) => response,
-        Err(e) => return classify(url, &e),
+        Err(e) => return classify(target, &e),
     };
     let status = response.status().as_u16();
     let bytes = match response.body_mut().with_config().limit(BODY_LIMIT).read_to_vec() {
         Ok(bytes) => bytes,
-        Err(e) => return classify(url, &e),
+        Err(e) => return classify(target, &e),
     };
+    let url = &target.shown;
     let method = if mode == Mode::Provision { "POST" } else { "DELETE" };
     match status {
         200..=299 => Attempt::Done(match (mode, parse_response(&bytes)) {
@@ -89,9 +102,13 @@ fn once(agent: &ureq::Agent, url: &str, mode: Mode, body: &[u8], redactor: &Reda
     }
 }
 
-fn classify(url: &str, error: &ureq::Error) -> Attempt {
+/// What a failed request means, in a message showing the masked URL (ureq's own message may
+/// quote the URL as given: its credentials are masked there too).
+fn classify(target: &Target<'_>, kind: &ureq::Error) -> Attempt {
     use ureq::{Error, Timeout};
-    match error {
+    let url = &target.shown;
+    let error = crate::secret::mask_urls(&kind.to_string().replace(target.url, &target.shown));
+    match kind {
         Error::Timeout(Timeout::Connect | Timeout::Resolve) | Error::ConnectionFailed | Error::HostNotFound => {
             Attempt::Retry(format!("cannot connect to {url}: {error}"))
         }
@@ -110,7 +127,7 @@ fn classify(url: &str, error: &ureq::Error) -> Attempt {
         Error::Timeout(_) => {
             Attempt::Done(Err(format!("{url} did not answer in time ({error}); set `http.timeout` to allow longer")))
         }
-        other => Attempt::Done(Err(format!("request to {url} failed: {other}"))),
+        _ => Attempt::Done(Err(format!("request to {url} failed: {error}"))),
     }
 }
 

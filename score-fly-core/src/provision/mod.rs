@@ -15,6 +15,27 @@
 //! Provisioners are called through [`call`] ([`definition::Kind`]: `cmd`, `http`,
 //! `static`) with the score-flyio wire protocol ([`protocol`]). The engine never prints: it
 //! reports through [`Events`].
+//!
+//! # Secrets
+//!
+//! Everything a provisioner (or flyctl, for a builtin) prints and every error of a call
+//! goes through one [`Redactor`] holding every secret the run knows: the secret outputs in
+//! the state, those returned during the run, the Fly token, credentials in http
+//! provisioners' URLs, and what builtins generate or read (passwords, environment values).
+//!
+//! ## Laundered secrets
+//!
+//! A provisioner may hand a secret back as a plain output (`values`): a copy of another
+//! resource's password, a connection string built from it, the Fly token. Plain outputs go
+//! into `fly.toml` as `[env]`, so after every run (dry runs too) each plain output of every
+//! resource in the state is checked against every secret known at the end of the run: one
+//! that **contains** a known secret, in any form the [`Redactor`] recognises, is moved to
+//! the resource's secret outputs (it becomes a Fly secret) and reported through
+//! [`Events::laundered`] (provisioner and key, never the value). "Contains", not "equals":
+//! a connection string holding a password leaks it as surely as the password itself, and
+//! the rule is the redactor's, so nothing hidden on screen is ever written in clear. The
+//! cost of a false match (a value that merely contains a short secret) is a value carried
+//! as a Fly secret instead of `[env]`, which the app reads the same way, and a warning.
 
 mod cmd;
 pub mod definition;
@@ -23,8 +44,8 @@ mod http;
 pub mod protocol;
 
 use std::path::Path;
-use std::sync::RwLock;
 
+pub use crate::secret::Redactor;
 pub use definition::{Located, ProvisionerDef};
 pub use engine::*;
 
@@ -38,6 +59,10 @@ pub trait Events: Sync {
     fn output(&self, _uid: &str, _line: &str) {}
     /// A resource is done.
     fn finished(&self, _uid: &str, _outcome: &Outcome) {}
+    /// Provisioner `provisioner` returned output `key` of resource `uid` as a plain value,
+    /// but it holds a known secret: it was moved to the secret outputs (see
+    /// [`engine`](crate::provision#laundered-secrets)). Never carries the value.
+    fn laundered(&self, _uid: &str, _provisioner: &str, _key: &str) {}
 }
 
 /// Reports nothing.
@@ -45,59 +70,6 @@ pub trait Events: Sync {
 pub struct NoEvents;
 
 impl Events for NoEvents {}
-
-/// Replaces known secret values in text that is about to be shown. Shared by the threads of
-/// a run; secrets learnt during the run are added as they arrive.
-#[derive(Debug, Default)]
-pub struct Redactor {
-    secrets: RwLock<Vec<String>>,
-}
-
-impl Redactor {
-    /// A redactor for these values (values shorter than 4 characters are not redacted: they
-    /// would mangle ordinary text and are not worth hiding).
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
-        let redactor = Redactor::default();
-        redactor.add(values);
-        redactor
-    }
-
-    /// Every secret value of a state.
-    pub fn for_state(state: &crate::state::State) -> Self {
-        let redactor = Redactor::default();
-        for entry in state.resources.values() {
-            redactor.add_json(&serde_json::Value::Object(entry.secrets.clone()));
-        }
-        redactor
-    }
-
-    /// Adds values to hide.
-    pub fn add<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
-        let mut secrets = self.secrets.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        secrets.extend(values.into_iter().filter(|v| v.len() >= 4).map(str::to_owned));
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-    }
-
-    /// Adds every string inside a JSON value (e.g. a resource's secret outputs).
-    pub fn add_json(&self, value: &serde_json::Value) {
-        let mut values = Vec::new();
-        collect_strings(value, &mut values);
-        self.add(values.iter().map(String::as_str));
-    }
-
-    /// `text` with every secret replaced by `********`.
-    pub fn redact(&self, text: &str) -> String {
-        let secrets = self.secrets.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut out = text.to_owned();
-        for secret in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "********");
-            }
-        }
-        out
-    }
-}
 
 /// Every string (and the JSON text of every non-string scalar) inside a value.
 pub fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
@@ -127,8 +99,19 @@ pub struct CallContext<'a> {
     pub declared_by: &'a [String],
 }
 
-/// Calls a provisioner once. `Ok(None)` is an empty answer (fine for a deprovision).
+/// Calls a provisioner once. `Ok(None)` is an empty answer (fine for a deprovision). An
+/// error is redacted here, whatever kind of provisioner wrote it (a body or output it
+/// quotes, a flyctl or Machines API error of a builtin).
 pub fn call(
+    def: &ProvisionerDef,
+    mode: Mode,
+    request: &Request,
+    cx: &CallContext<'_>,
+) -> Result<Option<Response>, String> {
+    call_kind(def, mode, request, cx).map_err(|e| cx.redactor.redact(&e))
+}
+
+fn call_kind(
     def: &ProvisionerDef,
     mode: Mode,
     request: &Request,
@@ -142,16 +125,5 @@ pub fn call(
             Mode::Provision => Some(Response { state: None, values: s.values, secrets: s.secrets, shared: None }),
             Mode::Deprovision => None,
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction_replaces_longest_first_and_skips_tiny_values() {
-        let r = Redactor::new(["hunter2", "hunter2-extended", "ab"]);
-        assert_eq!(r.redact("pw=hunter2-extended and hunter2, ab"), "pw=******** and ********, ab");
     }
 }
