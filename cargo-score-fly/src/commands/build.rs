@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use score_fly_core::image::{self, BlobCache, Credentials, PushEvent, Reference, Registry};
+use score_fly_core::outputs::{self, Output};
 use score_fly_core::secret::Secret;
 use score_fly_core::state::{ImageEntry, State};
 
@@ -30,6 +31,9 @@ pub const FLY_REGISTRY: &str = "registry.fly.io";
 pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
     let workspace = cargo::discover(&args.packages, Path::new("."))?;
+    if let Some(dir) = &args.output_oci {
+        check_output_oci(dir, &workspace)?;
+    }
     let project = super::open_project_at(&workspace.root, session)?;
     let mut state = project.load()?.unwrap_or_else(|| State::new(args.app_prefix.clone().unwrap_or_default()));
     let mut summary = Vec::new();
@@ -63,6 +67,26 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
         printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&summary).expect("json")));
     }
     Ok(())
+}
+
+/// `--output-oci DIR` holds one image layout and nothing else: not the project, not a
+/// package, not `.score-fly/`.
+fn check_output_oci(dir: &Path, workspace: &cargo::Workspace) -> Result<(), Failure> {
+    if workspace.services.len() > 1 {
+        let packages: Vec<&str> = workspace.services.iter().map(|s| s.package.as_str()).collect();
+        return Err(Failure::Invalid(format!(
+            "--output-oci {} holds one image, but {} packages are chosen ({}): choose one with -p",
+            dir.display(),
+            packages.len(),
+            packages.join(", ")
+        )));
+    }
+    let mut protected = super::generate::workspace_protected(&workspace.root);
+    for service in &workspace.services {
+        protected.extend(super::generate::package_protected(service));
+    }
+    let output = Output::folder(dir, "--output-oci", "choose a folder of its own for --output-oci");
+    outputs::check(&protected, &[output]).map_err(|e| Failure::Invalid(e.to_string()))
 }
 
 pub(crate) fn dockerfile(
