@@ -371,9 +371,13 @@ mod tests {
         std::fs::create_dir(f.p("x")).unwrap();
         symlink(f.p("score.yaml"), f.p("link.yaml")).unwrap();
         std::fs::hard_link(f.p("score.yaml"), f.p("hard.yaml")).unwrap();
-        for spelling in ["score.yaml", "x/../score.yaml", "./score.yaml", "new/../score.yaml", "link.yaml", "hard.yaml"] {
+        for spelling in ["score.yaml", "x/../score.yaml", "./score.yaml", "new/../score.yaml", "link.yaml", "hard.yaml"]
+        {
             let err = f.check(&[secrets(f.p(spelling))]).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("--secrets-file {} would overwrite the Score file", f.p(spelling).display())), "{spelling}: {err}");
+            assert!(
+                err.starts_with(&format!("--secrets-file {} would overwrite the Score file", f.p(spelling).display())),
+                "{spelling}: {err}"
+            );
             assert!(err.ends_with("; choose another --secrets-file"), "{err}");
         }
         f.check(&[secrets(f.p("api.secrets"))]).unwrap();
@@ -382,9 +386,18 @@ mod tests {
     #[test]
     fn no_named_output_lives_in_a_project_folder() {
         let f = Fixture::new();
-        for spelling in [".score-fly/state.json", ".score-fly/lock", ".score-fly/cli.provisioners.yaml", ".score-fly/.gitignore", "x/../.score-fly/new"] {
+        for spelling in [
+            ".score-fly/state.json",
+            ".score-fly/lock",
+            ".score-fly/cli.provisioners.yaml",
+            ".score-fly/.gitignore",
+            "x/../.score-fly/new",
+        ] {
             let err = f.check(&[secrets(f.p(spelling))]).unwrap_err().to_string();
-            assert!(err.contains("is inside") && err.contains(".score-fly, score-fly's project folder"), "{spelling}: {err}");
+            assert!(
+                err.contains("is inside") && err.contains(".score-fly, score-fly's project folder"),
+                "{spelling}: {err}"
+            );
         }
         // Another project's folder too (beside an output elsewhere).
         let err = f.check(&[secrets(f.p("sub/.score-fly/x"))]).unwrap_err().to_string();
@@ -407,7 +420,10 @@ mod tests {
         let fly = Output::named(f.p("fly_web.toml"), "the fly.toml of workload `web`", "choose another -o");
         let err = f.check(&[fly.clone(), secrets(f.p("./fly_web.toml"))]).unwrap_err().to_string();
         assert!(err.starts_with("the fly.toml of workload `web`"), "{err}");
-        assert!(err.contains("are the same file: the second would replace the first; choose another --secrets-file"), "{err}");
+        assert!(
+            err.contains("are the same file: the second would replace the first; choose another --secrets-file"),
+            "{err}"
+        );
         std::fs::write(f.p("fly_web.toml"), "").unwrap();
         symlink(f.p("fly_web.toml"), f.p("alias.toml")).unwrap();
         assert!(f.check(&[fly, secrets(f.p("alias.toml"))]).is_err());

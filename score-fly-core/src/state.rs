@@ -499,6 +499,72 @@ mod tests {
         assert!(e.contains("unknown field `extra`"), "{e}");
     }
 
+    /// A link planted in `.score-fly/` (or as `.score-fly`) stops the project from opening,
+    /// naming it; its target is never read or written.
+    #[test]
+    fn links_in_the_project_folder_are_refused_when_it_opens() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        for link in ["lock", "state.json", ".gitignore", "x.provisioners.yaml", "files/web", "files/web/%2Fetc%2Fx"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(STATE_DIR).join(link);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let target = if link == "files/web" { outside.path() } else { victim.as_path() };
+            symlink(target, &path).unwrap();
+            let e = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap_err().to_string();
+            assert!(e.contains(&format!("{} is a symbolic link", path.display())), "{link}: {e}");
+            assert!(e.contains("score-fly never follows links inside"), "{e}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        symlink(outside.path(), dir.path().join(STATE_DIR)).unwrap();
+        let e = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains(".score-fly is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1, "nothing written outside");
+    }
+
+    /// An older `.gitignore` gets the generated files' folder, every other line kept, once.
+    #[test]
+    fn an_older_gitignore_gets_the_generated_files_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
+        let gitignore = dir.path().join(STATE_DIR).join(".gitignore");
+        std::fs::write(&gitignore, "# mine\nstate.json\n").unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        project.save(&State::new("")).unwrap();
+        project.save(&State::new("")).unwrap();
+        assert_eq!(std::fs::read_to_string(&gitignore).unwrap(), "# mine\nstate.json\nfiles/\n");
+        drop(project);
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        project.save(&State::new("")).unwrap();
+        assert_eq!(std::fs::read_to_string(&gitignore).unwrap(), "# mine\nstate.json\nfiles/\n");
+        // A new project's file has it from the start.
+        let fresh = tempfile::tempdir().unwrap();
+        Project::open(fresh.path(), wait(0), &mut |_| {}).unwrap().save(&State::new("")).unwrap();
+        let text = std::fs::read_to_string(fresh.path().join(STATE_DIR).join(".gitignore")).unwrap();
+        assert!(text.lines().any(|l| l == "files/"), "{text}");
+    }
+
+    /// Leftovers of a killed process (temporary files of the current shape) are removed when
+    /// the project opens, in `.score-fly/` and in `files/<app>/`; nothing else is.
+    #[test]
+    fn stale_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join(STATE_DIR);
+        std::fs::create_dir_all(folder.join("files/web")).unwrap();
+        let stale = [".state.json.77.0.1a2b3c4d.tmp", "files/web/.%2Fetc%2Fx.77.3.00000000.tmp"];
+        for name in stale.iter().chain(&["state.json", "files/web/%2Fetc%2Fx"]) {
+            std::fs::write(folder.join(name), "x").unwrap();
+        }
+        drop(Project::open(dir.path(), wait(0), &mut |_| {}).unwrap());
+        for name in stale {
+            assert!(!folder.join(name).exists(), "{name} removed");
+        }
+        assert!(folder.join("state.json").exists() && folder.join("files/web/%2Fetc%2Fx").exists());
+    }
+
     #[test]
     fn second_open_waits_then_reports_the_holder() {
         let dir = tempfile::tempdir().unwrap();

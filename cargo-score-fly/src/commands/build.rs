@@ -81,10 +81,11 @@ fn check_output_oci(dir: &Path, workspace: &cargo::Workspace) -> Result<(), Fail
             packages.join(", ")
         )));
     }
-    let mut protected = super::generate::workspace_protected(&workspace.root);
+    let mut protected = Vec::new();
     for service in &workspace.services {
         protected.extend(super::generate::package_protected(service));
     }
+    protected.extend(super::generate::workspace_protected(&workspace.root));
     let output = Output::folder(dir, "--output-oci", "choose a folder of its own for --output-oci");
     outputs::check(&protected, &[output]).map_err(|e| Failure::Invalid(e.to_string()))
 }

@@ -98,7 +98,7 @@ impl Sources {
             .zip(&self.outputs)
             .map(|(input, output)| {
                 Output::named(
-                    self.root.join(output),
+                    shown(&self.root.join(output)),
                     format!("the fly.toml of workload `{}`", input.loaded.workload.name()),
                     "choose another -o",
                 )
@@ -357,7 +357,7 @@ impl Opened {
             let what = format!("the fly.toml of workload `{}`", c.name);
             writes.push(
                 PendingWrite::new(path.clone(), text.into_bytes()),
-                Output::named(path, what, "write it elsewhere with -o"),
+                Output::named(shown(&path), what, "write it elsewhere with -o"),
             );
         }
         writes
@@ -569,7 +569,7 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
     let overrides = overrides(args, workspace.services.len())?;
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
-    let mut protected = workspace_protected(&root);
+    let mut protected = Vec::new();
     protected.extend(args.overrides_file.iter().map(|p| Protected::file(p, "the overrides file")));
     let mut prefixes = BTreeSet::new();
     if let Some(region) = &args.region {
@@ -621,6 +621,8 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
         return Err(Failure::InvalidScore(errors));
     }
     check_names(&inputs)?;
+    // After the packages': a package at the root names its manifest better.
+    protected.extend(workspace_protected(&root));
     let outputs = match &args.output {
         Some(output) => output_paths(&inputs, Some(output), &root)?,
         // Beside each package's Cargo.toml.
@@ -781,14 +783,14 @@ fn declared_inputs(root: &Path, file: &Path, dir: Option<&Path>, spec: &Workload
     let name = spec.name();
     let is_rust = file.extension().is_some_and(|e| e == "rs");
     let what = if is_rust { "the source declaring workload" } else { "the Score file of workload" };
-    let mut protected = vec![Protected::file(root.join(file), format!("{what} `{name}`"))];
+    let mut protected = vec![Protected::file(shown(&root.join(file)), format!("{what} `{name}`"))];
     let file_dir = file.parent().unwrap_or(Path::new(""));
     let source_dir = root.join(dir.unwrap_or(file_dir));
     for container in spec.containers.values() {
         for (target, file) in &container.files {
             if let Some(source) = &file.source {
                 protected.push(Protected::file(
-                    source_dir.join(source),
+                    shown(&source_dir.join(source)),
                     format!("the source file of `{target}` in workload `{name}`"),
                 ));
             }
@@ -801,10 +803,15 @@ fn declared_inputs(root: &Path, file: &Path, dir: Option<&Path>, spec: &Workload
 /// workspace's manifest and lock file.
 pub(crate) fn workspace_protected(root: &Path) -> Vec<Protected> {
     vec![
-        Protected::folder(root.join(STATE_DIR), "the project folder"),
-        Protected::file(root.join("Cargo.toml"), "the workspace manifest"),
-        Protected::file(root.join("Cargo.lock"), "the lock file"),
+        Protected::folder(shown(&root.join(STATE_DIR)), "the project folder"),
+        Protected::file(shown(&root.join("Cargo.toml")), "the workspace manifest"),
+        Protected::file(shown(&root.join("Cargo.lock")), "the lock file"),
     ]
+}
+
+/// `path` as messages show it: relative to the current folder when below it.
+fn shown(path: &Path) -> PathBuf {
+    PathBuf::from(cargo::relative(path))
 }
 
 /// What no output may replace in a package: its manifest, its sources (new files in `src/`
@@ -812,14 +819,14 @@ pub(crate) fn workspace_protected(root: &Path) -> Vec<Protected> {
 pub(crate) fn package_protected(service: &cargo::Service) -> Vec<Protected> {
     let package = &service.package;
     let mut protected = vec![
-        Protected::file(service.dir.join("Cargo.toml"), format!("the manifest of package `{package}`")),
-        Protected::tree(service.dir.join("src"), format!("the sources of package `{package}`")),
+        Protected::file(shown(&service.dir.join("Cargo.toml")), format!("the manifest of package `{package}`")),
+        Protected::tree(shown(&service.dir.join("src")), format!("the sources of package `{package}`")),
     ];
     let spec = &service.loaded.workload;
     match &service.origin {
         cargo::Origin::ScoreFile(path) => protected.extend(declared_inputs(Path::new(""), path, None, spec)),
         cargo::Origin::Attribute { source, file: Some(file) } => {
-            protected.push(Protected::file(source, format!("the source declaring workload `{}`", spec.name())));
+            protected.push(Protected::file(shown(source), format!("the source declaring workload `{}`", spec.name())));
             protected.extend(declared_inputs(Path::new(""), file, None, spec));
         }
         cargo::Origin::Attribute { source, file: None } => {

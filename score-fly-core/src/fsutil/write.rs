@@ -66,9 +66,14 @@ impl PendingWrite {
 }
 
 /// `path` as an anchor and the plain names below it.
-fn split<'p>(anchor: Option<&Path>, path: &'p Path, action: &'static str) -> Result<(PathBuf, Vec<&'p OsStr>), FsError> {
+fn split<'p>(
+    anchor: Option<&Path>,
+    path: &'p Path,
+    action: &'static str,
+) -> Result<(PathBuf, Vec<&'p OsStr>), FsError> {
     let Some(anchor) = anchor else {
-        let name = path.file_name().ok_or_else(|| FsError::new(action, path, std::io::Error::other("it names no file")))?;
+        let name =
+            path.file_name().ok_or_else(|| FsError::new(action, path, std::io::Error::other("it names no file")))?;
         return Ok((parent_of(path), vec![name]));
     };
     let relative = path.strip_prefix(anchor).map_err(|_| {
@@ -333,7 +338,12 @@ fn open_folders(
 }
 
 fn open_child_folder(folder: &OwnedFd, name: &OsStr) -> rustix::io::Result<OwnedFd> {
-    rustix::fs::openat(folder, name, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+    rustix::fs::openat(
+        folder,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 /// The folder named in a link error: the first folder below `anchor` on the way to the
@@ -557,8 +567,7 @@ mod tests {
             .to_string();
         assert!(err.contains(".score-fly/files/web is a symbolic link"), "{err}");
         assert!(err.contains("never follows links inside") && err.contains(".score-fly/"), "{err}");
-        let err =
-            write_atomic_inside(root.path(), Path::new(".score-fly/state.json"), b"{}", Some(0o600)).unwrap_err();
+        let err = write_atomic_inside(root.path(), Path::new(".score-fly/state.json"), b"{}", Some(0o600)).unwrap_err();
         assert!(err.to_string().contains("state.json is a symbolic link"), "{err}");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert_eq!(names_in(outside.path()), ["victim"]);

@@ -195,7 +195,12 @@ pub fn pull_base(
 fn from_cache(reference: &Reference, digest: &str, cache: &BlobCache) -> Result<Option<BaseImage>, ImageError> {
     let Some(bytes) = cache.get(digest) else { return Ok(None) };
     let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else { return Ok(None) };
-    if manifest.layers.iter().chain(std::iter::once(&manifest.config)).any(|d| !cache.path(&d.digest).is_some_and(|p| p.is_file())) {
+    if manifest
+        .layers
+        .iter()
+        .chain(std::iter::once(&manifest.config))
+        .any(|d| !cache.path(&d.digest).is_some_and(|p| p.is_file()))
+    {
         return Ok(None);
     }
     let Some(config_bytes) = cache.get(&manifest.config.digest) else { return Ok(None) };

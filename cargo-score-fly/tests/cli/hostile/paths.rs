@@ -38,7 +38,8 @@ impl Outside {
     /// The victim is unchanged and nothing was added beside it.
     fn assert_untouched(&self) {
         assert_eq!(std::fs::read_to_string(self.victim()).expect("the victim is still there"), PRECIOUS);
-        let names: Vec<_> = std::fs::read_dir(self.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
+        let names: Vec<_> =
+            std::fs::read_dir(self.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
         assert_eq!(names, ["victim"], "nothing written outside the project");
     }
 }
@@ -156,14 +157,19 @@ fn no_output_is_an_overrides_or_a_source_file() {
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    files:\n      /etc/app.conf:\n        source: conf/app.conf\n",
     );
     project.write("conf/app.conf", "level = 1\n");
-    project.write("over.yaml", "metadata:\n  annotations:\n    a: b\n");
-    let probe = refused(&project, &["generate", "--overrides-file", "over.yaml", "-o", "over.yaml"], INVALID);
-    probe.assert_line(
-        "error: the fly.toml of workload `web` over.yaml would overwrite the overrides file over.yaml; choose another -o",
-    );
+    project.write("over.yaml", "containers:\n  main:\n    variables:\n      LEVEL: \"2\"\n");
     let probe = refused(&project, &["generate", "--secrets-file", "conf/./app.conf"], INVALID);
     probe.assert_line(
         "error: --secrets-file conf/./app.conf would overwrite the source file of `/etc/app.conf` in workload `web` conf/app.conf; choose another --secrets-file",
+    );
+    let probe =
+        refused(&project, &["generate", "--overrides-file", "over.yaml", "--secrets-file", "over.yaml"], INVALID);
+    probe.assert_line(
+        "error: --secrets-file over.yaml would overwrite the overrides file over.yaml; choose another --secrets-file",
+    );
+    let probe = refused(&project, &["generate", "--overrides-file", "over.yaml", "-o", "over.yaml"], INVALID);
+    probe.assert_line(
+        "error: the fly.toml of workload `web` over.yaml would overwrite the overrides file over.yaml; choose another -o",
     );
 }
 
@@ -172,18 +178,19 @@ fn no_output_is_an_overrides_or_a_source_file() {
 #[test]
 fn two_workloads_never_share_an_output() {
     let project = Project::new();
-    project.write("a.yaml", crate::support::workload("a"));
-    project.write("b.yaml", crate::support::workload("b"));
-    project.generate_ok(&["generate", "a.yaml", "-o", "out.toml"]);
+    project.write("alpha.yaml", crate::support::workload("alpha"));
+    project.write("beta.yaml", crate::support::workload("beta"));
+    project.generate_ok(&["generate", "alpha.yaml", "-o", "out.toml"]);
     let first = project.read("out.toml");
-    let probe = refused(&project, &["generate", "b.yaml", "-o", "out.toml"], INVALID);
+    let probe = refused(&project, &["generate", "beta.yaml", "-o", "out.toml"], INVALID);
     probe.assert_line(
-        "error: the fly.toml of workload `a` out.toml and the fly.toml of workload `b` out.toml are the same file: the second would replace the first; write it elsewhere with -o",
+        "error: the fly.toml of workload `alpha` out.toml and the fly.toml of workload `beta` out.toml are the same file: the second would replace the first; write it elsewhere with -o",
     );
     assert_eq!(project.read("out.toml"), first);
 }
 
-/// `deploy` shares the rule (it is checked before anything is built or provisioned).
+/// `deploy` shares the rule (it is checked before anything is built or provisioned, even
+/// before flyctl is looked for).
 #[test]
 fn deploy_refuses_the_same_outputs() {
     let project = Project::with_score(WEB);
@@ -199,9 +206,10 @@ fn deploy_refuses_the_same_outputs() {
 fn packages_keep_their_manifest_sources_and_folder() {
     let project = Project::new();
     project.package("", "svc", "", &crate::cargo_fixtures::attributed_main("name = \"svc\""));
-    for (output, victim) in [("Cargo.toml", "the manifest of package `svc`"), ("src/main.rs", "the sources of package `svc`")]
+    for (output, victim) in
+        [("Cargo.toml", "the manifest of package `svc`"), ("src/main.rs", "the sources of package `svc`")]
     {
-        let probe = refused(&project, &["generate", "-o", output], INVALID);
+        let probe = refused(&project, &["generate", "--image", "nginx", "-o", output], INVALID);
         probe.assert_stderr_has(&format!("would overwrite {victim}"));
     }
     for folder in [".", "src", ".score-fly/oci"] {
@@ -226,10 +234,8 @@ fn packages_keep_their_manifest_sources_and_folder() {
 fn links_planted_at_predictable_temporary_names_are_never_followed() {
     let project = Project::with_score(WEB);
     let outside = Outside::new();
-    let pid_max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or(32_768);
+    let pid_max: u32 =
+        std::fs::read_to_string("/proc/sys/kernel/pid_max").ok().and_then(|t| t.trim().parse().ok()).unwrap_or(32_768);
     let pids: Vec<u32> = if pid_max <= 65_536 {
         (1..=pid_max).collect()
     } else {
