@@ -69,7 +69,7 @@ impl Protected {
 pub struct Output {
     /// The path, as the user gave it (or as score-fly made it).
     pub path: PathBuf,
-    /// How the user knows it, e.g. `--secrets-file` or `the fly.toml of workload `web``.
+    /// How the user knows it, e.g. `--secrets-file` or ``the fly.toml of workload `web` ``.
     pub what: String,
     /// What to do when it is refused, e.g. `choose another --secrets-file`.
     pub remedy: String,

@@ -253,7 +253,7 @@ pub struct Project {
 impl Drop for Project {
     /// The pid file only exists while the lock is held.
     fn drop(&mut self) {
-        let relative = self.relative(LOCK_FILE);
+        let relative = Self::relative(LOCK_FILE);
         let ours = fsutil::read_inside(&self.root, &relative, PID_FILE_BYTES)
             .ok()
             .flatten()
@@ -319,7 +319,7 @@ impl Project {
     }
 
     /// `name` inside [`STATE_DIR`], relative to the project root.
-    fn relative(&self, name: &str) -> PathBuf {
+    fn relative(name: &str) -> PathBuf {
         Path::new(STATE_DIR).join(name)
     }
 
@@ -327,7 +327,7 @@ impl Project {
     pub fn load(&self) -> Result<Option<State>, StateError> {
         self.check_dir()?;
         let path = self.state_path();
-        let Some(mut file) = fsutil::open_inside(&self.root, &self.relative(STATE_FILE))? else { return Ok(None) };
+        let Some(mut file) = fsutil::open_inside(&self.root, &Self::relative(STATE_FILE))? else { return Ok(None) };
         let mut text = String::new();
         std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| FsError::new("read", &path, e))?;
         State::parse(&path, &text).map(Some)
@@ -382,7 +382,7 @@ impl Project {
     fn prepare_dir(&self) -> Result<(), FsError> {
         let existed = self.check_dir()?;
         if !self.gitignore_checked.swap(true, Ordering::Relaxed) {
-            let relative = self.relative(".gitignore");
+            let relative = Self::relative(".gitignore");
             match fsutil::read_inside(&self.root, &relative, crate::limits::MAX_DOCUMENT_BYTES)? {
                 None => fsutil::write_atomic_inside(&self.root, &relative, GITIGNORE.as_bytes(), None)?,
                 Some(bytes) => {
@@ -405,7 +405,7 @@ impl Project {
     /// [`fsutil::write_atomic_inside`]), creating the folder if missing.
     pub fn write(&self, name: &str, bytes: &[u8], mode: Option<u32>) -> Result<(), FsError> {
         self.prepare_dir()?;
-        fsutil::write_atomic_inside(&self.root, &self.relative(name), bytes, mode)
+        fsutil::write_atomic_inside(&self.root, &Self::relative(name), bytes, mode)
     }
 
     /// Saves the state atomically with mode 0600.
@@ -418,7 +418,7 @@ impl Project {
     fn write_pid(&self) {
         let write = fsutil::PendingWrite::inside(
             &self.root,
-            self.relative(LOCK_FILE),
+            Self::relative(LOCK_FILE),
             format!("{}\n", std::process::id()).into_bytes(),
         );
         let _ = fsutil::write_all_atomic(&[write.not_durable()]);

@@ -202,10 +202,10 @@ const TEMPORARY_NAME_BYTES: usize = 128;
 fn check_distinct(writes: &[PendingWrite]) -> Result<(), FsError> {
     let mut seen: Vec<PathBuf> = writes.iter().map(|w| normalize(&w.path)).collect();
     seen.sort();
-    if let Some(pair) = seen.windows(2).find(|pair| pair[0] == pair[1]) {
+    if let Some([twice, _]) = seen.windows(2).find(|pair| pair[0] == pair[1]) {
         return Err(FsError::new(
             "write",
-            &pair[0],
+            twice,
             std::io::Error::other("two outputs of this run are this one file; give each its own path"),
         ));
     }
@@ -487,7 +487,7 @@ mod tests {
     }
 
     /// The `--secrets-file fly_<name>.toml` defect: two writes to one file in one run
-    /// shared a temporary file (opened with O_TRUNC), so the last content won silently.
+    /// shared a temporary file (opened with `O_TRUNC`), so the last content won silently.
     #[test]
     fn two_writes_to_one_destination_are_refused_and_nothing_is_written() {
         let dir = tempfile::tempdir().unwrap();
@@ -512,7 +512,7 @@ mod tests {
         assert!(!is_temporary(OsStr::new("state.json")) && !is_temporary(OsStr::new(".tmp")));
     }
 
-    /// A link planted at the temporary name is skipped (O_EXCL), never opened or followed.
+    /// A link planted at the temporary name is skipped (`O_EXCL`), never opened or followed.
     #[test]
     fn a_planted_link_at_a_temporary_name_is_never_followed() {
         let dir = tempfile::tempdir().unwrap();

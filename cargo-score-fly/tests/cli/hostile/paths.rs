@@ -227,7 +227,7 @@ fn packages_keep_their_manifest_sources_and_folder() {
 // ---------------------------------------------------------------------------------------
 // Temporary files
 
-/// The defect: temporary files were `.<name>.<pid>.tmp`, opened with O_TRUNC, following
+/// The defect: temporary files were `.<name>.<pid>.tmp`, opened with `O_TRUNC`, following
 /// links. A link planted at that name for every possible pid (or, when pids go very high,
 /// for the next few thousand) pointing at a victim outside: the victim stays intact.
 #[test]
