@@ -100,6 +100,7 @@ pub(crate) fn dockerfile(
     let name = if single { "Dockerfile".to_owned() } else { format!("{}.Dockerfile", service.package) };
     let dockerfile = root.join(&name);
     let ignorefile = root.join(".dockerignore");
+    check_ours(root, &name)?;
     let mut writes = vec![score_fly_core::fsutil::PendingWrite::new(
         dockerfile.clone(),
         image::dockerfile::dockerfile(&service.package, bin).into_bytes(),
@@ -119,6 +120,28 @@ pub(crate) fn dockerfile(
         ),
     );
     Ok(Some(ImageEntry::Dockerfile { dockerfile: PathBuf::from(name), ignorefile: PathBuf::from(".dockerignore") }))
+}
+
+/// The first line of comment of the Dockerfiles `--builder dockerfile` writes.
+const DOCKERFILE_MARK: &str = "# Written by `cargo score-fly build --builder dockerfile`";
+
+/// An existing Dockerfile is replaced only if score-fly wrote it: a user's own one (or a
+/// link, a FIFO...) is refused, never overwritten.
+fn check_ours(root: &Path, name: &str) -> Result<(), Failure> {
+    let path = root.join(name);
+    let Ok(meta) = std::fs::symlink_metadata(&path) else { return Ok(()) };
+    let ours = meta.is_file()
+        && score_fly_core::fsutil::read_inside(root, Path::new(name), score_fly_core::limits::MAX_DOCUMENT_BYTES)
+            .ok()
+            .flatten()
+            .is_some_and(|bytes| String::from_utf8_lossy(&bytes).lines().any(|l| l.starts_with(DOCKERFILE_MARK)));
+    if ours {
+        return Ok(());
+    }
+    Err(Failure::Invalid(format!(
+        "{} exists and score-fly did not write it (it lacks the line `{DOCKERFILE_MARK} ...`); move it away to let `--builder dockerfile` write one, or build natively",
+        cargo::relative(&path)
+    )))
 }
 
 pub(crate) fn native(

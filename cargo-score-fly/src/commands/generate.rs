@@ -417,7 +417,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
         let stale: Vec<String> = writes
             .files
             .iter()
-            .filter(|w| std::fs::read(&w.path).ok().as_deref() != Some(&w.bytes[..]))
+            .filter(|w| w.current(score_fly_core::limits::MAX_GENERATED_BYTES).as_deref() != Some(&w.bytes[..]))
             .map(|w| {
                 let shown = cargo::relative(&w.path);
                 if w.path.exists() { format!("{shown} is out of date") } else { format!("{shown} is missing") }

@@ -59,6 +59,16 @@ impl PendingWrite {
         self
     }
 
+    /// What the destination holds now, reached as the write would reach it (no link below
+    /// the anchor is followed, nor one at the destination), at most `max_bytes` of it;
+    /// `None` when it is missing, not a regular file (a FIFO is never opened for reading), a
+    /// link, unreadable or longer: whatever it is, it is not this write's content.
+    pub fn current(&self, max_bytes: usize) -> Option<Vec<u8>> {
+        let (anchor, names) = self.split().ok()?;
+        let relative: PathBuf = names.iter().collect();
+        read_inside(&anchor, &relative, max_bytes).ok().flatten()
+    }
+
     /// The folder used as given and the names below it (the last is the file's).
     fn split(&self) -> Result<(PathBuf, Vec<&OsStr>), FsError> {
         split(self.anchor.as_deref(), &self.path, "write")

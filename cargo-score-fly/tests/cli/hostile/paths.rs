@@ -358,3 +358,46 @@ fn the_generated_files_folder_is_ignored_by_git() {
     project.generate_ok(&["generate"]);
     assert_eq!(project.lines(".score-fly/.gitignore").len(), 5, "added once");
 }
+
+/// `build --builder dockerfile` replaced whatever `Dockerfile` the workspace had: a user's
+/// own one is refused (so is a link there); the one it wrote itself is rewritten.
+#[test]
+fn a_dockerfile_score_fly_did_not_write_is_never_replaced() {
+    let project = Project::new();
+    project.package("", "svc", "", &crate::cargo_fixtures::attributed_main("name = \"svc\""));
+    project.write("Dockerfile", "FROM scratch\n");
+    let probe = refused(&project, &["build", "--builder", "dockerfile"], INVALID);
+    probe.assert_line("error: Dockerfile exists and score-fly did not write it (it lacks the line `# Written by `cargo score-fly build --builder dockerfile` ...`); move it away to let `--builder dockerfile` write one, or build natively");
+    let outside = Outside::new();
+    std::fs::remove_file(project.path().join("Dockerfile")).expect("rm");
+    symlink(outside.victim(), project.path().join("Dockerfile")).expect("plant");
+    refused(&project, &["build", "--builder", "dockerfile"], INVALID);
+    outside.assert_untouched();
+
+    std::fs::remove_file(project.path().join("Dockerfile")).expect("rm");
+    project.probe(&["build", "--builder", "dockerfile"]).run().assert_code(0);
+    let first = project.read("Dockerfile");
+    project.probe(&["build", "--builder", "dockerfile"]).run().assert_code(0);
+    assert_eq!(project.read("Dockerfile"), first, "its own Dockerfile is rewritten");
+}
+
+/// `generate --check` read every output to compare it: a FIFO planted at an output (or at
+/// a generated file) hung it forever. It is never opened; it is simply out of date.
+#[test]
+fn check_never_opens_a_fifo_at_an_output() {
+    let project = Project::with_score(WITH_GENERATED_FILE);
+    project.generate_ok(&["generate"]);
+    for output in ["fly_web.toml", ".score-fly/files/web/%2Fetc%2Fempty"] {
+        let path = project.path().join(output);
+        let saved = std::fs::read(&path).expect("read");
+        std::fs::remove_file(&path).expect("rm");
+        let made = std::process::Command::new("mkfifo").arg(&path).status().expect("run mkfifo");
+        assert!(made.success());
+        let probe = project.probe(&["generate", "--check"]).timeout(std::time::Duration::from_secs(10)).run();
+        probe.assert_code(FAILURE);
+        probe.assert_stderr_has(&format!("{output} is out of date"));
+        std::fs::remove_file(&path).expect("rm");
+        std::fs::write(&path, saved).expect("restore");
+    }
+    project.probe(&["generate", "--check"]).run().assert_code(0);
+}
