@@ -237,7 +237,14 @@ fn stage(write: &PendingWrite) -> Result<Staged<'_>, FsError> {
             FileType::Symlink if write.anchor.is_some() => {
                 return Err(link_error("write", &write.path, &write.path, &scope_of(&anchor, &names)));
             }
-            _ => {}
+            FileType::RegularFile | FileType::Symlink => {}
+            _ => {
+                return Err(FsError::new(
+                    "write",
+                    &write.path,
+                    std::io::Error::other("it is a device, a FIFO or a socket, which score-fly never replaces"),
+                ));
+            }
         },
         Err(Errno::NOENT) => {}
         Err(e) => return Err(FsError::new("write", &write.path, e.into())),
@@ -450,7 +457,7 @@ fn parent_of(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::{PermissionsExt as _, symlink};
+    use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _, symlink};
 
     fn names_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> =
@@ -617,6 +624,21 @@ mod tests {
         write_atomic(&link, b"app = 'x'", None).unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
+    }
+
+    /// `--secrets-file /dev/null` (as root) would have replaced the device with a file.
+    #[test]
+    fn a_device_or_fifo_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let err = write_atomic(&fifo, b"x", None).unwrap_err().to_string();
+        assert!(err.contains("a device, a FIFO or a socket, which score-fly never replaces"), "{err}");
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert_eq!(names_in(dir.path()), ["fifo"]);
+        let err = write_atomic(Path::new("/dev/null"), b"x", None).unwrap_err().to_string();
+        assert!(err.contains("never replaces"), "{err}");
+        assert!(std::fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device());
     }
 
     #[test]
