@@ -180,24 +180,51 @@ struct Identity {
     inode: Option<(u64, u64)>,
 }
 
-fn identity(path: &Path) -> Identity {
-    use std::os::unix::fs::MetadataExt as _;
-    let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
-    // `absolute` keeps `..` as written: it must be resolved after the links before it.
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    if let Ok(real) = std::fs::canonicalize(&absolute) {
-        let inode = std::fs::metadata(&real).ok().map(|m| (m.dev(), m.ino()));
-        return Identity { real, inode };
-    }
-    let components: Vec<Component<'_>> = absolute.components().collect();
-    for existing in (1..components.len()).rev() {
-        let base: PathBuf = components[..existing].iter().collect();
-        if let Ok(real) = std::fs::canonicalize(&base) {
-            let rest: PathBuf = components[existing..].iter().collect();
-            return Identity { real: normalize(&real.join(rest)), inode: None };
+/// Resolves paths to [`Identity`]s, each folder once (a run may write a hundred generated
+/// files into one folder).
+#[derive(Default)]
+struct Resolver {
+    folders: HashMap<PathBuf, Option<PathBuf>>,
+}
+
+impl Resolver {
+    fn identity(&mut self, path: &Path) -> Identity {
+        use std::os::unix::fs::MetadataExt as _;
+        let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+        // `absolute` keeps `..` as written: it must be resolved after the links before it.
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        // A name that is not a link, in a folder that exists: the real folder and the name.
+        if let (Some(parent), Some(name)) = (absolute.parent(), absolute.file_name()) {
+            let inode = match std::fs::symlink_metadata(&absolute) {
+                Ok(meta) if !meta.file_type().is_symlink() => Some(Some((meta.dev(), meta.ino()))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(None),
+                _ => None,
+            };
+            if let Some(inode) = inode
+                && let Some(real_parent) = self.folder(parent)
+            {
+                return Identity { real: real_parent.join(name), inode };
+            }
         }
+        if let Ok(real) = std::fs::canonicalize(&absolute) {
+            let inode = std::fs::metadata(&real).ok().map(|m| (m.dev(), m.ino()));
+            return Identity { real, inode };
+        }
+        let components: Vec<Component<'_>> = absolute.components().collect();
+        for existing in (1..components.len()).rev() {
+            let base: PathBuf = components[..existing].iter().collect();
+            if let Some(real) = self.folder(&base) {
+                let rest: PathBuf = components[existing..].iter().collect();
+                return Identity { real: normalize(&real.join(rest)), inode: None };
+            }
+        }
+        Identity { real: normalize(&absolute), inode: None }
     }
-    Identity { real: normalize(&absolute), inode: None }
+
+    /// The real path of a folder that exists (`None` if it does not).
+    fn folder(&mut self, folder: &Path) -> Option<PathBuf> {
+        self.folders.entry(folder.to_path_buf()).or_insert_with(|| std::fs::canonicalize(folder).ok()).clone()
+    }
 }
 
 impl Identity {
@@ -221,12 +248,13 @@ impl Identity {
 /// Checks every output of a run against the protected paths and against each other; the
 /// first conflict is the error (nothing has been written when it is returned).
 pub fn check(protected: &[Protected], outputs: &[Output]) -> Result<(), OutputError> {
-    let guarded: Vec<(&Protected, Identity)> = protected.iter().map(|p| (p, identity(&p.path))).collect();
+    let mut resolver = Resolver::default();
+    let guarded: Vec<(&Protected, Identity)> = protected.iter().map(|p| (p, resolver.identity(&p.path))).collect();
     let mut seen: HashMap<PathBuf, usize> = HashMap::new();
     let mut seen_inodes: HashMap<(u64, u64), usize> = HashMap::new();
     let mut identities: Vec<Identity> = Vec::with_capacity(outputs.len());
     for (index, output) in outputs.iter().enumerate() {
-        let id = identity(&output.path);
+        let id = resolver.identity(&output.path);
         check_one(output, &id, &guarded)?;
         let earlier = seen.get(&id.real).or_else(|| id.inode.and_then(|i| seen_inodes.get(&i))).copied();
         if let Some(first) = earlier {

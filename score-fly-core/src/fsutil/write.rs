@@ -5,6 +5,7 @@ use std::ffi::{OsStr, OsString};
 use std::io::{Read as _, Write as _};
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -129,8 +130,8 @@ pub fn write_atomic_inside(anchor: &Path, relative: &Path, bytes: &[u8], mode: O
 struct Staged<'w> {
     write: &'w PendingWrite,
     /// The destination's folder, opened (renames happen relative to it, so a folder
-    /// swapped for a link afterwards changes nothing).
-    folder: OwnedFd,
+    /// swapped for a link afterwards changes nothing); shared by the writes into it.
+    folder: Arc<OwnedFd>,
     folder_path: PathBuf,
     name: OsString,
     temporary: OsString,
@@ -139,7 +140,7 @@ struct Staged<'w> {
 
 impl Staged<'_> {
     fn discard(&self) {
-        let _ = rustix::fs::unlinkat(&self.folder, self.temporary.as_os_str(), AtFlags::empty());
+        let _ = rustix::fs::unlinkat(&*self.folder, self.temporary.as_os_str(), AtFlags::empty());
     }
 }
 
@@ -153,8 +154,9 @@ pub fn write_all_atomic(writes: &[PendingWrite]) -> Result<(), FsError> {
     // Write every temporary file, then sync them all at once (concurrent fsyncs share
     // journal commits, so 100 files cost little more than one), then rename.
     let mut staged: Vec<Staged<'_>> = Vec::with_capacity(writes.len());
+    let mut folders = Folders::new();
     for write in writes {
-        match stage(write) {
+        match stage(write, &mut folders) {
             Ok(s) => staged.push(s),
             Err(e) => {
                 staged.iter().for_each(Staged::discard);
@@ -181,7 +183,7 @@ pub fn write_all_atomic(writes: &[PendingWrite]) -> Result<(), FsError> {
         return Err(e);
     }
     for (i, s) in staged.iter().enumerate() {
-        if let Err(e) = rustix::fs::renameat(&s.folder, s.temporary.as_os_str(), &s.folder, s.name.as_os_str()) {
+        if let Err(e) = rustix::fs::renameat(&*s.folder, s.temporary.as_os_str(), &*s.folder, s.name.as_os_str()) {
             staged[i..].iter().for_each(Staged::discard);
             return Err(FsError::new("write", &s.write.path, e.into()));
         }
@@ -190,7 +192,7 @@ pub fn write_all_atomic(writes: &[PendingWrite]) -> Result<(), FsError> {
     let mut synced_folders: Vec<&Path> = Vec::new();
     for s in staged.iter().filter(|s| s.write.durable) {
         if !synced_folders.contains(&s.folder_path.as_path()) {
-            let _ = rustix::fs::fsync(&s.folder);
+            let _ = rustix::fs::fsync(&*s.folder);
             synced_folders.push(&s.folder_path);
         }
     }
@@ -222,13 +224,24 @@ fn check_distinct(writes: &[PendingWrite]) -> Result<(), FsError> {
     Ok(())
 }
 
+/// The folders a batch of writes opened, by anchor and path (the same folder reached from
+/// another anchor is opened again: what may be followed differs).
+type Folders = std::collections::HashMap<(PathBuf, PathBuf), Arc<OwnedFd>>;
+
 /// Writes a temporary file beside the destination (not synced yet).
-fn stage(write: &PendingWrite) -> Result<Staged<'_>, FsError> {
+fn stage<'w>(write: &'w PendingWrite, opened: &mut Folders) -> Result<Staged<'w>, FsError> {
     let (anchor, names) = write.split()?;
     let (name, folders) = names.split_last().expect("split gives at least one name");
     let folder_path = folders.iter().fold(anchor.clone(), |p, n| p.join(n));
-    let folder = open_folders(&anchor, folders, &write.path, "write", true)?;
-    match rustix::fs::statat(&folder, *name, AtFlags::SYMLINK_NOFOLLOW) {
+    let folder = match opened.get(&(anchor.clone(), folder_path.clone())) {
+        Some(folder) => Arc::clone(folder),
+        None => {
+            let folder = Arc::new(open_folders(&anchor, folders, &write.path, "write", true)?);
+            opened.insert((anchor.clone(), folder_path.clone()), Arc::clone(&folder));
+            folder
+        }
+    };
+    match rustix::fs::statat(&*folder, *name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
             FileType::Directory => {
                 return Err(FsError::new("write", &write.path, std::io::Error::other("it is a folder")));
@@ -261,7 +274,7 @@ fn stage(write: &PendingWrite) -> Result<Staged<'_>, FsError> {
         file.write_all(&write.bytes)
     })();
     if let Err(e) = written {
-        let _ = rustix::fs::unlinkat(&folder, temporary.as_os_str(), AtFlags::empty());
+        let _ = rustix::fs::unlinkat(&*folder, temporary.as_os_str(), AtFlags::empty());
         return Err(FsError::new("write", &write.path, e));
     }
     Ok(Staged { write, folder, folder_path, name: name.to_os_string(), temporary, file })
