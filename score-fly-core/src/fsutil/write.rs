@@ -233,13 +233,13 @@ fn stage<'w>(write: &'w PendingWrite, opened: &mut Folders) -> Result<Staged<'w>
     let (anchor, names) = write.split()?;
     let (name, folders) = names.split_last().expect("split gives at least one name");
     let folder_path = folders.iter().fold(anchor.clone(), |p, n| p.join(n));
-    let folder = match opened.get(&(anchor.clone(), folder_path.clone())) {
-        Some(folder) => Arc::clone(folder),
-        None => {
-            let folder = Arc::new(open_folders(&anchor, folders, &write.path, "write", true)?);
-            opened.insert((anchor.clone(), folder_path.clone()), Arc::clone(&folder));
-            folder
-        }
+    let key = (anchor.clone(), folder_path.clone());
+    let folder = if let Some(folder) = opened.get(&key) {
+        Arc::clone(folder)
+    } else {
+        let folder = Arc::new(open_folders(&anchor, folders, &write.path, "write", true)?);
+        opened.insert(key, Arc::clone(&folder));
+        folder
     };
     match rustix::fs::statat(&*folder, *name, AtFlags::SYMLINK_NOFOLLOW) {
         Ok(stat) => match FileType::from_raw_mode(stat.st_mode) {
@@ -623,6 +623,29 @@ mod tests {
         // `..` cannot climb out of an anchor.
         let err = write_atomic_inside(root.path(), Path::new(".score-fly/../../x"), b"x", None).unwrap_err();
         assert!(err.to_string().contains("only plain names"), "{err}");
+    }
+
+    /// One batch, one folder reached two ways: as a named output's folder (followed, the
+    /// user named it) and inside an anchor (never followed). The second is still refused.
+    #[test]
+    fn a_folder_opened_for_one_write_is_not_reused_from_another_anchor() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        symlink(outside.path(), root.path().join("out")).unwrap();
+        let err = write_all_atomic(&[
+            PendingWrite::new(root.path().join("out/fly.toml"), b"a".to_vec()),
+            PendingWrite::inside(root.path(), "out/x", b"b".to_vec()),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("out is a symbolic link"), "{err}");
+        assert!(names_in(outside.path()).is_empty(), "{:?}", names_in(outside.path()));
+        // Many writes into one folder share it.
+        let writes: Vec<PendingWrite> = (0..50)
+            .map(|i| PendingWrite::inside(root.path(), format!(".score-fly/files/web/f{i}"), vec![b'x'; i]))
+            .collect();
+        write_all_atomic(&writes).unwrap();
+        assert_eq!(names_in(&root.path().join(".score-fly/files/web")).len(), 50);
+        assert_eq!(std::fs::read(root.path().join(".score-fly/files/web/f7")).unwrap(), b"xxxxxxx");
     }
 
     /// A link the user named as an output is replaced, never written through.
