@@ -17,8 +17,9 @@
 //! Data flows one way: [`spec`] (YAML → validated [`spec::Workload`]) → [`placeholder`]
 //! (`${...}` substitution, reporting secret reads) → [`fly`] (typed `fly.toml` model and the
 //! Score → Fly conversion). [`quantity`] parses CPU and memory quantities; [`fsutil`] holds
-//! the only filesystem writes (atomic, path-naming errors); [`limits`] names every bound
-//! on what is read.
+//! the only filesystem writes (atomic, never through a planted link, path-naming errors)
+//! and [`outputs`] decides which paths a run may write (never an input or a project file);
+//! [`limits`] names every bound on what is read.
 //!
 //! This crate never prints and has no CLI: the `cargo-score-fly` binary does that.
 
@@ -31,6 +32,8 @@ pub mod fsutil;
 #[cfg(feature = "engine")]
 pub mod image;
 pub mod limits;
+#[cfg(feature = "engine")]
+pub mod outputs;
 pub mod placeholder;
 #[cfg(feature = "engine")]
 pub mod provision;

@@ -9,9 +9,16 @@
 //!   (so a run that fails creates nothing); the holder's pid is recorded in
 //!   `.score-fly/lock` for the "state is locked by pid N" message.
 //! - Provisioner definitions live in `*.provisioners.yaml` files (see [`crate::provision`]).
+//! - Generated files live in `files/<app>/` beside each `fly.toml`'s own `.score-fly/`
+//!   (written by `generate`, ignored by git like the state).
+//! - score-fly never follows a symbolic link inside `.score-fly/` (nor `.score-fly` itself
+//!   being one): opening the project refuses one, naming it, and every read and write
+//!   there goes through [`fsutil`]'s `*_inside` functions, which open each folder with
+//!   `O_NOFOLLOW` below the project root.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +33,16 @@ pub const STATE_FILE: &str = "state.json";
 /// The state format this version reads and writes.
 pub const STATE_VERSION: u32 = 1;
 
-const GITIGNORE: &str = "# Written by score-fly. state.json holds provisioned resources' secret outputs: never commit it.\nstate.json\nlock\n.*.tmp\n";
+const GITIGNORE: &str = "# Written by score-fly. state.json holds provisioned resources' secret outputs: never commit it.\nstate.json\nlock\n.*.tmp\nfiles/\n";
+
+/// The generated files' folder, as `.gitignore` names it (added to older projects' files).
+const GITIGNORE_FILES: &str = "files/";
+
+/// The pid file holds one pid and a newline (a longer file is not ours: no holder is named).
+const PID_FILE_BYTES: usize = 32;
+
+/// The pid file's name inside [`STATE_DIR`].
+const LOCK_FILE: &str = "lock";
 
 /// Problems with the project state.
 #[derive(Debug, thiserror::Error)]
@@ -230,14 +246,20 @@ pub struct LockWait {
 pub struct Project {
     root: PathBuf,
     _lock: std::fs::File,
+    /// Whether `.gitignore` was checked (once per run: `save` runs after every resource).
+    gitignore_checked: AtomicBool,
 }
 
 impl Drop for Project {
     /// The pid file only exists while the lock is held.
     fn drop(&mut self) {
-        let path = self.dir().join("lock");
-        if std::fs::read_to_string(&path).is_ok_and(|t| t.trim() == std::process::id().to_string()) {
-            let _ = std::fs::remove_file(path);
+        let relative = Self::relative(LOCK_FILE);
+        let ours = fsutil::read_inside(&self.root, &relative, PID_FILE_BYTES)
+            .ok()
+            .flatten()
+            .is_some_and(|bytes| String::from_utf8_lossy(&bytes).trim() == std::process::id().to_string());
+        if ours {
+            let _ = fsutil::remove_inside(&self.root, &relative);
         }
     }
 }
@@ -272,10 +294,10 @@ impl Project {
                 }
             }
         }
-        let project = Project { root: root.to_path_buf(), _lock: dir };
-        if project.dir().is_dir() {
-            // Informational: who holds the lock. Failing to write it is not fatal.
-            let _ = std::fs::write(project.dir().join("lock"), format!("{}\n", std::process::id()));
+        let project = Project { root: root.to_path_buf(), _lock: dir, gitignore_checked: AtomicBool::new(false) };
+        if project.check_dir()? {
+            project.check_links()?;
+            project.write_pid();
             project.remove_stale_temporaries();
         }
         Ok(project)
@@ -296,61 +318,128 @@ impl Project {
         self.dir().join(STATE_FILE)
     }
 
+    /// `name` inside [`STATE_DIR`], relative to the project root.
+    fn relative(name: &str) -> PathBuf {
+        Path::new(STATE_DIR).join(name)
+    }
+
     /// Loads the state, or `None` if the project has none yet.
     pub fn load(&self) -> Result<Option<State>, StateError> {
         self.check_dir()?;
         let path = self.state_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => State::parse(&path, &text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(FsError::new("read", &path, e).into()),
-        }
+        let Some(mut file) = fsutil::open_inside(&self.root, &Self::relative(STATE_FILE))? else { return Ok(None) };
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| FsError::new("read", &path, e))?;
+        State::parse(&path, &text).map(Some)
     }
 
-    /// `.score-fly` must be a folder if it exists.
-    fn check_dir(&self) -> Result<(), StateError> {
+    /// `.score-fly` must be a folder, not a link to one, if it exists (whether it does is
+    /// returned).
+    fn check_dir(&self) -> Result<bool, FsError> {
         let dir = self.dir();
-        if dir.exists() && !dir.is_dir() {
-            return Err(FsError::new(
+        match std::fs::symlink_metadata(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(FsError::new("use", &dir, e)),
+            Ok(m) if m.file_type().is_symlink() => Err(fsutil::link_error("use", &dir, &dir, &dir)),
+            Ok(m) if !m.is_dir() => Err(FsError::new(
                 "use",
                 &dir,
                 std::io::Error::other("it is not a folder; score-fly keeps the project state there, move it away"),
-            )
-            .into());
+            )),
+            Ok(_) => Ok(true),
+        }
+    }
+
+    /// `.score-fly/` holds no symbolic link: not at its top, not in `files/` (the generated
+    /// files' folder), not in `files/<app>/`. Every write there refuses a link anyway; this
+    /// names one when the project is opened, before anything starts.
+    fn check_links(&self) -> Result<(), StateError> {
+        let dir = self.dir();
+        let mut folders = vec![(dir.clone(), 0)];
+        while let Some((folder, depth)) = folders.pop() {
+            let entries = std::fs::read_dir(&folder).map_err(|e| FsError::new("read folder", &folder, e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| FsError::new("read folder", &folder, e))?;
+                let kind = entry.file_type().map_err(|e| FsError::new("read folder", &folder, e))?;
+                if kind.is_symlink() {
+                    return Err(fsutil::link_error("use", &dir, &entry.path(), &dir).into());
+                }
+                // `files/` and `files/<app>/`; deeper folders are not score-fly's.
+                if kind.is_dir() && (depth == 1 || (depth == 0 && entry.file_name() == "files")) {
+                    folders.push((entry.path(), depth + 1));
+                }
+            }
         }
         Ok(())
     }
 
-    /// Creates `.score-fly/` with its `.gitignore` if missing.
+    /// Creates `.score-fly/` with its `.gitignore` if missing; adds the generated files'
+    /// folder to an older `.gitignore` that lacks it (keeping every other line).
     pub fn ensure_dir(&self) -> Result<(), StateError> {
-        self.check_dir()?;
-        let dir = self.dir();
-        if !dir.is_dir() {
-            std::fs::create_dir_all(&dir).map_err(|e| FsError::new("create folder", &dir, e))?;
+        Ok(self.prepare_dir()?)
+    }
+
+    fn prepare_dir(&self) -> Result<(), FsError> {
+        let existed = self.check_dir()?;
+        if !self.gitignore_checked.swap(true, Ordering::Relaxed) {
+            let relative = Self::relative(".gitignore");
+            match fsutil::read_inside(&self.root, &relative, crate::limits::MAX_DOCUMENT_BYTES)? {
+                None => fsutil::write_atomic_inside(&self.root, &relative, GITIGNORE.as_bytes(), None)?,
+                Some(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    if !text.lines().any(|l| matches!(l.trim(), "files/" | "files" | "/files/" | "/files")) {
+                        let separator = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+                        let updated = format!("{text}{separator}{GITIGNORE_FILES}\n");
+                        fsutil::write_atomic_inside(&self.root, &relative, updated.as_bytes(), None)?;
+                    }
+                }
+            }
         }
-        let gitignore = dir.join(".gitignore");
-        if !gitignore.exists() {
-            fsutil::write_atomic(&gitignore, GITIGNORE.as_bytes(), None)?;
+        if !existed {
+            self.write_pid();
         }
-        let _ = std::fs::write(dir.join("lock"), format!("{}\n", std::process::id()));
         Ok(())
+    }
+
+    /// Writes `name` inside `.score-fly/` atomically, following no link (see
+    /// [`fsutil::write_atomic_inside`]), creating the folder if missing.
+    pub fn write(&self, name: &str, bytes: &[u8], mode: Option<u32>) -> Result<(), FsError> {
+        self.prepare_dir()?;
+        fsutil::write_atomic_inside(&self.root, &Self::relative(name), bytes, mode)
     }
 
     /// Saves the state atomically with mode 0600.
     pub fn save(&self, state: &State) -> Result<(), StateError> {
-        self.ensure_dir()?;
-        fsutil::write_atomic(&self.state_path(), state.to_json().as_bytes(), Some(0o600))?;
-        Ok(())
+        Ok(self.write(STATE_FILE, state.to_json().as_bytes(), Some(0o600))?)
     }
 
-    /// Temporary files left by a process that was killed mid-write.
+    /// Informational: who holds the lock. Failing to write it is not fatal (a link there
+    /// was refused by [`Project::check_dir`] already, and is never followed).
+    fn write_pid(&self) {
+        let write = fsutil::PendingWrite::inside(
+            &self.root,
+            Self::relative(LOCK_FILE),
+            format!("{}\n", std::process::id()).into_bytes(),
+        );
+        let _ = fsutil::write_all_atomic(&[write.not_durable()]);
+    }
+
+    /// Temporary files left by a process that was killed mid-write, in `.score-fly/` and
+    /// in the generated files' folders `files/<app>/`.
     fn remove_stale_temporaries(&self) {
-        let Ok(entries) = std::fs::read_dir(self.dir()) else { return };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') && name.ends_with(".tmp") {
-                let _ = std::fs::remove_file(entry.path());
+        let dir = self.dir();
+        let mut folders = vec![(dir.clone(), 0)];
+        while let Some((folder, depth)) = folders.pop() {
+            let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else { continue };
+                let name = entry.file_name();
+                if kind.is_dir() && (depth == 1 || (depth == 0 && name == "files")) {
+                    folders.push((entry.path(), depth + 1));
+                } else if !kind.is_dir() && fsutil::is_temporary(&name) {
+                    // Not followed: removing a link removes the link.
+                    let _ = std::fs::remove_file(entry.path());
+                }
             }
         }
     }
@@ -359,7 +448,9 @@ impl Project {
 /// `pid N` of the lock holder, if its pid file is there and names a live process (a
 /// killed holder leaves a stale file behind).
 fn lock_holder(root: &Path) -> Option<String> {
-    let pid = std::fs::read_to_string(root.join(STATE_DIR).join("lock")).ok()?.trim().parse::<u32>().ok()?;
+    let relative = Path::new(STATE_DIR).join(LOCK_FILE);
+    let bytes = fsutil::read_inside(root, &relative, PID_FILE_BYTES).ok()??;
+    let pid = String::from_utf8_lossy(&bytes).trim().parse::<u32>().ok()?;
     let alive = !cfg!(target_os = "linux") || Path::new("/proc").join(pid.to_string()).exists();
     alive.then(|| format!("pid {pid}"))
 }
@@ -406,6 +497,72 @@ mod tests {
         assert!(e.contains("version 7") && e.contains("reads version 1"), "{e}");
         let e = State::parse(path, r#"{"version": 1, "app_prefix": "", "extra": 1}"#).unwrap_err().to_string();
         assert!(e.contains("unknown field `extra`"), "{e}");
+    }
+
+    /// A link planted in `.score-fly/` (or as `.score-fly`) stops the project from opening,
+    /// naming it; its target is never read or written.
+    #[test]
+    fn links_in_the_project_folder_are_refused_when_it_opens() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        for link in ["lock", "state.json", ".gitignore", "x.provisioners.yaml", "files/web", "files/web/%2Fetc%2Fx"] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(STATE_DIR).join(link);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let target = if link == "files/web" { outside.path() } else { victim.as_path() };
+            symlink(target, &path).unwrap();
+            let e = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap_err().to_string();
+            assert!(e.contains(&format!("{} is a symbolic link", path.display())), "{link}: {e}");
+            assert!(e.contains("score-fly never follows links inside"), "{e}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        symlink(outside.path(), dir.path().join(STATE_DIR)).unwrap();
+        let e = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains(".score-fly is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1, "nothing written outside");
+    }
+
+    /// An older `.gitignore` gets the generated files' folder, every other line kept, once.
+    #[test]
+    fn an_older_gitignore_gets_the_generated_files_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(STATE_DIR)).unwrap();
+        let gitignore = dir.path().join(STATE_DIR).join(".gitignore");
+        std::fs::write(&gitignore, "# mine\nstate.json\n").unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        project.save(&State::new("")).unwrap();
+        project.save(&State::new("")).unwrap();
+        assert_eq!(std::fs::read_to_string(&gitignore).unwrap(), "# mine\nstate.json\nfiles/\n");
+        drop(project);
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        project.save(&State::new("")).unwrap();
+        assert_eq!(std::fs::read_to_string(&gitignore).unwrap(), "# mine\nstate.json\nfiles/\n");
+        // A new project's file has it from the start.
+        let fresh = tempfile::tempdir().unwrap();
+        Project::open(fresh.path(), wait(0), &mut |_| {}).unwrap().save(&State::new("")).unwrap();
+        let text = std::fs::read_to_string(fresh.path().join(STATE_DIR).join(".gitignore")).unwrap();
+        assert!(text.lines().any(|l| l == "files/"), "{text}");
+    }
+
+    /// Leftovers of a killed process (temporary files of the current shape) are removed when
+    /// the project opens, in `.score-fly/` and in `files/<app>/`; nothing else is.
+    #[test]
+    fn stale_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join(STATE_DIR);
+        std::fs::create_dir_all(folder.join("files/web")).unwrap();
+        let stale = [".state.json.77.0.1a2b3c4d.tmp", "files/web/.%2Fetc%2Fx.77.3.00000000.tmp"];
+        for name in stale.iter().chain(&["state.json", "files/web/%2Fetc%2Fx"]) {
+            std::fs::write(folder.join(name), "x").unwrap();
+        }
+        drop(Project::open(dir.path(), wait(0), &mut |_| {}).unwrap());
+        for name in stale {
+            assert!(!folder.join(name).exists(), "{name} removed");
+        }
+        assert!(folder.join("state.json").exists() && folder.join("files/web/%2Fetc%2Fx").exists());
     }
 
     #[test]

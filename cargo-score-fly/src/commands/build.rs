@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use score_fly_core::image::{self, BlobCache, Credentials, PushEvent, Reference, Registry};
+use score_fly_core::outputs::{self, Output};
 use score_fly_core::secret::Secret;
 use score_fly_core::state::{ImageEntry, State};
 
@@ -30,6 +31,9 @@ pub const FLY_REGISTRY: &str = "registry.fly.io";
 pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
     let workspace = cargo::discover(&args.packages, Path::new("."))?;
+    if let Some(dir) = &args.output_oci {
+        check_output_oci(dir, &workspace)?;
+    }
     let project = super::open_project_at(&workspace.root, session)?;
     let mut state = project.load()?.unwrap_or_else(|| State::new(args.app_prefix.clone().unwrap_or_default()));
     let mut summary = Vec::new();
@@ -65,6 +69,27 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `--output-oci DIR` holds one image layout and nothing else: not the project, not a
+/// package, not `.score-fly/`.
+fn check_output_oci(dir: &Path, workspace: &cargo::Workspace) -> Result<(), Failure> {
+    if workspace.services.len() > 1 {
+        let packages: Vec<&str> = workspace.services.iter().map(|s| s.package.as_str()).collect();
+        return Err(Failure::Invalid(format!(
+            "--output-oci {} holds one image, but {} packages are chosen ({}): choose one with -p",
+            dir.display(),
+            packages.len(),
+            packages.join(", ")
+        )));
+    }
+    let mut protected = Vec::new();
+    for service in &workspace.services {
+        protected.extend(super::generate::package_protected(service));
+    }
+    protected.extend(super::generate::workspace_protected(&workspace.root));
+    let output = Output::folder(dir, "--output-oci", "choose a folder of its own for --output-oci");
+    outputs::check(&protected, &[output]).map_err(|e| Failure::Invalid(e.to_string()))
+}
+
 pub(crate) fn dockerfile(
     service: &Service,
     bin: &str,
@@ -75,6 +100,7 @@ pub(crate) fn dockerfile(
     let name = if single { "Dockerfile".to_owned() } else { format!("{}.Dockerfile", service.package) };
     let dockerfile = root.join(&name);
     let ignorefile = root.join(".dockerignore");
+    check_ours(root, &name)?;
     let mut writes = vec![score_fly_core::fsutil::PendingWrite::new(
         dockerfile.clone(),
         image::dockerfile::dockerfile(&service.package, bin).into_bytes(),
@@ -94,6 +120,28 @@ pub(crate) fn dockerfile(
         ),
     );
     Ok(Some(ImageEntry::Dockerfile { dockerfile: PathBuf::from(name), ignorefile: PathBuf::from(".dockerignore") }))
+}
+
+/// The first line of comment of the Dockerfiles `--builder dockerfile` writes.
+const DOCKERFILE_MARK: &str = "# Written by `cargo score-fly build --builder dockerfile`";
+
+/// An existing Dockerfile is replaced only if score-fly wrote it: a user's own one (or a
+/// link, a FIFO...) is refused, never overwritten.
+fn check_ours(root: &Path, name: &str) -> Result<(), Failure> {
+    let path = root.join(name);
+    let Ok(meta) = std::fs::symlink_metadata(&path) else { return Ok(()) };
+    let ours = meta.is_file()
+        && score_fly_core::fsutil::read_inside(root, Path::new(name), score_fly_core::limits::MAX_DOCUMENT_BYTES)
+            .ok()
+            .flatten()
+            .is_some_and(|bytes| String::from_utf8_lossy(&bytes).lines().any(|l| l.starts_with(DOCKERFILE_MARK)));
+    if ours {
+        return Ok(());
+    }
+    Err(Failure::Invalid(format!(
+        "{} exists and score-fly did not write it (it lacks the line `{DOCKERFILE_MARK} ...`); move it away to let `--builder dockerfile` write one, or build natively",
+        cargo::relative(&path)
+    )))
 }
 
 pub(crate) fn native(

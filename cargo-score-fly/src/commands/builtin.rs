@@ -78,7 +78,10 @@ pub fn run(args: &BuiltinArgs, session: &Session) -> Result<(), Failure> {
 /// The app prefix of the project in `dir`, read without taking the lock (the score-fly
 /// process that runs this provisioner holds it).
 fn project_prefix(dir: &Path) -> Option<String> {
-    let path = dir.join(".score-fly").join("state.json");
-    let text = std::fs::read_to_string(&path).ok()?;
-    State::parse(&path, &text).ok().map(|s| s.app_prefix)
+    let relative = Path::new(score_fly_core::state::STATE_DIR).join(score_fly_core::state::STATE_FILE);
+    // Never through a link, never a FIFO (see `fsutil::open_inside`).
+    let mut file = score_fly_core::fsutil::open_inside(dir, &relative).ok()??;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).ok()?;
+    State::parse(&dir.join(&relative), &text).ok().map(|s| s.app_prefix)
 }

@@ -21,7 +21,6 @@ use std::path::{Path, PathBuf};
 
 use score_fly_core::fly::api::{AppLookup, MachinesApi};
 use score_fly_core::fly::cli::Flyctl;
-use score_fly_core::fsutil;
 use score_fly_core::provision::definition::Kind;
 use score_fly_core::provision::{Outcome, ProvisionOptions, Redactor};
 use score_fly_core::secret::Secret;
@@ -212,8 +211,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: false };
     let provisioned = opened.provision(&plan, options, &fly_env, session)?;
     let converted = opened.convert(session)?;
-    let writes = opened.writes(&converted);
-    fsutil::write_all_atomic(&writes).map_err(|e| Failure::Error(e.to_string()))?;
+    opened.commit(&opened.writes(&converted))?;
     opened.record()?;
     for c in &converted {
         printer.verbose(&format!("wrote {}", crate::cargo::relative(&opened.root.join(&c.output))));

@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 use score_fly_core::builtin::FlyEnv;
 use score_fly_core::fly::{self, ConvertOptions, LocalFiles};
 use score_fly_core::fsutil::{self, PendingWrite};
+use score_fly_core::outputs::{self, Output, Protected};
 use score_fly_core::provision::{self, Outcome, ProvisionOptions, Provisioning, definition};
 use score_fly_core::spec::node::FieldPath;
 use score_fly_core::spec::{self, Loaded, Overrides, Workload};
-use score_fly_core::state::{ImageEntry, Project, State, WorkloadEntry};
+use score_fly_core::state::{ImageEntry, Project, STATE_DIR, State, WorkloadEntry};
 
 use super::{CliEvents, Failure, Session};
 
@@ -65,8 +66,8 @@ pub(crate) struct Sources {
     /// This run's workloads.
     pub(crate) inputs: Vec<Input>,
     outputs: Vec<PathBuf>,
-    /// Input files an output must never replace.
-    protected: Vec<PathBuf>,
+    /// What no output may replace: this run's inputs, the project folder, the packages.
+    protected: Vec<Protected>,
     /// The app prefix asked for (flag or settings).
     pub(crate) app_prefix: Option<String>,
     /// The Fly organisation from the package settings.
@@ -83,8 +84,44 @@ pub(crate) fn sources(args: &WorkloadArgs, session: &Session) -> Result<Sources,
     } else {
         from_files(args, session)?
     };
-    check_outputs_spare_inputs(&sources.outputs, sources.protected.iter())?;
+    sources.check_outputs(&[])?;
     Ok(sources)
+}
+
+impl Sources {
+    /// This run's fly.toml outputs (and `extra` ones) against its inputs and the project's
+    /// files, before anything is locked or provisioned.
+    pub(crate) fn check_outputs(&self, extra: &[Output]) -> Result<(), Failure> {
+        let mut all: Vec<Output> = self
+            .inputs
+            .iter()
+            .zip(&self.outputs)
+            .map(|(input, output)| {
+                Output::named(
+                    shown(&self.root.join(output)),
+                    format!("the fly.toml of workload `{}`", input.loaded.workload.name()),
+                    "choose another -o",
+                )
+            })
+            .collect();
+        all.extend_from_slice(extra);
+        outputs::check(&self.protected, &all).map_err(|e| Failure::Invalid(e.to_string()))
+    }
+}
+
+/// Files to write, each with what the user knows it as (for [`outputs::check`]).
+#[derive(Default)]
+pub(crate) struct Writes {
+    /// The writes.
+    pub(crate) files: Vec<PendingWrite>,
+    outputs: Vec<Output>,
+}
+
+impl Writes {
+    fn push(&mut self, write: PendingWrite, output: Output) {
+        self.files.push(write);
+        self.outputs.push(output);
+    }
 }
 
 /// The project, locked, with this run's workloads joined to those of earlier runs.
@@ -101,6 +138,8 @@ pub(crate) struct Opened {
     pub(crate) workloads: BTreeMap<String, Workload>,
     /// The provisioners.
     pub(crate) defs: Vec<definition::Located>,
+    /// What no output may replace (this run's inputs and earlier runs' too).
+    protected: Vec<Protected>,
 }
 
 /// One converted workload.
@@ -120,7 +159,7 @@ pub(crate) struct Converted {
 /// Locks the project and joins this run's workloads to those of earlier runs.
 pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failure> {
     let printer = &session.printer;
-    let Sources { root, inputs, outputs, app_prefix, .. } = sources;
+    let Sources { root, inputs, outputs, app_prefix, mut protected, .. } = sources;
     let project = super::open_project_at(&root, session)?;
     let state = match project.load()? {
         Some(state) => {
@@ -157,9 +196,13 @@ pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failur
         };
         targets.insert(name.clone(), Target { name, entry, loaded: Some(input.loaded) });
     }
+    for target in targets.values().filter(|t| t.loaded.is_none()) {
+        let entry = &target.entry;
+        protected.extend(declared_inputs(&root, &entry.file, entry.dir.as_deref(), &entry.spec));
+    }
     let workloads = targets.iter().map(|(name, t)| (name.clone(), t.entry.spec.clone())).collect();
     let defs = definition::load_all(&project.dir())?;
-    Ok(Opened { root, project, state, targets, workloads, defs })
+    Ok(Opened { root, project, state, targets, workloads, defs, protected })
 }
 
 impl Opened {
@@ -295,21 +338,36 @@ impl Opened {
         if problems.is_empty() { Ok(converted) } else { Err(Failure::Unconvertible(problems)) }
     }
 
-    /// Every file to write for these conversions (fly.toml files and files beside them).
-    pub(crate) fn writes(&self, converted: &[Converted]) -> Vec<PendingWrite> {
-        let mut writes: Vec<PendingWrite> = Vec::new();
+    /// Every file to write for these conversions (fly.toml files and the generated files in
+    /// `.score-fly/files/<app>/` beside them, where no link is followed).
+    pub(crate) fn writes(&self, converted: &[Converted]) -> Writes {
+        let mut writes = Writes::default();
         for c in converted {
             for file in &c.conversion.generated_files {
-                writes.push(PendingWrite::new(c.out_dir.join(&file.path), file.bytes.clone()));
+                let write = PendingWrite::inside(&c.out_dir, &file.path, file.bytes.clone());
+                let what = format!("the generated file of workload `{}`", c.name);
+                writes.push(write.clone(), Output::generated(write.path, what));
             }
             let text = format!(
                 "# Generated by score-fly from {}. Edit the Score file, not this file.\n\n{}",
                 c.source.display(),
                 c.conversion.to_toml()
             );
-            writes.push(PendingWrite::new(self.root.join(&c.output), text.into_bytes()));
+            let path = self.root.join(&c.output);
+            let what = format!("the fly.toml of workload `{}`", c.name);
+            writes.push(
+                PendingWrite::new(path.clone(), text.into_bytes()),
+                Output::named(shown(&path), what, "write it elsewhere with -o"),
+            );
         }
         writes
+    }
+
+    /// Writes every file, all or nothing, once none of them is an input, a project file or
+    /// another one of them ([`outputs::check`]).
+    pub(crate) fn commit(&self, writes: &Writes) -> Result<(), Failure> {
+        outputs::check(&self.protected, &writes.outputs).map_err(|e| Failure::Invalid(e.to_string()))?;
+        fsutil::write_all_atomic(&writes.files).map_err(|e| Failure::Error(e.to_string()))
     }
 
     /// Records the project's workloads in the state and saves it.
@@ -325,6 +383,9 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
     let w = &args.workloads;
     let sources = sources(w, session)?;
+    if let Some(output) = args.secrets_file.as_deref().and_then(secrets_stand_in) {
+        sources.check_outputs(&[output])?;
+    }
     let org = super::deploy::resolve_org(w.org.as_ref(), sources.org.as_ref());
     let mut opened = open(sources, session)?;
     let plan = opened.preflight(&BTreeSet::new())?;
@@ -354,8 +415,9 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
 
     if args.check {
         let stale: Vec<String> = writes
+            .files
             .iter()
-            .filter(|w| std::fs::read(&w.path).ok().as_deref() != Some(&w.bytes[..]))
+            .filter(|w| w.current(score_fly_core::limits::MAX_GENERATED_BYTES).as_deref() != Some(&w.bytes[..]))
             .map(|w| {
                 let shown = cargo::relative(&w.path);
                 if w.path.exists() { format!("{shown} is out of date") } else { format!("{shown} is missing") }
@@ -372,10 +434,10 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     }
 
     let stdout_secrets = secrets_output(args.secrets_file.as_deref(), &with_secrets, &mut writes)?;
-    fsutil::write_all_atomic(&writes).map_err(|e| Failure::Error(e.to_string()))?;
+    opened.commit(&writes)?;
     opened.record()?;
 
-    for write in &writes {
+    for write in &writes.files {
         printer.verbose(&format!("wrote {}", write.path.display()));
     }
     for c in &converted {
@@ -484,8 +546,11 @@ fn from_files(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure
         check_region(region, "--region")?;
     }
     let outputs = output_paths(&inputs, args.output.as_deref(), Path::new(""))?;
-    let mut protected = files;
-    protected.extend(args.overrides_file.iter().cloned());
+    let mut protected = vec![Protected::folder(STATE_DIR, "the project folder")];
+    for input in &inputs {
+        protected.extend(declared_inputs(Path::new(""), &input.file, None, &input.loaded.workload));
+    }
+    protected.extend(args.overrides_file.iter().map(|p| Protected::file(p, "the overrides file")));
     Ok(Sources {
         root: PathBuf::new(),
         inputs,
@@ -504,7 +569,8 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
     let overrides = overrides(args, workspace.services.len())?;
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
-    let mut protected = args.overrides_file.clone();
+    let mut protected = Vec::new();
+    protected.extend(args.overrides_file.iter().map(|p| Protected::file(p, "the overrides file")));
     let mut prefixes = BTreeSet::new();
     if let Some(region) = &args.region {
         check_region(region, "--region")?;
@@ -529,20 +595,11 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
         }
         // `source` files are relative to the Score file, or to the package folder for an
         // inline attribute.
+        protected.extend(package_protected(service));
         let (file, dir) = match &service.origin {
-            cargo::Origin::ScoreFile(path) => {
-                protected.push(path.clone());
-                (path.clone(), None)
-            }
-            cargo::Origin::Attribute { source, file: Some(file) } => {
-                protected.push(source.clone());
-                protected.push(file.clone());
-                (file.clone(), None)
-            }
-            cargo::Origin::Attribute { source, file: None } => {
-                protected.push(source.clone());
-                (source.clone(), Some(service.dir.clone()))
-            }
+            cargo::Origin::ScoreFile(path) => (path.clone(), None),
+            cargo::Origin::Attribute { file: Some(file), .. } => (file.clone(), None),
+            cargo::Origin::Attribute { source, file: None } => (source.clone(), Some(service.dir.clone())),
         };
         prefixes.extend(service.settings.app_prefix.clone());
         orgs.extend(service.settings.org.clone());
@@ -550,18 +607,22 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
         if let (Some(r), None) = (&region, &args.region) {
             check_region(r, &format!("the `region` setting of package `{}`", service.package))?;
         }
-        inputs.push(Input {
+        let input = Input {
             file: within(&root, &file),
             dir: dir.map(|d| within(&root, &d)),
             home: Some(within(&root, &service.dir)),
             region,
             loaded,
-        });
+        };
+        protected.extend(declared_inputs(&root, &input.file, input.dir.as_deref(), &input.loaded.workload));
+        inputs.push(input);
     }
     if !errors.is_empty() {
         return Err(Failure::InvalidScore(errors));
     }
     check_names(&inputs)?;
+    // After the packages': a package at the root names its manifest better.
+    protected.extend(workspace_protected(&root));
     let outputs = match &args.output {
         Some(output) => output_paths(&inputs, Some(output), &root)?,
         // Beside each package's Cargo.toml.
@@ -668,16 +729,16 @@ fn preflight(
 fn secrets_output(
     target: Option<&Path>,
     with_secrets: &[(&str, &BTreeMap<String, score_fly_core::secret::Secret>)],
-    writes: &mut Vec<PendingWrite>,
+    writes: &mut Writes,
 ) -> Result<Option<String>, Failure> {
     let Some(target) = target else { return Ok(None) };
     let text_of = |secrets| fly::secrets::import_text(secrets).map_err(|e| Failure::Invalid(e.to_string()));
     let is_dir = target.is_dir() || target.as_os_str().to_string_lossy().ends_with('/');
     if is_dir {
         for (app, secrets) in with_secrets {
-            let mut write = PendingWrite::new(target.join(format!("{app}.secrets")), text_of(secrets)?.into_bytes());
-            write.mode = Some(0o600);
-            writes.push(write);
+            let path = target.join(format!("{app}.secrets"));
+            let write = PendingWrite::new(path.clone(), text_of(secrets)?.into_bytes()).with_mode(0o600);
+            writes.push(write, Output::named(path, "--secrets-file", "choose another --secrets-file"));
         }
         return Ok(None);
     }
@@ -696,9 +757,8 @@ fn secrets_output(
     if target.as_os_str() == "-" {
         return Ok(Some(text));
     }
-    let mut write = PendingWrite::new(target.to_path_buf(), text.into_bytes());
-    write.mode = Some(0o600);
-    writes.push(write);
+    let write = PendingWrite::new(target.to_path_buf(), text.into_bytes()).with_mode(0o600);
+    writes.push(write, Output::named(target, "--secrets-file", "choose another --secrets-file"));
     Ok(None)
 }
 
@@ -716,28 +776,75 @@ fn check_names(inputs: &[Input]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// An output must never replace an input (a Score file, a source file, an overrides file).
-fn check_outputs_spare_inputs<'p>(
-    outputs: &[PathBuf],
-    inputs: impl Iterator<Item = &'p PathBuf>,
-) -> Result<(), Failure> {
-    let identity = |p: &Path| std::fs::canonicalize(p).ok();
-    // Canonicalise each path once (outputs that do not exist yet cannot be inputs).
-    let existing: Vec<(PathBuf, &PathBuf)> = outputs.iter().filter_map(|o| Some((identity(o)?, o))).collect();
-    if existing.is_empty() {
-        return Ok(());
-    }
-    for input in inputs {
-        let Some(input_id) = identity(input) else { continue };
-        if let Some((_, out)) = existing.iter().find(|(id, _)| *id == input_id) {
-            return Err(Failure::Invalid(format!(
-                "the output {} is the input file {}; choose another -o so the input is not overwritten",
-                out.display(),
-                input.display()
-            )));
+/// The files a workload was declared with, relative to the project `root`: its Score file
+/// (or the Rust source holding `#[score_workload]`) and the `source` files its containers
+/// read. No output may replace them.
+fn declared_inputs(root: &Path, file: &Path, dir: Option<&Path>, spec: &Workload) -> Vec<Protected> {
+    let name = spec.name();
+    let is_rust = file.extension().is_some_and(|e| e == "rs");
+    let what = if is_rust { "the source declaring workload" } else { "the Score file of workload" };
+    let mut protected = vec![Protected::file(shown(&root.join(file)), format!("{what} `{name}`"))];
+    let file_dir = file.parent().unwrap_or(Path::new(""));
+    let source_dir = root.join(dir.unwrap_or(file_dir));
+    for container in spec.containers.values() {
+        for (target, file) in &container.files {
+            if let Some(source) = &file.source {
+                protected.push(Protected::file(
+                    shown(&source_dir.join(source)),
+                    format!("the source file of `{target}` in workload `{name}`"),
+                ));
+            }
         }
     }
-    Ok(())
+    protected
+}
+
+/// What no output may replace in a cargo workspace rooted at `root`: the project folder, the
+/// workspace's manifest and lock file.
+pub(crate) fn workspace_protected(root: &Path) -> Vec<Protected> {
+    vec![
+        Protected::folder(shown(&root.join(STATE_DIR)), "the project folder"),
+        Protected::file(shown(&root.join("Cargo.toml")), "the workspace manifest"),
+        Protected::file(shown(&root.join("Cargo.lock")), "the lock file"),
+    ]
+}
+
+/// `path` as messages show it: relative to the current folder when below it.
+fn shown(path: &Path) -> PathBuf {
+    PathBuf::from(cargo::relative(path))
+}
+
+/// What no output may replace in a package: its manifest, its sources (new files in `src/`
+/// are fine), the Rust source declaring its workload, the Score file and its `source` files.
+pub(crate) fn package_protected(service: &cargo::Service) -> Vec<Protected> {
+    let package = &service.package;
+    let mut protected = vec![
+        Protected::file(shown(&service.dir.join("Cargo.toml")), format!("the manifest of package `{package}`")),
+        Protected::tree(shown(&service.dir.join("src")), format!("the sources of package `{package}`")),
+    ];
+    let spec = &service.loaded.workload;
+    match &service.origin {
+        cargo::Origin::ScoreFile(path) => protected.extend(declared_inputs(Path::new(""), path, None, spec)),
+        cargo::Origin::Attribute { source, file: Some(file) } => {
+            protected.push(Protected::file(shown(source), format!("the source declaring workload `{}`", spec.name())));
+            protected.extend(declared_inputs(Path::new(""), file, None, spec));
+        }
+        cargo::Origin::Attribute { source, file: None } => {
+            protected.extend(declared_inputs(Path::new(""), source, Some(&service.dir), spec));
+        }
+    }
+    protected
+}
+
+/// `--secrets-file` as an output to check before provisioning: the file, or for a folder a
+/// stand-in for the `<app>.secrets` files it will hold (apps are named later).
+fn secrets_stand_in(target: &Path) -> Option<Output> {
+    if target.as_os_str() == "-" {
+        return None;
+    }
+    let is_dir = target.is_dir() || target.as_os_str().to_string_lossy().ends_with('/');
+    let path = if is_dir { target.join("<app>.secrets") } else { target.to_path_buf() };
+    Some(Output::named(path, "--secrets-file", "choose another --secrets-file"))
 }
 
 /// `-o`: a file for one workload, a folder for several; relative to the project `root`

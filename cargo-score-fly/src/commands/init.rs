@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use score_fly_core::fsutil;
+use score_fly_core::outputs::{self, Output, Protected};
 use score_fly_core::provision::definition;
 use score_fly_core::state::{Project, State};
 
@@ -62,11 +63,12 @@ pub fn default_provisioners() -> String {
 /// Writes `default.provisioners.yaml` unless it exists (a user may have edited it).
 pub fn register_defaults(project: &Project, session: &Session) -> Result<(), Failure> {
     let path = project.dir().join(definition::DEFAULT_FILE);
-    if path.exists() {
+    if std::fs::symlink_metadata(&path).is_ok() {
         return Ok(());
     }
-    project.ensure_dir()?;
-    fsutil::write_atomic(&path, default_provisioners().as_bytes(), None).map_err(|e| Failure::Error(e.to_string()))?;
+    project
+        .write(definition::DEFAULT_FILE, default_provisioners().as_bytes(), None)
+        .map_err(|e| Failure::Error(e.to_string()))?;
     session.printer.status("Registered", &format!("the builtin Fly provisioners in {}", crate::cargo::relative(&path)));
     Ok(())
 }
@@ -96,7 +98,11 @@ pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
         register_defaults(&project, session)?;
     }
     if !args.no_sample {
-        if args.file.exists() {
+        // The sample is never written over the project's own files.
+        let project_folder = Protected::folder(project.dir(), "the project folder");
+        outputs::check(&[project_folder], &[Output::named(&args.file, "--file", "choose another --file")])
+            .map_err(|e| Failure::Invalid(e.to_string()))?;
+        if std::fs::symlink_metadata(&args.file).is_ok() {
             printer.verbose(&format!("{} exists, not writing a sample", args.file.display()));
         } else {
             fsutil::write_atomic(&args.file, SAMPLE.as_bytes(), None).map_err(|e| Failure::Error(e.to_string()))?;

@@ -49,8 +49,7 @@ fn add(args: &ProvisionerAddArgs, session: &Session) -> Result<(), Failure> {
         .collect();
     defs.retain(|d| !replaced.contains(&d.id));
     defs.insert(0, def.clone());
-    project.ensure_dir()?;
-    definition::write_file(&cli_file, &defs)?;
+    definition::write_file(&project, CLI_FILE, &defs)?;
     for id in replaced {
         session.printer.status("Replaced", &format!("provisioner `{id}`"));
     }
@@ -188,7 +187,7 @@ fn remove(id: &str, session: &Session) -> Result<(), Failure> {
     }
     let mut defs = definition::read_file(&found.file)?;
     defs.retain(|d| d.id != id);
-    definition::write_file(&found.file, &defs)?;
+    definition::write_file(&project, &name, &defs)?;
     session.printer.status("Removed", &format!("provisioner `{id}` from {}", found.file.display()));
     Ok(())
 }

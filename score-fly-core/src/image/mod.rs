@@ -84,19 +84,25 @@ impl BlobCache {
         BlobCache { dir: dir.into() }
     }
 
-    fn path(&self, digest: &str) -> PathBuf {
-        self.dir.join("blobs").join("sha256").join(digest.trim_start_matches("sha256:"))
+    /// A blob's file; `None` unless `digest` is `sha256:` and 64 lowercase hex digits (a
+    /// digest read from a registry's manifest must not name a path such as `../../x`).
+    fn path(&self, digest: &str) -> Option<PathBuf> {
+        let hex = blob_hex(digest)?;
+        Some(self.dir.join("blobs").join("sha256").join(hex))
     }
 
     /// A blob, if cached and intact.
     pub fn get(&self, digest: &str) -> Option<Vec<u8>> {
-        let bytes = std::fs::read(self.path(digest)).ok()?;
+        let bytes = std::fs::read(self.path(digest)?).ok()?;
         (oci::digest(&bytes) == digest).then_some(bytes)
     }
 
     /// Stores a blob.
     pub fn put(&self, digest: &str, bytes: &[u8]) -> Result<(), FsError> {
-        fsutil::write_atomic(&self.path(digest), bytes, None)
+        let path = self.path(digest).ok_or_else(|| {
+            FsError::new("cache blob", &self.dir, std::io::Error::other(format!("`{digest}` is not a sha256 digest")))
+        })?;
+        fsutil::write_atomic(&path, bytes, None)
     }
 
     /// What an earlier build found about a base image's libc (by manifest digest); finding
@@ -189,7 +195,12 @@ pub fn pull_base(
 fn from_cache(reference: &Reference, digest: &str, cache: &BlobCache) -> Result<Option<BaseImage>, ImageError> {
     let Some(bytes) = cache.get(digest) else { return Ok(None) };
     let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else { return Ok(None) };
-    if manifest.layers.iter().chain(std::iter::once(&manifest.config)).any(|d| !cache.path(&d.digest).is_file()) {
+    if manifest
+        .layers
+        .iter()
+        .chain(std::iter::once(&manifest.config))
+        .any(|d| !cache.path(&d.digest).is_some_and(|p| p.is_file()))
+    {
         return Ok(None);
     }
     let Some(config_bytes) = cache.get(&manifest.config.digest) else { return Ok(None) };
@@ -364,17 +375,35 @@ pub fn assemble(spec: &ImageSpec<'_>, base: &BaseImage) -> Result<Image, ImageEr
     })
 }
 
-/// Writes an OCI image layout (`oci-layout`, `index.json`, `blobs/`) tagged `tag`.
+/// The hex part of a well-formed `sha256:` digest.
+fn blob_hex(digest: &str) -> Option<&str> {
+    let hex = digest.strip_prefix("sha256:")?;
+    (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(hex)
+}
+
+/// Writes an OCI image layout (`oci-layout`, `index.json`, `blobs/`) tagged `tag`. `dir` is
+/// used as given; nothing inside it is followed (a link planted in the layout is an error).
 pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> Result<(), ImageError> {
     let mut writes =
-        vec![fsutil::PendingWrite::new(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())];
-    let blob_path = |digest: &str| dir.join("blobs").join("sha256").join(digest.trim_start_matches("sha256:"));
+        vec![fsutil::PendingWrite::inside(dir, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())];
+    let blob_path = |digest: &str| {
+        blob_hex(digest)
+            .map(|hex| Path::new("blobs").join("sha256").join(hex))
+            .ok_or_else(|| ImageError::Invalid(format!("`{digest}` is not a sha256 digest")))
+    };
+    let mut written = std::collections::BTreeSet::new();
     for d in image.blobs() {
+        // Images may list one blob twice (identical empty layers): one file.
+        if !written.insert(d.digest.clone()) {
+            continue;
+        }
         let bytes =
             image.blob(&d.digest, cache).ok_or_else(|| ImageError::Invalid(format!("blob {} is missing", d.digest)))?;
-        writes.push(fsutil::PendingWrite::new(blob_path(&d.digest), bytes));
+        writes.push(fsutil::PendingWrite::inside(dir, blob_path(&d.digest)?, bytes));
     }
-    writes.push(fsutil::PendingWrite::new(blob_path(&image.digest), image.manifest.clone()));
+    if written.insert(image.digest.clone()) {
+        writes.push(fsutil::PendingWrite::inside(dir, blob_path(&image.digest)?, image.manifest.clone()));
+    }
     let index = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": oci::INDEX,
@@ -385,7 +414,7 @@ pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> 
             "annotations": {"org.opencontainers.image.ref.name": tag},
         }],
     });
-    writes.push(fsutil::PendingWrite::new(dir.join("index.json"), serde_json::to_vec(&index).expect("index")));
+    writes.push(fsutil::PendingWrite::inside(dir, "index.json", serde_json::to_vec(&index).expect("index")));
     fsutil::write_all_atomic(&writes)?;
     Ok(())
 }

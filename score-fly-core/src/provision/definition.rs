@@ -303,14 +303,15 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<ProvisionerDef>, Defini
     Ok(defs)
 }
 
-/// Writes a provisioner file (0600: static provisioners may hold secrets).
-pub fn write_file(path: &Path, defs: &[ProvisionerDef]) -> Result<(), DefinitionError> {
+/// Writes the provisioner file `name` of `project` (0600: static provisioners may hold
+/// secrets), never through a link (see [`crate::state::Project::write`]).
+pub fn write_file(project: &crate::state::Project, name: &str, defs: &[ProvisionerDef]) -> Result<(), DefinitionError> {
     let mut text =
         String::from("# Provisioners managed by `cargo score-fly provisioners add/remove`; first match wins.\n");
     if !defs.is_empty() {
         text.push_str(&serde_yaml::to_string(defs).expect("definitions serialise"));
     }
-    fsutil::write_atomic(path, text.as_bytes(), Some(0o600))?;
+    project.write(name, text.as_bytes(), Some(0o600))?;
     Ok(())
 }
 
