@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{self, FsError};
+use crate::limits;
 use crate::spec::Workload;
 
 /// The project folder's name.
@@ -25,6 +26,10 @@ pub const STATE_DIR: &str = ".score-fly";
 pub const STATE_FILE: &str = "state.json";
 /// The state format this version reads and writes.
 pub const STATE_VERSION: u32 = 1;
+
+/// Nested lists and maps `serde_json` reads (its recursion limit: the 128th level fails).
+/// Every state written is checked against it, so what is written can be read back.
+pub const READABLE_DEPTH: usize = 127;
 
 const GITIGNORE: &str = "# Written by score-fly. state.json holds provisioned resources' secret outputs: never commit it.\nstate.json\nlock\n.*.tmp\n";
 
@@ -55,6 +60,27 @@ pub enum StateError {
         path: PathBuf,
         /// Its version.
         found: u64,
+    },
+    /// The state file is larger than score-fly reads.
+    #[error(
+        "the state file {} is {bytes} bytes, more than score-fly reads ({} bytes, limits::MAX_STATE_BYTES); restore it from a backup, or move it away to start over (resources it lists would be provisioned again)",
+        path.display(),
+        limits::MAX_STATE_BYTES
+    )]
+    TooLarge {
+        /// The state file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+    /// Writing the state would give a file score-fly could not read back: refused, so the
+    /// file on disk stays readable.
+    #[error("refusing to write the state file {}: {reason}; the file on disk was left as it was", path.display())]
+    Unreadable {
+        /// The state file.
+        path: PathBuf,
+        /// Which bound it would exceed, and what to do.
+        reason: String,
     },
     /// Another process holds the lock.
     #[error("state is locked by {holder} (waited {waited_s} s); wait for it to finish, or raise --lock-timeout")]
@@ -195,8 +221,14 @@ impl State {
         }
     }
 
-    /// Parses a state file's text.
+    /// Parses a state file's text (at most [`limits::MAX_STATE_BYTES`]).
     pub fn parse(path: &Path, text: &str) -> Result<State, StateError> {
+        if text.len() > limits::MAX_STATE_BYTES {
+            return Err(StateError::TooLarge {
+                path: path.to_path_buf(),
+                bytes: u64::try_from(text.len()).unwrap_or(u64::MAX),
+            });
+        }
         let corrupt = |reason: String| StateError::Corrupt { path: path.to_path_buf(), reason };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| corrupt(format!("it is not valid JSON ({e})")))?;
@@ -216,6 +248,57 @@ impl State {
         text.push('\n');
         text
     }
+
+    /// The state file's text, if [`State::parse`] can read it back: at most
+    /// [`limits::MAX_STATE_BYTES`], nested at most [`READABLE_DEPTH`] levels. What enters the
+    /// state is bounded where it enters (documents, responses); this is the last guard, so a
+    /// state that could not be read is never written.
+    pub fn to_readable_json(&self, path: &Path) -> Result<String, StateError> {
+        let text = self.to_json();
+        let unreadable = |reason: String| StateError::Unreadable { path: path.to_path_buf(), reason };
+        if text.len() > limits::MAX_STATE_BYTES {
+            return Err(unreadable(format!(
+                "it would be {} bytes, more than score-fly reads back ({} bytes, limits::MAX_STATE_BYTES); deprovision resources whose outputs are large, or split the project",
+                text.len(),
+                limits::MAX_STATE_BYTES
+            )));
+        }
+        let levels = json_depth(text.as_bytes());
+        if levels > READABLE_DEPTH {
+            return Err(unreadable(format!(
+                "it would be nested {levels} levels deep, more than can be read back ({READABLE_DEPTH}); a workload, resource or provisioner output is nested too deep: flatten it (at most {} levels, limits::MAX_DEPTH)",
+                limits::MAX_DEPTH
+            )));
+        }
+        Ok(text)
+    }
+}
+
+/// Levels of nested lists and maps in JSON text (strings skipped), in one pass.
+fn json_depth(text: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// How long to wait for another process's lock.
@@ -300,10 +383,14 @@ impl Project {
     pub fn load(&self) -> Result<Option<State>, StateError> {
         self.check_dir()?;
         let path = self.state_path();
-        match std::fs::read_to_string(&path) {
+        match read_bounded(&path) {
             Ok(text) => State::parse(&path, &text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(FsError::new("read", &path, e).into()),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(ReadError::Io(e)) => Err(FsError::new("read", &path, e).into()),
+            Err(ReadError::TooLarge(bytes)) => Err(StateError::TooLarge { path, bytes }),
+            Err(ReadError::NotAFile) => {
+                Err(StateError::Corrupt { path, reason: "it is not a regular file".to_owned() })
+            }
         }
     }
 
@@ -339,7 +426,9 @@ impl Project {
     /// Saves the state atomically with mode 0600.
     pub fn save(&self, state: &State) -> Result<(), StateError> {
         self.ensure_dir()?;
-        fsutil::write_atomic(&self.state_path(), state.to_json().as_bytes(), Some(0o600))?;
+        let path = self.state_path();
+        let text = state.to_readable_json(&path)?;
+        fsutil::write_atomic(&path, text.as_bytes(), Some(0o600))?;
         Ok(())
     }
 
@@ -354,6 +443,31 @@ impl Project {
             }
         }
     }
+}
+
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge(u64),
+    NotAFile,
+}
+
+/// Reads the state file: a regular file, at most [`limits::MAX_STATE_BYTES`] (one byte more
+/// is read to tell a file at the limit from one past it).
+fn read_bounded(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let metadata = file.metadata().map_err(ReadError::Io)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile);
+    }
+    let limit = u64::try_from(limits::MAX_STATE_BYTES).unwrap_or(u64::MAX);
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() > limits::MAX_STATE_BYTES {
+        return Err(ReadError::TooLarge(metadata.len().max(limit.saturating_add(1))));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))
 }
 
 /// `pid N` of the lock holder, if its pid file is there and names a live process (a

@@ -6,6 +6,9 @@ use score_fly_core::provision::definition::{
     self, CLI_FILE, CmdDef, DEFAULT_FILE, HttpDef, Located, ProvisionerDef, StaticDef,
 };
 
+use score_fly_core::limits;
+use score_fly_core::provision::protocol::Budget;
+
 use super::{Failure, Session, open_project};
 use crate::cli::{Format, ProvisionerAddArgs, ProvisionersCommand};
 use crate::table;
@@ -76,15 +79,32 @@ fn definition_from_args(args: &ProvisionerAddArgs) -> Result<ProvisionerDef, Fai
         def.http =
             Some(HttpDef { url: url.clone(), timeout: args.timeout.clone(), connect_timeout: None, retries: None });
     } else if let Some(json) = &args.static_json {
-        let values = match serde_json::from_str::<serde_json::Value>(json) {
-            Ok(serde_json::Value::Object(map)) => map,
-            Ok(_) => return Err(Failure::Invalid("--static-json must be a JSON object of outputs".to_owned())),
-            Err(e) => return Err(Failure::Invalid(format!("--static-json is not valid JSON: {e}"))),
-        };
-        def.static_ = Some(StaticDef { values, secrets: serde_json::Map::new() });
+        def.static_ = Some(StaticDef { values: static_json(json)?, secrets: serde_json::Map::new() });
     }
     def.check().map_err(Failure::Invalid)?;
     Ok(def)
+}
+
+/// `--static-json`: a JSON object of at most [`limits::MAX_DOCUMENT_BYTES`], nested at most
+/// [`limits::MAX_DEPTH`] levels, with at most [`limits::MAX_NODES`] values (what a provisioner
+/// file may hold, so the outputs can be written to the state and read back).
+fn static_json(json: &str) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    if json.len() > limits::MAX_DOCUMENT_BYTES {
+        return Err(Failure::Invalid(format!(
+            "--static-json is {} bytes, more than {} (limits::MAX_DOCUMENT_BYTES); put large outputs in a *.provisioners.yaml file, or make them smaller",
+            json.len(),
+            limits::MAX_DOCUMENT_BYTES
+        )));
+    }
+    let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
+    match budget.read_json(json.as_bytes()) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Failure::Invalid("--static-json must be a JSON object of outputs".to_owned())),
+        Err(e) => Err(Failure::Invalid(match budget.exceeded() {
+            Some(exceeded) => format!("--static-json: {exceeded}"),
+            None => format!("--static-json is not valid JSON: {e}"),
+        })),
+    }
 }
 
 fn selector(def: &ProvisionerDef) -> String {

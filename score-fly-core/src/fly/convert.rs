@@ -137,6 +137,7 @@ impl Converter<'_> {
 
         config.build = self.build(container, &base);
         if container.command.is_some() || container.args.is_some() {
+            self.check_arguments(container, &base);
             config.experimental =
                 Some(Experimental { entrypoint: container.command.clone(), cmd: container.args.clone() });
         }
@@ -227,6 +228,20 @@ impl Converter<'_> {
         None
     }
 
+    /// `command` and `args` become a program's arguments, which cannot hold NUL.
+    fn check_arguments(&mut self, container: &Container, base: &FieldPath) {
+        for (field, list) in [("command", &container.command), ("args", &container.args)] {
+            for (i, arg) in list.iter().flatten().enumerate() {
+                if arg.contains('\0') {
+                    self.problem(
+                        &base.key(field).index(i),
+                        format!("{field}[{i}] holds a NUL character, which no program argument can carry; remove it"),
+                    );
+                }
+            }
+        }
+    }
+
     fn variables(&mut self, container: &Container, base: &FieldPath) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
         for (name, value) in &container.variables {
@@ -235,7 +250,28 @@ impl Converter<'_> {
                 self.problem(&path, format!("`{name}`: Fly reserves variable names starting with FLY_; rename it"));
                 continue;
             }
+            if name.contains('\0') {
+                self.problem(
+                    &path,
+                    format!(
+                        "variable name `{}` holds a NUL character, which no environment variable can carry; remove it",
+                        name.escape_debug()
+                    ),
+                );
+                continue;
+            }
             let Some(expanded) = self.expand(value, &path) else { continue };
+            if expanded.value.contains('\0') {
+                // Never quoted: the value may come from a secret output.
+                self.problem(
+                    &path,
+                    format!(
+                        "the value of `{name}` holds a NUL character{}, which no environment variable can carry; remove it",
+                        if expanded.value == *value { "" } else { " once its placeholders are expanded" }
+                    ),
+                );
+                continue;
+            }
             if expanded.secret {
                 self.secrets.insert(name.clone(), Secret::new(expanded.value));
             } else {
@@ -271,6 +307,13 @@ impl Converter<'_> {
             let path = base.key("files").key(target);
             if !target.starts_with('/') {
                 self.problem(&path, format!("file target `{target}` must be an absolute path in the machine"));
+                continue;
+            }
+            if target.contains('\0') {
+                self.problem(
+                    &path,
+                    format!("file target `{}` holds a NUL character, which no path can carry", target.escape_debug()),
+                );
                 continue;
             }
             match file.mode.as_deref() {
@@ -647,8 +690,38 @@ impl Converter<'_> {
             self.problem(&path.key("path"), format!("probe path `{}` must start with `/`", probe.path));
             return None;
         }
+        if let Some(c) = probe.path.chars().find(|c| c.is_control() || c.is_whitespace()) {
+            self.problem(
+                &path.key("path"),
+                format!(
+                    "probe path `{}` holds {}, which an HTTP request line cannot carry; percent-encode it (e.g. %20 for a space)",
+                    probe.path.escape_debug(),
+                    if c.is_whitespace() && !c.is_control() { "a space" } else { "a control character (CR, LF, NUL...)" }
+                ),
+            );
+            return None;
+        }
+        if let Some(host) = &probe.host
+            && host.chars().any(|c| c.is_control() || c.is_whitespace() || c == '/')
+        {
+            self.problem(
+                &path.key("host"),
+                format!(
+                    "probe host `{}` must be a host name, without spaces, slashes or control characters",
+                    host.escape_debug()
+                ),
+            );
+            return None;
+        }
         let mut headers = BTreeMap::new();
+        let mut valid = true;
         for (i, header) in probe.http_headers.iter().enumerate() {
+            if let Err(message) = super::annotations::check_header(&header.name, &header.value) {
+                let field = if message.starts_with("header name") { "name" } else { "value" };
+                self.problem(&path.key("httpHeaders").index(i).key(field), message);
+                valid = false;
+                continue;
+            }
             if let Some(previous) = headers.insert(header.name.clone(), header.value.clone())
                 && previous != header.value
             {
@@ -657,6 +730,9 @@ impl Converter<'_> {
                     format!("header `{}` is given twice with different values", header.name),
                 );
             }
+        }
+        if !valid {
+            return None;
         }
         if let Some(host) = &probe.host {
             headers.entry("Host".to_owned()).or_insert_with(|| host.clone());

@@ -6,22 +6,33 @@
 //! line (secrets redacted); a non-zero exit quotes the tail of it.
 
 use std::collections::VecDeque;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::CallContext;
 use super::definition::CmdDef;
 use super::protocol::{Mode, Request, Response, parse_response};
+use crate::fly::annotations::format_duration;
+use crate::fly::cli::{Line, LineReader, PENDING_LINES, spawn_helper};
+use crate::limits;
 
-/// How many stderr lines an error quotes.
-const TAIL_LINES: usize = 20;
+/// What the stdout reader got.
+enum Stdout {
+    /// The whole output (at most [`limits::MAX_RESPONSE_BYTES`]).
+    Done(Vec<u8>),
+    /// More than [`limits::MAX_RESPONSE_BYTES`]: reading stopped there.
+    TooBig,
+    /// Reading failed.
+    Failed(std::io::Error),
+}
 
-/// Runs a cmd provisioner once.
+/// Runs a cmd provisioner (`provisioner` is its id, for messages) once.
 pub(super) fn call(
     def: &CmdDef,
+    provisioner: &str,
     mode: Mode,
     request: &Request,
     timeout: Duration,
@@ -35,6 +46,7 @@ pub(super) fn call(
             a.replace("${SCORE_PROVISIONER_MODE}", mode.as_str()).replace("$SCORE_PROVISIONER_MODE", mode.as_str())
         })
         .collect();
+    let body = serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
     let mut command = Command::new(&binary);
     command
         .args(&args)
@@ -49,62 +61,71 @@ pub(super) fn call(
         command.process_group(0);
     }
     let mut child = command.spawn().map_err(|e| format!("cannot run `{}`: {e} (check `cmd.binary`)", def.binary))?;
-
-    let body = serde_json::to_vec(request).expect("requests serialise");
-    let mut stdin = child.stdin.take().expect("piped");
-    std::thread::spawn(move || {
-        // A provisioner may exit without reading its input; that is not our error.
-        let _ = stdin.write_all(&body);
-    });
-    // The readers are detached: a process the provisioner leaves behind may hold the pipes
+    // The helpers are detached: a process the provisioner leaves behind may hold the pipes
     // open for ever, and must not hold this call with them.
-    let mut stdout = child.stdout.take().expect("piped");
-    let (out_tx, out_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let result = stdout.read_to_end(&mut buf).map(|_| buf);
-        let _ = out_tx.send(result);
-    });
-    let stderr = child.stderr.take().expect("piped");
-    let (err_tx, err_rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if err_tx.send(line).is_err() {
-                break;
-            }
+    let (out_rx, err_rx) = match start_helpers(&mut child, body) {
+        Ok(channels) => channels,
+        Err(e) => {
+            kill_group(&mut child);
+            return Err(format!(
+                "cannot start a thread to talk to `{}`: {e} (the system is short of threads or memory; try fewer jobs with -j)",
+                def.binary
+            ));
         }
-    });
+    };
 
     let mut tail: VecDeque<String> = VecDeque::new();
-    let mut forward = |line: String| {
-        let line = cx.redactor.redact(&line);
-        cx.events.output(cx.uid, &line);
-        if tail.len() == TAIL_LINES {
+    let mut forward = |line: &Line| {
+        let shown = line.shown(|text| cx.redactor.redact(text));
+        cx.events.output(cx.uid, &shown);
+        if tail.len() == limits::MAX_TAIL_LINES {
             tail.pop_front();
         }
-        tail.push_back(line);
+        tail.push_back(shown);
     };
+    let too_big = || {
+        format!(
+            "`{}` (provisioner `{provisioner}`) printed more than {} bytes on stdout (limits::MAX_RESPONSE_BYTES), so it was stopped; a response must be smaller: keep large data out of it",
+            def.binary,
+            limits::MAX_RESPONSE_BYTES
+        )
+    };
+    let mut output = None;
     let started = Instant::now();
     let status = loop {
+        if output.is_none()
+            && let Ok(result) = out_rx.try_recv()
+        {
+            output = Some(result);
+        }
+        if matches!(output, Some(Stdout::TooBig)) {
+            kill_group(&mut child);
+            return Err(too_big());
+        }
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
             Ok(None) if started.elapsed() >= timeout => {
                 kill_group(&mut child);
-                break Err(format!("timed out after {} (set `cmd.timeout` to allow longer)", human(timeout)));
+                break Err(format!(
+                    "timed out after {} (set `cmd.timeout` to allow longer, at most {})",
+                    format_duration(timeout),
+                    format_duration(limits::MAX_TIMEOUT)
+                ));
             }
             Ok(None) => {
                 // Waiting on stderr doubles as the pause between checks.
                 if let Ok(line) = err_rx.recv_timeout(Duration::from_millis(10)) {
-                    forward(line);
+                    forward(&line);
                 }
             }
-            Err(e) => break Err(format!("cannot wait for `{}`: {e}", def.binary)),
+            Err(e) => {
+                kill_group(&mut child);
+                break Err(format!("cannot wait for `{}`: {e}", def.binary));
+            }
         }
     };
     // The program is gone; its output ends when every process holding the pipes is gone.
     // Give what it left behind a moment, then stop its process group too.
-    let mut output = None;
     let mut stderr_open = true;
     let mut killed = false;
     let mut deadline = Instant::now() + Duration::from_secs(5);
@@ -115,7 +136,7 @@ pub(super) fn call(
             output = Some(result);
         }
         match err_rx.recv_timeout(Duration::from_millis(10)) {
-            Ok(line) => forward(line),
+            Ok(line) => forward(&line),
             Err(mpsc::RecvTimeoutError::Disconnected) => stderr_open = false,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
@@ -128,8 +149,14 @@ pub(super) fn call(
             deadline = Instant::now() + Duration::from_secs(2);
         }
     }
+    if matches!(output, Some(Stdout::TooBig)) {
+        // Whatever the exit status says: the program was stopped for this.
+        return Err(too_big());
+    }
     let output = match output {
-        Some(result) => result.map_err(|e| format!("cannot read the output of `{}`: {e}", def.binary)),
+        Some(Stdout::Done(bytes)) => Ok(bytes),
+        Some(Stdout::TooBig) => Err(too_big()),
+        Some(Stdout::Failed(e)) => Err(format!("cannot read the output of `{}`: {e}", def.binary)),
         None => Err(format!("the output of `{}` never ended (a process it started kept it open)", def.binary)),
     };
     let status = status?;
@@ -153,6 +180,44 @@ pub(super) fn call(
     }
 }
 
+/// Starts the threads that write the request and read stdout (at most
+/// [`limits::MAX_RESPONSE_BYTES`] + 1 bytes) and stderr (line by line, each line bounded).
+fn start_helpers(child: &mut Child, body: Vec<u8>) -> std::io::Result<(mpsc::Receiver<Stdout>, mpsc::Receiver<Line>)> {
+    let not_piped = || std::io::Error::other("a pipe of the child is missing");
+    let mut stdin = child.stdin.take().ok_or_else(not_piped)?;
+    let mut stdout = child.stdout.take().ok_or_else(not_piped)?;
+    let stderr = child.stderr.take().ok_or_else(not_piped)?;
+    spawn_helper("provisioner-stdin", move || {
+        // A provisioner may exit without reading its input; that is not our error.
+        let _ = stdin.write_all(&body);
+    })?;
+    let (out_tx, out_rx) = mpsc::channel();
+    spawn_helper("provisioner-stdout", move || {
+        let mut buf = Vec::new();
+        let limit = u64::try_from(limits::MAX_RESPONSE_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+        let result = match (&mut stdout).take(limit).read_to_end(&mut buf) {
+            Ok(_) if buf.len() > limits::MAX_RESPONSE_BYTES => Stdout::TooBig,
+            Ok(_) => Stdout::Done(buf),
+            Err(e) => Stdout::Failed(e),
+        };
+        // Told first, so the caller stops the program for this reason; then the pipe is
+        // closed: a write past the limit fails instead of blocking.
+        let _ = out_tx.send(result);
+        drop(stdout);
+    })?;
+    let (err_tx, err_rx) = mpsc::sync_channel::<Line>(PENDING_LINES);
+    spawn_helper("provisioner-stderr", move || {
+        // Twice the shown length: redaction sees a secret that spans the cut whole.
+        let mut lines = LineReader::new(stderr, 2 * limits::MAX_LINE_BYTES);
+        while let Ok(Some(line)) = lines.next_line() {
+            if err_tx.send(line).is_err() {
+                break;
+            }
+        }
+    })?;
+    Ok((out_rx, err_rx))
+}
+
 /// `./x` and `dir/x` are relative to the project folder; bare names are looked up on PATH.
 fn resolve_binary(binary: &str, root: &Path) -> std::path::PathBuf {
     let path = Path::new(binary);
@@ -167,9 +232,4 @@ fn kill_group(child: &mut std::process::Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-fn human(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 60.0 && s % 60.0 == 0.0 { format!("{}m", s / 60.0) } else { format!("{s}s") }
 }

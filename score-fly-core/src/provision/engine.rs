@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use sha2::{Digest as _, Sha256};
 
 use super::definition::{Kind, Located, find_match};
-use super::protocol::{Mode, Request, Response, merge_patch};
+use super::protocol::{Mode, Request, Response, depth, map_depth, merge_patch};
 use super::{CallContext, Events, Redactor, call};
+use crate::limits;
 use crate::placeholder::{self, Context, Piece, ResourceOutputs};
 use crate::spec::Workload;
 use crate::state::{ResourceEntry, State, StateError};
@@ -339,6 +340,79 @@ pub fn execute(
     state: &mut State,
     persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
 ) -> Result<Report, StateError> {
+    execute_with(plan, run, state, persist, &call)
+}
+
+/// How a worker calls a provisioner ([`call`], or a stand-in in tests).
+type Caller =
+    dyn Fn(&super::ProvisionerDef, Mode, &Request, &CallContext<'_>) -> Result<Option<Response>, String> + Sync;
+
+/// Why a job has no answer: its worker stopped without giving one.
+const LOST: &str =
+    "the thread calling its provisioner stopped before it answered (this is a bug in score-fly: please report it)";
+
+/// What a worker sends back for a job.
+struct Done {
+    index: usize,
+    /// The job (`None` when it never ran or its worker died).
+    job: Option<Job>,
+    result: Result<Option<Response>, String>,
+}
+
+/// The promise of an answer for one job: it is sent by [`Ticket::answer`], or by the
+/// ticket's `Drop` when the job is dropped unanswered: by a worker that panicked while
+/// holding it, or with the queue when the last worker is gone. So every job sent to the
+/// workers gets exactly one answer, and the coordinator can never wait for a job nobody
+/// holds.
+struct Ticket {
+    index: usize,
+    done: mpsc::Sender<Done>,
+    failure: Option<String>,
+}
+
+impl Ticket {
+    fn answer(mut self, job: Job, result: Result<Option<Response>, String>) -> bool {
+        self.failure = None;
+        self.done.send(Done { index: self.index, job: Some(job), result }).is_ok()
+    }
+
+    /// Drops the ticket with this failure as its answer.
+    fn fail(mut self, why: String) {
+        self.failure = Some(why);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(why) = self.failure.take() {
+            let _ = self.done.send(Done { index: self.index, job: None, result: Err(why) });
+        }
+    }
+}
+
+/// A job and its ticket, on the way to a worker.
+struct Work {
+    job: Job,
+    ticket: Ticket,
+}
+
+/// The text of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
+/// [`execute`] with the provisioner calls made by `caller`.
+fn execute_with(
+    plan: &Plan,
+    run: Provisioning<'_>,
+    state: &mut State,
+    persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
+    caller: &Caller,
+) -> Result<Report, StateError> {
     let Provisioning { defs, workloads, options, project_root, events, fly } = run;
     let n = plan.resources.len();
     let mut report = Report::default();
@@ -354,35 +428,55 @@ pub fn execute(
     let jobs = options.jobs.max(1);
 
     std::thread::scope(|scope| -> Result<(), StateError> {
-        let (job_tx, job_rx) = mpsc::channel::<Job>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done_rx) = mpsc::channel::<(Job, Result<Option<Response>, String>)>();
+        let (work_tx, work_rx) = mpsc::channel::<Work>();
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
         let redactor = &redactor;
-        for _ in 0..jobs.min(n) {
-            let job_rx = Arc::clone(&job_rx);
-            let done_tx = done_tx.clone();
-            scope.spawn(move || {
-                loop {
-                    let Ok(job) = job_rx.lock().expect("job queue").recv() else { return };
-                    let planned = &plan.resources[job.index];
-                    let def = &defs[planned.provisioner].def;
-                    events.started(&planned.uid, &def.id, Mode::Provision);
-                    let cx = CallContext {
-                        uid: &planned.uid,
-                        project_root,
-                        redactor,
-                        events,
-                        fly,
-                        declared_by: &planned.declared_by,
-                    };
-                    let result = call(def, Mode::Provision, &job.request, &cx);
-                    if done_tx.send((job, result)).is_err() {
-                        return;
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let mut no_thread = None;
+        for worker in 0..if options.dry_run { 0 } else { jobs.min(n) } {
+            let work_rx = Arc::clone(&work_rx);
+            let spawned =
+                std::thread::Builder::new().name(format!("provisioner-{worker}")).spawn_scoped(scope, move || {
+                    loop {
+                        let next = work_rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                        let Ok(Work { job, ticket }) = next else { return };
+                        let planned = &plan.resources[job.index];
+                        let def = &defs[planned.provisioner].def;
+                        let cx = CallContext {
+                            uid: &planned.uid,
+                            project_root,
+                            redactor,
+                            events,
+                            fly,
+                            declared_by: &planned.declared_by,
+                        };
+                        // A panic is a failed resource, not a dead worker (its ticket would still
+                        // answer, but the other jobs need this thread).
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            events.started(&planned.uid, &def.id, Mode::Provision);
+                            caller(def, Mode::Provision, &job.request, &cx)
+                        }))
+                        .unwrap_or_else(|payload| {
+                            Err(format!(
+                                "provisioner `{}` panicked: {} (this is a bug in score-fly: please report it)",
+                                def.id,
+                                panic_text(payload.as_ref())
+                            ))
+                        });
+                        if !ticket.answer(job, result) {
+                            return;
+                        }
                     }
-                }
-            });
+                });
+            if let Err(e) = spawned {
+                // Fewer workers is fine; none at all fails each job below with this reason.
+                no_thread = Some(e.to_string());
+                break;
+            }
         }
-        drop(done_tx);
+        // Only workers hold the queue: when the last one is gone, queued work is dropped and
+        // its tickets answer, and sending more fails.
+        drop(work_rx);
 
         let mut finished = 0;
         let mut in_flight = 0;
@@ -413,7 +507,13 @@ pub fn execute(
                             finished += 1 + mark_pending(i, plan, &dependents, &mut report);
                         } else {
                             in_flight += 1;
-                            job_tx.send(job).expect("workers are alive while jobs are pending");
+                            let ticket = Ticket { index: i, done: done_tx.clone(), failure: Some(LOST.to_owned()) };
+                            if let Err(mpsc::SendError(work)) = work_tx.send(Work { job, ticket }) {
+                                work.ticket.fail(format!(
+                                    "no thread could be started to call its provisioner ({}); the system is short of threads or memory: try fewer jobs with -j",
+                                    no_thread.as_deref().unwrap_or("every worker stopped")
+                                ));
+                            }
                         }
                     }
                 }
@@ -424,13 +524,17 @@ pub fn execute(
                 }
                 continue;
             }
-            let (job, result) = done_rx.recv().expect("workers answer every job");
+            // Every job in flight has a ticket that answers (see `Ticket`), and this thread
+            // holds a sender: this returns.
+            let Ok(Done { index, job, result }) = done_rx.recv() else { break };
             in_flight -= 1;
             finished += 1;
-            let index = job.index;
             let planned = &plan.resources[index];
-            match result {
-                Ok(response) => {
+            match (job, result) {
+                (Some(_), Ok(Some(response))) if let Err(message) = check_depth(&response) => {
+                    finished += fail(index, message, plan, &dependents, &mut report, events);
+                }
+                (Some(job), Ok(response)) => {
                     if let Some(r) = &response {
                         // Later provisioners' output must not show these either.
                         redactor.add_json(&serde_json::Value::Object(r.secrets.clone()));
@@ -444,18 +548,42 @@ pub fn execute(
                     }
                     release(index, &dependents, &mut waiting, &mut ready);
                 }
-                Err(message) => {
+                (None, Ok(_)) => {
+                    finished += fail(index, LOST.to_owned(), plan, &dependents, &mut report, events);
+                }
+                (_, Err(message)) => {
                     finished += fail(index, message, plan, &dependents, &mut report, events);
                 }
             }
         }
-        drop(job_tx);
+        drop(work_tx);
         Ok(())
     })?;
     if !options.dry_run {
         persist(state)?;
     }
     Ok(report)
+}
+
+/// Whether a response can be recorded: every field at most [`limits::MAX_DEPTH`] deep, so
+/// the state that holds it can be read back (cmd and http responses were checked when they
+/// were read; this holds for every kind).
+fn check_depth(response: &Response) -> Result<(), String> {
+    let fields = [
+        ("state", response.state.as_ref().map_or(0, map_depth)),
+        ("values", map_depth(&response.values)),
+        ("secrets", map_depth(&response.secrets)),
+        ("shared", response.shared.as_ref().map_or(0, depth)),
+    ];
+    for (field, levels) in fields {
+        if levels > limits::MAX_DEPTH {
+            return Err(format!(
+                "its provisioner answered with `{field}` nested deeper than {} levels (limits::MAX_DEPTH); flatten it",
+                limits::MAX_DEPTH
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether unchanged inputs mean unchanged outputs for this provisioner, so its last outputs
@@ -480,6 +608,15 @@ fn prepare(
     let params = expand_value(&serde_json::Value::Object(planned.params.clone()), &context)
         .map_err(|e| format!("its params cannot be expanded: {e}"))?;
     let serde_json::Value::Object(params) = params else { unreachable!("objects expand to objects") };
+    // What is sent is recorded in the state, which must stay readable.
+    for (field, value) in [("params", &params), ("metadata", &planned.metadata)] {
+        if map_depth(value) > limits::MAX_DEPTH {
+            return Err(format!(
+                "its {field} are nested deeper than {} levels (limits::MAX_DEPTH); flatten them",
+                limits::MAX_DEPTH
+            ));
+        }
+    }
     let def = &defs[planned.provisioner].def;
     let previous = state.resources.get(&planned.uid);
     let request = Request {

@@ -8,15 +8,15 @@
 
 use std::time::Duration;
 
-use super::definition::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, HttpDef};
+use super::definition::HttpDef;
 use super::protocol::{Mode, Request, Response, parse_response};
 use super::{CallContext, Redactor};
-use crate::fly::annotations::parse_duration;
+use crate::limits;
 
 /// How much of an error body is quoted.
 const QUOTE_LIMIT: usize = 2000;
-/// The largest response body read.
-const BODY_LIMIT: u64 = 16 * 1024 * 1024;
+/// The longest pause between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 enum Attempt {
     Done(Result<Option<Response>, String>),
@@ -31,12 +31,9 @@ pub(super) fn call(
     timeout: Duration,
     cx: &CallContext<'_>,
 ) -> Result<Option<Response>, String> {
-    let connect_timeout = def
-        .connect_timeout
-        .as_deref()
-        .and_then(parse_duration)
-        .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs_f64);
-    let retries = def.retries.unwrap_or(DEFAULT_RETRIES);
+    // Both are in range: the definition was checked when it was read, and its accessors clamp.
+    let connect_timeout = def.connect_timeout();
+    let retries = def.retries();
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(connect_timeout))
         .timeout_global(Some(timeout))
@@ -53,7 +50,7 @@ pub(super) fn call(
             Attempt::Retry(why) if attempt < retries => {
                 cx.events.output(cx.uid, &format!("{why}; retrying in {} ms", backoff.as_millis()));
                 std::thread::sleep(backoff);
-                backoff *= 2;
+                backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
                 attempt += 1;
             }
             Attempt::Retry(why) => {
@@ -73,8 +70,16 @@ fn once(agent: &ureq::Agent, url: &str, mode: Mode, body: &[u8], redactor: &Reda
         Err(e) => return classify(url, &e),
     };
     let status = response.status().as_u16();
-    let bytes = match response.body_mut().with_config().limit(BODY_LIMIT).read_to_vec() {
+    // ureq stops reading past the limit, so a huge answer never reaches memory.
+    let limit = u64::try_from(limits::MAX_RESPONSE_BYTES).unwrap_or(u64::MAX);
+    let bytes = match response.body_mut().with_config().limit(limit).read_to_vec() {
         Ok(bytes) => bytes,
+        Err(ureq::Error::BodyExceedsLimit(_)) => {
+            return Attempt::Done(Err(format!(
+                "the answer of {url} is longer than a provisioner response may be ({} bytes, limits::MAX_RESPONSE_BYTES); keep large data out of responses",
+                limits::MAX_RESPONSE_BYTES
+            )));
+        }
         Err(e) => return classify(url, &e),
     };
     let method = if mode == Mode::Provision { "POST" } else { "DELETE" };
