@@ -455,6 +455,10 @@ enum ReadError {
 /// is read to tell a file at the limit from one past it).
 fn read_bounded(path: &Path) -> Result<String, ReadError> {
     use std::io::Read as _;
+    // Checked before opening too: opening a FIFO blocks until something writes to it.
+    if !std::fs::metadata(path).map_err(ReadError::Io)?.is_file() {
+        return Err(ReadError::NotAFile);
+    }
     let file = std::fs::File::open(path).map_err(ReadError::Io)?;
     let metadata = file.metadata().map_err(ReadError::Io)?;
     if !metadata.is_file() {
@@ -520,6 +524,59 @@ mod tests {
         assert!(e.contains("version 7") && e.contains("reads version 1"), "{e}");
         let e = State::parse(path, r#"{"version": 1, "app_prefix": "", "extra": 1}"#).unwrap_err().to_string();
         assert!(e.contains("unknown field `extra`"), "{e}");
+    }
+
+    fn nested(levels: usize) -> String {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn readable_depth_is_serde_jsons_limit() {
+        assert!(serde_json::from_str::<serde_json::Value>(&nested(READABLE_DEPTH)).is_ok());
+        let e = serde_json::from_str::<serde_json::Value>(&nested(READABLE_DEPTH + 1)).unwrap_err();
+        assert!(e.to_string().contains("recursion limit exceeded"), "{e}");
+        assert_eq!(json_depth(nested(READABLE_DEPTH).as_bytes()), READABLE_DEPTH);
+        assert_eq!(json_depth(br#"{"a": "[[[{{{", "b": ["\"[", {}]}"#), 3);
+    }
+
+    #[test]
+    fn a_state_that_could_not_be_read_back_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        let mut state = State::new("demo-");
+        // state.json → shared → value: READABLE_DEPTH - 1 levels fit.
+        state.shared = serde_json::from_str(&nested(READABLE_DEPTH - 1)).unwrap();
+        project.save(&state).unwrap();
+        assert_eq!(project.load().unwrap(), Some(state.clone()));
+        let saved = std::fs::read(project.state_path()).unwrap();
+        let too_deep = format!("[{}]", nested(READABLE_DEPTH - 1));
+        // Built without serde_json's parser (which would refuse it).
+        let mut value = serde_json::json!(1);
+        for _ in 0..READABLE_DEPTH {
+            value = serde_json::Value::Array(vec![value]);
+        }
+        assert_eq!(value.to_string(), too_deep);
+        state.shared = value;
+        let e = project.save(&state).unwrap_err().to_string();
+        assert!(
+            e.starts_with("refusing to write the state file")
+                && e.contains(&format!(
+                    "nested {} levels deep, more than can be read back ({READABLE_DEPTH})",
+                    READABLE_DEPTH + 1
+                )),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(project.state_path()).unwrap(), saved, "the file on disk is untouched");
+        assert!(project.load().is_ok());
+    }
+
+    #[test]
+    fn state_files_must_be_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(STATE_DIR).join(STATE_FILE)).unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        let e = project.load().unwrap_err().to_string();
+        assert!(e.contains("state.json is corrupt: it is not a regular file"), "{e}");
     }
 
     #[test]

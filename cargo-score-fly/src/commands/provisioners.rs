@@ -204,3 +204,32 @@ fn remove(id: &str, session: &Session) -> Result<(), Failure> {
     session.printer.status("Removed", &format!("provisioner `{id}` from {}", found.file.display()));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(json: &str) -> String {
+        match static_json(json) {
+            Err(Failure::Invalid(message)) => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn static_json_is_bounded_like_a_provisioner_file() {
+        // (Linux refuses arguments past 128 KiB; other systems may let these through.)
+        let wide = format!(r#"{{"host": "{}"}}"#, "x".repeat(limits::MAX_DOCUMENT_BYTES));
+        assert!(error(&wide).contains("more than 1048576 (limits::MAX_DOCUMENT_BYTES)"));
+        let many = format!(r#"{{"a": [{}]}}"#, vec!["0"; limits::MAX_NODES].join(","));
+        assert_eq!(
+            error(&many),
+            "--static-json: it holds more than 100000 values (limits::MAX_NODES; a YAML alias counts every value it repeats); make it smaller"
+        );
+        let deep = format!(r#"{{"a": {}1{}}}"#, "[".repeat(limits::MAX_DEPTH), "]".repeat(limits::MAX_DEPTH));
+        assert!(error(&deep).starts_with("--static-json: it is nested deeper than 64 levels"));
+        assert_eq!(error("[1]"), "--static-json must be a JSON object of outputs");
+        assert!(error("{").starts_with("--static-json is not valid JSON"));
+        assert_eq!(static_json(r#"{"host": "h"}"#).unwrap()["host"], "h");
+    }
+}

@@ -524,6 +524,58 @@ mod tests {
     }
 
     #[test]
+    fn lines_keep_a_bounded_prefix_and_their_real_length() {
+        let text = format!("short\r\n{}\n\nlast", "x".repeat(100_000));
+        let mut lines = LineReader::new(text.as_bytes(), 10);
+        let short = lines.next_line().unwrap().unwrap();
+        assert_eq!((short.text(), short.len, short.is_cut()), ("short".to_owned(), 6, false));
+        let long = lines.next_line().unwrap().unwrap();
+        assert_eq!((long.kept.len(), long.len, long.is_cut()), (10, 100_000, true));
+        assert_eq!(lines.next_line().unwrap().unwrap().len, 0);
+        assert_eq!(lines.next_line().unwrap().unwrap().text(), "last");
+        assert!(lines.next_line().unwrap().is_none());
+    }
+
+    #[test]
+    fn shown_lines_are_redacted_whole_then_cut() {
+        let secret = "hunter2-hunter2";
+        // The secret spans the cut at MAX_LINE_BYTES: redaction still finds it.
+        let raw = format!("{}{secret}{}", "a".repeat(limits::MAX_LINE_BYTES - 5), "b".repeat(50_000));
+        let mut lines = LineReader::new(raw.as_bytes(), 2 * limits::MAX_LINE_BYTES);
+        let line = lines.next_line().unwrap().unwrap();
+        let redactor = Redactor::new([secret]);
+        let shown = line.shown(|t| redactor.redact(t));
+        assert!(!shown.contains("hunter"), "no part of the secret is shown");
+        assert!(shown.ends_with(&format!(
+            "[... a line of {} bytes, cut to {} (limits::MAX_LINE_BYTES)]",
+            raw.len(),
+            limits::MAX_LINE_BYTES
+        )));
+        assert!(shown.len() < limits::MAX_LINE_BYTES + 100);
+    }
+
+    #[test]
+    fn flyctl_output_is_bounded_in_what_is_kept_shown_and_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let fly = script(
+            dir.path(),
+            "head -c 3000000 /dev/zero | tr '\\0' x; echo; i=0; while [ $i -lt 40 ]; do echo \"line $i\" >&2; i=$((i+1)); done; exit 2",
+        );
+        let mut shown = Vec::new();
+        let err = fly.command(&["deploy"]).run(&mut |l| shown.push(l.to_owned())).unwrap_err();
+        let long: Vec<&String> = shown.iter().filter(|l| l.starts_with("xxxx")).collect();
+        assert_eq!(long.len(), 1);
+        assert!(long[0].ends_with("[... a line of 3000000 bytes, cut to 4096 (limits::MAX_LINE_BYTES)]"));
+        let FlyctlError::Failed { tail, .. } = err else { panic!("{err}") };
+        assert_eq!(tail.len(), limits::MAX_TAIL_LINES);
+        assert_eq!(tail.last().unwrap(), "line 39");
+        let fly = script(dir.path(), "head -c 3000000 /dev/zero | tr '\\0' y; echo; echo done");
+        let out = fly.command(&["status"]).run(&mut |_| {}).unwrap();
+        assert!(out.truncated);
+        assert_eq!(out.stdout, format!("{}\ndone\n", "y".repeat(limits::MAX_LINE_BYTES)));
+    }
+
+    #[test]
     fn a_missing_program_is_not_found() {
         let err = Flyctl::at("/nonexistent/fly").command(&["version"]).run(&mut |_| {}).unwrap_err();
         assert!(matches!(err, FlyctlError::NotFound));

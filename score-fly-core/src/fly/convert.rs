@@ -916,6 +916,79 @@ fn escape_file_name(target: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The problems of converting `doc` (path: message), none when it converts.
+    fn problems(doc: &str) -> Vec<String> {
+        let workload = crate::spec::load_str("score.yaml", doc).expect("a valid Score file").workload;
+        match convert(&workload, &ConvertOptions::new("demo-"), &super::super::NoFiles) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+        }
+    }
+
+    fn with_container(extra: &str) -> String {
+        format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n{extra}")
+    }
+
+    #[test]
+    fn probe_headers_that_would_inject_a_header_are_refused_where_they_are() {
+        // (Header names are checked by the Score schema already: letters, digits, `_`, `-`.)
+        let probe = |headers: &str| {
+            with_container(&format!(
+                "    livenessProbe:\n      httpGet:\n        path: /health\n        port: 8080\n        httpHeaders:\n{headers}"
+            ))
+        };
+        assert!(problems(&probe("          - {name: X-Token, value: \"a b\\tc\"}\n")).is_empty());
+        for (headers, expected) in [
+            (
+                "          - {name: X-A, value: \"1\\r\\nSet-Cookie: evil=1\"}\n",
+                "containers.main.livenessProbe.httpGet.httpHeaders[0].value: the value of header `X-A` holds a carriage return (CR), which would end the header; remove it",
+            ),
+            (
+                "          - {name: X-A, value: ok}\n          - {name: X-B, value: \"1\\nX-C: 2\"}\n",
+                "containers.main.livenessProbe.httpGet.httpHeaders[1].value: the value of header `X-B` holds a line feed (LF)",
+            ),
+            (
+                "          - {name: X-A, value: \"a\\0b\"}\n",
+                "containers.main.livenessProbe.httpGet.httpHeaders[0].value: the value of header `X-A` holds a NUL character",
+            ),
+        ] {
+            let found = problems(&probe(headers));
+            assert!(found.len() == 1 && found[0].starts_with(expected), "{headers}: {found:?}");
+            assert!(!found[0].contains("evil"), "values are never quoted: {found:?}");
+        }
+        let found = problems(&with_container(
+            "    readinessProbe:\n      httpGet:\n        path: \"/x\\r\\nHost: evil\"\n        port: 8080\n",
+        ));
+        assert!(found[0].starts_with("containers.main.readinessProbe.httpGet.path: probe path"), "{found:?}");
+        let found = problems(&with_container(
+            "    readinessProbe:\n      httpGet:\n        host: \"a\\r\\nX: y\"\n        path: /x\n        port: 8080\n",
+        ));
+        assert!(found[0].starts_with("containers.main.readinessProbe.httpGet.host: probe host"), "{found:?}");
+    }
+
+    #[test]
+    fn nul_in_commands_arguments_and_variables_is_refused_where_it_is() {
+        let found = problems(&with_container("    command: [/bin/app, \"--a\\0b\"]\n    args: [x, y, \"\\0\"]\n"));
+        assert_eq!(
+            found,
+            [
+                "containers.main.command[1]: command[1] holds a NUL character, which no program argument can carry; remove it",
+                "containers.main.args[2]: args[2] holds a NUL character, which no program argument can carry; remove it",
+            ]
+        );
+        let found = problems(&with_container("    variables:\n      GOOD: fine\n      BAD: \"s3cr\\0t\"\n"));
+        assert_eq!(
+            found,
+            [
+                "containers.main.variables.BAD: the value of `BAD` holds a NUL character, which no environment variable can carry; remove it"
+            ]
+        );
+        let found = problems(&with_container("    variables:\n      \"B\\0D\": x\n"));
+        assert!(found[0].contains("variable name `B\\0D` holds a NUL character"), "{found:?}");
+        let found = problems(&with_container("    files:\n      \"/etc/a\\0b\": {content: x}\n"));
+        assert!(found[0].contains("holds a NUL character, which no path can carry"), "{found:?}");
+    }
+
     #[test]
     fn names() {
         assert_eq!(file_secret_name("/etc/app/config.json"), "SCORE_FILE_ETC_APP_CONFIG_JSON");

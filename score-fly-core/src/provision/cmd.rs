@@ -19,6 +19,10 @@ use crate::fly::annotations::format_duration;
 use crate::fly::cli::{Line, LineReader, PENDING_LINES, spawn_helper};
 use crate::limits;
 
+/// A request this small is written at once: a fresh pipe holds at least this much (Linux's
+/// `PIPE_BUF`, one page), so the write cannot block.
+const INLINE_REQUEST_BYTES: usize = 4096;
+
 /// What the stdout reader got.
 enum Stdout {
     /// The whole output (at most [`limits::MAX_RESPONSE_BYTES`]).
@@ -187,10 +191,16 @@ fn start_helpers(child: &mut Child, body: Vec<u8>) -> std::io::Result<(mpsc::Rec
     let mut stdin = child.stdin.take().ok_or_else(not_piped)?;
     let mut stdout = child.stdout.take().ok_or_else(not_piped)?;
     let stderr = child.stderr.take().ok_or_else(not_piped)?;
-    spawn_helper("provisioner-stdin", move || {
-        // A provisioner may exit without reading its input; that is not our error.
+    if body.len() <= INLINE_REQUEST_BYTES {
+        // Fits in the empty pipe: the write cannot block, and needs no thread. A provisioner
+        // may exit without reading its input; that is not our error.
         let _ = stdin.write_all(&body);
-    })?;
+        drop(stdin);
+    } else {
+        spawn_helper("provisioner-stdin", move || {
+            let _ = stdin.write_all(&body);
+        })?;
+    }
     let (out_tx, out_rx) = mpsc::channel();
     spawn_helper("provisioner-stdout", move || {
         let mut buf = Vec::new();
@@ -232,4 +242,66 @@ fn kill_group(child: &mut std::process::Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::{NoEvents, Redactor};
+
+    /// Calls `./prov.sh` (with `body`) in a temporary folder with a request whose params hold
+    /// `padding` bytes.
+    fn call_script(body: &str, padding: usize) -> Result<Option<Response>, String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("prov.sh");
+        std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let request = Request {
+            resource_uid: "t.default#w.r".into(),
+            resource_type: "t".into(),
+            resource_class: "default".into(),
+            resource_id: "w.r".into(),
+            state: serde_json::Map::new(),
+            shared: serde_json::json!({}),
+            resource_params: [("pad".to_owned(), serde_json::Value::from("p".repeat(padding)))].into_iter().collect(),
+            resource_metadata: serde_json::Map::new(),
+        };
+        let def = CmdDef { binary: "./prov.sh".into(), args: Vec::new(), timeout: None };
+        let fly = crate::builtin::FlyEnv::default();
+        let redactor = Redactor::default();
+        let cx = CallContext {
+            uid: "t.default#w.r",
+            project_root: dir.path(),
+            redactor: &redactor,
+            events: &NoEvents,
+            fly: &fly,
+            declared_by: &[],
+        };
+        call(&def, "p", Mode::Provision, &request, Duration::from_secs(20), &cx)
+    }
+
+    #[test]
+    fn small_and_large_requests_arrive_whole() {
+        let echo_size = "n=$(wc -c)\necho \"{\\\"values\\\": {\\\"n\\\": $n}}\"\n";
+        for padding in [0, INLINE_REQUEST_BYTES, 1 << 20] {
+            let response = call_script(echo_size, padding).unwrap().unwrap();
+            let n = response.values["n"].as_u64().unwrap();
+            assert!(
+                n >= u64::try_from(padding).unwrap() && n < u64::try_from(padding).unwrap() + 400,
+                "{padding}: {n}"
+            );
+        }
+        // A provisioner that reads nothing and exits: not an error of ours, whatever the size.
+        for padding in [0, 1 << 20] {
+            let response = call_script("echo '{\"values\": {}}'\n", padding).unwrap();
+            assert!(response.is_some());
+        }
+    }
+
+    #[test]
+    fn stdout_past_the_limit_stops_the_provisioner() {
+        let e = call_script("cat > /dev/null\nexec cat /dev/zero\n", 0).unwrap_err();
+        assert!(e.starts_with("`./prov.sh` (provisioner `p`) printed more than 8388608 bytes on stdout"), "{e}");
+    }
 }

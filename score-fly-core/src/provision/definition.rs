@@ -329,8 +329,13 @@ pub struct Located {
 /// Reads one provisioner file: a regular file of at most [`limits::MAX_DOCUMENT_BYTES`].
 pub fn read_file(path: &Path) -> Result<Vec<ProvisionerDef>, DefinitionError> {
     let invalid = |reason: String| DefinitionError::Invalid { path: path.to_path_buf(), reason };
+    // Checked before opening too: opening a FIFO blocks until something writes to it.
+    let is_file = |m: std::io::Result<std::fs::Metadata>| m.map_err(|e| FsError::new("read", path, e));
+    if !is_file(std::fs::metadata(path))?.is_file() {
+        return Err(invalid("it is not a regular file; move it away".to_owned()));
+    }
     let file = std::fs::File::open(path).map_err(|e| FsError::new("read", path, e))?;
-    let metadata = file.metadata().map_err(|e| FsError::new("read", path, e))?;
+    let metadata = is_file(file.metadata())?;
     if !metadata.is_file() {
         return Err(invalid("it is not a regular file; move it away".to_owned()));
     }
@@ -506,6 +511,78 @@ mod tests {
             let e = parse_file(path, text).unwrap_err().to_string();
             assert!(e.contains(fragment) && e.contains("x.provisioners.yaml"), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn timeouts_and_retries_are_checked_where_they_are_read() {
+        let path = Path::new("x.provisioners.yaml");
+        for (item, fragment) in [
+            (
+                "cmd: {binary: a, timeout: 99999999999999999999s}",
+                "item 1: provisioner `x`: `cmd.timeout` `99999999999999999999s` is too long to be a duration",
+            ),
+            (
+                "cmd: {binary: a, timeout: 25h}",
+                "`cmd.timeout` `25h` (25h) must be longer than 0s and at most 24h (limits::MAX_TIMEOUT)",
+            ),
+            ("cmd: {binary: a, timeout: 0s}", "`cmd.timeout` `0s` (0s) must be longer than 0s"),
+            ("cmd: {binary: a, timeout: 1e400s}", "`cmd.timeout` `1e400s` is not a duration"),
+            ("http: {url: 'http://x', timeout: 2562048h}", "`http.timeout` `2562048h` is too long"),
+            ("http: {url: 'http://x', connect_timeout: 0s}", "`http.connect_timeout` `0s` (0s) must be longer than 0s"),
+            (
+                "http: {url: 'http://x', retries: 4000000000}",
+                "`http.retries` 4000000000 must be from 0 to 20 (limits::MAX_RETRIES)",
+            ),
+        ] {
+            let e = parse_file(path, &format!("- id: x\n  type: t\n  {item}\n")).unwrap_err().to_string();
+            assert!(e.contains(fragment), "{item}: {e}");
+        }
+        let defs = parse_file(
+            path,
+            "- {id: x, type: t, http: {url: 'http://x', timeout: 24h, connect_timeout: 1ms, retries: 20}}\n",
+        )
+        .unwrap();
+        assert_eq!(defs[0].timeout(), limits::MAX_TIMEOUT);
+        let http = defs[0].http.clone().unwrap();
+        assert_eq!((http.connect_timeout(), http.retries()), (Duration::from_millis(1), limits::MAX_RETRIES));
+        // A definition made in code skips the checks: its accessors still never panic and stay in range.
+        let mut def = def("x", "t", None, None);
+        def.static_ = None;
+        def.cmd = Some(CmdDef { binary: "a".into(), args: Vec::new(), timeout: Some("99999999999999999999s".into()) });
+        assert_eq!(def.timeout(), DEFAULT_TIMEOUT, "not a duration in Go's range: the default");
+        def.cmd = Some(CmdDef { binary: "a".into(), args: Vec::new(), timeout: Some("100000h".into()) });
+        assert_eq!(def.timeout(), limits::MAX_TIMEOUT);
+        assert!(def.check().is_err());
+    }
+
+    #[test]
+    fn provisioner_files_are_bounded() {
+        let path = Path::new("x.provisioners.yaml");
+        // Static outputs as deep as a document may be, and one level deeper.
+        let levels = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        // list, item, static, values, host: 5 levels above the nested lists.
+        let ok = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH - 4));
+        assert_eq!(parse_file(path, &ok).unwrap().len(), 1);
+        let deep = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH - 3));
+        let e = parse_file(path, &deep).unwrap_err().to_string();
+        assert!(
+            e.contains("it is nested deeper than 64 levels (limits::MAX_DEPTH); flatten it (at line 1 column"),
+            "{e}"
+        );
+        // A definition made in code: checked too.
+        let mut def = def("x", "t", None, None);
+        let value: serde_json::Value = serde_json::from_str(&levels(limits::MAX_DEPTH)).unwrap();
+        def.static_.as_mut().unwrap().secrets.insert("k".into(), value);
+        assert!(def.check().unwrap_err().contains("`static.secrets` is nested deeper than 64 levels"));
+        // Size.
+        let big = format!("# {}\n", "x".repeat(limits::MAX_DOCUMENT_BYTES));
+        let e = parse_file(path, &big).unwrap_err().to_string();
+        assert!(e.contains("limits::MAX_DOCUMENT_BYTES"), "{e}");
+        // Not a regular file (a folder here; a FIFO in the CLI tests): refused, not read.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("odd.provisioners.yaml")).unwrap();
+        let e = read_file(&dir.path().join("odd.provisioners.yaml")).unwrap_err().to_string();
+        assert!(e.contains("it is not a regular file"), "{e}");
     }
 
     #[test]

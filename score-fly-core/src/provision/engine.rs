@@ -344,8 +344,8 @@ pub fn execute(
 }
 
 /// How a worker calls a provisioner ([`call`], or a stand-in in tests).
-type Caller =
-    dyn Fn(&super::ProvisionerDef, Mode, &Request, &CallContext<'_>) -> Result<Option<Response>, String> + Sync;
+type Caller<'c> =
+    dyn Fn(&super::ProvisionerDef, Mode, &Request, &CallContext<'_>) -> Result<Option<Response>, String> + Sync + 'c;
 
 /// Why a job has no answer: its worker stopped without giving one.
 const LOST: &str =
@@ -411,7 +411,7 @@ fn execute_with(
     run: Provisioning<'_>,
     state: &mut State,
     persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
-    caller: &Caller,
+    caller: &Caller<'_>,
 ) -> Result<Report, StateError> {
     let Provisioning { defs, workloads, options, project_root, events, fly } = run;
     let n = plan.resources.len();
@@ -967,5 +967,266 @@ mod tests {
         );
         assert!(matches!(report.outcomes["postgres.default#aa.db3"], Outcome::Skipped(_)));
         assert_eq!(report.outcomes["postgres.default#aa.db2"], Outcome::Provisioned);
+    }
+
+    /// Runs `plan` with `caller` standing in for the provisioners.
+    fn run_with(
+        w: &BTreeMap<String, Workload>,
+        defs: &[Located],
+        state: &mut State,
+        persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
+        caller: &Caller<'_>,
+    ) -> Report {
+        let plan = plan(w, defs).unwrap();
+        let run = Provisioning {
+            defs,
+            workloads: w,
+            options: ProvisionOptions { jobs: 4, ..ProvisionOptions::default() },
+            project_root: Path::new("."),
+            events: &NoEvents,
+            fly: &crate::builtin::FlyEnv::default(),
+        };
+        execute_with(&plan, run, state, persist, caller).unwrap()
+    }
+
+    fn many(n: usize) -> BTreeMap<String, Workload> {
+        let resources: String = (0..n).map(|i| format!("  r{i}:\n    type: postgres\n")).collect();
+        workloads(&[&doc("aa", &resources)])
+    }
+
+    #[test]
+    fn a_provisioner_that_panics_fails_its_resource_and_the_run_goes_on() {
+        let defs = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+        let w = many(12);
+        let mut state = State::new("");
+        let caller = |_: &ProvisionerDef, _: Mode, request: &Request, _: &CallContext<'_>| {
+            assert!(!request.resource_uid.ends_with("r3") && !request.resource_uid.ends_with("r7"), "boom");
+            Ok(Some(Response { values: json!({"host": "h"}).as_object().unwrap().clone(), ..Response::default() }))
+        };
+        let report = run_with(&w, &defs, &mut state, &mut |_| Ok(()), &caller);
+        for i in 0..12 {
+            let outcome = &report.outcomes[&format!("postgres.default#aa.r{i}")];
+            if i == 3 || i == 7 {
+                assert!(
+                    matches!(outcome, Outcome::Failed(m) if m.starts_with("provisioner `pg` panicked: boom (this is a bug in score-fly")),
+                    "{outcome:?}"
+                );
+            } else {
+                assert_eq!(*outcome, Outcome::Provisioned);
+            }
+        }
+        assert_eq!(state.resources.len(), 10);
+    }
+
+    #[test]
+    fn every_ticket_answers_even_when_its_job_is_dropped() {
+        let (done_tx, done_rx) = mpsc::channel();
+        // Dropped by a worker that died holding it.
+        drop(Ticket { index: 4, done: done_tx.clone(), failure: Some(LOST.to_owned()) });
+        let Done { index, job, result } = done_rx.try_recv().unwrap();
+        assert_eq!((index, job.is_none(), result.unwrap_err()), (4, true, LOST.to_owned()));
+        // Queued when the last worker went away: dropping the queue answers for it.
+        let (work_tx, work_rx) = mpsc::channel::<Work>();
+        let job = Job {
+            index: 5,
+            request: serde_json::from_value(
+                json!({"resource_uid": "u", "resource_type": "t", "resource_class": "c", "resource_id": "i"}),
+            )
+            .unwrap(),
+            fingerprint: String::new(),
+        };
+        work_tx
+            .send(Work { job, ticket: Ticket { index: 5, done: done_tx.clone(), failure: Some(LOST.to_owned()) } })
+            .unwrap();
+        drop(work_rx);
+        assert_eq!(done_rx.try_recv().unwrap().index, 5);
+        // Sending to no worker at all: the ticket answers with the reason.
+        let job = Job {
+            index: 6,
+            request: serde_json::from_value(
+                json!({"resource_uid": "u", "resource_type": "t", "resource_class": "c", "resource_id": "i"}),
+            )
+            .unwrap(),
+            fingerprint: String::new(),
+        };
+        let Err(mpsc::SendError(work)) =
+            work_tx.send(Work { job, ticket: Ticket { index: 6, done: done_tx, failure: Some(LOST.to_owned()) } })
+        else {
+            panic!("nobody receives")
+        };
+        work.ticket.fail("no thread".to_owned());
+        let done = done_rx.try_recv().unwrap();
+        assert_eq!((done.index, done.result.unwrap_err()), (6, "no thread".to_owned()));
+        assert!(done_rx.try_recv().is_err(), "exactly one answer per ticket");
+    }
+
+    #[test]
+    fn inputs_and_answers_deeper_than_max_depth_are_not_recorded() {
+        let defs = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+        let nested = |levels: usize| -> serde_json::Value {
+            let mut v = json!(1);
+            for _ in 0..levels {
+                v = json!([v]);
+            }
+            v
+        };
+        let mut w = many(3);
+        let r0 = w.get_mut("aa").unwrap().resources.get_mut("r0").unwrap();
+        r0.metadata = Some(json!({"deep": nested(limits::MAX_DEPTH)}).as_object().unwrap().clone());
+        let r1 = w.get_mut("aa").unwrap().resources.get_mut("r1").unwrap();
+        r1.params = Some(json!({"deep": nested(limits::MAX_DEPTH - 1)}).as_object().unwrap().clone());
+        let caller = |_: &ProvisionerDef, _: Mode, request: &Request, _: &CallContext<'_>| {
+            let deep = request.resource_uid.ends_with("r2");
+            let shared = if deep { nested(limits::MAX_DEPTH + 1) } else { json!({"ok": 1}) };
+            Ok(Some(Response { shared: Some(shared), ..Response::default() }))
+        };
+        let mut state = State::new("");
+        let report = run_with(&w, &defs, &mut state, &mut |_| Ok(()), &caller);
+        assert!(
+            matches!(&report.outcomes["postgres.default#aa.r0"], Outcome::Failed(m) if m == "its metadata are nested deeper than 64 levels (limits::MAX_DEPTH); flatten them"),
+            "{report:?}"
+        );
+        assert_eq!(report.outcomes["postgres.default#aa.r1"], Outcome::Provisioned, "params exactly MAX_DEPTH deep");
+        assert!(
+            matches!(&report.outcomes["postgres.default#aa.r2"], Outcome::Failed(m) if m.contains("answered with `shared` nested deeper than 64 levels")),
+            "{report:?}"
+        );
+        assert_eq!(state.shared, json!({"ok": 1}));
+    }
+
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn scalar() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<u64>().prop_map(serde_json::Value::from),
+                any::<f64>()
+                    .prop_filter("JSON numbers are finite", |f| f.is_finite())
+                    .prop_map(serde_json::Value::from),
+                proptest::collection::vec(any::<char>(), 0..8)
+                    .prop_map(|c| serde_json::Value::from(c.into_iter().collect::<String>())),
+            ]
+        }
+
+        /// A value exactly `levels` deep (a scalar for 0): a chain of lists and maps, each
+        /// with a few scalar siblings.
+        fn nested(levels: usize) -> impl Strategy<Value = serde_json::Value> {
+            let level = (
+                any::<bool>(),
+                proptest::collection::vec(any::<char>(), 0..4),
+                proptest::collection::vec(scalar(), 0..3),
+            );
+            (proptest::collection::vec(level, levels), scalar()).prop_map(|(levels, leaf)| {
+                let mut value = leaf;
+                for (is_list, key, siblings) in levels {
+                    let key: String = key.into_iter().collect();
+                    value = if is_list {
+                        let mut items = siblings;
+                        items.insert(items.len() / 2, value);
+                        serde_json::Value::Array(items)
+                    } else {
+                        let mut map: serde_json::Map<String, serde_json::Value> =
+                            siblings.into_iter().enumerate().map(|(i, v)| (format!("s{i}"), v)).collect();
+                        map.insert(format!("k{key}"), value);
+                        serde_json::Value::Object(map)
+                    };
+                }
+                value
+            })
+        }
+
+        /// A map whose deepest value makes it `levels` deep (at least 1).
+        fn map(levels: usize) -> impl Strategy<Value = serde_json::Map<String, serde_json::Value>> {
+            nested(levels.saturating_sub(1)).prop_map(|v| [("v".to_owned(), v)].into_iter().collect())
+        }
+
+        /// Depths around the limit: most within it, some past it.
+        fn levels() -> impl Strategy<Value = usize> {
+            prop_oneof![3 => 1..=limits::MAX_DEPTH, 1 => limits::MAX_DEPTH + 1..=limits::MAX_DEPTH + 70]
+        }
+
+        #[derive(Debug, Clone)]
+        struct Case {
+            params: serde_json::Map<String, serde_json::Value>,
+            metadata: serde_json::Map<String, serde_json::Value>,
+            state: serde_json::Map<String, serde_json::Value>,
+            values: serde_json::Map<String, serde_json::Value>,
+            secrets: serde_json::Map<String, serde_json::Value>,
+            shared: serde_json::Value,
+        }
+
+        fn case() -> impl Strategy<Value = Case> {
+            (levels(), levels(), levels(), levels(), levels(), levels()).prop_flat_map(|(p, m, st, v, se, sh)| {
+                (map(p), map(m), map(st), map(v), map(se), nested(sh)).prop_map(
+                    |(params, metadata, state, values, secrets, shared)| Case {
+                        params,
+                        metadata,
+                        state,
+                        values,
+                        secrets,
+                        shared,
+                    },
+                )
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+            /// Whatever the engine accepts and records, the real save path writes and
+            /// `Project::load` reads back equal: nothing accepted can make a later read fail.
+            #[test]
+            fn accepted_values_round_trip_through_the_state_file(cases in proptest::collection::vec(case(), 1..4)) {
+                let defs = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+                let mut w = many(cases.len());
+                for (i, c) in cases.iter().enumerate() {
+                    let r = w.get_mut("aa").unwrap().resources.get_mut(&format!("r{i}")).unwrap();
+                    r.params = Some(c.params.clone());
+                    r.metadata = Some(c.metadata.clone());
+                }
+                // The answer goes through the wire format and the real response reader.
+                let caller = |_: &ProvisionerDef, _: Mode, request: &Request, _: &CallContext<'_>| {
+                    let i: usize = request.resource_uid.rsplit('r').next().unwrap().parse().unwrap();
+                    let c = &cases[i];
+                    let body = json!({"state": c.state, "values": c.values, "secrets": c.secrets, "shared": c.shared});
+                    super::super::super::protocol::parse_response(body.to_string().as_bytes())
+                };
+                let dir = tempfile::tempdir().unwrap();
+                let project = crate::state::Project::open(dir.path(), crate::state::LockWait { timeout: std::time::Duration::ZERO }, &mut |_| {}).unwrap();
+                let mut state = State::new("demo-");
+                let mut saves = Vec::new();
+                let report = run_with(&w, &defs, &mut state, &mut |s| {
+                    let saved = project.save(s);
+                    saves.push(saved.as_ref().map_err(ToString::to_string).err());
+                    saved
+                }, &caller);
+                prop_assert!(saves.iter().all(Option::is_none), "a save of accepted values failed: {saves:?}");
+                let loaded = project.load().unwrap().unwrap();
+                prop_assert_eq!(&loaded, &state);
+                for (i, c) in cases.iter().enumerate() {
+                    let uid = format!("postgres.default#aa.r{i}");
+                    let inputs_fit = map_depth(&c.params) <= limits::MAX_DEPTH && map_depth(&c.metadata) <= limits::MAX_DEPTH;
+                    let answer_fits = [map_depth(&c.state), map_depth(&c.values), map_depth(&c.secrets), depth(&c.shared)]
+                        .iter()
+                        .all(|d| *d <= limits::MAX_DEPTH);
+                    let params_expand = c.params.values().all(|v| { let mut s = Vec::new(); crate::provision::collect_strings(v, &mut s); s.iter().all(|t| !t.contains('$')) });
+                    if inputs_fit && answer_fits && params_expand {
+                        prop_assert_eq!(&report.outcomes[&uid], &Outcome::Provisioned);
+                        let entry = &loaded.resources[&uid];
+                        prop_assert_eq!(&entry.values, &c.values);
+                        prop_assert_eq!(&entry.secrets, &c.secrets);
+                        prop_assert_eq!(&entry.metadata, &c.metadata);
+                        prop_assert_eq!(&entry.params, &c.params);
+                    } else if !(inputs_fit && answer_fits) {
+                        prop_assert!(matches!(&report.outcomes[&uid], Outcome::Failed(m) if m.contains("nested deeper than 64 levels")), "{:?}", report.outcomes[&uid]);
+                        prop_assert!(!loaded.resources.contains_key(&uid));
+                    }
+                }
+            }
+        }
     }
 }

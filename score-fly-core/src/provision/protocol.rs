@@ -151,7 +151,7 @@ pub enum Exceeded {
         limit: usize,
     },
     /// More values than allowed (aliases expanded).
-    #[error("{}holds more than {limit} values, counting every value an alias repeats (limits::MAX_NODES); make it smaller", field_prefix(.field))]
+    #[error("{}holds more than {limit} values (limits::MAX_NODES; a YAML alias counts every value it repeats); make it smaller", field_prefix(.field))]
     Nodes {
         /// The top-level field it happened in, when the document names them.
         field: Option<String>,
@@ -521,6 +521,88 @@ mod tests {
             assert!(!e.contains("hunter2"), "{e}");
         }
         assert!(parse_response(br#"{"state": null, "shared": null}"#).unwrap().unwrap().state.is_none());
+    }
+
+    fn nested(levels: usize) -> String {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn response_fields_may_be_max_depth_deep_and_no_deeper() {
+        // Each field (a map: level 1) holds a value MAX_DEPTH - 1 deep: MAX_DEPTH in all.
+        let ok = nested(limits::MAX_DEPTH - 1);
+        let body = format!(
+            r#"{{"state": {{"a": {ok}}}, "values": {{"a": {ok}}}, "secrets": {{"a": {ok}}}, "shared": [{ok}]}}"#
+        );
+        let r = parse_response(body.as_bytes()).unwrap().unwrap();
+        assert_eq!(map_depth(&r.values), limits::MAX_DEPTH);
+        assert_eq!(depth(r.shared.as_ref().unwrap()), limits::MAX_DEPTH);
+        let deep = nested(limits::MAX_DEPTH);
+        for field in ["state", "values", "secrets", "shared"] {
+            let body = format!(r#"{{"values": {{}}, "{field}": {{"hunter2": {deep}}}}}"#);
+            let e = parse_response(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                e,
+                format!("`{field}` is nested deeper than {} levels (limits::MAX_DEPTH); flatten it", limits::MAX_DEPTH)
+            );
+        }
+        // Far past serde_json's own limit (128): the same error, not a syntax error.
+        let body = format!(r#"{{"values": {{"a": {}}}}}"#, nested(100_000));
+        let e = parse_response(body.as_bytes()).unwrap_err();
+        assert!(e.starts_with("`values` is nested deeper than 64 levels"), "{e}");
+    }
+
+    #[test]
+    fn responses_are_bounded_in_values_and_bytes() {
+        let many: Vec<String> = (0..limits::MAX_NODES).map(|i| format!("\"k{i}\": 1")).collect();
+        let body = format!(r#"{{"values": {{{}}}}}"#, many.join(","));
+        let e = parse_response(body.as_bytes()).unwrap_err();
+        assert!(e.starts_with(&format!("`values` holds more than {} values", limits::MAX_NODES)), "{e}");
+        let body = format!(r#"{{"values": {{"a": "{}"}}}}"#, "x".repeat(limits::MAX_RESPONSE_BYTES));
+        let e = parse_response(body.as_bytes()).unwrap_err();
+        assert!(e.contains("limits::MAX_RESPONSE_BYTES") && !e.contains("xxxx"), "{e}");
+    }
+
+    #[test]
+    fn bounded_reads_stop_an_alias_bomb_in_yaml() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (level, previous) in
+            ["b", "c", "d", "e", "f", "g", "h", "i"].iter().zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+        {
+            text.push_str(&format!("{level}: &{level} [{}]\n", vec![format!("*{previous}"); 9].join(", ")));
+        }
+        // Padding, so serde_yaml's own guard (100 alias expansions per event) does not stop
+        // it first: ours stops it, whatever the size of the file.
+        text.push_str(&format!("padding: [{}]\n", vec!["0"; 2000].join(", ")));
+        let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
+        let started = std::time::Instant::now();
+        let e = budget.seed().deserialize(serde_yaml::Deserializer::from_str(&text)).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(matches!(budget.exceeded(), Some(Exceeded::Nodes { field: None, limit: limits::MAX_NODES })), "{e}");
+        // Keys are text whatever they look like; tags are refused; `.inf` reads as null.
+        let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
+        let v =
+            budget.seed().deserialize(serde_yaml::Deserializer::from_str("{1: a, true: b, ~: c, x: .inf}")).unwrap();
+        assert_eq!(v, json!({"1": "a", "true": "b", "~": "c", "x": null}));
+        let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
+        assert!(budget.seed().deserialize(serde_yaml::Deserializer::from_str("x: !secret y")).is_err());
+        assert_eq!(budget.exceeded(), Some(Exceeded::Tag { field: None }));
+    }
+
+    #[test]
+    fn depth_counts_levels_without_recursion() {
+        assert_eq!(depth(&json!(1)), 0);
+        assert_eq!(depth(&json!([])), 1);
+        assert_eq!(depth(&json!({"a": [1, {"b": []}]})), 4);
+        let mut v = json!(1);
+        for _ in 0..200_000 {
+            v = serde_json::Value::Array(vec![v]);
+        }
+        assert_eq!(depth(&v), 200_000);
+        // Dropping such a value recurses in serde_json: take it apart first.
+        while let serde_json::Value::Array(mut items) = v {
+            v = items.pop().unwrap_or_default();
+        }
     }
 
     #[test]
