@@ -355,6 +355,21 @@ impl<'de> serde::de::Visitor<'de> for BoundedValue<'_> {
         self.scalar(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number))
     }
 
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Self::Value, E> {
+        match (i64::try_from(v), u64::try_from(v)) {
+            (Ok(n), _) => self.visit_i64(n),
+            (_, Ok(n)) => self.visit_u64(n),
+            _ => Err(E::custom("a whole number does not fit in 64 bits")),
+        }
+    }
+
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Self::Value, E> {
+        match u64::try_from(v) {
+            Ok(n) => self.visit_u64(n),
+            Err(_) => Err(E::custom("a whole number does not fit in 64 bits")),
+        }
+    }
+
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
         self.scalar(serde_json::Value::String(v.to_owned()))
     }
