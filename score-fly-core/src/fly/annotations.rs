@@ -16,9 +16,9 @@ use crate::spec::node::FieldPath;
 /// Fly's shortest check interval.
 const CHECK_INTERVAL_MIN: std::time::Duration = std::time::Duration::from_secs(2);
 /// Fly's longest check timeout.
-const CHECK_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+const CHECK_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_mins(1);
 /// Fly's longest kill timeout.
-const KILL_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_secs(300);
+const KILL_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_mins(5);
 
 /// Our annotation prefix.
 pub const PREFIX: &str = "score-fly/";
@@ -682,7 +682,7 @@ pub fn format_duration(d: std::time::Duration) -> String {
     for (unit, size) in
         [("h", 3_600_000_000_000u128), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
     {
-        if nanos % size == 0 {
+        if nanos.is_multiple_of(size) {
             return format!("{}{unit}", nanos / size);
         }
     }
@@ -834,7 +834,7 @@ mod tests {
     #[test]
     fn duration_ranges_name_the_field_and_the_range() {
         let range = DurationRange::positive(limits::MAX_TIMEOUT);
-        assert_eq!(parse_duration_in("5m", "cmd.timeout", range), Ok(std::time::Duration::from_secs(300)));
+        assert_eq!(parse_duration_in("5m", "cmd.timeout", range), Ok(std::time::Duration::from_mins(5)));
         assert_eq!(parse_duration_in("24h", "cmd.timeout", range), Ok(limits::MAX_TIMEOUT));
         assert_eq!(
             parse_duration_in("24h0m0.000000001s", "cmd.timeout", range).unwrap_err(),
@@ -849,6 +849,6 @@ mod tests {
         assert!(e.ends_with("it must be longer than 0s and at most 24h"), "{e}");
         assert_eq!(format_duration(std::time::Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(std::time::Duration::from_secs(90)), "90s");
-        assert_eq!(format_duration(std::time::Duration::from_secs(120)), "2m");
+        assert_eq!(format_duration(std::time::Duration::from_mins(2)), "2m");
     }
 }

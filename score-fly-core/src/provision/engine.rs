@@ -990,7 +990,8 @@ mod tests {
     }
 
     fn many(n: usize) -> BTreeMap<String, Workload> {
-        let resources: String = (0..n).map(|i| format!("  r{i}:\n    type: postgres\n")).collect();
+        let resources: String =
+            (0..n).flat_map(|i| ["  r".to_owned(), i.to_string(), ":\n    type: postgres\n".to_owned()]).collect();
         workloads(&[&doc("aa", &resources)])
     }
 

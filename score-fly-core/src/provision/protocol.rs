@@ -143,7 +143,7 @@ pub fn parse_response(body: &[u8]) -> Result<Option<Response>, String> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Exceeded {
     /// Nested deeper than allowed.
-    #[error("{}is nested deeper than {limit} levels (limits::MAX_DEPTH); flatten it", field_prefix(.field))]
+    #[error("{}is nested deeper than {limit} levels (limits::MAX_DEPTH); flatten it", field_prefix(.field.as_ref()))]
     Depth {
         /// The top-level field it happened in, when the document names them.
         field: Option<String>,
@@ -151,7 +151,7 @@ pub enum Exceeded {
         limit: usize,
     },
     /// More values than allowed (aliases expanded).
-    #[error("{}holds more than {limit} values (limits::MAX_NODES; a YAML alias counts every value it repeats); make it smaller", field_prefix(.field))]
+    #[error("{}holds more than {limit} values (limits::MAX_NODES; a YAML alias counts every value it repeats); make it smaller", field_prefix(.field.as_ref()))]
     Nodes {
         /// The top-level field it happened in, when the document names them.
         field: Option<String>,
@@ -159,14 +159,14 @@ pub enum Exceeded {
         limit: usize,
     },
     /// A YAML tag, which a JSON tree cannot hold.
-    #[error("{}holds a YAML tag (`!name`), which is not supported here; remove it", field_prefix(.field))]
+    #[error("{}holds a YAML tag (`!name`), which is not supported here; remove it", field_prefix(.field.as_ref()))]
     Tag {
         /// The top-level field it happened in, when the document names them.
         field: Option<String>,
     },
 }
 
-fn field_prefix(field: &Option<String>) -> String {
+fn field_prefix(field: Option<&String>) -> String {
     match field {
         Some(f) => format!("`{f}` "),
         None => "it ".to_owned(),
@@ -238,7 +238,7 @@ impl Budget {
 /// Reads any self-describing document (JSON, YAML) into a [`serde_json::Value`] while
 /// counting: more nesting or more values than its [`Budget`] allows stops the read at once,
 /// so a deep tree or an alias bomb ("billion laughs": every value an alias repeats is
-/// counted again) is never built. Non-finite YAML floats read as `null`, as serde_json's own
+/// counted again) is never built. Non-finite YAML floats read as `null`, as `serde_json`'s own
 /// value does; map keys are read as text.
 #[derive(Clone, Copy)]
 pub struct BoundedValue<'a> {
@@ -584,11 +584,12 @@ mod tests {
         for (level, previous) in
             ["b", "c", "d", "e", "f", "g", "h", "i"].iter().zip(["a", "b", "c", "d", "e", "f", "g", "h"])
         {
-            text.push_str(&format!("{level}: &{level} [{}]\n", vec![format!("*{previous}"); 9].join(", ")));
+            let refs = vec![format!("*{previous}"); 9].join(", ");
+            text.push_str(&[*level, ": &", level, " [", &refs, "]\n"].concat());
         }
         // Padding, so serde_yaml's own guard (100 alias expansions per event) does not stop
         // it first: ours stops it, whatever the size of the file.
-        text.push_str(&format!("padding: [{}]\n", vec!["0"; 2000].join(", ")));
+        text.push_str(&["padding: [", &vec!["0"; 2000].join(", "), "]\n"].concat());
         let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
         let started = std::time::Instant::now();
         let e = budget.seed().deserialize(serde_yaml::Deserializer::from_str(&text)).unwrap_err();

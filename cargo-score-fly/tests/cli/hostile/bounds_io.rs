@@ -5,6 +5,7 @@
 //! a state file larger than memory allows. See also the property test
 //! `accepted_values_round_trip_through_the_state_file` in score-fly-core's engine.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use score_fly_core::limits;
@@ -130,10 +131,10 @@ fn responses_nested_deeper_than_max_depth_are_refused_and_the_state_stays_readab
         ("secrets", 124),
     ] {
         let value = nested_lists(levels, "1");
-        let response = if field == "shared" {
-            format!(r#"{{"values": {{"host": "h"}}, "shared": {value}}}"#)
-        } else {
-            format!(r#"{{"values": {{"host": "h"}}, "{field}": {{"x": {value}}}}}"#)
+        let response = match field {
+            "shared" => format!(r#"{{"values": {{"host": "h"}}, "shared": {value}}}"#),
+            "values" => format!(r#"{{"values": {{"host": "h", "x": {value}}}}}"#),
+            _ => format!(r#"{{"values": {{"host": "h"}}, "{field}": {{"x": {value}}}}}"#),
         };
         project.script("prov.sh", &answering(&response));
         let before = project.read(STATE);
@@ -201,7 +202,7 @@ fn static_json_deeper_than_max_depth_or_larger_than_a_document_is_refused() {
 }
 
 /// A "billion laughs" provisioner file: nine levels of nine aliases (387 million values),
-/// padded with `padding` plain items so that serde_yaml's own guard (100 alias expansions per
+/// padded with `padding` plain items so that `serde_yaml`'s own guard (100 alias expansions per
 /// event of the file) lets millions of expansions through.
 fn laughs(padding: usize) -> String {
     let mut text = String::from(
@@ -211,7 +212,7 @@ fn laughs(padding: usize) -> String {
         ["b", "c", "d", "e", "f", "g", "h", "i"].iter().zip(["a", "b", "c", "d", "e", "f", "g", "h"])
     {
         let refs = vec![format!("*{previous}"); 9].join(", ");
-        text.push_str(&format!("      {level}: &{level} [{refs}]\n"));
+        let _ = writeln!(text, "      {level}: &{level} [{refs}]");
     }
     text.push_str("      padding:\n");
     for _ in 0..padding {
@@ -288,14 +289,14 @@ fn forty_cmd_provisioners_under_the_memory_limit_finish_without_hanging() {
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\nresources:\n",
     );
     for i in 0..40 {
-        score.push_str(&format!("  r{i}:\n    type: postgres\n"));
+        let _ = write!(score, "  r{i}:\n    type: postgres\n");
     }
     let project = with_script("cat > /dev/null\nsleep 0.3\necho '{\"values\": {\"host\": \"h\"}}'\n");
     project.write("score.yaml", &score);
     let probe = project
         .probe(&["generate", "--app-prefix", "demo-"])
         .env("MALLOC_ARENA_MAX", "")
-        .timeout(Duration::from_secs(60))
+        .timeout(Duration::from_mins(1))
         .run();
     // Either everything was provisioned, or what could not be is a clean failure.
     if probe.code != 0 {

@@ -231,8 +231,7 @@ fn header_values_with_line_breaks_and_commands_with_nul_are_refused_where_they_a
 
     // NUL in a command, an argument, a variable, the release command.
     let command = format!(
-        "{}    command: [\"/bin/app\", \"--name=a\\0b\"]\n    args: [\"\\0\"]\n    variables:\n      TOKEN: \"x\\0y\"\n",
-        WEB
+        "{WEB}    command: [\"/bin/app\", \"--name=a\\0b\"]\n    args: [\"\\0\"]\n    variables:\n      TOKEN: \"x\\0y\"\n"
     );
     let project = Project::with_score(&command);
     let probe = project.probe(&["generate", "--app-prefix", "demo-"]).run();
