@@ -4,9 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use score_fly_core::fly::annotations::parse_duration_in;
 use score_fly_core::limits;
-use score_fly_core::provision::definition::TIMEOUT_RANGE;
 
 /// Drops the `score-fly` argument cargo inserts when run as `cargo score-fly`.
 pub fn args_without_cargo_subcommand(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
@@ -24,14 +22,6 @@ fn lock_timeout_seconds(text: &str) -> Result<u64, String> {
         .ok()
         .filter(|s| *s <= max)
         .ok_or_else(|| format!("must be whole seconds from 0 to {max} (24h, limits::MAX_TIMEOUT); 0 means do not wait"))
-}
-
-/// `--timeout`: a duration longer than zero, at most [`limits::MAX_TIMEOUT`]; kept as written
-/// (it goes into the provisioner file).
-fn provisioner_timeout(text: &str) -> Result<String, String> {
-    parse_duration_in(text, "the timeout", TIMEOUT_RANGE)
-        .map(|_| text.to_owned())
-        .map_err(|e| format!("{e} (limits::MAX_TIMEOUT)"))
 }
 
 /// Deploy a Rust service to Fly.io through the Score workload specification.
@@ -170,7 +160,7 @@ pub struct ProvisionerAddArgs {
     #[arg(long, value_name = "ID")]
     pub res_id: Option<String>,
     /// Call timeout of a cmd or http provisioner (e.g. 30s, 5m; default 5m, at most 24h).
-    #[arg(long, value_name = "DURATION", conflicts_with = "static_json", value_parser = provisioner_timeout)]
+    #[arg(long, value_name = "DURATION", conflicts_with = "static_json")]
     pub timeout: Option<String>,
 }
 

@@ -6,7 +6,9 @@ use score_fly_core::provision::definition::{
     self, CLI_FILE, CmdDef, DEFAULT_FILE, HttpDef, Located, ProvisionerDef, StaticDef,
 };
 
+use score_fly_core::fly::annotations::parse_duration_in;
 use score_fly_core::limits;
+use score_fly_core::provision::definition::TIMEOUT_RANGE;
 use score_fly_core::provision::protocol::Budget;
 
 use super::{Failure, Session, open_project};
@@ -61,6 +63,11 @@ fn add(args: &ProvisionerAddArgs, session: &Session) -> Result<(), Failure> {
 }
 
 fn definition_from_args(args: &ProvisionerAddArgs) -> Result<ProvisionerDef, Failure> {
+    if let Some(timeout) = &args.timeout {
+        // Checked here to name the option; the definition's own check names its field.
+        parse_duration_in(timeout, "--timeout", TIMEOUT_RANGE)
+            .map_err(|e| Failure::Invalid(format!("{e} (limits::MAX_TIMEOUT)")))?;
+    }
     let mut def = ProvisionerDef {
         id: args.id.clone(),
         resource_type: args.resource_type.clone(),

@@ -30,11 +30,11 @@ fn an_absurd_timeout_is_refused_on_the_command_line() {
     let project = Project::new();
     let before = project.snapshot();
     for (timeout, why) in [
-        ("99999999999999999999s", "`99999999999999999999s` is too long to be a duration"),
-        ("25h", "the timeout `25h` (25h) must be longer than 0s"),
-        ("0s", "the timeout `0s` (0s) must be longer than 0s and at most 24h"),
-        ("-5s", "`-5s` is not a duration: it must not have a sign"),
-        ("NaNs", "`NaNs` is not a duration"),
+        ("99999999999999999999s", "--timeout `99999999999999999999s` is too long to be a duration"),
+        ("25h", "--timeout `25h` (25h) must be longer than 0s"),
+        ("0s", "--timeout `0s` (0s) must be longer than 0s and at most 24h"),
+        ("-5s", "--timeout `-5s` is not a duration: it must not have a sign"),
+        ("NaNs", "--timeout `NaNs` is not a duration"),
     ] {
         let probe = project
             .probe(&[
@@ -47,8 +47,8 @@ fn an_absurd_timeout_is_refused_on_the_command_line() {
                 &format!("--timeout={timeout}"),
             ])
             .run();
-        probe.assert_code(USAGE).assert_stderr_has(&format!("invalid value '{timeout}' for '--timeout <DURATION>'"));
-        probe.assert_stderr_has(why).assert_stderr_has("at most 24h (limits::MAX_TIMEOUT)");
+        probe.assert_code(INVALID).assert_stderr_has(&format!("error: {why}"));
+        probe.assert_stderr_has("at most 24h (limits::MAX_TIMEOUT)");
     }
     assert_eq!(project.snapshot(), before, "nothing written");
     // The longest accepted is accepted.
