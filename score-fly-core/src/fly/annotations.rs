@@ -220,7 +220,7 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             };
             out.kill_timeout = Some(timeout.ok_or_else(|| {
                 format!(
-                    "kill timeout `{}` must be whole seconds or a duration like `30s`, from 0 to {} seconds (Fly's maximum)",
+                    "kill timeout `{}` must be whole seconds or a duration like `30s`, at most {} seconds (Fly's maximum)",
                     value.escape_debug(),
                     KILL_TIMEOUT_MAX.as_secs()
                 )
@@ -653,10 +653,10 @@ impl DurationRange {
 }
 
 impl std::fmt::Display for DurationRange {
-    /// `longer than 0s and at most 24h`, `from 2s to 24h`.
+    /// `longer than 0s and at most 24h`, `at least 2s and at most 24h`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.min_inclusive {
-            write!(f, "from {} to {}", format_duration(self.min), format_duration(self.max))
+            write!(f, "at least {} and at most {}", format_duration(self.min), format_duration(self.max))
         } else {
             write!(f, "longer than {} and at most {}", format_duration(self.min), format_duration(self.max))
         }
@@ -746,10 +746,10 @@ mod tests {
     fn values_are_validated() {
         for (key, value, fragment) in [
             ("score-fly/kill-signal", "SIGFOO", "not one of"),
-            ("score-fly/kill-timeout", "301", "from 0 to 300 seconds"),
-            ("score-fly/kill-timeout", "6m", "from 0 to 300 seconds"),
-            ("score-fly/kill-timeout", "99999999999999999999", "from 0 to 300 seconds"),
-            ("score-fly/kill-timeout", "99999999999999999999s", "from 0 to 300 seconds"),
+            ("score-fly/kill-timeout", "301", "at most 300 seconds"),
+            ("score-fly/kill-timeout", "6m", "at most 300 seconds"),
+            ("score-fly/kill-timeout", "99999999999999999999", "at most 300 seconds"),
+            ("score-fly/kill-timeout", "99999999999999999999s", "at most 300 seconds"),
             ("score-fly/primary-region", "Amsterdam", "3-letter"),
             ("score-fly/deploy-strategy", "yolo", "not one of"),
             ("score-fly/cpu-kind", "fast", "shared"),
@@ -760,15 +760,15 @@ mod tests {
             ("score-fly/service-web-http-options", r#"{"gzip": true}"#, "unknown key `gzip`"),
             ("score-fly/service-web-min-running", "-1", "whole number"),
             ("score-fly/service-web-auto-stop", "sometimes", "must be"),
-            ("score-fly/check-interval", "1s", "check interval `1s` (1s) must be from 2s to 24h"),
-            ("score-fly/check-interval", "1999999999ns", "must be from 2s to 24h"),
-            ("score-fly/check-interval", "25h", "must be from 2s to 24h"),
+            ("score-fly/check-interval", "1s", "check interval `1s` (1s) must be at least 2s and at most 24h"),
+            ("score-fly/check-interval", "1999999999ns", "must be at least 2s and at most 24h"),
+            ("score-fly/check-interval", "25h", "must be at least 2s and at most 24h"),
             ("score-fly/check-interval", "9999999999999h", "too long to be a duration"),
             ("score-fly/check-timeout", "2m", "must be longer than 0s and at most 1m"),
             ("score-fly/check-timeout", "60.000000001s", "at most 1m"),
             ("score-fly/check-grace-period", "2562048h", "too long to be a duration"),
             ("score-fly/check-grace-period", "-1s", "must not have a sign"),
-            ("score-fly/check-grace-period", "48h", "from 0s to 24h"),
+            ("score-fly/check-grace-period", "48h", "at least 0s and at most 24h"),
             ("score-fly/release-command-timeout", "99999999999999999999s", "too long to be a duration"),
             ("score-fly/release-command-timeout", "25h", "at most 24h"),
             ("score-fly/release-command", "migrate\0--all", "NUL"),

@@ -134,8 +134,8 @@ fn annotated(key: &str, value: &str) -> String {
 fn duration_and_number_annotations_past_what_flyctl_parses_are_refused() {
     for (key, value, message) in [
         ("check-interval", "99999999999h", "check interval `99999999999h` is too long to be a duration"),
-        ("check-interval", "25h", "check interval `25h` (25h) must be from 2s to 24h"),
-        ("check-interval", "1999ms", "check interval `1999ms` (1999ms) must be from 2s to 24h"),
+        ("check-interval", "25h", "check interval `25h` (25h) must be at least 2s and at most 24h"),
+        ("check-interval", "1999ms", "check interval `1999ms` (1999ms) must be at least 2s and at most 24h"),
         ("check-grace-period", "2562048h", "check grace period `2562048h` is too long to be a duration"),
         ("check-timeout", "60001ms", "check timeout `60001ms` (60001ms) must be longer than 0s and at most 1m"),
         (
@@ -153,7 +153,7 @@ fn duration_and_number_annotations_past_what_flyctl_parses_are_refused() {
             "99999999999999999999",
             "kill timeout `99999999999999999999` must be whole seconds or a duration",
         ),
-        ("kill-timeout", "301s", "from 0 to 300 seconds (Fly's maximum)"),
+        ("kill-timeout", "301s", "at most 300 seconds (Fly's maximum)"),
         ("swap-size-mb", "99999999999", "swap size `99999999999` must be a whole number from 0 to 4294967295"),
         ("restart-retries", "-1", "restart retries `-1` must be a whole number from 0 to 4294967295"),
         (
