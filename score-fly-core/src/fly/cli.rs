@@ -2,8 +2,10 @@
 //!
 //! The program is `FLY_BIN` when set, else `fly` or `flyctl` on `PATH` (the names flyctl
 //! installs). Secrets go to flyctl on **stdin** only (`fly secrets import`), never in
-//! arguments. Every line flyctl prints is handed to a callback (after redaction) so callers
-//! can show progress; a failure names the command and quotes the end of its output.
+//! arguments. Every line flyctl prints is handed to a callback (after redaction, cut to
+//! [`limits::MAX_LINE_BYTES`]) so callers can show progress; a failure names the command and
+//! quotes the last [`limits::MAX_TAIL_LINES`] lines. What is kept for the caller is bounded too
+//! (see [`Output`]).
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;

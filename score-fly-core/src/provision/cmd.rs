@@ -3,7 +3,10 @@
 //! The program runs in the project folder, in its own process group (so a timeout kills it
 //! and everything it started), with `SCORE_PROVISIONER_MODE` in its environment and
 //! `$SCORE_PROVISIONER_MODE` replaced in its arguments. Its stderr is passed through line by
-//! line (secrets redacted); a non-zero exit quotes the tail of it.
+//! line (secrets redacted, each line cut to [`limits::MAX_LINE_BYTES`]); a non-zero exit
+//! quotes the last [`limits::MAX_TAIL_LINES`] lines. Its stdout (the response) is read up to
+//! [`limits::MAX_RESPONSE_BYTES`]: one byte more stops the program. Threads that cannot start
+//! (the system is short of threads or memory) fail the call; they never panic.
 
 use std::collections::VecDeque;
 use std::io::{Read as _, Write as _};

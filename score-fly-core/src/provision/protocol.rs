@@ -84,7 +84,7 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(
 /// Parses a response body (at most [`limits::MAX_RESPONSE_BYTES`]). `Ok(None)` for an empty
 /// body.
 ///
-/// The body is read into a tree with [`bounded_value`]: no field may be nested deeper than
+/// The body is read into a tree with [`BoundedValue`]: no field may be nested deeper than
 /// [`limits::MAX_DEPTH`] levels, and the whole response holds at most [`limits::MAX_NODES`]
 /// values, so whatever is accepted can be written to the state and read back.
 ///
