@@ -460,7 +460,8 @@ fn execute_with(
                             Err(format!(
                                 "provisioner `{}` panicked: {} (this is a bug in score-fly: please report it)",
                                 def.id,
-                                panic_text(payload.as_ref())
+                                // The message may hold anything the code was handling.
+                                redactor.redact(panic_text(payload.as_ref()))
                             ))
                         });
                         if !ticket.answer(job, result) {
