@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use score_fly_core::limits;
 
 /// Drops the `score-fly` argument cargo inserts when run as `cargo score-fly`.
 pub fn args_without_cargo_subcommand(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
@@ -12,6 +13,15 @@ pub fn args_without_cargo_subcommand(args: impl IntoIterator<Item = OsString>) -
         args.remove(1);
     }
     args
+}
+
+/// `--lock-timeout`: whole seconds from 0 to [`limits::MAX_TIMEOUT`].
+fn lock_timeout_seconds(text: &str) -> Result<u64, String> {
+    let max = limits::MAX_TIMEOUT.as_secs();
+    text.parse::<u64>()
+        .ok()
+        .filter(|s| *s <= max)
+        .ok_or_else(|| format!("must be whole seconds from 0 to {max} (24h, limits::MAX_TIMEOUT); 0 means do not wait"))
 }
 
 /// Deploy a Rust service to Fly.io through the Score workload specification.
@@ -44,8 +54,8 @@ pub struct GlobalArgs {
         help = "Coloring: auto, always, never (default: $CARGO_TERM_COLOR, else auto; NO_COLOR is honoured)"
     )]
     pub color: Option<ColorChoice>,
-    /// Seconds to wait for another score-fly process working on this project (0: do not wait).
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 600)]
+    /// Seconds to wait for another score-fly process working on this project (0: do not wait; at most 86400).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 600, value_parser = lock_timeout_seconds)]
     pub lock_timeout: u64,
 }
 
@@ -149,7 +159,7 @@ pub struct ProvisionerAddArgs {
     /// Only the resource with this id.
     #[arg(long, value_name = "ID")]
     pub res_id: Option<String>,
-    /// Call timeout of a cmd or http provisioner (e.g. 30s, 5m; default 5m).
+    /// Call timeout of a cmd or http provisioner (e.g. 30s, 5m; default 5m, at most 24h).
     #[arg(long, value_name = "DURATION", conflicts_with = "static_json")]
     pub timeout: Option<String>,
 }

@@ -51,8 +51,13 @@ pub const MAX_TAIL_LINES: usize = 20;
 pub const MAX_STATE_BYTES: usize = 256 * 1024 * 1024;
 
 /// The longest timeout accepted anywhere (`--timeout`, `cmd.timeout`, `http.timeout`,
-/// `http.connect_timeout`, `--lock-timeout`).
+/// `http.connect_timeout`, `--lock-timeout`), and the longest duration annotation
+/// (`check-interval`, `check-grace-period`, `release-command-timeout`; Fly's own bounds are
+/// tighter for `check-timeout` and `kill-timeout`).
 pub const MAX_TIMEOUT: Duration = Duration::from_hours(24);
+
+/// Retries of an `http` provisioner (`http.retries`) after a connection error or a 5xx.
+pub const MAX_RETRIES: usize = 20;
 
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
@@ -115,6 +120,7 @@ pub const ALL: &[Limit] = &[
     count("MAX_TAIL_LINES", MAX_TAIL_LINES),
     bytes("MAX_STATE_BYTES", MAX_STATE_BYTES),
     Limit { name: "MAX_TIMEOUT", value: MAX_TIMEOUT.as_secs(), unit: Unit::Seconds },
+    count("MAX_RETRIES", MAX_RETRIES),
 ];
 
 #[cfg(test)]

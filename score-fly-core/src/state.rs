@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::{self, FsError};
+use crate::limits;
 use crate::spec::Workload;
 
 /// The project folder's name.
@@ -32,6 +33,10 @@ pub const STATE_DIR: &str = ".score-fly";
 pub const STATE_FILE: &str = "state.json";
 /// The state format this version reads and writes.
 pub const STATE_VERSION: u32 = 1;
+
+/// Nested lists and maps `serde_json` reads (its recursion limit: the 128th level fails).
+/// Every state written is checked against it, so what is written can be read back.
+pub const READABLE_DEPTH: usize = 127;
 
 const GITIGNORE: &str = "# Written by score-fly. state.json holds provisioned resources' secret outputs: never commit it.\nstate.json\nlock\n.*.tmp\nfiles/\n";
 
@@ -71,6 +76,27 @@ pub enum StateError {
         path: PathBuf,
         /// Its version.
         found: u64,
+    },
+    /// The state file is larger than score-fly reads.
+    #[error(
+        "the state file {} is {bytes} bytes, more than score-fly reads ({} bytes, limits::MAX_STATE_BYTES); restore it from a backup, or move it away to start over (resources it lists would be provisioned again)",
+        path.display(),
+        limits::MAX_STATE_BYTES
+    )]
+    TooLarge {
+        /// The state file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+    /// Writing the state would give a file score-fly could not read back: refused, so the
+    /// file on disk stays readable.
+    #[error("refusing to write the state file {}: {reason}; the file on disk was left as it was", path.display())]
+    Unreadable {
+        /// The state file.
+        path: PathBuf,
+        /// Which bound it would exceed, and what to do.
+        reason: String,
     },
     /// Another process holds the lock.
     #[error("state is locked by {holder} (waited {waited_s} s); wait for it to finish, or raise --lock-timeout")]
@@ -211,8 +237,14 @@ impl State {
         }
     }
 
-    /// Parses a state file's text.
+    /// Parses a state file's text (at most [`limits::MAX_STATE_BYTES`]).
     pub fn parse(path: &Path, text: &str) -> Result<State, StateError> {
+        if text.len() > limits::MAX_STATE_BYTES {
+            return Err(StateError::TooLarge {
+                path: path.to_path_buf(),
+                bytes: u64::try_from(text.len()).unwrap_or(u64::MAX),
+            });
+        }
         let corrupt = |reason: String| StateError::Corrupt { path: path.to_path_buf(), reason };
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| corrupt(format!("it is not valid JSON ({e})")))?;
@@ -232,6 +264,57 @@ impl State {
         text.push('\n');
         text
     }
+
+    /// The state file's text, if [`State::parse`] can read it back: at most
+    /// [`limits::MAX_STATE_BYTES`], nested at most [`READABLE_DEPTH`] levels. What enters the
+    /// state is bounded where it enters (documents, responses); this is the last guard, so a
+    /// state that could not be read is never written.
+    pub fn to_readable_json(&self, path: &Path) -> Result<String, StateError> {
+        let text = self.to_json();
+        let unreadable = |reason: String| StateError::Unreadable { path: path.to_path_buf(), reason };
+        if text.len() > limits::MAX_STATE_BYTES {
+            return Err(unreadable(format!(
+                "it would be {} bytes, more than score-fly reads back ({} bytes, limits::MAX_STATE_BYTES); deprovision resources whose outputs are large, or split the project",
+                text.len(),
+                limits::MAX_STATE_BYTES
+            )));
+        }
+        let levels = json_depth(text.as_bytes());
+        if levels > READABLE_DEPTH {
+            return Err(unreadable(format!(
+                "it would be nested {levels} levels deep, more than can be read back ({READABLE_DEPTH}); a workload, resource or provisioner output is nested too deep: flatten it (at most {} levels, limits::MAX_DEPTH)",
+                limits::MAX_DEPTH
+            )));
+        }
+        Ok(text)
+    }
+}
+
+/// Levels of nested lists and maps in JSON text (strings skipped), in one pass.
+fn json_depth(text: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// How long to wait for another process's lock.
@@ -327,10 +410,12 @@ impl Project {
     pub fn load(&self) -> Result<Option<State>, StateError> {
         self.check_dir()?;
         let path = self.state_path();
-        let Some(mut file) = fsutil::open_inside(&self.root, &Self::relative(STATE_FILE))? else { return Ok(None) };
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| FsError::new("read", &path, e))?;
-        State::parse(&path, &text).map(Some)
+        let Some(file) = fsutil::open_inside(&self.root, &Self::relative(STATE_FILE))? else { return Ok(None) };
+        match read_bounded(file) {
+            Ok(text) => State::parse(&path, &text).map(Some),
+            Err(ReadError::Io(e)) => Err(FsError::new("read", &path, e).into()),
+            Err(ReadError::TooLarge(bytes)) => Err(StateError::TooLarge { path, bytes }),
+        }
     }
 
     /// `.score-fly` must be a folder, not a link to one, if it exists (whether it does is
@@ -410,7 +495,8 @@ impl Project {
 
     /// Saves the state atomically with mode 0600.
     pub fn save(&self, state: &State) -> Result<(), StateError> {
-        Ok(self.write(STATE_FILE, state.to_json().as_bytes(), Some(0o600))?)
+        let text = state.to_readable_json(&self.state_path())?;
+        Ok(self.write(STATE_FILE, text.as_bytes(), Some(0o600))?)
     }
 
     /// Informational: who holds the lock. Failing to write it is not fatal (a link there
@@ -443,6 +529,27 @@ impl Project {
             }
         }
     }
+}
+
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge(u64),
+}
+
+/// Reads the state file, opened by [`fsutil::open_inside`] (a regular file, reached without
+/// following links): at most [`limits::MAX_STATE_BYTES`] (one byte more is read to tell a
+/// file at the limit from one past it).
+fn read_bounded(file: std::fs::File) -> Result<String, ReadError> {
+    use std::io::Read as _;
+    let metadata = file.metadata().map_err(ReadError::Io)?;
+    let limit = u64::try_from(limits::MAX_STATE_BYTES).unwrap_or(u64::MAX);
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() > limits::MAX_STATE_BYTES {
+        return Err(ReadError::TooLarge(metadata.len().max(limit.saturating_add(1))));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))
 }
 
 /// `pid N` of the lock holder, if its pid file is there and names a live process (a
@@ -563,6 +670,59 @@ mod tests {
             assert!(!folder.join(name).exists(), "{name} removed");
         }
         assert!(folder.join("state.json").exists() && folder.join("files/web/%2Fetc%2Fx").exists());
+    }
+
+    fn nested(levels: usize) -> String {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn readable_depth_is_serde_jsons_limit() {
+        assert!(serde_json::from_str::<serde_json::Value>(&nested(READABLE_DEPTH)).is_ok());
+        let e = serde_json::from_str::<serde_json::Value>(&nested(READABLE_DEPTH + 1)).unwrap_err();
+        assert!(e.to_string().contains("recursion limit exceeded"), "{e}");
+        assert_eq!(json_depth(nested(READABLE_DEPTH).as_bytes()), READABLE_DEPTH);
+        assert_eq!(json_depth(br#"{"a": "[[[{{{", "b": ["\"[", {}]}"#), 3);
+    }
+
+    #[test]
+    fn a_state_that_could_not_be_read_back_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        let mut state = State::new("demo-");
+        // state.json → shared → value: READABLE_DEPTH - 1 levels fit.
+        state.shared = serde_json::from_str(&nested(READABLE_DEPTH - 1)).unwrap();
+        project.save(&state).unwrap();
+        assert_eq!(project.load().unwrap(), Some(state.clone()));
+        let saved = std::fs::read(project.state_path()).unwrap();
+        let too_deep = format!("[{}]", nested(READABLE_DEPTH - 1));
+        // Built without serde_json's parser (which would refuse it).
+        let mut value = serde_json::json!(1);
+        for _ in 0..READABLE_DEPTH {
+            value = serde_json::Value::Array(vec![value]);
+        }
+        assert_eq!(value.to_string(), too_deep);
+        state.shared = value;
+        let e = project.save(&state).unwrap_err().to_string();
+        assert!(
+            e.starts_with("refusing to write the state file")
+                && e.contains(&format!(
+                    "nested {} levels deep, more than can be read back ({READABLE_DEPTH})",
+                    READABLE_DEPTH + 1
+                )),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(project.state_path()).unwrap(), saved, "the file on disk is untouched");
+        assert!(project.load().is_ok());
+    }
+
+    #[test]
+    fn state_files_must_be_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(STATE_DIR).join(STATE_FILE)).unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        let e = project.load().unwrap_err().to_string();
+        assert!(e.contains("state.json: it is not a regular file"), "{e}");
     }
 
     #[test]

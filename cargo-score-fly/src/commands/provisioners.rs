@@ -10,6 +10,11 @@ use score_fly_core::provision::definition::{
 };
 use score_fly_core::secret::{MASK, mask_url};
 
+use score_fly_core::fly::annotations::parse_duration_in;
+use score_fly_core::limits;
+use score_fly_core::provision::definition::TIMEOUT_RANGE;
+use score_fly_core::provision::protocol::Budget;
+
 use super::{Failure, Session, open_project};
 use crate::cli::{Format, ProvisionerAddArgs, ProvisionersCommand};
 use crate::table;
@@ -61,6 +66,11 @@ fn add(args: &ProvisionerAddArgs, session: &Session) -> Result<(), Failure> {
 }
 
 fn definition_from_args(args: &ProvisionerAddArgs) -> Result<ProvisionerDef, Failure> {
+    if let Some(timeout) = &args.timeout {
+        // Checked here to name the option; the definition's own check names its field.
+        parse_duration_in(timeout, "--timeout", TIMEOUT_RANGE)
+            .map_err(|e| Failure::Invalid(format!("{e} (limits::MAX_TIMEOUT)")))?;
+    }
     let mut def = ProvisionerDef {
         id: args.id.clone(),
         resource_type: args.resource_type.clone(),
@@ -79,15 +89,32 @@ fn definition_from_args(args: &ProvisionerAddArgs) -> Result<ProvisionerDef, Fai
         def.http =
             Some(HttpDef { url: url.clone(), timeout: args.timeout.clone(), connect_timeout: None, retries: None });
     } else if let Some(json) = &args.static_json {
-        let values = match serde_json::from_str::<serde_json::Value>(json) {
-            Ok(serde_json::Value::Object(map)) => map,
-            Ok(_) => return Err(Failure::Invalid("--static-json must be a JSON object of outputs".to_owned())),
-            Err(e) => return Err(Failure::Invalid(format!("--static-json is not valid JSON: {e}"))),
-        };
-        def.static_ = Some(StaticDef { values, secrets: serde_json::Map::new() });
+        def.static_ = Some(StaticDef { values: static_json(json)?, secrets: serde_json::Map::new() });
     }
     def.check().map_err(Failure::Invalid)?;
     Ok(def)
+}
+
+/// `--static-json`: a JSON object of at most [`limits::MAX_DOCUMENT_BYTES`], nested at most
+/// [`limits::MAX_DEPTH`] levels, with at most [`limits::MAX_NODES`] values (what a provisioner
+/// file may hold, so the outputs can be written to the state and read back).
+fn static_json(json: &str) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+    if json.len() > limits::MAX_DOCUMENT_BYTES {
+        return Err(Failure::Invalid(format!(
+            "--static-json is {} bytes, more than {} (limits::MAX_DOCUMENT_BYTES); put large outputs in a *.provisioners.yaml file, or make them smaller",
+            json.len(),
+            limits::MAX_DOCUMENT_BYTES
+        )));
+    }
+    let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
+    match budget.read_json(json.as_bytes()) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Failure::Invalid("--static-json must be a JSON object of outputs".to_owned())),
+        Err(e) => Err(Failure::Invalid(match budget.exceeded() {
+            Some(exceeded) => format!("--static-json: {exceeded}"),
+            None => format!("--static-json is not valid JSON: {e}"),
+        })),
+    }
 }
 
 fn selector(def: &ProvisionerDef) -> String {
@@ -190,4 +217,33 @@ fn remove(id: &str, session: &Session) -> Result<(), Failure> {
     definition::write_file(&project, &name, &defs)?;
     session.printer.status("Removed", &format!("provisioner `{id}` from {}", found.file.display()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(json: &str) -> String {
+        match static_json(json) {
+            Err(Failure::Invalid(message)) => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn static_json_is_bounded_like_a_provisioner_file() {
+        // (Linux refuses arguments past 128 KiB; other systems may let these through.)
+        let wide = format!(r#"{{"host": "{}"}}"#, "x".repeat(limits::MAX_DOCUMENT_BYTES));
+        assert!(error(&wide).contains("more than 1048576 (limits::MAX_DOCUMENT_BYTES)"));
+        let many = format!(r#"{{"a": [{}]}}"#, vec!["0"; limits::MAX_NODES].join(","));
+        assert_eq!(
+            error(&many),
+            "--static-json: it holds more than 100000 values (limits::MAX_NODES; a YAML alias counts every value it repeats); make it smaller"
+        );
+        let deep = format!(r#"{{"a": {}1{}}}"#, "[".repeat(limits::MAX_DEPTH), "]".repeat(limits::MAX_DEPTH));
+        assert!(error(&deep).starts_with("--static-json: it is nested deeper than 64 levels"));
+        assert_eq!(error("[1]"), "--static-json must be a JSON object of outputs");
+        assert!(error("{").starts_with("--static-json is not valid JSON"));
+        assert_eq!(static_json(r#"{"host": "h"}"#).unwrap()["host"], "h");
+    }
 }

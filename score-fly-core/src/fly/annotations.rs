@@ -10,7 +10,15 @@ use std::collections::BTreeMap;
 use super::Problem;
 use super::config::{Concurrency, HttpOptions, HttpResponseOptions, TlsOptions};
 use super::vm::CpuKind;
+use crate::limits;
 use crate::spec::node::FieldPath;
+
+/// Fly's shortest check interval.
+const CHECK_INTERVAL_MIN: std::time::Duration = std::time::Duration::from_secs(2);
+/// Fly's longest check timeout.
+const CHECK_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_mins(1);
+/// Fly's longest kill timeout.
+const KILL_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_mins(5);
 
 /// Our annotation prefix.
 pub const PREFIX: &str = "score-fly/";
@@ -200,15 +208,22 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             out.kill_signal = Some(value.to_owned());
         }
         "kill-timeout" => {
-            let timeout = if let Ok(seconds) = value.parse::<u64>() {
-                (seconds <= 300).then_some(super::config::DurationValue::Integer(seconds))
-            } else {
-                parse_duration(value)
-                    .filter(|s| *s <= 300.0)
-                    .map(|_| super::config::DurationValue::Text(value.to_owned()))
+            // Fly's maximum is 300 s; a bare integer is seconds.
+            let timeout = match value.parse::<u64>() {
+                Ok(seconds) => {
+                    (seconds <= KILL_TIMEOUT_MAX.as_secs()).then_some(super::config::DurationValue::Integer(seconds))
+                }
+                Err(_) => parse_duration(value)
+                    .ok()
+                    .filter(|d| *d <= KILL_TIMEOUT_MAX)
+                    .map(|_| super::config::DurationValue::Text(value.to_owned())),
             };
             out.kill_timeout = Some(timeout.ok_or_else(|| {
-                format!("kill timeout `{value}` must be seconds or a duration like `30s`, at most 300 seconds")
+                format!(
+                    "kill timeout `{}` must be whole seconds or a duration like `30s`, at most {} seconds (Fly's maximum)",
+                    value.escape_debug(),
+                    KILL_TIMEOUT_MAX.as_secs()
+                )
             })?);
         }
         "swap-size-mb" => out.swap_size_mb = Some(parse_u32(value, "swap size")?),
@@ -223,6 +238,12 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             if value.trim().is_empty() {
                 return Err("the release command must not be empty".to_owned());
             }
+            if value.contains('\0') {
+                return Err(
+                    "the release command holds a NUL character, which no program argument can carry; remove it"
+                        .to_owned(),
+                );
+            }
             if !shell_words_balanced(value) {
                 return Err(format!(
                     "release command `{value}` has an unclosed quote or a trailing `\\`; flyctl splits it like a shell would"
@@ -231,7 +252,8 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             out.release_command = Some(value.to_owned());
         }
         "release-command-timeout" => {
-            out.release_command_timeout = Some(positive_duration(value, "release command timeout")?);
+            parse_duration_in(value, "release command timeout", DurationRange::positive(limits::MAX_TIMEOUT))?;
+            out.release_command_timeout = Some(value.to_owned());
         }
         "cpu-kind" => {
             out.cpu_kind = Some(match value {
@@ -261,20 +283,25 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             };
         }
         "check-interval" => {
-            let d = duration(value, "check interval")?;
-            if parse_duration(value).is_some_and(|s| s < 2.0) {
-                return Err(format!("check interval `{value}` must be at least 2s (Fly's minimum)"));
-            }
-            out.check_interval = Some(d);
+            parse_duration_in(
+                value,
+                "check interval",
+                DurationRange::between(CHECK_INTERVAL_MIN, limits::MAX_TIMEOUT),
+            )?;
+            out.check_interval = Some(value.to_owned());
         }
         "check-timeout" => {
-            let d = positive_duration(value, "check timeout")?;
-            if parse_duration(value).is_some_and(|s| s > 60.0) {
-                return Err(format!("check timeout `{value}` must be at most 60s (Fly's maximum)"));
-            }
-            out.check_timeout = Some(d);
+            parse_duration_in(value, "check timeout", DurationRange::positive(CHECK_TIMEOUT_MAX))?;
+            out.check_timeout = Some(value.to_owned());
         }
-        "check-grace-period" => out.check_grace_period = Some(duration(value, "check grace period")?),
+        "check-grace-period" => {
+            parse_duration_in(
+                value,
+                "check grace period",
+                DurationRange::between(std::time::Duration::ZERO, limits::MAX_TIMEOUT),
+            )?;
+            out.check_grace_period = Some(value.to_owned());
+        }
         other => {
             return Err(format!(
                 "unknown score-fly annotation `{other}`; known keys are {} and service-<port>-<option> with option one of {}",
@@ -328,7 +355,9 @@ fn port_option(options: &mut PortOptions, option: &str, value: &str) -> Result<(
 }
 
 fn parse_u32(value: &str, what: &str) -> Result<u32, String> {
-    value.parse().map_err(|_| format!("{what} `{value}` must be a whole number ≥ 0"))
+    value
+        .parse()
+        .map_err(|_| format!("{what} `{}` must be a whole number from 0 to {}", value.escape_debug(), u32::MAX))
 }
 
 fn parse_bool(value: &str, what: &str) -> Result<bool, String> {
@@ -337,20 +366,6 @@ fn parse_bool(value: &str, what: &str) -> Result<bool, String> {
         "false" => Ok(false),
         _ => Err(format!("{what} `{value}` must be `true` or `false`")),
     }
-}
-
-fn duration(value: &str, what: &str) -> Result<String, String> {
-    parse_duration(value)
-        .map(|_| value.to_owned())
-        .ok_or_else(|| format!("{what} `{value}` must be a duration such as `10s`, `1m30s` or `500ms`"))
-}
-
-fn positive_duration(value: &str, what: &str) -> Result<String, String> {
-    let d = duration(value, what)?;
-    if parse_duration(value).is_some_and(|s| s <= 0.0) {
-        return Err(format!("{what} `{value}` must be longer than zero"));
-    }
-    Ok(d)
 }
 
 /// Whether a command line splits into words like a POSIX shell would (quotes closed, no
@@ -397,7 +412,7 @@ fn get_u32(map: &serde_json::Map<String, serde_json::Value>, key: &str, what: &s
         .map(|v| {
             v.as_u64()
                 .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| format!("{what}: `{key}` must be a whole number"))
+                .ok_or_else(|| format!("{what}: `{key}` must be a whole number from 0 to {}", u32::MAX))
         })
         .transpose()
 }
@@ -416,6 +431,33 @@ fn get_strings(
         .transpose()
 }
 
+/// Checks an HTTP header Fly will send: the name must be an HTTP token (RFC 9110), the value
+/// must not hold a line break or NUL (which would end the header, or inject another one).
+/// Messages never quote the value.
+pub(crate) fn check_header(name: &str, value: &str) -> Result<(), String> {
+    const TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c)) {
+        return Err(format!(
+            "header name `{}` must be letters, digits or one of {TOKEN_PUNCTUATION} (no spaces, colons or line breaks)",
+            name.escape_debug()
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
+        return Err(format!(
+            "the value of header `{name}` holds {}, which would end the header; remove it",
+            match c {
+                '\r' => "a carriage return (CR)",
+                '\n' => "a line feed (LF)",
+                _ => "a NUL character",
+            }
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(format!("the value of header `{name}` holds a control character; remove it"));
+    }
+    Ok(())
+}
+
 fn http_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<HttpOptions, String> {
     const WHAT: &str = "http options";
     known_keys(map, &["compress", "h2_backend", "idle_timeout", "headers_read_timeout", "response"], WHAT)?;
@@ -428,9 +470,11 @@ fn http_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<Http
                 Some(serde_json::Value::Object(h)) => Some(
                     h.iter()
                         .map(|(k, v)| {
-                            v.as_str()
-                                .map(|s| (k.clone(), s.to_owned()))
-                                .ok_or_else(|| format!("http options.response.headers: `{k}` must be a string"))
+                            let s = v.as_str().ok_or_else(|| {
+                                format!("http options.response.headers: `{}` must be a string", k.escape_debug())
+                            })?;
+                            check_header(k, s).map_err(|e| format!("http options.response.headers: {e}"))?;
+                            Ok::<_, String>((k.clone(), s.to_owned()))
                         })
                         .collect::<Result<BTreeMap<_, _>, _>>()?,
                 ),
@@ -491,37 +535,158 @@ fn concurrency(map: &serde_json::Map<String, serde_json::Value>) -> Result<Concu
     Ok(Concurrency { kind, hard_limit, soft_limit })
 }
 
-/// Parses a Go duration (`300ms`, `1.5h`, `2h45m`) into seconds.
-pub fn parse_duration(text: &str) -> Option<f64> {
+/// Why a text is not a duration score-fly accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not Go's duration syntax (or a sign: score-fly takes no negative durations).
+    #[error("`{text}` is not a duration: {why} (write it like `30s`, `1m30s` or `500ms`)")]
+    Syntax {
+        /// The text (control characters escaped).
+        text: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// Longer than Go's `time.ParseDuration` (which flyctl uses) can hold: 2562047h47m16.854775807s.
+    #[error("`{text}` is too long to be a duration (Go's and flyctl's longest is about 2562047h)")]
+    Overflow {
+        /// The text (control characters escaped).
+        text: String,
+    },
+}
+
+/// The longest duration Go's `time.ParseDuration` reads: `i64::MAX` nanoseconds.
+const GO_MAX_NANOS: u128 = i64::MAX as u128;
+/// Fraction digits taken into account (Go ignores digits past its precision too).
+const FRACTION_DIGITS: usize = 24;
+
+/// Parses a Go duration (`300ms`, `1.5h`, `2h45m`, `0`) exactly, as flyctl's
+/// `time.ParseDuration` reads it: units `ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`; a unit on
+/// every number; no sign (a negative duration is never meaningful here). Durations past Go's
+/// range (about 2562047 hours) are an error, never a panic or a wrap-around. Go computes
+/// fractions in floating point, so its result can differ from this exact one by a nanosecond.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, DurationError> {
+    let syntax = |why: &'static str| DurationError::Syntax { text: text.escape_debug().to_string(), why };
     if text == "0" {
-        return Some(0.0);
+        return Ok(std::time::Duration::ZERO);
     }
+    if text.is_empty() {
+        return Err(syntax("it is empty"));
+    }
+    if text.starts_with(['-', '+']) {
+        return Err(syntax("it must not have a sign"));
+    }
+    let overflow = || DurationError::Overflow { text: text.escape_debug().to_string() };
     let mut rest = text;
-    let mut total = 0.0;
-    if rest.is_empty() {
-        return None;
-    }
+    let mut total: u128 = 0;
     while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        if number_len == 0 {
-            return None;
-        }
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
+        let whole_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (whole, after) = rest.split_at(whole_len);
+        let (fraction, after) = match after.strip_prefix('.') {
+            Some(after) => after.split_at(after.bytes().take_while(u8::is_ascii_digit).count()),
+            None => ("", after),
         };
-        rest = &rest[unit_len..];
-        total += number * factor;
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(syntax("a number is missing"));
+        }
+        let unit_len = after.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let scale: u128 = match unit {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "" => return Err(syntax("a unit (`ns`, `us`, `ms`, `s`, `m` or `h`) is missing")),
+            _ => return Err(syntax("its unit is not one of `ns`, `us`, `ms`, `s`, `m` or `h`")),
+        };
+        let mut value: u128 = 0;
+        for digit in whole.bytes() {
+            value = value * 10 + u128::from(digit - b'0');
+            if value * scale > GO_MAX_NANOS {
+                return Err(overflow());
+            }
+        }
+        value *= scale;
+        let (mut numerator, mut denominator) = (0u128, 1u128);
+        for digit in fraction.bytes().take(FRACTION_DIGITS) {
+            numerator = numerator * 10 + u128::from(digit - b'0');
+            denominator *= 10;
+        }
+        value += numerator * scale / denominator;
+        total += value;
+        if total > GO_MAX_NANOS {
+            return Err(overflow());
+        }
+        rest = after;
     }
-    Some(total)
+    let nanos = u64::try_from(total).map_err(|_| overflow())?;
+    Ok(std::time::Duration::from_nanos(nanos))
+}
+
+/// The range a duration must be in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationRange {
+    /// The shortest duration accepted.
+    pub min: std::time::Duration,
+    /// Whether `min` itself is accepted (`false`: the duration must be longer).
+    pub min_inclusive: bool,
+    /// The longest duration accepted.
+    pub max: std::time::Duration,
+}
+
+impl DurationRange {
+    /// Longer than zero, at most `max`.
+    pub const fn positive(max: std::time::Duration) -> Self {
+        DurationRange { min: std::time::Duration::ZERO, min_inclusive: false, max }
+    }
+
+    /// From `min` to `max`, both included.
+    pub const fn between(min: std::time::Duration, max: std::time::Duration) -> Self {
+        DurationRange { min, min_inclusive: true, max }
+    }
+
+    /// Whether `d` is in the range.
+    pub fn contains(&self, d: std::time::Duration) -> bool {
+        d <= self.max && (d > self.min || (self.min_inclusive && d == self.min))
+    }
+}
+
+impl std::fmt::Display for DurationRange {
+    /// `longer than 0s and at most 24h`, `at least 2s and at most 24h`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.min_inclusive {
+            write!(f, "at least {} and at most {}", format_duration(self.min), format_duration(self.max))
+        } else {
+            write!(f, "longer than {} and at most {}", format_duration(self.min), format_duration(self.max))
+        }
+    }
+}
+
+/// Parses a duration (see [`parse_duration`]) and checks it is in `range`; the error names
+/// `what` (a field or annotation) and the range.
+pub fn parse_duration_in(text: &str, what: &str, range: DurationRange) -> Result<std::time::Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if range.contains(d) => Ok(d),
+        Ok(d) => Err(format!("{what} `{}` ({}) must be {range}", text.escape_debug(), format_duration(d))),
+        Err(e) => Err(format!("{what} {e}; it must be {range}")),
+    }
+}
+
+/// A duration as Go writes one, shortest unit that is exact: `24h`, `90s`, `1500ms`, `7ns`.
+pub fn format_duration(d: std::time::Duration) -> String {
+    let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
+    for (unit, size) in
+        [("h", 3_600_000_000_000u128), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
+    {
+        if nanos.is_multiple_of(size) {
+            return format!("{}{unit}", nanos / size);
+        }
+    }
+    format!("{nanos}ns")
 }
 
 #[cfg(test)]
@@ -581,8 +746,10 @@ mod tests {
     fn values_are_validated() {
         for (key, value, fragment) in [
             ("score-fly/kill-signal", "SIGFOO", "not one of"),
-            ("score-fly/kill-timeout", "301", "at most 300"),
-            ("score-fly/kill-timeout", "6m", "at most 300"),
+            ("score-fly/kill-timeout", "301", "at most 300 seconds"),
+            ("score-fly/kill-timeout", "6m", "at most 300 seconds"),
+            ("score-fly/kill-timeout", "99999999999999999999", "at most 300 seconds"),
+            ("score-fly/kill-timeout", "99999999999999999999s", "at most 300 seconds"),
             ("score-fly/primary-region", "Amsterdam", "3-letter"),
             ("score-fly/deploy-strategy", "yolo", "not one of"),
             ("score-fly/cpu-kind", "fast", "shared"),
@@ -593,12 +760,36 @@ mod tests {
             ("score-fly/service-web-http-options", r#"{"gzip": true}"#, "unknown key `gzip`"),
             ("score-fly/service-web-min-running", "-1", "whole number"),
             ("score-fly/service-web-auto-stop", "sometimes", "must be"),
-            ("score-fly/check-interval", "1s", "at least 2s"),
-            ("score-fly/check-timeout", "2m", "at most 60s"),
+            ("score-fly/check-interval", "1s", "check interval `1s` (1s) must be at least 2s and at most 24h"),
+            ("score-fly/check-interval", "1999999999ns", "must be at least 2s and at most 24h"),
+            ("score-fly/check-interval", "25h", "must be at least 2s and at most 24h"),
+            ("score-fly/check-interval", "9999999999999h", "too long to be a duration"),
+            ("score-fly/check-timeout", "2m", "must be longer than 0s and at most 1m"),
+            ("score-fly/check-timeout", "60.000000001s", "at most 1m"),
+            ("score-fly/check-grace-period", "2562048h", "too long to be a duration"),
+            ("score-fly/check-grace-period", "-1s", "must not have a sign"),
+            ("score-fly/check-grace-period", "48h", "at least 0s and at most 24h"),
+            ("score-fly/release-command-timeout", "99999999999999999999s", "too long to be a duration"),
+            ("score-fly/release-command-timeout", "25h", "at most 24h"),
+            ("score-fly/release-command", "migrate\0--all", "NUL"),
+            ("score-fly/swap-size-mb", "4294967296", "from 0 to 4294967295"),
+            ("score-fly/restart-retries", "99999999999999999999", "from 0 to 4294967295"),
+            ("score-fly/service-web-min-running", "4294967296", "from 0 to 4294967295"),
+            ("score-fly/service-web-concurrency", r#"{"hard_limit": 4294967296}"#, "from 0 to 4294967295"),
+            ("score-fly/service-web-http-options", r#"{"idle_timeout": 1e300}"#, "from 0 to 4294967295"),
+            (
+                "score-fly/service-web-http-options",
+                r#"{"response": {"headers": {"X-A": "1\r\nSet-Cookie: a=b"}}}"#,
+                "carriage return",
+            ),
+            ("score-fly/service-web-http-options", r#"{"response": {"headers": {"X-A": "1\nX-B: 2"}}}"#, "line feed"),
+            ("score-fly/service-web-http-options", r#"{"response": {"headers": {"X-A\r\nX-B": "1"}}}"#, "header name"),
+            ("score-fly/service-web-http-options", r#"{"response": {"headers": {"X A": "1"}}}"#, "header name"),
+            ("score-fly/service-web-http-options", r#"{"response": {"headers": {"X-A": "a\u0000b"}}}"#, "NUL"),
             ("score-fly/http-service", "api", "declared port"),
             ("score-fly/release-command", "bin/migrate \"--name=a b", "unclosed quote"),
-            ("score-fly/release-command-timeout", "0s", "longer than zero"),
-            ("score-fly/check-timeout", "0s", "longer than zero"),
+            ("score-fly/release-command-timeout", "0s", "must be longer than 0s"),
+            ("score-fly/check-timeout", "0s", "must be longer than 0s"),
             ("score-fly/service-web-http-options", r#"{"idle_timeout": 0}"#, "at least 1"),
             ("score-fly/service-web-tls-options", r#"{"alpn": [""]}"#, "must not be empty"),
         ] {
@@ -618,13 +809,46 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(parse_duration("10s"), Some(10.0));
-        assert_eq!(parse_duration("1m30s"), Some(90.0));
-        assert_eq!(parse_duration("500ms"), Some(0.5));
-        assert_eq!(parse_duration("1.5h"), Some(5400.0));
-        assert_eq!(parse_duration("0"), Some(0.0));
-        for bad in ["", "10", "s", "10x", "1m30"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
+        let d = |text: &str| parse_duration(text).map(|d| d.as_nanos());
+        assert_eq!(d("10s"), Ok(10_000_000_000));
+        assert_eq!(d("1m30s"), Ok(90_000_000_000));
+        assert_eq!(d("500ms"), Ok(500_000_000));
+        assert_eq!(d("1.5h"), Ok(5_400_000_000_000));
+        assert_eq!(d(".5s"), Ok(500_000_000));
+        assert_eq!(d("5.s"), Ok(5_000_000_000));
+        assert_eq!(d("1us"), Ok(1_000));
+        assert_eq!(d("1\u{b5}s2\u{3bc}s"), Ok(3_000));
+        assert_eq!(d("0"), Ok(0));
+        assert_eq!(d("0.1234567890123456789012345678901234567890s"), Ok(123_456_789));
+        // Go's limit exactly, and one nanosecond past it.
+        assert_eq!(d("2562047h47m16.854775807s"), Ok(u128::from(i64::MAX.unsigned_abs())));
+        assert!(matches!(parse_duration("2562047h47m16.854775808s"), Err(DurationError::Overflow { .. })));
+        for huge in ["99999999999999999999s", "9223372036854775808ns", &format!("{}h", "9".repeat(400))] {
+            assert!(matches!(parse_duration(huge), Err(DurationError::Overflow { .. })), "{huge}");
         }
+        for bad in ["", "10", "s", "10x", "1m30", ".", ".s", "-1s", "+1s", "1 s", "1s ", "1e3s", "NaNs", "infh"] {
+            assert!(matches!(parse_duration(bad), Err(DurationError::Syntax { .. })), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn duration_ranges_name_the_field_and_the_range() {
+        let range = DurationRange::positive(limits::MAX_TIMEOUT);
+        assert_eq!(parse_duration_in("5m", "cmd.timeout", range), Ok(std::time::Duration::from_mins(5)));
+        assert_eq!(parse_duration_in("24h", "cmd.timeout", range), Ok(limits::MAX_TIMEOUT));
+        assert_eq!(
+            parse_duration_in("24h0m0.000000001s", "cmd.timeout", range).unwrap_err(),
+            "cmd.timeout `24h0m0.000000001s` (86400000000001ns) must be longer than 0s and at most 24h"
+        );
+        assert_eq!(
+            parse_duration_in("0s", "cmd.timeout", range).unwrap_err(),
+            "cmd.timeout `0s` (0s) must be longer than 0s and at most 24h"
+        );
+        let e = parse_duration_in("99999999999999999999s", "cmd.timeout", range).unwrap_err();
+        assert!(e.starts_with("cmd.timeout `99999999999999999999s` is too long to be a duration"), "{e}");
+        assert!(e.ends_with("it must be longer than 0s and at most 24h"), "{e}");
+        assert_eq!(format_duration(std::time::Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format_duration(std::time::Duration::from_secs(90)), "90s");
+        assert_eq!(format_duration(std::time::Duration::from_mins(2)), "2m");
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! The program is `FLY_BIN` when set, else `fly` or `flyctl` on `PATH` (the names flyctl
 //! installs). Secrets go to flyctl on **stdin** only (`fly secrets import`), never in
-//! arguments. Every line flyctl prints is handed to a callback (after redaction) so callers
-//! can show progress; a failure names the command and quotes the end of its output.
+//! arguments. Every line flyctl prints is handed to a callback (after redaction, cut to
+//! [`limits::MAX_LINE_BYTES`]) so callers can show progress; a failure names the command and
+//! quotes the last [`limits::MAX_TAIL_LINES`] lines. What is kept for the caller is bounded too
+//! (see [`Output`]).
 //!
 //! Redaction: the caller's [`Redactor`] (the secrets it knows), and always the Fly token
 //! flyctl is given (`FLY_ACCESS_TOKEN`/`FLY_API_TOKEN` from the environment or set with
@@ -16,10 +18,108 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
+use crate::limits;
 use crate::secret::Redactor;
 
-/// How many output lines an error quotes.
-const TAIL_LINES: usize = 15;
+/// Stack size of the helper threads that feed and drain a child's pipes: they only copy
+/// bytes, and a smaller stack leaves address space for many concurrent provisioners.
+pub(crate) const HELPER_STACK_BYTES: usize = 256 * 1024;
+
+/// Lines read but not handled yet; a program that writes faster waits (its pipe fills).
+pub(crate) const PENDING_LINES: usize = 256;
+
+/// Starts a helper thread; a failure (too many threads, no memory) is an error, not a panic.
+pub(crate) fn spawn_helper<F>(name: &str, f: F) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    std::thread::Builder::new().name(name.to_owned()).stack_size(HELPER_STACK_BYTES).spawn(f)
+}
+
+/// One line of a program's output: at most the first `keep` bytes of it (see
+/// [`LineReader`]), and how long it really was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line {
+    /// The first bytes of the line, without its `\n`.
+    pub(crate) kept: Vec<u8>,
+    /// Its length in bytes, without its `\n`.
+    pub(crate) len: usize,
+}
+
+impl Line {
+    /// Whether bytes of the line were dropped.
+    pub(crate) fn is_cut(&self) -> bool {
+        self.len > self.kept.len()
+    }
+
+    /// The kept text (lossy UTF-8, a trailing `\r` removed).
+    pub(crate) fn text(&self) -> String {
+        let text = String::from_utf8_lossy(&self.kept);
+        if self.is_cut() { text.into_owned() } else { text.strip_suffix('\r').unwrap_or(&text).to_owned() }
+    }
+
+    /// The line as shown: `hide` (redaction) applied to everything kept, then cut to
+    /// [`limits::MAX_LINE_BYTES`] with a note of the real length. Redacting before cutting
+    /// means a secret that spans the cut is still found whole.
+    pub(crate) fn shown(&self, hide: impl Fn(&str) -> String) -> String {
+        let mut shown = hide(&self.text());
+        if shown.len() > limits::MAX_LINE_BYTES || self.is_cut() {
+            let mut end = limits::MAX_LINE_BYTES.min(shown.len());
+            while !shown.is_char_boundary(end) {
+                end -= 1;
+            }
+            shown.truncate(end);
+            let _ = write!(
+                shown,
+                " [... a line of {} bytes, cut to {} (limits::MAX_LINE_BYTES)]",
+                self.len,
+                limits::MAX_LINE_BYTES
+            );
+        }
+        shown
+    }
+}
+
+/// Reads `\n`-terminated lines keeping at most `keep` bytes of each, so a line of 200 MB
+/// costs `keep` bytes of memory (`BufRead::lines` would hold all of it).
+pub(crate) struct LineReader<R> {
+    reader: BufReader<R>,
+    keep: usize,
+}
+
+impl<R: Read> LineReader<R> {
+    /// Lines of `stream`, keeping `keep` bytes of each.
+    pub(crate) fn new(stream: R, keep: usize) -> Self {
+        LineReader { reader: BufReader::with_capacity(64 * 1024, stream), keep }
+    }
+
+    /// The next line; `None` at the end (a last line without `\n` is still a line).
+    pub(crate) fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+        let mut line = Line { kept: Vec::new(), len: 0 };
+        let mut started = false;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(started.then_some(line));
+            }
+            started = true;
+            let newline = buf.iter().position(|&b| b == b'\n');
+            let chunk = &buf[..newline.unwrap_or(buf.len())];
+            let room = self.keep.saturating_sub(line.kept.len());
+            line.kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            line.len = line.len.saturating_add(chunk.len());
+            let consumed = newline.map_or(buf.len(), |i| i + 1);
+            self.reader.consume(consumed);
+            if newline.is_some() {
+                return Ok(Some(line));
+            }
+        }
+    }
+}
 
 /// flyctl could not be run, or failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,13 +153,16 @@ fn quote(tail: &[String]) -> String {
     if tail.is_empty() { " (it printed nothing)".to_owned() } else { format!(":\n    {}", tail.join("\n    ")) }
 }
 
-/// What a successful command printed.
+/// What a successful command printed: at most [`limits::MAX_RESPONSE_BYTES`] of each
+/// stream, each line cut to [`limits::MAX_LINE_BYTES`].
 #[derive(Debug, Clone, Default)]
 pub struct Output {
     /// Standard output.
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+    /// Whether a line was cut or a stream was longer than what was kept.
+    pub truncated: bool,
 }
 
 /// A flyctl executable.
@@ -223,34 +326,56 @@ impl<'a> Invocation<'a> {
                 FlyctlError::Spawn { command: shown.clone(), source }
             }
         })?;
-        let mut stdin = child.stdin.take().expect("piped");
+        let stdin = child.stdin.take();
         let input = self.stdin.take().unwrap_or_default();
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-            // Dropping stdin closes it: flyctl sees the end of its input.
-        });
-        let (tx, rx) = mpsc::channel::<(bool, String)>();
-        let readers = [
-            spawn_reader(child.stdout.take().expect("piped"), true, tx.clone()),
-            spawn_reader(child.stderr.take().expect("piped"), false, tx),
-        ];
+        let (tx, rx) = mpsc::sync_channel::<(bool, Line)>(PENDING_LINES);
+        let started = (|| -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+            let mut stdin = stdin.ok_or_else(|| std::io::Error::other("stdin is not piped"))?;
+            let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("stdout is not piped"))?;
+            let stderr = child.stderr.take().ok_or_else(|| std::io::Error::other("stderr is not piped"))?;
+            Ok(vec![
+                spawn_helper("flyctl-stdin", move || {
+                    let _ = stdin.write_all(&input);
+                    // Dropping stdin closes it: flyctl sees the end of its input.
+                })?,
+                spawn_reader(stdout, true, tx.clone())?,
+                spawn_reader(stderr, false, tx)?,
+            ])
+        })();
+        let helpers = match started {
+            Ok(helpers) => helpers,
+            Err(source) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(FlyctlError::Spawn { command: shown, source });
+            }
+        };
         let mut output = Output::default();
         let mut tail: VecDeque<String> = VecDeque::new();
         for (is_stdout, line) in rx {
             let target = if is_stdout { &mut output.stdout } else { &mut output.stderr };
-            target.push_str(&line);
-            target.push('\n');
-            let shown_line = self.redacted(&line);
+            // Kept for the caller to read: lines of at most MAX_LINE_BYTES, at most
+            // MAX_RESPONSE_BYTES in all; what does not fit is dropped and said so.
+            let kept = line.kept.len().min(limits::MAX_LINE_BYTES);
+            let fits = target.len() + kept < limits::MAX_RESPONSE_BYTES;
+            if line.len > kept || !fits {
+                output.truncated = true;
+            }
+            if fits {
+                let cut = Line { kept: line.kept[..kept].to_vec(), len: line.len.min(kept) };
+                target.push_str(&cut.text());
+                target.push('\n');
+            }
+            let shown_line = line.shown(|text| self.redacted(text));
             on_line(&shown_line);
-            if tail.len() == TAIL_LINES {
+            if tail.len() == limits::MAX_TAIL_LINES {
                 tail.pop_front();
             }
             tail.push_back(shown_line);
         }
-        for reader in readers {
-            let _ = reader.join();
+        for helper in helpers {
+            let _ = helper.join();
         }
-        let _ = writer.join();
         let status = child.wait().map_err(|source| FlyctlError::Spawn { command: shown.clone(), source })?;
         if status.success() {
             Ok(output)
@@ -292,22 +417,14 @@ pub fn mask_credentials(line: &str) -> String {
 fn spawn_reader(
     stream: impl Read + Send + 'static,
     is_stdout: bool,
-    tx: mpsc::Sender<(bool, String)>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    let line = line.trim_end_matches(['\n', '\r']);
-                    if tx.send((is_stdout, line.to_owned())).is_err() {
-                        break;
-                    }
-                }
+    tx: mpsc::SyncSender<(bool, Line)>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    spawn_helper(if is_stdout { "flyctl-stdout" } else { "flyctl-stderr" }, move || {
+        // Twice the shown length: redaction sees a secret that spans the cut whole.
+        let mut reader = LineReader::new(stream, 2 * limits::MAX_LINE_BYTES);
+        while let Ok(Some(line)) = reader.next_line() {
+            if tx.send((is_stdout, line)).is_err() {
+                break;
             }
         }
     })
@@ -451,6 +568,60 @@ exit 1"#,
             .run(&mut |_| {})
             .unwrap();
         assert_eq!(out.stdout, "x=1 app=none\n");
+    }
+
+    #[test]
+    fn lines_keep_a_bounded_prefix_and_their_real_length() {
+        let text = format!("short\r\n{}\n\nlast", "x".repeat(100_000));
+        let mut lines = LineReader::new(text.as_bytes(), 10);
+        let short = lines.next_line().unwrap().unwrap();
+        assert_eq!((short.text(), short.len, short.is_cut()), ("short".to_owned(), 6, false));
+        let long = lines.next_line().unwrap().unwrap();
+        assert_eq!((long.kept.len(), long.len, long.is_cut()), (10, 100_000, true));
+        assert_eq!(lines.next_line().unwrap().unwrap().len, 0);
+        assert_eq!(lines.next_line().unwrap().unwrap().text(), "last");
+        assert!(lines.next_line().unwrap().is_none());
+    }
+
+    #[test]
+    fn shown_lines_are_redacted_whole_then_cut() {
+        let secret = "hunter2-hunter2";
+        // The secret spans the cut at MAX_LINE_BYTES: redaction still finds it.
+        let raw = format!("{}{secret}{}", "a".repeat(limits::MAX_LINE_BYTES - 5), "b".repeat(50_000));
+        let mut lines = LineReader::new(raw.as_bytes(), 2 * limits::MAX_LINE_BYTES);
+        let line = lines.next_line().unwrap().unwrap();
+        let redactor = Redactor::new([secret]);
+        let shown = line.shown(|t| redactor.redact(t));
+        assert!(!shown.contains("hunter"), "no part of the secret is shown");
+        assert!(shown.ends_with(&format!(
+            "[... a line of {} bytes, cut to {} (limits::MAX_LINE_BYTES)]",
+            raw.len(),
+            limits::MAX_LINE_BYTES
+        )));
+        assert!(shown.len() < limits::MAX_LINE_BYTES + 100);
+    }
+
+    #[test]
+    fn flyctl_output_is_bounded_in_what_is_kept_shown_and_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let fly = script(
+            dir.path(),
+            "head -c 3000000 /dev/zero | tr '\\0' x; echo; i=0; while [ $i -lt 40 ]; do echo \"line $i\" >&2; i=$((i+1)); done; exit 2",
+        );
+        let mut shown = Vec::new();
+        let err = fly.command(&["deploy"]).run(&mut |l| shown.push(l.to_owned())).unwrap_err();
+        let long: Vec<&String> = shown.iter().filter(|l| l.starts_with("xxxx")).collect();
+        assert_eq!(long.len(), 1);
+        assert!(long[0].ends_with("[... a line of 3000000 bytes, cut to 4096 (limits::MAX_LINE_BYTES)]"));
+        let FlyctlError::Failed { tail, .. } = err else { panic!("{err}") };
+        assert_eq!(tail.len(), limits::MAX_TAIL_LINES);
+        // (stdout and stderr are read by two threads: their lines may interleave either way.)
+        assert!(tail.iter().any(|l| l == "line 39"), "{tail:?}");
+        assert!(tail.iter().all(|l| l.len() < limits::MAX_LINE_BYTES + 100));
+        let fly = script(dir.path(), "head -c 3000000 /dev/zero | tr '\\0' y; echo; echo done");
+        let out = fly.command(&["status"]).run(&mut |_| {}).unwrap();
+        assert!(out.truncated);
+        assert_eq!(out.stdout, format!("{}\ndone\n", "y".repeat(limits::MAX_LINE_BYTES)));
     }
 
     #[test]

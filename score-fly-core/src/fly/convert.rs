@@ -137,6 +137,7 @@ impl Converter<'_> {
 
         config.build = self.build(container, &base);
         if container.command.is_some() || container.args.is_some() {
+            self.check_arguments(container, &base);
             config.experimental =
                 Some(Experimental { entrypoint: container.command.clone(), cmd: container.args.clone() });
         }
@@ -227,6 +228,20 @@ impl Converter<'_> {
         None
     }
 
+    /// `command` and `args` become a program's arguments, which cannot hold NUL.
+    fn check_arguments(&mut self, container: &Container, base: &FieldPath) {
+        for (field, list) in [("command", &container.command), ("args", &container.args)] {
+            for (i, arg) in list.iter().flatten().enumerate() {
+                if arg.contains('\0') {
+                    self.problem(
+                        &base.key(field).index(i),
+                        format!("{field}[{i}] holds a NUL character, which no program argument can carry; remove it"),
+                    );
+                }
+            }
+        }
+    }
+
     fn variables(&mut self, container: &Container, base: &FieldPath) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
         for (name, value) in &container.variables {
@@ -235,7 +250,28 @@ impl Converter<'_> {
                 self.problem(&path, format!("`{name}`: Fly reserves variable names starting with FLY_; rename it"));
                 continue;
             }
+            if name.contains('\0') {
+                self.problem(
+                    &path,
+                    format!(
+                        "variable name `{}` holds a NUL character, which no environment variable can carry; remove it",
+                        name.escape_debug()
+                    ),
+                );
+                continue;
+            }
             let Some(expanded) = self.expand(value, &path) else { continue };
+            if expanded.value.contains('\0') {
+                // Never quoted: the value may come from a secret output.
+                self.problem(
+                    &path,
+                    format!(
+                        "the value of `{name}` holds a NUL character{}, which no environment variable can carry; remove it",
+                        if expanded.value == *value { "" } else { " once its placeholders are expanded" }
+                    ),
+                );
+                continue;
+            }
             if expanded.secret {
                 self.secrets.insert(name.clone(), Secret::new(expanded.value));
             } else {
@@ -271,6 +307,13 @@ impl Converter<'_> {
             let path = base.key("files").key(target);
             if !target.starts_with('/') {
                 self.problem(&path, format!("file target `{target}` must be an absolute path in the machine"));
+                continue;
+            }
+            if target.contains('\0') {
+                self.problem(
+                    &path,
+                    format!("file target `{}` holds a NUL character, which no path can carry", target.escape_debug()),
+                );
                 continue;
             }
             match file.mode.as_deref() {
@@ -647,8 +690,38 @@ impl Converter<'_> {
             self.problem(&path.key("path"), format!("probe path `{}` must start with `/`", probe.path));
             return None;
         }
+        if let Some(c) = probe.path.chars().find(|c| c.is_control() || c.is_whitespace()) {
+            self.problem(
+                &path.key("path"),
+                format!(
+                    "probe path `{}` holds {}, which an HTTP request line cannot carry; percent-encode it (e.g. %20 for a space)",
+                    probe.path.escape_debug(),
+                    if c.is_whitespace() && !c.is_control() { "a space" } else { "a control character (CR, LF, NUL...)" }
+                ),
+            );
+            return None;
+        }
+        if let Some(host) = &probe.host
+            && host.chars().any(|c| c.is_control() || c.is_whitespace() || c == '/')
+        {
+            self.problem(
+                &path.key("host"),
+                format!(
+                    "probe host `{}` must be a host name, without spaces, slashes or control characters",
+                    host.escape_debug()
+                ),
+            );
+            return None;
+        }
         let mut headers = BTreeMap::new();
+        let mut valid = true;
         for (i, header) in probe.http_headers.iter().enumerate() {
+            if let Err(message) = super::annotations::check_header(&header.name, &header.value) {
+                let field = if message.starts_with("header name") { "name" } else { "value" };
+                self.problem(&path.key("httpHeaders").index(i).key(field), message);
+                valid = false;
+                continue;
+            }
             if let Some(previous) = headers.insert(header.name.clone(), header.value.clone())
                 && previous != header.value
             {
@@ -657,6 +730,9 @@ impl Converter<'_> {
                     format!("header `{}` is given twice with different values", header.name),
                 );
             }
+        }
+        if !valid {
+            return None;
         }
         if let Some(host) = &probe.host {
             headers.entry("Host".to_owned()).or_insert_with(|| host.clone());
@@ -839,6 +915,79 @@ fn escape_file_name(target: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The problems of converting `doc` (path: message), none when it converts.
+    fn problems(doc: &str) -> Vec<String> {
+        let workload = crate::spec::load_str("score.yaml", doc).expect("a valid Score file").workload;
+        match convert(&workload, &ConvertOptions::new("demo-"), &super::super::NoFiles) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+        }
+    }
+
+    fn with_container(extra: &str) -> String {
+        format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n{extra}")
+    }
+
+    #[test]
+    fn probe_headers_that_would_inject_a_header_are_refused_where_they_are() {
+        // (Header names are checked by the Score schema already: letters, digits, `_`, `-`.)
+        let probe = |headers: &str| {
+            with_container(&format!(
+                "    livenessProbe:\n      httpGet:\n        path: /health\n        port: 8080\n        httpHeaders:\n{headers}"
+            ))
+        };
+        assert!(problems(&probe("          - {name: X-Token, value: \"a b\\tc\"}\n")).is_empty());
+        for (headers, expected) in [
+            (
+                "          - {name: X-A, value: \"1\\r\\nSet-Cookie: evil=1\"}\n",
+                "containers.main.livenessProbe.httpGet.httpHeaders[0].value: the value of header `X-A` holds a carriage return (CR), which would end the header; remove it",
+            ),
+            (
+                "          - {name: X-A, value: ok}\n          - {name: X-B, value: \"1\\nX-C: 2\"}\n",
+                "containers.main.livenessProbe.httpGet.httpHeaders[1].value: the value of header `X-B` holds a line feed (LF)",
+            ),
+            (
+                "          - {name: X-A, value: \"a\\0b\"}\n",
+                "containers.main.livenessProbe.httpGet.httpHeaders[0].value: the value of header `X-A` holds a NUL character",
+            ),
+        ] {
+            let found = problems(&probe(headers));
+            assert!(found.len() == 1 && found[0].starts_with(expected), "{headers}: {found:?}");
+            assert!(!found[0].contains("evil"), "values are never quoted: {found:?}");
+        }
+        let found = problems(&with_container(
+            "    readinessProbe:\n      httpGet:\n        path: \"/x\\r\\nHost: evil\"\n        port: 8080\n",
+        ));
+        assert!(found[0].starts_with("containers.main.readinessProbe.httpGet.path: probe path"), "{found:?}");
+        let found = problems(&with_container(
+            "    readinessProbe:\n      httpGet:\n        host: \"a\\r\\nX: y\"\n        path: /x\n        port: 8080\n",
+        ));
+        assert!(found[0].starts_with("containers.main.readinessProbe.httpGet.host: probe host"), "{found:?}");
+    }
+
+    #[test]
+    fn nul_in_commands_arguments_and_variables_is_refused_where_it_is() {
+        let found = problems(&with_container("    command: [/bin/app, \"--a\\0b\"]\n    args: [x, y, \"\\0\"]\n"));
+        assert_eq!(
+            found,
+            [
+                "containers.main.command[1]: command[1] holds a NUL character, which no program argument can carry; remove it",
+                "containers.main.args[2]: args[2] holds a NUL character, which no program argument can carry; remove it",
+            ]
+        );
+        let found = problems(&with_container("    variables:\n      GOOD: fine\n      BAD: \"s3cr\\0t\"\n"));
+        assert_eq!(
+            found,
+            [
+                "containers.main.variables.BAD: the value of `BAD` holds a NUL character, which no environment variable can carry; remove it"
+            ]
+        );
+        let found = problems(&with_container("    variables:\n      \"B\\0D\": x\n"));
+        assert!(found[0].contains("variable name `B\\0D` holds a NUL character"), "{found:?}");
+        let found = problems(&with_container("    files:\n      \"/etc/a\\0b\": {content: x}\n"));
+        assert!(found[0].contains("holds a NUL character, which no path can carry"), "{found:?}");
+    }
 
     #[test]
     fn names() {

@@ -165,18 +165,28 @@ pub fn write_all_atomic(writes: &[PendingWrite]) -> Result<(), FsError> {
         }
     }
     let synced: Result<(), FsError> = std::thread::scope(|scope| {
-        let handles: Vec<_> = staged
-            .chunks(staged.len().div_ceil(SYNC_THREADS).max(1))
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter(|s| s.write.durable)
-                        .try_for_each(|s| s.file.sync_all().map_err(|e| FsError::new("write", &s.write.path, e)))
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().expect("sync threads do not panic"))
+        let sync = |chunk: &[Staged<'_>]| {
+            chunk
+                .iter()
+                .filter(|s| s.write.durable)
+                .try_for_each(|s| s.file.sync_all().map_err(|e| FsError::new("write", &s.write.path, e)))
+        };
+        let mut handles = Vec::new();
+        let mut here = Ok(());
+        for chunk in staged.chunks(staged.len().div_ceil(SYNC_THREADS).max(1)) {
+            match std::thread::Builder::new().stack_size(SYNC_STACK_BYTES).spawn_scoped(scope, move || sync(chunk)) {
+                Ok(handle) => handles.push((handle, chunk)),
+                // No thread to be had (a process or memory limit): sync these here instead.
+                Err(_) => here = here.and_then(|()| sync(chunk)),
+            }
+        }
+        for (handle, chunk) in handles {
+            handle.join().unwrap_or_else(|_| {
+                let path = chunk.first().map_or(Path::new("."), |s| s.write.path.as_path());
+                Err(FsError::new("write", path, std::io::Error::other("the thread syncing it stopped unexpectedly")))
+            })?;
+        }
+        here
     });
     if let Err(e) = synced {
         staged.iter().for_each(Staged::discard);
@@ -201,6 +211,9 @@ pub fn write_all_atomic(writes: &[PendingWrite]) -> Result<(), FsError> {
 
 /// Files synced at once by [`write_all_atomic`].
 const SYNC_THREADS: usize = 16;
+
+/// Stack of a thread that only calls `fsync`.
+const SYNC_STACK_BYTES: usize = 64 * 1024;
 
 /// Temporary names tried before giving up (each taken name, a planted link included, is
 /// skipped; the next one differs in its sequence number and its time).

@@ -488,7 +488,8 @@ pub fn push(
             .map(|d| {
                 let tx = tx.clone();
                 let base_blob = d.digest != image.app_layer.digest && d.digest != config_digest;
-                scope.spawn(move || -> Result<Option<(String, u64)>, ImageError> {
+                let digest = d.digest.clone();
+                let push = move || -> Result<Option<(String, u64)>, ImageError> {
                     let send = |event: PushEvent| {
                         let _ = tx.send(event);
                     };
@@ -515,14 +516,28 @@ pub fn push(
                     })?;
                     send(PushEvent::Uploaded { digest: d.digest.clone() });
                     Ok(Some((d.digest.clone(), d.size)))
-                })
+                };
+                // A thread that cannot start (a process or memory limit) fails this blob's
+                // push with a message, never the whole process with a panic.
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, push)
+                    .map_err(|e| ImageError::Invalid(format!("cannot start a thread to push blob {digest}: {e}")))
             })
             .collect();
         drop(tx);
         for event in rx {
             events(event);
         }
-        workers.into_iter().map(|w| w.join().expect("a push worker panicked")).collect()
+        workers
+            .into_iter()
+            .map(|w| {
+                w.and_then(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(ImageError::Invalid("a blob push stopped unexpectedly (a bug in score-fly)".to_owned()))
+                    })
+                })
+            })
+            .collect()
     });
     let mut report = PushReport::default();
     for outcome in outcomes {

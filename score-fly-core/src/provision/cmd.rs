@@ -3,25 +3,43 @@
 //! The program runs in the project folder, in its own process group (so a timeout kills it
 //! and everything it started), with `SCORE_PROVISIONER_MODE` in its environment and
 //! `$SCORE_PROVISIONER_MODE` replaced in its arguments. Its stderr is passed through line by
-//! line (secrets redacted); a non-zero exit quotes the tail of it.
+//! line (secrets redacted, each line cut to [`limits::MAX_LINE_BYTES`]); a non-zero exit
+//! quotes the last [`limits::MAX_TAIL_LINES`] lines. Its stdout (the response) is read up to
+//! [`limits::MAX_RESPONSE_BYTES`]: one byte more stops the program. Threads that cannot start
+//! (the system is short of threads or memory) fail the call; they never panic.
 
 use std::collections::VecDeque;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::CallContext;
 use super::definition::CmdDef;
 use super::protocol::{Mode, Request, Response, parse_response};
+use crate::fly::annotations::format_duration;
+use crate::fly::cli::{Line, LineReader, PENDING_LINES, spawn_helper};
+use crate::limits;
 
-/// How many stderr lines an error quotes.
-const TAIL_LINES: usize = 20;
+/// A request this small is written at once: a fresh pipe holds at least this much (Linux's
+/// `PIPE_BUF`, one page), so the write cannot block.
+const INLINE_REQUEST_BYTES: usize = 4096;
 
-/// Runs a cmd provisioner once.
+/// What the stdout reader got.
+enum Stdout {
+    /// The whole output (at most [`limits::MAX_RESPONSE_BYTES`]).
+    Done(Vec<u8>),
+    /// More than [`limits::MAX_RESPONSE_BYTES`]: reading stopped there.
+    TooBig,
+    /// Reading failed.
+    Failed(std::io::Error),
+}
+
+/// Runs a cmd provisioner (`provisioner` is its id, for messages) once.
 pub(super) fn call(
     def: &CmdDef,
+    provisioner: &str,
     mode: Mode,
     request: &Request,
     timeout: Duration,
@@ -35,6 +53,7 @@ pub(super) fn call(
             a.replace("${SCORE_PROVISIONER_MODE}", mode.as_str()).replace("$SCORE_PROVISIONER_MODE", mode.as_str())
         })
         .collect();
+    let body = serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
     let mut command = Command::new(&binary);
     command
         .args(&args)
@@ -49,62 +68,71 @@ pub(super) fn call(
         command.process_group(0);
     }
     let mut child = command.spawn().map_err(|e| format!("cannot run `{}`: {e} (check `cmd.binary`)", def.binary))?;
-
-    let body = serde_json::to_vec(request).expect("requests serialise");
-    let mut stdin = child.stdin.take().expect("piped");
-    std::thread::spawn(move || {
-        // A provisioner may exit without reading its input; that is not our error.
-        let _ = stdin.write_all(&body);
-    });
-    // The readers are detached: a process the provisioner leaves behind may hold the pipes
+    // The helpers are detached: a process the provisioner leaves behind may hold the pipes
     // open for ever, and must not hold this call with them.
-    let mut stdout = child.stdout.take().expect("piped");
-    let (out_tx, out_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let result = stdout.read_to_end(&mut buf).map(|_| buf);
-        let _ = out_tx.send(result);
-    });
-    let stderr = child.stderr.take().expect("piped");
-    let (err_tx, err_rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if err_tx.send(line).is_err() {
-                break;
-            }
+    let (out_rx, err_rx) = match start_helpers(&mut child, body) {
+        Ok(channels) => channels,
+        Err(e) => {
+            kill_group(&mut child);
+            return Err(format!(
+                "cannot start a thread to talk to `{}`: {e} (the system is short of threads or memory; try fewer jobs with -j)",
+                def.binary
+            ));
         }
-    });
+    };
 
     let mut tail: VecDeque<String> = VecDeque::new();
-    let mut forward = |line: String| {
-        let line = cx.redactor.redact(&line);
-        cx.events.output(cx.uid, &line);
-        if tail.len() == TAIL_LINES {
+    let mut forward = |line: &Line| {
+        let shown = line.shown(|text| cx.redactor.redact(text));
+        cx.events.output(cx.uid, &shown);
+        if tail.len() == limits::MAX_TAIL_LINES {
             tail.pop_front();
         }
-        tail.push_back(line);
+        tail.push_back(shown);
     };
+    let too_big = || {
+        format!(
+            "`{}` (provisioner `{provisioner}`) printed more than {} bytes on stdout (limits::MAX_RESPONSE_BYTES), so it was stopped; a response must be smaller: keep large data out of it",
+            def.binary,
+            limits::MAX_RESPONSE_BYTES
+        )
+    };
+    let mut output = None;
     let started = Instant::now();
     let status = loop {
+        if output.is_none()
+            && let Ok(result) = out_rx.try_recv()
+        {
+            output = Some(result);
+        }
+        if matches!(output, Some(Stdout::TooBig)) {
+            kill_group(&mut child);
+            return Err(too_big());
+        }
         match child.try_wait() {
             Ok(Some(status)) => break Ok(status),
             Ok(None) if started.elapsed() >= timeout => {
                 kill_group(&mut child);
-                break Err(format!("timed out after {} (set `cmd.timeout` to allow longer)", human(timeout)));
+                break Err(format!(
+                    "timed out after {} (set `cmd.timeout` to allow longer, at most {})",
+                    format_duration(timeout),
+                    format_duration(limits::MAX_TIMEOUT)
+                ));
             }
             Ok(None) => {
                 // Waiting on stderr doubles as the pause between checks.
                 if let Ok(line) = err_rx.recv_timeout(Duration::from_millis(10)) {
-                    forward(line);
+                    forward(&line);
                 }
             }
-            Err(e) => break Err(format!("cannot wait for `{}`: {e}", def.binary)),
+            Err(e) => {
+                kill_group(&mut child);
+                break Err(format!("cannot wait for `{}`: {e}", def.binary));
+            }
         }
     };
     // The program is gone; its output ends when every process holding the pipes is gone.
     // Give what it left behind a moment, then stop its process group too.
-    let mut output = None;
     let mut stderr_open = true;
     let mut killed = false;
     let mut deadline = Instant::now() + Duration::from_secs(5);
@@ -115,7 +143,7 @@ pub(super) fn call(
             output = Some(result);
         }
         match err_rx.recv_timeout(Duration::from_millis(10)) {
-            Ok(line) => forward(line),
+            Ok(line) => forward(&line),
             Err(mpsc::RecvTimeoutError::Disconnected) => stderr_open = false,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
@@ -128,8 +156,14 @@ pub(super) fn call(
             deadline = Instant::now() + Duration::from_secs(2);
         }
     }
+    if matches!(output, Some(Stdout::TooBig)) {
+        // Whatever the exit status says: the program was stopped for this.
+        return Err(too_big());
+    }
     let output = match output {
-        Some(result) => result.map_err(|e| format!("cannot read the output of `{}`: {e}", def.binary)),
+        Some(Stdout::Done(bytes)) => Ok(bytes),
+        Some(Stdout::TooBig) => Err(too_big()),
+        Some(Stdout::Failed(e)) => Err(format!("cannot read the output of `{}`: {e}", def.binary)),
         None => Err(format!("the output of `{}` never ended (a process it started kept it open)", def.binary)),
     };
     let status = status?;
@@ -153,6 +187,50 @@ pub(super) fn call(
     }
 }
 
+/// Starts the threads that write the request and read stdout (at most
+/// [`limits::MAX_RESPONSE_BYTES`] + 1 bytes) and stderr (line by line, each line bounded).
+fn start_helpers(child: &mut Child, body: Vec<u8>) -> std::io::Result<(mpsc::Receiver<Stdout>, mpsc::Receiver<Line>)> {
+    let not_piped = || std::io::Error::other("a pipe of the child is missing");
+    let mut stdin = child.stdin.take().ok_or_else(not_piped)?;
+    let mut stdout = child.stdout.take().ok_or_else(not_piped)?;
+    let stderr = child.stderr.take().ok_or_else(not_piped)?;
+    if body.len() <= INLINE_REQUEST_BYTES {
+        // Fits in the empty pipe: the write cannot block, and needs no thread. A provisioner
+        // may exit without reading its input; that is not our error.
+        let _ = stdin.write_all(&body);
+        drop(stdin);
+    } else {
+        spawn_helper("provisioner-stdin", move || {
+            let _ = stdin.write_all(&body);
+        })?;
+    }
+    let (out_tx, out_rx) = mpsc::channel();
+    spawn_helper("provisioner-stdout", move || {
+        let mut buf = Vec::new();
+        let limit = u64::try_from(limits::MAX_RESPONSE_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+        let result = match (&mut stdout).take(limit).read_to_end(&mut buf) {
+            Ok(_) if buf.len() > limits::MAX_RESPONSE_BYTES => Stdout::TooBig,
+            Ok(_) => Stdout::Done(buf),
+            Err(e) => Stdout::Failed(e),
+        };
+        // Told first, so the caller stops the program for this reason; then the pipe is
+        // closed: a write past the limit fails instead of blocking.
+        let _ = out_tx.send(result);
+        drop(stdout);
+    })?;
+    let (err_tx, err_rx) = mpsc::sync_channel::<Line>(PENDING_LINES);
+    spawn_helper("provisioner-stderr", move || {
+        // Twice the shown length: redaction sees a secret that spans the cut whole.
+        let mut lines = LineReader::new(stderr, 2 * limits::MAX_LINE_BYTES);
+        while let Ok(Some(line)) = lines.next_line() {
+            if err_tx.send(line).is_err() {
+                break;
+            }
+        }
+    })?;
+    Ok((out_rx, err_rx))
+}
+
 /// `./x` and `dir/x` are relative to the project folder; bare names are looked up on PATH.
 fn resolve_binary(binary: &str, root: &Path) -> std::path::PathBuf {
     let path = Path::new(binary);
@@ -169,7 +247,64 @@ fn kill_group(child: &mut std::process::Child) {
     let _ = child.wait();
 }
 
-fn human(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s >= 60.0 && s % 60.0 == 0.0 { format!("{}m", s / 60.0) } else { format!("{s}s") }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::{NoEvents, Redactor};
+
+    /// Calls `./prov.sh` (with `body`) in a temporary folder with a request whose params hold
+    /// `padding` bytes.
+    fn call_script(body: &str, padding: usize) -> Result<Option<Response>, String> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("prov.sh");
+        std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let request = Request {
+            resource_uid: "t.default#w.r".into(),
+            resource_type: "t".into(),
+            resource_class: "default".into(),
+            resource_id: "w.r".into(),
+            state: serde_json::Map::new(),
+            shared: serde_json::json!({}),
+            resource_params: [("pad".to_owned(), serde_json::Value::from("p".repeat(padding)))].into_iter().collect(),
+            resource_metadata: serde_json::Map::new(),
+        };
+        let def = CmdDef { binary: "./prov.sh".into(), args: Vec::new(), timeout: None };
+        let fly = crate::builtin::FlyEnv::default();
+        let redactor = Redactor::default();
+        let cx = CallContext {
+            uid: "t.default#w.r",
+            project_root: dir.path(),
+            redactor: &redactor,
+            events: &NoEvents,
+            fly: &fly,
+            declared_by: &[],
+        };
+        call(&def, "p", Mode::Provision, &request, Duration::from_secs(20), &cx)
+    }
+
+    #[test]
+    fn small_and_large_requests_arrive_whole() {
+        let echo_size = "n=$(wc -c)\necho \"{\\\"values\\\": {\\\"n\\\": $n}}\"\n";
+        for padding in [0, INLINE_REQUEST_BYTES, 1 << 20] {
+            let response = call_script(echo_size, padding).unwrap().unwrap();
+            let n = response.values["n"].as_u64().unwrap();
+            assert!(
+                n >= u64::try_from(padding).unwrap() && n < u64::try_from(padding).unwrap() + 400,
+                "{padding}: {n}"
+            );
+        }
+        // A provisioner that reads nothing and exits: not an error of ours, whatever the size.
+        for padding in [0, 1 << 20] {
+            let response = call_script("echo '{\"values\": {}}'\n", padding).unwrap();
+            assert!(response.is_some());
+        }
+    }
+
+    #[test]
+    fn stdout_past_the_limit_stops_the_provisioner() {
+        let e = call_script("cat > /dev/null\nexec cat /dev/zero\n", 0).unwrap_err();
+        assert!(e.starts_with("`./prov.sh` (provisioner `p`) printed more than 8388608 bytes on stdout"), "{e}");
+    }
 }

@@ -39,8 +39,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fly::annotations::parse_duration;
-use crate::fsutil::{self, FsError};
+use crate::fly::annotations::{DurationRange, parse_duration_in};
+use crate::fsutil::FsError;
+use crate::limits;
+
+use super::protocol::{Budget, map_depth};
 
 /// The file `provisioners add/remove` manage.
 pub const CLI_FILE: &str = "cli.provisioners.yaml";
@@ -55,6 +58,20 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(5);
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of retries of an http provisioner.
 pub const DEFAULT_RETRIES: u32 = 3;
+
+/// Every provisioner timeout: longer than zero, at most [`limits::MAX_TIMEOUT`].
+pub const TIMEOUT_RANGE: DurationRange = DurationRange::positive(limits::MAX_TIMEOUT);
+
+/// A timeout field's value, `default` when unset; out of range is clamped (see
+/// [`ProvisionerDef::timeout`]).
+fn checked_duration(field: &str, text: Option<&str>, default: Duration) -> Duration {
+    let Some(text) = text else { return default };
+    match parse_duration_in(text, field, TIMEOUT_RANGE) {
+        Ok(d) => d,
+        Err(_) => crate::fly::annotations::parse_duration(text)
+            .map_or(default, |d| d.clamp(Duration::from_nanos(1), limits::MAX_TIMEOUT)),
+    }
+}
 
 /// Problems with provisioner files.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +128,22 @@ pub struct HttpDef {
     /// Retries on connection errors and 5xx (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+}
+
+impl HttpDef {
+    /// The connect timeout ([`DEFAULT_CONNECT_TIMEOUT`] when not set; see
+    /// [`ProvisionerDef::timeout`] for values out of range).
+    pub fn connect_timeout(&self) -> Duration {
+        checked_duration("http.connect_timeout", self.connect_timeout.as_deref(), DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// Retries after a connection error or a 5xx ([`DEFAULT_RETRIES`] when not set, at most
+    /// [`limits::MAX_RETRIES`]).
+    pub fn retries(&self) -> usize {
+        self.retries
+            .map_or(DEFAULT_RETRIES as usize, |r| usize::try_from(r).unwrap_or(usize::MAX))
+            .min(limits::MAX_RETRIES)
+    }
 }
 
 /// A `static` provisioner: fixed outputs.
@@ -195,14 +228,16 @@ impl ProvisionerDef {
             && self.resource_id.as_deref().is_none_or(|i| i == id)
     }
 
-    /// The call timeout.
+    /// The call timeout ([`DEFAULT_TIMEOUT`] when not set). [`ProvisionerDef::check`] refuses
+    /// a timeout that is not a duration in range; one that slipped past it (a definition made
+    /// in code) is clamped to [`limits::MAX_TIMEOUT`] rather than trusted.
     pub fn timeout(&self) -> Duration {
-        let text = match self.kind() {
-            Kind::Cmd(c) => c.timeout,
-            Kind::Http(h) => h.timeout,
-            Kind::Static(_) | Kind::Builtin(_) => None,
+        let (field, text) = match self.kind() {
+            Kind::Cmd(c) => ("cmd.timeout", c.timeout),
+            Kind::Http(h) => ("http.timeout", h.timeout),
+            Kind::Static(_) | Kind::Builtin(_) => return DEFAULT_TIMEOUT,
         };
-        text.as_deref().and_then(parse_duration).map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+        checked_duration(field, text.as_deref(), DEFAULT_TIMEOUT)
     }
 
     /// Checks the fields a serde type cannot express.
@@ -240,13 +275,29 @@ impl ProvisionerDef {
             _ => Vec::new(),
         };
         for (field, value) in durations {
-            if let Some(v) = value
-                && parse_duration(v).is_none_or(|s| s <= 0.0)
-            {
-                return Err(format!(
-                    "provisioner `{}`: `{field}` `{v}` must be a positive duration such as `30s` or `5m`",
-                    self.id
-                ));
+            if let Some(v) = value {
+                parse_duration_in(v, &format!("`{field}`"), TIMEOUT_RANGE)
+                    .map_err(|e| format!("provisioner `{}`: {e} (limits::MAX_TIMEOUT)", self.id))?;
+            }
+        }
+        if let Some(retries) = self.http.as_ref().and_then(|h| h.retries)
+            && usize::try_from(retries).map_or(true, |r| r > limits::MAX_RETRIES)
+        {
+            return Err(format!(
+                "provisioner `{}`: `http.retries` {retries} must be from 0 to {} (limits::MAX_RETRIES)",
+                self.id,
+                limits::MAX_RETRIES
+            ));
+        }
+        if let Some(s) = &self.static_ {
+            for (field, map) in [("static.values", &s.values), ("static.secrets", &s.secrets)] {
+                if map_depth(map) > limits::MAX_DEPTH {
+                    return Err(format!(
+                        "provisioner `{}`: `{field}` is nested deeper than {} levels (limits::MAX_DEPTH); flatten it",
+                        self.id,
+                        limits::MAX_DEPTH
+                    ));
+                }
             }
         }
         if let Some(c) = &self.cmd
@@ -276,27 +327,70 @@ pub struct Located {
     pub file: PathBuf,
 }
 
-/// Reads one provisioner file.
+/// Reads one provisioner file: a regular file of at most [`limits::MAX_DOCUMENT_BYTES`].
 pub fn read_file(path: &Path) -> Result<Vec<ProvisionerDef>, DefinitionError> {
-    let text = fsutil::read_to_string(path)?;
+    let invalid = |reason: String| DefinitionError::Invalid { path: path.to_path_buf(), reason };
+    // Checked before opening too: opening a FIFO blocks until something writes to it.
+    let is_file = |m: std::io::Result<std::fs::Metadata>| m.map_err(|e| FsError::new("read", path, e));
+    if !is_file(std::fs::metadata(path))?.is_file() {
+        return Err(invalid("it is not a regular file; move it away".to_owned()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| FsError::new("read", path, e))?;
+    let metadata = is_file(file.metadata())?;
+    if !metadata.is_file() {
+        return Err(invalid("it is not a regular file; move it away".to_owned()));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit_u64(limits::MAX_DOCUMENT_BYTES) + 1), &mut bytes)
+        .map_err(|e| FsError::new("read", path, e))?;
+    if bytes.len() > limits::MAX_DOCUMENT_BYTES {
+        return Err(invalid(too_big(metadata.len())));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        FsError::new("read", path, std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
+    })?;
     parse_file(path, &text)
 }
 
-/// Parses one provisioner file's text.
+fn too_big(len: u64) -> String {
+    format!(
+        "it is {len} bytes, more than a provisioner file may be ({} bytes, limits::MAX_DOCUMENT_BYTES); split it into several *.provisioners.yaml files",
+        limits::MAX_DOCUMENT_BYTES
+    )
+}
+
+fn limit_u64(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Parses one provisioner file's text. At most [`limits::MAX_DOCUMENT_BYTES`], nested at most
+/// [`limits::MAX_DEPTH`] levels, with at most [`limits::MAX_NODES`] values once aliases are
+/// expanded (a "billion laughs" file stops there, in milliseconds).
 pub fn parse_file(path: &Path, text: &str) -> Result<Vec<ProvisionerDef>, DefinitionError> {
     let invalid = |reason: String| DefinitionError::Invalid { path: path.to_path_buf(), reason };
+    if text.len() > limits::MAX_DOCUMENT_BYTES {
+        return Err(invalid(too_big(limit_u64(text.len()))));
+    }
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let raw: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
+    let raw = serde::de::DeserializeSeed::deserialize(budget.seed(), serde_yaml::Deserializer::from_str(text))
+        .map_err(|e| {
+            invalid(match (budget.exceeded(), e.location()) {
+                (Some(exceeded), Some(at)) => format!("{exceeded} (at line {} column {})", at.line(), at.column()),
+                (Some(exceeded), None) => exceeded.to_string(),
+                (None, _) => e.to_string(),
+            })
+        })?;
     let items = match raw {
-        serde_yaml::Value::Sequence(items) => items,
-        serde_yaml::Value::Null => return Ok(Vec::new()),
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Null => return Ok(Vec::new()),
         _ => return Err(invalid("the file must be a YAML list of provisioners".to_owned())),
     };
     let mut defs = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let def: ProvisionerDef = serde_yaml::from_value(item).map_err(|e| invalid(format!("item {}: {e}", i + 1)))?;
+        let def: ProvisionerDef = serde_json::from_value(item).map_err(|e| invalid(format!("item {}: {e}", i + 1)))?;
         def.check().map_err(|e| invalid(format!("item {}: {e}", i + 1)))?;
         defs.push(def);
     }
@@ -327,6 +421,7 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, DefinitionError> {
         let entry = entry.map_err(|e| FsError::new("read folder", dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(SUFFIX) && name != CLI_FILE && name != DEFAULT_FILE && !name.starts_with('.') {
+            // A FIFO or a device with this name would block or never end: read_file refuses it.
             others.push(entry.path());
         }
     }
@@ -409,7 +504,7 @@ mod tests {
             ("id: x", "YAML list"),
             ("- id: x\n  type: t\n", "exactly one of"),
             ("- id: x\n  type: t\n  cmd: {binary: a}\n  http: {url: http://x}\n", "found 2"),
-            ("- id: x\n  type: t\n  cmd: {binary: a, timeout: soon}\n", "positive duration"),
+            ("- id: x\n  type: t\n  cmd: {binary: a, timeout: soon}\n", "`cmd.timeout` `soon` is not a duration"),
             ("- id: x\n  type: t\n  http: {url: ftp://x}\n", "http://"),
             ("- id: x\n  type: t\n  cmd: {binary: a, extra: 1}\n", "unknown field `extra`"),
             ("- id: ok\n  type: t\n  static: {}\n- {id: 'bad id', type: t, static: {}}\n", "item 2"),
@@ -418,6 +513,78 @@ mod tests {
             let e = parse_file(path, text).unwrap_err().to_string();
             assert!(e.contains(fragment) && e.contains("x.provisioners.yaml"), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn timeouts_and_retries_are_checked_where_they_are_read() {
+        let path = Path::new("x.provisioners.yaml");
+        for (item, fragment) in [
+            (
+                "cmd: {binary: a, timeout: 99999999999999999999s}",
+                "item 1: provisioner `x`: `cmd.timeout` `99999999999999999999s` is too long to be a duration",
+            ),
+            (
+                "cmd: {binary: a, timeout: 25h}",
+                "`cmd.timeout` `25h` (25h) must be longer than 0s and at most 24h (limits::MAX_TIMEOUT)",
+            ),
+            ("cmd: {binary: a, timeout: 0s}", "`cmd.timeout` `0s` (0s) must be longer than 0s"),
+            ("cmd: {binary: a, timeout: 1e400s}", "`cmd.timeout` `1e400s` is not a duration"),
+            ("http: {url: 'http://x', timeout: 2562048h}", "`http.timeout` `2562048h` is too long"),
+            ("http: {url: 'http://x', connect_timeout: 0s}", "`http.connect_timeout` `0s` (0s) must be longer than 0s"),
+            (
+                "http: {url: 'http://x', retries: 4000000000}",
+                "`http.retries` 4000000000 must be from 0 to 20 (limits::MAX_RETRIES)",
+            ),
+        ] {
+            let e = parse_file(path, &format!("- id: x\n  type: t\n  {item}\n")).unwrap_err().to_string();
+            assert!(e.contains(fragment), "{item}: {e}");
+        }
+        let defs = parse_file(
+            path,
+            "- {id: x, type: t, http: {url: 'http://x', timeout: 24h, connect_timeout: 1ms, retries: 20}}\n",
+        )
+        .unwrap();
+        assert_eq!(defs[0].timeout(), limits::MAX_TIMEOUT);
+        let http = defs[0].http.clone().unwrap();
+        assert_eq!((http.connect_timeout(), http.retries()), (Duration::from_millis(1), limits::MAX_RETRIES));
+        // A definition made in code skips the checks: its accessors still never panic and stay in range.
+        let mut def = def("x", "t", None, None);
+        def.static_ = None;
+        def.cmd = Some(CmdDef { binary: "a".into(), args: Vec::new(), timeout: Some("99999999999999999999s".into()) });
+        assert_eq!(def.timeout(), DEFAULT_TIMEOUT, "not a duration in Go's range: the default");
+        def.cmd = Some(CmdDef { binary: "a".into(), args: Vec::new(), timeout: Some("100000h".into()) });
+        assert_eq!(def.timeout(), limits::MAX_TIMEOUT);
+        assert!(def.check().is_err());
+    }
+
+    #[test]
+    fn provisioner_files_are_bounded() {
+        let path = Path::new("x.provisioners.yaml");
+        // Static outputs as deep as a document may be, and one level deeper.
+        let levels = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        // list, item, static, values, host: 5 levels above the nested lists.
+        let ok = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH - 4));
+        assert_eq!(parse_file(path, &ok).unwrap().len(), 1);
+        let deep = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH - 3));
+        let e = parse_file(path, &deep).unwrap_err().to_string();
+        assert!(
+            e.contains("it is nested deeper than 64 levels (limits::MAX_DEPTH); flatten it (at line 1 column"),
+            "{e}"
+        );
+        // A definition made in code: checked too.
+        let mut def = def("x", "t", None, None);
+        let value: serde_json::Value = serde_json::from_str(&levels(limits::MAX_DEPTH)).unwrap();
+        def.static_.as_mut().unwrap().secrets.insert("k".into(), value);
+        assert!(def.check().unwrap_err().contains("`static.secrets` is nested deeper than 64 levels"));
+        // Size.
+        let big = format!("# {}\n", "x".repeat(limits::MAX_DOCUMENT_BYTES));
+        let e = parse_file(path, &big).unwrap_err().to_string();
+        assert!(e.contains("limits::MAX_DOCUMENT_BYTES"), "{e}");
+        // Not a regular file (a folder here; a FIFO in the CLI tests): refused, not read.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("odd.provisioners.yaml")).unwrap();
+        let e = read_file(&dir.path().join("odd.provisioners.yaml")).unwrap_err().to_string();
+        assert!(e.contains("it is not a regular file"), "{e}");
     }
 
     #[test]

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use sha2::{Digest as _, Sha256};
 
 use super::definition::{Kind, Located, find_match};
-use super::protocol::{Mode, Request, Response, merge_patch};
+use super::protocol::{Mode, Request, Response, depth, map_depth, merge_patch};
 use super::{CallContext, Events, Redactor, call};
+use crate::limits;
 use crate::placeholder::{self, Context, Piece, ResourceOutputs};
 use crate::spec::Workload;
 use crate::state::{ResourceEntry, State, StateError};
@@ -339,6 +340,79 @@ pub fn execute(
     state: &mut State,
     persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
 ) -> Result<Report, StateError> {
+    execute_with(plan, run, state, persist, &call)
+}
+
+/// How a worker calls a provisioner ([`call`], or a stand-in in tests).
+type Caller<'c> =
+    dyn Fn(&super::ProvisionerDef, Mode, &Request, &CallContext<'_>) -> Result<Option<Response>, String> + Sync + 'c;
+
+/// Why a job has no answer: its worker stopped without giving one.
+const LOST: &str =
+    "the thread calling its provisioner stopped before it answered (this is a bug in score-fly: please report it)";
+
+/// What a worker sends back for a job.
+struct Done {
+    index: usize,
+    /// The job (`None` when it never ran or its worker died).
+    job: Option<Job>,
+    result: Result<Option<Response>, String>,
+}
+
+/// The promise of an answer for one job: it is sent by [`Ticket::answer`], or by the
+/// ticket's `Drop` when the job is dropped unanswered: by a worker that panicked while
+/// holding it, or with the queue when the last worker is gone. So every job sent to the
+/// workers gets exactly one answer, and the coordinator can never wait for a job nobody
+/// holds.
+struct Ticket {
+    index: usize,
+    done: mpsc::Sender<Done>,
+    failure: Option<String>,
+}
+
+impl Ticket {
+    fn answer(mut self, job: Job, result: Result<Option<Response>, String>) -> bool {
+        self.failure = None;
+        self.done.send(Done { index: self.index, job: Some(job), result }).is_ok()
+    }
+
+    /// Drops the ticket with this failure as its answer.
+    fn fail(mut self, why: String) {
+        self.failure = Some(why);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(why) = self.failure.take() {
+            let _ = self.done.send(Done { index: self.index, job: None, result: Err(why) });
+        }
+    }
+}
+
+/// A job and its ticket, on the way to a worker.
+struct Work {
+    job: Job,
+    ticket: Ticket,
+}
+
+/// The text of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
+/// [`execute`] with the provisioner calls made by `caller`.
+fn execute_with(
+    plan: &Plan,
+    run: Provisioning<'_>,
+    state: &mut State,
+    persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
+    caller: &Caller<'_>,
+) -> Result<Report, StateError> {
     let Provisioning { defs, workloads, options, project_root, events, fly } = run;
     let n = plan.resources.len();
     let mut report = Report::default();
@@ -354,35 +428,56 @@ pub fn execute(
     let jobs = options.jobs.max(1);
 
     std::thread::scope(|scope| -> Result<(), StateError> {
-        let (job_tx, job_rx) = mpsc::channel::<Job>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let (done_tx, done_rx) = mpsc::channel::<(Job, Result<Option<Response>, String>)>();
+        let (work_tx, work_rx) = mpsc::channel::<Work>();
+        let (done_tx, done_rx) = mpsc::channel::<Done>();
         let redactor = &redactor;
-        for _ in 0..jobs.min(n) {
-            let job_rx = Arc::clone(&job_rx);
-            let done_tx = done_tx.clone();
-            scope.spawn(move || {
-                loop {
-                    let Ok(job) = job_rx.lock().expect("job queue").recv() else { return };
-                    let planned = &plan.resources[job.index];
-                    let def = &defs[planned.provisioner].def;
-                    events.started(&planned.uid, &def.id, Mode::Provision);
-                    let cx = CallContext {
-                        uid: &planned.uid,
-                        project_root,
-                        redactor,
-                        events,
-                        fly,
-                        declared_by: &planned.declared_by,
-                    };
-                    let result = call(def, Mode::Provision, &job.request, &cx);
-                    if done_tx.send((job, result)).is_err() {
-                        return;
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let mut no_thread = None;
+        for worker in 0..if options.dry_run { 0 } else { jobs.min(n) } {
+            let work_rx = Arc::clone(&work_rx);
+            let spawned =
+                std::thread::Builder::new().name(format!("provisioner-{worker}")).spawn_scoped(scope, move || {
+                    loop {
+                        let next = work_rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                        let Ok(Work { job, ticket }) = next else { return };
+                        let planned = &plan.resources[job.index];
+                        let def = &defs[planned.provisioner].def;
+                        let cx = CallContext {
+                            uid: &planned.uid,
+                            project_root,
+                            redactor,
+                            events,
+                            fly,
+                            declared_by: &planned.declared_by,
+                        };
+                        // A panic is a failed resource, not a dead worker (its ticket would still
+                        // answer, but the other jobs need this thread).
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            events.started(&planned.uid, &def.id, Mode::Provision);
+                            caller(def, Mode::Provision, &job.request, &cx)
+                        }))
+                        .unwrap_or_else(|payload| {
+                            Err(format!(
+                                "provisioner `{}` panicked: {} (this is a bug in score-fly: please report it)",
+                                def.id,
+                                // The message may hold anything the code was handling.
+                                redactor.redact(panic_text(payload.as_ref()))
+                            ))
+                        });
+                        if !ticket.answer(job, result) {
+                            return;
+                        }
                     }
-                }
-            });
+                });
+            if let Err(e) = spawned {
+                // Fewer workers is fine; none at all fails each job below with this reason.
+                no_thread = Some(e.to_string());
+                break;
+            }
         }
-        drop(done_tx);
+        // Only workers hold the queue: when the last one is gone, queued work is dropped and
+        // its tickets answer, and sending more fails.
+        drop(work_rx);
 
         let mut finished = 0;
         let mut in_flight = 0;
@@ -413,7 +508,13 @@ pub fn execute(
                             finished += 1 + mark_pending(i, plan, &dependents, &mut report);
                         } else {
                             in_flight += 1;
-                            job_tx.send(job).expect("workers are alive while jobs are pending");
+                            let ticket = Ticket { index: i, done: done_tx.clone(), failure: Some(LOST.to_owned()) };
+                            if let Err(mpsc::SendError(work)) = work_tx.send(Work { job, ticket }) {
+                                work.ticket.fail(format!(
+                                    "no thread could be started to call its provisioner ({}); the system is short of threads or memory: try fewer jobs with -j",
+                                    no_thread.as_deref().unwrap_or("every worker stopped")
+                                ));
+                            }
                         }
                     }
                 }
@@ -424,13 +525,17 @@ pub fn execute(
                 }
                 continue;
             }
-            let (job, result) = done_rx.recv().expect("workers answer every job");
+            // Every job in flight has a ticket that answers (see `Ticket`), and this thread
+            // holds a sender: this returns.
+            let Ok(Done { index, job, result }) = done_rx.recv() else { break };
             in_flight -= 1;
             finished += 1;
-            let index = job.index;
             let planned = &plan.resources[index];
-            match result {
-                Ok(response) => {
+            match (job, result) {
+                (Some(_), Ok(Some(response))) if let Err(message) = check_depth(&response) => {
+                    finished += fail(index, message, plan, &dependents, &mut report, events);
+                }
+                (Some(job), Ok(response)) => {
                     if let Some(r) = &response {
                         // Later provisioners' output must not show these either.
                         redactor.add_json(&serde_json::Value::Object(r.secrets.clone()));
@@ -444,12 +549,15 @@ pub fn execute(
                     }
                     release(index, &dependents, &mut waiting, &mut ready);
                 }
-                Err(message) => {
+                (None, Ok(_)) => {
+                    finished += fail(index, LOST.to_owned(), plan, &dependents, &mut report, events);
+                }
+                (_, Err(message)) => {
                     finished += fail(index, message, plan, &dependents, &mut report, events);
                 }
             }
         }
-        drop(job_tx);
+        drop(work_tx);
         Ok(())
     })?;
     move_laundered(state, &redactor, events);
@@ -500,6 +608,27 @@ fn move_laundered(state: &mut State, known: &Redactor, events: &dyn Events) {
     }
 }
 
+/// Whether a response can be recorded: every field at most [`limits::MAX_DEPTH`] deep, so
+/// the state that holds it can be read back (cmd and http responses were checked when they
+/// were read; this holds for every kind).
+fn check_depth(response: &Response) -> Result<(), String> {
+    let fields = [
+        ("state", response.state.as_ref().map_or(0, map_depth)),
+        ("values", map_depth(&response.values)),
+        ("secrets", map_depth(&response.secrets)),
+        ("shared", response.shared.as_ref().map_or(0, depth)),
+    ];
+    for (field, levels) in fields {
+        if levels > limits::MAX_DEPTH {
+            return Err(format!(
+                "its provisioner answered with `{field}` nested deeper than {} levels (limits::MAX_DEPTH); flatten it",
+                limits::MAX_DEPTH
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether unchanged inputs mean unchanged outputs for this provisioner, so its last outputs
 /// can be reused. Not for a builtin that reads more than its inputs (`environment` reads the
 /// deploying environment): it is called on every run.
@@ -522,6 +651,15 @@ fn prepare(
     let params = expand_value(&serde_json::Value::Object(planned.params.clone()), &context)
         .map_err(|e| format!("its params cannot be expanded: {e}"))?;
     let serde_json::Value::Object(params) = params else { unreachable!("objects expand to objects") };
+    // What is sent is recorded in the state, which must stay readable.
+    for (field, value) in [("params", &params), ("metadata", &planned.metadata)] {
+        if map_depth(value) > limits::MAX_DEPTH {
+            return Err(format!(
+                "its {field} are nested deeper than {} levels (limits::MAX_DEPTH); flatten them",
+                limits::MAX_DEPTH
+            ));
+        }
+    }
     let def = &defs[planned.provisioner].def;
     let previous = state.resources.get(&planned.uid);
     let request = Request {
@@ -951,6 +1089,268 @@ mod tests {
             let run = Provisioning { events: &again, ..run };
             execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
             assert!(again.0.into_inner().unwrap().is_empty());
+        }
+    }
+
+    /// Runs `plan` with `caller` standing in for the provisioners.
+    fn run_with(
+        w: &BTreeMap<String, Workload>,
+        defs: &[Located],
+        state: &mut State,
+        persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
+        caller: &Caller<'_>,
+    ) -> Report {
+        let plan = plan(w, defs).unwrap();
+        let run = Provisioning {
+            defs,
+            workloads: w,
+            options: ProvisionOptions { jobs: 4, ..ProvisionOptions::default() },
+            project_root: Path::new("."),
+            events: &NoEvents,
+            fly: &crate::builtin::FlyEnv::default(),
+        };
+        execute_with(&plan, run, state, persist, caller).unwrap()
+    }
+
+    fn many(n: usize) -> BTreeMap<String, Workload> {
+        let resources: String =
+            (0..n).flat_map(|i| ["  r".to_owned(), i.to_string(), ":\n    type: postgres\n".to_owned()]).collect();
+        workloads(&[&doc("aa", &resources)])
+    }
+
+    #[test]
+    fn a_provisioner_that_panics_fails_its_resource_and_the_run_goes_on() {
+        let defs = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+        let w = many(12);
+        let mut state = State::new("");
+        let caller = |_: &ProvisionerDef, _: Mode, request: &Request, _: &CallContext<'_>| {
+            assert!(!request.resource_uid.ends_with("r3") && !request.resource_uid.ends_with("r7"), "boom");
+            Ok(Some(Response { values: json!({"host": "h"}).as_object().unwrap().clone(), ..Response::default() }))
+        };
+        let report = run_with(&w, &defs, &mut state, &mut |_| Ok(()), &caller);
+        for i in 0..12 {
+            let outcome = &report.outcomes[&format!("postgres.default#aa.r{i}")];
+            if i == 3 || i == 7 {
+                assert!(
+                    matches!(outcome, Outcome::Failed(m) if m.starts_with("provisioner `pg` panicked: boom (this is a bug in score-fly")),
+                    "{outcome:?}"
+                );
+            } else {
+                assert_eq!(*outcome, Outcome::Provisioned);
+            }
+        }
+        assert_eq!(state.resources.len(), 10);
+    }
+
+    #[test]
+    fn every_ticket_answers_even_when_its_job_is_dropped() {
+        let (done_tx, done_rx) = mpsc::channel();
+        // Dropped by a worker that died holding it.
+        drop(Ticket { index: 4, done: done_tx.clone(), failure: Some(LOST.to_owned()) });
+        let Done { index, job, result } = done_rx.try_recv().unwrap();
+        assert_eq!((index, job.is_none(), result.unwrap_err()), (4, true, LOST.to_owned()));
+        // Queued when the last worker went away: dropping the queue answers for it.
+        let (work_tx, work_rx) = mpsc::channel::<Work>();
+        let job = Job {
+            index: 5,
+            request: serde_json::from_value(
+                json!({"resource_uid": "u", "resource_type": "t", "resource_class": "c", "resource_id": "i"}),
+            )
+            .unwrap(),
+            fingerprint: String::new(),
+        };
+        work_tx
+            .send(Work { job, ticket: Ticket { index: 5, done: done_tx.clone(), failure: Some(LOST.to_owned()) } })
+            .unwrap();
+        drop(work_rx);
+        assert_eq!(done_rx.try_recv().unwrap().index, 5);
+        // Sending to no worker at all: the ticket answers with the reason.
+        let job = Job {
+            index: 6,
+            request: serde_json::from_value(
+                json!({"resource_uid": "u", "resource_type": "t", "resource_class": "c", "resource_id": "i"}),
+            )
+            .unwrap(),
+            fingerprint: String::new(),
+        };
+        let Err(mpsc::SendError(work)) =
+            work_tx.send(Work { job, ticket: Ticket { index: 6, done: done_tx, failure: Some(LOST.to_owned()) } })
+        else {
+            panic!("nobody receives")
+        };
+        work.ticket.fail("no thread".to_owned());
+        let done = done_rx.try_recv().unwrap();
+        assert_eq!((done.index, done.result.unwrap_err()), (6, "no thread".to_owned()));
+        assert!(done_rx.try_recv().is_err(), "exactly one answer per ticket");
+    }
+
+    #[test]
+    fn inputs_and_answers_deeper_than_max_depth_are_not_recorded() {
+        let defs = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+        let nested = |levels: usize| -> serde_json::Value {
+            let mut v = json!(1);
+            for _ in 0..levels {
+                v = json!([v]);
+            }
+            v
+        };
+        let mut w = many(3);
+        let r0 = w.get_mut("aa").unwrap().resources.get_mut("r0").unwrap();
+        r0.metadata = Some(json!({"deep": nested(limits::MAX_DEPTH)}).as_object().unwrap().clone());
+        let r1 = w.get_mut("aa").unwrap().resources.get_mut("r1").unwrap();
+        r1.params = Some(json!({"deep": nested(limits::MAX_DEPTH - 1)}).as_object().unwrap().clone());
+        let caller = |_: &ProvisionerDef, _: Mode, request: &Request, _: &CallContext<'_>| {
+            let deep = request.resource_uid.ends_with("r2");
+            let shared = if deep { nested(limits::MAX_DEPTH + 1) } else { json!({"ok": 1}) };
+            Ok(Some(Response { shared: Some(shared), ..Response::default() }))
+        };
+        let mut state = State::new("");
+        let report = run_with(&w, &defs, &mut state, &mut |_| Ok(()), &caller);
+        assert!(
+            matches!(&report.outcomes["postgres.default#aa.r0"], Outcome::Failed(m) if m == "its metadata are nested deeper than 64 levels (limits::MAX_DEPTH); flatten them"),
+            "{report:?}"
+        );
+        assert_eq!(report.outcomes["postgres.default#aa.r1"], Outcome::Provisioned, "params exactly MAX_DEPTH deep");
+        assert!(
+            matches!(&report.outcomes["postgres.default#aa.r2"], Outcome::Failed(m) if m.contains("answered with `shared` nested deeper than 64 levels")),
+            "{report:?}"
+        );
+        assert_eq!(state.shared, json!({"ok": 1}));
+    }
+
+    mod round_trip {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn scalar() -> impl Strategy<Value = serde_json::Value> {
+            prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<u64>().prop_map(serde_json::Value::from),
+                any::<f64>()
+                    .prop_filter("JSON numbers are finite", |f| f.is_finite())
+                    .prop_map(serde_json::Value::from),
+                proptest::collection::vec(any::<char>(), 0..8)
+                    .prop_map(|c| serde_json::Value::from(c.into_iter().collect::<String>())),
+            ]
+        }
+
+        /// A value exactly `levels` deep (a scalar for 0): a chain of lists and maps, each
+        /// with a few scalar siblings.
+        fn nested(levels: usize) -> impl Strategy<Value = serde_json::Value> {
+            let level = (
+                any::<bool>(),
+                proptest::collection::vec(any::<char>(), 0..4),
+                proptest::collection::vec(scalar(), 0..3),
+            );
+            (proptest::collection::vec(level, levels), scalar()).prop_map(|(levels, leaf)| {
+                let mut value = leaf;
+                for (is_list, key, siblings) in levels {
+                    let key: String = key.into_iter().collect();
+                    value = if is_list {
+                        let mut items = siblings;
+                        items.insert(items.len() / 2, value);
+                        serde_json::Value::Array(items)
+                    } else {
+                        let mut map: serde_json::Map<String, serde_json::Value> =
+                            siblings.into_iter().enumerate().map(|(i, v)| (format!("s{i}"), v)).collect();
+                        map.insert(format!("k{key}"), value);
+                        serde_json::Value::Object(map)
+                    };
+                }
+                value
+            })
+        }
+
+        /// A map whose deepest value makes it `levels` deep (at least 1).
+        fn map(levels: usize) -> impl Strategy<Value = serde_json::Map<String, serde_json::Value>> {
+            nested(levels.saturating_sub(1)).prop_map(|v| [("v".to_owned(), v)].into_iter().collect())
+        }
+
+        /// Depths around the limit: most within it, some past it.
+        fn levels() -> impl Strategy<Value = usize> {
+            prop_oneof![3 => 1..=limits::MAX_DEPTH, 1 => limits::MAX_DEPTH + 1..=limits::MAX_DEPTH + 70]
+        }
+
+        #[derive(Debug, Clone)]
+        struct Case {
+            params: serde_json::Map<String, serde_json::Value>,
+            metadata: serde_json::Map<String, serde_json::Value>,
+            state: serde_json::Map<String, serde_json::Value>,
+            values: serde_json::Map<String, serde_json::Value>,
+            secrets: serde_json::Map<String, serde_json::Value>,
+            shared: serde_json::Value,
+        }
+
+        fn case() -> impl Strategy<Value = Case> {
+            (levels(), levels(), levels(), levels(), levels(), levels()).prop_flat_map(|(p, m, st, v, se, sh)| {
+                (map(p), map(m), map(st), map(v), map(se), nested(sh)).prop_map(
+                    |(params, metadata, state, values, secrets, shared)| Case {
+                        params,
+                        metadata,
+                        state,
+                        values,
+                        secrets,
+                        shared,
+                    },
+                )
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+            /// Whatever the engine accepts and records, the real save path writes and
+            /// `Project::load` reads back equal: nothing accepted can make a later read fail.
+            #[test]
+            fn accepted_values_round_trip_through_the_state_file(cases in proptest::collection::vec(case(), 1..4)) {
+                let defs = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+                let mut w = many(cases.len());
+                for (i, c) in cases.iter().enumerate() {
+                    let r = w.get_mut("aa").unwrap().resources.get_mut(&format!("r{i}")).unwrap();
+                    r.params = Some(c.params.clone());
+                    r.metadata = Some(c.metadata.clone());
+                }
+                // The answer goes through the wire format and the real response reader.
+                let caller = |_: &ProvisionerDef, _: Mode, request: &Request, _: &CallContext<'_>| {
+                    let i: usize = request.resource_uid.rsplit('r').next().unwrap().parse().unwrap();
+                    let c = &cases[i];
+                    let body = json!({"state": c.state, "values": c.values, "secrets": c.secrets, "shared": c.shared});
+                    super::super::super::protocol::parse_response(body.to_string().as_bytes())
+                };
+                let dir = tempfile::tempdir().unwrap();
+                let project = crate::state::Project::open(dir.path(), crate::state::LockWait { timeout: std::time::Duration::ZERO }, &mut |_| {}).unwrap();
+                let mut state = State::new("demo-");
+                let mut saves = Vec::new();
+                let report = run_with(&w, &defs, &mut state, &mut |s| {
+                    let saved = project.save(s);
+                    saves.push(saved.as_ref().map_err(ToString::to_string).err());
+                    saved
+                }, &caller);
+                prop_assert!(saves.iter().all(Option::is_none), "a save of accepted values failed: {saves:?}");
+                let loaded = project.load().unwrap().unwrap();
+                prop_assert_eq!(&loaded, &state);
+                for (i, c) in cases.iter().enumerate() {
+                    let uid = format!("postgres.default#aa.r{i}");
+                    let inputs_fit = map_depth(&c.params) <= limits::MAX_DEPTH && map_depth(&c.metadata) <= limits::MAX_DEPTH;
+                    let answer_fits = [map_depth(&c.state), map_depth(&c.values), map_depth(&c.secrets), depth(&c.shared)]
+                        .iter()
+                        .all(|d| *d <= limits::MAX_DEPTH);
+                    let params_expand = c.params.values().all(|v| { let mut s = Vec::new(); crate::provision::collect_strings(v, &mut s); s.iter().all(|t| !t.contains('$')) });
+                    if inputs_fit && answer_fits && params_expand {
+                        prop_assert_eq!(&report.outcomes[&uid], &Outcome::Provisioned);
+                        let entry = &loaded.resources[&uid];
+                        prop_assert_eq!(&entry.values, &c.values);
+                        prop_assert_eq!(&entry.secrets, &c.secrets);
+                        prop_assert_eq!(&entry.metadata, &c.metadata);
+                        prop_assert_eq!(&entry.params, &c.params);
+                    } else if !(inputs_fit && answer_fits) {
+                        prop_assert!(matches!(&report.outcomes[&uid], Outcome::Failed(m) if m.contains("nested deeper than 64 levels")), "{:?}", report.outcomes[&uid]);
+                        prop_assert!(!loaded.resources.contains_key(&uid));
+                    }
+                }
+            }
         }
     }
 }

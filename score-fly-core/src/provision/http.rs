@@ -12,15 +12,15 @@
 
 use std::time::Duration;
 
-use super::definition::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RETRIES, HttpDef};
+use super::definition::HttpDef;
 use super::protocol::{Mode, Request, Response, parse_response};
 use super::{CallContext, Redactor};
-use crate::fly::annotations::parse_duration;
+use crate::limits;
 
 /// How much of an error body is quoted.
 const QUOTE_LIMIT: usize = 2000;
-/// The largest response body read.
-const BODY_LIMIT: u64 = 16 * 1024 * 1024;
+/// The longest pause between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 enum Attempt {
     Done(Result<Option<Response>, String>),
@@ -35,12 +35,9 @@ pub(super) fn call(
     timeout: Duration,
     cx: &CallContext<'_>,
 ) -> Result<Option<Response>, String> {
-    let connect_timeout = def
-        .connect_timeout
-        .as_deref()
-        .and_then(parse_duration)
-        .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs_f64);
-    let retries = def.retries.unwrap_or(DEFAULT_RETRIES);
+    // Both are in range: the definition was checked when it was read, and its accessors clamp.
+    let connect_timeout = def.connect_timeout();
+    let retries = def.retries();
     let config = ureq::Agent::config_builder()
         .timeout_connect(Some(connect_timeout))
         .timeout_global(Some(timeout))
@@ -59,7 +56,7 @@ pub(super) fn call(
             Attempt::Retry(why) if attempt < retries => {
                 cx.events.output(cx.uid, &format!("{why}; retrying in {} ms", backoff.as_millis()));
                 std::thread::sleep(backoff);
-                backoff *= 2;
+                backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
                 attempt += 1;
             }
             Attempt::Retry(why) => {
@@ -85,8 +82,17 @@ fn once(agent: &ureq::Agent, target: &Target<'_>, mode: Mode, body: &[u8], redac
         Err(e) => return classify(target, &e),
     };
     let status = response.status().as_u16();
-    let bytes = match response.body_mut().with_config().limit(BODY_LIMIT).read_to_vec() {
+    // ureq stops reading past the limit, so a huge answer never reaches memory.
+    let limit = u64::try_from(limits::MAX_RESPONSE_BYTES).unwrap_or(u64::MAX);
+    let bytes = match response.body_mut().with_config().limit(limit).read_to_vec() {
         Ok(bytes) => bytes,
+        Err(ureq::Error::BodyExceedsLimit(_)) => {
+            return Attempt::Done(Err(format!(
+                "the answer of {} is longer than a provisioner response may be ({} bytes, limits::MAX_RESPONSE_BYTES); keep large data out of responses",
+                target.shown,
+                limits::MAX_RESPONSE_BYTES
+            )));
+        }
         Err(e) => return classify(target, &e),
     };
     let url = &target.shown;
@@ -143,4 +149,77 @@ fn quote(bytes: &[u8], redactor: &Redactor) -> String {
     }
     let more = if end < text.len() { " [...]" } else { "" };
     format!(": {}{more}", redactor.redact(&text[..end]))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead as _, Write as _};
+
+    use super::*;
+    use crate::provision::NoEvents;
+
+    /// Serves one answer (`status`, then `body_len` bytes of `fill`) to one request.
+    fn serve(status: u16, body_len: usize, fill: u8) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/p", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            std::io::Read::read_exact(&mut reader, &mut vec![0; length]).unwrap();
+            let mut stream = stream;
+            let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: {body_len}\r\nConnection: close\r\n\r\n");
+            let chunk = vec![fill; 64 * 1024];
+            let mut left = body_len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if stream.write_all(&chunk[..n]).is_err() {
+                    break;
+                }
+                left -= n;
+            }
+        });
+        url
+    }
+
+    fn call_url(url: String) -> Result<Option<Response>, String> {
+        let def = HttpDef { url, timeout: None, connect_timeout: None, retries: Some(0) };
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "resource_uid": "t.default#w.r", "resource_type": "t", "resource_class": "default", "resource_id": "w.r"
+        }))
+        .unwrap();
+        let fly = crate::builtin::FlyEnv::default();
+        let redactor = Redactor::default();
+        let cx = CallContext {
+            uid: "t.default#w.r",
+            project_root: std::path::Path::new("."),
+            redactor: &redactor,
+            events: &NoEvents,
+            fly: &fly,
+            declared_by: &[],
+        };
+        call(&def, Mode::Provision, &request, Duration::from_secs(20), &cx)
+    }
+
+    #[test]
+    fn an_answer_longer_than_a_response_may_be_is_refused_without_reading_it() {
+        let e = call_url(serve(200, limits::MAX_RESPONSE_BYTES + 1, b' ')).unwrap_err();
+        assert!(
+            e.contains("is longer than a provisioner response may be (8388608 bytes, limits::MAX_RESPONSE_BYTES)"),
+            "{e}"
+        );
+        // At the limit: read (here, only spaces: an empty answer).
+        let e = call_url(serve(200, limits::MAX_RESPONSE_BYTES, b' ')).unwrap_err();
+        assert!(e.contains("answered 200 with an empty body"), "{e}");
+    }
 }

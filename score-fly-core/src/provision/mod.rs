@@ -118,7 +118,7 @@ fn call_kind(
     cx: &CallContext<'_>,
 ) -> Result<Option<Response>, String> {
     match def.kind() {
-        definition::Kind::Cmd(c) => cmd::call(&c, mode, request, def.timeout(), cx),
+        definition::Kind::Cmd(c) => cmd::call(&c, &def.id, mode, request, def.timeout(), cx),
         definition::Kind::Http(h) => http::call(&h, mode, request, def.timeout(), cx),
         definition::Kind::Builtin(name) => crate::builtin::call(&name, mode, request, cx.fly, cx),
         definition::Kind::Static(s) => Ok(match mode {

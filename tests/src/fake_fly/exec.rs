@@ -158,7 +158,11 @@ pub(super) fn exec(target: Option<&PostgresTarget>, body: &Value) -> Response {
         let _ = stderr_pipe.read_to_end(&mut out);
         out
     });
-    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let Some(deadline) = Instant::now().checked_add(Duration::from_secs(timeout)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Response::error(400, "timeout is too long");
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
