@@ -24,6 +24,8 @@ pub mod yaml;
 
 use std::fmt;
 
+use crate::limits::{self, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_NODES};
+
 pub use model::*;
 pub use node::{Location, Source, SourceMap};
 pub use overrides::Overrides;
@@ -117,6 +119,13 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
 /// Loads a Score document, applying overrides before validation.
 pub fn load(name: &str, text: &str, overrides: &Overrides) -> Result<Loaded, LoadError> {
     let mut sources = SourceMap::default();
+    if text.len() > MAX_DOCUMENT_BYTES {
+        // Kept out of the source map: a snippet of it would be as large.
+        sources.add(name, "");
+        let diagnostics =
+            vec![Diagnostic { path: String::new(), location: None, message: yaml::too_large(text.len()) }];
+        return Err(LoadError { diagnostics, sources });
+    }
     let source = sources.add(name, text);
     let root = match yaml::parse(text, source) {
         Ok(root) => root,
@@ -132,10 +141,20 @@ pub fn load(name: &str, text: &str, overrides: &Overrides) -> Result<Loaded, Loa
 /// `#[score_workload]` attribute) and turns it into a [`Workload`].
 pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overrides) -> Result<Loaded, LoadError> {
     let fail = |diagnostics: Vec<Diagnostic>, sources: SourceMap| Err(LoadError { diagnostics, sources });
+    // Every later stage walks the tree recursively: it must be within the limits (the YAML
+    // loader keeps to them; a tree from elsewhere, or grown by overrides, is checked here).
+    if let Err(e) = check_tree(&root) {
+        return fail(vec![e], sources);
+    }
     let mut warnings = Vec::new();
     let errors = overrides::apply(&mut root, overrides, &mut sources, &mut warnings);
     if !errors.is_empty() {
         return fail(errors, sources);
+    }
+    if !overrides.is_empty()
+        && let Err(e) = check_tree(&root)
+    {
+        return fail(vec![e], sources);
     }
     upgrade::legacy_spellings(&mut root, &mut warnings);
     let mut errors = validate::validate(&root);
@@ -162,6 +181,68 @@ pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overr
             sources,
         ),
     }
+}
+
+/// `1 MiB`: a byte count as the README's limits table writes it.
+pub(crate) fn human_bytes(value: usize) -> String {
+    limits::Limit { name: "", value: value as u64, unit: limits::Unit::Bytes }.human()
+}
+
+/// Checks, without recursion, that a tree is at most [`MAX_DEPTH`] levels deep (the root
+/// is level 1) and holds at most [`MAX_NODES`] values (keys included): what every recursive
+/// walk of a tree relies on.
+pub fn check_tree(root: &node::Node) -> Result<(), Diagnostic> {
+    enum Children<'n> {
+        Seq(std::iter::Enumerate<std::slice::Iter<'n, node::Node>>),
+        Map(std::slice::Iter<'n, (node::Key, node::Node)>),
+    }
+    fn children(node: &node::Node) -> Option<Children<'_>> {
+        match &node.value {
+            node::Value::Seq(items) => Some(Children::Seq(items.iter().enumerate())),
+            node::Value::Map(entries) => Some(Children::Map(entries.iter())),
+            _ => None,
+        }
+    }
+    let fail = |path: &node::FieldPath, node: &node::Node, message: String| {
+        Err(Diagnostic { path: path.to_string(), location: node.location, message })
+    };
+    let mut path = node::FieldPath::root();
+    let mut open: Vec<Children<'_>> = children(root).into_iter().collect();
+    let mut count = 1usize;
+    while let Some(top) = open.last_mut() {
+        let child = match top {
+            Children::Seq(items) => items.next().map(|(i, n)| (node::Segment::Index(i), n, 1)),
+            Children::Map(entries) => entries.next().map(|(k, n)| (node::Segment::Key(k.name.clone()), n, 2)),
+        };
+        let Some((segment, child, values)) = child else {
+            open.pop();
+            path.pop();
+            continue;
+        };
+        path.push(segment);
+        count += values;
+        if open.len() + 1 > MAX_DEPTH {
+            return fail(
+                &path,
+                child,
+                format!("nesting deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); flatten the document"),
+            );
+        }
+        if count > MAX_NODES {
+            return fail(
+                &path,
+                child,
+                format!("the document holds more than {MAX_NODES} values (limits::MAX_NODES); split the workload"),
+            );
+        }
+        match children(child) {
+            Some(c) => open.push(c),
+            None => {
+                path.pop();
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

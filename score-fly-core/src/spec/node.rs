@@ -270,6 +270,16 @@ impl FieldPath {
     pub fn segments(&self) -> &[Segment] {
         &self.0
     }
+
+    /// Extends this path in place (walks push and pop instead of copying the path per level).
+    pub fn push(&mut self, segment: Segment) {
+        self.0.push(segment);
+    }
+
+    /// Removes the last segment.
+    pub fn pop(&mut self) -> Option<Segment> {
+        self.0.pop()
+    }
 }
 
 fn needs_quoting(key: &str) -> bool {
