@@ -190,11 +190,14 @@ impl<'a> Builder<'a> {
         if level <= MAX_DEPTH {
             return Ok(());
         }
-        let mut message = format!("nesting deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); flatten the document");
-        if self.levels_above > 0 {
-            message.push_str(&format!(" (this value starts {} levels down)", self.levels_above));
-        }
-        Err(Self::error(location, message))
+        let below = match self.levels_above {
+            0 => String::new(),
+            n => format!(" (this value starts {n} levels down)"),
+        };
+        Err(Self::error(
+            location,
+            format!("nesting deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); flatten the document{below}"),
+        ))
     }
 
     /// Counts `size` more values in the tree (before they are made).
@@ -478,6 +481,8 @@ fn is_core_float(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn parse0(text: &str) -> Node {
@@ -556,7 +561,7 @@ mod tests {
     pub(crate) fn laughs() -> String {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
         for (prev, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
-            text.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 9].join(", ")));
+            let _ = writeln!(text, "{name}: &{name} [{}]", vec![format!("*{prev}"); 9].join(", "));
         }
         text
     }
@@ -581,7 +586,7 @@ mod tests {
         // would keep 120,000.
         let mut text = String::new();
         for i in 0..60 {
-            text.push_str(&format!("&a{i} ["));
+            let _ = write!(text, "&a{i} [");
         }
         text.push_str(&vec!["1"; 2000].join(","));
         text.push_str(&"]".repeat(60));
@@ -591,7 +596,7 @@ mod tests {
 
     /// `levels` nested block sequences, one per line, each indented one more.
     fn block(levels: usize) -> String {
-        (0..levels).map(|i| format!("{}-\n", " ".repeat(i))).collect::<String>()
+        (0..levels).map(|i| " ".repeat(i) + "-\n").collect::<String>()
     }
 
     #[test]
