@@ -281,8 +281,15 @@ impl Candidate<'_> {
         }
         let score_file = self.score_file();
         let from_file = |path: &Path| -> Result<Loaded, Failure> {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::Invalid(format!("cannot read the Score file {}: {e}", relative(path))))?;
+            let text = score_fly_core::input::read_document(path).map_err(|e| {
+                Failure::Invalid(match e {
+                    score_fly_core::input::ReadError::Io { source, .. } => {
+                        format!("cannot read the Score file {}: {source}", relative(path))
+                    }
+                    // Too large (naming the file and the limit), not text.
+                    other => format!("cannot read the Score file: {other}"),
+                })
+            })?;
             spec::load(&relative(path), &text, &spec::Overrides::default()).map_err(|e| Failure::InvalidScore(vec![e]))
         };
         let shipping_bin = |declared_bin: Option<String>| -> Option<String> {

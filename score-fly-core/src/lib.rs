@@ -18,7 +18,7 @@
 //! (`${...}` substitution, reporting secret reads) → [`fly`] (typed `fly.toml` model and the
 //! Score → Fly conversion). [`quantity`] parses CPU and memory quantities; [`fsutil`] holds
 //! the only filesystem writes (atomic, path-naming errors); [`limits`] names every bound
-//! on what is read.
+//! on what is read; [`input`] reads the files users point at within those bounds.
 //!
 //! This crate never prints and has no CLI: the `cargo-score-fly` binary does that.
 
@@ -30,6 +30,7 @@ pub mod fly;
 pub mod fsutil;
 #[cfg(feature = "engine")]
 pub mod image;
+pub mod input;
 pub mod limits;
 pub mod placeholder;
 #[cfg(feature = "engine")]

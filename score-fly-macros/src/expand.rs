@@ -114,7 +114,12 @@ fn check_item(item: &TokenStream) -> Result<(), syn::Error> {
 fn load_file(path: &str, span: Span) -> Result<(spec::Workload, PathBuf), syn::Error> {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
     let full = manifest_dir.join(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| {
+    // At most limits::MAX_DOCUMENT_BYTES: a huge (or endless) file stops there.
+    let text = score_fly_core::input::read_document(&full).map_err(|e| {
+        let e = match e {
+            score_fly_core::input::ReadError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
         syn::Error::new(
             span,
             format!(

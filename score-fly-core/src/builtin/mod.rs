@@ -99,11 +99,23 @@ impl FlyEnv {
     /// The environment of a project's workloads: each one's primary region (its
     /// `primary-region` annotation, else the region it was added with), service ports, and
     /// the resource outputs their placeholders read (`root`: the project folder, which the
-    /// workloads' `file` and `dir` are relative to, to read `source` files).
+    /// workloads' `file` and `dir` are relative to, to read `source` files, which must be
+    /// inside it).
     pub fn for_workloads(
         app_prefix: &str,
         root: &std::path::Path,
         workloads: &BTreeMap<String, crate::state::WorkloadEntry>,
+    ) -> FlyEnv {
+        Self::for_workloads_reading(app_prefix, root, workloads, false)
+    }
+
+    /// [`FlyEnv::for_workloads`], reading `source` files outside the project too when
+    /// `allow_outside_source` (`--allow-outside-source`).
+    pub fn for_workloads_reading(
+        app_prefix: &str,
+        root: &std::path::Path,
+        workloads: &BTreeMap<String, crate::state::WorkloadEntry>,
+        allow_outside_source: bool,
     ) -> FlyEnv {
         let ports = workloads
             .iter()
@@ -118,10 +130,11 @@ impl FlyEnv {
             })
             .collect();
         let mut referenced = BTreeMap::new();
+        let sources = crate::fly::SourcePolicy { root: Some(root.to_path_buf()), allow_outside: allow_outside_source };
         for (name, entry) in workloads {
             let file_dir = entry.file.parent().unwrap_or(std::path::Path::new(""));
             let source_dir = root.join(entry.dir.as_deref().unwrap_or(file_dir));
-            referenced_outputs(name, &entry.spec, &source_dir, &mut referenced);
+            referenced_outputs(name, &entry.spec, &source_dir, &sources, &mut referenced);
         }
         let regions = workloads
             .iter()
@@ -173,13 +186,15 @@ impl FlyEnv {
 }
 
 /// Adds the output keys `workload`'s placeholders read, by resource uid: in variables, file
-/// contents that are expanded (inline, or `source` files relative to `source_dir`), volume
-/// sources and resource params. A `source` file that cannot be read as text is skipped here:
-/// the conversion reports it.
+/// contents that are expanded (inline, or `source` files relative to `source_dir`, read as
+/// the conversion reads them: [`crate::fly::read_source`]), volume sources and resource
+/// params. A `source` file that cannot be read as text is skipped here: the conversion
+/// reports it.
 fn referenced_outputs(
     workload_name: &str,
     workload: &crate::spec::Workload,
     source_dir: &std::path::Path,
+    sources: &crate::fly::SourcePolicy,
     out: &mut BTreeMap<String, BTreeSet<String>>,
 ) {
     let mut strings: Vec<String> = Vec::new();
@@ -189,7 +204,8 @@ fn referenced_outputs(
             if let Some(content) = &file.content {
                 strings.push(content.clone());
             } else if let Some(source) = &file.source
-                && let Ok(text) = std::fs::read_to_string(source_dir.join(source))
+                && let Ok(bytes) = crate::fly::read_source(&crate::fly::LocalFiles, sources, source_dir, source)
+                && let Ok(text) = String::from_utf8(bytes)
             {
                 strings.push(text);
             }

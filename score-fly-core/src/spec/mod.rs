@@ -183,8 +183,9 @@ pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overr
     }
 }
 
-/// `1 MiB`: a byte count as the README's limits table writes it.
-pub(crate) fn human_bytes(value: usize) -> String {
+/// `1 MiB`: a byte count as the README's limits table writes it (for messages naming a
+/// limit).
+pub fn human_bytes(value: usize) -> String {
     limits::Limit { name: "", value: value as u64, unit: limits::Unit::Bytes }.human()
 }
 
