@@ -773,6 +773,17 @@ pub fn load_inline(inline: Inline) -> Result<Loaded, syn::Error> {
             syn::Error::new(span, in_attribute_terms(d))
         }));
     }
+    if errors.len() > crate::limits::MAX_DIAGNOSTICS {
+        let more = errors.len() - crate::limits::MAX_DIAGNOSTICS;
+        errors.truncate(crate::limits::MAX_DIAGNOSTICS);
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "{more} more problems not listed: only the first {} are (limits::MAX_DIAGNOSTICS); fix these and build again",
+                crate::limits::MAX_DIAGNOSTICS
+            ),
+        ));
+    }
     let mut errors = errors.into_iter();
     match (loaded, errors.next()) {
         (Ok(loaded), None) => Ok(loaded),
@@ -928,6 +939,7 @@ fn read_source_here(file_name: &str, text: &str, check_syntax: bool) -> Result<F
                 Err(e) => {
                     failed.diagnostics.extend(e.diagnostics);
                     failed.diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+                    spec::cap_diagnostics(&mut failed.diagnostics, "problems");
                     Err(failed)
                 }
             }

@@ -54,6 +54,11 @@ pub const MAX_STATE_BYTES: usize = 256 * 1024 * 1024;
 /// `http.connect_timeout`, `--lock-timeout`).
 pub const MAX_TIMEOUT: Duration = Duration::from_hours(24);
 
+/// Problems (and, separately, warnings) reported about one document or workload: past it,
+/// the rest are counted, not listed. A hostile document can hold tens of thousands of
+/// problems, each shown with its source line.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
 const _: () = assert!(MAX_DEPTH + 16 < 128);
@@ -115,6 +120,7 @@ pub const ALL: &[Limit] = &[
     count("MAX_TAIL_LINES", MAX_TAIL_LINES),
     bytes("MAX_STATE_BYTES", MAX_STATE_BYTES),
     Limit { name: "MAX_TIMEOUT", value: MAX_TIMEOUT.as_secs(), unit: Unit::Seconds },
+    count("MAX_DIAGNOSTICS", MAX_DIAGNOSTICS),
 ];
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::config::{
 use super::vm::{self, CpuKind};
 use super::{Conversion, ConvertError, ConvertOptions, FileAccess, GeneratedFile, Problem};
 use crate::fsutil::relative_path;
-use crate::limits::{MAX_EXPANDED_BYTES, MAX_GENERATED_BYTES};
+use crate::limits::{MAX_DIAGNOSTICS, MAX_EXPANDED_BYTES, MAX_GENERATED_BYTES};
 use crate::placeholder::{self, Budget, Context, Expanded, Piece};
 use crate::quantity;
 use crate::secret::Secret;
@@ -85,10 +85,26 @@ pub fn convert(
             );
         }
     }
+    cap_problems(&mut c.warnings, "warnings");
     if c.problems.is_empty() {
         Ok(Conversion { config, secrets: c.secrets, generated_files: c.generated, warnings: c.warnings })
     } else {
+        cap_problems(&mut c.problems, "problems");
         Err(ConvertError { workload: workload.name().to_owned(), problems: c.problems })
+    }
+}
+
+/// Keeps the first [`MAX_DIAGNOSTICS`] and says how many more `what` there were.
+fn cap_problems(list: &mut Vec<Problem>, what: &str) {
+    if list.len() > MAX_DIAGNOSTICS {
+        let more = list.len() - MAX_DIAGNOSTICS;
+        list.truncate(MAX_DIAGNOSTICS);
+        list.push(Problem {
+            path: FieldPath::root(),
+            message: format!(
+                "{more} more {what} not listed: only the first {MAX_DIAGNOSTICS} are (limits::MAX_DIAGNOSTICS); fix these and run again"
+            ),
+        });
     }
 }
 

@@ -24,7 +24,7 @@ pub mod yaml;
 
 use std::fmt;
 
-use crate::limits::{self, MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_NODES};
+use crate::limits::{self, MAX_DEPTH, MAX_DIAGNOSTICS, MAX_DOCUMENT_BYTES, MAX_NODES};
 
 pub use model::*;
 pub use node::{Location, Source, SourceMap};
@@ -166,8 +166,10 @@ pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overr
     let mut semantic_warnings = Vec::new();
     errors.extend(semantic::check(&root, &mut semantic_warnings));
     warnings.extend(semantic_warnings);
+    cap_diagnostics(&mut warnings, "warnings");
     if !errors.is_empty() {
         errors.sort_by_key(|d| d.location.map(|l| (l.source, l.line, l.column)));
+        cap_diagnostics(&mut errors, "problems");
         return fail(errors, sources);
     }
     match serde_json::from_value::<Workload>(root.to_json()) {
@@ -180,6 +182,22 @@ pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overr
             }],
             sources,
         ),
+    }
+}
+
+/// Keeps the first [`MAX_DIAGNOSTICS`] of `list`, and a last one saying how many more
+/// `what` (`problems`, `warnings`) there were: each is shown with its source line.
+pub fn cap_diagnostics(list: &mut Vec<Diagnostic>, what: &str) {
+    if list.len() > MAX_DIAGNOSTICS {
+        let more = list.len() - MAX_DIAGNOSTICS;
+        list.truncate(MAX_DIAGNOSTICS);
+        list.push(Diagnostic {
+            path: String::new(),
+            location: None,
+            message: format!(
+                "{more} more {what} not listed: only the first {MAX_DIAGNOSTICS} are (limits::MAX_DIAGNOSTICS); fix these and run again"
+            ),
+        });
     }
 }
 
@@ -333,6 +351,21 @@ mod tests {
         assert_eq!(e.diagnostics[0].path, "containers.main.image");
         let o = Overrides { properties: vec!["metadata.name=other".into()], ..Overrides::default() };
         assert_eq!(load("score.yaml", MINIMAL, &o).unwrap().workload.name(), "other");
+    }
+
+    #[test]
+    fn problems_are_listed_up_to_the_limit() {
+        // 5,000 variables that are not strings: 5,000 problems, 100 listed.
+        let variables: Vec<String> = (0..5000).map(|i| format!("V{i}: {i}")).collect();
+        let text = format!("{MINIMAL}    variables: {{{}}}\n", variables.join(", "));
+        let e = errors(&text);
+        assert_eq!(e.len(), MAX_DIAGNOSTICS + 1);
+        assert!(e[0].message.contains("variable values must be strings"), "{}", e[0]);
+        let last = &e[MAX_DIAGNOSTICS].message;
+        assert!(
+            last.starts_with("4900 more problems not listed") && last.contains("limits::MAX_DIAGNOSTICS"),
+            "{last}"
+        );
     }
 
     #[test]

@@ -7,6 +7,9 @@ use super::node::{FieldPath, Key, Location, Node, SourceMap, Value};
 use super::{Diagnostic, yaml};
 use crate::limits::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
 
+/// Characters of an `--override-property` argument shown where a location names it.
+const SHOWN_CHARS: usize = 120;
+
 /// The overrides of one load.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
@@ -55,7 +58,12 @@ pub(super) fn apply(
         }
     }
     for property in &overrides.properties {
-        let source = sources.add_argument(format!("--override-property {property}"), property.clone());
+        // The name shows in every location: a long argument is shortened there.
+        let shown = match property.char_indices().nth(SHOWN_CHARS) {
+            Some((end, _)) => format!("{}…", &property[..end]),
+            None => property.clone(),
+        };
+        let source = sources.add_argument(format!("--override-property {shown}"), property.clone());
         let location = Location { source, line: 1, column: 1 };
         if let Err(message) = apply_property(root, property, source) {
             errors.push(Diagnostic { path: String::new(), location: Some(location), message });
@@ -149,7 +157,7 @@ fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), 
     // The value sits below the root and every segment: it needs a level of its own.
     if segments.len() >= MAX_DEPTH {
         return Err(format!(
-            "--override-property: the path has {} segments, more than {} (limits::MAX_DEPTH is {MAX_DEPTH} levels, the document root included); Score fields are never that deep",
+            "--override-property: the path has {} segments, more than {}: below the document root, that nests deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); Score fields are never that deep",
             segments.len(),
             MAX_DEPTH - 1
         ));
@@ -366,7 +374,7 @@ mod tests {
     fn property_paths_and_values_are_bounded() {
         let long_path = vec!["a"; 100_000].join(".");
         for (property, fragment) in [
-            (format!("{long_path}=1"), "the path has 100000 segments, more than 63 (limits::MAX_DEPTH"),
+            (format!("{long_path}=1"), "the path has 100000 segments, more than 63: below the document root"),
             (format!("{}=1", vec!["a"; MAX_DEPTH].join(".")), "64 segments"),
             (
                 format!("metadata.x={}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)),

@@ -67,6 +67,15 @@ pub(crate) fn too_large(bytes: usize) -> String {
     )
 }
 
+/// The message for nesting beyond [`MAX_DEPTH`].
+fn depth_message(levels_above: usize) -> String {
+    let below = match levels_above {
+        0 => String::new(),
+        n => format!(" (this value starts {n} levels down)"),
+    };
+    format!("nesting deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); flatten the document{below}")
+}
+
 /// What an anchor keeps for its aliases: the value, and how many values and levels it holds.
 struct Anchor {
     node: Node,
@@ -145,7 +154,13 @@ impl<'a> Builder<'a> {
             Some(Ok(event)) => Ok(event),
             Some(Err(e)) => Err(YamlError {
                 location: Location { source: self.source, line: e.marker().line(), column: e.marker().col() + 1 },
-                message: format!("invalid YAML: {}", e.info()),
+                // The scanner reads ahead and stops at 255 levels of `[`/`{` (before this
+                // builder's bound is reached, where it gave up): it is the same limit.
+                message: if e.info() == "recursion limit exceeded" {
+                    depth_message(self.levels_above)
+                } else {
+                    format!("invalid YAML: {}", e.info())
+                },
             }),
             None => Err(YamlError {
                 location: Location { source: self.source, line: 1, column: 1 },
@@ -190,14 +205,7 @@ impl<'a> Builder<'a> {
         if level <= MAX_DEPTH {
             return Ok(());
         }
-        let below = match self.levels_above {
-            0 => String::new(),
-            n => format!(" (this value starts {n} levels down)"),
-        };
-        Err(Self::error(
-            location,
-            format!("nesting deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); flatten the document{below}"),
-        ))
+        Err(Self::error(location, depth_message(self.levels_above)))
     }
 
     /// Counts `size` more values in the tree (before they are made).
@@ -616,6 +624,9 @@ mod tests {
         let maps = |n: usize| format!("{}1{}", "{a: ".repeat(n), "}".repeat(n));
         assert!(parse(&maps(max - 1), 0).is_ok());
         assert!(parse(&maps(max), 0).unwrap_err().message.contains("MAX_DEPTH"));
+        // Far deeper flow collections: the scanner gives up first (at 255), same message.
+        let e = parse(&flow(100_000), 0).unwrap_err();
+        assert!(e.message.starts_with("nesting deeper than 64 levels (limits::MAX_DEPTH)"), "{}", e.message);
         // `- - - ...` on one line, far deeper than the stack would allow by recursion.
         let e = parse(&format!("{}x\n", "- ".repeat(100_000)), 0).unwrap_err();
         assert!(e.message.contains("MAX_DEPTH"), "{}", e.message);
