@@ -568,6 +568,36 @@ mod tests {
     }
 
     #[test]
+    fn referenced_keys_are_read_from_source_files_as_the_conversion_reads_them() {
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    files:\n      /etc/a: {source: inside.conf}\n      /etc/b: {source: fifo}\n      /etc/c: {source: OUTSIDE}\n      /etc/d: {source: linked.conf}\n      /etc/e: {source: /proc/self/environ}\nresources:\n  env:\n    type: environment\n";
+        let outside = tempfile::tempdir().unwrap();
+        let outside_file = outside.path().join("out.conf");
+        std::fs::write(&outside_file, "${resources.env.OUTSIDE}").unwrap();
+        let text = text.replace("OUTSIDE", outside_file.to_str().unwrap());
+        let spec = crate::spec::load_str("score.yaml", &text).unwrap().workload;
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("inside.conf"), "${resources.env.INSIDE}").unwrap();
+        let fifo = root.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        std::os::unix::fs::symlink(&outside_file, root.path().join("linked.conf")).unwrap();
+        let entry = crate::state::WorkloadEntry {
+            file: "score.yaml".into(),
+            output: "fly.toml".into(),
+            dir: None,
+            region: None,
+            spec,
+        };
+        let workloads = BTreeMap::from([("web".to_owned(), entry)]);
+        // The FIFO is not waited on (this would hang), the outside file and the symlink to
+        // it are not read, /proc never.
+        let keys =
+            |env: FlyEnv| -> Vec<String> { env.referenced["environment.default#web.env"].iter().cloned().collect() };
+        assert_eq!(keys(FlyEnv::for_workloads("demo-", root.path(), &workloads)), ["INSIDE"]);
+        let allowed = FlyEnv::for_workloads_reading("demo-", root.path(), &workloads, true);
+        assert_eq!(keys(allowed), ["INSIDE", "OUTSIDE"]);
+    }
+
+    #[test]
     fn variables_given_in_the_environment_win() {
         let env = FlyEnv {
             vars: BTreeMap::from([("FLY_ORG".to_owned(), Secret::new("acme")), ("EMPTY".to_owned(), Secret::new(""))]),

@@ -138,6 +138,8 @@ struct Done {
     anchor: usize,
     size: usize,
     height: usize,
+    /// A plain `<<`: as a key, a merge key (a quoted `"<<"` is an ordinary key).
+    merge: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -245,12 +247,10 @@ impl<'a> Builder<'a> {
                     self.check_depth(level, location)?;
                     self.count(1, location, false)?;
                     let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                    let value = if style == ScalarStyle::Plain && !forced_string {
-                        resolve_plain(&text)
-                    } else {
-                        Value::Str(text.into_owned())
-                    };
-                    Done { node: Node { value, location: Some(location) }, anchor, size: 1, height: 1 }
+                    let plain = style == ScalarStyle::Plain && !forced_string;
+                    let merge = plain && text == "<<";
+                    let value = if plain { resolve_plain(&text) } else { Value::Str(text.into_owned()) };
+                    Done { node: Node { value, location: Some(location) }, anchor, size: 1, height: 1, merge }
                 }
                 Event::Alias(id) => {
                     let Some(anchor) = self.anchors.get(&id) else {
@@ -261,7 +261,7 @@ impl<'a> Builder<'a> {
                     self.count(size, location, true)?;
                     let mut node = self.anchors[&id].node.clone();
                     node.location = Some(location);
-                    Done { node, anchor: 0, size, height }
+                    Done { node, anchor: 0, size, height, merge: false }
                 }
                 Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                     if key_position {
@@ -306,6 +306,7 @@ impl<'a> Builder<'a> {
                         anchor: frame.anchor,
                         size,
                         height,
+                        merge: false,
                     }
                 }
                 other => {
@@ -320,7 +321,7 @@ impl<'a> Builder<'a> {
                 return Ok(done.node);
             };
             parent.child_height = parent.child_height.max(done.height);
-            add(parent, done.node)?;
+            add(parent, done.node, done.merge)?;
         }
     }
 
@@ -341,8 +342,8 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Adds a finished value to the collection being read.
-fn add(frame: &mut Frame, node: Node) -> Result<(), YamlError> {
+/// Adds a finished value to the collection being read (`merge`: it is a plain `<<`).
+fn add(frame: &mut Frame, node: Node, merge: bool) -> Result<(), YamlError> {
     match &mut frame.open {
         Open::Seq(items) => {
             check_number(&node)?;
@@ -352,9 +353,7 @@ fn add(frame: &mut Frame, node: Node) -> Result<(), YamlError> {
             None => {
                 let location = node.location.unwrap_or(frame.location);
                 let name = match node.value {
-                    Value::Str(s) if s == "<<" => {
-                        // Merge keys are written plainly as `<<`; quoted ones are vanishingly
-                        // rare, and the builder treats both alike.
+                    _ if merge => {
                         *key = Some(PendingKey::Merge);
                         return Ok(());
                     }
@@ -686,5 +685,138 @@ mod tests {
         }
         assert_eq!(parse0(".inf: x").get("inf").unwrap().as_str(), Some("x"), "as a key it is text");
         assert_eq!(parse0("a: '.inf'").get("a").unwrap().as_str(), Some(".inf"));
+    }
+
+    #[test]
+    fn quoted_merge_keys_are_ordinary_keys() {
+        let n = parse0("base: &b {x: 1}\na:\n  \"<<\": *b\n");
+        assert_eq!(n.get("a").unwrap().get("<<").unwrap().get("x").unwrap().value, Value::Int(1));
+    }
+}
+
+/// Property tests: what the loader accepts converts to JSON and back without loss, nesting
+/// up to [`MAX_DEPTH`] is accepted and deeper is refused with the depth error, and no input
+/// makes it panic.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// JSON values the loader must read back exactly: integers, finite floats, printable
+    /// strings, lists and maps, at most `levels` deep.
+    fn json(levels: u32) -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::String),
+            prop_oneof![Just("<<"), Just("~"), Just("null"), Just("0x1F"), Just(".inf"), Just("- a"), Just("a: b")]
+                .prop_map(|s| serde_json::Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(levels.saturating_sub(1), 48, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map(prop_oneof!["\\PC{0,6}", Just("<<".to_owned())], inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// JSON as the loader gives it: integral floats become integers.
+    fn canonical(value: &serde_json::Value) -> serde_json::Value {
+        Node::from_json(value).expect("within the depth bound").to_json()
+    }
+
+    /// The same values (locations aside; an integral float equals its integer, as in JSON).
+    fn same(a: &Node, b: &Node) -> bool {
+        #[expect(clippy::cast_precision_loss, clippy::float_cmp, reason = "exact comparison intended")]
+        let number = |x: &Value, y: &Value| match (x, y) {
+            (Value::Int(i), Value::Float(f)) | (Value::Float(f), Value::Int(i)) => *f == *i as f64,
+            _ => false,
+        };
+        match (&a.value, &b.value) {
+            (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+            // JSON objects keep no order.
+            (Value::Map(x), Value::Map(y)) => {
+                fn sorted(m: &[(Key, Node)]) -> Vec<(&str, &Node)> {
+                    let mut m: Vec<(&str, &Node)> = m.iter().map(|(k, v)| (k.name.as_str(), v)).collect();
+                    m.sort_by_key(|(k, _)| *k);
+                    m
+                }
+                x.len() == y.len() && sorted(x).into_iter().zip(sorted(y)).all(|((k, p), (l, q))| k == l && same(p, q))
+            }
+            (x, y) => x == y || number(x, y),
+        }
+    }
+
+    /// `levels` nested collections (`maps[i]`: a map at level i, else a list) around a scalar,
+    /// in block or flow style.
+    fn nested(maps: &[bool], block: bool) -> String {
+        if !block {
+            let mut text = String::new();
+            for &map in maps {
+                text.push_str(if map { "{k: " } else { "[" });
+            }
+            text.push('x');
+            for &map in maps.iter().rev() {
+                text.push(if map { '}' } else { ']' });
+            }
+            return text;
+        }
+        let mut text = String::new();
+        for (i, &map) in maps.iter().enumerate() {
+            text.push_str(&" ".repeat(2 * i));
+            text.push_str(if map { "k:" } else { "-" });
+            text.push(if i + 1 == maps.len() { ' ' } else { '\n' });
+        }
+        text.push_str("x\n");
+        text
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Any JSON value (JSON is YAML) loads as itself.
+        #[test]
+        fn json_documents_load_as_themselves(value in json(8)) {
+            let text = serde_json::to_string(&value).unwrap();
+            let node = parse(&text, 0).map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
+            prop_assert_eq!(node.to_json(), canonical(&value));
+        }
+
+        /// Whatever the loader accepts converts to JSON and back without loss, and is within
+        /// the limits. No input panics.
+        #[test]
+        fn accepted_documents_round_trip(text in "([-\\[\\]{}:,&*!|>'\"#?<~. \\n]|[a-c0-9]|\\\\n|<<|\\.inf|- |: |\\n  ){0,80}") {
+            if let Ok(node) = parse(&text, 0) {
+                let json = node.to_json();
+                prop_assert!(crate::spec::check_tree(&node).is_ok());
+                let back = Node::from_json(&json).unwrap();
+                prop_assert!(same(&node, &back), "{:?} became {:?}", node, back);
+                prop_assert_eq!(back.to_json(), json.clone());
+                // And the loader reads its own JSON back.
+                let again = parse(&serde_json::to_string(&json).unwrap(), 0).unwrap();
+                prop_assert_eq!(again.to_json(), json);
+            }
+        }
+
+        /// Nesting up to MAX_DEPTH is accepted, deeper gets the depth error, in both styles.
+        #[test]
+        fn nesting_is_accepted_up_to_the_bound(maps in prop::collection::vec(any::<bool>(), 1..(MAX_DEPTH + 8)), block: bool) {
+            let text = nested(&maps, block);
+            let levels = maps.len() + 1; // the collections and the scalar inside
+            match parse(&text, 0) {
+                Ok(node) => {
+                    prop_assert!(levels <= MAX_DEPTH, "{} levels accepted", levels);
+                    prop_assert!(crate::spec::check_tree(&node).is_ok());
+                }
+                Err(e) => {
+                    prop_assert!(levels > MAX_DEPTH, "{} levels refused: {:?}\n{}", levels, e, text);
+                    prop_assert!(e.message.contains("limits::MAX_DEPTH"), "{}", e.message);
+                }
+            }
+        }
     }
 }
