@@ -142,7 +142,7 @@ fn key_counts_are_bounded_and_linear() {
         .assert_stderr_has("the document holds more than 100000 values (limits::MAX_NODES)");
 
     // 49,000 keys fit, and load, validate and convert (the probe's timeout is a hang guard;
-    // the figures are in the `load` benchmark).
+    // the figures are in the `limits` group of score-fly-core's `convert` benchmark).
     let text = format!("{WEB}    variables: {{{}}}\n", keys(49_000));
     let project = Project::with_score(&text);
     let probe = project.probe(&["generate", "--app-prefix", "demo-"]).run();
