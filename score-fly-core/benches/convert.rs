@@ -135,6 +135,9 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// The smallest workload, to grow at the limits.
+const SMALL: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n";
+
 /// Documents at the bounds of `score_fly_core::limits`: what used to be quadratic (80,000 keys
 /// took 8.8 s) must stay linear, and what is refused must be refused at once.
 fn limits(c: &mut Criterion) {
@@ -143,7 +146,7 @@ fn limits(c: &mut Criterion) {
     group.sample_size(10);
     // 49,000 variables: 98,000 values with their keys, just within MAX_NODES.
     let keys: Vec<String> = (0..49_000).map(|i| format!("K{i}: v")).collect();
-    let many_keys = format!("{}    variables: {{{}}}\n", typical_workload(1), keys.join(", "));
+    let many_keys = format!("{SMALL}    variables: {{{}}}\n", keys.join(", "));
     group.bench_function("49k-variables/parse+validate+convert+toml", |b| {
         b.iter(|| {
             let loaded = spec::load_str("score.yaml", black_box(&many_keys)).unwrap();
@@ -152,8 +155,7 @@ fn limits(c: &mut Criterion) {
     });
     // A list of 99,900 values in the metadata.
     let values = vec!["1"; 99_900].join(",");
-    let many_values =
-        typical_workload(1).replace("  team: payments\n", &format!("  team: payments\n  x: [{values}]\n"));
+    let many_values = SMALL.replace("  name: web\n", &format!("  name: web\n  x: [{values}]\n"));
     group.bench_function("99.9k-values/parse+validate+convert+toml", |b| {
         b.iter(|| {
             let loaded = spec::load_str("score.yaml", black_box(&many_values)).unwrap();
@@ -162,16 +164,16 @@ fn limits(c: &mut Criterion) {
     });
     // Refused: 80,000 keys (MAX_NODES), the billion laughs (MAX_NODES, at the alias).
     let keys: Vec<String> = (0..80_000).map(|i| format!("K{i}: v")).collect();
-    let too_many = format!("{}    variables: {{{}}}\n", typical_workload(1), keys.join(", "));
+    let too_many = format!("{SMALL}    variables: {{{}}}\n", keys.join(", "));
     group.bench_function("80k-variables/refused", |b| {
-        b.iter(|| spec::load_str("score.yaml", black_box(&too_many)).unwrap_err());
+        b.iter(|| spec::load_str("score.yaml", black_box(&too_many)).is_err());
     });
     let mut laughs = String::from("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\n  a: &a [x,x,x,x,x,x,x,x,x]\n");
     for (prev, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
         let _ = writeln!(laughs, "  {name}: &{name} [{}]", vec![format!("*{prev}"); 9].join(","));
     }
     group.bench_function("billion-laughs/refused", |b| {
-        b.iter(|| spec::load_str("score.yaml", black_box(&laughs)).unwrap_err());
+        b.iter(|| spec::load_str("score.yaml", black_box(&laughs)).is_err());
     });
     group.finish();
 }
