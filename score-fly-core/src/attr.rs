@@ -181,7 +181,12 @@ impl Parse for RawValue {
             syn::Lit::Str(s) if !negative => RawValue::Str(s.value(), s.span()),
             syn::Lit::Int(i) => RawValue::Int(sign * i.base10_parse::<i64>()?, i.span()),
             syn::Lit::Float(f) => {
-                RawValue::Float(if negative { -1.0 } else { 1.0 } * f.base10_parse::<f64>()?, f.span())
+                let value = if negative { -1.0 } else { 1.0 } * f.base10_parse::<f64>()?;
+                if !value.is_finite() {
+                    // JSON, which every later stage reads, has no infinity.
+                    return Err(syn::Error::new(f.span(), "this number is too large to be carried in JSON"));
+                }
+                RawValue::Float(value, f.span())
             }
             syn::Lit::Bool(b) if !negative => RawValue::Bool(b.value, b.span),
             other => return Err(syn::Error::new(other.span(), "expected a string, number, boolean or [list]")),
@@ -1161,6 +1166,13 @@ mod tests {
             matches!(read_source("main.rs", "#[score_workload]\nfn main() {}").unwrap(), FromSource::File { path, .. } if path == "score.yaml")
         );
         assert!(matches!(read_source("main.rs", "fn main() {}").unwrap(), FromSource::Nothing));
+    }
+
+    #[test]
+    fn numbers_json_cannot_carry_are_refused() {
+        let e = load(quote! { name = "web", metadata(x = 1e400) }).unwrap_err();
+        assert!(e.contains("too large to be carried in JSON"), "{e}");
+        assert!(load(quote! { name = "web", metadata(x = -1.5e300) }).is_ok());
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 pub const MAX_DEPTH: usize = 64;
 
 /// Values (scalars, lists and maps, keys included) in one document, counting every value an
-/// alias (`*anchor`) copies: a "billion laughs" document stops here.
+/// alias (`*anchor`) copies: a "billion laughs" document stops here. The copies anchors keep
+/// for their aliases are bounded by it too.
 pub const MAX_NODES: usize = 100_000;
 
 /// Bytes of one string after `${...}` placeholders are expanded (a variable, a file's
