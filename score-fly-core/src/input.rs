@@ -1,7 +1,7 @@
 //! Reading the files a user points score-fly at, within [`crate::limits`].
 //!
 //! - [`read_document`]: a Score file or an overrides file, at most
-//!   [`MAX_DOCUMENT_BYTES`](crate::limits::MAX_DOCUMENT_BYTES) (a pipe such as `<(...)` is
+//!   [`MAX_DOCUMENT_BYTES`] (a pipe such as `<(...)` is
 //!   fine: the user named it; `/dev/zero` stops at the limit).
 //! - [`read_regular`] (with the `engine` feature): a file referenced **from** a document (a
 //!   container's `source` file), which must be a regular file: it is opened without
@@ -84,7 +84,7 @@ fn read_bounded(
 }
 
 /// Reads a Score file or an overrides file as text: at most
-/// [`MAX_DOCUMENT_BYTES`](crate::limits::MAX_DOCUMENT_BYTES).
+/// [`MAX_DOCUMENT_BYTES`].
 pub fn read_document(path: &Path) -> Result<String, ReadError> {
     let file = std::fs::File::open(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
     let limit =
