@@ -1,8 +1,7 @@
 //! Reading the files a user points score-fly at, within [`crate::limits`].
 //!
-//! - [`read_document`]: a Score file or an overrides file, at most
-//!   [`MAX_DOCUMENT_BYTES`] (a pipe such as `<(...)` is
-//!   fine: the user named it; `/dev/zero` stops at the limit).
+//! - [`read_document`]: a Score file or an overrides file, at most [`MAX_DOCUMENT_BYTES`]
+//!   (a pipe such as `<(...)` is fine: the user named it; `/dev/zero` stops at the limit).
 //! - [`read_regular`] (with the `engine` feature): a file referenced **from** a document (a
 //!   container's `source` file), which must be a regular file: it is opened without
 //!   blocking (a FIFO cannot hang the run), checked on the opened descriptor (no race between
