@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use score_fly_core::attr::{self, FromSource};
+use score_fly_core::input;
+use score_fly_core::limits::MAX_RUST_SOURCE_BYTES;
 use score_fly_core::spec::{self, Loaded};
 
 use crate::cli::PackageArgs;
@@ -241,9 +243,11 @@ impl Candidate<'_> {
     /// a binary's source).
     fn declares_workload(&self, bin: Option<&str>) -> bool {
         self.score_file().is_file()
-            || self.bins().iter().filter(|t| bin.is_none_or(|b| t.name == b)).any(|t| {
-                std::fs::read_to_string(t.src_path.as_std_path()).is_ok_and(|text| text.contains("score_workload"))
-            })
+            || self
+                .bins()
+                .iter()
+                .filter(|t| bin.is_none_or(|b| t.name == b))
+                .any(|t| read_rust_source(t.src_path.as_std_path()).is_ok_and(|text| text.contains("score_workload")))
     }
 
     fn service(&self, bin: Option<&str>) -> Result<Service, Failure> {
@@ -261,8 +265,10 @@ impl Candidate<'_> {
         let mut declared = Vec::new();
         for target in bins.iter().filter(|t| bin.is_none_or(|b| t.name == b)) {
             let path = PathBuf::from(target.src_path.as_std_path());
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Failure::Error(format!("cannot read {}: {e}", path.display())))?;
+            let text = read_rust_source(&path).map_err(|e| match e {
+                input::ReadError::Io { .. } => Failure::Error(e.to_string()),
+                _ => Failure::Invalid(e.to_string()),
+            })?;
             if !text.contains("score_workload") {
                 continue;
             }
@@ -281,8 +287,15 @@ impl Candidate<'_> {
         }
         let score_file = self.score_file();
         let from_file = |path: &Path| -> Result<Loaded, Failure> {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::Invalid(format!("cannot read the Score file {}: {e}", relative(path))))?;
+            let text = score_fly_core::input::read_document(path).map_err(|e| {
+                Failure::Invalid(match e {
+                    score_fly_core::input::ReadError::Io { source, .. } => {
+                        format!("cannot read the Score file {}: {source}", relative(path))
+                    }
+                    // Too large (naming the file and the limit), not text.
+                    other => format!("cannot read the Score file: {other}"),
+                })
+            })?;
             spec::load(&relative(path), &text, &spec::Overrides::default()).map_err(|e| Failure::InvalidScore(vec![e]))
         };
         let shipping_bin = |declared_bin: Option<String>| -> Option<String> {
@@ -348,4 +361,14 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
 pub fn relative(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+}
+
+/// A binary's root source file, as text: a regular file (a FIFO or device there is refused
+/// without blocking on it) of at most [`MAX_RUST_SOURCE_BYTES`].
+fn read_rust_source(path: &Path) -> Result<String, input::ReadError> {
+    let real =
+        std::fs::canonicalize(path).map_err(|source| input::ReadError::Io { path: path.to_path_buf(), source })?;
+    let limit = ("MAX_RUST_SOURCE_BYTES", MAX_RUST_SOURCE_BYTES, "move generated code into modules of their own");
+    let bytes = input::read_regular(&real, limit)?;
+    String::from_utf8(bytes).map_err(|_| input::ReadError::NotText { path: path.to_path_buf() })
 }

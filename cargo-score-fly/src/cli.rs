@@ -331,6 +331,9 @@ pub struct WorkloadArgs {
     /// Call provisioners even for resources whose inputs did not change.
     #[arg(long)]
     pub reprovision: bool,
+    /// Let `files.*.source` read files outside the project folder (symlinks resolved); never from /proc.
+    #[arg(long)]
+    pub allow_outside_source: bool,
 }
 
 /// `generate`.

@@ -27,14 +27,35 @@ pub fn snippet(sources: &SourceMap, location: Option<Location>, styled: bool) ->
     if let Some(line) = sources.line_text(location) {
         let number = location.line.to_string();
         let pad = " ".repeat(number.len());
-        let caret_pad: String =
-            line.chars().take(location.column.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let (line, column) = around(line, location.column.saturating_sub(1));
+        let caret_pad: String = line.chars().take(column).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         let _ = write!(
             out,
             "\n {pad} {gutter}|{reset}\n {gutter}{number} |{reset} {line}\n {pad} {gutter}|{reset} {caret_pad}{gutter}^{reset}"
         );
     }
     out
+}
+
+/// Characters of a source line shown on each side of the caret: a line of a document can be
+/// a megabyte long, and every problem on it would print it whole.
+const SNIPPET_CONTEXT: usize = 80;
+
+/// The part of `line` around the character at `column` (0-based), and the caret's column in
+/// it: the whole line when short, else [`SNIPPET_CONTEXT`] characters each side, cut ends
+/// marked with `…`.
+fn around(line: &str, column: usize) -> (std::borrow::Cow<'_, str>, usize) {
+    if line.len() <= 2 * SNIPPET_CONTEXT {
+        return (line.into(), column);
+    }
+    let start = column.saturating_sub(SNIPPET_CONTEXT);
+    let mut chars = line.chars().skip(start);
+    let mut shown: String = if start > 0 { "…".to_owned() } else { String::new() };
+    shown.extend(chars.by_ref().take(column - start + SNIPPET_CONTEXT));
+    if chars.next().is_some() {
+        shown.push('…');
+    }
+    (shown.into(), column - start + usize::from(start > 0))
 }
 
 /// Prints one diagnostic as a warning or an error.
@@ -118,5 +139,25 @@ pub fn failure(printer: &Printer, failure: &Failure) {
                 printer.error(&head, &detail);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_shown_around_the_caret() {
+        assert_eq!(around("short: line", 7), ("short: line".into(), 7));
+        let line = format!("{}^{}", "a".repeat(10_000), "b".repeat(10_000));
+        let (shown, column) = around(&line, 10_000);
+        assert_eq!(shown, format!("…{}^{}…", "a".repeat(SNIPPET_CONTEXT), "b".repeat(SNIPPET_CONTEXT - 1)));
+        assert_eq!(shown.chars().nth(column), Some('^'));
+        let (shown, column) = around(&line, 3);
+        assert!(shown.starts_with("aaaa") && shown.ends_with('…'), "{shown}");
+        assert_eq!(column, 3);
+        let (shown, column) = around(&line, 20_000);
+        assert!(shown.starts_with('…') && shown.ends_with('b'), "{shown}");
+        assert_eq!(shown.chars().nth(column), Some('b'));
     }
 }

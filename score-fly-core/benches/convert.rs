@@ -6,6 +6,7 @@
 //! removes the second container, the resources, the volumes and the file whose `source`
 //! does not exist, through `--override-property` overrides (which are part of what is timed).
 
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -134,5 +135,48 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The smallest workload, to grow at the limits.
+const SMALL: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n";
+
+/// Documents at the bounds of `score_fly_core::limits`: what used to be quadratic (80,000 keys
+/// took 8.8 s) must stay linear, and what is refused must be refused at once.
+fn limits(c: &mut Criterion) {
+    let options = ConvertOptions::new("bench-");
+    let mut group = c.benchmark_group("limits");
+    group.sample_size(10);
+    // 49,000 variables: 98,000 values with their keys, just within MAX_NODES.
+    let keys: Vec<String> = (0..49_000).map(|i| format!("K{i}: v")).collect();
+    let many_keys = format!("{SMALL}    variables: {{{}}}\n", keys.join(", "));
+    group.bench_function("49k-variables/parse+validate+convert+toml", |b| {
+        b.iter(|| {
+            let loaded = spec::load_str("score.yaml", black_box(&many_keys)).unwrap();
+            fly::convert(&loaded.workload, &options, &NoFiles).unwrap().to_toml().len()
+        });
+    });
+    // A list of 99,900 values in the metadata.
+    let values = vec!["1"; 99_900].join(",");
+    let many_values = SMALL.replace("  name: web\n", &format!("  name: web\n  x: [{values}]\n"));
+    group.bench_function("99.9k-values/parse+validate+convert+toml", |b| {
+        b.iter(|| {
+            let loaded = spec::load_str("score.yaml", black_box(&many_values)).unwrap();
+            fly::convert(&loaded.workload, &options, &NoFiles).unwrap().to_toml().len()
+        });
+    });
+    // Refused: 80,000 keys (MAX_NODES), the billion laughs (MAX_NODES, at the alias).
+    let keys: Vec<String> = (0..80_000).map(|i| format!("K{i}: v")).collect();
+    let too_many = format!("{SMALL}    variables: {{{}}}\n", keys.join(", "));
+    group.bench_function("80k-variables/refused", |b| {
+        b.iter(|| spec::load_str("score.yaml", black_box(&too_many)).is_err());
+    });
+    let mut laughs = String::from("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\n  a: &a [x,x,x,x,x,x,x,x,x]\n");
+    for (prev, name) in "abcdefgh".chars().zip("bcdefghi".chars()) {
+        let _ = writeln!(laughs, "  {name}: &{name} [{}]", vec![format!("*{prev}"); 9].join(","));
+    }
+    group.bench_function("billion-laughs/refused", |b| {
+        b.iter(|| spec::load_str("score.yaml", black_box(&laughs)).is_err());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, limits);
 criterion_main!(benches);

@@ -40,12 +40,13 @@
 //! string literals. The tree built here is validated by [`crate::spec::load_tree`], the very
 //! code that validates Score files.
 
-use proc_macro2::Span;
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::{Token, bracketed, parenthesized};
 
+use crate::limits::MAX_DEPTH;
 use crate::spec::node::{Key, Location, Node, Value};
 use crate::spec::{self, Loaded, SourceMap};
 
@@ -180,7 +181,12 @@ impl Parse for RawValue {
             syn::Lit::Str(s) if !negative => RawValue::Str(s.value(), s.span()),
             syn::Lit::Int(i) => RawValue::Int(sign * i.base10_parse::<i64>()?, i.span()),
             syn::Lit::Float(f) => {
-                RawValue::Float(if negative { -1.0 } else { 1.0 } * f.base10_parse::<f64>()?, f.span())
+                let value = if negative { -1.0 } else { 1.0 } * f.base10_parse::<f64>()?;
+                if !value.is_finite() {
+                    // JSON, which every later stage reads, has no infinity.
+                    return Err(syn::Error::new(f.span(), "this number is too large to be carried in JSON"));
+                }
+                RawValue::Float(value, f.span())
             }
             syn::Lit::Bool(b) if !negative => RawValue::Bool(b.value, b.span),
             other => return Err(syn::Error::new(other.span(), "expected a string, number, boolean or [list]")),
@@ -212,6 +218,27 @@ impl Parse for RawEntry {
         };
         Ok(RawEntry { key, span, body })
     }
+}
+
+/// The opening delimiter of the first group nested deeper than `max` levels in `tokens`
+/// (a group directly in `tokens` is level 1), found without recursion.
+pub fn nested_deeper_than(tokens: &TokenStream, max: usize) -> Option<Span> {
+    let mut open = vec![tokens.clone().into_iter()];
+    while let Some(top) = open.last_mut() {
+        match top.next() {
+            None => {
+                open.pop();
+            }
+            Some(TokenTree::Group(group)) => {
+                if open.len() > max {
+                    return Some(group.span_open());
+                }
+                open.push(group.stream().into_iter());
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 fn parse_entries(tokens: proc_macro2::TokenStream) -> syn::Result<Vec<RawEntry>> {
@@ -421,6 +448,15 @@ const TOP_KEYS: &[&str] = &[
 pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declared, syn::Error> {
     if tokens.is_empty() {
         return Ok(Declared::File { path: DEFAULT_FILE.to_owned(), span: attr_span });
+    }
+    // The grammar below is parsed recursively: refuse deep nesting before parsing it.
+    if let Some(span) = nested_deeper_than(&tokens, MAX_DEPTH) {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "nesting deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); a Score workload is never that deep: flatten it"
+            ),
+        ));
     }
     let entries = parse_entries(tokens)?;
     let mut b = Builder { spans: Vec::new(), errors: Vec::new() };
@@ -742,6 +778,17 @@ pub fn load_inline(inline: Inline) -> Result<Loaded, syn::Error> {
             syn::Error::new(span, in_attribute_terms(d))
         }));
     }
+    if errors.len() > crate::limits::MAX_DIAGNOSTICS {
+        let more = errors.len() - crate::limits::MAX_DIAGNOSTICS;
+        errors.truncate(crate::limits::MAX_DIAGNOSTICS);
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "{more} more problems not listed: only the first {} are (limits::MAX_DIAGNOSTICS); fix these and build again",
+                crate::limits::MAX_DIAGNOSTICS
+            ),
+        ));
+    }
     let mut errors = errors.into_iter();
     match (loaded, errors.next()) {
         (Ok(loaded), None) => Ok(loaded),
@@ -817,9 +864,40 @@ fn remap(node: &mut Node, spans: &[Span]) {
     }
 }
 
+/// Stack of the thread [`read_source`] parses in: `syn` parses Rust recursively, and a
+/// debug build needs tens of KiB per level of nesting.
+const PARSE_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// How much nesting (see [`recursion_estimate`]) a file may have for `syn` to check its
+/// syntax within [`PARSE_STACK_BYTES`]: measured, a debug build handles well over 1,024
+/// levels of each kind of nesting (brackets, generics, references, `fn() ->` types, unary
+/// operators, `return`) in that stack. Files beyond it are not checked (cargo will be);
+/// the attribute is still read.
+const SYNTAX_CHECK_BUDGET: usize = 1024;
+
 /// Reads `#[score_workload]` from a binary's source text (the way the macro sees it), without
 /// building anything. Problems are located in the file.
+///
+/// Nothing here recurses with the input: the text is lexed by `proc-macro2` (iteratively),
+/// `fn main` and its attributes are found by walking the top-level tokens, the attribute's
+/// arguments are bounded by [`MAX_DEPTH`] before they are parsed, and `syn` checks the whole
+/// file's syntax only when its nesting fits the stack of the thread it runs on (a file nested
+/// deeper is not checked here; cargo reports its errors).
 pub fn read_source(file_name: &str, text: &str) -> Result<FromSource, SourceError> {
+    let (name, owned) = (file_name.to_owned(), text.to_owned());
+    // Spans are only meaningful on the thread that lexed: the whole reading happens there.
+    let worker = std::thread::Builder::new()
+        .name("read_source".to_owned())
+        .stack_size(PARSE_STACK_BYTES)
+        .spawn(move || read_source_here(&name, &owned, true));
+    match worker {
+        Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        // No thread to be had: read the attribute here, without the syntax check.
+        Err(_) => read_source_here(file_name, text, false),
+    }
+}
+
+fn read_source_here(file_name: &str, text: &str, check_syntax: bool) -> Result<FromSource, SourceError> {
     let mut sources = SourceMap::default();
     sources.add(file_name, text);
     let fail = |errors: Vec<syn::Error>, sources: SourceMap| {
@@ -834,23 +912,22 @@ pub fn read_source(file_name: &str, text: &str) -> Result<FromSource, SourceErro
             .collect();
         SourceError { diagnostics, sources }
     };
-    let file = syn::parse_file(text).map_err(|e| fail(vec![e], sources.clone()))?;
-    let main = file.items.iter().find_map(|item| match item {
-        syn::Item::Fn(f) if f.sig.ident == "main" => Some(f),
-        _ => None,
-    });
-    let Some(attribute) = main
-        .and_then(|m| m.attrs.iter().find(|a| a.path().segments.last().is_some_and(|s| s.ident == "score_workload")))
+    let tokens: TokenStream = rust_text(text).parse().map_err(|e| fail(vec![syn::Error::from(e)], sources.clone()))?;
+    if check_syntax && recursion_estimate(&tokens) <= SYNTAX_CHECK_BUDGET {
+        syn::parse2::<syn::File>(tokens.clone()).map_err(|e| fail(vec![e], sources.clone()))?;
+    }
+    let Some((path, rest)) =
+        main_attributes(&tokens).into_iter().find(|(path, _)| path.last().is_some_and(|s| s == "score_workload"))
     else {
         return Ok(FromSource::Nothing);
     };
-    let span = attribute.path().segments.last().map_or_else(Span::call_site, |s| s.ident.span());
-    let tokens = match &attribute.meta {
-        syn::Meta::Path(_) => proc_macro2::TokenStream::new(),
-        syn::Meta::List(list) => list.tokens.clone(),
-        syn::Meta::NameValue(nv) => {
+    let span = path.last().map_or_else(Span::call_site, proc_macro2::Ident::span);
+    let tokens = match rest.as_slice() {
+        [] => TokenStream::new(),
+        [TokenTree::Group(list)] if list.delimiter() != Delimiter::None => list.stream(),
+        _ => {
             return Err(fail(
-                vec![syn::Error::new_spanned(nv, "write #[score_workload(...)] or #[score_workload]")],
+                vec![syn::Error::new(path[0].span(), "write #[score_workload(...)] or #[score_workload]")],
                 sources,
             ));
         }
@@ -867,11 +944,128 @@ pub fn read_source(file_name: &str, text: &str) -> Result<FromSource, SourceErro
                 Err(e) => {
                     failed.diagnostics.extend(e.diagnostics);
                     failed.diagnostics.sort_by_key(|d| d.location.map(|l| (l.line, l.column)));
+                    spec::cap_diagnostics(&mut failed.diagnostics, "problems");
                     Err(failed)
                 }
             }
         }
     }
+}
+
+/// The text as `syn::parse_file` reads it: without a byte order mark, and with a shebang
+/// line blanked (its line break kept, so lines keep their numbers).
+fn rust_text(text: &str) -> &str {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(rest) = text.strip_prefix("#!")
+        && !rest.trim_start().starts_with('[')
+    {
+        return text.find('\n').map_or("", |end| &text[end..]);
+    }
+    text
+}
+
+/// How deeply `syn` may recurse on these tokens, over-estimated: for every token, the
+/// nesting depth plus, at each enclosing level, the tokens since the last `;`, `,` or `{...}`
+/// (which end statements and items). Counted without recursion.
+fn recursion_estimate(tokens: &TokenStream) -> usize {
+    struct Level {
+        tokens: proc_macro2::token_stream::IntoIter,
+        run: usize,
+        /// The group being walked below this level is a `{...}`: it ends this level's run.
+        ends_run: bool,
+    }
+    let mut levels = vec![Level { tokens: tokens.clone().into_iter(), run: 0, ends_run: false }];
+    let mut runs = 0usize;
+    let mut worst = 0usize;
+    while !levels.is_empty() {
+        let depth = levels.len();
+        let level = &mut levels[depth - 1];
+        let Some(token) = level.tokens.next() else {
+            runs -= level.run;
+            levels.pop();
+            if let Some(parent) = levels.last_mut()
+                && std::mem::take(&mut parent.ends_run)
+            {
+                runs -= parent.run;
+                parent.run = 0;
+            }
+            continue;
+        };
+        level.run += 1;
+        runs += 1;
+        worst = worst.max(runs + depth);
+        match token {
+            TokenTree::Punct(p) if matches!(p.as_char(), ';' | ',') => {
+                runs -= level.run;
+                level.run = 0;
+            }
+            TokenTree::Group(group) => {
+                level.ends_run = group.delimiter() == Delimiter::Brace;
+                levels.push(Level { tokens: group.stream().into_iter(), run: 0, ends_run: false });
+            }
+            _ => {}
+        }
+    }
+    worst
+}
+
+/// The outer attributes of the first top-level `fn main`, each as its path and the tokens
+/// after it, found by walking the top-level tokens (no parsing, no recursion).
+fn main_attributes(tokens: &TokenStream) -> Vec<(Vec<proc_macro2::Ident>, Vec<TokenTree>)> {
+    let top: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let is_ident = |t: &TokenTree, name: &str| matches!(t, TokenTree::Ident(i) if i == name);
+    let Some(fn_at) = top.windows(2).position(|w| is_ident(&w[0], "fn") && is_ident(&w[1], "main")) else {
+        return Vec::new();
+    };
+    // Back over the qualifiers: `pub`, `pub(crate)`, `const`, `async`, `unsafe`, `safe`,
+    // `extern "C"`.
+    let mut at = fn_at;
+    while at > 0 {
+        match &top[at - 1] {
+            TokenTree::Ident(i)
+                if ["pub", "const", "async", "unsafe", "safe", "extern", "default"].iter().any(|q| i == q) => {}
+            TokenTree::Literal(_) => {}
+            TokenTree::Group(g)
+                if g.delimiter() == Delimiter::Parenthesis && at >= 2 && is_ident(&top[at - 2], "pub") => {}
+            _ => break,
+        }
+        at -= 1;
+    }
+    // Back over the attributes: `#` `[...]` pairs (not `#!`, an inner attribute).
+    let mut attributes = Vec::new();
+    while at >= 2
+        && let (TokenTree::Punct(hash), TokenTree::Group(group)) = (&top[at - 2], &top[at - 1])
+        && hash.as_char() == '#'
+        && group.delimiter() == Delimiter::Bracket
+    {
+        attributes.push(group.stream());
+        at -= 2;
+    }
+    attributes.reverse();
+    attributes
+        .into_iter()
+        .map(|stream| {
+            // The path: `a`, `a::b`, `::a::b`.
+            let mut inner = stream.into_iter().peekable();
+            let mut path = Vec::new();
+            let mut colons = 2;
+            loop {
+                match inner.peek() {
+                    Some(TokenTree::Ident(ident)) if colons == 2 => {
+                        path.push(ident.clone());
+                        colons = 0;
+                    }
+                    // `::` between segments (or leading: `colons` is 2 until the first ident).
+                    Some(TokenTree::Punct(p)) if p.as_char() == ':' && (colons < 2 || path.is_empty()) => {
+                        colons = if path.is_empty() { 2 } else { colons + 1 };
+                    }
+                    _ => break,
+                }
+                inner.next();
+            }
+            (path, inner.collect())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -975,11 +1169,110 @@ mod tests {
     }
 
     #[test]
+    fn numbers_json_cannot_carry_are_refused() {
+        let e = load(quote! { name = "web", metadata(x = 1e400) }).unwrap_err();
+        assert!(e.contains("too large to be carried in JSON"), "{e}");
+        assert!(load(quote! { name = "web", metadata(x = -1.5e300) }).is_ok());
+    }
+
+    #[test]
     fn embedded_workloads_are_found() {
         let mut binary = b"\x7fELF....".to_vec();
         binary.extend_from_slice(format!("{EMBED_START}{{\"a\":1}}{EMBED_END}").as_bytes());
         binary.extend_from_slice(b"rest");
         assert_eq!(find_embedded(&binary), Some("{\"a\":1}"));
         assert_eq!(find_embedded(b"nothing here"), None);
+    }
+
+    /// `resource(db, ..., params(a(a(...(x = 1)...))))` with `groups` groups in all.
+    fn deep_params(groups: usize) -> String {
+        format!(
+            "name = \"web\", resource(db, type = \"postgres\", params({}x = 1{}))",
+            "a(".repeat(groups - 2),
+            ")".repeat(groups - 2)
+        )
+    }
+
+    #[test]
+    fn argument_nesting_is_bounded_before_parsing() {
+        let tokens: proc_macro2::TokenStream = deep_params(MAX_DEPTH + 1).parse().unwrap();
+        let e = parse(tokens, Span::call_site()).unwrap_err().to_string();
+        assert!(e.contains("nesting deeper than 64 levels (limits::MAX_DEPTH)"), "{e}");
+        // Far deeper: refused before any recursion (this runs on a 2 MiB test thread).
+        let tokens: proc_macro2::TokenStream = deep_params(100_000).parse().unwrap();
+        assert!(parse(tokens, Span::call_site()).is_err());
+        // Within the token bound but deeper than a Score tree may be (root, resources, db,
+        // params, 62 levels of `a`, then `x`): the validator's check.
+        let e = load(deep_params(MAX_DEPTH).parse().unwrap()).unwrap_err();
+        assert!(e.contains("limits::MAX_DEPTH"), "{e}");
+        assert!(load(deep_params(MAX_DEPTH - 3).parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn source_files_nested_deeply_are_read_without_overflow() {
+        let text = format!("#[score_workload({})]\nfn main() {{}}\n", deep_params(100_000));
+        let e = read_source("src/main.rs", &text).unwrap_err();
+        let d = &e.diagnostics[0];
+        assert!(d.message.contains("limits::MAX_DEPTH"), "{e}");
+        // At the 65th group: `score_workload(` is not counted, `resource(` and `params(` are,
+        // then 63 `a(`.
+        let column = "#[score_workload(name = \"web\", resource(db, type = \"postgres\", params(".len() + 2 * 62 + 2;
+        assert_eq!(e.sources.describe(d.location.unwrap()), format!("src/main.rs:1:{column}"));
+
+        // Deep code elsewhere: the attribute is still read (the syntax is not checked).
+        let attribute = "#[score_workload(name = \"web\", image = \"nginx\")]\n";
+        for body in [
+            format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("let x = {}1;", "- ".repeat(100_000)),
+            format!("let x: {}u8 = 0;", "fn() -> ".repeat(50_000)),
+            format!("let x: {}u8{} = 0;", "Option<".repeat(50_000), ">".repeat(50_000)),
+        ] {
+            let text = format!("{attribute}fn main() {{ {body} }}\n");
+            let FromSource::Inline(loaded) = read_source("main.rs", &text).unwrap() else { panic!("no workload") };
+            assert_eq!(loaded.workload.containers["main"].image, "nginx");
+        }
+        // Deep code in the attribute's other forms.
+        let text = format!("#[score_workload = {}1]\nfn main() {{}}\n", "- ".repeat(100_000));
+        let e = read_source("main.rs", &text).unwrap_err().to_string();
+        assert!(e.contains("write #[score_workload(...)]"), "{e}");
+    }
+
+    #[test]
+    fn the_attribute_is_found_as_syn_finds_it() {
+        let cases = [
+            ("#[score_workload(name = \"web\")]\nfn main() {}\n", true),
+            (
+                "#![allow(unused)]\n/// Doc.\n#[tokio::main]\n#[score_fly_macros::score_workload(name = \"web\")]\npub async fn main() {}\n",
+                true,
+            ),
+            (
+                "#[::score_fly_macros::score_workload(name = \"web\")]\npub(crate) unsafe extern \"C\" fn main() {}\n",
+                true,
+            ),
+            ("#!/usr/bin/env run-cargo-script\n#[score_workload(name = \"web\")]\nfn main() {}\n", true),
+            ("\u{feff}#[score_workload(name = \"web\")]\nfn main() {}\n", true),
+            ("mod inner {\n    #[score_workload(name = \"web\")]\n    fn main() {}\n}\nfn main() {}\n", false),
+            ("#[score_workload(name = \"web\")]\nfn other() {}\nfn main() {}\n", false),
+            ("// #[score_workload(name = \"web\")]\nfn main() {}\n", false),
+        ];
+        for (text, found) in cases {
+            match read_source("main.rs", text) {
+                Ok(FromSource::Inline(loaded)) => {
+                    assert!(found, "found in {text:?}");
+                    assert_eq!(loaded.workload.name(), "web");
+                }
+                Ok(FromSource::Nothing) => assert!(!found, "not found in {text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+        // Lines keep their numbers after a shebang.
+        let e = read_source("main.rs", "#!/usr/bin/env x\n\n#[score_workload(name = \"Web\")]\nfn main() {}\n")
+            .unwrap_err();
+        assert_eq!(e.sources.describe(e.diagnostics[0].location.unwrap()), "main.rs:3:25", "{e}");
+        // Syntax errors anywhere are still reported, located.
+        let e = read_source("main.rs", "#[score_workload(name = \"web\")]\nfn main() { let }\n").unwrap_err();
+        assert_eq!(e.sources.describe(e.diagnostics[0].location.unwrap()), "main.rs:2:17", "{e}");
+        let e = read_source("main.rs", "fn main() { \"unterminated }\n").unwrap_err();
+        assert!(e.diagnostics[0].location.is_some(), "{e}");
     }
 }

@@ -19,7 +19,8 @@
 //! Score → Fly conversion). [`quantity`] parses CPU and memory quantities; [`fsutil`] holds
 //! the only filesystem writes (atomic, never through a planted link, path-naming errors)
 //! and [`outputs`] decides which paths a run may write (never an input or a project file);
-//! [`limits`] names every bound on what is read.
+//! [`limits`] names every bound on what is read; [`input`] reads the files users point at
+//! within those bounds.
 //!
 //! This crate never prints and has no CLI: the `cargo-score-fly` binary does that.
 
@@ -31,6 +32,7 @@ pub mod fly;
 pub mod fsutil;
 #[cfg(feature = "engine")]
 pub mod image;
+pub mod input;
 pub mod limits;
 #[cfg(feature = "engine")]
 pub mod outputs;

@@ -22,7 +22,8 @@ pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 pub const MAX_DEPTH: usize = 64;
 
 /// Values (scalars, lists and maps, keys included) in one document, counting every value an
-/// alias (`*anchor`) copies: a "billion laughs" document stops here.
+/// alias (`*anchor`) copies: a "billion laughs" document stops here. The copies anchors keep
+/// for their aliases are bounded by it too.
 pub const MAX_NODES: usize = 100_000;
 
 /// Bytes of one string after `${...}` placeholders are expanded (a variable, a file's
@@ -58,6 +59,15 @@ pub const MAX_TIMEOUT: Duration = Duration::from_hours(24);
 
 /// Retries of an `http` provisioner (`http.retries`) after a connection error or a 5xx.
 pub const MAX_RETRIES: usize = 20;
+
+/// Problems (and, separately, warnings) reported about one document or workload: past it,
+/// the rest are counted, not listed. A hostile document can hold tens of thousands of
+/// problems, each shown with its source line.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
+/// Bytes of a binary's root source file (`src/main.rs`) read for its `#[score_workload]`
+/// attribute: generated code can be large, a device or an endless file cannot.
+pub const MAX_RUST_SOURCE_BYTES: usize = 16 * 1024 * 1024;
 
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
@@ -121,6 +131,8 @@ pub const ALL: &[Limit] = &[
     bytes("MAX_STATE_BYTES", MAX_STATE_BYTES),
     Limit { name: "MAX_TIMEOUT", value: MAX_TIMEOUT.as_secs(), unit: Unit::Seconds },
     count("MAX_RETRIES", MAX_RETRIES),
+    count("MAX_DIAGNOSTICS", MAX_DIAGNOSTICS),
+    bytes("MAX_RUST_SOURCE_BYTES", MAX_RUST_SOURCE_BYTES),
 ];
 
 #[cfg(test)]

@@ -10,10 +10,13 @@
 //!   warning by the loader.
 //!
 //! [`expand`] reports whether any **secret** output was read, so callers can route the
-//! value to Fly secrets instead of `fly.toml`.
+//! value to Fly secrets instead of `fly.toml`. An expansion stops as soon as its result
+//! would pass [`MAX_EXPANDED_BYTES`] (or the budget given to [`expand_within`]), before the
+//! large text is built.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+
+use crate::limits::MAX_EXPANDED_BYTES;
 
 /// One part of a parsed string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +82,48 @@ pub enum PlaceholderError {
         /// The key that could not be looked up.
         key: String,
     },
+    /// The expanded text would pass a limit (expansion stopped there).
+    #[error("{}", too_large(limit, *limit_bytes))]
+    TooLarge {
+        /// The limit's name in [`crate::limits`].
+        limit: &'static str,
+        /// Its value.
+        limit_bytes: usize,
+    },
+}
+
+fn too_large(limit: &str, limit_bytes: usize) -> String {
+    let value = crate::spec::human_bytes(limit_bytes);
+    let what = if limit == "MAX_EXPANDED_BYTES" {
+        "the expanded text"
+    } else {
+        "with this text, the workload's generated fly.toml and files"
+    };
+    format!(
+        "{what} would be larger than {value} (limits::{limit}): placeholders copy their values, and this copies too much; keep large content in a `source` file with `noExpand: true`, or reference it fewer times"
+    )
+}
+
+/// How large an expansion may grow: `bytes`, and the limit (name and value) to name when it
+/// would grow past them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Bytes the result may have.
+    pub bytes: usize,
+    /// The limit's name in [`crate::limits`].
+    pub limit: &'static str,
+    /// The limit's value (`bytes` may be what is left of it).
+    pub limit_bytes: usize,
+}
+
+impl Budget {
+    /// [`MAX_EXPANDED_BYTES`]: the bound of one expanded string.
+    pub const EXPANDED: Budget =
+        Budget { bytes: MAX_EXPANDED_BYTES, limit: "MAX_EXPANDED_BYTES", limit_bytes: MAX_EXPANDED_BYTES };
+
+    fn exceeded(self) -> PlaceholderError {
+        PlaceholderError::TooLarge { limit: self.limit, limit_bytes: self.limit_bytes }
+    }
 }
 
 /// Splits a string into literal text and placeholders.
@@ -170,27 +215,64 @@ pub struct Expanded {
     pub secret: bool,
 }
 
-/// Substitutes every placeholder in `input`.
+/// Substitutes every placeholder in `input`; the result may have at most
+/// [`MAX_EXPANDED_BYTES`].
 pub fn expand(input: &str, context: &Context<'_>) -> Result<Expanded, PlaceholderError> {
+    expand_within(input, context, Budget::EXPANDED)
+}
+
+/// Substitutes every placeholder in `input`, stopping with [`PlaceholderError::TooLarge`] as
+/// soon as the result would pass `budget` (nothing larger is ever built).
+pub fn expand_within(input: &str, context: &Context<'_>, budget: Budget) -> Result<Expanded, PlaceholderError> {
     let (pieces, _) = parse(input)?;
-    let mut value = String::with_capacity(input.len());
+    let mut value = String::with_capacity(input.len().min(budget.bytes));
     let mut secret = false;
+    let push = |value: &mut String, text: &str| {
+        if value.len() + text.len() > budget.bytes {
+            return Err(budget.exceeded());
+        }
+        value.push_str(text);
+        Ok(())
+    };
     for piece in pieces {
         match piece {
-            Piece::Literal(text) => value.push_str(&text),
+            Piece::Literal(text) => push(&mut value, &text)?,
             Piece::Reference { raw, segments } => {
                 let (resolved, was_secret) = resolve(&raw, &segments, context)?;
                 secret |= was_secret;
                 match resolved {
-                    serde_json::Value::String(s) => value.push_str(&s),
+                    serde_json::Value::String(s) => push(&mut value, &s)?,
                     other => {
-                        let _ = write!(value, "{other}");
+                        // JSON-encoded into what is left of the budget, never beyond it.
+                        let mut out = Capped { bytes: Vec::new(), room: budget.bytes - value.len() };
+                        serde_json::to_writer(&mut out, &other).map_err(|_| budget.exceeded())?;
+                        push(&mut value, &String::from_utf8_lossy(&out.bytes))?;
                     }
                 }
             }
         }
     }
     Ok(Expanded { value, secret })
+}
+
+/// A writer that refuses to grow past `room` bytes.
+struct Capped {
+    bytes: Vec<u8>,
+    room: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.room {
+            return Err(std::io::Error::other("budget exceeded"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Resolves one placeholder to its value and whether it came from a secret output.
@@ -235,9 +317,20 @@ fn resolve(
     }
 }
 
-fn hint<'k>(label: &str, keys: impl Iterator<Item = &'k String>) -> String {
-    let keys: Vec<&str> = keys.map(String::as_str).collect();
-    if keys.is_empty() { String::new() } else { format!(" ({label}: {})", keys.join(", ")) }
+/// Names listed in a hint at most: a document with thousands of keys must not make every
+/// message list them all.
+const HINT_NAMES: usize = 10;
+
+fn hint<S: AsRef<str>>(label: &str, keys: impl ExactSizeIterator<Item = S>) -> String {
+    let total = keys.len();
+    let shown: Vec<S> = keys.take(HINT_NAMES).collect();
+    let more = total - shown.len();
+    let shown: Vec<&str> = shown.iter().map(AsRef::as_ref).collect();
+    match (shown.is_empty(), more) {
+        (true, _) => String::new(),
+        (false, 0) => format!(" ({label}: {})", shown.join(", ")),
+        (false, more) => format!(" ({label}: {}, and {more} more)", shown.join(", ")),
+    }
 }
 
 fn walk<'v>(
@@ -266,7 +359,11 @@ fn walk<'v>(
 
 /// Checks placeholders before provisioning: syntax, roots, declared resources and metadata
 /// keys (output keys are only known after provisioning).
-pub fn check(input: &str, metadata: &serde_json::Value, declared_resources: &[&str]) -> Result<bool, PlaceholderError> {
+pub fn check(
+    input: &str,
+    metadata: &serde_json::Value,
+    declared_resources: &std::collections::BTreeSet<&str>,
+) -> Result<bool, PlaceholderError> {
     let (pieces, unterminated) = parse(input)?;
     for piece in &pieces {
         let Piece::Reference { raw, segments } = piece else { continue };
@@ -276,12 +373,11 @@ pub fn check(input: &str, metadata: &serde_json::Value, declared_resources: &[&s
             }
             "resources" => {
                 let name = segments.get(1).ok_or_else(|| PlaceholderError::MissingResourceName { raw: raw.clone() })?;
-                if !declared_resources.contains(&name.as_str()) {
-                    let declared: Vec<String> = declared_resources.iter().map(|s| (*s).to_owned()).collect();
+                if !declared_resources.contains(name.as_str()) {
                     return Err(PlaceholderError::UnknownResource {
                         raw: raw.clone(),
                         name: name.clone(),
-                        hint: hint("declared", declared.iter()),
+                        hint: hint("declared", declared_resources.iter()),
                     });
                 }
             }
@@ -378,10 +474,40 @@ mod tests {
     #[test]
     fn check_validates_without_outputs() {
         let (metadata, _) = ctx_data();
-        assert_eq!(check("${resources.db.anything}", &metadata, &["db"]), Ok(false));
-        assert!(check("${resources.other.x}", &metadata, &["db"]).is_err());
-        assert!(check("${metadata.nope}", &metadata, &["db"]).is_err());
-        assert!(check("${nope}", &metadata, &["db"]).is_err());
-        assert_eq!(check("x ${y", &metadata, &[]), Ok(true));
+        let db = std::collections::BTreeSet::from(["db"]);
+        assert_eq!(check("${resources.db.anything}", &metadata, &db), Ok(false));
+        assert!(check("${resources.other.x}", &metadata, &db).is_err());
+        assert!(check("${metadata.nope}", &metadata, &db).is_err());
+        assert!(check("${nope}", &metadata, &db).is_err());
+        assert_eq!(check("x ${y", &metadata, &std::collections::BTreeSet::new()), Ok(true));
+    }
+
+    #[test]
+    fn expansion_stops_at_the_budget() {
+        let (metadata, mut resources) = ctx_data();
+        let big = "x".repeat(1000);
+        resources.get_mut("db").unwrap().values.insert("big".into(), json!(big));
+        resources.get_mut("db").unwrap().values.insert("list".into(), json!(vec![big.clone(); 2000]));
+        let context = Context { metadata: &metadata, resources: &resources };
+        // 1,100 copies of 1,000 bytes: past 1 MiB.
+        let input = "${resources.db.big}".repeat(1100);
+        let e = expand(&input, &context).unwrap_err();
+        assert_eq!(e, PlaceholderError::TooLarge { limit: "MAX_EXPANDED_BYTES", limit_bytes: MAX_EXPANDED_BYTES });
+        let message = e.to_string();
+        assert!(message.contains("larger than 1 MiB (limits::MAX_EXPANDED_BYTES)"), "{message}");
+        assert_eq!(expand(&"${resources.db.big}".repeat(1000), &context).unwrap().value.len(), 1_000_000);
+        // A JSON-encoded value is cut off too (2,000 × 1,002 bytes).
+        assert!(matches!(expand("${resources.db.list}", &context), Err(PlaceholderError::TooLarge { .. })));
+        // A smaller budget names its own limit.
+        let budget = Budget { bytes: 5000, limit: "MAX_GENERATED_BYTES", limit_bytes: 8 << 20 };
+        let e = expand_within(&"${resources.db.big}".repeat(6), &context, budget).unwrap_err().to_string();
+        assert!(
+            e.contains("generated fly.toml and files would be larger than 8 MiB (limits::MAX_GENERATED_BYTES)"),
+            "{e}"
+        );
+        assert_eq!(expand_within(&"${resources.db.big}".repeat(5), &context, budget).unwrap().value.len(), 5000);
+        // Literal text counts as well.
+        let budget = Budget { bytes: 3, ..budget };
+        assert!(expand_within("abcd", &context, budget).is_err());
     }
 }

@@ -58,9 +58,28 @@ fn workload_json(args: TokenStream, item: &TokenStream) -> Result<(String, Optio
     }
 }
 
+/// A function item up to its body, which is kept as tokens: `main` is emitted unchanged, so
+/// its body needs no parsing (which would recurse as deep as the body nests).
+struct FnHead {
+    sig: syn::Signature,
+}
+
+impl syn::parse::Parse for FnHead {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        input.call(syn::Attribute::parse_outer)?;
+        input.parse::<syn::Visibility>()?;
+        let sig = input.parse()?;
+        let body: proc_macro2::Group = input.parse()?;
+        if body.delimiter() != proc_macro2::Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected the function body"));
+        }
+        Ok(FnHead { sig })
+    }
+}
+
 /// The attribute belongs on `fn main` of a binary target.
 fn check_item(item: &TokenStream) -> Result<(), syn::Error> {
-    let function: syn::ItemFn = syn::parse2(item.clone()).map_err(|_| {
+    let function: FnHead = syn::parse2(item.clone()).map_err(|_| {
         // Point at the item's keyword (`struct`, `impl`...) when there is one.
         let (span, what) = match syn::parse2::<syn::Item>(item.clone()) {
             Ok(syn::Item::Struct(s)) => (s.struct_token.span, "a struct"),
@@ -95,7 +114,12 @@ fn check_item(item: &TokenStream) -> Result<(), syn::Error> {
 fn load_file(path: &str, span: Span) -> Result<(spec::Workload, PathBuf), syn::Error> {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
     let full = manifest_dir.join(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| {
+    // At most limits::MAX_DOCUMENT_BYTES: a huge (or endless) file stops there.
+    let text = score_fly_core::input::read_document(&full).map_err(|e| {
+        let e = match e {
+            score_fly_core::input::ReadError::Io { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
         syn::Error::new(
             span,
             format!(

@@ -49,6 +49,7 @@ fn options() -> ConvertOptions {
         preflight: false,
         primary_region: None,
         built: None,
+        sources: fly::SourcePolicy::default(),
     }
 }
 

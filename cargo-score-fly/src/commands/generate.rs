@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use score_fly_core::builtin::FlyEnv;
 use score_fly_core::fly::{self, ConvertOptions, LocalFiles};
 use score_fly_core::fsutil::{self, PendingWrite};
+use score_fly_core::input::{self, ReadError};
 use score_fly_core::outputs::{self, Output, Protected};
 use score_fly_core::provision::{self, Outcome, ProvisionOptions, Provisioning, definition};
 use score_fly_core::spec::node::FieldPath;
@@ -75,6 +76,8 @@ pub(crate) struct Sources {
     /// The cargo workspace, when the workloads come from packages (its services keep their
     /// workloads too).
     pub(crate) workspace: Option<cargo::Workspace>,
+    /// `--allow-outside-source`.
+    pub(crate) allow_outside_source: bool,
 }
 
 /// Finds and loads this run's workloads (nothing is locked or written).
@@ -140,6 +143,8 @@ pub(crate) struct Opened {
     pub(crate) defs: Vec<definition::Located>,
     /// What no output may replace (this run's inputs and earlier runs' too).
     protected: Vec<Protected>,
+    /// `--allow-outside-source`: `source` files may be outside the project folder.
+    allow_outside_source: bool,
 }
 
 /// One converted workload.
@@ -159,7 +164,7 @@ pub(crate) struct Converted {
 /// Locks the project and joins this run's workloads to those of earlier runs.
 pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failure> {
     let printer = &session.printer;
-    let Sources { root, inputs, outputs, app_prefix, mut protected, .. } = sources;
+    let Sources { root, inputs, outputs, app_prefix, mut protected, allow_outside_source, .. } = sources;
     let project = super::open_project_at(&root, session)?;
     let state = match project.load()? {
         Some(state) => {
@@ -202,7 +207,7 @@ pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failur
     }
     let workloads = targets.iter().map(|(name, t)| (name.clone(), t.entry.spec.clone())).collect();
     let defs = definition::load_all(&project.dir())?;
-    Ok(Opened { root, project, state, targets, workloads, defs, protected })
+    Ok(Opened { root, project, state, targets, workloads, defs, protected, allow_outside_source })
 }
 
 impl Opened {
@@ -215,7 +220,8 @@ impl Opened {
     pub(crate) fn fly_env(&self, org: Option<String>, region: Option<String>) -> FlyEnv {
         let entries: BTreeMap<String, WorkloadEntry> =
             self.targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
-        let mut env = FlyEnv::for_workloads(&self.state.app_prefix, &self.root, &entries);
+        let mut env =
+            FlyEnv::for_workloads_reading(&self.state.app_prefix, &self.root, &entries, self.allow_outside_source);
         env.org = org;
         env.region = region;
         env
@@ -253,6 +259,7 @@ impl Opened {
             preflight,
             primary_region: target.entry.region.clone(),
             built,
+            sources: fly::SourcePolicy { root: Some(absolute(root)?), allow_outside: self.allow_outside_source },
         })
     }
 
@@ -516,7 +523,13 @@ fn from_files(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure
     let mut inputs = Vec::new();
     let mut errors = Vec::new();
     for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = input::read_document(path).map_err(|e| {
+            let e = match e {
+                ReadError::Io { source, .. } => source,
+                ReadError::NotText { .. } => std::io::Error::other("it is not UTF-8 text"),
+                // Too large: the error names the file and the limit.
+                other => return Failure::Invalid(format!("Score file {other}")),
+            };
             let hint = if e.kind() == std::io::ErrorKind::NotFound {
                 if path.as_os_str() == DEFAULT_SCORE_FILE {
                     "; create a score.yaml here (`cargo score-fly init` writes a sample) or pass the path of your Score file"
@@ -559,6 +572,7 @@ fn from_files(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure
         app_prefix: Some(args.app_prefix.clone()).filter(|p| !p.is_empty()),
         org: None,
         workspace: None,
+        allow_outside_source: args.allow_outside_source,
     })
 }
 
@@ -659,6 +673,7 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
         app_prefix,
         org: orgs.into_iter().next(),
         workspace: Some(workspace),
+        allow_outside_source: args.allow_outside_source,
     })
 }
 
@@ -672,8 +687,15 @@ fn overrides(args: &WorkloadArgs, workloads: usize) -> Result<Overrides, Failure
     let mut overrides =
         Overrides { files: Vec::new(), properties: args.override_property.clone(), image: args.image.clone() };
     for path in &args.overrides_file {
-        let text =
-            fsutil::read_to_string(path).map_err(|e| Failure::Invalid(format!("cannot read overrides file: {e}")))?;
+        let text = input::read_document(path).map_err(|e| {
+            Failure::Invalid(match e {
+                ReadError::Io { path, source } => {
+                    format!("cannot read overrides file: failed to read {}: {source}", path.display())
+                }
+                // Too large (naming the file and the limit), not text.
+                other => format!("cannot read overrides file: {other}"),
+            })
+        })?;
         overrides.files.push((path.display().to_string(), text));
     }
     Ok(overrides)

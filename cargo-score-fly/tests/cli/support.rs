@@ -135,7 +135,8 @@ impl Project {
         }
     }
 
-    /// Every entry under the project (relative path → file bytes, `None` for a folder).
+    /// Every entry under the project (relative path → file bytes, `None` for a folder; a link
+    /// or a special file is recorded as what it is, never read through).
     pub(crate) fn snapshot(&self) -> BTreeSet<(PathBuf, Option<Vec<u8>>)> {
         let mut out = BTreeSet::new();
         let mut pending = vec![self.path().to_path_buf()];
@@ -143,12 +144,19 @@ impl Project {
             for entry in std::fs::read_dir(&dir).expect("list folder") {
                 let path = entry.expect("folder entry").path();
                 let relative = path.strip_prefix(self.path()).expect("inside the project").to_path_buf();
-                if path.is_dir() {
+                // Never through a link, and never from a FIFO or a device: a hostile test
+                // plants those (a link to /dev/zero read here once filled the machine's memory).
+                let kind = std::fs::symlink_metadata(&path).expect("stat a folder entry").file_type();
+                if kind.is_dir() {
                     out.insert((relative, None));
                     pending.push(path);
+                } else if kind.is_symlink() {
+                    let target = std::fs::read_link(&path).expect("read a link");
+                    out.insert((relative, Some(format!("link to {}", target.display()).into_bytes())));
+                } else if kind.is_file() {
+                    out.insert((relative, std::fs::read(&path).ok()));
                 } else {
-                    let bytes = std::fs::read(&path).ok();
-                    out.insert((relative, bytes));
+                    out.insert((relative, Some(format!("{kind:?}").into_bytes())));
                 }
             }
         }

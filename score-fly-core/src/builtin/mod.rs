@@ -99,11 +99,23 @@ impl FlyEnv {
     /// The environment of a project's workloads: each one's primary region (its
     /// `primary-region` annotation, else the region it was added with), service ports, and
     /// the resource outputs their placeholders read (`root`: the project folder, which the
-    /// workloads' `file` and `dir` are relative to, to read `source` files).
+    /// workloads' `file` and `dir` are relative to, to read `source` files, which must be
+    /// inside it).
     pub fn for_workloads(
         app_prefix: &str,
         root: &std::path::Path,
         workloads: &BTreeMap<String, crate::state::WorkloadEntry>,
+    ) -> FlyEnv {
+        Self::for_workloads_reading(app_prefix, root, workloads, false)
+    }
+
+    /// [`FlyEnv::for_workloads`], reading `source` files outside the project too when
+    /// `allow_outside_source` (`--allow-outside-source`).
+    pub fn for_workloads_reading(
+        app_prefix: &str,
+        root: &std::path::Path,
+        workloads: &BTreeMap<String, crate::state::WorkloadEntry>,
+        allow_outside_source: bool,
     ) -> FlyEnv {
         let ports = workloads
             .iter()
@@ -118,10 +130,11 @@ impl FlyEnv {
             })
             .collect();
         let mut referenced = BTreeMap::new();
+        let sources = crate::fly::SourcePolicy { root: Some(root.to_path_buf()), allow_outside: allow_outside_source };
         for (name, entry) in workloads {
             let file_dir = entry.file.parent().unwrap_or(std::path::Path::new(""));
             let source_dir = root.join(entry.dir.as_deref().unwrap_or(file_dir));
-            referenced_outputs(name, &entry.spec, &source_dir, &mut referenced);
+            referenced_outputs(name, &entry.spec, &source_dir, &sources, &mut referenced);
         }
         let regions = workloads
             .iter()
@@ -173,13 +186,15 @@ impl FlyEnv {
 }
 
 /// Adds the output keys `workload`'s placeholders read, by resource uid: in variables, file
-/// contents that are expanded (inline, or `source` files relative to `source_dir`), volume
-/// sources and resource params. A `source` file that cannot be read as text is skipped here:
-/// the conversion reports it.
+/// contents that are expanded (inline, or `source` files relative to `source_dir`, read as
+/// the conversion reads them: [`crate::fly::read_source`]), volume sources and resource
+/// params. A `source` file that cannot be read as text is skipped here: the conversion
+/// reports it.
 fn referenced_outputs(
     workload_name: &str,
     workload: &crate::spec::Workload,
     source_dir: &std::path::Path,
+    sources: &crate::fly::SourcePolicy,
     out: &mut BTreeMap<String, BTreeSet<String>>,
 ) {
     let mut strings: Vec<String> = Vec::new();
@@ -189,7 +204,8 @@ fn referenced_outputs(
             if let Some(content) = &file.content {
                 strings.push(content.clone());
             } else if let Some(source) = &file.source
-                && let Ok(text) = std::fs::read_to_string(source_dir.join(source))
+                && let Ok(bytes) = crate::fly::read_source(&crate::fly::LocalFiles, sources, source_dir, source)
+                && let Ok(text) = String::from_utf8(bytes)
             {
                 strings.push(text);
             }
@@ -549,6 +565,36 @@ mod tests {
         assert!(!env.referenced.contains_key("environment.default#common"));
         assert!(!env.referenced.contains_key("volume.default#web.data"), "a bare uid reference reads no key");
         assert_eq!(env.app("web"), "demo-web");
+    }
+
+    #[test]
+    fn referenced_keys_are_read_from_source_files_as_the_conversion_reads_them() {
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    files:\n      /etc/a: {source: inside.conf}\n      /etc/b: {source: fifo}\n      /etc/c: {source: OUTSIDE}\n      /etc/d: {source: linked.conf}\n      /etc/e: {source: /proc/self/environ}\nresources:\n  env:\n    type: environment\n";
+        let outside = tempfile::tempdir().unwrap();
+        let outside_file = outside.path().join("out.conf");
+        std::fs::write(&outside_file, "${resources.env.OUTSIDE}").unwrap();
+        let text = text.replace("OUTSIDE", outside_file.to_str().unwrap());
+        let spec = crate::spec::load_str("score.yaml", &text).unwrap().workload;
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("inside.conf"), "${resources.env.INSIDE}").unwrap();
+        let fifo = root.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        std::os::unix::fs::symlink(&outside_file, root.path().join("linked.conf")).unwrap();
+        let entry = crate::state::WorkloadEntry {
+            file: "score.yaml".into(),
+            output: "fly.toml".into(),
+            dir: None,
+            region: None,
+            spec,
+        };
+        let workloads = BTreeMap::from([("web".to_owned(), entry)]);
+        // The FIFO is not waited on (this would hang), the outside file and the symlink to
+        // it are not read, /proc never.
+        let keys =
+            |env: FlyEnv| -> Vec<String> { env.referenced["environment.default#web.env"].iter().cloned().collect() };
+        assert_eq!(keys(FlyEnv::for_workloads("demo-", root.path(), &workloads)), ["INSIDE"]);
+        let allowed = FlyEnv::for_workloads_reading("demo-", root.path(), &workloads, true);
+        assert_eq!(keys(allowed), ["INSIDE", "OUTSIDE"]);
     }
 
     #[test]

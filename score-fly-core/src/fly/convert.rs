@@ -14,7 +14,8 @@ use super::config::{
 use super::vm::{self, CpuKind};
 use super::{Conversion, ConvertError, ConvertOptions, FileAccess, GeneratedFile, Problem};
 use crate::fsutil::relative_path;
-use crate::placeholder::{self, Context, Expanded, Piece};
+use crate::limits::{MAX_DIAGNOSTICS, MAX_EXPANDED_BYTES, MAX_GENERATED_BYTES};
+use crate::placeholder::{self, Budget, Context, Expanded, Piece};
 use crate::quantity;
 use crate::secret::Secret;
 use crate::spec::node::FieldPath;
@@ -37,6 +38,11 @@ struct Converter<'a> {
     /// Secret name → the file target it carries.
     file_secrets: BTreeMap<String, String>,
     generated: Vec<GeneratedFile>,
+    /// Bytes of text and files this conversion produced so far (expanded values, inline and
+    /// binary contents): bounded by [`MAX_GENERATED_BYTES`].
+    produced: usize,
+    /// [`MAX_GENERATED_BYTES`] was reached (and reported once): nothing more is expanded.
+    spent: bool,
 }
 
 /// Converts a validated workload into a `fly.toml` model, secrets and generated files.
@@ -62,12 +68,43 @@ pub fn convert(
         secrets: BTreeMap::new(),
         file_secrets: BTreeMap::new(),
         generated: Vec::new(),
+        produced: 0,
+        spent: false,
     };
     let config = c.run();
     if c.problems.is_empty() {
+        // The budget counted what expansion and contents produced; this is the real size.
+        let total = config.to_toml().len() + c.generated.iter().map(|f| f.bytes.len()).sum::<usize>();
+        if total > MAX_GENERATED_BYTES {
+            c.problem(
+                &FieldPath::root(),
+                format!(
+                    "the generated fly.toml and files would be {total} bytes, more than {} (limits::MAX_GENERATED_BYTES); keep large content in `source` files with `noExpand: true`",
+                    crate::spec::human_bytes(MAX_GENERATED_BYTES)
+                ),
+            );
+        }
+    }
+    cap_problems(&mut c.warnings, "warnings");
+    if c.problems.is_empty() {
         Ok(Conversion { config, secrets: c.secrets, generated_files: c.generated, warnings: c.warnings })
     } else {
+        cap_problems(&mut c.problems, "problems");
         Err(ConvertError { workload: workload.name().to_owned(), problems: c.problems })
+    }
+}
+
+/// Keeps the first [`MAX_DIAGNOSTICS`] and says how many more `what` there were.
+fn cap_problems(list: &mut Vec<Problem>, what: &str) {
+    if list.len() > MAX_DIAGNOSTICS {
+        let more = list.len() - MAX_DIAGNOSTICS;
+        list.truncate(MAX_DIAGNOSTICS);
+        list.push(Problem {
+            path: FieldPath::root(),
+            message: format!(
+                "{more} more {what} not listed: only the first {MAX_DIAGNOSTICS} are (limits::MAX_DIAGNOSTICS); fix these and run again"
+            ),
+        });
     }
 }
 
@@ -84,10 +121,48 @@ impl Converter<'_> {
         self.warnings.push(Problem { path: path.clone(), message: message.into() });
     }
 
+    /// Counts `bytes` more of output; past [`MAX_GENERATED_BYTES`] that is a problem at
+    /// `path` (reported once) and `false`.
+    fn spend(&mut self, bytes: usize, path: &FieldPath) -> bool {
+        if self.spent {
+            return false;
+        }
+        self.produced += bytes;
+        if self.produced > MAX_GENERATED_BYTES {
+            self.spent = true;
+            let e = placeholder::PlaceholderError::TooLarge {
+                limit: "MAX_GENERATED_BYTES",
+                limit_bytes: MAX_GENERATED_BYTES,
+            };
+            self.problem(path, e.to_string());
+            return false;
+        }
+        true
+    }
+
+    /// Expands placeholders, within [`MAX_EXPANDED_BYTES`] for this text and what is left of
+    /// [`MAX_GENERATED_BYTES`] for the workload: expansion stops where either is reached.
     fn expand(&mut self, text: &str, path: &FieldPath) -> Option<Expanded> {
+        if self.spent {
+            return None;
+        }
+        let left = MAX_GENERATED_BYTES.saturating_sub(self.produced);
+        let budget = if left < MAX_EXPANDED_BYTES {
+            Budget { bytes: left, limit: "MAX_GENERATED_BYTES", limit_bytes: MAX_GENERATED_BYTES }
+        } else {
+            Budget::EXPANDED
+        };
         let context = Context { metadata: &self.metadata, resources: &self.options.resources };
-        match placeholder::expand(text, &context) {
-            Ok(e) => Some(e),
+        match placeholder::expand_within(text, &context, budget) {
+            Ok(e) => {
+                self.produced += e.value.len();
+                Some(e)
+            }
+            Err(e @ placeholder::PlaceholderError::TooLarge { limit: "MAX_GENERATED_BYTES", .. }) => {
+                self.spent = true;
+                self.problem(path, e.to_string());
+                None
+            }
             // Declared but not provisioned: already reported once at `resources.<name>`.
             Err(placeholder::PlaceholderError::UnknownResource { name, .. })
                 if self.workload.resources.contains_key(&name) =>
@@ -336,12 +411,18 @@ impl Converter<'_> {
                         let Some(e) = self.expand(text, &path.key("content")) else { continue };
                         e
                     } else {
+                        if !self.spend(text.len(), &path.key("content")) {
+                            continue;
+                        }
                         Expanded { value: text.to_owned(), secret: false }
                     };
                     entries.push(self.text_file(target, expanded, &path, app, &entry));
                 }
                 FileContent::Binary(encoded) => match base64::engine::general_purpose::STANDARD.decode(encoded) {
                     Ok(bytes) => {
+                        if !self.spend(bytes.len(), &path.key("binaryContent")) {
+                            continue;
+                        }
                         let local = self.generate(app, target, bytes);
                         entries.push(entry(Some(local), None, None));
                     }
@@ -352,16 +433,21 @@ impl Converter<'_> {
                 },
                 FileContent::Source(source) => {
                     let source_path = self.options.score_dir.join(source);
-                    let bytes = match self.files.read(&source_path) {
-                        Ok(bytes) => bytes,
-                        Err(e) => {
-                            self.problem(
-                                &path.key("source"),
-                                format!("cannot read source file {} for `{target}`: {e}", source_path.display()),
-                            );
-                            continue;
-                        }
-                    };
+                    let bytes =
+                        match super::read_source(self.files, &self.options.sources, &self.options.score_dir, source) {
+                            Ok(bytes) => bytes,
+                            Err(e) => {
+                                self.problem(
+                                    &path.key("source"),
+                                    format!(
+                                        "cannot read source file {} for `{target}`: {}",
+                                        e.path.display(),
+                                        e.reason
+                                    ),
+                                );
+                                continue;
+                            }
+                        };
                     let local = relative_path(&self.options.out_dir, &source_path);
                     match (file.expands(), String::from_utf8(bytes)) {
                         (true, Ok(text)) => {

@@ -70,25 +70,148 @@ impl fmt::Display for ConvertError {
     }
 }
 
-/// Reads the files a Score workload refers to (`source` files, a Dockerfile).
+/// Reads the files a Score workload refers to (`source` files, a Dockerfile). `source` files
+/// are read through [`read_source`], which decides which may be read.
 pub trait FileAccess {
     /// Reads a whole file.
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
     /// Whether a file exists.
     fn exists(&self, path: &Path) -> bool;
+    /// The path with symlinks resolved, to decide whether it is inside the project. The
+    /// default cleans it lexically (`a/../b` → `b`), for files that are not on a disk.
+    fn resolve(&self, path: &Path) -> std::io::Result<PathBuf> {
+        Ok(crate::fsutil::normalize(path))
+    }
 }
 
-/// The local filesystem.
+/// The local filesystem. `source` files must be regular files of at most
+/// [`MAX_SOURCE_FILE_BYTES`](crate::limits::MAX_SOURCE_FILE_BYTES), never on `/proc`
+/// ([`crate::input::read_regular`]): a FIFO or a device cannot hang or flood a run.
+#[cfg(feature = "engine")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalFiles;
 
+#[cfg(feature = "engine")]
 impl FileAccess for LocalFiles {
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        std::fs::read(path)
+        let limit = (
+            "MAX_SOURCE_FILE_BYTES",
+            crate::limits::MAX_SOURCE_FILE_BYTES,
+            "fly.toml carries file contents in its text: build large files into the image, or keep them on a volume",
+        );
+        crate::input::read_regular(path, limit).map_err(std::io::Error::other)
     }
     fn exists(&self, path: &Path) -> bool {
         path.is_file()
     }
+    fn resolve(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+        std::fs::canonicalize(path)
+    }
+}
+
+/// Where `source` files may come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourcePolicy {
+    /// The folder `source` files must be inside once symlinks are resolved: the project.
+    /// `None`: the folder of the Score file.
+    pub root: Option<PathBuf>,
+    /// Files outside `root` may be read too (`--allow-outside-source`). Never from `/proc`.
+    pub allow_outside: bool,
+}
+
+/// A `source` file that was not read: the path as written (joined to the Score file's
+/// folder) and why.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read source file {}: {reason}", path.display())]
+pub struct SourceError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub reason: SourceRefusal,
+}
+
+/// Why a `source` file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceRefusal {
+    /// The operating system said no (missing, permissions...).
+    #[error("{0}")]
+    Io(std::io::Error),
+    /// Outside the project, and not allowed.
+    #[error(
+        "it is outside the project folder {} (it resolves to {}); move it into the project, or pass --allow-outside-source to read it anyway",
+        root.display(),
+        real.display()
+    )]
+    Outside {
+        /// The file, symlinks resolved.
+        real: PathBuf,
+        /// The project folder, symlinks resolved.
+        root: PathBuf,
+    },
+    /// On `/proc`.
+    #[error(
+        "it is on /proc, which holds the environment and memory of processes (secrets included); score-fly never reads source files from there"
+    )]
+    Proc,
+    /// A FIFO, a device, a folder...
+    #[error("it is {0}, not a regular file; point `source` at a file")]
+    NotRegular(&'static str),
+    /// Too large.
+    #[error("it is larger than {} (limits::MAX_SOURCE_FILE_BYTES); {hint}", crate::spec::human_bytes(*limit_bytes))]
+    TooLarge {
+        /// The limit.
+        limit_bytes: usize,
+        /// What to do.
+        hint: &'static str,
+    },
+}
+
+/// Reads the `source` file of a container's `files` entry: **the** one way score-fly reads
+/// them (conversion, `generate --check`, the `environment` builtin's key discovery).
+///
+/// `source` is relative to `score_dir`. The file must resolve (symlinks followed) inside the
+/// policy's root unless it allows outside files, and never to `/proc`; the reading itself
+/// ([`FileAccess::read`]) refuses what is not a regular file and what is too large.
+pub fn read_source(
+    files: &dyn FileAccess,
+    policy: &SourcePolicy,
+    score_dir: &Path,
+    source: &str,
+) -> Result<Vec<u8>, SourceError> {
+    let path = score_dir.join(source);
+    let fail = |reason| SourceError { path: path.clone(), reason };
+    let real = files.resolve(&path).map_err(|e| fail(SourceRefusal::Io(e)))?;
+    if crate::input::is_proc_path(&real) {
+        return Err(fail(SourceRefusal::Proc));
+    }
+    if !policy.allow_outside {
+        let root = policy.root.as_deref().unwrap_or(score_dir);
+        let root = files.resolve(root).map_err(|e| fail(SourceRefusal::Io(e)))?;
+        if !real.starts_with(&root) {
+            return Err(fail(SourceRefusal::Outside { real, root }));
+        }
+    }
+    files.read(&real).map_err(|e| fail(refusal(e)))
+}
+
+/// Why [`FileAccess::read`] failed: [`LocalFiles`] says why it refused a file.
+fn refusal(e: std::io::Error) -> SourceRefusal {
+    #[cfg(feature = "engine")]
+    let e = match e.downcast::<crate::input::ReadError>() {
+        Ok(read) => {
+            use crate::input::ReadError;
+            return match read {
+                ReadError::Proc { .. } => SourceRefusal::Proc,
+                ReadError::NotRegular { kind, .. } => SourceRefusal::NotRegular(kind),
+                ReadError::TooLarge { limit_bytes, hint, .. } => SourceRefusal::TooLarge { limit_bytes, hint },
+                ReadError::Io { source, .. } => SourceRefusal::Io(source),
+                other @ ReadError::NotText { .. } => SourceRefusal::Io(std::io::Error::other(other.to_string())),
+            };
+        }
+        Err(e) => e,
+    };
+    SourceRefusal::Io(e)
 }
 
 /// No files at all (for conversions that must not touch the disk).
@@ -123,6 +246,8 @@ pub struct ConvertOptions {
     /// For containers whose image is `.`: the image `build` pushed, or the Dockerfile (and
     /// ignore file) it wrote.
     pub built: Option<Built>,
+    /// Where `source` files may come from (by default: the folder of the Score file).
+    pub sources: SourcePolicy,
 }
 
 /// What `build` made for a workload whose image is `.`.

@@ -24,6 +24,8 @@ pub mod yaml;
 
 use std::fmt;
 
+use crate::limits::{self, MAX_DEPTH, MAX_DIAGNOSTICS, MAX_DOCUMENT_BYTES, MAX_NODES};
+
 pub use model::*;
 pub use node::{Location, Source, SourceMap};
 pub use overrides::Overrides;
@@ -117,6 +119,13 @@ pub fn load_str(name: &str, text: &str) -> Result<Loaded, LoadError> {
 /// Loads a Score document, applying overrides before validation.
 pub fn load(name: &str, text: &str, overrides: &Overrides) -> Result<Loaded, LoadError> {
     let mut sources = SourceMap::default();
+    if text.len() > MAX_DOCUMENT_BYTES {
+        // Kept out of the source map: a snippet of it would be as large.
+        sources.add(name, "");
+        let diagnostics =
+            vec![Diagnostic { path: String::new(), location: None, message: yaml::too_large(text.len()) }];
+        return Err(LoadError { diagnostics, sources });
+    }
     let source = sources.add(name, text);
     let root = match yaml::parse(text, source) {
         Ok(root) => root,
@@ -132,10 +141,20 @@ pub fn load(name: &str, text: &str, overrides: &Overrides) -> Result<Loaded, Loa
 /// `#[score_workload]` attribute) and turns it into a [`Workload`].
 pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overrides) -> Result<Loaded, LoadError> {
     let fail = |diagnostics: Vec<Diagnostic>, sources: SourceMap| Err(LoadError { diagnostics, sources });
+    // Every later stage walks the tree recursively: it must be within the limits (the YAML
+    // loader keeps to them; a tree from elsewhere, or grown by overrides, is checked here).
+    if let Err(e) = check_tree(&root) {
+        return fail(vec![e], sources);
+    }
     let mut warnings = Vec::new();
     let errors = overrides::apply(&mut root, overrides, &mut sources, &mut warnings);
     if !errors.is_empty() {
         return fail(errors, sources);
+    }
+    if !overrides.is_empty()
+        && let Err(e) = check_tree(&root)
+    {
+        return fail(vec![e], sources);
     }
     upgrade::legacy_spellings(&mut root, &mut warnings);
     let mut errors = validate::validate(&root);
@@ -147,8 +166,10 @@ pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overr
     let mut semantic_warnings = Vec::new();
     errors.extend(semantic::check(&root, &mut semantic_warnings));
     warnings.extend(semantic_warnings);
+    cap_diagnostics(&mut warnings, "warnings");
     if !errors.is_empty() {
         errors.sort_by_key(|d| d.location.map(|l| (l.source, l.line, l.column)));
+        cap_diagnostics(&mut errors, "problems");
         return fail(errors, sources);
     }
     match serde_json::from_value::<Workload>(root.to_json()) {
@@ -162,6 +183,85 @@ pub fn load_tree(mut root: node::Node, mut sources: SourceMap, overrides: &Overr
             sources,
         ),
     }
+}
+
+/// Keeps the first [`MAX_DIAGNOSTICS`] of `list`, and a last one saying how many more
+/// `what` (`problems`, `warnings`) there were: each is shown with its source line.
+pub fn cap_diagnostics(list: &mut Vec<Diagnostic>, what: &str) {
+    if list.len() > MAX_DIAGNOSTICS {
+        let more = list.len() - MAX_DIAGNOSTICS;
+        list.truncate(MAX_DIAGNOSTICS);
+        list.push(Diagnostic {
+            path: String::new(),
+            location: None,
+            message: format!(
+                "{more} more {what} not listed: only the first {MAX_DIAGNOSTICS} are (limits::MAX_DIAGNOSTICS); fix these and run again"
+            ),
+        });
+    }
+}
+
+/// `1 MiB`: a byte count as the README's limits table writes it (for messages naming a
+/// limit).
+pub fn human_bytes(value: usize) -> String {
+    limits::Limit { name: "", value: value as u64, unit: limits::Unit::Bytes }.human()
+}
+
+/// Checks, without recursion, that a tree is at most [`MAX_DEPTH`] levels deep (the root
+/// is level 1) and holds at most [`MAX_NODES`] values (keys included): what every recursive
+/// walk of a tree relies on.
+pub fn check_tree(root: &node::Node) -> Result<(), Diagnostic> {
+    enum Children<'n> {
+        Seq(std::iter::Enumerate<std::slice::Iter<'n, node::Node>>),
+        Map(std::slice::Iter<'n, (node::Key, node::Node)>),
+    }
+    fn children(node: &node::Node) -> Option<Children<'_>> {
+        match &node.value {
+            node::Value::Seq(items) => Some(Children::Seq(items.iter().enumerate())),
+            node::Value::Map(entries) => Some(Children::Map(entries.iter())),
+            _ => None,
+        }
+    }
+    let fail = |path: &node::FieldPath, node: &node::Node, message: String| {
+        Err(Diagnostic { path: path.to_string(), location: node.location, message })
+    };
+    let mut path = node::FieldPath::root();
+    let mut open: Vec<Children<'_>> = children(root).into_iter().collect();
+    let mut count = 1usize;
+    while let Some(top) = open.last_mut() {
+        let child = match top {
+            Children::Seq(items) => items.next().map(|(i, n)| (node::Segment::Index(i), n, 1)),
+            Children::Map(entries) => entries.next().map(|(k, n)| (node::Segment::Key(k.name.clone()), n, 2)),
+        };
+        let Some((segment, child, values)) = child else {
+            open.pop();
+            path.pop();
+            continue;
+        };
+        path.push(segment);
+        count += values;
+        if open.len() + 1 > MAX_DEPTH {
+            return fail(
+                &path,
+                child,
+                format!("nesting deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); flatten the document"),
+            );
+        }
+        if count > MAX_NODES {
+            return fail(
+                &path,
+                child,
+                format!("the document holds more than {MAX_NODES} values (limits::MAX_NODES); split the workload"),
+            );
+        }
+        match children(child) {
+            Some(c) => open.push(c),
+            None => {
+                path.pop();
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -251,6 +351,21 @@ mod tests {
         assert_eq!(e.diagnostics[0].path, "containers.main.image");
         let o = Overrides { properties: vec!["metadata.name=other".into()], ..Overrides::default() };
         assert_eq!(load("score.yaml", MINIMAL, &o).unwrap().workload.name(), "other");
+    }
+
+    #[test]
+    fn problems_are_listed_up_to_the_limit() {
+        // 5,000 variables that are not strings: 5,000 problems, 100 listed.
+        let variables: Vec<String> = (0..5000).map(|i| format!("V{i}: {i}")).collect();
+        let text = format!("{MINIMAL}    variables: {{{}}}\n", variables.join(", "));
+        let e = errors(&text);
+        assert_eq!(e.len(), MAX_DIAGNOSTICS + 1);
+        assert!(e[0].message.contains("variable values must be strings"), "{}", e[0]);
+        let last = &e[MAX_DIAGNOSTICS].message;
+        assert!(
+            last.starts_with("4900 more problems not listed") && last.contains("limits::MAX_DIAGNOSTICS"),
+            "{last}"
+        );
     }
 
     #[test]

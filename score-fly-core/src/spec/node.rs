@@ -68,7 +68,18 @@ impl SourceMap {
     }
 }
 
+/// A tree nested deeper than [`MAX_DEPTH`](crate::limits::MAX_DEPTH) levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("nesting deeper than {} levels (limits::MAX_DEPTH); flatten the document", crate::limits::MAX_DEPTH)]
+pub struct TooDeep;
+
 /// A value with the place it was written.
+///
+/// Trees are walked recursively (conversion to JSON, validation, merging, dropping), so
+/// every tree score-fly builds stays within [`MAX_DEPTH`](crate::limits::MAX_DEPTH) levels:
+/// the YAML loader, [`Node::from_json`] and the attribute parser keep to it, and
+/// [`load_tree`](super::load_tree) checks any tree it is given
+/// ([`check_tree`](super::check_tree)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     /// The value.
@@ -192,8 +203,25 @@ impl Node {
         }
     }
 
-    /// Builds a node tree (without locations) from a JSON value.
-    pub fn from_json(value: &serde_json::Value) -> Node {
+    /// Builds a node tree (without locations) from a JSON value, which must be at most
+    /// [`MAX_DEPTH`](crate::limits::MAX_DEPTH) levels deep (checked first, without
+    /// recursion: a `serde_json::Value` can be built deeper than its parser allows).
+    pub fn from_json(value: &serde_json::Value) -> Result<Node, TooDeep> {
+        let mut pending = vec![(value, 1usize)];
+        while let Some((value, level)) = pending.pop() {
+            if level > crate::limits::MAX_DEPTH {
+                return Err(TooDeep);
+            }
+            match value {
+                serde_json::Value::Array(items) => pending.extend(items.iter().map(|v| (v, level + 1))),
+                serde_json::Value::Object(map) => pending.extend(map.values().map(|v| (v, level + 1))),
+                _ => {}
+            }
+        }
+        Ok(Node::from_json_unchecked(value))
+    }
+
+    fn from_json_unchecked(value: &serde_json::Value) -> Node {
         let value = match value {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
@@ -202,9 +230,11 @@ impl Node {
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             serde_json::Value::String(s) => Value::Str(s.clone()),
-            serde_json::Value::Array(items) => Value::Seq(items.iter().map(Node::from_json).collect()),
+            serde_json::Value::Array(items) => Value::Seq(items.iter().map(Node::from_json_unchecked).collect()),
             serde_json::Value::Object(map) => Value::Map(
-                map.iter().map(|(k, v)| (Key { name: k.clone(), location: None }, Node::from_json(v))).collect(),
+                map.iter()
+                    .map(|(k, v)| (Key { name: k.clone(), location: None }, Node::from_json_unchecked(v)))
+                    .collect(),
             ),
         };
         Node::new(value)
@@ -270,6 +300,16 @@ impl FieldPath {
     pub fn segments(&self) -> &[Segment] {
         &self.0
     }
+
+    /// Extends this path in place (walks push and pop instead of copying the path per level).
+    pub fn push(&mut self, segment: Segment) {
+        self.0.push(segment);
+    }
+
+    /// Removes the last segment.
+    pub fn pop(&mut self) -> Option<Segment> {
+        self.0.pop()
+    }
 }
 
 fn needs_quoting(key: &str) -> bool {
@@ -311,6 +351,24 @@ mod tests {
         assert_eq!(p.to_string(), "x[3].name");
         assert_eq!(FieldPath::root().key("").to_string(), r#"[""]"#);
         assert_eq!(FieldPath::root().to_string(), "");
+    }
+
+    #[test]
+    fn json_converts_within_the_depth_bound() {
+        let nested = |levels: usize| {
+            let mut v = serde_json::json!(1);
+            for _ in 1..levels {
+                v = serde_json::json!([v]);
+            }
+            v
+        };
+        let ok = nested(crate::limits::MAX_DEPTH);
+        assert_eq!(Node::from_json(&ok).unwrap().to_json(), ok);
+        assert_eq!(Node::from_json(&nested(crate::limits::MAX_DEPTH + 1)), Err(TooDeep));
+        // Deeper values are refused before any recursion (kept modest here: dropping a
+        // `serde_json::Value` recurses).
+        assert_eq!(Node::from_json(&nested(1_000)), Err(TooDeep));
+        assert!(TooDeep.to_string().contains("64 levels (limits::MAX_DEPTH)"));
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Overrides applied to the raw document before validation, as score-compose does:
 //! `--overrides-file` (deep merge), `--override-property path=value`, `--image`.
 
+use std::collections::HashMap;
+
 use super::node::{FieldPath, Key, Location, Node, SourceMap, Value};
 use super::{Diagnostic, yaml};
+use crate::limits::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
+
+/// Characters of an `--override-property` argument shown where a location names it.
+const SHOWN_CHARS: usize = 120;
 
 /// The overrides of one load.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,6 +37,14 @@ pub(super) fn apply(
 ) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     for (name, text) in &overrides.files {
+        if text.len() > MAX_DOCUMENT_BYTES {
+            errors.push(Diagnostic {
+                path: String::new(),
+                location: None,
+                message: format!("overrides file {name}: {}", yaml::too_large(text.len())),
+            });
+            continue;
+        }
         let source = sources.add(name.clone(), text.clone());
         match yaml::parse(text, source) {
             Ok(patch) if patch.as_map().is_some() => merge(root, patch),
@@ -44,7 +58,12 @@ pub(super) fn apply(
         }
     }
     for property in &overrides.properties {
-        let source = sources.add_argument(format!("--override-property {property}"), property.clone());
+        // The name shows in every location: a long argument is shortened there.
+        let shown = match property.char_indices().nth(SHOWN_CHARS) {
+            Some((end, _)) => format!("{}…", &property[..end]),
+            None => property.clone(),
+        };
+        let source = sources.add_argument(format!("--override-property {shown}"), property.clone());
         let location = Location { source, line: 1, column: 1 };
         if let Err(message) = apply_property(root, property, source) {
             errors.push(Diagnostic { path: String::new(), location: Some(location), message });
@@ -75,21 +94,34 @@ pub(super) fn apply(
     errors
 }
 
-/// Deep merge: maps merge key by key, `null` deletes, anything else replaces.
+/// Deep merge: maps merge key by key, `null` deletes, anything else replaces. Keys are
+/// found through an index, so merging two large maps is linear, not quadratic; the
+/// recursion follows the patch, which the YAML loader bounds to [`MAX_DEPTH`] levels.
 fn merge(target: &mut Node, patch: Node) {
     match (target.as_map_mut(), patch.value) {
         (Some(entries), Value::Map(patch_entries)) => {
+            let mut slots: Vec<Option<(Key, Node)>> = std::mem::take(entries).into_iter().map(Some).collect();
+            let mut index: HashMap<String, usize> =
+                slots.iter().enumerate().filter_map(|(i, e)| Some((e.as_ref()?.0.name.clone(), i))).collect();
             for (key, value) in patch_entries {
-                let existing = entries.iter().position(|(k, _)| k.name == key.name);
-                match (existing, &value.value) {
+                match (index.get(&key.name).copied(), &value.value) {
                     (Some(i), Value::Null) => {
-                        entries.remove(i);
+                        slots[i] = None;
+                        index.remove(&key.name);
                     }
                     (None, Value::Null) => {}
-                    (Some(i), _) => merge(&mut entries[i].1, value),
-                    (None, _) => entries.push((key, value)),
+                    (Some(i), _) => {
+                        if let Some((_, existing)) = slots[i].as_mut() {
+                            merge(existing, value);
+                        }
+                    }
+                    (None, _) => {
+                        index.insert(key.name.clone(), slots.len());
+                        slots.push(Some((key, value)));
+                    }
                 }
             }
+            *entries = slots.into_iter().flatten().collect();
         }
         (_, value) => {
             *target = Node { value, location: patch.location };
@@ -122,11 +154,26 @@ fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), 
     if path.is_empty() || segments.iter().any(String::is_empty) {
         return Err(format!("--override-property `{property}`: the path `{path}` has an empty segment"));
     }
+    // The value sits below the root and every segment: it needs a level of its own.
+    if segments.len() >= MAX_DEPTH {
+        return Err(format!(
+            "--override-property: the path has {} segments, more than {}: below the document root, that nests deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); Score fields are never that deep",
+            segments.len(),
+            MAX_DEPTH - 1
+        ));
+    }
+    if raw_value.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!("--override-property `{path}`: the value: {}", yaml::too_large(raw_value.len())));
+    }
     let value = if raw_value.is_empty() {
         None
     } else {
-        let mut node = yaml::parse(raw_value, source)
-            .map_err(|e| format!("--override-property `{path}`: the value is not valid YAML: {}", e.message))?;
+        let mut node = yaml::parse_below(raw_value, source, segments.len()).map_err(|e| {
+            match e.message.strip_prefix("invalid YAML: ") {
+                Some(syntax) => format!("--override-property `{path}`: the value is not valid YAML: {syntax}"),
+                None => format!("--override-property `{path}`: the value: {}", e.message),
+            }
+        })?;
         node.fill_location(Some(Location { source, line: 1, column: 1 }));
         Some(node)
     };
@@ -321,5 +368,59 @@ mod tests {
         };
         let (_, _, warnings) = run(&o);
         assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn property_paths_and_values_are_bounded() {
+        let long_path = vec!["a"; 100_000].join(".");
+        for (property, fragment) in [
+            (format!("{long_path}=1"), "the path has 100000 segments, more than 63: below the document root"),
+            (format!("{}=1", vec!["a"; MAX_DEPTH].join(".")), "64 segments"),
+            (
+                format!("metadata.x={}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)),
+                "nesting deeper than 64 levels (limits::MAX_DEPTH)",
+            ),
+            (format!("metadata.x={}", "x".repeat(MAX_DOCUMENT_BYTES + 1)), "limits::MAX_DOCUMENT_BYTES"),
+        ] {
+            let o = Overrides { properties: vec![property.clone()], ..Overrides::default() };
+            let (_, errors, _) = run(&o);
+            assert_eq!(errors.len(), 1, "{}", &property[..40]);
+            assert!(errors[0].message.contains(fragment), "{}", errors[0].message);
+            assert!(errors[0].message.len() < 400, "the message does not echo the input: {}", errors[0].message);
+        }
+        // metadata.x.[...] within the bound: root, metadata and x are 3 levels.
+        let deepest = format!("metadata.x={}{}", "[".repeat(MAX_DEPTH - 2), "]".repeat(MAX_DEPTH - 2));
+        let (root, errors, _) = run(&Overrides { properties: vec![deepest], ..Overrides::default() });
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(super::super::check_tree(&root).is_ok());
+        let path = vec!["a"; MAX_DEPTH - 1].join(".");
+        let (_, errors, _) = run(&Overrides { properties: vec![format!("metadata.{path}=1")], ..Overrides::default() });
+        assert!(errors[0].message.contains("64 segments"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn overrides_files_are_bounded_and_merge_in_linear_time() {
+        let big = format!("metadata:\n  x: \"{}\"\n", "x".repeat(MAX_DOCUMENT_BYTES));
+        let (_, errors, _) = run(&Overrides { files: vec![("o.yaml".into(), big)], ..Overrides::default() });
+        assert!(errors[0].message.starts_with("overrides file o.yaml: the document is"), "{}", errors[0].message);
+        assert!(errors[0].message.contains("limits::MAX_DOCUMENT_BYTES"), "{}", errors[0].message);
+        let deep = format!("metadata:\n  x: {}{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let (_, errors, _) = run(&Overrides { files: vec![("o.yaml".into(), deep)], ..Overrides::default() });
+        assert!(errors[0].message.contains("limits::MAX_DEPTH"), "{}", errors[0].message);
+
+        // 40,000 variables merged into 40,000: a quadratic merge takes minutes in debug.
+        let vars = |prefix: &str| {
+            let entries: Vec<String> = (0..40_000).map(|i| format!("{prefix}{i}: v")).collect();
+            format!("containers:\n  main:\n    variables: {{{}}}\n", entries.join(", "))
+        };
+        let mut root = yaml::parse(&vars("A"), 0).unwrap();
+        let started = std::time::Instant::now();
+        merge(&mut root, yaml::parse(&vars("B"), 0).unwrap());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+        let variables = root.get("containers").unwrap().get("main").unwrap().get("variables").unwrap();
+        assert_eq!(variables.as_map().unwrap().len(), 80_000);
+        let mut root = yaml::parse("a: 1\nb: 2\nc: 3\n", 0).unwrap();
+        merge(&mut root, yaml::parse("b: null\nd: 4\na: 5\n", 0).unwrap());
+        assert_eq!(root.to_json(), serde_json::json!({"a": 5, "c": 3, "d": 4}));
     }
 }

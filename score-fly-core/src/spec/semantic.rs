@@ -1,15 +1,17 @@
 //! Checks beyond the schema: placeholders name known roots, declared resources and existing
 //! metadata keys; `before` names other containers of the workload and has no cycles.
 
+use std::collections::{BTreeSet, HashMap};
+
 use super::Diagnostic;
-use super::node::{FieldPath, Node, Value};
+use super::node::{FieldPath, Node, Segment, Value};
 use crate::placeholder;
 
 /// Runs the semantic checks on a validated, normalised document.
 pub(super) fn check(root: &Node, warnings: &mut Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut errors = Vec::new();
     let metadata = root.get("metadata").map_or(serde_json::Value::Null, Node::to_json);
-    let resource_names: Vec<&str> = root
+    let resource_names: BTreeSet<&str> = root
         .get("resources")
         .and_then(Node::as_map)
         .map(|e| e.iter().map(|(k, _)| k.name.as_str()).collect())
@@ -57,7 +59,8 @@ pub(super) fn check(root: &Node, warnings: &mut Vec<Diagnostic>) -> Vec<Diagnost
     if let Some(resources) = root.get("resources").and_then(Node::as_map) {
         for (key, resource) in resources {
             if let Some(params) = resource.get("params") {
-                walk_strings(params, &FieldPath::root().key("resources").key(&key.name).key("params"), &mut check_text);
+                let mut path = FieldPath::root().key("resources").key(&key.name).key("params");
+                walk_strings(params, &mut path, &mut check_text);
             }
         }
     }
@@ -66,29 +69,45 @@ pub(super) fn check(root: &Node, warnings: &mut Vec<Diagnostic>) -> Vec<Diagnost
     errors
 }
 
-fn walk_strings(node: &Node, path: &FieldPath, f: &mut impl FnMut(&Node, &FieldPath)) {
+/// Calls `f` on every string below `node`. One path is extended and shortened on the way
+/// (copying it per level made memory grow with the square of the depth); the recursion is
+/// as deep as the tree, which `load_tree` bounds to `MAX_DEPTH`.
+fn walk_strings(node: &Node, path: &mut FieldPath, f: &mut impl FnMut(&Node, &FieldPath)) {
     match &node.value {
         Value::Str(_) => f(node, path),
-        Value::Seq(items) => items.iter().enumerate().for_each(|(i, n)| walk_strings(n, &path.index(i), f)),
-        Value::Map(entries) => entries.iter().for_each(|(k, n)| walk_strings(n, &path.key(&k.name), f)),
+        Value::Seq(items) => {
+            for (i, n) in items.iter().enumerate() {
+                path.push(Segment::Index(i));
+                walk_strings(n, path, f);
+                path.pop();
+            }
+        }
+        Value::Map(entries) => {
+            for (k, n) in entries {
+                path.push(Segment::Key(k.name.clone()));
+                walk_strings(n, path, f);
+                path.pop();
+            }
+        }
         _ => {}
     }
 }
 
 fn check_before(containers: &[(super::node::Key, Node)], errors: &mut Vec<Diagnostic>) {
     let names: Vec<&str> = containers.iter().map(|(k, _)| k.name.as_str()).collect();
-    let mut edges: Vec<(usize, usize)> = Vec::new();
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); names.len()];
     for (i, (name, container)) in containers.iter().enumerate() {
         let Some(before) = container.get("before").and_then(Node::as_map) else { continue };
         for (other, _) in before {
             let path = FieldPath::root().key("containers").key(&name.name).key("before").key(&other.name);
-            match names.iter().position(|n| *n == other.name) {
-                Some(j) if j == i => errors.push(Diagnostic {
+            match index.get(other.name.as_str()) {
+                Some(&j) if j == i => errors.push(Diagnostic {
                     path: path.to_string(),
                     location: other.location,
                     message: format!("container `{}` cannot wait for itself", name.name),
                 }),
-                Some(j) => edges.push((i, j)),
+                Some(&j) => edges[i].push(j),
                 None => errors.push(Diagnostic {
                     path: path.to_string(),
                     location: other.location,
@@ -97,39 +116,42 @@ fn check_before(containers: &[(super::node::Key, Node)], errors: &mut Vec<Diagno
             }
         }
     }
-    // Cycle detection (depth-first, three colours).
+    // Cycle detection: depth-first with three colours, on an explicit stack (a chain of
+    // many containers must not become a deep recursion).
     let mut colour = vec![0u8; names.len()];
-    fn visit(n: usize, edges: &[(usize, usize)], colour: &mut [u8], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
-        colour[n] = 1;
-        stack.push(n);
-        for &(_, to) in edges.iter().filter(|(from, _)| *from == n) {
-            if colour[to] == 1 {
-                let start = stack.iter().position(|&s| s == to).unwrap_or(0);
-                return Some(stack[start..].to_vec());
-            }
-            if colour[to] == 0
-                && let Some(cycle) = visit(to, edges, colour, stack)
-            {
-                return Some(cycle);
-            }
-        }
-        stack.pop();
-        colour[n] = 2;
-        None
-    }
     for start in 0..names.len() {
-        if colour[start] == 0
-            && let Some(cycle) = visit(start, &edges, &mut colour, &mut Vec::new())
-        {
-            let (key, _) = &containers[cycle[0]];
-            let mut chain: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
-            chain.push(names[cycle[0]]);
-            errors.push(Diagnostic {
-                path: FieldPath::root().key("containers").key(&key.name).key("before").to_string(),
-                location: key.location,
-                message: format!("`before` forms a cycle: {}", chain.join(" → ")),
-            });
-            return;
+        if colour[start] != 0 {
+            continue;
+        }
+        colour[start] = 1;
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        while let Some((node, next)) = stack.last_mut() {
+            let Some(&to) = edges[*node].get(*next) else {
+                colour[*node] = 2;
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            match colour[to] {
+                0 => {
+                    colour[to] = 1;
+                    stack.push((to, 0));
+                }
+                1 => {
+                    let from = stack.iter().position(|&(s, _)| s == to).unwrap_or(0);
+                    let cycle: Vec<usize> = stack[from..].iter().map(|&(s, _)| s).collect();
+                    let (key, _) = &containers[cycle[0]];
+                    let mut chain: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
+                    chain.push(names[cycle[0]]);
+                    errors.push(Diagnostic {
+                        path: FieldPath::root().key("containers").key(&key.name).key("before").to_string(),
+                        location: key.location,
+                        message: format!("`before` forms a cycle: {}", chain.join(" → ")),
+                    });
+                    return;
+                }
+                _ => {}
+            }
         }
     }
 }

@@ -5,6 +5,8 @@
 //! current schema). After validation ([`list_forms`]): the deprecated list forms of `files`
 //! and `volumes` become maps keyed by `target`. Each upgrade leaves a deprecation warning.
 
+use std::collections::HashSet;
+
 use super::Diagnostic;
 use super::node::{FieldPath, Key, Node, Value};
 
@@ -78,6 +80,7 @@ pub(super) fn list_forms(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Vec
                 message: format!("the list form of `{field}` is deprecated; write a map keyed by target path"),
             });
             let mut entries: Vec<(Key, Node)> = Vec::with_capacity(items.len());
+            let mut targets: HashSet<String> = HashSet::with_capacity(items.len());
             for (i, mut item) in std::mem::take(items).into_iter().enumerate() {
                 let item_path = path.index(i);
                 let target = item.as_map_mut().and_then(|e| {
@@ -86,14 +89,14 @@ pub(super) fn list_forms(root: &mut Node, warnings: &mut Vec<Diagnostic>) -> Vec
                 });
                 match target {
                     Some((key, Node { value: Value::Str(target), location })) => {
-                        if entries.iter().any(|(k, _)| k.name == target) {
+                        if targets.insert(target.clone()) {
+                            entries.push((Key { name: target, location: key.location }, item));
+                        } else {
                             errors.push(Diagnostic {
                                 path: item_path.key("target").to_string(),
                                 location,
                                 message: format!("target `{target}` is used by two {field}"),
                             });
-                        } else {
-                            entries.push((Key { name: target, location: key.location }, item));
                         }
                     }
                     _ => errors.push(Diagnostic {

@@ -150,9 +150,10 @@ fn responses_nested_deeper_than_max_depth_are_refused_and_the_state_stays_readab
 
 #[test]
 fn score_metadata_as_deep_as_accepted_round_trips_through_the_state() {
-    // Resource metadata nested so the Score document is MAX_DEPTH levels deep (root = 1):
-    // root, resources, db, metadata, then the rest.
-    let inner = limits::MAX_DEPTH - 4;
+    // Resource metadata nested so the Score document is MAX_DEPTH levels deep, as deep as
+    // the loader accepts (root = 1, and the innermost scalar is a level too): root,
+    // resources, db, metadata, then the lists, then the scalar.
+    let inner = limits::MAX_DEPTH - 5;
     let score = format!("{WEB_DB}    metadata:\n      deep: {}\n", nested_lists(inner, "1"));
     let project = with_script(&answering(r#"{"values": {"host": "h"}}"#));
     project.write("score.yaml", &score);

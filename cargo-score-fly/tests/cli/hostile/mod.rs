@@ -5,7 +5,8 @@
 //! CI or exhausting the machine.
 //!
 //! - [`bounds`]: documents (alias bombs, deep trees, huge key counts, sizes), overrides,
-//!   `#[score_workload]` arguments, placeholder expansion, `source` files (FIFOs, devices);
+//!   `#[score_workload]` arguments, placeholder expansion;
+//! - [`sources`]: `source` files (FIFOs, devices, sizes, outside the project, `/proc`);
 //! - [`bounds_io`]: provisioner output (stdout, stderr, responses nested deep) and the
 //!   state round trip (whatever is written can be read back);
 //! - [`numbers`]: durations and numbers validated where they enter, header and command
@@ -23,6 +24,7 @@ mod identity;
 mod numbers;
 mod paths;
 mod secrets;
+mod sources;
 
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
