@@ -220,7 +220,7 @@ impl Opened {
         for target in self.targets.values() {
             options.push(self.convert_options(target, true, to_be_built.contains(&target.name))?);
         }
-        preflight(&self.targets, &options, &self.workloads, &self.defs)
+        preflight(&self.targets, &options, &self.workloads, &self.defs, &self.state)
     }
 
     /// Provisions the plan (saving the state as resources complete); provisioner failures
@@ -631,6 +631,7 @@ fn preflight(
     options: &[ConvertOptions],
     workloads: &BTreeMap<String, Workload>,
     defs: &[definition::Located],
+    state: &State,
 ) -> Result<provision::Plan, Failure> {
     let mut problems: BTreeMap<&str, Vec<fly::Problem>> = BTreeMap::new();
     for (target, options) in targets.values().zip(options) {
@@ -638,7 +639,7 @@ fn preflight(
             problems.entry(target.name.as_str()).or_default().extend(e.problems);
         }
     }
-    let plan = match provision::plan(workloads, defs) {
+    let plan = match provision::plan_for(workloads, defs, state) {
         Ok(plan) => Some(plan),
         Err(e) => {
             for p in e.problems {
