@@ -1,0 +1,193 @@
+//! The properties the fuzz targets (`fuzz_targets/*.rs`) check, one function per target, so
+//! a crash input can be replayed from a test or a debugger without libFuzzer:
+//! `cargo +nightly fuzz run <target> <crash-file>`.
+//!
+//! Each function panics when its property does not hold; libFuzzer records the input.
+
+use std::collections::BTreeMap;
+
+use score_fly_core::placeholder::{self, Context, Piece, ResourceOutputs};
+use score_fly_core::spec::{self, Overrides};
+
+/// (a) and (c): `text` loads (with `overrides`) or is refused, without panicking; a workload
+/// it accepts serialises to JSON, and that JSON — a Score document too — loads back to the
+/// same workload.
+pub fn load_round_trip(text: &str, overrides: &Overrides) {
+    let Ok(loaded) = spec::load("score.yaml", text, overrides) else { return };
+    workload_round_trip(&loaded.workload);
+}
+
+/// An accepted workload, written as JSON, loads back equal.
+pub fn workload_round_trip(workload: &spec::Workload) {
+    let json = serde_json::to_string(workload).expect("an accepted workload serialises to JSON");
+    if json.len() > score_fly_core::limits::MAX_DOCUMENT_BYTES {
+        // Aliases can expand a small document past what one file may hold.
+        return;
+    }
+    let again = match spec::load_str("score.json", &json) {
+        Ok(again) => again,
+        Err(e) => panic!("an accepted workload does not load back from its JSON: {e}\n--- json ---\n{json}"),
+    };
+    assert!(again.workload == *workload, "the workload changed through JSON\n--- json ---\n{json}");
+}
+
+/// The text of `pieces` as a string that parses back to them: literal `$` doubled,
+/// placeholders as `${raw}`.
+pub fn unparse(pieces: &[Piece]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(text) => out.push_str(&text.replace('$', "$$")),
+            Piece::Reference { raw, .. } => {
+                out.push_str("${");
+                out.push_str(raw);
+                out.push('}');
+            }
+        }
+    }
+    out
+}
+
+/// (b): parsing, checking and expanding `text` never panics; literal text escaped with `$$`
+/// reads back as itself; parsed pieces written back parse to the same pieces; a
+/// placeholder's segments, joined again with `\.` escapes, split the same way.
+pub fn placeholder_properties(text: &str) {
+    let metadata = serde_json::json!({
+        "name": "web",
+        "annotations": {"example.com/key": "v", "n": 1},
+        "list": [1, {"k": [true, null]}],
+    });
+    let resources = BTreeMap::from([(
+        "db".to_owned(),
+        ResourceOutputs {
+            uid: "postgres.default#web.db".to_owned(),
+            values: serde_json::json!({"host": "h", "port": 5432, "nested": {"a.b": ["x"]}})
+                .as_object()
+                .cloned()
+                .expect("an object"),
+            secrets: serde_json::json!({"password": "p$${x}"}).as_object().cloned().expect("an object"),
+        },
+    )]);
+    let context = Context { metadata: &metadata, resources: &resources };
+
+    // Literal text, escaped.
+    let escaped = text.replace('$', "$$");
+    let (pieces, unterminated) = placeholder::parse(&escaped).expect("escaped literal text parses");
+    assert!(!unterminated, "escaped text has no unterminated placeholder");
+    let expected = if text.is_empty() { Vec::new() } else { vec![Piece::Literal(text.to_owned())] };
+    assert_eq!(pieces, expected, "escaped literal text reads back as itself");
+    let expanded = placeholder::expand(&escaped, &context).expect("escaped literal text expands");
+    assert_eq!(expanded.value, text);
+    assert!(!expanded.secret);
+
+    // Any text: no panic, and a round trip where it parses.
+    let _ = placeholder::expand(text, &context);
+    let _ = placeholder::check(text, &metadata, &["db", "other"]);
+    let Ok((pieces, _)) = placeholder::parse(text) else { return };
+    let written = unparse(&pieces);
+    let (again, unterminated) = placeholder::parse(&written).expect("written pieces parse");
+    assert_eq!(again, pieces, "pieces written as {written:?} read back differently");
+    assert!(!unterminated);
+    for piece in &pieces {
+        let Piece::Reference { segments, .. } = piece else { continue };
+        let joined = segments.iter().map(|s| s.replace('.', "\\.")).collect::<Vec<_>>().join(".");
+        let (parsed, _) = placeholder::parse(&format!("${{{joined}}}")).expect("joined segments parse");
+        match parsed.as_slice() {
+            [Piece::Reference { segments: again, .. }] => assert_eq!(again, segments, "segments joined as {joined:?}"),
+            other => panic!("joined segments {joined:?} parsed as {other:?}"),
+        }
+    }
+}
+
+/// (c): the input is `--override-property` arguments, one per line; after a line `---`,
+/// the rest is an `--overrides-file`. They apply to [`BASE`]; see [`load_round_trip`].
+pub fn overrides_properties(text: &str) {
+    let (properties, file) = match text.split_once("\n---\n") {
+        Some((properties, file)) => (properties, Some(file)),
+        None => (text, None),
+    };
+    let overrides = Overrides {
+        files: file.map(|f| vec![("overrides.yaml".to_owned(), f.to_owned())]).unwrap_or_default(),
+        properties: properties.lines().map(str::to_owned).collect(),
+        image: Some("registry.example/app:1".to_owned()),
+    };
+    load_round_trip(BASE, &overrides);
+}
+
+/// The document the override target changes: every section present once.
+pub const BASE: &str = r#"apiVersion: score.dev/v1b1
+metadata:
+  name: web
+  annotations:
+    score-fly/service-web-handlers: "tls,http"
+  extra: {a: [1, 2]}
+service:
+  ports:
+    web: {port: 443, targetPort: 8080}
+containers:
+  main:
+    image: .
+    command: ["/app/server"]
+    args: ["--port", "8080"]
+    variables:
+      DB: "postgres://${resources.db.host}"
+    files:
+      /etc/app.conf: {content: "x=${metadata.name}", mode: "0644"}
+    volumes:
+      /data: {source: "${resources.data}"}
+    resources:
+      requests: {cpu: 250m, memory: 256Mi}
+    livenessProbe:
+      httpGet: {port: 8080, path: /health}
+resources:
+  db: {type: postgres, params: {size: 1}}
+  data: {type: volume}
+"#;
+
+/// (d): `#[score_workload(...)]` read from source never panics; a workload it accepts is a
+/// Score document that loads back equal. A text holding `fn main` is a whole source file;
+/// any other text is the attribute's arguments.
+pub fn attr_properties(text: &str) {
+    let source =
+        if text.contains("fn main") { text.to_owned() } else { format!("#[score_workload({text})]\nfn main() {{}}\n") };
+    if let Ok(score_fly_core::attr::FromSource::Inline(loaded)) = score_fly_core::attr::read_source("main.rs", &source) {
+        workload_round_trip(&loaded.workload);
+    }
+    // The macro's entry: the arguments as tokens.
+    if let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() {
+        if let Ok(score_fly_core::attr::Declared::Inline(inline)) =
+            score_fly_core::attr::parse(tokens, proc_macro2::Span::call_site())
+        {
+            if let Ok(loaded) = score_fly_core::attr::load_inline(inline) {
+                workload_round_trip(&loaded.workload);
+            }
+        }
+    }
+}
+
+/// (e): every text `fly::secrets::import_text` writes is read back by the transcription of
+/// flyctl's parser as exactly the secrets given; a secret it refuses is named, its value
+/// never shown.
+pub fn secrets_properties(pairs: Vec<(String, String)>) {
+    use score_fly_core::fly::secrets::{SecretFormatError, flyctl_parse, import_text};
+    use score_fly_core::secret::Secret;
+    let secrets: BTreeMap<String, Secret> = pairs.into_iter().map(|(k, v)| (k, Secret::new(v))).collect();
+    match import_text(&secrets) {
+        Ok(text) => {
+            let parsed = flyctl_parse(&text).unwrap_or_else(|e| panic!("flyctl cannot read what we wrote: {e}"));
+            let expected: BTreeMap<String, String> =
+                secrets.iter().map(|(k, v)| (k.clone(), v.expose().to_owned())).collect();
+            assert!(parsed == expected, "flyctl reads other secrets than we wrote");
+        }
+        Err(e) => {
+            let secret = secrets.get(&e.name).expect("the error names a secret given");
+            let value = secret.expose();
+            // The message is the template with the name in it: without the name, it must
+            // not show the value (unless the template's own words happen to hold it).
+            let template = SecretFormatError { name: String::new(), reason: e.reason }.to_string();
+            let without_name = e.to_string().replacen(&format!("`{}`", e.name), "``", 1);
+            assert_eq!(without_name, template, "the error is its template and the name");
+            assert!(template.contains(value) || !without_name.contains(value), "the error shows the value");
+        }
+    }
+}
