@@ -197,6 +197,19 @@ mod tests {
         assert!(import_text(&bad).is_err());
     }
 
+    proptest::proptest! {
+        /// What `fuzz/` checks at length (target `secrets_import`), a little on every run.
+        #[test]
+        fn whatever_is_written_flyctl_reads_back(
+            secrets in proptest::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,8}", "(?s).{0,40}|[\"\n #=]{0,12}", 0..6)
+        ) {
+            let given: BTreeMap<String, Secret> = secrets.iter().map(|(k, v)| (k.clone(), Secret::new(v.clone()))).collect();
+            if let Ok(text) = import_text(&given) {
+                proptest::prop_assert_eq!(flyctl_parse(&text).unwrap(), secrets);
+            }
+        }
+    }
+
     #[test]
     fn the_transcription_refuses_what_flyctl_cannot_read() {
         assert_eq!(flyctl_parse("A=1\nnot a pair\n"), Err(FlyctlParseError::NotAPair(2)));
