@@ -37,12 +37,20 @@ for t in "${targets[@]}"; do
     [[ " ${all[*]} " == *" $t "* ]] || { echo "unknown target \`$t\`; targets: ${all[*]}" >&2; exit 2; }
 done
 
-# Bytes of one input, per target: Score files are a few KiB; the rest are one line or a few.
+# Bytes of one input, per target: Score files are a few KiB, but the shapes that once broke
+# the loader (a deep tree of `- `, many keys) need room; the rest are one line or a few.
 max_len() {
     case $1 in
-        yaml_load) echo 16384 ;;
+        yaml_load) echo 65536 ;;
         overrides | attr | secrets_import) echo 4096 ;;
         placeholder) echo 1024 ;;
+    esac
+}
+
+# libFuzzer options of a target beyond the common ones: a dictionary of YAML tokens.
+extra_options() {
+    case $1 in
+        yaml_load | overrides) echo "-dict=yaml.dict" ;;
     esac
 }
 
@@ -92,7 +100,7 @@ seed() {
             text '$${literal} $$ $x ${metadata.annotations.example\.com/key} ${metadata.list.1.k.0}'
             text '${resources.db} ${resources.db.nested.a\.b.0} ${} ${env.HOME} ${unterminated'
             # Every line of the Score files that holds a placeholder.
-            grep -h '\$' "${score_files[@]}" 2>/dev/null | head -n 200 | while IFS= read -r line; do text "$line"; done
+            while IFS= read -r line; do text "$line"; done < <(grep -h '\$' "${score_files[@]}" 2>/dev/null | head -n 200)
             ;;
         overrides)
             text $'containers.main.image=nginx\nmetadata.annotations.a=b'
@@ -127,7 +135,7 @@ for t in "${targets[@]}"; do
     (cd fuzz && cargo +nightly fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb" \
         -max_len="$(max_len "$t")" -timeout=10 -fork=1 -ignore_crashes=1 -ignore_ooms=1 \
-        -ignore_timeouts=1 -artifact_prefix="artifacts/$t/" -print_final_stats=1) >"$log" 2>&1
+        -ignore_timeouts=1 -artifact_prefix="artifacts/$t/" -print_final_stats=1 $(extra_options "$t")) >"$log" 2>&1
     set -e
     # Fork mode reports `#<executions>: cov: ... oom/timeout/crash: a/b/c ...` lines.
     last=$(grep -E '^#[0-9]+: ' "$log" | tail -n 1 || true)
