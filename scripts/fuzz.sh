@@ -10,7 +10,7 @@
 #
 # Environment:
 #   FUZZ_RSS_MB    memory limit of the fuzzed process, MiB (default 1024: issue 10's bound)
-#   SCORE_SHARED   the shared folder whose score/samples and score/examples seed the YAML
+#   SCORE_FLY_SHARED_DIR  the shared folder whose score/samples and score/examples seed the YAML
 #                  targets (default: ../shared beside the repository, else /work/shared;
 #                  skipped when absent)
 #
@@ -63,7 +63,7 @@ if ! command -v cargo-fuzz >/dev/null; then
     cargo install cargo-fuzz --locked
 fi
 
-shared=${SCORE_SHARED:-}
+shared=${SCORE_FLY_SHARED_DIR:-}
 if [[ -z $shared ]]; then
     for candidate in "$repo/../shared" /work/shared; do
         [[ -d $candidate/score ]] && { shared=$candidate; break; }

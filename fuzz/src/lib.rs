@@ -15,6 +15,25 @@ use score_fly_core::spec::{self, Overrides};
 pub fn load_round_trip(text: &str, overrides: &Overrides) {
     let Ok(loaded) = spec::load("score.yaml", text, overrides) else { return };
     workload_round_trip(&loaded.workload);
+    converts(&loaded.workload);
+}
+
+/// An accepted workload converts to `fly.toml` (or is refused) without panicking, as
+/// `generate`'s preflight does; a `fly.toml` written is TOML naming the app, and its secrets
+/// text reads back through flyctl's parser.
+pub fn converts(workload: &spec::Workload) {
+    use score_fly_core::fly::{self, ConvertOptions, NoFiles};
+    let mut options = ConvertOptions::new("fz-");
+    options.preflight = true;
+    options.built = Some(fly::Built::Image("registry.fly.io/fz-app:1".to_owned()));
+    let Ok(conversion) = fly::convert(workload, &options, &NoFiles) else { return };
+    let text = conversion.to_toml();
+    let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("fly.toml is not TOML: {e}\n{text}"));
+    assert_eq!(table.get("app").and_then(toml::Value::as_str), Some(conversion.config.app.as_str()));
+    if let Ok(secrets) = fly::secrets::import_text(&conversion.secrets) {
+        let parsed = fly::secrets::flyctl_parse(&secrets).expect("flyctl reads the secrets text");
+        assert_eq!(parsed.len(), conversion.secrets.len());
+    }
 }
 
 /// An accepted workload, written as JSON, loads back equal.
@@ -150,18 +169,17 @@ resources:
 pub fn attr_properties(text: &str) {
     let source =
         if text.contains("fn main") { text.to_owned() } else { format!("#[score_workload({text})]\nfn main() {{}}\n") };
-    if let Ok(score_fly_core::attr::FromSource::Inline(loaded)) = score_fly_core::attr::read_source("main.rs", &source) {
+    if let Ok(score_fly_core::attr::FromSource::Inline(loaded)) = score_fly_core::attr::read_source("main.rs", &source)
+    {
         workload_round_trip(&loaded.workload);
     }
     // The macro's entry: the arguments as tokens.
-    if let Ok(tokens) = text.parse::<proc_macro2::TokenStream>() {
-        if let Ok(score_fly_core::attr::Declared::Inline(inline)) =
+    if let Ok(tokens) = text.parse::<proc_macro2::TokenStream>()
+        && let Ok(score_fly_core::attr::Declared::Inline(inline)) =
             score_fly_core::attr::parse(tokens, proc_macro2::Span::call_site())
-        {
-            if let Ok(loaded) = score_fly_core::attr::load_inline(inline) {
-                workload_round_trip(&loaded.workload);
-            }
-        }
+        && let Ok(loaded) = score_fly_core::attr::load_inline(inline)
+    {
+        workload_round_trip(&loaded.workload);
     }
 }
 
