@@ -5,11 +5,13 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 #   SECONDS   time per target (default 60)
-#   TARGET    some of: yaml_load placeholder overrides attr secrets_import (default: all,
+#   TARGET    some of: yaml_load yaml_shapes placeholder overrides attr secrets_import
+#             (default: all,
 #             one after the other)
 #
 # Environment:
 #   FUZZ_RSS_MB    memory limit of the fuzzed process, MiB (default 1024: issue 10's bound)
+#   FUZZ_OPTIONS   more libFuzzer options, e.g. `-len_control=0` (long inputs from the start)
 #   SCORE_FLY_SHARED_DIR  the shared folder whose score/samples and score/examples seed the YAML
 #                  targets (default: ../shared beside the repository, else /work/shared;
 #                  skipped when absent)
@@ -25,7 +27,7 @@ repo=$(pwd)
 
 seconds=${1:-60}
 [[ $# -gt 0 ]] && shift
-all=(yaml_load placeholder overrides attr secrets_import)
+all=(yaml_load yaml_shapes placeholder overrides attr secrets_import)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 rss_mb=${FUZZ_RSS_MB:-1024}
@@ -43,6 +45,7 @@ max_len() {
     case $1 in
         yaml_load) echo 65536 ;;
         overrides | attr | secrets_import) echo 4096 ;;
+        yaml_shapes) echo 64 ;; # a shape and its sizes, not text
         placeholder) echo 1024 ;;
     esac
 }
@@ -114,7 +117,7 @@ seed() {
             text 'name = "web", port(name = "web", port = 443, target_port = 8080), resource(name = "db", type = "postgres")'
             text 'file = "score.yaml"'
             ;;
-        secrets_import) ;; # structured input (arbitrary): libFuzzer starts from nothing
+        yaml_shapes | secrets_import) ;; # structured input (arbitrary): libFuzzer starts from nothing
     esac
     echo "$n"
 }
@@ -135,7 +138,7 @@ for t in "${targets[@]}"; do
     (cd fuzz && cargo +nightly fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb" \
         -max_len="$(max_len "$t")" -timeout=10 -fork=1 -ignore_crashes=1 -ignore_ooms=1 \
-        -ignore_timeouts=1 -artifact_prefix="artifacts/$t/" -print_final_stats=1 $(extra_options "$t")) >"$log" 2>&1
+        -ignore_timeouts=1 -artifact_prefix="artifacts/$t/" -print_final_stats=1 $(extra_options "$t") ${FUZZ_OPTIONS:-}) >"$log" 2>&1
     set -e
     # Fork mode reports `#<executions>: cov: ... oom/timeout/crash: a/b/c ...` lines.
     last=$(grep -E '^#[0-9]+: ' "$log" | tail -n 1 || true)

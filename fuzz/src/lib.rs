@@ -164,7 +164,7 @@ resources:
 "#;
 
 /// (d): `#[score_workload(...)]` read from source never panics; a workload it accepts is a
-/// Score document that loads back equal. A text holding `fn main` is a whole source file;
+/// Score document that loads back equal, and converts (see [`converts`]). A text holding `fn main` is a whole source file;
 /// any other text is the attribute's arguments.
 pub fn attr_properties(text: &str) {
     let source =
@@ -172,6 +172,7 @@ pub fn attr_properties(text: &str) {
     if let Ok(score_fly_core::attr::FromSource::Inline(loaded)) = score_fly_core::attr::read_source("main.rs", &source)
     {
         workload_round_trip(&loaded.workload);
+        converts(&loaded.workload);
     }
     // The macro's entry: the arguments as tokens.
     if let Ok(tokens) = text.parse::<proc_macro2::TokenStream>()
@@ -206,6 +207,143 @@ pub fn secrets_properties(pairs: Vec<(String, String)>) {
             let without_name = e.to_string().replacen(&format!("`{}`", e.name), "``", 1);
             assert_eq!(without_name, template, "the error is its template and the name");
             assert!(template.contains(value) || !without_name.contains(value), "the error shows the value");
+        }
+    }
+}
+
+/// (a) with structure: the shapes of YAML that once broke the loader, their sizes chosen by
+/// the fuzzer — nesting (block, compact or flow), alias fan-out ("billion laughs"), many
+/// keys, many anchors, long scalars — placed somewhere in a valid Score document. Each must
+/// load or be refused within the limits (a crash, an out-of-memory or a timeout is a
+/// finding); see [`load_round_trip`].
+#[derive(Debug, arbitrary::Arbitrary)]
+pub enum Shape {
+    /// `depth` levels of sequences or maps.
+    Nested {
+        /// Levels (at most 20,000).
+        depth: u16,
+        /// `[[...]]` / `{a: {a: ...}}` instead of block style.
+        flow: bool,
+        /// Maps instead of sequences.
+        maps: bool,
+        /// Block sequences written compactly on one line (`- - - x`).
+        compact: bool,
+    },
+    /// `levels` anchors, each a list of `fanout` aliases of the previous one.
+    Laughs {
+        /// Levels (at most 12).
+        levels: u8,
+        /// Aliases per level (at most 12).
+        fanout: u8,
+    },
+    /// A map with `count` keys (at most 120,000), or `count` entries of a list.
+    Wide {
+        /// Keys or entries.
+        count: u32,
+        /// A list instead of a map.
+        list: bool,
+    },
+    /// A scalar of `len` bytes (at most 2 MiB), plain or quoted, as a value or a key.
+    Long {
+        /// Bytes.
+        len: u32,
+        /// As a key.
+        key: bool,
+    },
+}
+
+/// Where a [`Shape`] goes in the Score document.
+#[derive(Debug, arbitrary::Arbitrary)]
+pub enum Place {
+    /// `metadata.extra`.
+    Metadata,
+    /// `resources.db.params.x`.
+    Params,
+    /// `containers.main.variables.X` (must be a string: refused unless scalar).
+    Variable,
+    /// `resources.db.metadata.x`.
+    ResourceMetadata,
+}
+
+/// The YAML text of `shape`, as the value of a key indented by `indent` spaces.
+pub fn shape_text(shape: &Shape, indent: usize) -> String {
+    use std::fmt::Write as _;
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    match *shape {
+        Shape::Nested { depth, flow, maps, compact } => {
+            let depth = usize::from(depth).min(20_000);
+            if flow {
+                let (open, close) = if maps { ("{a: ", "}") } else { ("[", "]") };
+                out.push(' ');
+                out.push_str(&open.repeat(depth));
+                out.push('x');
+                out.push_str(&close.repeat(depth));
+                out.push('\n');
+            } else if compact && !maps {
+                out.push('\n');
+                out.push_str(&pad);
+                out.push_str(&"- ".repeat(depth.max(1)));
+                out.push_str("x\n");
+            } else {
+                out.push('\n');
+                for level in 0..depth.max(1) {
+                    out.push_str(&pad);
+                    out.push_str(&" ".repeat(level));
+                    out.push_str(if maps { "a:\n" } else { "-\n" });
+                }
+                out.push_str(&pad);
+                out.push_str(&" ".repeat(depth.max(1)));
+                out.push_str("x\n");
+            }
+        }
+        Shape::Laughs { levels, fanout } => {
+            let (levels, fanout) = (usize::from(levels.min(12)), usize::from(fanout.clamp(1, 12)));
+            out.push('\n');
+            let _ = writeln!(out, "{pad}l0: &l0 [lol]");
+            for level in 1..=levels {
+                let aliases = vec![format!("*l{}", level - 1); fanout].join(", ");
+                let _ = writeln!(out, "{pad}l{level}: &l{level} [{aliases}]");
+            }
+        }
+        Shape::Wide { count, list } => {
+            let count = (count as usize).min(120_000);
+            out.push('\n');
+            for i in 0..count {
+                if list {
+                    let _ = writeln!(out, "{pad}- {i}");
+                } else {
+                    let _ = writeln!(out, "{pad}k{i}: {i}");
+                }
+            }
+            if count == 0 {
+                let _ = writeln!(out, "{pad}empty: {{}}");
+            }
+        }
+        Shape::Long { len, key } => {
+            let text = "x".repeat((len as usize).min(2 << 20));
+            if key {
+                let _ = write!(out, "\n{pad}{text}: 1\n");
+            } else {
+                let _ = writeln!(out, " \"{text}\"");
+            }
+        }
+    }
+    out
+}
+
+/// The Score document holding `shape` at `place`.
+pub fn shaped_document(shape: &Shape, place: &Place) -> String {
+    let head = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\n";
+    let containers = "containers:\n  main:\n    image: nginx\n";
+    match place {
+        Place::Metadata => format!("{head}  extra:{}{containers}", shape_text(shape, 4)),
+        Place::Params => {
+            format!("{head}{containers}resources:\n  db:\n    type: postgres\n    params:\n      x:{}", shape_text(shape, 8))
+        }
+        Place::Variable => format!("{head}{containers}    variables:\n      X:{}", shape_text(shape, 8)),
+        Place::ResourceMetadata => {
+            format!("{head}{containers}resources:\n  db:\n    type: postgres\n    metadata:\n      x:{}", shape_text(shape, 8))
         }
     }
 }

@@ -32,3 +32,46 @@ fn yaml_load_compact_nested_sequences_are_refused_not_a_stack_overflow() {
     let (_, probe) = generate(&text);
     probe.assert_code(3).assert_stderr_has("limits::MAX_DEPTH").assert_stderr_has("score.yaml");
 }
+
+/// The `yaml_shapes` input `(Laughs { levels: 10, fanout: 12 }, ResourceMetadata)`: ten
+/// anchors, each a list of twelve aliases of the one before, under a resource's metadata
+/// (939 bytes). The fuzz target ran out of its 1 GiB within a minute (12¹⁰ values). The
+/// known unbounded alias expansion of the YAML loader ("billion laughs").
+#[test]
+#[ignore = "fixed on branch bounds: aliases counted against limits::MAX_NODES before copying"]
+fn yaml_shapes_alias_fan_out_under_resource_metadata_is_refused_not_out_of_memory() {
+    let mut laughs = String::from("        l0: &l0 [lol]\n");
+    for level in 1..=10 {
+        let aliases = vec![format!("*l{}", level - 1); 12].join(", ");
+        laughs.push_str(&format!("        l{level}: &l{level} [{aliases}]\n"));
+    }
+    let text = format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\nresources:\n  db:\n    type: postgres\n    metadata:\n      x:\n{laughs}"
+    );
+    assert!(text.len() < 1024, "a small document: {} bytes", text.len());
+    let (_, probe) = generate(&text);
+    probe.assert_code(3).assert_stderr_has("limits::MAX_NODES").assert_stderr_has("score.yaml");
+}
+
+/// The `yaml_shapes` input `(Nested { depth: 255, flow: false, maps: false, compact: false },
+/// Metadata)`: a block sequence 255 levels deep under `metadata.extra`. The loader accepted
+/// it, but the workload's JSON did not load back ("recursion limit exceeded"): what
+/// score-fly accepts, it records in the state, which then could not be read. The known
+/// "accepted but unreadable later" defect; the fix bounds nesting where it enters. (Also
+/// found in compact form, `- - - …` 5,376 deep.)
+#[test]
+#[ignore = "fixed on branch bounds: YAML nesting bounded by limits::MAX_DEPTH, so whatever is accepted reads back"]
+fn yaml_shapes_deep_block_metadata_is_refused_where_it_enters() {
+    let mut nested = String::new();
+    for level in 0..255 {
+        nested.push_str(&format!("    {}-\n", " ".repeat(level)));
+    }
+    nested.push_str(&format!("    {}x\n", " ".repeat(255)));
+    let text = format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\n  extra:\n{nested}containers:\n  main:\n    image: nginx\n"
+    );
+    let (project, probe) = generate(&text);
+    probe.assert_code(3).assert_stderr_has("limits::MAX_DEPTH").assert_stderr_has("score.yaml");
+    // And had it been accepted, the next run would have to read it back.
+    project.probe(&["generate", "score.yaml"]).run().assert_code(3);
+}
