@@ -6,8 +6,7 @@
 #
 #   SECONDS   time per target (default 60)
 #   TARGET    some of: yaml_load yaml_shapes placeholder overrides attr secrets_import
-#             (default: all,
-#             one after the other)
+#             (default: all, one after the other)
 #
 # Environment:
 #   FUZZ_RSS_MB    memory limit of the fuzzed process, MiB (default 1024: issue 10's bound)
