@@ -132,9 +132,11 @@ for t in "${targets[@]}"; do
     log="fuzz/artifacts/$t.log"
     echo "fuzzing $t for ${seconds}s (${seeds[$t]} seeds, max ${rss_mb} MiB, inputs up to $(max_len "$t") bytes)..." >&2
     # -fork=1 with -ignore_*: a crash (or out-of-memory, or timeout) is saved and the run
-    # goes on, so one known crash does not hide the others.
+    # goes on, so one known crash does not hide the others. libFuzzer's timeout handler can
+    # deadlock in a child that was interrupted inside malloc (seen with yaml_shapes), which
+    # stalls the whole run: `timeout` bounds it anyway (the counts so far are still read).
     set +e
-    (cd fuzz && cargo +nightly fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
+    (cd fuzz && timeout --kill-after=10 $((seconds + 60)) cargo +nightly fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -malloc_limit_mb="$rss_mb" \
         -max_len="$(max_len "$t")" -timeout=10 -fork=1 -ignore_crashes=1 -ignore_ooms=1 \
         -ignore_timeouts=1 -artifact_prefix="artifacts/$t/" -print_final_stats=1 $(extra_options "$t") ${FUZZ_OPTIONS:-}) >"$log" 2>&1
