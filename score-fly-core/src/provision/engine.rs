@@ -90,6 +90,8 @@ pub struct PlanError {
 struct Declaration<'w> {
     workload: &'w str,
     name: &'w str,
+    /// Declared with `id` (shared); else the id is the private `workload.name`.
+    explicit: bool,
     params: serde_json::Map<String, serde_json::Value>,
     metadata: serde_json::Map<String, serde_json::Value>,
     kind: String,
@@ -99,8 +101,95 @@ struct Declaration<'w> {
     refs: Vec<String>,
 }
 
-/// Plans the resources of `workloads` with provisioners `defs`.
+impl Declaration<'_> {
+    /// `workload.resource-name`, as `declared_by` records it.
+    fn label(&self) -> String {
+        format!("{}.{}", self.workload, self.name)
+    }
+}
+
+/// Plans the resources of `workloads` with provisioners `defs`, as for a project with no
+/// recorded resources. A project's runs use [`plan_for`], which also checks the resources
+/// its state recorded.
 pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<Plan, PlanError> {
+    plan_checked(workloads, defs, &BTreeMap::new())
+}
+
+/// Plans the resources of `workloads` with provisioners `defs` in a project whose state
+/// recorded `state.resources` in earlier runs.
+///
+/// Besides the checks of [`plan`], a declaration may not take over a recorded resource that
+/// belonged to another declaration's private identity: an explicit `id` naming the private
+/// resource of a declaration that no longer exists, or a private resource whose uid an
+/// explicit `id` of other declarations provisioned.
+pub fn plan_for(workloads: &BTreeMap<String, Workload>, defs: &[Located], state: &State) -> Result<Plan, PlanError> {
+    plan_checked(workloads, defs, &state.resources)
+}
+
+/// Identity: explicit ids and private uids (`type.class#workload.name`) are one namespace
+/// (the uid format is score-flyio's), so a clash is an error naming both declarations. A
+/// private uid belongs to its one declaration: no explicit `id`, of another workload or of
+/// the same one, may join it.
+fn identity_problems(uid: &str, declarations: &[Declaration<'_>]) -> Vec<PlanProblem> {
+    let Some(private) = declarations.iter().find(|d| !d.explicit) else { return Vec::new() };
+    let owner = private.label();
+    declarations
+        .iter()
+        .filter(|d| d.explicit)
+        .map(|d| PlanProblem {
+            workload: d.workload.to_owned(),
+            resource: d.name.to_owned(),
+            message: format!(
+                "resource `{uid}`: `{}` sets `id: {}`, which is the private id of `{owner}` (declared without an `id` in workload `{}`); an explicit id must not name another resource's private identity: give `{}` another id, or give both the same explicit `id` if they are meant to share one resource",
+                d.label(),
+                d.id,
+                private.workload,
+                d.label()
+            ),
+        })
+        .collect()
+}
+
+/// Identity against the state: declarations that would take over a resource an earlier run
+/// provisioned for another declaration's private identity (see [`plan_for`]).
+fn recorded_identity_problems(uid: &str, declarations: &[Declaration<'_>], entry: &ResourceEntry) -> Vec<PlanProblem> {
+    if entry.declared_by.is_empty() {
+        return Vec::new();
+    }
+    let current: Vec<String> = declarations.iter().map(Declaration::label).collect();
+    // Recorded for the declaration whose private id it has (`web.db` for `…#web.db`), which
+    // no longer declares it.
+    let gone_owner = entry.declared_by.iter().find(|d| **d == entry.id && !current.contains(d));
+    let recorded = entry.declared_by.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ");
+    let mut problems = Vec::new();
+    for d in declarations {
+        let label = d.label();
+        if entry.declared_by.contains(&label) {
+            continue; // It had this resource already.
+        }
+        let message = if !d.explicit {
+            format!(
+                "resource `{uid}` of `{label}` (declared without an `id`) is recorded in the project state as provisioned for {recorded}, which declared `id: {}`; it is not `{label}`'s own: deprovision it first (`cargo score-fly resources deprovision {uid}`), or rename the resource `{label}`",
+                entry.id
+            )
+        } else if let Some(owner) = gone_owner {
+            format!(
+                "resource `{uid}`: `{label}` sets `id: {}`, but the project state records `{uid}` as the private resource of `{owner}` (declared without an `id` in an earlier run); an explicit id must not take over another resource's private identity: give `{label}` another id, or deprovision it first (`cargo score-fly resources deprovision {uid}`) if `{owner}` no longer needs it",
+                d.id
+            )
+        } else {
+            continue;
+        };
+        problems.push(PlanProblem { workload: d.workload.to_owned(), resource: d.name.to_owned(), message });
+    }
+    problems
+}
+
+fn plan_checked(
+    workloads: &BTreeMap<String, Workload>,
+    defs: &[Located],
+    recorded: &BTreeMap<String, ResourceEntry>,
+) -> Result<Plan, PlanError> {
     let mut problems = Vec::new();
     let mut by_uid: BTreeMap<String, Vec<Declaration<'_>>> = BTreeMap::new();
     for (workload_name, workload) in workloads {
@@ -125,11 +214,12 @@ pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<
             by_uid.entry(uid.clone()).or_default().push(Declaration {
                 workload: workload_name,
                 name,
+                explicit: resource.id.is_some(),
                 params,
                 metadata: resource.metadata.clone().unwrap_or_default(),
                 kind: resource.kind.clone(),
                 class: resource.class().to_owned(),
-                id: resource.id.clone().unwrap_or_else(|| format!("{workload_name}.{name}")),
+                id: resource.id_in(workload_name, name),
                 refs,
             });
         }
@@ -137,6 +227,14 @@ pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<
 
     let mut resources = Vec::with_capacity(by_uid.len());
     for (uid, declarations) in &by_uid {
+        let clashes = identity_problems(uid, declarations);
+        if !clashes.is_empty() {
+            problems.extend(clashes);
+            continue;
+        }
+        if let Some(entry) = recorded.get(uid) {
+            problems.extend(recorded_identity_problems(uid, declarations, entry));
+        }
         let first = &declarations[0];
         for other in &declarations[1..] {
             let message = if other.params != first.params {
@@ -953,6 +1051,38 @@ mod tests {
             e.contains("cycle: postgres.default#aa.one → postgres.default#aa.two → postgres.default#aa.one"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn explicit_ids_and_private_uids_do_not_meet() {
+        let defs = vec![static_def("pg", "postgres", &json!({}), &json!({"password": "p"}))];
+        let web = doc("web", "  db:\n    type: postgres\n");
+        let api = doc("api", "  db:\n    type: postgres\n    id: web.db\n");
+        let e = plan(&workloads(&[&web, &api]), &defs).unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{e}");
+        assert_eq!((e.problems[0].workload.as_str(), e.problems[0].resource.as_str()), ("api", "db"));
+        assert!(
+            e.problems[0].message.contains("`api.db` sets `id: web.db`, which is the private id of `web.db`"),
+            "{e}"
+        );
+        // Another type or class is another uid: no clash.
+        let api_redis = doc("api", "  db:\n    type: postgres\n    class: big\n    id: web.db\n");
+        let defs_any = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
+        assert!(plan(&workloads(&[&web, &api_redis]), &defs_any).is_ok());
+        // web naming its own id explicitly opts in to sharing it.
+        let web_explicit = doc("web", "  db:\n    type: postgres\n    id: web.db\n");
+        let shared = plan(&workloads(&[&web_explicit, &api]), &defs).unwrap();
+        assert_eq!(shared.resources[0].declared_by, ["api.db", "web.db"]);
+
+        // The state remembers web's private resource after web stopped declaring it.
+        let mut state = State::new("");
+        run(&workloads(&[&web]), &defs, &mut state);
+        let e = plan_for(&workloads(&[&api]), &defs, &state).unwrap_err();
+        assert!(e.to_string().contains("records `postgres.default#web.db` as the private resource of `web.db`"), "{e}");
+        assert!(plan(&workloads(&[&api]), &defs).is_ok(), "without the state there is nothing to take over");
+        // A declaration that had the resource keeps it.
+        assert!(plan_for(&workloads(&[&web]), &defs, &state).is_ok());
+        assert!(plan_for(&workloads(&[&web_explicit, &api]), &defs, &state).is_ok());
     }
 
     #[test]

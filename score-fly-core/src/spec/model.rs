@@ -329,11 +329,22 @@ impl Resource {
         self.class.as_deref().unwrap_or("default")
     }
 
-    /// The resource uid `type.class#id`; the id defaults to `<workload>.<resource name>`.
+    /// The resource uid `type.class#id`; the id defaults to `<workload>.<resource name>`
+    /// ([`Resource::private_id`]).
     pub fn uid(&self, workload: &str, name: &str) -> String {
-        match &self.id {
-            Some(id) => format!("{}.{}#{id}", self.kind, self.class()),
-            None => format!("{}.{}#{workload}.{name}", self.kind, self.class()),
-        }
+        format!("{}.{}#{}", self.kind, self.class(), self.id_in(workload, name))
+    }
+
+    /// The id: the explicit `id`, else the private id `<workload>.<resource name>`.
+    pub fn id_in(&self, workload: &str, name: &str) -> String {
+        self.id.clone().unwrap_or_else(|| Self::private_id(workload, name))
+    }
+
+    /// The id of a resource declared without `id`: `<workload>.<resource name>`. Workload and
+    /// resource names are dot-free labels, so private ids never meet each other; an explicit
+    /// `id` of two labels can take this form, which provisioning planning refuses when it
+    /// meets a private resource (see `provision::plan`).
+    pub fn private_id(workload: &str, name: &str) -> String {
+        format!("{workload}.{name}")
     }
 }
