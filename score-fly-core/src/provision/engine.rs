@@ -1475,9 +1475,10 @@ mod tests {
                         // (laundering, where a secret output of the same name wins); every
                         // output is still recorded, plain or secret.
                         for (key, value) in &c.values {
-                            match entry.values.get(key) {
-                                Some(kept) => prop_assert_eq!(kept, value),
-                                None => prop_assert_eq!(&entry.secrets[key], c.secrets.get(key).unwrap_or(value)),
+                            if let Some(kept) = entry.values.get(key) {
+                                prop_assert_eq!(kept, value);
+                            } else {
+                                prop_assert_eq!(&entry.secrets[key], c.secrets.get(key).unwrap_or(value));
                             }
                         }
                         prop_assert!(entry.values.keys().all(|k| c.values.contains_key(k)));
