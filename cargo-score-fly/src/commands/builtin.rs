@@ -10,7 +10,8 @@ use std::io::Read as _;
 use std::path::Path;
 
 use score_fly_core::builtin::{self, FlyEnv};
-use score_fly_core::provision::protocol::{Mode, Request};
+use score_fly_core::limits;
+use score_fly_core::provision::protocol::{self, Mode};
 use score_fly_core::provision::{CallContext, Events, Redactor};
 use score_fly_core::state::State;
 
@@ -36,18 +37,15 @@ pub fn run(args: &BuiltinArgs, session: &Session) -> Result<(), Failure> {
         )));
     }
     let mode = if args.mode == "provision" { Mode::Provision } else { Mode::Deprovision };
+    // One byte past the bound is enough to know the request is too large.
     let mut input = Vec::new();
+    let limit = u64::try_from(limits::MAX_RESPONSE_BYTES).unwrap_or(u64::MAX).saturating_add(1);
     std::io::stdin()
+        .take(limit)
         .read_to_end(&mut input)
         .map_err(|e| Failure::Error(format!("cannot read the request from stdin: {e}")))?;
-    // serde's messages may quote values: say where, not what.
-    let request: Request = serde_json::from_slice(&input).map_err(|e| {
-        Failure::Invalid(format!(
-            "the request on stdin is not a provisioner request (line {} column {}): expected {{resource_uid, resource_type, resource_class, resource_id, state, shared, resource_params, resource_metadata}}",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let request = protocol::parse_request(&input)
+        .map_err(|e| Failure::Invalid(format!("the request on stdin is not a provisioner request: {e}")))?;
     let app_prefix = args
         .app_prefix
         .clone()
@@ -80,8 +78,7 @@ pub fn run(args: &BuiltinArgs, session: &Session) -> Result<(), Failure> {
 fn project_prefix(dir: &Path) -> Option<String> {
     let relative = Path::new(score_fly_core::state::STATE_DIR).join(score_fly_core::state::STATE_FILE);
     // Never through a link, never a FIFO (see `fsutil::open_inside`).
-    let mut file = score_fly_core::fsutil::open_inside(dir, &relative).ok()??;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut file, &mut text).ok()?;
+    let bytes = score_fly_core::fsutil::read_inside(dir, &relative, limits::MAX_STATE_BYTES).ok()??;
+    let text = String::from_utf8(bytes).ok()?;
     State::parse(&dir.join(&relative), &text).ok().map(|s| s.app_prefix)
 }

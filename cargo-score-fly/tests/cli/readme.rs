@@ -48,3 +48,22 @@ fn every_documented_command_line_parses() {
         }
     }
 }
+
+/// The README's "Limits" table lists every limit of `score_fly_core::limits::ALL`, with its
+/// value as the library has it, and nothing else.
+#[test]
+fn the_limits_section_lists_every_limit() {
+    use score_fly_core::limits;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
+    let section = readme.split("\n## Limits\n").nth(1).expect("a `## Limits` section").split("\n## ").next().unwrap();
+    let rows: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            name.starts_with("MAX_").then(|| (name.to_owned(), cells[2].to_owned()))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = limits::ALL.iter().map(|l| (l.name.to_owned(), l.human())).collect();
+    assert_eq!(rows, expected, "the README's Limits table and score_fly_core::limits::ALL differ");
+}

@@ -139,6 +139,47 @@ pub fn parse_response(body: &[u8]) -> Result<Option<Response>, String> {
     Ok(Some(Response { state, values, secrets, shared: map.remove("shared") }))
 }
 
+/// Parses a request (what a provisioner reads on stdin: the `builtin-provisioners` entry
+/// point), within the same bounds as a response: at most [`limits::MAX_RESPONSE_BYTES`],
+/// fields at most [`limits::MAX_DEPTH`] deep, at most [`limits::MAX_NODES`] values.
+///
+/// Errors never quote the request: its `state` and `shared` may hold secrets.
+pub fn parse_request(body: &[u8]) -> Result<Request, String> {
+    const SHAPE: &str =
+        "{resource_uid, resource_type, resource_class, resource_id, state, shared, resource_params, resource_metadata}";
+    if body.len() > limits::MAX_RESPONSE_BYTES {
+        return Err(format!(
+            "it is {} bytes, more than a provisioner message may be ({} bytes, limits::MAX_RESPONSE_BYTES)",
+            body.len(),
+            limits::MAX_RESPONSE_BYTES
+        ));
+    }
+    let budget = Budget::new(limits::MAX_DEPTH + 1, limits::MAX_NODES).with_field_names();
+    let value = budget.read_json(body).map_err(|e| match budget.exceeded() {
+        Some(Exceeded::Depth { field, .. }) => Exceeded::Depth { field, limit: limits::MAX_DEPTH }.to_string(),
+        Some(exceeded) => exceeded.to_string(),
+        None => format!(
+            "it is not valid JSON ({} at line {} column {}); expected {SHAPE}",
+            classify(&e),
+            e.line(),
+            e.column()
+        ),
+    })?;
+    // serde's messages may quote values: say what is wrong, not what was there.
+    serde_json::from_value(value).map_err(|e| {
+        let what = e.to_string();
+        let field =
+            what.split('`').nth(1).filter(|_| what.starts_with("missing field") || what.starts_with("unknown field"));
+        match field {
+            Some(field) => format!(
+                "{} `{field}`; expected {SHAPE}",
+                if what.starts_with("missing") { "missing field" } else { "unknown field" }
+            ),
+            None => format!("it is not a provisioner request; expected {SHAPE}"),
+        }
+    })
+}
+
 /// A bound a document exceeded while it was read (see [`BoundedValue`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Exceeded {

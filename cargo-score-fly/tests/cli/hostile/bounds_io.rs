@@ -307,3 +307,30 @@ fn forty_cmd_provisioners_under_the_memory_limit_finish_without_hanging() {
     project.probe(&["generate"]).run().assert_code(0);
     assert_eq!(project.state().resources.len(), 40);
 }
+
+#[test]
+fn the_builtin_entry_point_reads_a_bounded_request() {
+    // score-flyio's entry point reads the request on stdin: it once read all of it, however
+    // large or deep, and quoted serde's message (which can quote values).
+    let project = Project::new();
+    let run = |stdin: Vec<u8>| project.probe(&["builtin-provisioners", "dns", "provision"]).stdin(stdin).run();
+
+    let endless = vec![b' '; limits::MAX_RESPONSE_BYTES + 1024];
+    let probe = run(endless);
+    probe.assert_code(INVALID).assert_stderr_has("limits::MAX_RESPONSE_BYTES");
+
+    let request = |state: &str| {
+        format!(
+            r#"{{"resource_uid": "dns.default#web.dns", "resource_type": "dns", "resource_class": "default", "resource_id": "web.dns", "state": {state}}}"#
+        )
+        .into_bytes()
+    };
+    let deep = format!(r#"{{"x": {}}}"#, nested_lists(200, "1"));
+    run(request(&deep)).assert_code(INVALID).assert_stderr_has("`state` is nested deeper than 64 levels");
+
+    // A wrongly typed field holding a secret: the error says what is wrong, never the value.
+    let secret = "hunter2-in-the-request";
+    let probe = run(request(&format!(r#"["{secret}"]"#)));
+    probe.assert_code(INVALID).assert_stderr_has("not a provisioner request");
+    assert!(!probe.stderr.contains(secret), "{}", probe.stderr);
+}
