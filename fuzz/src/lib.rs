@@ -101,7 +101,7 @@ pub fn placeholder_properties(text: &str) {
 
     // Any text: no panic, and a round trip where it parses.
     let _ = placeholder::expand(text, &context);
-    let _ = placeholder::check(text, &metadata, &["db", "other"]);
+    let _ = placeholder::check(text, &metadata, &["db", "other"].into_iter().collect());
     let Ok((pieces, _)) = placeholder::parse(text) else { return };
     let written = unparse(&pieces);
     let (again, unterminated) = placeholder::parse(&written).expect("written pieces parse");
