@@ -417,6 +417,33 @@ pub fn short_hash(text: &str) -> String {
     out
 }
 
+/// The name builtin `builtin` derives for what it creates for resource `uid` (declared with
+/// id `id`) in a project whose app prefix is `prefix` — and adopts when it already exists —
+/// or `None` for builtins that create nothing of their own. Two resources served by the same
+/// builtin must never derive the same name: the second would adopt the first's database,
+/// Redis, bucket or volume (and its password). The plan refuses that
+/// ([`crate::provision::plan_for`]); each builtin names what it creates through this rule.
+pub fn derived_name(builtin: &str, prefix: &str, uid: &str, id: &str) -> Option<String> {
+    let request = Request {
+        resource_uid: uid.to_owned(),
+        resource_type: String::new(),
+        resource_class: String::new(),
+        resource_id: id.to_owned(),
+        state: serde_json::Map::new(),
+        shared: serde_json::Value::Null,
+        resource_params: serde_json::Map::new(),
+        resource_metadata: serde_json::Map::new(),
+    };
+    match builtin {
+        "postgres" => Some(postgres::database_name(&request)),
+        "postgres-instance" => Some(postgres::instance_cluster_name(prefix, &request)),
+        "redis" => Some(redis::derived_name(prefix, &request)),
+        "s3" => Some(s3::derived_name(prefix, &request)),
+        "volume" => Some(volume::derived_name(&request)),
+        _ => None,
+    }
+}
+
 /// A Fly name (app, Redis database, bucket) for a resource: `<prefix><kind>-<id>-<hash>`,
 /// lowercase letters, digits and `-`, at most `max` characters. The hash (of the uid) keeps
 /// names of resources that differ only in class or punctuation apart.

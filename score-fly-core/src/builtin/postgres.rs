@@ -18,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{Call, fly_name, pg_name, random_bytes, random_password};
 use crate::fly::api::{AppLookup, MachinesApi};
+use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 
 /// The shared-state key of the shared cluster: `{"app": NAME, "databases": {DB: UID}}`.
@@ -55,7 +56,7 @@ pub(super) fn provision_shared(call: &Call<'_>) -> Result<Response, String> {
     let cluster = shared_cluster(call)?;
     let api = call.api()?;
     ensure_cluster(call, &api, &cluster)?;
-    let name = pg_name(call.request, 63);
+    let name = database_name(call.request);
     let password = ensure_database(call, &api, &cluster, &name, false)?;
     let mut databases = serde_json::Map::new();
     databases.insert(name.clone(), serde_json::json!(call.request.resource_uid));
@@ -75,7 +76,7 @@ pub(super) fn deprovision_shared(call: &Call<'_>) -> Result<Option<Response>, St
         call.say(&format!("cluster {cluster} does not exist; nothing to drop"));
         return Ok(Some(Response { shared: Some(serde_json::json!({ SHARED_KEY: null })), ..Response::default() }));
     }
-    let name = call.state_str("database").unwrap_or_else(|| pg_name(call.request, 63));
+    let name = call.state_str("database").unwrap_or_else(|| database_name(call.request));
     let machine = started_machine(&api, &cluster)?;
     let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE);\nDROP ROLE IF EXISTS {};", ident(&name), ident(&name));
     run_sql(call, &api, &cluster, &machine, &drop, "postgres", "")?;
@@ -100,10 +101,23 @@ pub(super) fn deprovision_shared(call: &Call<'_>) -> Result<Option<Response>, St
     }))
 }
 
+/// The name `postgres-instance` derives for a resource's cluster (see
+/// [`super::derived_name`]).
+pub(super) fn instance_cluster_name(prefix: &str, request: &Request) -> String {
+    fly_name(prefix, "pg", request, 63)
+}
+
+/// The name `postgres` derives for a resource's database and role in the shared cluster (see
+/// [`super::derived_name`]).
+pub(super) fn database_name(request: &Request) -> String {
+    pg_name(request, 63)
+}
+
 /// `postgres-instance` provision: a dedicated cluster, with a role that owns its own
 /// database and may create databases and roles (Fly's `postgres` superuser stays Fly's).
 pub(super) fn provision_instance(call: &Call<'_>) -> Result<Response, String> {
-    let cluster = call.state_str("cluster").unwrap_or_else(|| fly_name(&call.env.app_prefix, "pg", call.request, 63));
+    let cluster =
+        call.state_str("cluster").unwrap_or_else(|| instance_cluster_name(&call.env.app_prefix, call.request));
     let api = call.api()?;
     ensure_cluster(call, &api, &cluster)?;
     let name = pg_name(call.request, 63);
@@ -113,7 +127,8 @@ pub(super) fn provision_instance(call: &Call<'_>) -> Result<Response, String> {
 
 /// `postgres-instance` deprovision: deletes the cluster.
 pub(super) fn deprovision_instance(call: &Call<'_>) -> Result<Option<Response>, String> {
-    let cluster = call.state_str("cluster").unwrap_or_else(|| fly_name(&call.env.app_prefix, "pg", call.request, 63));
+    let cluster =
+        call.state_str("cluster").unwrap_or_else(|| instance_cluster_name(&call.env.app_prefix, call.request));
     let api = call.api()?;
     api.delete_app(&cluster).map_err(|e| e.to_string())?;
     call.say(&format!("deleted cluster {cluster}"));

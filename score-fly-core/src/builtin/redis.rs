@@ -14,6 +14,7 @@
 //! - Deprovision: `fly redis destroy NAME -y` (a database already gone is fine).
 
 use super::{Call, fly_name, is_not_found};
+use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 
 /// `redis` provision.
@@ -47,7 +48,12 @@ pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
 
 /// The database's name: the one in the state (what was made), else the derived one.
 fn db_name(call: &Call<'_>) -> String {
-    call.state_str("name").unwrap_or_else(|| fly_name(&call.env.app_prefix, "redis", call.request, 63))
+    call.state_str("name").unwrap_or_else(|| derived_name(&call.env.app_prefix, call.request))
+}
+
+/// The name this builtin derives for a resource's database (see [`super::derived_name`]).
+pub(super) fn derived_name(prefix: &str, request: &Request) -> String {
+    fly_name(prefix, "redis", request, 63)
 }
 
 /// Creates the database; returns its URL.

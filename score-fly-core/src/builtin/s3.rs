@@ -18,6 +18,7 @@
 //!   refuses to destroy a bucket that still holds objects; empty it first.
 
 use super::{Call, fly_name, is_not_found};
+use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 
 /// Tigris' S3 endpoint (what flyctl prints as `AWS_ENDPOINT_URL_S3`).
@@ -73,7 +74,12 @@ pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, String> {
 
 /// The bucket: the one in the state (what was made), else the derived name.
 fn bucket_name(call: &Call<'_>) -> String {
-    call.state_str("bucket").unwrap_or_else(|| fly_name(&call.env.app_prefix, "s3", call.request, 63))
+    call.state_str("bucket").unwrap_or_else(|| derived_name(&call.env.app_prefix, call.request))
+}
+
+/// The name this builtin derives for a resource's bucket (see [`super::derived_name`]).
+pub(super) fn derived_name(prefix: &str, request: &Request) -> String {
+    fly_name(prefix, "s3", request, 63)
 }
 
 /// The credentials of `bucket` kept in the provisioner state.

@@ -16,6 +16,7 @@
 
 use super::{Call, pg_name};
 use crate::fly::api::AppLookup;
+use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 
 /// Longest Fly volume name.
@@ -23,11 +24,16 @@ const MAX_NAME: usize = 30;
 /// Largest Fly volume, in GB.
 pub const MAX_SIZE_GB: u64 = 500;
 
+/// The name this builtin derives for a resource's volume (see [`super::derived_name`]).
+pub(super) fn derived_name(request: &Request) -> String {
+    pg_name(request, MAX_NAME)
+}
+
 /// `volume` provision.
 pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
     let workload = call.workload()?;
     let app = call.state_str("app").unwrap_or_else(|| call.env.app(&workload));
-    let name = call.state_str("name").unwrap_or_else(|| pg_name(call.request, MAX_NAME));
+    let name = call.state_str("name").unwrap_or_else(|| derived_name(call.request));
     let size = match call.param("size") {
         Some(text) => parse_size(&text).map_err(|e| format!("`{}`: param `size`: {e}", call.request.resource_uid))?,
         None => 1,
@@ -75,7 +81,7 @@ pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, String> {
         Some(app) => app,
         None => call.env.app(&call.workload()?),
     };
-    let name = call.state_str("name").unwrap_or_else(|| pg_name(call.request, MAX_NAME));
+    let name = call.state_str("name").unwrap_or_else(|| derived_name(call.request));
     let api = call.api()?;
     if !matches!(api.app(&app).map_err(|e| e.to_string())?, AppLookup::Exists { .. }) {
         call.say(&format!("app {app} does not exist; no volume {name} to destroy"));

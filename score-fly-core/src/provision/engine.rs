@@ -112,7 +112,7 @@ impl Declaration<'_> {
 /// recorded resources. A project's runs use [`plan_for`], which also checks the resources
 /// its state recorded.
 pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<Plan, PlanError> {
-    plan_checked(workloads, defs, &BTreeMap::new())
+    plan_checked(workloads, defs, &BTreeMap::new(), "")
 }
 
 /// Plans the resources of `workloads` with provisioners `defs` in a project whose state
@@ -123,7 +123,60 @@ pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<
 /// resource of a declaration that no longer exists, or a private resource whose uid an
 /// explicit `id` of other declarations provisioned.
 pub fn plan_for(workloads: &BTreeMap<String, Workload>, defs: &[Located], state: &State) -> Result<Plan, PlanError> {
-    plan_checked(workloads, defs, &state.resources)
+    plan_checked(workloads, defs, &state.resources, &state.app_prefix)
+}
+
+/// Identity on Fly: two resources served by the same builtin must not derive the same name
+/// for what it creates ([`crate::builtin::derived_name`]: ids that differ only in punctuation
+/// or past the name's length, with the same short hash). The second would adopt the first's
+/// database or bucket, and its password. Resources an earlier run recorded count too.
+fn name_problems(
+    resources: &[Planned],
+    defs: &[Located],
+    recorded: &BTreeMap<String, ResourceEntry>,
+    prefix: &str,
+    by_uid: &BTreeMap<String, Vec<Declaration<'_>>>,
+) -> Vec<PlanProblem> {
+    let builtin_of = |def: &super::ProvisionerDef| match def.kind() {
+        Kind::Builtin(name) => Some(name),
+        _ => None,
+    };
+    // (builtin, name) → the uid that derives it first, and who declares it.
+    let mut taken: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    for entry_uid in recorded.keys().filter(|uid| !by_uid.contains_key(*uid)) {
+        let entry = &recorded[entry_uid];
+        let Some(builtin) = defs.iter().find(|l| l.def.id == entry.provisioner).and_then(|l| builtin_of(&l.def)) else {
+            continue;
+        };
+        if let Some(name) = crate::builtin::derived_name(&builtin, prefix, entry_uid, &entry.id) {
+            let who = format!("provisioned earlier for {}", entry.declared_by.join(", "));
+            taken.insert((builtin, name), (entry_uid.clone(), who));
+        }
+    }
+    let mut problems = Vec::new();
+    for r in resources {
+        let Some(builtin) = builtin_of(&defs[r.provisioner].def) else { continue };
+        let Some(name) = crate::builtin::derived_name(&builtin, prefix, &r.uid, &r.id) else { continue };
+        let who = format!("declared by {}", r.declared_by.join(", "));
+        match taken.entry((builtin.clone(), name.clone())) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert((r.uid.clone(), who));
+            }
+            std::collections::btree_map::Entry::Occupied(first) => {
+                let (first_uid, first_who) = first.get();
+                let first_declaration = &by_uid[&r.uid][0];
+                problems.push(PlanProblem {
+                    workload: first_declaration.workload.to_owned(),
+                    resource: first_declaration.name.to_owned(),
+                    message: format!(
+                        "resource `{}` ({who}) and resource `{first_uid}` ({first_who}) would both be `{name}` for the `{builtin}` provisioner, so one would take over the other's; give one of them another `id`",
+                        r.uid
+                    ),
+                });
+            }
+        }
+    }
+    problems
 }
 
 /// Identity: explicit ids and private uids (`type.class#workload.name`) are one namespace
@@ -189,6 +242,7 @@ fn plan_checked(
     workloads: &BTreeMap<String, Workload>,
     defs: &[Located],
     recorded: &BTreeMap<String, ResourceEntry>,
+    prefix: &str,
 ) -> Result<Plan, PlanError> {
     let mut problems = Vec::new();
     let mut by_uid: BTreeMap<String, Vec<Declaration<'_>>> = BTreeMap::new();
@@ -297,6 +351,7 @@ fn plan_checked(
             message: format!("resource params form a cycle: {}", names.join(" → ")),
         });
     }
+    problems.extend(name_problems(&resources, defs, recorded, prefix, &by_uid));
     if problems.is_empty() { Ok(Plan { resources }) } else { Err(PlanError { problems }) }
 }
 
@@ -1083,6 +1138,65 @@ mod tests {
         // A declaration that had the resource keeps it.
         assert!(plan_for(&workloads(&[&web]), &defs, &state).is_ok());
         assert!(plan_for(&workloads(&[&web_explicit, &api]), &defs, &state).is_ok());
+    }
+
+    /// Two ids whose `redis` names are equal: the same first 49 characters (all a name keeps
+    /// of the id after `redis-` and the 6-digit hash, with no prefix) and the same hash of
+    /// the uid, found the way an attacker would (a birthday search over suffixes).
+    fn colliding_redis_ids() -> (String, String) {
+        let base = "c".repeat(49);
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for n in 0.. {
+            let id = format!("{base}-{n}");
+            let name = crate::builtin::derived_name("redis", "", &format!("redis.default#{id}"), &id).unwrap();
+            if let Some(first) = seen.insert(name, id.clone()) {
+                return (first, id);
+            }
+        }
+        unreachable!()
+    }
+
+    #[test]
+    fn resources_that_would_derive_the_same_fly_name_are_refused() {
+        let mut builtin = static_def("redis", "redis", &json!({}), &json!({}));
+        builtin.def.static_ = None;
+        builtin.def.builtin = Some("redis".into());
+        let defs = vec![builtin];
+        let (first, second) = colliding_redis_ids();
+        assert_ne!(first, second);
+        let w = workloads(&[
+            &doc("aa", &format!("  cache:\n    type: redis\n    id: {first}\n")),
+            &doc("bb", &format!("  cache:\n    type: redis\n    id: {second}\n")),
+        ]);
+        let e = plan(&w, &defs).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("resource `redis.default#{second}` (declared by bb.cache) and resource `redis.default#{first}` (declared by aa.cache) would both be `redis-"))
+                && e.contains("give one of them another `id`"),
+            "{e}"
+        );
+        // Alone, either is fine; and a recorded resource counts as taken.
+        let only_first = workloads(&[&doc("aa", &format!("  cache:\n    type: redis\n    id: {first}\n"))]);
+        let mut state = State::new("");
+        state.resources.insert(
+            format!("redis.default#{first}"),
+            ResourceEntry {
+                kind: "redis".into(),
+                class: "default".into(),
+                id: first.clone(),
+                declared_by: vec!["aa.cache".into()],
+                provisioner: "redis".into(),
+                params: serde_json::Map::new(),
+                metadata: serde_json::Map::new(),
+                fingerprint: String::new(),
+                state: serde_json::Map::new(),
+                values: serde_json::Map::new(),
+                secrets: serde_json::Map::new(),
+            },
+        );
+        assert!(plan_for(&only_first, &defs, &state).is_ok());
+        let only_second = workloads(&[&doc("bb", &format!("  cache:\n    type: redis\n    id: {second}\n"))]);
+        let e = plan_for(&only_second, &defs, &state).unwrap_err().to_string();
+        assert!(e.contains("(provisioned earlier for aa.cache)"), "{e}");
     }
 
     #[test]

@@ -215,3 +215,37 @@ fn a_binary_name_cannot_add_dockerfile_instructions() {
     probe.assert_stderr_has("failed to write a Dockerfile for binary `svc\\nRUN echo pwned`");
     assert_eq!(snapshot(&project), before, "{}", probe.stderr);
 }
+
+/// Ids that differ, but from which a builtin derives the same Fly name (the same first
+/// characters, all a name keeps, and the same 24-bit hash of the uid — found here by a
+/// birthday search, as anyone could): the second would adopt the first's Redis database and
+/// read its URL (password included). The plan refuses it before anything is created.
+#[test]
+fn two_ids_that_would_share_a_builtin_fly_name_are_refused() {
+    let base = "c".repeat(49);
+    let mut seen = std::collections::BTreeMap::new();
+    let (first, second) = (0..)
+        .find_map(|n| {
+            let id = format!("{base}-{n}");
+            let name =
+                score_fly_core::builtin::derived_name("redis", "demo-", &format!("redis.default#{id}"), &id).unwrap();
+            seen.insert(name, id.clone()).map(|first| (first, id))
+        })
+        .unwrap();
+    let project = Project::new();
+    project.write(".score-fly/fly.provisioners.yaml", "- id: redis\n  type: redis\n  builtin: redis\n");
+    let redis = |name: &str, id: &str| {
+        format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx\nresources:\n  cache:\n    type: redis\n    id: {id}\n"
+        )
+    };
+    project.write("web.yaml", redis("web", &first));
+    project.write("api.yaml", redis("api", &second));
+    let before = snapshot(&project);
+    let probe = project.probe(&["generate", "web.yaml", "api.yaml", "--app-prefix", "demo-"]).run();
+    probe.assert_code(3);
+    probe.assert_stderr_has(&format!(
+        "resource `redis.default#{second}` (declared by api.cache) and resource `redis.default#{first}` (declared by web.cache) would both be `demo-redis-"
+    ));
+    assert_eq!(snapshot(&project), before, "nothing provisioned or written:\n{}", probe.stderr);
+}
