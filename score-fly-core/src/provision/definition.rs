@@ -43,7 +43,7 @@ use crate::fly::annotations::{DurationRange, parse_duration_in};
 use crate::fsutil::FsError;
 use crate::limits;
 
-use super::protocol::{Budget, map_depth};
+use super::protocol::{Budget, Exceeded, map_depth};
 
 /// The file `provisioners add/remove` manage.
 pub const CLI_FILE: &str = "cli.provisioners.yaml";
@@ -363,6 +363,10 @@ fn limit_u64(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
+/// The levels of a provisioner file above a static provisioner's `values`/`secrets` maps:
+/// the list, the definition, its `static` map.
+const FILE_LEVELS: usize = 3;
+
 /// Parses one provisioner file's text. At most [`limits::MAX_DOCUMENT_BYTES`], nested at most
 /// [`limits::MAX_DEPTH`] levels, with at most [`limits::MAX_NODES`] values once aliases are
 /// expanded (a "billion laughs" file stops there, in milliseconds).
@@ -374,10 +378,17 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<ProvisionerDef>, Defini
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
+    // A static provisioner's outputs may be MAX_DEPTH deep (like any outputs), below the
+    // file's own levels: the list, a definition, its `static` map.
+    let budget = Budget::new(limits::MAX_DEPTH + FILE_LEVELS, limits::MAX_NODES);
     let raw = serde::de::DeserializeSeed::deserialize(budget.seed(), serde_yaml::Deserializer::from_str(text))
         .map_err(|e| {
-            invalid(match (budget.exceeded(), e.location()) {
+            let exceeded = budget.exceeded().map(|exceeded| match exceeded {
+                // Counted from the outputs maps, as `--static-json` counts them.
+                Exceeded::Depth { field, .. } => Exceeded::Depth { field, limit: limits::MAX_DEPTH },
+                other => other,
+            });
+            invalid(match (exceeded, e.location()) {
                 (Some(exceeded), Some(at)) => format!("{exceeded} (at line {} column {})", at.line(), at.column()),
                 (Some(exceeded), None) => exceeded.to_string(),
                 (None, _) => e.to_string(),
@@ -405,6 +416,18 @@ pub fn write_file(project: &crate::state::Project, name: &str, defs: &[Provision
     if !defs.is_empty() {
         text.push_str(&serde_yaml::to_string(defs).expect("definitions serialise"));
     }
+    // Whatever is written must read back: several static provisioners can together pass
+    // the bounds a file is read with (size, values), although each was accepted alone.
+    let path = project.dir().join(name);
+    parse_file(&path, &text).map_err(|e| match e {
+        DefinitionError::Invalid { path, reason } => DefinitionError::Invalid {
+            path,
+            reason: format!(
+                "it was not changed, as it could not be read back: {reason}; move some provisioners to another *.provisioners.yaml file"
+            ),
+        },
+        other => other,
+    })?;
     project.write(name, text.as_bytes(), Some(0o600))?;
     Ok(())
 }

@@ -334,3 +334,25 @@ fn the_builtin_entry_point_reads_a_bounded_request() {
     probe.assert_code(INVALID).assert_stderr_has("not a provisioner request");
     assert!(!probe.stderr.contains(secret), "{}", probe.stderr);
 }
+
+#[test]
+fn a_provisioner_file_is_written_only_when_it_reads_back() {
+    // `--static-json` as deep as accepted: the file adds its own levels around it, and once
+    // made every later command refuse the "invalid" file.
+    let project = Project::new();
+    let deep = format!(r#"{{"host": {}}}"#, nested_lists(limits::MAX_DEPTH - 1, "1"));
+    project.probe(&["provisioners", "add", "dns", "dns", "--static-json", &deep]).run().assert_code(0);
+    project.probe(&["provisioners", "list"]).run().assert_code(0);
+
+    // Two static provisioners, each within the bounds, that together are not: the second
+    // is refused and the file stays as the first left it.
+    let many = |n: usize| format!(r#"{{"list": [{}]}}"#, vec!["0"; n].join(","));
+    let half = limits::MAX_NODES / 2 + 1000;
+    project.probe(&["provisioners", "add", "one", "thing", "--static-json", &many(half)]).run().assert_code(0);
+    let before = project.snapshot();
+    let probe = project.probe(&["provisioners", "add", "two", "other", "--static-json", &many(half)]).run();
+    probe.assert_code(INVALID).assert_stderr_has("it was not changed, as it could not be read back");
+    probe.assert_stderr_has("limits::MAX_NODES");
+    assert_eq!(project.snapshot(), before, "nothing written");
+    project.probe(&["provisioners", "list"]).run().assert_code(0);
+}
