@@ -583,12 +583,13 @@ mod tests {
     #[test]
     fn provisioner_files_are_bounded() {
         let path = Path::new("x.provisioners.yaml");
-        // Static outputs as deep as a document may be, and one level deeper.
+        // Static outputs as deep as outputs may be (the `values` map is their first level, as
+        // for `--static-json`), and one level deeper; the file's own levels (list, item,
+        // static) come on top.
         let levels = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
-        // list, item, static, values, host: 5 levels above the nested lists.
-        let ok = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH - 4));
+        let ok = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH - 1));
         assert_eq!(parse_file(path, &ok).unwrap().len(), 1);
-        let deep = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH - 3));
+        let deep = format!("- {{id: x, type: t, static: {{values: {{host: {}}}}}}}\n", levels(limits::MAX_DEPTH));
         let e = parse_file(path, &deep).unwrap_err().to_string();
         assert!(
             e.contains("it is nested deeper than 64 levels (limits::MAX_DEPTH); flatten it (at line 1 column"),
