@@ -285,7 +285,10 @@ fn forty_cmd_provisioners_under_the_memory_limit_finish_without_hanging() {
     // to start, which panicked a worker (std::thread::spawn) and left the coordinator waiting
     // for ever, holding the project lock. Now a thread that cannot start fails its resource
     // (see score-fly-core's engine tests for panics), and the helper threads are small
-    // enough that this run succeeds.
+    // enough that this run mostly succeeds. Mostly: Rust's runtime maps a signal stack for
+    // every new thread and aborts the process when even that cannot be mapped, before any
+    // code of ours runs on the thread (seen about one run in ten here). That abort is
+    // tolerated; a hang, a held lock or any other death is not.
     let mut score = String::from(
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\nresources:\n",
     );
@@ -298,9 +301,11 @@ fn forty_cmd_provisioners_under_the_memory_limit_finish_without_hanging() {
         .probe(&["generate", "--app-prefix", "demo-"])
         .env("MALLOC_ARENA_MAX", "")
         .timeout(Duration::from_mins(1))
+        .tolerate_abort("failed to allocate an alternative stack")
         .run();
-    // Either everything was provisioned, or what could not be is a clean failure.
-    if probe.code != 0 {
+    // Everything was provisioned, or what could not be is a clean failure (or the runtime's
+    // abort above).
+    if probe.code != 0 && probe.code != -1 {
         probe.assert_code(FAILURE).assert_stderr_has("cannot start a thread");
     }
     // The lock was released and the state is readable: a second run finishes what is left.
