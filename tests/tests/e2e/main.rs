@@ -1,0 +1,18 @@
+//! The score-fly end-to-end suite: one test binary for the `score-fly-tests` crate (one link,
+//! one process per `cargo test` run), each module a subject of its own.
+//!
+//! - [`builtins`]: each builtin Fly provisioner against the fake Fly backend and fake flyctl;
+//! - [`conversion`]: Score workload → `fly.toml`, every mapping rule and every Score sample;
+//! - [`demo`]: the README quick start's demo;
+//! - [`deploy`]: `cargo score-fly deploy` end to end (fake Fly, a real `PostgreSQL` and registry);
+//! - [`fakes`]: the test doubles themselves;
+//! - [`provisioning`]: the provisioning engine with real `cmd` and `http` provisioners;
+//! - [`schema_judge`]: the official Score JSON schema as the judge of our validator.
+
+mod builtins;
+mod conversion;
+mod demo;
+mod deploy;
+mod fakes;
+mod provisioning;
+mod schema_judge;
