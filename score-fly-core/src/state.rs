@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::builtin::PrefixUse;
 use crate::fsutil::{self, FsError};
 use crate::limits;
 use crate::spec::Workload;
@@ -108,6 +109,62 @@ pub enum StateError {
     },
 }
 
+/// Something the state records as made on Fly under the project's app prefix: while there
+/// is none, the prefix may change ([`State::change_prefix`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Made {
+    /// An app `deploy` created or deployed to.
+    App(String),
+    /// An image pushed to an app's repository of the registry (the app exists).
+    Image {
+        /// The workload it was built for.
+        workload: String,
+        /// Where it was pushed.
+        reference: String,
+    },
+    /// A resource whose provisioner created something named after the prefix.
+    Resource {
+        /// Its uid.
+        uid: String,
+        /// The provisioner that made it.
+        provisioner: String,
+    },
+}
+
+impl std::fmt::Display for Made {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Made::App(app) => write!(f, "app `{app}`"),
+            Made::Image { workload, reference } => write!(f, "image {reference} (workload `{workload}`)"),
+            Made::Resource { uid, provisioner } => write!(f, "resource `{uid}` (provisioned by `{provisioner}`)"),
+        }
+    }
+}
+
+/// The app prefix cannot change: things exist on Fly under the old one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the project's app prefix is {} and cannot change to {}: {} under it ({}); keep {} (drop --app-prefix, or set the app-prefix setting to it), or migrate: deprovision each resource (`cargo score-fly resources deprovision UID`), destroy each app (`fly apps destroy APP`), move .score-fly/state.json away, then run again with the new prefix",
+    shown_prefix(old),
+    shown_prefix(new),
+    if made.len() == 1 { "this exists".to_owned() } else { format!("these {} exist", made.len()) },
+    made.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+    shown_prefix(old)
+)]
+pub struct PrefixInUse {
+    /// The project's prefix.
+    pub old: String,
+    /// The prefix asked for.
+    pub new: String,
+    /// What exists under the old one.
+    pub made: Vec<Made>,
+}
+
+/// A prefix as messages show it: `` `acme-` ``, or "empty" (never two backticks).
+pub fn shown_prefix(prefix: &str) -> String {
+    if prefix.is_empty() { "empty".to_owned() } else { format!("`{prefix}`") }
+}
+
 /// A workload that `generate` added to the project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,7 +219,8 @@ pub struct ResourceEntry {
 pub struct State {
     /// Format version ([`STATE_VERSION`]).
     pub version: u32,
-    /// Prefix of every app name; fixed once set.
+    /// Prefix of every app name; fixed once something exists under it
+    /// ([`State::change_prefix`]).
     pub app_prefix: String,
     /// Workloads by name.
     #[serde(default)]
@@ -235,6 +293,51 @@ impl State {
             images: BTreeMap::new(),
             deployments: BTreeMap::new(),
         }
+    }
+
+    /// What this state records as made on Fly under its app prefix: every app `deploy`
+    /// created or deployed to, every image pushed to an app's repository, and every resource
+    /// whose provisioner `uses` says creates things ([`PrefixUse::Creates`]).
+    pub fn made_under_prefix(&self, uses: impl Fn(&ResourceEntry) -> PrefixUse) -> Vec<Made> {
+        let apps = self.deployments.keys().map(|app| Made::App(app.clone()));
+        let images = self.images.iter().filter_map(|(workload, image)| match image {
+            ImageEntry::Pushed { reference, .. } => {
+                Some(Made::Image { workload: workload.clone(), reference: reference.clone() })
+            }
+            ImageEntry::Dockerfile { .. } => None,
+        });
+        let resources = self
+            .resources
+            .iter()
+            .filter(|(_, entry)| uses(entry) == PrefixUse::Creates)
+            .map(|(uid, entry)| Made::Resource { uid: uid.clone(), provisioner: entry.provisioner.clone() });
+        apps.chain(images).chain(resources).collect()
+    }
+
+    /// Changes the app prefix to `new` when nothing was made under the old one
+    /// ([`State::made_under_prefix`]); otherwise an error naming what exists and how to
+    /// migrate. Resources whose outputs hold names made from the old prefix
+    /// ([`PrefixUse::Names`]) are forgotten, so their provisioner runs again; their uids are
+    /// returned.
+    pub fn change_prefix(
+        &mut self,
+        new: &str,
+        uses: impl Fn(&ResourceEntry) -> PrefixUse,
+    ) -> Result<Vec<String>, PrefixInUse> {
+        if new == self.app_prefix {
+            return Ok(Vec::new());
+        }
+        let made = self.made_under_prefix(&uses);
+        if !made.is_empty() {
+            return Err(PrefixInUse { old: self.app_prefix.clone(), new: new.to_owned(), made });
+        }
+        let stale: Vec<String> =
+            self.resources.iter().filter(|(_, e)| uses(e) == PrefixUse::Names).map(|(uid, _)| uid.clone()).collect();
+        for uid in &stale {
+            self.resources.remove(uid);
+        }
+        new.clone_into(&mut self.app_prefix);
+        Ok(stale)
     }
 
     /// Parses a state file's text (at most [`limits::MAX_STATE_BYTES`]).
