@@ -136,7 +136,7 @@ impl std::fmt::Display for Made {
         match self {
             Made::App(app) => write!(f, "app `{app}`"),
             Made::Image { workload, reference } => write!(f, "image {reference} (workload `{workload}`)"),
-            Made::Resource { uid, provisioner } => write!(f, "resource `{uid}` (provisioned by `{provisioner}`)"),
+            Made::Resource { uid, provisioner } => write!(f, "resource `{uid}` made by `{provisioner}`"),
         }
     }
 }
@@ -144,10 +144,10 @@ impl std::fmt::Display for Made {
 /// The app prefix cannot change: things exist on Fly under the old one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the project's app prefix is {} and cannot change to {}: {} under it ({}); keep {} (drop --app-prefix, or set the app-prefix setting to it), or migrate: deprovision each resource (`cargo score-fly resources deprovision UID`), destroy each app (`fly apps destroy APP`), move .score-fly/state.json away, then run again with the new prefix",
+    "the project's app prefix is {} and cannot change to {}: {} on Fly under it ({}); keep {} (drop --app-prefix, or set the app-prefix setting to it), or migrate: deprovision each resource (`cargo score-fly resources deprovision UID`), destroy each app (`fly apps destroy APP`), move .score-fly/state.json away, then run again with the new prefix",
     shown_prefix(old),
     shown_prefix(new),
-    if made.len() == 1 { "this exists".to_owned() } else { format!("these {} exist", made.len()) },
+    if made.len() == 1 { "1 thing exists".to_owned() } else { format!("{} things exist", made.len()) },
     made.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
     shown_prefix(old)
 )]
@@ -840,5 +840,85 @@ mod tests {
         assert!(e.to_string().starts_with(&format!("state is locked by pid {pid}")), "{e}");
         drop(first);
         Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+    }
+
+    fn resource(provisioner: &str) -> ResourceEntry {
+        ResourceEntry {
+            kind: "postgres".into(),
+            class: "default".into(),
+            id: "api.db".into(),
+            declared_by: vec!["api.db".into()],
+            provisioner: provisioner.into(),
+            params: serde_json::Map::new(),
+            metadata: serde_json::Map::new(),
+            fingerprint: String::new(),
+            state: serde_json::Map::new(),
+            values: serde_json::Map::new(),
+            secrets: serde_json::Map::new(),
+        }
+    }
+
+    /// By provisioner id, as the CLI classifies them from the definitions.
+    fn uses(entry: &ResourceEntry) -> PrefixUse {
+        match entry.provisioner.as_str() {
+            "builtin-postgres" => PrefixUse::Creates,
+            "builtin-dns" => PrefixUse::Names,
+            _ => PrefixUse::Unrelated,
+        }
+    }
+
+    #[test]
+    fn the_prefix_changes_while_nothing_exists_under_it() {
+        let mut state = State::new("");
+        state.resources.insert("static#api.cfg".into(), resource("my-static"));
+        state.resources.insert("dns#api.host".into(), resource("builtin-dns"));
+        assert_eq!(state.change_prefix("acme-", uses), Ok(vec!["dns#api.host".to_owned()]));
+        assert_eq!(state.app_prefix, "acme-");
+        assert!(state.resources.contains_key("static#api.cfg"), "outputs not made from the prefix are kept");
+        assert!(!state.resources.contains_key("dns#api.host"), "names made from the old prefix are forgotten");
+        // A Dockerfile for the remote builder made nothing on Fly either.
+        state.images.insert(
+            "api".into(),
+            ImageEntry::Dockerfile { dockerfile: "Dockerfile".into(), ignorefile: ".dockerignore".into() },
+        );
+        assert_eq!(state.change_prefix("other-", uses), Ok(Vec::new()));
+        assert_eq!(state.app_prefix, "other-");
+    }
+
+    #[test]
+    fn what_exists_under_the_prefix_fixes_it_and_is_named() {
+        let mut state = State::new("acme-");
+        state.deployments.insert("acme-api".into(), Deployment::default());
+        state.images.insert(
+            "api".into(),
+            ImageEntry::Pushed { reference: "registry.fly.io/acme-api:v1".into(), digest: "sha256:0".into() },
+        );
+        state.resources.insert("postgres.default#api.db".into(), resource("builtin-postgres"));
+        state.resources.insert("dns#api.host".into(), resource("builtin-dns"));
+        let before = state.clone();
+        let e = state.change_prefix("other-", uses).unwrap_err();
+        assert_eq!(state, before, "nothing changed");
+        assert_eq!(
+            e.made,
+            [
+                Made::App("acme-api".into()),
+                Made::Image { workload: "api".into(), reference: "registry.fly.io/acme-api:v1".into() },
+                Made::Resource { uid: "postgres.default#api.db".into(), provisioner: "builtin-postgres".into() },
+            ]
+        );
+        let message = e.to_string();
+        for part in [
+            "the project's app prefix is `acme-` and cannot change to `other-`: 3 things exist on Fly under it",
+            "app `acme-api`",
+            "resource `postgres.default#api.db` made by `builtin-postgres`",
+            "cargo score-fly resources deprovision UID",
+            "fly apps destroy APP",
+        ] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        // Asking for the prefix it has is no change.
+        assert_eq!(state.change_prefix("acme-", uses), Ok(Vec::new()));
+        let e = State { deployments: before.deployments.clone(), ..State::new("") }.change_prefix("x-", uses);
+        assert!(e.unwrap_err().to_string().starts_with("the project's app prefix is empty and cannot change to `x-`: 1 thing exists"));
     }
 }

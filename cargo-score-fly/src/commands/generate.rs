@@ -366,8 +366,13 @@ impl Opened {
         let failures = report.failures();
         if !failures.is_empty() {
             let done = report.outcomes.values().filter(|o| matches!(o, Outcome::Provisioned | Outcome::Reused)).count();
+            let kept = if options.dry_run {
+                "(a check or dry run saves nothing); fix the problem and run it again"
+            } else {
+                "and kept in the project state; fix the problem and run again to continue"
+            };
             return Err(Failure::Error(format!(
-                "{}\n{} of {} resources are ready and kept in the project state; fix the problem and run again to continue",
+                "{}\n{} of {} resources are ready {kept}",
                 failures.join("\n"),
                 done,
                 report.outcomes.len()

@@ -307,6 +307,13 @@ pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
             Ok(())
         }
         Some(package) => {
+            let name = workload_name(&package.name);
+            if score_fly_core::spec::load_str("score.yaml", &package_score_file(&package.name)).is_err() {
+                return Err(Failure::Invalid(format!(
+                    "package name `{}` does not make a Score workload name (`{name}`: 2 to 63 lowercase letters, digits and `-`): write the Score file yourself, or run init --no-sample",
+                    package.name
+                )));
+            }
             let file = args.file.clone().unwrap_or_else(|| PathBuf::from(crate::cargo::relative(&package.score_file)));
             write_score_file(&project, &file, &package_score_file(&package.name), &format!("Score file {} for package `{}`", file.display(), package.name), printer)
         }
@@ -355,5 +362,48 @@ mod tests {
         let loaded = score_fly_core::spec::load_str("score.yaml", super::SAMPLE).unwrap();
         assert_eq!(loaded.workload.name(), "hello-world");
         assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_package_score_file_and_the_attribute_declare_the_same_workload() {
+        for package in ["realworld", "realworld_axum", "Api-Server2"] {
+            let text = super::package_score_file(package);
+            let from_file = score_fly_core::spec::load_str("score.yaml", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+            assert!(from_file.warnings.is_empty(), "{:?}", from_file.warnings);
+            let name = super::workload_name(package);
+            assert_eq!(from_file.workload.name(), name);
+            let main = from_file.workload.containers.get("main").expect("a main container");
+            assert_eq!(main.image, ".", "built from the package");
+            assert_eq!(main.variables.get("PORT").map(String::as_str), Some("8080"));
+            assert_eq!(from_file.workload.service.as_ref().expect("a service").ports["web"].target_port, Some(8080));
+            // The resource example is there, commented out.
+            assert!(text.contains("#   db:\n#     type: postgres\n"), "{text}");
+
+            // The attribute, pasted on main, is read by the macro's own parser.
+            let source = format!("{}#[tokio::main]\nasync fn main() {{}}\n", super::package_attribute(package));
+            let found = score_fly_core::attr::read_source("src/main.rs", &source).unwrap_or_else(|e| panic!("{e:?}\n{source}"));
+            let score_fly_core::attr::FromSource::Inline(from_attribute) = found else {
+                panic!("not an inline workload: {source}")
+            };
+            assert_eq!(from_attribute.workload, from_file.workload, "{source}");
+        }
+    }
+
+    #[test]
+    fn the_proposed_prefix_is_the_package_name_and_a_suffix_that_fits_fly() {
+        let a = super::propose_prefix("realworld_axum");
+        let (base, suffix) = a.trim_end_matches('-').rsplit_once('-').expect("name-suffix-");
+        assert_eq!(base, "realworld-axum");
+        assert!(suffix.len() == 4 && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{a}");
+        let others: std::collections::BTreeSet<String> = (0..8).map(|_| super::propose_prefix("realworld_axum")).collect();
+        assert!(others.len() > 1, "random suffixes: {others:?}");
+        for package in ["a", "x".repeat(40).as_str(), "Web_API", "__"] {
+            let prefix = super::propose_prefix(package);
+            assert!(super::check_app_prefix(&prefix).is_ok(), "{prefix}");
+            let app = score_fly_core::fly::app_name(&prefix, &super::workload_name(package));
+            if !super::workload_name(package).is_empty() {
+                assert!(score_fly_core::fly::check_app_name(&app).is_ok(), "{app}");
+            }
+        }
     }
 }

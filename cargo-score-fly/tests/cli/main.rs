@@ -60,6 +60,7 @@ mod generate;
 mod hostile;
 mod image;
 mod init;
+mod newcomer_project;
 mod overrides;
 mod provisioners;
 mod readme;

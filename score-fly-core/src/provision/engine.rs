@@ -1242,6 +1242,44 @@ mod tests {
     }
 
     #[test]
+    fn a_dry_run_reads_the_environment_only_when_asked_and_saves_nothing() {
+        let mut builtin = static_def("env", "environment", &json!({}), &json!({}));
+        builtin.def.static_ = None;
+        builtin.def.builtin = Some("environment".into());
+        let defs = vec![builtin, static_def("pg", "postgres", &json!({"host": "h"}), &json!({}))];
+        let w = workloads(&[
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: aa\ncontainers:\n  main:\n    image: nginx\n    variables:\n      TOKEN: ${resources.env.SF_DRY_TOKEN}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n",
+        ]);
+        let uid = "environment.default#aa.env";
+        let fly = crate::builtin::FlyEnv {
+            referenced: BTreeMap::from([(uid.to_owned(), ["SF_DRY_TOKEN".to_owned()].into())]),
+            vars: BTreeMap::from([("SF_DRY_TOKEN".to_owned(), crate::secret::Secret::new("t"))]),
+            ..crate::builtin::FlyEnv::default()
+        };
+        for read in [false, true] {
+            let mut state = State::new("");
+            let options = ProvisionOptions { dry_run: true, read_in_dry_run: read, ..ProvisionOptions::default() };
+            let run =
+                Provisioning { defs: &defs, workloads: &w, options, project_root: Path::new("."), events: &NoEvents, fly: &fly };
+            let mut saves = 0;
+            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| {
+                saves += 1;
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(saves, 0, "a dry run saves nothing");
+            assert_eq!(report.outcomes["postgres.default#aa.db"], Outcome::Pending, "static: not called");
+            if read {
+                assert_eq!(report.outcomes[uid], Outcome::Provisioned, "{report:?}");
+                assert_eq!(state.resources[uid].secrets["SF_DRY_TOKEN"], "t");
+            } else {
+                assert_eq!(report.outcomes[uid], Outcome::Pending, "{report:?}");
+                assert!(state.resources.is_empty());
+            }
+        }
+    }
+
+    #[test]
     fn changed_params_reprovision_and_failures_skip_dependents() {
         let defs = vec![static_def("pg", "postgres", &json!({"host": "h"}), &json!({}))];
         let w = workloads(&[&doc("aa", "  db:\n    type: postgres\n    params: {size: 1}\n")]);
