@@ -213,7 +213,9 @@ pub fn init_package(cwd: &Path) -> Result<Option<InitPackage>, Failure> {
         .or_else(|| if bins.len() == 1 { bins.first() } else { None });
     let Some(shipping) = shipping else {
         return Err(Failure::Invalid(if bins.is_empty() {
-            format!("package `{name}` has no binary to deploy: add src/main.rs (or a [[bin]]), or run init in the package that ships")
+            format!(
+                "package `{name}` has no binary to deploy: add src/main.rs (or a [[bin]]), or run init in the package that ships"
+            )
         } else {
             format!(
                 "package `{name}` has several binaries ({}) and none is named after it: set `default-run` in its Cargo.toml to the one that ships",

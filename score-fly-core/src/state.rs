@@ -919,6 +919,10 @@ mod tests {
         // Asking for the prefix it has is no change.
         assert_eq!(state.change_prefix("acme-", uses), Ok(Vec::new()));
         let e = State { deployments: before.deployments.clone(), ..State::new("") }.change_prefix("x-", uses);
-        assert!(e.unwrap_err().to_string().starts_with("the project's app prefix is empty and cannot change to `x-`: 1 thing exists"));
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .starts_with("the project's app prefix is empty and cannot change to `x-`: 1 thing exists")
+        );
     }
 }

@@ -107,7 +107,10 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     // Apps are created under the prefix: a package's project must have chosen one (a dry
     // run shows the same refusal).
     if opened.prefix_unchosen {
-        return Err(Failure::Invalid(format!("deploy creates Fly apps, and {}", opened.unchosen_prefix_advice())));
+        return Err(Failure::Invalid(format!(
+            "deploy creates Fly apps and this project has no app prefix: {}",
+            opened.unchosen_prefix_advice()
+        )));
     }
     // Reach Fly before changing anything.
     let fly = if args.dry_run {
@@ -180,7 +183,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         opened.state.deployments.entry(app.clone()).or_default();
         opened.project.save(&opened.state)?;
     }
-    opened.write_defaults(session, true)?;
+    opened.write_defaults(session)?;
 
     // Images.
     let mut images = Vec::new();
@@ -205,8 +208,12 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     }
 
     // Resources and fly.toml.
-    let options =
-        ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: false, read_in_dry_run: false };
+    let options = ProvisionOptions {
+        jobs: args.workloads.jobs,
+        reprovision: args.workloads.reprovision,
+        dry_run: false,
+        read_in_dry_run: false,
+    };
     let provisioned = opened.provision(&plan, options, &fly_env, session)?;
     let converted = opened.convert(session)?;
     opened.commit(&opened.writes(&converted))?;
@@ -472,8 +479,12 @@ fn dry_run(
         };
         exists.insert(app, state);
     }
-    let options =
-        ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: true, read_in_dry_run: false };
+    let options = ProvisionOptions {
+        jobs: args.workloads.jobs,
+        reprovision: args.workloads.reprovision,
+        dry_run: true,
+        read_in_dry_run: false,
+    };
     let report = opened.provision(plan, options, fly_env, session)?;
     let mut pending = Vec::new();
     let mut resources = Vec::new();

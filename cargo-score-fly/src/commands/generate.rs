@@ -252,9 +252,10 @@ pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failur
 impl Opened {
     /// Writes `default.provisioners.yaml` when this run uses the builtin provisioners without
     /// it (see [`Opened::unwritten_defaults`]); from then on the file says which serve what.
-    pub(crate) fn write_defaults(&mut self, session: &Session, loud: bool) -> Result<(), Failure> {
+    /// `generate` writes it with the first state it saves, `deploy` once an app exists.
+    pub(crate) fn write_defaults(&mut self, session: &Session) -> Result<(), Failure> {
         if self.unwritten_defaults {
-            super::init::register_defaults_saying(&self.project, session, loud)?;
+            super::init::register_defaults(&self.project, session)?;
             self.unwritten_defaults = false;
         }
         Ok(())
@@ -265,11 +266,12 @@ impl Opened {
         self.targets.keys().map(|name| fly::app_name(&self.state.app_prefix, name)).collect()
     }
 
-    /// What to tell a user who never chose an app prefix for their cargo package.
+    /// What to tell a user who never chose an app prefix for their cargo package (after
+    /// "this project has no app prefix: ").
     pub(crate) fn unchosen_prefix_advice(&self) -> String {
         let apps = self.app_names().iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
         format!(
-            "this project has no app prefix, so its apps ({apps}) are named after their workloads alone, and Fly app names are global: choose a prefix with `cargo score-fly init` (it proposes one made of the package name and a short suffix) or set `app-prefix` in [package.metadata.score-fly] (`app-prefix = \"\"` keeps none); it can change until something exists on Fly under it"
+            "apps are named after their workloads alone ({apps}), and Fly app names are global; choose a prefix with `cargo score-fly init` (it proposes one from the package name) or set `app-prefix` in [package.metadata.score-fly] (`app-prefix = \"\"` for none)"
         )
     }
 
@@ -300,12 +302,10 @@ impl Opened {
         let root = &self.root;
         let file_dir = target.entry.file.parent().unwrap_or(Path::new("")).to_path_buf();
         let built = match self.state.images.get(&target.name) {
-            _ if pretend_built => {
-                Some(fly::Built::Image(format!(
-                    "registry.fly.io/{}:pending",
-                    fly::app_name(&self.state.app_prefix, &target.name)
-                )))
-            }
+            _ if pretend_built => Some(fly::Built::Image(format!(
+                "registry.fly.io/{}:pending",
+                fly::app_name(&self.state.app_prefix, &target.name)
+            ))),
             Some(ImageEntry::Pushed { reference, .. }) => Some(fly::Built::Image(reference.clone())),
             Some(ImageEntry::Dockerfile { dockerfile, ignorefile }) => {
                 Some(fly::Built::Dockerfile(absolute(&root.join(dockerfile))?, absolute(&root.join(ignorefile))?))
@@ -358,11 +358,21 @@ impl Opened {
         };
         let had_state = self.project.state_path().exists();
         let project = &self.project;
+        let defaults = std::cell::Cell::new(self.unwritten_defaults);
         let report = provision::execute(plan, run, &mut self.state, &mut |s| {
             // Saving is only needed once something exists; a project without resources gets
-            // its state when the run succeeds.
-            if had_state || !s.resources.is_empty() { project.save(s) } else { Ok(()) }
+            // its state when the run succeeds. The builtin provisioners it used are written
+            // with its first state, so the next run has them too.
+            if had_state || !s.resources.is_empty() {
+                if defaults.replace(false) {
+                    super::init::write_default_file(project)?;
+                }
+                project.save(s)
+            } else {
+                Ok(())
+            }
         })?;
+        self.unwritten_defaults = defaults.get();
         let failures = report.failures();
         if !failures.is_empty() {
             let done = report.outcomes.values().filter(|o| matches!(o, Outcome::Provisioned | Outcome::Reused)).count();
@@ -454,6 +464,10 @@ impl Opened {
     /// Records the project's workloads in the state and saves it.
     pub(crate) fn record(&mut self) -> Result<(), Failure> {
         self.state.workloads = self.targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
+        if self.unwritten_defaults {
+            super::init::write_default_file(&self.project).map_err(|e| Failure::Error(e.to_string()))?;
+            self.unwritten_defaults = false;
+        }
         self.project.save(&self.state)?;
         Ok(())
     }
@@ -471,10 +485,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     let mut opened = open(sources, session)?;
     let plan = opened.preflight(&BTreeSet::new())?;
     if opened.prefix_unchosen {
-        printer.warning(&opened.unchosen_prefix_advice(), "");
-    }
-    if !args.check {
-        opened.write_defaults(session, false)?;
+        printer.warning(&format!("this project has no app prefix: {}", opened.unchosen_prefix_advice()), "");
     }
 
     // Provision (or, with --check, only find out whether anything would be).

@@ -67,25 +67,23 @@ pub fn default_provisioners() -> String {
 
 /// Writes `default.provisioners.yaml` unless it exists (a user may have edited it).
 pub fn register_defaults(project: &Project, session: &Session) -> Result<(), Failure> {
-    register_defaults_saying(project, session, true)
-}
-
-/// [`register_defaults`], saying so with a status line (`loud`) or only with `-v`.
-pub fn register_defaults_saying(project: &Project, session: &Session, loud: bool) -> Result<(), Failure> {
-    let path = project.dir().join(definition::DEFAULT_FILE);
-    if std::fs::symlink_metadata(&path).is_ok() {
-        return Ok(());
-    }
-    project
-        .write(definition::DEFAULT_FILE, default_provisioners().as_bytes(), None)
-        .map_err(|e| Failure::Error(e.to_string()))?;
-    let message = format!("the builtin Fly provisioners in {}", crate::cargo::relative(&path));
-    if loud {
-        session.printer.status("Registered", &message);
-    } else {
-        session.printer.verbose(&format!("registered {message}"));
+    if write_default_file(project).map_err(|e| Failure::Error(e.to_string()))? {
+        let path = project.dir().join(definition::DEFAULT_FILE);
+        session
+            .printer
+            .status("Registered", &format!("the builtin Fly provisioners in {}", crate::cargo::relative(&path)));
     }
     Ok(())
+}
+
+/// Writes `default.provisioners.yaml` unless it exists; whether it wrote it.
+pub fn write_default_file(project: &Project) -> Result<bool, score_fly_core::fsutil::FsError> {
+    let path = project.dir().join(definition::DEFAULT_FILE);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Ok(false);
+    }
+    project.write(definition::DEFAULT_FILE, default_provisioners().as_bytes(), None)?;
+    Ok(true)
 }
 
 /// The builtin provisioners of a project used without `init` (no state, no
@@ -315,7 +313,13 @@ pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
                 )));
             }
             let file = args.file.clone().unwrap_or_else(|| PathBuf::from(crate::cargo::relative(&package.score_file)));
-            write_score_file(&project, &file, &package_score_file(&package.name), &format!("Score file {} for package `{}`", file.display(), package.name), printer)
+            write_score_file(
+                &project,
+                &file,
+                &package_score_file(&package.name),
+                &format!("Score file {} for package `{}`", file.display(), package.name),
+                printer,
+            )
         }
         None => {
             let file = args.file.clone().unwrap_or_else(|| PathBuf::from(super::generate::DEFAULT_SCORE_FILE));
@@ -368,7 +372,8 @@ mod tests {
     fn the_package_score_file_and_the_attribute_declare_the_same_workload() {
         for package in ["realworld", "realworld_axum", "Api-Server2"] {
             let text = super::package_score_file(package);
-            let from_file = score_fly_core::spec::load_str("score.yaml", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+            let from_file =
+                score_fly_core::spec::load_str("score.yaml", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
             assert!(from_file.warnings.is_empty(), "{:?}", from_file.warnings);
             let name = super::workload_name(package);
             assert_eq!(from_file.workload.name(), name);
@@ -381,7 +386,8 @@ mod tests {
 
             // The attribute, pasted on main, is read by the macro's own parser.
             let source = format!("{}#[tokio::main]\nasync fn main() {{}}\n", super::package_attribute(package));
-            let found = score_fly_core::attr::read_source("src/main.rs", &source).unwrap_or_else(|e| panic!("{e:?}\n{source}"));
+            let found =
+                score_fly_core::attr::read_source("src/main.rs", &source).unwrap_or_else(|e| panic!("{e:?}\n{source}"));
             let score_fly_core::attr::FromSource::Inline(from_attribute) = found else {
                 panic!("not an inline workload: {source}")
             };
@@ -395,7 +401,8 @@ mod tests {
         let (base, suffix) = a.trim_end_matches('-').rsplit_once('-').expect("name-suffix-");
         assert_eq!(base, "realworld-axum");
         assert!(suffix.len() == 4 && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{a}");
-        let others: std::collections::BTreeSet<String> = (0..8).map(|_| super::propose_prefix("realworld_axum")).collect();
+        let others: std::collections::BTreeSet<String> =
+            (0..8).map(|_| super::propose_prefix("realworld_axum")).collect();
         assert!(others.len() > 1, "random suffixes: {others:?}");
         for package in ["a", "x".repeat(40).as_str(), "Web_API", "__"] {
             let prefix = super::propose_prefix(package);

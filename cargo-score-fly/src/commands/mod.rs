@@ -108,7 +108,11 @@ pub fn require_state(project: &Project) -> Result<State, Failure> {
 /// names a builtin (`builtin-postgres`); any other provisioner is not given the prefix.
 pub fn prefix_use(defs: &[definition::Located], entry: &ResourceEntry) -> PrefixUse {
     let builtin_use = |name: &str| {
-        if score_fly_core::builtin::NAMES.contains(&name) { score_fly_core::builtin::prefix_use(name) } else { PrefixUse::Unrelated }
+        if score_fly_core::builtin::NAMES.contains(&name) {
+            score_fly_core::builtin::prefix_use(name)
+        } else {
+            PrefixUse::Unrelated
+        }
     };
     match defs.iter().find(|d| d.def.id == entry.provisioner).map(|d| d.def.kind()) {
         Some(Kind::Builtin(name)) => score_fly_core::builtin::prefix_use(&name),

@@ -12,7 +12,7 @@
 //!   (`--macro`) that `generate` reads as the same workload;
 //! - the header of a fly.toml from `#[score_workload]` names the attribute and its source.
 
-use crate::cargo_fixtures::PLAIN_MAIN;
+use crate::cargo_fixtures::{PLAIN_MAIN, no_prefix_warning};
 use crate::fixtures::{FAILURE, INVALID, STATE};
 use crate::support::Project;
 
@@ -216,12 +216,10 @@ fn without_a_chosen_prefix_generate_warns_and_deploy_refuses() {
     let project = realworld("");
     project.write("score.yaml", crate::support::workload("api"));
     let run = project.generate_in("", &["generate"]);
-    run.assert_stderr_has(
-        "warning: this project has no app prefix, so its apps (`api`) are named after their workloads alone",
-    );
-    run.assert_stderr_has("`cargo score-fly init`");
+    run.assert_line(&no_prefix_warning("`api`"));
     let run = project.fails(&["deploy", "--image", IMAGE], INVALID);
-    run.assert_stderr_has("error: deploy creates Fly apps, and this project has no app prefix");
+    run.assert_stderr_has("error: deploy creates Fly apps and this project has no app prefix: apps are named");
+    run.assert_stderr_has("`cargo score-fly init`");
     // `app-prefix = ""` is a choice: no warning.
     let none = realworld("[package.metadata.score-fly]\napp-prefix = \"\"\n");
     none.write("score.yaml", crate::support::workload("api"));

@@ -585,8 +585,7 @@ fn execute_with(
     let jobs = options.jobs.max(1);
     // A dry run still calls the provisioners that only read (`environment`): what they read
     // is an input like any other, so `generate --check` compares what would be written.
-    let reads_only =
-        |i: usize| options.read_in_dry_run && !outputs_reusable(&defs[plan.resources[i].provisioner].def);
+    let reads_only = |i: usize| options.read_in_dry_run && !outputs_reusable(&defs[plan.resources[i].provisioner].def);
     let workers = if options.dry_run { usize::from((0..n).any(reads_only)) } else { jobs.min(n) };
 
     std::thread::scope(|scope| -> Result<(), StateError> {
@@ -1259,8 +1258,14 @@ mod tests {
         for read in [false, true] {
             let mut state = State::new("");
             let options = ProvisionOptions { dry_run: true, read_in_dry_run: read, ..ProvisionOptions::default() };
-            let run =
-                Provisioning { defs: &defs, workloads: &w, options, project_root: Path::new("."), events: &NoEvents, fly: &fly };
+            let run = Provisioning {
+                defs: &defs,
+                workloads: &w,
+                options,
+                project_root: Path::new("."),
+                events: &NoEvents,
+                fly: &fly,
+            };
             let mut saves = 0;
             let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| {
                 saves += 1;
