@@ -185,22 +185,18 @@ pub fn init_package(cwd: &Path) -> Result<Option<InitPackage>, Failure> {
                 .or(&workspace_settings);
         candidates.insert(package.name.to_string(), Candidate { package, settings });
     }
-    let candidate = match package_of(&candidates, None, cwd) {
-        Some(c) => c,
-        None => {
-            let with_bins: Vec<&Candidate<'_>> = candidates.values().filter(|c| !c.bins().is_empty()).collect();
-            match with_bins[..] {
-                [one] => one,
-                _ => {
-                    return Err(Failure::Invalid(format!(
-                        "the workspace at {} has {} packages with a binary ({}): run `cargo score-fly init` in the folder of the one to deploy",
-                        root.display(),
-                        with_bins.len(),
-                        list(with_bins.iter().map(|c| c.package.name.as_str()))
-                    )));
-                }
-            }
-        }
+    let with_bins: Vec<&Candidate<'_>> = candidates.values().filter(|c| !c.bins().is_empty()).collect();
+    let candidate = if let Some(c) = package_of(&candidates, None, cwd) {
+        c
+    } else if let [one] = with_bins[..] {
+        one
+    } else {
+        return Err(Failure::Invalid(format!(
+            "the workspace at {} has {} packages with a binary ({}): run `cargo score-fly init` in the folder of the one to deploy",
+            root.display(),
+            with_bins.len(),
+            list(with_bins.iter().map(|c| c.package.name.as_str()))
+        )));
     };
     let name = candidate.package.name.to_string();
     let bins = candidate.bins();

@@ -433,7 +433,7 @@ fn dry_run(
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
     let mut builds = Vec::new();
     for service in to_build {
-        let app = fly_app(&opened, service.loaded.workload.name());
+        let app = fly_app(opened, service.loaded.workload.name());
         match args.builder {
             Builder::Native => printer.status(
                 "Would build",
