@@ -126,15 +126,15 @@ pub fn find_manifest(start: &Path) -> Option<PathBuf> {
     start.ancestors().map(|d| d.join("Cargo.toml")).find(|p| p.is_file())
 }
 
-/// Reads the workspace with `cargo metadata` and chooses the services.
-pub fn discover(args: &PackageArgs, cwd: &Path) -> Result<Workspace, Failure> {
+/// `cargo metadata --no-deps` of the workspace of `manifest` or `cwd`.
+fn metadata(manifest: Option<&Path>, cwd: &Path) -> Result<cargo_metadata::Metadata, Failure> {
     let mut command = cargo_metadata::MetadataCommand::new();
     command.no_deps();
-    if let Some(path) = &args.manifest_path {
+    if let Some(path) = manifest {
         command.manifest_path(path);
     }
     command.current_dir(cwd);
-    let metadata = command.exec().map_err(|e| match e {
+    command.exec().map_err(|e| match e {
         cargo_metadata::Error::CargoMetadata { stderr } => {
             // Cargo's own snippet lines follow, indented so they print as detail.
             let mut lines = stderr.trim().lines();
@@ -147,7 +147,94 @@ pub fn discover(args: &PackageArgs, cwd: &Path) -> Result<Workspace, Failure> {
             })
         }
         other => Failure::Error(format!("cannot run cargo metadata: {other}")),
-    })?;
+    })
+}
+
+/// The package `init` writes a workload for.
+#[derive(Debug, Clone)]
+pub struct InitPackage {
+    /// The package name.
+    pub name: String,
+    /// The folder of its `Cargo.toml`.
+    pub dir: PathBuf,
+    /// The workspace root (the project: `.score-fly/` lives there).
+    pub root: PathBuf,
+    /// Package settings over workspace settings.
+    pub settings: Settings,
+    /// Its Score file (`score.yaml` beside `Cargo.toml`, or the `score-file` setting).
+    pub score_file: PathBuf,
+    /// The source file of the binary that ships (where `#[score_workload]` goes).
+    pub main_source: PathBuf,
+    /// Whether that binary already declares its workload with `#[score_workload]`.
+    pub has_attribute: bool,
+}
+
+/// The package of the current folder (or the workspace's only package with a binary), for
+/// `init`; `None` outside a cargo package or workspace.
+pub fn init_package(cwd: &Path) -> Result<Option<InitPackage>, Failure> {
+    if find_manifest(cwd).is_none() {
+        return Ok(None);
+    }
+    let metadata = metadata(None, cwd)?;
+    let root = PathBuf::from(metadata.workspace_root.as_std_path());
+    let workspace_settings = Settings::from_metadata(&metadata.workspace_metadata, "workspace.metadata", "")?;
+    let mut candidates: BTreeMap<String, Candidate<'_>> = BTreeMap::new();
+    for package in metadata.workspace_packages() {
+        let settings =
+            Settings::from_metadata(&package.metadata, "package.metadata", &format!(" of package `{}`", package.name))?
+                .or(&workspace_settings);
+        candidates.insert(package.name.to_string(), Candidate { package, settings });
+    }
+    let with_bins: Vec<&Candidate<'_>> = candidates.values().filter(|c| !c.bins().is_empty()).collect();
+    let candidate = if let Some(c) = package_of(&candidates, None, cwd) {
+        c
+    } else if let [one] = with_bins[..] {
+        one
+    } else {
+        return Err(Failure::Invalid(format!(
+            "the workspace at {} has {} packages with a binary ({}): run `cargo score-fly init` in the folder of the one to deploy",
+            root.display(),
+            with_bins.len(),
+            list(with_bins.iter().map(|c| c.package.name.as_str()))
+        )));
+    };
+    let name = candidate.package.name.to_string();
+    let bins = candidate.bins();
+    let shipping = candidate
+        .package
+        .default_run
+        .as_deref()
+        .and_then(|d| bins.iter().find(|t| t.name == d))
+        .or_else(|| bins.iter().find(|t| t.name == name))
+        .or_else(|| if bins.len() == 1 { bins.first() } else { None });
+    let Some(shipping) = shipping else {
+        return Err(Failure::Invalid(if bins.is_empty() {
+            format!(
+                "package `{name}` has no binary to deploy: add src/main.rs (or a [[bin]]), or run init in the package that ships"
+            )
+        } else {
+            format!(
+                "package `{name}` has several binaries ({}) and none is named after it: set `default-run` in its Cargo.toml to the one that ships",
+                list(bins.iter().map(|t| t.name.as_str()))
+            )
+        }));
+    };
+    let main_source = PathBuf::from(shipping.src_path.as_std_path());
+    let has_attribute = read_rust_source(&main_source).is_ok_and(|text| text.contains("score_workload"));
+    Ok(Some(InitPackage {
+        name,
+        dir: candidate.dir(),
+        root,
+        settings: candidate.settings.clone(),
+        score_file: candidate.score_file(),
+        main_source,
+        has_attribute,
+    }))
+}
+
+/// Reads the workspace with `cargo metadata` and chooses the services.
+pub fn discover(args: &PackageArgs, cwd: &Path) -> Result<Workspace, Failure> {
+    let metadata = metadata(args.manifest_path.as_deref(), cwd)?;
     let root = PathBuf::from(metadata.workspace_root.as_std_path());
     let workspace_settings = Settings::from_metadata(&metadata.workspace_metadata, "workspace.metadata", "")?;
     let members: Vec<&cargo_metadata::Package> = metadata.workspace_packages();

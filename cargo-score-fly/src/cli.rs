@@ -104,15 +104,22 @@ pub enum Format {
 /// `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// Prefix of every Fly app name (fixed once set: app names are global).
+    /// Prefix of every Fly app name (`<prefix><workload>`; Fly app names are global). It can
+    /// change until something exists on Fly under it [default: the app-prefix setting; in a
+    /// cargo package, one made of the package name and a short random suffix]
     #[arg(long, value_name = "PREFIX")]
     pub app_prefix: Option<String>,
-    /// The sample Score file to create if it does not exist.
-    #[arg(long, value_name = "FILE", default_value = "score.yaml")]
-    pub file: PathBuf,
-    /// Do not create a sample Score file.
+    /// The Score file to create if it does not exist [default: score.yaml; in a cargo package,
+    /// the package's Score file beside its Cargo.toml]
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Do not create a Score file.
     #[arg(long)]
     pub no_sample: bool,
+    /// Print the package's workload as a `#[score_workload(...)]` attribute to paste on its
+    /// `main` (on stdout), instead of writing a Score file.
+    #[arg(long = "macro", conflicts_with_all = ["file", "no_sample"])]
+    pub print_macro: bool,
 }
 
 /// `provisioners ...`.
@@ -303,9 +310,11 @@ pub struct WorkloadArgs {
     /// Where to write fly.toml: a file for one workload, a folder (existing, or ending in `/`) for several.
     #[arg(short, long, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    /// Prefix of every Fly app name (`<prefix><metadata.name>`); Fly app names are global.
-    #[arg(long, value_name = "PREFIX", default_value = "")]
-    pub app_prefix: String,
+    /// Prefix of every Fly app name (`<prefix><metadata.name>`); Fly app names are global. It can
+    /// change until something exists on Fly under the project's prefix [default: the
+    /// app-prefix setting, else the project's]
+    #[arg(long, value_name = "PREFIX")]
+    pub app_prefix: Option<String>,
     /// YAML file deep-merged into the Score file before validation (`null` deletes a key).
     #[arg(long, value_name = "FILE")]
     pub overrides_file: Vec<PathBuf>,

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::builtin::PrefixUse;
 use crate::fsutil::{self, FsError};
 use crate::limits;
 use crate::spec::Workload;
@@ -108,6 +109,62 @@ pub enum StateError {
     },
 }
 
+/// Something the state records as made on Fly under the project's app prefix: while there
+/// is none, the prefix may change ([`State::change_prefix`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Made {
+    /// An app `deploy` created or deployed to.
+    App(String),
+    /// An image pushed to an app's repository of the registry (the app exists).
+    Image {
+        /// The workload it was built for.
+        workload: String,
+        /// Where it was pushed.
+        reference: String,
+    },
+    /// A resource whose provisioner created something named after the prefix.
+    Resource {
+        /// Its uid.
+        uid: String,
+        /// The provisioner that made it.
+        provisioner: String,
+    },
+}
+
+impl std::fmt::Display for Made {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Made::App(app) => write!(f, "app `{app}`"),
+            Made::Image { workload, reference } => write!(f, "image {reference} (workload `{workload}`)"),
+            Made::Resource { uid, provisioner } => write!(f, "resource `{uid}` made by `{provisioner}`"),
+        }
+    }
+}
+
+/// The app prefix cannot change: things exist on Fly under the old one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the project's app prefix is {} and cannot change to {}: {} on Fly under it ({}); keep {} (drop --app-prefix, or set the app-prefix setting to it), or migrate: deprovision each resource (`cargo score-fly resources deprovision UID`), destroy each app (`fly apps destroy APP`), move .score-fly/state.json away, then run again with the new prefix",
+    shown_prefix(old),
+    shown_prefix(new),
+    if made.len() == 1 { "1 thing exists".to_owned() } else { format!("{} things exist", made.len()) },
+    made.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+    shown_prefix(old)
+)]
+pub struct PrefixInUse {
+    /// The project's prefix.
+    pub old: String,
+    /// The prefix asked for.
+    pub new: String,
+    /// What exists under the old one.
+    pub made: Vec<Made>,
+}
+
+/// A prefix as messages show it: `` `acme-` ``, or "empty" (never two backticks).
+pub fn shown_prefix(prefix: &str) -> String {
+    if prefix.is_empty() { "empty".to_owned() } else { format!("`{prefix}`") }
+}
+
 /// A workload that `generate` added to the project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,7 +219,8 @@ pub struct ResourceEntry {
 pub struct State {
     /// Format version ([`STATE_VERSION`]).
     pub version: u32,
-    /// Prefix of every app name; fixed once set.
+    /// Prefix of every app name; fixed once something exists under it
+    /// ([`State::change_prefix`]).
     pub app_prefix: String,
     /// Workloads by name.
     #[serde(default)]
@@ -235,6 +293,51 @@ impl State {
             images: BTreeMap::new(),
             deployments: BTreeMap::new(),
         }
+    }
+
+    /// What this state records as made on Fly under its app prefix: every app `deploy`
+    /// created or deployed to, every image pushed to an app's repository, and every resource
+    /// whose provisioner `uses` says creates things ([`PrefixUse::Creates`]).
+    pub fn made_under_prefix(&self, uses: impl Fn(&ResourceEntry) -> PrefixUse) -> Vec<Made> {
+        let apps = self.deployments.keys().map(|app| Made::App(app.clone()));
+        let images = self.images.iter().filter_map(|(workload, image)| match image {
+            ImageEntry::Pushed { reference, .. } => {
+                Some(Made::Image { workload: workload.clone(), reference: reference.clone() })
+            }
+            ImageEntry::Dockerfile { .. } => None,
+        });
+        let resources = self
+            .resources
+            .iter()
+            .filter(|(_, entry)| uses(entry) == PrefixUse::Creates)
+            .map(|(uid, entry)| Made::Resource { uid: uid.clone(), provisioner: entry.provisioner.clone() });
+        apps.chain(images).chain(resources).collect()
+    }
+
+    /// Changes the app prefix to `new` when nothing was made under the old one
+    /// ([`State::made_under_prefix`]); otherwise an error naming what exists and how to
+    /// migrate. Resources whose outputs hold names made from the old prefix
+    /// ([`PrefixUse::Names`]) are forgotten, so their provisioner runs again; their uids are
+    /// returned.
+    pub fn change_prefix(
+        &mut self,
+        new: &str,
+        uses: impl Fn(&ResourceEntry) -> PrefixUse,
+    ) -> Result<Vec<String>, PrefixInUse> {
+        if new == self.app_prefix {
+            return Ok(Vec::new());
+        }
+        let made = self.made_under_prefix(&uses);
+        if !made.is_empty() {
+            return Err(PrefixInUse { old: self.app_prefix.clone(), new: new.to_owned(), made });
+        }
+        let stale: Vec<String> =
+            self.resources.iter().filter(|(_, e)| uses(e) == PrefixUse::Names).map(|(uid, _)| uid.clone()).collect();
+        for uid in &stale {
+            self.resources.remove(uid);
+        }
+        new.clone_into(&mut self.app_prefix);
+        Ok(stale)
     }
 
     /// Parses a state file's text (at most [`limits::MAX_STATE_BYTES`]).
@@ -737,5 +840,89 @@ mod tests {
         assert!(e.to_string().starts_with(&format!("state is locked by pid {pid}")), "{e}");
         drop(first);
         Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+    }
+
+    fn resource(provisioner: &str) -> ResourceEntry {
+        ResourceEntry {
+            kind: "postgres".into(),
+            class: "default".into(),
+            id: "api.db".into(),
+            declared_by: vec!["api.db".into()],
+            provisioner: provisioner.into(),
+            params: serde_json::Map::new(),
+            metadata: serde_json::Map::new(),
+            fingerprint: String::new(),
+            state: serde_json::Map::new(),
+            values: serde_json::Map::new(),
+            secrets: serde_json::Map::new(),
+        }
+    }
+
+    /// By provisioner id, as the CLI classifies them from the definitions.
+    fn uses(entry: &ResourceEntry) -> PrefixUse {
+        match entry.provisioner.as_str() {
+            "builtin-postgres" => PrefixUse::Creates,
+            "builtin-dns" => PrefixUse::Names,
+            _ => PrefixUse::Unrelated,
+        }
+    }
+
+    #[test]
+    fn the_prefix_changes_while_nothing_exists_under_it() {
+        let mut state = State::new("");
+        state.resources.insert("static#api.cfg".into(), resource("my-static"));
+        state.resources.insert("dns#api.host".into(), resource("builtin-dns"));
+        assert_eq!(state.change_prefix("acme-", uses), Ok(vec!["dns#api.host".to_owned()]));
+        assert_eq!(state.app_prefix, "acme-");
+        assert!(state.resources.contains_key("static#api.cfg"), "outputs not made from the prefix are kept");
+        assert!(!state.resources.contains_key("dns#api.host"), "names made from the old prefix are forgotten");
+        // A Dockerfile for the remote builder made nothing on Fly either.
+        state.images.insert(
+            "api".into(),
+            ImageEntry::Dockerfile { dockerfile: "Dockerfile".into(), ignorefile: ".dockerignore".into() },
+        );
+        assert_eq!(state.change_prefix("other-", uses), Ok(Vec::new()));
+        assert_eq!(state.app_prefix, "other-");
+    }
+
+    #[test]
+    fn what_exists_under_the_prefix_fixes_it_and_is_named() {
+        let mut state = State::new("acme-");
+        state.deployments.insert("acme-api".into(), Deployment::default());
+        state.images.insert(
+            "api".into(),
+            ImageEntry::Pushed { reference: "registry.fly.io/acme-api:v1".into(), digest: "sha256:0".into() },
+        );
+        state.resources.insert("postgres.default#api.db".into(), resource("builtin-postgres"));
+        state.resources.insert("dns#api.host".into(), resource("builtin-dns"));
+        let before = state.clone();
+        let e = state.change_prefix("other-", uses).unwrap_err();
+        assert_eq!(state, before, "nothing changed");
+        assert_eq!(
+            e.made,
+            [
+                Made::App("acme-api".into()),
+                Made::Image { workload: "api".into(), reference: "registry.fly.io/acme-api:v1".into() },
+                Made::Resource { uid: "postgres.default#api.db".into(), provisioner: "builtin-postgres".into() },
+            ]
+        );
+        let message = e.to_string();
+        for part in [
+            "the project's app prefix is `acme-` and cannot change to `other-`: 3 things exist on Fly under it",
+            "app `acme-api`",
+            "resource `postgres.default#api.db` made by `builtin-postgres`",
+            "cargo score-fly resources deprovision UID",
+            "fly apps destroy APP",
+        ] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        // Asking for the prefix it has is no change.
+        assert_eq!(state.change_prefix("acme-", uses), Ok(Vec::new()));
+        let e = State { deployments: before.deployments.clone(), ..State::new("") }.change_prefix("x-", uses);
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .starts_with("the project's app prefix is empty and cannot change to `x-`: 1 thing exists")
+        );
     }
 }

@@ -47,7 +47,7 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
         if state.resources.is_empty() && state.workloads.is_empty() {
             state.app_prefix.clone_from(&prefix);
         }
-        let app = format!("{prefix}{}", service.loaded.workload.name());
+        let app = score_fly_core::fly::app_name(&prefix, service.loaded.workload.name());
         let Some(bin) = service.bin.clone() else {
             return Err(Failure::Invalid(format!(
                 "package `{}` has several binaries and none declares the workload: choose the one that ships with --bin",

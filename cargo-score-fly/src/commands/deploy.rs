@@ -89,6 +89,11 @@ pub(crate) fn resolve_org(flag: Option<&String>, setting: Option<&String>) -> St
         .unwrap_or_else(|| score_fly_core::builtin::DEFAULT_ORG.to_owned())
 }
 
+/// The app of a workload of the project ([`score_fly_core::fly::app_name`]).
+fn fly_app(opened: &Opened, workload: &str) -> String {
+    score_fly_core::fly::app_name(&opened.state.app_prefix, workload)
+}
+
 /// Runs `deploy`.
 pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
@@ -99,6 +104,14 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let services: Vec<crate::cargo::Service> =
         sources.workspace.as_ref().map(|w| w.services.clone()).unwrap_or_default();
     let mut opened = generate::open(sources, session)?;
+    // Apps are created under the prefix: a package's project must have chosen one (a dry
+    // run shows the same refusal).
+    if opened.prefix_unchosen {
+        return Err(Failure::Invalid(format!(
+            "deploy creates Fly apps and this project has no app prefix: {}",
+            opened.unchosen_prefix_advice()
+        )));
+    }
     // Reach Fly before changing anything.
     let fly = if args.dry_run {
         None
@@ -107,18 +120,8 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         let api = MachinesApi::from_env().map_err(|e| Failure::Invalid(e.to_string()))?;
         Some((flyctl, api))
     };
-    let default_file = opened.project.dir().join(score_fly_core::provision::definition::DEFAULT_FILE);
-    // A project deployed without `init` gets the builtin provisioners too: used from here,
-    // written once something exists on Fly (never by a dry run).
-    let register_defaults = !opened.project.state_path().exists() && !default_file.exists();
-    if register_defaults {
-        let defaults =
-            score_fly_core::provision::definition::parse_file(&default_file, &super::init::default_provisioners())?;
-        opened.defs.extend(
-            defaults.into_iter().map(|def| score_fly_core::provision::Located { def, file: default_file.clone() }),
-        );
-    }
-
+    // A project deployed without `init` gets the builtin provisioners too (see
+    // `generate::open`): written once something exists on Fly (never by a dry run).
     // What gets built: this run's packages whose image is `.`, unless --image names one.
     let mut to_build: Vec<&crate::cargo::Service> = Vec::new();
     if args.workloads.image.is_none() {
@@ -150,7 +153,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let built_names: BTreeSet<String> = to_build.iter().map(|s| s.loaded.workload.name().to_owned()).collect();
     let plan = opened.preflight(&built_names)?;
     let apps: Vec<(String, String)> =
-        opened.this_run().iter().map(|t| (t.name.clone(), format!("{}{}", opened.state.app_prefix, t.name))).collect();
+        opened.this_run().iter().map(|t| (t.name.clone(), fly_app(&opened, &t.name))).collect();
     for (_, app) in &apps {
         score_fly_core::fly::check_app_name(app).map_err(Failure::Invalid)?;
     }
@@ -180,9 +183,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         opened.state.deployments.entry(app.clone()).or_default();
         opened.project.save(&opened.state)?;
     }
-    if register_defaults {
-        super::init::register_defaults(&opened.project, session)?;
-    }
+    opened.write_defaults(session)?;
 
     // Images.
     let mut images = Vec::new();
@@ -192,7 +193,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         let build_args = build_args(args);
         for service in &to_build {
             let bin = service.bin.clone().unwrap_or_default();
-            let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
+            let app = fly_app(&opened, service.loaded.workload.name());
             let entry = match args.builder {
                 Builder::Native => {
                     super::build::native(&build_args, service, &bin, &app, &cargo_ws, session, &mut images)?
@@ -207,8 +208,12 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     }
 
     // Resources and fly.toml.
-    let options =
-        ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: false };
+    let options = ProvisionOptions {
+        jobs: args.workloads.jobs,
+        reprovision: args.workloads.reprovision,
+        dry_run: false,
+        read_in_dry_run: false,
+    };
     let provisioned = opened.provision(&plan, options, &fly_env, session)?;
     let converted = opened.convert(session)?;
     opened.commit(&opened.writes(&converted))?;
@@ -428,7 +433,7 @@ fn dry_run(
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
     let mut builds = Vec::new();
     for service in to_build {
-        let app = format!("{}{}", opened.state.app_prefix, service.loaded.workload.name());
+        let app = fly_app(opened, service.loaded.workload.name());
         match args.builder {
             Builder::Native => printer.status(
                 "Would build",
@@ -474,8 +479,12 @@ fn dry_run(
         };
         exists.insert(app, state);
     }
-    let options =
-        ProvisionOptions { jobs: args.workloads.jobs, reprovision: args.workloads.reprovision, dry_run: true };
+    let options = ProvisionOptions {
+        jobs: args.workloads.jobs,
+        reprovision: args.workloads.reprovision,
+        dry_run: true,
+        read_in_dry_run: false,
+    };
     let report = opened.provision(plan, options, fly_env, session)?;
     let mut pending = Vec::new();
     let mut resources = Vec::new();

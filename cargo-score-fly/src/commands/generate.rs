@@ -160,6 +160,12 @@ pub(crate) struct Opened {
     protected: Vec<Protected>,
     /// `--allow-outside-source`: `source` files may be outside the project folder.
     allow_outside_source: bool,
+    /// The builtin provisioners are in `defs` but not yet in `default.provisioners.yaml`
+    /// (a project used without `init`): [`Opened::write_defaults`] writes them.
+    pub(crate) unwritten_defaults: bool,
+    /// The workloads come from cargo packages and nobody chose an app prefix: the project's
+    /// is empty and neither a flag nor a setting asked for one.
+    pub(crate) prefix_unchosen: bool,
 }
 
 /// One converted workload.
@@ -174,25 +180,33 @@ pub(crate) struct Converted {
     pub(crate) conversion: fly::Conversion,
     /// Where it was declared.
     source: PathBuf,
+    /// The package folder, for a workload declared by `#[score_workload]` in a package.
+    package_dir: Option<PathBuf>,
 }
 
 /// Locks the project and joins this run's workloads to those of earlier runs.
 pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failure> {
     let printer = &session.printer;
+    let cargo_mode = sources.workspace.is_some();
     let Sources { root, inputs, outputs, app_prefix, mut protected, allow_outside_source, .. } = sources;
     let project = super::open_project_at(&root, session)?;
-    let state = match project.load()? {
-        Some(state) => {
-            if let Some(prefix) = app_prefix.as_ref().filter(|p| **p != state.app_prefix) {
-                return Err(Failure::Invalid(format!(
-                    "the project's app prefix is `{}` and cannot change (asked for `{prefix}`); keep it, or start a new project",
-                    state.app_prefix
-                )));
+    let mut defs = definition::load_all(&project.dir())?;
+    let stored = project.load()?;
+    // A project used without `init` gets the builtin Fly provisioners as `init` registers
+    // them: used from here, written once the run goes ahead (never by `--check` or a dry run).
+    let implicit_defaults = super::init::implicit_defaults(&project, stored.is_some())?;
+    let unwritten_defaults = implicit_defaults.is_some();
+    defs.extend(implicit_defaults.unwrap_or_default());
+    let state = match stored {
+        Some(mut state) => {
+            if let Some(prefix) = &app_prefix {
+                super::set_prefix(&mut state, prefix, &defs, printer)?;
             }
             state
         }
-        None => State::new(app_prefix.unwrap_or_default()),
+        None => State::new(app_prefix.clone().unwrap_or_default()),
     };
+    let prefix_unchosen = cargo_mode && app_prefix.is_none() && state.app_prefix.is_empty();
     let mut targets: BTreeMap<String, Target> = state
         .workloads
         .iter()
@@ -221,11 +235,46 @@ pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failur
         protected.extend(declared_inputs(&root, &entry.file, entry.dir.as_deref(), &entry.spec));
     }
     let workloads = targets.iter().map(|(name, t)| (name.clone(), t.entry.spec.clone())).collect();
-    let defs = definition::load_all(&project.dir())?;
-    Ok(Opened { root, project, state, targets, workloads, defs, protected, allow_outside_source })
+    Ok(Opened {
+        root,
+        project,
+        state,
+        targets,
+        workloads,
+        defs,
+        protected,
+        allow_outside_source,
+        unwritten_defaults,
+        prefix_unchosen,
+    })
 }
 
 impl Opened {
+    /// Writes `default.provisioners.yaml` when this run uses the builtin provisioners without
+    /// it (see [`Opened::unwritten_defaults`]); from then on the file says which serve what.
+    /// `generate` writes it with the first state it saves, `deploy` once an app exists.
+    pub(crate) fn write_defaults(&mut self, session: &Session) -> Result<(), Failure> {
+        if self.unwritten_defaults {
+            super::init::register_defaults(&self.project, session)?;
+            self.unwritten_defaults = false;
+        }
+        Ok(())
+    }
+
+    /// The apps of the project's workloads, named by [`fly::app_name`].
+    pub(crate) fn app_names(&self) -> Vec<String> {
+        self.targets.keys().map(|name| fly::app_name(&self.state.app_prefix, name)).collect()
+    }
+
+    /// What to tell a user who never chose an app prefix for their cargo package (after
+    /// "this project has no app prefix: ").
+    pub(crate) fn unchosen_prefix_advice(&self) -> String {
+        let apps = self.app_names().iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        format!(
+            "apps are named after their workloads alone ({apps}), and Fly app names are global; choose a prefix with `cargo score-fly init` (it proposes one from the package name) or set `app-prefix` in [package.metadata.score-fly] (`app-prefix = \"\"` for none)"
+        )
+    }
+
     /// Names of this run's workloads.
     pub(crate) fn this_run(&self) -> Vec<&Target> {
         self.targets.values().filter(|t| t.loaded.is_some()).collect()
@@ -253,9 +302,10 @@ impl Opened {
         let root = &self.root;
         let file_dir = target.entry.file.parent().unwrap_or(Path::new("")).to_path_buf();
         let built = match self.state.images.get(&target.name) {
-            _ if pretend_built => {
-                Some(fly::Built::Image(format!("registry.fly.io/{}{}:pending", self.state.app_prefix, target.name)))
-            }
+            _ if pretend_built => Some(fly::Built::Image(format!(
+                "registry.fly.io/{}:pending",
+                fly::app_name(&self.state.app_prefix, &target.name)
+            ))),
             Some(ImageEntry::Pushed { reference, .. }) => Some(fly::Built::Image(reference.clone())),
             Some(ImageEntry::Dockerfile { dockerfile, ignorefile }) => {
                 Some(fly::Built::Dockerfile(absolute(&root.join(dockerfile))?, absolute(&root.join(ignorefile))?))
@@ -308,16 +358,31 @@ impl Opened {
         };
         let had_state = self.project.state_path().exists();
         let project = &self.project;
+        let defaults = std::cell::Cell::new(self.unwritten_defaults);
         let report = provision::execute(plan, run, &mut self.state, &mut |s| {
             // Saving is only needed once something exists; a project without resources gets
-            // its state when the run succeeds.
-            if had_state || !s.resources.is_empty() { project.save(s) } else { Ok(()) }
+            // its state when the run succeeds. The builtin provisioners it used are written
+            // with its first state, so the next run has them too.
+            if had_state || !s.resources.is_empty() {
+                if defaults.replace(false) {
+                    super::init::write_default_file(project)?;
+                }
+                project.save(s)
+            } else {
+                Ok(())
+            }
         })?;
+        self.unwritten_defaults = defaults.get();
         let failures = report.failures();
         if !failures.is_empty() {
             let done = report.outcomes.values().filter(|o| matches!(o, Outcome::Provisioned | Outcome::Reused)).count();
+            let kept = if options.dry_run {
+                "(a check or dry run saves nothing); fix the problem and run it again"
+            } else {
+                "and kept in the project state; fix the problem and run again to continue"
+            };
             return Err(Failure::Error(format!(
-                "{}\n{} of {} resources are ready and kept in the project state; fix the problem and run again to continue",
+                "{}\n{} of {} resources are ready {kept}",
                 failures.join("\n"),
                 done,
                 report.outcomes.len()
@@ -352,6 +417,7 @@ impl Opened {
                         out_dir: options.out_dir,
                         conversion,
                         source: target.entry.file.clone(),
+                        package_dir: target.entry.dir.clone(),
                     });
                 }
                 Err(e) => problems.push((e, target.loaded.clone())),
@@ -370,11 +436,14 @@ impl Opened {
                 let what = format!("the generated file of workload `{}`", c.name);
                 writes.push(write.clone(), Output::generated(write.path, what));
             }
-            let text = format!(
-                "# Generated by score-fly from {}. Edit the Score file, not this file.\n\n{}",
-                fly::config::comment_path(&c.source),
-                c.conversion.to_toml()
-            );
+            let declared = match &c.package_dir {
+                Some(dir) if c.source.extension().is_some_and(|e| e == "rs") => fly::config::Declared::Attribute {
+                    source: &c.source,
+                    in_package: c.source.strip_prefix(dir).unwrap_or(&c.source),
+                },
+                _ => fly::config::Declared::ScoreFile(&c.source),
+            };
+            let text = format!("{}{}", fly::config::header(declared), c.conversion.to_toml());
             let path = self.root.join(&c.output);
             let what = format!("the fly.toml of workload `{}`", c.name);
             writes.push(
@@ -395,6 +464,10 @@ impl Opened {
     /// Records the project's workloads in the state and saves it.
     pub(crate) fn record(&mut self) -> Result<(), Failure> {
         self.state.workloads = self.targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
+        if self.unwritten_defaults {
+            super::init::write_default_file(&self.project).map_err(|e| Failure::Error(e.to_string()))?;
+            self.unwritten_defaults = false;
+        }
         self.project.save(&self.state)?;
         Ok(())
     }
@@ -411,10 +484,15 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     let org = super::deploy::resolve_org(w.org.as_ref(), sources.org.as_ref());
     let mut opened = open(sources, session)?;
     let plan = opened.preflight(&BTreeSet::new())?;
+    if opened.prefix_unchosen {
+        printer.warning(&format!("this project has no app prefix: {}", opened.unchosen_prefix_advice()), "");
+    }
 
     // Provision (or, with --check, only find out whether anything would be).
     let fly_env = opened.fly_env(Some(org.clone()), w.region.clone());
-    let options = ProvisionOptions { jobs: w.jobs, reprovision: w.reprovision, dry_run: args.check };
+    // `--check` reads `environment` resources as a run does (they create nothing).
+    let options =
+        ProvisionOptions { jobs: w.jobs, reprovision: w.reprovision, dry_run: args.check, read_in_dry_run: true };
     let report = opened.provision(&plan, options, &fly_env, session)?;
     let pending = report.pending();
     if !pending.is_empty() {
@@ -584,7 +662,7 @@ fn from_files(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure
         inputs,
         outputs,
         protected,
-        app_prefix: Some(args.app_prefix.clone()).filter(|p| !p.is_empty()),
+        app_prefix: args.app_prefix.clone(),
         org: None,
         workspace: None,
         allow_outside_source: args.allow_outside_source,
@@ -660,7 +738,7 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
             .map(|i| i.home.clone().unwrap_or_default().join(format!("fly_{}.toml", i.loaded.workload.name())))
             .collect(),
     };
-    let app_prefix = if args.app_prefix.is_empty() {
+    let app_prefix = if args.app_prefix.is_none() {
         match prefixes.len() {
             0 => None,
             1 => prefixes.into_iter().next(),
@@ -672,7 +750,7 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
             }
         }
     } else {
-        Some(args.app_prefix.clone())
+        args.app_prefix.clone()
     };
     if orgs.len() > 1 {
         return Err(Failure::Invalid(format!(

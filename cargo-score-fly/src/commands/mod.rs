@@ -12,9 +12,11 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use score_fly_core::builtin::PrefixUse;
+use score_fly_core::provision::definition::Kind;
 use score_fly_core::provision::protocol::Mode;
 use score_fly_core::provision::{Events, Outcome, definition};
-use score_fly_core::state::{LockWait, Project, State};
+use score_fly_core::state::{LockWait, Project, ResourceEntry, State, shown_prefix};
 
 use crate::exit;
 use crate::printer::Printer;
@@ -98,6 +100,60 @@ pub fn require_state(project: &Project) -> Result<State, Failure> {
             project.dir().display()
         ))
     })
+}
+
+/// How the provisioner that provisioned `entry` uses the app prefix, by the project's
+/// provisioner definitions `defs`: a builtin by its name (also run score-flyio style, as
+/// `cargo-score-fly builtin-provisioners NAME ...`); one no longer defined by its id when that
+/// names a builtin (`builtin-postgres`); any other provisioner is not given the prefix.
+pub fn prefix_use(defs: &[definition::Located], entry: &ResourceEntry) -> PrefixUse {
+    let builtin_use = |name: &str| {
+        if score_fly_core::builtin::NAMES.contains(&name) {
+            score_fly_core::builtin::prefix_use(name)
+        } else {
+            PrefixUse::Unrelated
+        }
+    };
+    match defs.iter().find(|d| d.def.id == entry.provisioner).map(|d| d.def.kind()) {
+        Some(Kind::Builtin(name)) => score_fly_core::builtin::prefix_use(&name),
+        Some(Kind::Cmd(cmd)) => cmd
+            .args
+            .iter()
+            .position(|a| a == "builtin-provisioners")
+            .and_then(|i| cmd.args.get(i + 1))
+            .map_or(PrefixUse::Unrelated, |name| builtin_use(name)),
+        Some(_) => PrefixUse::Unrelated,
+        None => entry.provisioner.strip_prefix("builtin-").map_or(PrefixUse::Unrelated, builtin_use),
+    }
+}
+
+/// Sets the project's app prefix to `asked` (a flag or setting): allowed while nothing exists
+/// on Fly under the current one, otherwise an error naming what exists and how to migrate
+/// ([`State::change_prefix`]).
+pub fn set_prefix(
+    state: &mut State,
+    asked: &str,
+    defs: &[definition::Located],
+    printer: &Printer,
+) -> Result<(), Failure> {
+    let old = state.app_prefix.clone();
+    if old == asked {
+        return Ok(());
+    }
+    let forgotten =
+        state.change_prefix(asked, |entry| prefix_use(defs, entry)).map_err(|e| Failure::Invalid(e.to_string()))?;
+    printer.status(
+        "Changed",
+        &format!(
+            "the app prefix from {} to {} (nothing exists on Fly under the old one)",
+            shown_prefix(&old),
+            shown_prefix(asked)
+        ),
+    );
+    for uid in forgotten {
+        printer.verbose(&format!("{uid} holds names made from the old prefix: it is provisioned again"));
+    }
+    Ok(())
 }
 
 /// Progress of provisioning, printed cargo-style (one line at a time across threads).

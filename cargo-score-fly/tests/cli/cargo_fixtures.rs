@@ -36,6 +36,14 @@ pub(crate) fn generated(path: &str, app: &str) -> String {
     format!("   Generated {path} (app {app})")
 }
 
+/// The warning of `generate` in a package whose project has no app prefix and none asked
+/// for (issue 11): `apps` as listed, e.g. "`api`".
+pub(crate) fn no_prefix_warning(apps: &str) -> String {
+    format!(
+        "warning: this project has no app prefix: apps are named after their workloads alone ({apps}), and Fly app names are global; choose a prefix with `cargo score-fly init` (it proposes one from the package name) or set `app-prefix` in [package.metadata.score-fly] (`app-prefix = \"\"` for none)"
+    )
+}
+
 /// The second line of every `generate --check` that found something out of date.
 pub(crate) const OUT_OF_DATE: &str = "error: generated files are out of date: run `cargo score-fly generate`";
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::cargo_fixtures::{PLAIN_MAIN, attributed_main, generated};
+use crate::cargo_fixtures::{PLAIN_MAIN, attributed_main, generated, no_prefix_warning};
 use crate::fixtures::INVALID;
 use crate::support::{Project, workload};
 
@@ -89,19 +89,24 @@ fn flags_override_package_and_workspace_settings() {
 }
 
 #[test]
-fn the_app_prefix_of_an_existing_project_cannot_change() {
+fn the_app_prefix_of_an_existing_project_changes_until_an_app_exists() {
     let project = workspace(WORKSPACE_SETTINGS, "");
     project.generate_in("", &["generate", "-p", "a"]);
-    let run = project.fails_in("", &["generate", "-p", "a", "--app-prefix", "other-"], INVALID);
-    assert_eq!(
-        run.errors(),
-        [
-            "error: the project's app prefix is `acme-` and cannot change (asked for `other-`); keep it, or start a new project"
-        ]
+    // Nothing exists on Fly yet: the flag changes it (issue 11).
+    let run = project.generate_in("", &["generate", "-p", "a", "--app-prefix", "other-"]);
+    run.assert_line("     Changed the app prefix from `acme-` to `other-` (nothing exists on Fly under the old one)");
+    assert_eq!(project.state().app_prefix, "other-");
+    // Once an app was deployed under it, it is fixed: neither the flag nor the setting changes it.
+    let mut state = project.state_json();
+    state["deployments"] = serde_json::json!({"other-alpha": {"deployed": true}});
+    project.write(crate::fixtures::STATE, state.to_string());
+    let run = project.fails_in("", &["generate", "-p", "a", "--app-prefix", "acme-"], INVALID);
+    run.assert_stderr_has(
+        "error: the project's app prefix is `other-` and cannot change to `acme-`: 1 thing exists on Fly under it (app `other-alpha`)",
     );
     // Changing the setting is the same change.
     project.write("Cargo.toml", "[workspace]\nresolver = \"3\"\nmembers = [\"a\", \"b\"]\n\n[workspace.metadata.score-fly]\napp-prefix = \"new-\"\n");
-    project.fails_in("", &["generate", "-p", "b"], INVALID).assert_stderr_has("asked for `new-`");
+    project.fails_in("", &["generate", "-p", "b"], INVALID).assert_stderr_has("cannot change to `new-`");
 }
 
 #[test]
@@ -142,7 +147,7 @@ fn the_fly_toml_of_a_score_file_setting_goes_beside_cargo_toml() {
     project.package("", "svc", "\n[package.metadata.score-fly]\nscore-file = \"deploy/app.yaml\"\n", PLAIN_MAIN);
     project.write("deploy/app.yaml", workload("api"));
     let run = project.generate_in("", &["generate"]);
-    assert_eq!(run.stderr, format!("{}\n", generated("fly_api.toml", "api")));
+    assert_eq!(run.stderr, format!("{}\n{}\n", no_prefix_warning("`api`"), generated("fly_api.toml", "api")));
     assert_eq!(project.fly_files(), [PathBuf::from("fly_api.toml")]);
 
     let member = Project::new();
@@ -150,7 +155,7 @@ fn the_fly_toml_of_a_score_file_setting_goes_beside_cargo_toml() {
     member.package("svc", "svc", "", PLAIN_MAIN);
     member.write("svc/deploy/app.yaml", workload("api"));
     let run = member.generate_in("", &["generate"]);
-    assert_eq!(run.stderr, format!("{}\n", generated("svc/fly_api.toml", "api")));
+    assert_eq!(run.stderr, format!("{}\n{}\n", no_prefix_warning("`api`"), generated("svc/fly_api.toml", "api")));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! written or provisioned ([`Project::snapshot`] of the whole folder before and after, and a
 //! provisioner that logs its calls); `--check --format json`.
 
-use crate::cargo_fixtures::{OUT_OF_DATE, PLAIN_MAIN, attributed_main, generated};
+use crate::cargo_fixtures::{OUT_OF_DATE, PLAIN_MAIN, attributed_main, generated, no_prefix_warning};
 use crate::fixtures::{CALLS, FAILURE, STATE, uid};
 use crate::support::{Project, Run, WEB, workload};
 
@@ -43,7 +43,7 @@ fn check_after_generate_is_up_to_date_and_writes_nothing() {
     project.write("score.yaml", WEB);
     project.generate_in("", &["generate"]);
     let run = check(&project, &[], 0);
-    assert_eq!(run.stderr, "     Checked 1 fly.toml file(s) are up to date\n");
+    assert_eq!(run.stderr, format!("{}\n     Checked 1 fly.toml file(s) are up to date\n", no_prefix_warning("`web`")));
     assert_eq!(run.stdout, "");
 }
 

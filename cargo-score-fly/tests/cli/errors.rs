@@ -259,7 +259,7 @@ containers:
       DB_HOST: ${resources.db.host}
 resources:
   db:
-    type: postgres
+    type: mysql
 ";
 
 #[test]
@@ -269,7 +269,7 @@ fn resource_without_provisioner() {
     let error = run
         .errors()
         .into_iter()
-        .find(|e| e.contains("no provisioner for resource `postgres.default#api.db`"))
+        .find(|e| e.contains("no provisioner for resource `mysql.default#api.db`"))
         .unwrap_or_else(|| panic!("no provisioner error\n{}", run.stderr));
     assert!(error.starts_with("error: resources.db: "), "names the field: {error}");
     assert!(run.stderr.contains("  --> score.yaml:"), "names the file\n{}", run.stderr);
@@ -282,7 +282,7 @@ fn resource_without_provisioner_is_located() {
     let lines: Vec<&str> = run.stderr.lines().collect();
     let at = lines
         .iter()
-        .position(|l| l.contains("no provisioner for resource `postgres.default#api.db`"))
+        .position(|l| l.contains("no provisioner for resource `mysql.default#api.db`"))
         .unwrap_or_else(|| panic!("no provisioner error\n{}", run.stderr));
     assert!(lines[at].starts_with("error: resources.db: "), "field path first: {}", lines[at]);
     let location = lines.get(at + 1).copied().unwrap_or_default();
@@ -306,7 +306,7 @@ fn resource_without_provisioner_does_not_hide_other_problems() {
     );
     let project = Project::with_score(&text);
     let run = project.fails(&["generate"], INVALID);
-    run.assert_stderr_has("no provisioner for resource `postgres.default#api.db`");
+    run.assert_stderr_has("no provisioner for resource `mysql.default#api.db`");
     run.assert_error_at("containers: this workload has 2 containers", "score.yaml:5:3", "  main:");
     run.assert_error_at("containers.main.files[\"/etc/key.pem\"].mode: ", "score.yaml:12:15", "        mode: \"0600\"");
 }
@@ -336,7 +336,7 @@ fn nothing_is_written_when_a_later_workload_cannot_run() {
     let run = project.fails(&["generate", "good.yaml", "two.yaml"], INVALID);
     run.assert_error_at("containers: this workload has 2 containers", "two.yaml:5:3", "  main:");
     let run = project.fails(&["generate", "good.yaml", "api.yaml", "-o", "out/"], INVALID);
-    run.assert_stderr_has("no provisioner for resource `postgres.default#api.db`");
+    run.assert_stderr_has("no provisioner for resource `mysql.default#api.db`");
     let run = project.fails(&["generate", "good.yaml", "missing.yaml"], INVALID);
     run.assert_stderr_has("cannot read Score file missing.yaml");
 }

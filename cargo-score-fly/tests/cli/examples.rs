@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::cargo_fixtures::generated;
+use crate::cargo_fixtures::{generated, no_prefix_warning};
 use crate::support::Project;
 
 /// The repository root.
@@ -104,7 +104,7 @@ fn standalone_manifests_inherit_nothing() {
 fn hello_example() {
     let project = example("hello");
     let run = project.generate_in("", &["generate", "--image", "registry.fly.io/hello:test"]);
-    assert_eq!(run.stderr, format!("{}\n", generated("fly_hello.toml", "hello")));
+    assert_eq!(run.stderr, format!("{}\n{}\n", no_prefix_warning("`hello`"), generated("fly_hello.toml", "hello")));
     assert_eq!(run.stdout, "");
     assert_eq!(project.fly_files(), [Path::new("fly_hello.toml")]);
     insta::assert_snapshot!("hello_fly_toml", project.fly_toml("fly_hello.toml"));

@@ -1,5 +1,5 @@
 //! `init [--app-prefix P] [--file F] [--no-sample]`: the project folder, its state file and
-//! `.gitignore`, the sample Score file, and the app prefix that cannot change.
+//! `.gitignore`, the sample Score file, and the app prefix that changes until an app exists.
 
 use std::path::PathBuf;
 
@@ -57,7 +57,7 @@ fn file_and_no_sample() {
 #[test]
 fn an_existing_score_file_is_kept() {
     let project = Project::with_score("# mine\n");
-    project.run(&["init", "-v"]).assert_code(0).assert_stderr_has("score.yaml exists, not writing a sample");
+    project.run(&["init", "-v"]).assert_code(0).assert_stderr_has("score.yaml exists, not writing a Score file");
     assert_eq!(project.read("score.yaml"), b"# mine\n");
 }
 
@@ -74,12 +74,19 @@ fn rerunning_is_idempotent() {
 }
 
 #[test]
-fn a_different_prefix_on_an_existing_project_is_refused() {
+fn a_different_prefix_on_an_existing_project_changes_it_until_an_app_exists() {
     let project = Project::new();
     project.run(&["init", "--app-prefix", "acme-"]).assert_code(0);
-    let run = project.fails(&["init", "--app-prefix", "other-"], INVALID);
-    run.assert_stderr_has("error: the project's app prefix is `acme-` and cannot change");
-    assert_eq!(project.state().app_prefix, "acme-");
+    let run = project.run(&["init", "--app-prefix", "other-"]);
+    run.assert_code(0);
+    run.assert_line("     Changed the app prefix from `acme-` to `other-` (nothing exists on Fly under the old one)");
+    assert_eq!(project.state().app_prefix, "other-");
+    let mut state = project.state_json();
+    state["deployments"] = serde_json::json!({"other-hello-world": {"deployed": true}});
+    project.write(STATE, state.to_string());
+    let run = project.fails(&["init", "--app-prefix", "acme-"], INVALID);
+    run.assert_stderr_has("error: the project's app prefix is `other-` and cannot change to `acme-`");
+    assert_eq!(project.state().app_prefix, "other-");
 }
 
 #[test]

@@ -33,6 +33,10 @@
 //! - [`check`]: `generate --check` (fly.toml and resources out of date, nothing written or
 //!   provisioned) and its JSON summary;
 //! - [`summary`]: `generate --format json`;
+//! - [`newcomer_project`]: issue 11 on a package shaped like a real service: `generate
+//!   --check` with an `environment` resource, the app prefix (proposed, changeable until
+//!   something exists on Fly), `generate` without `init`, `init` in a package and `--macro`,
+//!   the header of a fly.toml from `#[score_workload]`;
 //! - [`examples`]: `examples/hello` and `examples/todo`, their fly.toml snapshot-tested;
 //! - [`readme`]: every `cargo score-fly` line of the README (the CI workflow too) parses;
 //! - [`hostile`]: issue 10's classes of hostile input, each run as a probe under a memory
@@ -60,6 +64,7 @@ mod generate;
 mod hostile;
 mod image;
 mod init;
+mod newcomer_project;
 mod overrides;
 mod provisioners;
 mod readme;

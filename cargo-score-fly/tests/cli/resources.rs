@@ -46,13 +46,13 @@ fn a_resource_without_provisioner_is_located_in_the_score_file() {
     let project = Project::with_provisioners();
     project.write(
         "score.yaml",
-        "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: nginx\nresources:\n  db:\n    type: postgres\n  cache:\n    type: redis\n    class: large\n",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: nginx\nresources:\n  db:\n    type: postgres\n  cache:\n    type: mongodb\n    class: large\n",
     );
     let run = project.fails(&["generate"], INVALID);
     run.assert_error_at(
-        "resources.cache: no provisioner for resource `redis.large#api.cache` (declared by api.cache)",
+        "resources.cache: no provisioner for resource `mongodb.large#api.cache` (declared by api.cache)",
         "score.yaml:11:5",
-        "    type: redis",
+        "    type: mongodb",
     );
     assert_eq!(run.errors().len(), 2, "one problem and the summary\n{}", run.stderr);
     assert!(project.lines(CALLS).is_empty(), "nothing is provisioned while a resource has no provisioner");
@@ -121,15 +121,19 @@ fn params_read_other_resources_in_dependency_order() {
 }
 
 #[test]
-fn the_app_prefix_from_init_is_used_and_cannot_change() {
+fn the_app_prefix_from_init_is_used_and_changes_while_nothing_exists_on_fly() {
     let project = Project::with_provisioners();
     project.run(&["init", "--app-prefix", "acme-", "--no-sample"]).assert_code(0);
     project.write("score.yaml", with_db("api"));
     project.generate_ok(&["generate"]).assert_line("   Generated fly_api.toml (app acme-api)");
     assert!(project.fly_toml("fly_api.toml").contains("app = \"acme-api\"\n"));
     project.generate_ok(&["generate", "--app-prefix", "acme-"]);
-    let run = project.fails(&["generate", "--app-prefix", "other-"], INVALID);
-    run.assert_stderr_has("error: the project's app prefix is `acme-` and cannot change (asked for `other-`)");
+    // The database comes from the project's own provisioner, not a builtin made under the
+    // prefix: the prefix may still change (issue 11), and the database is kept.
+    let calls = project.lines(CALLS).len();
+    let run = project.generate_ok(&["generate", "--app-prefix", "other-"]);
+    run.assert_line("   Generated fly_api.toml (app other-api)");
+    assert_eq!(project.lines(CALLS).len(), calls, "not provisioned again");
 }
 
 #[test]

@@ -104,7 +104,8 @@ fn json_summary_lists_conversion_warnings() {
     assert!(warning.contains("the machine is"), "{warning}");
     // The same warning on stderr, located at the attribute (`resources` has no token of its own).
     let lines: Vec<&str> = run.stderr.lines().collect();
-    let at = lines.iter().position(|l| l.starts_with("warning: ")).expect("a warning on stderr");
+    let at =
+        lines.iter().position(|l| l.starts_with("warning: containers.main.resources")).expect("the warning on stderr");
     assert!(lines[at].contains("the machine is"), "{}", run.stderr);
     assert_eq!(lines.get(at + 1).copied(), Some("  --> src/main.rs:1:21"), "{}", run.stderr);
 }

@@ -58,6 +58,28 @@ pub fn always_call(name: &str) -> bool {
     name == "environment"
 }
 
+/// How what builtin `name` does relates to the project's app prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixUse {
+    /// It creates things on Fly named after the prefix or attached to the apps
+    /// (`<prefix>pg`, Redis databases, buckets, volumes): the prefix is fixed once it ran.
+    Creates,
+    /// It creates nothing, but its outputs hold names made from the prefix (`<app>.fly.dev`):
+    /// when the prefix changes it must run again.
+    Names,
+    /// Neither (`environment`).
+    Unrelated,
+}
+
+/// How builtin `name` uses the app prefix (an unknown name counts as creating things).
+pub fn prefix_use(name: &str) -> PrefixUse {
+    match name {
+        "dns" | "route" | "service-port" => PrefixUse::Names,
+        "environment" => PrefixUse::Unrelated,
+        _ => PrefixUse::Creates,
+    }
+}
+
 /// Serialises the check-then-create sections of builtins running concurrently in this
 /// process (independent resources are provisioned in parallel): two resources needing the
 /// same cluster, app or address must not both find it missing and both create it.
@@ -181,7 +203,7 @@ impl FlyEnv {
 
     /// The app of a workload: `<prefix><workload>`.
     pub fn app(&self, workload: &str) -> String {
-        format!("{}{workload}", self.app_prefix)
+        crate::fly::app_name(&self.app_prefix, workload)
     }
 }
 

@@ -178,7 +178,7 @@ impl Converter<'_> {
 
     fn run(&mut self) -> FlyConfig {
         let workload = self.workload;
-        let app = format!("{}{}", self.options.app_prefix, workload.name());
+        let app = super::app_name(&self.options.app_prefix, workload.name());
         if let Err(message) = super::check_app_name(&app) {
             self.problem(
                 &path_of(&["metadata", "name"]),

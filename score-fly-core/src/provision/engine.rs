@@ -28,11 +28,15 @@ pub struct ProvisionOptions {
     pub reprovision: bool,
     /// Call no provisioner: resources that would need one end `Outcome::Pending`.
     pub dry_run: bool,
+    /// In a dry run, still call the provisioners that only read (`environment`, see
+    /// [`crate::builtin::always_call`]; they create nothing), so their outputs are known:
+    /// `generate --check` compares what would be written with them.
+    pub read_in_dry_run: bool,
 }
 
 impl Default for ProvisionOptions {
     fn default() -> Self {
-        ProvisionOptions { jobs: DEFAULT_JOBS, reprovision: false, dry_run: false }
+        ProvisionOptions { jobs: DEFAULT_JOBS, reprovision: false, dry_run: false, read_in_dry_run: false }
     }
 }
 
@@ -579,6 +583,10 @@ fn execute_with(
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let redactor = run_redactor(state, fly);
     let jobs = options.jobs.max(1);
+    // A dry run still calls the provisioners that only read (`environment`): what they read
+    // is an input like any other, so `generate --check` compares what would be written.
+    let reads_only = |i: usize| options.read_in_dry_run && !outputs_reusable(&defs[plan.resources[i].provisioner].def);
+    let workers = if options.dry_run { usize::from((0..n).any(reads_only)) } else { jobs.min(n) };
 
     std::thread::scope(|scope| -> Result<(), StateError> {
         let (work_tx, work_rx) = mpsc::channel::<Work>();
@@ -586,7 +594,7 @@ fn execute_with(
         let redactor = &redactor;
         let work_rx = Arc::new(Mutex::new(work_rx));
         let mut no_thread = None;
-        for worker in 0..if options.dry_run { 0 } else { jobs.min(n) } {
+        for worker in 0..workers {
             let work_rx = Arc::clone(&work_rx);
             let spawned =
                 std::thread::Builder::new().name(format!("provisioner-{worker}")).spawn_scoped(scope, move || {
@@ -657,7 +665,7 @@ fn execute_with(
                             events.finished(&planned.uid, &Outcome::Reused);
                             finished += 1;
                             release(i, &dependents, &mut waiting, &mut ready);
-                        } else if options.dry_run {
+                        } else if options.dry_run && !reads_only(i) {
                             finished += 1 + mark_pending(i, plan, &dependents, &mut report);
                         } else {
                             in_flight += 1;
@@ -697,7 +705,7 @@ fn execute_with(
                     record(planned, def.id.clone(), job, response.unwrap_or_default(), state);
                     report.outcomes.insert(planned.uid.clone(), Outcome::Provisioned);
                     events.finished(&planned.uid, &Outcome::Provisioned);
-                    if !matches!(def.kind(), Kind::Static(_)) {
+                    if !matches!(def.kind(), Kind::Static(_)) && !options.dry_run {
                         persist(state)?;
                     }
                     release(index, &dependents, &mut waiting, &mut ready);
@@ -1229,6 +1237,50 @@ mod tests {
             assert_eq!(report.outcomes[uid], Outcome::Provisioned, "{report:?}");
             assert_eq!(report.outcomes["postgres.default#aa.db"], db_outcome);
             assert_eq!(state.resources[uid].secrets["SF_ENGINE_TEST_TOKEN"], token);
+        }
+    }
+
+    #[test]
+    fn a_dry_run_reads_the_environment_only_when_asked_and_saves_nothing() {
+        let mut builtin = static_def("env", "environment", &json!({}), &json!({}));
+        builtin.def.static_ = None;
+        builtin.def.builtin = Some("environment".into());
+        let defs = vec![builtin, static_def("pg", "postgres", &json!({"host": "h"}), &json!({}))];
+        let w = workloads(&[
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: aa\ncontainers:\n  main:\n    image: nginx\n    variables:\n      TOKEN: ${resources.env.SF_DRY_TOKEN}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n",
+        ]);
+        let uid = "environment.default#aa.env";
+        let fly = crate::builtin::FlyEnv {
+            referenced: BTreeMap::from([(uid.to_owned(), ["SF_DRY_TOKEN".to_owned()].into())]),
+            vars: BTreeMap::from([("SF_DRY_TOKEN".to_owned(), crate::secret::Secret::new("t"))]),
+            ..crate::builtin::FlyEnv::default()
+        };
+        for read in [false, true] {
+            let mut state = State::new("");
+            let options = ProvisionOptions { dry_run: true, read_in_dry_run: read, ..ProvisionOptions::default() };
+            let run = Provisioning {
+                defs: &defs,
+                workloads: &w,
+                options,
+                project_root: Path::new("."),
+                events: &NoEvents,
+                fly: &fly,
+            };
+            let mut saves = 0;
+            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| {
+                saves += 1;
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(saves, 0, "a dry run saves nothing");
+            assert_eq!(report.outcomes["postgres.default#aa.db"], Outcome::Pending, "static: not called");
+            if read {
+                assert_eq!(report.outcomes[uid], Outcome::Provisioned, "{report:?}");
+                assert_eq!(state.resources[uid].secrets["SF_DRY_TOKEN"], "t");
+            } else {
+                assert_eq!(report.outcomes[uid], Outcome::Pending, "{report:?}");
+                assert!(state.resources.is_empty());
+            }
         }
     }
 
