@@ -162,7 +162,9 @@ impl BaseIndex {
                             _ => Seen::Other,
                         }
                     }
-                    tar::EntryType::Regular | tar::EntryType::Continuous => read_file(&path, &mut entry).map_err(broken)?,
+                    tar::EntryType::Regular | tar::EntryType::Continuous => {
+                        read_file(&path, &mut entry).map_err(broken)?
+                    }
                     _ => Seen::Other,
                 };
                 // A layer replaces what lower layers had at this path (a file over a folder
@@ -579,7 +581,9 @@ mod tests {
         ]);
         let index = BaseIndex::from_layers([base.as_slice()]).unwrap();
         assert_eq!(index.conf_dirs(), ["/opt/z/lib"]);
-        assert!(matches!(index.resolve("/lib/x86_64-linux-gnu/libc.so.6"), Some((p, Node::Elf(_))) if p == "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+        assert!(
+            matches!(index.resolve("/lib/x86_64-linux-gnu/libc.so.6"), Some((p, Node::Elf(_))) if p == "/usr/lib/x86_64-linux-gnu/libc.so.6")
+        );
         assert!(index.glibc().flatten().is_some());
         let binary = ElfInfo {
             needed: vec!["libz.so.1".into(), "libc.so.6".into(), "libfoo.so".into(), "libnope.so.2".into()],
@@ -593,7 +597,8 @@ mod tests {
         // A later layer removes libz's folder contents (opaque) and the vendor library (whiteout).
         let upper = layer(&[("opt/z/lib/.wh..wh..opq", Ok(Some(b""))), ("app/vendor/.wh.libfoo.so", Ok(Some(b"")))]);
         let index = BaseIndex::from_layers([base.as_slice(), upper.as_slice()]).unwrap();
-        let names: Vec<String> = check(&binary, "/app/hello", &index, &[]).missing.into_iter().map(|m| m.name).collect();
+        let names: Vec<String> =
+            check(&binary, "/app/hello", &index, &[]).missing.into_iter().map(|m| m.name).collect();
         assert_eq!(names, ["libz.so.1", "libfoo.so", "libnope.so.2"]);
     }
 
@@ -608,12 +613,19 @@ mod tests {
         let index = BaseIndex::from_layers([base.as_slice()]).unwrap();
         assert!(index.resolve("/lib/x86_64-linux-gnu/libloop.so").is_none());
         // libc needs the loader, which this base lacks.
-        let binary = ElfInfo { needed: vec!["libc.so.6".into()], interp: Some("/lib64/ld-linux-x86-64.so.2".into()), ..ElfInfo::default() };
+        let binary = ElfInfo {
+            needed: vec!["libc.so.6".into()],
+            interp: Some("/lib64/ld-linux-x86-64.so.2".into()),
+            ..ElfInfo::default()
+        };
         let report = check(&binary, "/app/x", &index, &[]);
         assert_eq!(report.missing_loader.as_deref(), Some("/lib64/ld-linux-x86-64.so.2"));
         assert_eq!(
             report.missing,
-            [Missing { name: "ld-linux-x86-64.so.2".into(), needed_by: Some("/lib/x86_64-linux-gnu/libc.so.6".into()) }]
+            [Missing {
+                name: "ld-linux-x86-64.so.2".into(),
+                needed_by: Some("/lib/x86_64-linux-gnu/libc.so.6".into())
+            }]
         );
     }
 

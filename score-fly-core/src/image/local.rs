@@ -98,11 +98,8 @@ pub fn load(base: &LocalBase, cache: &BlobCache) -> Result<BaseImage, ImageError
     };
     let index: oci::Index = serde_json::from_slice(&index_bytes)
         .map_err(|e| fail(format!("its index.json is not an OCI image index ({e})")))?;
-    let names: Vec<String> = index
-        .manifests
-        .iter()
-        .filter_map(|m| m.annotations.as_ref().and_then(|a| a.get(REF_NAME)).cloned())
-        .collect();
+    let names: Vec<String> =
+        index.manifests.iter().filter_map(|m| m.annotations.as_ref().and_then(|a| a.get(REF_NAME)).cloned()).collect();
     let chosen = match &base.tag {
         Some(tag) => index
             .manifests
@@ -150,7 +147,10 @@ fn list(names: &[String]) -> String {
 /// (every `blobs/sha256/*` whose content matches its name; the cache skips those it has).
 fn read_layout(dir: &Path, cache: &BlobCache) -> Result<Vec<u8>, String> {
     if !dir.is_dir() {
-        return Err(format!("{} is not a folder (an OCI image layout: `oci-layout`, `index.json`, `blobs/`)", dir.display()));
+        return Err(format!(
+            "{} is not a folder (an OCI image layout: `oci-layout`, `index.json`, `blobs/`)",
+            dir.display()
+        ));
     }
     let index = read_bounded(&dir.join("index.json"))?;
     let layout = read_bounded(&dir.join("oci-layout"))?;
@@ -216,7 +216,10 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(format!("{} is larger than {MAX_DOCUMENT_BYTES} bytes (limits::MAX_DOCUMENT_BYTES)", path.display()));
+        return Err(format!(
+            "{} is larger than {MAX_DOCUMENT_BYTES} bytes (limits::MAX_DOCUMENT_BYTES)",
+            path.display()
+        ));
     }
     Ok(bytes)
 }
@@ -253,7 +256,9 @@ fn read_archive(path: &Path, cache: &BlobCache) -> Result<Vec<u8>, String> {
             let mut bytes = Vec::new();
             entry.take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(broken)?;
             if bytes.len() > MAX_DOCUMENT_BYTES {
-                return Err(format!("its {key} is larger than {MAX_DOCUMENT_BYTES} bytes (limits::MAX_DOCUMENT_BYTES)"));
+                return Err(format!(
+                    "its {key} is larger than {MAX_DOCUMENT_BYTES} bytes (limits::MAX_DOCUMENT_BYTES)"
+                ));
             }
             files.insert(key, bytes);
         }
@@ -270,7 +275,10 @@ mod tests {
     #[test]
     fn parses_like_skopeo() {
         let l = LocalBase::parse("oci:base-oci:v1").unwrap().unwrap();
-        assert_eq!((l.kind, l.path.as_path(), l.tag.as_deref()), (LocalKind::Layout, Path::new("base-oci"), Some("v1")));
+        assert_eq!(
+            (l.kind, l.path.as_path(), l.tag.as_deref()),
+            (LocalKind::Layout, Path::new("base-oci"), Some("v1"))
+        );
         let l = LocalBase::parse("oci-archive:/tmp/b.tar").unwrap().unwrap();
         assert_eq!((l.kind, l.tag.as_deref()), (LocalKind::Archive, None));
         assert_eq!(l.to_string(), "oci-archive:/tmp/b.tar");

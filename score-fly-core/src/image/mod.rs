@@ -13,6 +13,7 @@
 //!   ([`registry`]), skipping blobs the registry has and mounting those it has elsewhere.
 //! - [`dockerfile`]: the fallback for hosts that cannot build Linux x86-64 binaries.
 
+pub mod build_env;
 pub mod dockerfile;
 pub mod glibc;
 pub mod layer;
@@ -144,7 +145,8 @@ fn missing_libraries(binary: &str, base: &str, report: &libs::Report) -> String 
     let mut bases = Vec::new();
     let mut alternatives = Vec::new();
     for m in &report.missing {
-        if let Some((_, base, alternative)) = LIBRARY_HINTS.iter().find(|(names, ..)| names.contains(&m.name.as_str())) {
+        if let Some((_, base, alternative)) = LIBRARY_HINTS.iter().find(|(names, ..)| names.contains(&m.name.as_str()))
+        {
             let base = format!("for {}: {base}", m.name);
             if !bases.iter().any(|b: &String| b.ends_with(&base[base.find(':').unwrap_or(0)..])) {
                 bases.push(base);
@@ -404,8 +406,8 @@ fn glibc_against(
     let Some(provided) = index.glibc() else {
         return Err(ImageError::NoGlibc { binary: binary_name.to_owned(), required, base: base_name });
     };
-    let provided = provided
-        .ok_or_else(|| ImageError::Invalid(format!("the libc.so.6 of {base_name} defines no versions")))?;
+    let provided =
+        provided.ok_or_else(|| ImageError::Invalid(format!("the libc.so.6 of {base_name} defines no versions")))?;
     if required > provided {
         return Err(ImageError::Glibc { binary: binary_name.to_owned(), required, provided, base: base_name });
     }
