@@ -265,16 +265,17 @@ pub(crate) fn native(
     });
     if let Some(dir) = &args.output_oci {
         let written = image::write_layout(&built, &cache, dir, &tag).map_err(|e| image_failure(&e))?;
-        let mut note = String::new();
+        let mut notes = Vec::new();
         if written.replaced {
-            note.push_str(&format!("; replaced the earlier {tag}"));
+            notes.push(format!("replaced the earlier {tag}"));
         }
         if !written.kept.is_empty() {
-            note.push_str(&format!("; kept {}", written.kept.join(", ")));
+            notes.push(format!("kept {}", written.kept.join(", ")));
         }
         if written.removed > 0 {
-            note.push_str(&format!("; removed {} blobs no tag uses", written.removed));
+            notes.push(format!("removed {} blobs no tag uses", written.removed));
         }
+        let note = if notes.is_empty() { String::new() } else { format!("; {}", notes.join("; ")) };
         printer.status("Wrote", &format!("OCI image layout {} ({tag}, {}{note})", cargo::relative(dir), built.digest));
         record["oci_layout"] = serde_json::json!(dir);
     }

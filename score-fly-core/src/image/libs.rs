@@ -268,7 +268,8 @@ impl BaseIndex {
         self.nodes
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter_map(|(k, _)| k[prefix.len()..].split_once('/').is_none().then(|| &k[prefix.len()..]))
+            .map(|(k, _)| &k[prefix.len()..])
+            .filter(|file| !file.contains('/'))
             .filter(|file| wildcard(name, file))
             .map(|file| format!("/{prefix}{file}"))
             .collect()
@@ -518,9 +519,12 @@ pub fn check(binary: &ElfInfo, path: &str, index: &BaseIndex, env: &[String]) ->
 mod tests {
     use super::*;
 
-    /// A gzip tar layer of (path, kind) entries: `Some(bytes)` a file, `None` a folder,
+    /// What a test layer entry is: `Ok(Some(bytes))` a file, `Ok(None)` a folder,
     /// `Err(target)` a link.
-    fn layer(entries: &[(&str, Result<Option<&[u8]>, &str>)]) -> Vec<u8> {
+    type Kind<'a> = Result<Option<&'a [u8]>, &'a str>;
+
+    /// A gzip tar layer of (path, kind) entries.
+    fn layer(entries: &[(&str, Kind<'_>)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
         for (path, kind) in entries {
             let mut header = tar::Header::new_ustar();

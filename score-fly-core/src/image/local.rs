@@ -164,18 +164,17 @@ fn read_layout(dir: &Path, cache: &BlobCache) -> Result<Vec<u8>, String> {
         if !seen.insert(digest.clone()) {
             continue;
         }
-        let bytes = match cache.get(&digest) {
-            Some(bytes) => bytes,
-            None => {
-                let hex = blob_hex(&digest).ok_or_else(|| format!("`{digest}` is not a sha256 digest"))?;
-                let path = dir.join("blobs").join("sha256").join(hex);
-                let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                if oci::digest(&bytes) != digest {
-                    return Err(format!("{} does not match its digest", path.display()));
-                }
-                cache.put(&digest, &bytes).map_err(|e| e.to_string())?;
-                bytes
+        let bytes = if let Some(bytes) = cache.get(&digest) {
+            bytes
+        } else {
+            let hex = blob_hex(&digest).ok_or_else(|| format!("`{digest}` is not a sha256 digest"))?;
+            let path = dir.join("blobs").join("sha256").join(hex);
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if oci::digest(&bytes) != digest {
+                return Err(format!("{} does not match its digest", path.display()));
             }
+            cache.put(&digest, &bytes).map_err(|e| e.to_string())?;
+            bytes
         };
         pending.extend(children(&bytes));
     }

@@ -164,10 +164,12 @@ fn missing_libraries(binary: &str, base: &str, report: &libs::Report) -> String 
     if bases.is_empty() {
         text.push_str(", e.g. one whose packages ship them");
     } else {
-        text.push_str(&format!(": {}", bases.join("; ")));
+        text.push_str(": ");
+        text.push_str(&bases.join("; "));
     }
     for alternative in alternatives {
-        text.push_str(&format!("; or {alternative}"));
+        text.push_str("; or ");
+        text.push_str(alternative);
     }
     text.push_str("; or link statically (target x86_64-unknown-linux-musl)");
     text
