@@ -8,7 +8,7 @@
 //!   binary's needs resolved in it (ld.so.conf, links, transitive needs).
 //!
 //! Two bases made from this machine's libraries: "distroless-like" (what
-//! gcr.io/distroless/cc-debian12 holds: glibc, the loader, libgcc_s, libstdc++, libgomp,
+//! `gcr.io/distroless/cc-debian12` holds: glibc, the loader, `libgcc_s`, `libstdc++`, libgomp,
 //! OpenSSL 3) and "fat" (every library of /lib/x86_64-linux-gnu under 4 MiB, several hundred,
 //! like a base with a toolchain's worth of packages). The binary checked is this bench's own.
 //!

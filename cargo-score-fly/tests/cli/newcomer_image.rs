@@ -411,7 +411,7 @@ fn build_env_reaches_the_compilation_and_the_dockerfile_and_secrets_are_refused(
     assert_eq!(answer("a-oci", "a"), "Hello from build-env!\n");
 
     // The flag overrides the setting.
-    let summary = Hello::summary(&hello.build(
+    let run = hello.build(
         &[
             "--base-image",
             &base,
@@ -421,9 +421,13 @@ fn build_env_reaches_the_compilation_and_the_dockerfile_and_secrets_are_refused(
             "HELLO_BUILD_GREETING=Hi from a flag",
             "--format",
             "json",
+            "-v",
         ],
         &[],
-    ));
+    );
+    run.assert_stderr_has("build-env: HELLO_BUILD_GREETING, SQLX_OFFLINE");
+    assert!(!run.stderr.contains("Hi from a flag"), "values are never printed: {}", run.stderr);
+    let summary = Hello::summary(&run);
     let rootfs =
         unpack(&hello.project.path().join("b-oci"), summary["tag"].as_str().expect("tag"), &work.path().join("b"));
     assert_eq!(run_hello(&rootfs, &["/"]), [(200, "Hi from a flag\n".to_owned())]);

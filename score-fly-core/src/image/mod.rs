@@ -581,7 +581,9 @@ pub struct LayoutReport {
 /// empty folder, or is an OCI image layout (`oci-layout` and `index.json`).
 pub fn check_layout_dir(dir: &Path) -> Result<(), ImageError> {
     let not = |why: String| ImageError::NotALayout { dir: dir.display().to_string(), why };
-    let meta = match std::fs::symlink_metadata(dir) {
+    // The folder itself is used as given (a link to a folder is followed, as for every
+    // output the user names); nothing inside it is.
+    let meta = match std::fs::metadata(dir) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(not(format!("cannot read it ({e})"))),
