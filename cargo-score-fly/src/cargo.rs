@@ -30,10 +30,12 @@ pub struct Settings {
     pub base_image: Option<String>,
     /// `score-file`: the Score file, relative to `Cargo.toml` (default `score.yaml`).
     pub score_file: Option<String>,
+    /// `build-env`: the build-time environment (a table of strings), checked by `build`.
+    pub build_env: BTreeMap<String, String>,
 }
 
 /// The keys of `[package.metadata.score-fly]` and `[workspace.metadata.score-fly]`.
-pub const SETTING_KEYS: &[&str] = &["app-prefix", "org", "region", "base-image", "score-file"];
+pub const SETTING_KEYS: &[&str] = &["app-prefix", "org", "region", "base-image", "score-file", "build-env"];
 
 impl Settings {
     /// Reads `[<table>.score-fly]`; `owner` names the package in messages.
@@ -44,6 +46,20 @@ impl Settings {
         };
         let mut settings = Settings::default();
         for (key, value) in map {
+            if key == "build-env" {
+                let entries = value.as_object().ok_or_else(|| {
+                    Failure::Invalid(format!("[{table}.score-fly]{owner} `build-env` must be a table of strings"))
+                })?;
+                for (name, value) in entries {
+                    let value = value.as_str().ok_or_else(|| {
+                        Failure::Invalid(format!(
+                            "[{table}.score-fly]{owner} `build-env.{name}` must be a string (quote numbers and booleans)"
+                        ))
+                    })?;
+                    settings.build_env.insert(name.clone(), value.to_owned());
+                }
+                continue;
+            }
             let text = value
                 .as_str()
                 .map(str::to_owned)
@@ -74,6 +90,7 @@ impl Settings {
             region: self.region.or_else(|| fallback.region.clone()),
             base_image: self.base_image.or_else(|| fallback.base_image.clone()),
             score_file: self.score_file.or_else(|| fallback.score_file.clone()),
+            build_env: fallback.build_env.iter().map(|(k, v)| (k.clone(), v.clone())).chain(self.build_env).collect(),
         }
     }
 }

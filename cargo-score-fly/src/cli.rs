@@ -276,10 +276,10 @@ pub struct BuildArgs {
     /// Image tag [default: derived from the image's digest].
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
-    /// The image the binary is layered on [default: the base-image setting, else gcr.io/distroless/cc-debian12].
+    /// The image the binary is layered on: a registry reference, oci:PATH[:TAG] or oci-archive:PATH[:TAG] [default: the base-image setting, else gcr.io/distroless/cc-debian12].
     #[arg(long, value_name = "REFERENCE")]
     pub base_image: Option<String>,
-    /// Write the image as an OCI image layout in this folder.
+    /// Write the image into this OCI image layout (created, or added to: its other tags are kept).
     #[arg(long, value_name = "DIR")]
     pub output_oci: Option<PathBuf>,
     /// Native build, or a Dockerfile for Fly's remote builder.
@@ -288,6 +288,9 @@ pub struct BuildArgs {
     /// Download the base image again even if it is cached.
     #[arg(long)]
     pub pull: bool,
+    /// Build-time environment variable NAME=VALUE for cargo (and ARG in the Dockerfile); repeatable; no secrets.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub build_env: Vec<String>,
     /// Prefix of the Fly app name (when the project has none yet).
     #[arg(long, value_name = "PREFIX")]
     pub app_prefix: Option<String>,

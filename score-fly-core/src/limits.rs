@@ -69,6 +69,17 @@ pub const MAX_DIAGNOSTICS: usize = 100;
 /// attribute: generated code can be large, a device or an endless file cannot.
 pub const MAX_RUST_SOURCE_BYTES: usize = 16 * 1024 * 1024;
 
+/// Symbolic links followed while resolving one path inside a base image (Linux's own
+/// bound, `MAXSYMLINKS`): a link loop in a base image ends here.
+pub const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Bytes of one ELF file of a base image read to learn what it needs: a larger file is
+/// taken to be a usable library without being read.
+pub const MAX_BASE_LIBRARY_BYTES: usize = 256 * 1024 * 1024;
+
+/// Bytes of one `build-env` value (`--build-env K=V` or the `build-env` setting).
+pub const MAX_BUILD_ENV_BYTES: usize = 4096;
+
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
 const _: () = assert!(MAX_DEPTH + 16 < 128);
@@ -133,6 +144,9 @@ pub const ALL: &[Limit] = &[
     count("MAX_RETRIES", MAX_RETRIES),
     count("MAX_DIAGNOSTICS", MAX_DIAGNOSTICS),
     bytes("MAX_RUST_SOURCE_BYTES", MAX_RUST_SOURCE_BYTES),
+    count("MAX_SYMLINK_HOPS", MAX_SYMLINK_HOPS),
+    bytes("MAX_BASE_LIBRARY_BYTES", MAX_BASE_LIBRARY_BYTES),
+    bytes("MAX_BUILD_ENV_BYTES", MAX_BUILD_ENV_BYTES),
 ];
 
 #[cfg(test)]

@@ -337,6 +337,12 @@ pub enum Base {
 
 /// Makes a base image as an OCI layout `<dir>/oci` (image `base`) with umoci.
 pub fn make_base(kind: Base, dir: &Path) -> PathBuf {
+    make_base_with(kind, dir, &|_| {})
+}
+
+/// [`make_base`] with more in its one layer: `add` writes into the root filesystem (its
+/// argument) before the layer is made.
+pub fn make_base_with(kind: Base, dir: &Path, add: &dyn Fn(&Path)) -> PathBuf {
     require_tools();
     let rootfs = dir.join("rootfs");
     let libs = rootfs.join("lib/x86_64-linux-gnu");
@@ -393,6 +399,7 @@ pub fn make_base(kind: Base, dir: &Path) -> PathBuf {
         }
         Base::NoLibc => {}
     }
+    add(&rootfs);
     let layout = dir.join("oci");
     let image = format!("{}:base", layout.display());
     let bundle = dir.join("bundle");
@@ -405,6 +412,19 @@ pub fn make_base(kind: Base, dir: &Path) -> PathBuf {
     // command and entrypoint (they would run instead of, or be passed to, the binary).
     run_tool(Command::new("umoci").args(["config", "--image", &image]).args(BASE_CONFIG));
     layout
+}
+
+/// Adds a layer to the image `base` of a layout made by [`make_base`] that removes `paths`
+/// (relative to the root): umoci writes them as whiteouts (`.wh.<name>`).
+pub fn remove_in_new_layer(layout: &Path, paths: &[&str]) {
+    let image = format!("{}:base", layout.display());
+    let bundle = layout.with_extension("whiteout-bundle");
+    run_tool(Command::new("umoci").args(["unpack", "--rootless", "--image", &image]).arg(&bundle));
+    for path in paths {
+        let path = bundle.join("rootfs").join(path);
+        std::fs::remove_file(&path).unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
+    }
+    run_tool(Command::new("umoci").args(["repack", "--image", &image]).arg(&bundle));
 }
 
 /// The runtime config of every test base image (`umoci config` flags).

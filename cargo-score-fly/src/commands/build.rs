@@ -1,10 +1,13 @@
 //! `build`: a package's container image without Docker.
 //!
 //! For each chosen package: `cargo build` its binary (release by default, cargo's flags
-//! respected), check that the binary carries the workload the source declares, pull the base
-//! image (once: it is cached under the target folder), refuse a binary that needs a newer
-//! glibc than the base has, assemble a reproducible image (the binary as one layer), and
-//! write it as an OCI layout and/or push it to Fly's registry. The pushed reference is
+//! respected, `build-env` in its environment), check that the binary carries the workload
+//! the source declares, refuse a binary that needs a newer glibc or a shared library the base
+//! lacks, assemble a reproducible image (the binary as one layer), and write it into an OCI
+//! layout and/or push it to Fly's registry. Everything that can be checked without the
+//! binary is checked before cargo runs: the base reference (and the base itself, pulled once
+//! and cached under the target folder, or read from an `oci:`/`oci-archive:` path), the
+//! `--output-oci` folder, the build environment. The pushed reference is
 //! recorded in the project state: `generate` then writes it for the workload's image `.`.
 //!
 //! `--builder dockerfile` instead writes a multi-stage Dockerfile for Fly's remote builder,
@@ -15,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use score_fly_core::image::{self, BlobCache, Credentials, PushEvent, Reference, Registry};
+use std::collections::BTreeMap;
+
+use score_fly_core::image::{self, BaseRef, BlobCache, Credentials, PushEvent, Reference, Registry};
 use score_fly_core::outputs::{self, Output};
 use score_fly_core::secret::Secret;
 use score_fly_core::state::{ImageEntry, State};
@@ -55,7 +60,7 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
             )));
         };
         let entry = match args.builder {
-            Builder::Dockerfile => dockerfile(service, &bin, &workspace.root, session)?,
+            Builder::Dockerfile => dockerfile_with(service, &bin, &workspace.root, session, &args.build_env)?,
             Builder::Native => native(args, service, &bin, &app, &workspace, session, &mut summary)?,
         };
         if let Some(entry) = entry {
@@ -87,7 +92,18 @@ fn check_output_oci(dir: &Path, workspace: &cargo::Workspace) -> Result<(), Fail
     }
     protected.extend(super::generate::workspace_protected(&workspace.root));
     let output = Output::folder(dir, "--output-oci", "choose a folder of its own for --output-oci");
-    outputs::check(&protected, &[output]).map_err(|e| Failure::Invalid(e.to_string()))
+    outputs::check(&protected, &[output]).map_err(|e| Failure::Invalid(e.to_string()))?;
+    image::check_layout_dir(dir).map_err(|e| image_failure(&e))
+}
+
+/// The build-time environment: the `build-env` setting, overridden by `--build-env`.
+fn build_env(flags: &[String], service: &Service) -> Result<BTreeMap<String, String>, Failure> {
+    image::build_env::merge(
+        &service.settings.build_env,
+        &format!("the build-env setting of package `{}` (Cargo.toml)", service.package),
+        flags,
+    )
+    .map_err(|e| Failure::Invalid(format!("failed to {e}")))
 }
 
 pub(crate) fn dockerfile(
@@ -96,6 +112,18 @@ pub(crate) fn dockerfile(
     root: &Path,
     session: &Session,
 ) -> Result<Option<ImageEntry>, Failure> {
+    dockerfile_with(service, bin, root, session, &[])
+}
+
+/// [`dockerfile`] with `--build-env` flags.
+fn dockerfile_with(
+    service: &Service,
+    bin: &str,
+    root: &Path,
+    session: &Session,
+    build_env_flags: &[String],
+) -> Result<Option<ImageEntry>, Failure> {
+    let env = build_env(build_env_flags, service)?;
     let single = service.dir == root;
     let name = if single { "Dockerfile".to_owned() } else { format!("{}.Dockerfile", service.package) };
     let dockerfile = root.join(&name);
@@ -103,7 +131,7 @@ pub(crate) fn dockerfile(
     check_ours(root, &name)?;
     let mut writes = vec![score_fly_core::fsutil::PendingWrite::new(
         dockerfile.clone(),
-        image::dockerfile::dockerfile(&service.package, bin)
+        image::dockerfile::dockerfile(&service.package, bin, &env)
             .map_err(|e| Failure::Invalid(format!("failed to {e}")))?
             .into_bytes(),
     )];
@@ -164,27 +192,47 @@ pub(crate) fn native(
         )));
     }
     let mtime = image::layer::source_date_epoch().map_err(Failure::Invalid)?;
-    let binary_path = cargo_build(args, service, bin, workspace, session)?;
-    let binary = std::fs::read(&binary_path)
-        .map_err(|e| Failure::Error(format!("cannot read the binary {}: {e}", binary_path.display())))?;
-    check_embedded(&binary, service, &binary_path)?;
+    let env = build_env(&args.build_env, service)?;
 
+    // The base first: a wrong reference or a base that cannot be had fails in seconds,
+    // not after a build of minutes.
     let base_text = args
         .base_image
         .clone()
         .or_else(|| service.settings.base_image.clone())
         .unwrap_or_else(|| image::DEFAULT_BASE.to_owned());
-    let base_ref = Reference::parse(&base_text).map_err(|e| Failure::Invalid(format!("base image: {e}")))?;
+    let base_ref = BaseRef::parse(&base_text).map_err(|e| Failure::Invalid(format!("base image: {e}")))?;
     let target_dir = args.compile.target_dir.clone().unwrap_or_else(|| workspace.target_dir.clone());
     let cache = BlobCache::new(target_dir.join("score-fly").join("oci"));
     let registry_host =
         std::env::var("FLY_REGISTRY_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| FLY_REGISTRY.to_owned());
-    let base_credentials = (base_ref.host == registry_host).then(fly_credentials).flatten();
     let started = Instant::now();
-    let base = image::pull_base(&base_ref, &cache, &Registry::new(&base_ref, base_credentials), args.pull)
-        .map_err(|e| image_failure(&e))?;
+    let base = match &base_ref {
+        BaseRef::Registry(reference) => {
+            let credentials = (reference.host == registry_host).then(fly_credentials).flatten();
+            image::pull_base(reference, &cache, &Registry::new(reference, credentials), args.pull)
+        }
+        BaseRef::Local(local) => image::local::load(local, &cache),
+    }
+    .map_err(|e| image_failure(&e))?;
     printer.verbose(&format!("base image {base_ref} is {} ({:?})", base.manifest_digest, started.elapsed()));
-    image::check_glibc(&binary, &binary_path.display().to_string(), &base, &cache).map_err(|e| image_failure(&e))?;
+    if let Some(pinned) = &base.pinned {
+        printer.status(
+            "Using",
+            &format!(
+                "base image {base_ref} as pinned {}: {} (cached; --pull asks the registry for the tag's current image)",
+                pinned.age.map_or_else(|| "earlier".to_owned(), |age| format!("{} ago", human_age(age))),
+                pinned.digest
+            ),
+        );
+    }
+
+    let binary_path = cargo_build(args, service, bin, workspace, &env, session)?;
+    let binary = std::fs::read(&binary_path)
+        .map_err(|e| Failure::Error(format!("cannot read the binary {}: {e}", binary_path.display())))?;
+    check_embedded(&binary, service, &binary_path)?;
+    image::check_binary(&binary, bin, &binary_path.display().to_string(), &base, &cache)
+        .map_err(|e| image_failure(&e))?;
 
     let exposed_ports: Vec<String> = service
         .loaded
@@ -216,8 +264,19 @@ pub(crate) fn native(
         "tag": tag,
     });
     if let Some(dir) = &args.output_oci {
-        image::write_layout(&built, &cache, dir, &tag).map_err(|e| image_failure(&e))?;
-        printer.status("Wrote", &format!("OCI image layout {} ({tag}, {})", cargo::relative(dir), built.digest));
+        let written = image::write_layout(&built, &cache, dir, &tag).map_err(|e| image_failure(&e))?;
+        let mut notes = Vec::new();
+        if written.replaced {
+            notes.push(format!("replaced the earlier {tag}"));
+        }
+        if !written.kept.is_empty() {
+            notes.push(format!("kept {}", written.kept.join(", ")));
+        }
+        if written.removed > 0 {
+            notes.push(format!("removed {} blobs no tag uses", written.removed));
+        }
+        let note = if notes.is_empty() { String::new() } else { format!("; {}", notes.join("; ")) };
+        printer.status("Wrote", &format!("OCI image layout {} ({tag}, {}{note})", cargo::relative(dir), built.digest));
         record["oci_layout"] = serde_json::json!(dir);
     }
     let mut entry = None;
@@ -230,7 +289,10 @@ pub(crate) fn native(
             ))
         })?;
         let registry = Registry::new(&target, Some(credentials));
-        let mount_from = (base_ref.host == target.host).then_some(base_ref.repository.as_str());
+        let mount_from = match &base_ref {
+            BaseRef::Registry(r) if r.host == target.host => Some(r.repository.as_str()),
+            _ => None,
+        };
         let mut progress = Progress::new(printer);
         let report = image::push(&built, &cache, &registry, &target, mount_from, &mut |e| progress.event(&e))
             .map_err(|e| image_failure(&e))?;
@@ -265,10 +327,16 @@ fn cargo_build(
     service: &Service,
     bin: &str,
     workspace: &cargo::Workspace,
+    env: &BTreeMap<String, String>,
     session: &Session,
 ) -> Result<PathBuf, Failure> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
+    if !env.is_empty() {
+        // Names only: values may be long, and are the user's business.
+        session.printer.verbose(&format!("build-env: {}", env.keys().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    command.envs(env);
     command.current_dir(&workspace.root).args([
         "build",
         "--message-format=json-render-diagnostics",
@@ -365,8 +433,22 @@ fn image_failure(e: &image::ImageError) -> Failure {
     match e {
         image::ImageError::Glibc { .. }
         | image::ImageError::NoGlibc { .. }
+        | image::ImageError::MissingLibraries { .. }
+        | image::ImageError::NotALayout { .. }
+        | image::ImageError::Local(_)
         | image::ImageError::Registry(image::RegistryError::Unauthorized { .. }) => Failure::Invalid(e.to_string()),
         _ => Failure::Error(e.to_string()),
+    }
+}
+
+/// `40 s`, `12 min`, `5 h`, `3 days`.
+fn human_age(age: std::time::Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0..120 => format!("{s} s"),
+        120..7200 => format!("{} min", s / 60),
+        7200..172_800 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
     }
 }
 

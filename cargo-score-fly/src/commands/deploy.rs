@@ -262,6 +262,7 @@ fn build_args(args: &DeployArgs) -> BuildArgs {
         output_oci: None,
         builder: Builder::Native,
         pull: false,
+        build_env: Vec::new(),
         app_prefix: None,
         format: None,
     }

@@ -190,7 +190,7 @@ fn an_unknown_workspace_setting_is_named_with_the_known_ones() {
     assert_eq!(
         run.errors(),
         [
-            "error: [workspace.metadata.score-fly] has an unknown key `app_prefix`; known keys: app-prefix, org, region, base-image, score-file"
+            "error: [workspace.metadata.score-fly] has an unknown key `app_prefix`; known keys: app-prefix, org, region, base-image, score-file, build-env"
         ]
     );
 }
@@ -201,7 +201,7 @@ fn an_unknown_package_setting_is_named_with_the_known_ones() {
     let run = project.fails_in("", &["generate", "-p", "a"], INVALID);
     let error = run.errors().join("\n");
     assert!(error.contains("unknown key `app_prefix`"), "{error}");
-    assert!(error.contains("known keys: app-prefix, org, region, base-image, score-file"), "{error}");
+    assert!(error.contains("known keys: app-prefix, org, region, base-image, score-file, build-env"), "{error}");
 }
 
 #[test]

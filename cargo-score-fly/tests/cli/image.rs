@@ -12,7 +12,7 @@
 //! The registry tools (`docker-registry`, `skopeo`, `umoci`, `htpasswd`) are required:
 //! without them these tests fail, saying what to install (`scripts/test.sh` installs them).
 
-mod harness;
+pub(crate) mod harness;
 
 use std::time::{Duration, Instant};
 

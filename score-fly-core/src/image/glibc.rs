@@ -1,14 +1,14 @@
 //! glibc compatibility: the versions a binary needs (its `.gnu.version_r` entries for
-//! `libc.so.6`) against the versions the base image's `libc.so.6` defines.
+//! `libc.so.6`) against the versions the base image's `libc.so.6` defines (found by
+//! [`super::libs`], where the loader finds it).
 
 use std::fmt;
-use std::io::Read as _;
 
 use object::read::elf::{ElfFile64, FileHeader as _};
 use object::{Endianness, elf};
 
 /// A `GLIBC_x.y[.z]` version.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Version(pub Vec<u32>);
 
 impl Version {
@@ -76,67 +76,6 @@ pub fn provided(libc: &[u8]) -> Result<Option<Version>, String> {
         }
     }
     Ok(newest)
-}
-
-const LIBC_PATHS: &[&str] = &[
-    "lib/x86_64-linux-gnu/libc.so.6",
-    "usr/lib/x86_64-linux-gnu/libc.so.6",
-    "lib64/libc.so.6",
-    "usr/lib64/libc.so.6",
-    "lib/libc.so.6",
-    "usr/lib/libc.so.6",
-];
-
-/// `libc.so.6` of an image, from its gzip layers (later layers win; symlinks within the
-/// image are followed).
-pub fn find_libc(layers: &[Vec<u8>]) -> Result<Option<Vec<u8>>, String> {
-    // path → Some(content) | link target
-    let mut files: std::collections::HashMap<String, Result<Vec<u8>, String>> = std::collections::HashMap::new();
-    for layer in layers {
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(layer.as_slice()));
-        for entry in archive.entries().map_err(|e| format!("a base layer is not a tar.gz: {e}"))? {
-            let mut entry = entry.map_err(|e| format!("a base layer is not a tar.gz: {e}"))?;
-            let path = entry.path().map_err(|e| e.to_string())?.to_string_lossy().trim_start_matches("./").to_owned();
-            // Only libc itself matters: `libc.so.6` and what it may link to (`libc-2.31.so`).
-            let name = path.rsplit('/').next().unwrap_or_default();
-            if !(name.starts_with("libc.so") || name.starts_with("libc-")) {
-                continue;
-            }
-            match entry.header().entry_type() {
-                tar::EntryType::Symlink => {
-                    if let Ok(Some(target)) = entry.link_name() {
-                        files.insert(path, Err(target.to_string_lossy().into_owned()));
-                    }
-                }
-                tar::EntryType::Regular => {
-                    let mut bytes = Vec::new();
-                    entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-                    files.insert(path, Ok(bytes));
-                }
-                _ => {}
-            }
-        }
-    }
-    for start in LIBC_PATHS {
-        let mut path = (*start).to_owned();
-        for _ in 0..10 {
-            match files.get(&path) {
-                Some(Ok(bytes)) => return Ok(Some(bytes.clone())),
-                Some(Err(target)) => {
-                    path = if target.starts_with('/') {
-                        target.trim_start_matches('/').to_owned()
-                    } else {
-                        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-                        crate::fsutil::normalize(std::path::Path::new(&format!("{dir}/{target}")))
-                            .to_string_lossy()
-                            .into_owned()
-                    };
-                }
-                None => break,
-            }
-        }
-    }
-    Ok(None)
 }
 
 #[cfg(test)]

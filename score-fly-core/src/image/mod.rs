@@ -1,25 +1,33 @@
 //! Daemonless container images: the cargo-built binary as one layer on a base image.
 //!
-//! - [`pull_base`]: the base image's manifest, config and layers, downloaded once into a
-//!   content-addressed cache under the target folder ([`BlobCache`]); a tag is pinned to the
-//!   digest it had when first pulled (`refresh` pulls again).
-//! - [`glibc`]: refuse a binary that needs a newer glibc than the base image has.
+//! - [`BaseRef`]: where the base image comes from: a registry ([`pull_base`]: manifest,
+//!   config and layers downloaded once into a content-addressed cache under the target
+//!   folder, [`BlobCache`]; a tag is pinned to the digest it had when first pulled,
+//!   `refresh` pulls again), or an OCI layout or archive on disk ([`local`]).
+//! - [`check_binary`]: refuse a binary that needs a newer glibc than the base image has
+//!   ([`glibc`]), or a shared library (or loader) the base lacks ([`libs`]).
 //! - [`assemble`]: base layers + one reproducible layer with the binary ([`layer`]), config
 //!   with the entrypoint, environment and exposed ports; same inputs, same digests.
-//! - [`write_layout`]: an OCI image layout folder; [`push`]: the OCI distribution API
+//! - [`write_layout`]: an OCI image layout folder (added to an existing layout, its other
+//!   references kept, blobs no reference uses removed); [`push`]: the OCI distribution API
 //!   ([`registry`]), skipping blobs the registry has and mounting those it has elsewhere.
 //! - [`dockerfile`]: the fallback for hosts that cannot build Linux x86-64 binaries.
 
+pub mod build_env;
 pub mod dockerfile;
 pub mod glibc;
 pub mod layer;
+pub mod libs;
+pub mod local;
 pub mod oci;
 pub mod reference;
 pub mod registry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+pub use local::LocalBase;
 pub use reference::Reference;
 pub use registry::{Credentials, Registry, RegistryError};
 
@@ -67,9 +75,104 @@ pub enum ImageError {
         /// The base image.
         base: String,
     },
+    /// The binary needs shared libraries (or a loader) the base image lacks.
+    #[error("{}", missing_libraries(.binary, .base, .report))]
+    MissingLibraries {
+        /// The binary.
+        binary: String,
+        /// The base image.
+        base: String,
+        /// What is missing and where the loader would look.
+        report: libs::Report,
+    },
+    /// A base image on disk (`oci:`/`oci-archive:`) that cannot be used.
+    #[error("{0}")]
+    Local(String),
+    /// `--output-oci` names a folder that is not an OCI image layout.
+    #[error(
+        "--output-oci {dir}: {why}; choose a new or empty folder, or an OCI image layout (a folder with `oci-layout` and `index.json`) to add the image to"
+    )]
+    NotALayout {
+        /// The folder.
+        dir: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// Anything else.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// Known libraries: the base images that have them, and how to stop needing them. The
+/// distroless contents are those of GoogleContainerTools/distroless (`base/config.bzl`,
+/// `cc/config.bzl`): debian12's base adds `libssl3` to glibc, cc adds `libgcc-s1`,
+/// `libstdc++6`, `libgomp1`; debian13's base and cc also hold `zlib1g` and `libzstd1`.
+const LIBRARY_HINTS: &[(&[&str], &str, &str)] = &[
+    (
+        &["libssl.so.3", "libcrypto.so.3"],
+        "gcr.io/distroless/cc-debian12 (OpenSSL 3: libssl.so.3, libcrypto.so.3)",
+        "use rustls instead of native-tls/OpenSSL (e.g. reqwest's `rustls-tls` feature, sqlx's `tls-rustls`/`runtime-tokio-rustls`)",
+    ),
+    (
+        &["libstdc++.so.6", "libgcc_s.so.1", "libgomp.so.1"],
+        "gcr.io/distroless/cc-debian12 (libstdc++, libgcc_s, libgomp)",
+        "",
+    ),
+    (
+        &["libz.so.1"],
+        "gcr.io/distroless/cc-debian13 (zlib1g)",
+        "build zlib in (libz-sys's `static` feature) or use flate2's default pure-Rust backend",
+    ),
+    (&["libzstd.so.1"], "gcr.io/distroless/cc-debian13 (libzstd1)", "build zstd in (zstd-sys's default static build)"),
+    (
+        &["libpq.so.5"],
+        "an image of your own: debian:bookworm-slim with `apt-get install libpq5`",
+        "use a pure-Rust PostgreSQL client (tokio-postgres, sqlx) instead of libpq (diesel's pq-sys)",
+    ),
+];
+
+fn missing_libraries(binary: &str, base: &str, report: &libs::Report) -> String {
+    let mut what = Vec::new();
+    if let Some(loader) = &report.missing_loader {
+        what.push(format!("the loader {loader}"));
+    }
+    for m in &report.missing {
+        what.push(match &m.needed_by {
+            None => m.name.clone(),
+            Some(by) => format!("{} (needed by the base's {by})", m.name),
+        });
+    }
+    let mut bases = Vec::new();
+    let mut alternatives = Vec::new();
+    for m in &report.missing {
+        if let Some((_, base, alternative)) = LIBRARY_HINTS.iter().find(|(names, ..)| names.contains(&m.name.as_str()))
+        {
+            let base = format!("for {}: {base}", m.name);
+            if !bases.iter().any(|b: &String| b.ends_with(&base[base.find(':').unwrap_or(0)..])) {
+                bases.push(base);
+            }
+            if !alternative.is_empty() && !alternatives.contains(alternative) {
+                alternatives.push(*alternative);
+            }
+        }
+    }
+    let mut text = format!(
+        "{binary} needs shared libraries the base image {base} lacks: {} (searched {}); the container would stop at start with \"error while loading shared libraries\". Use a base image that has them (`--base-image` or `base-image` in [package.metadata.score-fly])",
+        what.join(", "),
+        report.searched.join(", ")
+    );
+    if bases.is_empty() {
+        text.push_str(", e.g. one whose packages ship them");
+    } else {
+        text.push_str(": ");
+        text.push_str(&bases.join("; "));
+    }
+    for alternative in alternatives {
+        text.push_str("; or ");
+        text.push_str(alternative);
+    }
+    text.push_str("; or link statically (target x86_64-unknown-linux-musl)");
+    text
 }
 
 /// Content-addressed blobs (`<dir>/blobs/sha256/<hex>`) and pinned references (`<dir>/refs`).
@@ -105,26 +208,22 @@ impl BlobCache {
         fsutil::write_atomic(&path, bytes, None)
     }
 
-    /// What an earlier build found about a base image's libc (by manifest digest); finding
-    /// it means decompressing every base layer.
-    fn glibc_of(&self, manifest_digest: &str) -> Option<BaseLibc> {
-        let text = std::fs::read_to_string(self.glibc_path(manifest_digest)).ok()?;
-        let text = text.trim();
-        if text == "none" {
-            return Some(BaseLibc(None));
+    /// What an earlier build found in a base image's filesystem (by manifest digest);
+    /// finding it means decompressing every base layer.
+    fn index_of(&self, manifest_digest: &str) -> Option<libs::BaseIndex> {
+        let bytes = std::fs::read(self.index_path(manifest_digest)?).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn set_index_of(&self, manifest_digest: &str, index: &libs::BaseIndex) {
+        if let Some(path) = self.index_path(manifest_digest) {
+            // Only a cache: a failure to write it costs time on the next build, nothing else.
+            let _ = fsutil::write_atomic(&path, &serde_json::to_vec(index).expect("index serialises"), None);
         }
-        let parts: Option<Vec<u32>> = text.split('.').map(|p| p.parse().ok()).collect();
-        parts.filter(|p| !p.is_empty()).map(|p| BaseLibc(Some(glibc::Version(p))))
     }
 
-    fn set_glibc_of(&self, manifest_digest: &str, version: Option<&glibc::Version>) {
-        let text = version.map_or_else(|| "none".to_owned(), ToString::to_string);
-        // Only a cache: a failure to write it costs time on the next build, nothing else.
-        let _ = fsutil::write_atomic(&self.glibc_path(manifest_digest), text.as_bytes(), None);
-    }
-
-    fn glibc_path(&self, manifest_digest: &str) -> PathBuf {
-        self.dir.join("glibc").join(manifest_digest.trim_start_matches("sha256:"))
+    fn index_path(&self, manifest_digest: &str) -> Option<PathBuf> {
+        Some(self.dir.join("libs-v1").join(format!("{}.json", blob_hex(manifest_digest)?)))
     }
 
     fn ref_path(&self, reference: &Reference) -> PathBuf {
@@ -137,14 +236,58 @@ impl BlobCache {
     }
 }
 
-/// The glibc of a base image (`None`: it has no libc).
-struct BaseLibc(Option<glibc::Version>);
+/// Where a base image comes from: a registry (`[docker://]host/repo[:tag][@digest]`), or
+/// an OCI image layout or archive on disk (skopeo's `oci:PATH[:TAG]`, `oci-archive:PATH[:TAG]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseRef {
+    /// A registry image.
+    Registry(Reference),
+    /// An image on disk.
+    Local(LocalBase),
+}
+
+impl BaseRef {
+    /// Parses a base image reference; errors say what is wrong and what is accepted.
+    pub fn parse(text: &str) -> Result<BaseRef, String> {
+        if let Some(local) = local::LocalBase::parse(text) {
+            return local.map(BaseRef::Local);
+        }
+        if let Some((transport, _)) = text.split_once(':')
+            && ["docker-archive", "docker-daemon", "containers-storage", "dir", "ostree", "sif"].contains(&transport)
+        {
+            return Err(format!(
+                "`{text}` is a `{transport}:` image, which score-fly cannot read: use a registry reference, `oci:PATH[:TAG]` or `oci-archive:PATH[:TAG]` (e.g. `skopeo copy {transport}:... oci:base-oci:latest`)"
+            ));
+        }
+        Reference::parse(text.strip_prefix("docker://").unwrap_or(text)).map(BaseRef::Registry)
+    }
+}
+
+impl std::fmt::Display for BaseRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BaseRef::Registry(r) => r.fmt(f),
+            BaseRef::Local(l) => l.fmt(f),
+        }
+    }
+}
+
+/// A tag pin reused instead of asking the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    /// The digest the tag was pinned to.
+    pub digest: String,
+    /// How long ago it was pinned (`None` if the pin's time cannot be read).
+    pub age: Option<Duration>,
+}
 
 /// A pulled base image.
 #[derive(Debug, Clone)]
 pub struct BaseImage {
-    /// As asked for.
-    pub reference: Reference,
+    /// As asked for (for messages).
+    pub name: String,
+    /// Set when a tag's cached pin was used without asking the registry.
+    pub pinned: Option<Pinned>,
     /// The digest of its (platform) manifest.
     pub manifest_digest: String,
     /// Its config.
@@ -160,10 +303,15 @@ pub fn pull_base(
     registry: &Registry,
     refresh: bool,
 ) -> Result<BaseImage, ImageError> {
-    let pinned = std::fs::read_to_string(cache.ref_path(reference)).ok().map(|s| s.trim().to_owned());
-    if let (Some(digest), false) = (pinned.as_deref().or(reference.digest.as_deref()), refresh)
-        && let Some(base) = from_cache(reference, digest, cache)?
+    let pin_path = cache.ref_path(reference);
+    let pinned = std::fs::read_to_string(&pin_path).ok().map(|s| s.trim().to_owned());
+    if let (Some(digest), false) = (reference.digest.as_deref().or(pinned.as_deref()), refresh)
+        && let Some(mut base) = from_cache(&reference.to_string(), digest, cache)?
     {
+        if reference.digest.is_none() {
+            let age = std::fs::metadata(&pin_path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+            base.pinned = Some(Pinned { digest: digest.to_owned(), age });
+        }
         return Ok(base);
     }
     let (media_type, mut bytes) = registry.get_manifest(&reference.repository, reference.target())?;
@@ -187,12 +335,14 @@ pub fn pull_base(
             cache.put(&blob.digest, &data)?;
         }
     }
-    fsutil::write_atomic(&cache.ref_path(reference), manifest_digest.as_bytes(), None)?;
-    from_cache(reference, &manifest_digest, cache)?
+    if reference.digest.is_none() {
+        fsutil::write_atomic(&pin_path, manifest_digest.as_bytes(), None)?;
+    }
+    from_cache(&reference.to_string(), &manifest_digest, cache)?
         .ok_or_else(|| ImageError::Invalid(format!("the blobs of {reference} vanished from the cache")))
 }
 
-fn from_cache(reference: &Reference, digest: &str, cache: &BlobCache) -> Result<Option<BaseImage>, ImageError> {
+fn from_cache(reference: &str, digest: &str, cache: &BlobCache) -> Result<Option<BaseImage>, ImageError> {
     let Some(bytes) = cache.get(digest) else { return Ok(None) };
     let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else { return Ok(None) };
     if manifest
@@ -219,44 +369,79 @@ fn from_cache(reference: &Reference, digest: &str, cache: &BlobCache) -> Result<
             d
         })
         .collect();
-    Ok(Some(BaseImage { reference: reference.clone(), manifest_digest: digest.to_owned(), config, layers }))
+    Ok(Some(BaseImage { name: reference.to_owned(), pinned: None, manifest_digest: digest.to_owned(), config, layers }))
+}
+
+/// What the loader would find in a base image's filesystem, read once per base (by
+/// manifest digest) and cached.
+pub fn base_index(base: &BaseImage, cache: &BlobCache) -> Result<libs::BaseIndex, ImageError> {
+    if let Some(index) = cache.index_of(&base.manifest_digest) {
+        return Ok(index);
+    }
+    let layers: Vec<Vec<u8>> = base
+        .layers
+        .iter()
+        .map(|d| cache.get(&d.digest).ok_or_else(|| ImageError::Invalid(format!("layer {} is not cached", d.digest))))
+        .collect::<Result<_, _>>()?;
+    let index = libs::BaseIndex::from_layers(layers.iter().map(Vec::as_slice))
+        .map_err(|e| ImageError::Invalid(format!("{}: {e}", base.name)))?;
+    cache.set_index_of(&base.manifest_digest, &index);
+    Ok(index)
 }
 
 /// Fails if the binary needs a newer glibc than the base image has.
 pub fn check_glibc(binary: &[u8], binary_name: &str, base: &BaseImage, cache: &BlobCache) -> Result<(), ImageError> {
+    glibc_against(binary, binary_name, base, &base_index(base, cache)?)
+}
+
+fn glibc_against(
+    binary: &[u8],
+    binary_name: &str,
+    base: &BaseImage,
+    index: &libs::BaseIndex,
+) -> Result<(), ImageError> {
     let Some(required) = glibc::required(binary).map_err(|e| ImageError::Invalid(format!("{binary_name}: {e}")))?
     else {
         return Ok(());
     };
-    let base_name = base.reference.to_string();
-    let provided = if let Some(BaseLibc(known)) = cache.glibc_of(&base.manifest_digest) {
-        known
-    } else {
-        let layers: Vec<Vec<u8>> = base
-            .layers
-            .iter()
-            .map(|d| {
-                cache.get(&d.digest).ok_or_else(|| ImageError::Invalid(format!("layer {} is not cached", d.digest)))
-            })
-            .collect::<Result<_, _>>()?;
-        let provided = match glibc::find_libc(&layers).map_err(ImageError::Invalid)? {
-            None => None,
-            Some(libc) => Some(
-                glibc::provided(&libc)
-                    .map_err(|e| ImageError::Invalid(format!("the libc.so.6 of {base_name}: {e}")))?
-                    .ok_or_else(|| ImageError::Invalid(format!("the libc.so.6 of {base_name} defines no versions")))?,
-            ),
-        };
-        cache.set_glibc_of(&base.manifest_digest, provided.as_ref());
-        provided
-    };
-    let Some(provided) = provided else {
+    let base_name = base.name.clone();
+    let Some(provided) = index.glibc() else {
         return Err(ImageError::NoGlibc { binary: binary_name.to_owned(), required, base: base_name });
     };
+    let provided =
+        provided.ok_or_else(|| ImageError::Invalid(format!("the libc.so.6 of {base_name} defines no versions")))?;
     if required > provided {
         return Err(ImageError::Glibc { binary: binary_name.to_owned(), required, provided, base: base_name });
     }
     Ok(())
+}
+
+/// Fails unless the base image has everything the binary (installed as
+/// `/app/<binary_name>`) loads: a new enough glibc, its loader, every `DT_NEEDED` library
+/// and theirs, found as the loader finds them ([`libs`]). `shown` names the binary in
+/// messages.
+pub fn check_binary(
+    binary: &[u8],
+    binary_name: &str,
+    shown: &str,
+    base: &BaseImage,
+    cache: &BlobCache,
+) -> Result<(), ImageError> {
+    let index = base_index(base, cache)?;
+    glibc_against(binary, shown, base, &index)?;
+    let info = libs::elf_info(binary).map_err(|e| ImageError::Invalid(format!("{shown}: {e}")))?;
+    let env: Vec<String> = base
+        .config
+        .get("config")
+        .and_then(|c| c.get("Env"))
+        .and_then(|e| e.as_array())
+        .map(|vars| vars.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let report = libs::check(&info, &format!("{APP_DIR}/{binary_name}"), &index, &env);
+    if report.is_ok() {
+        return Ok(());
+    }
+    Err(ImageError::MissingLibraries { binary: shown.to_owned(), base: base.name.clone(), report })
 }
 
 /// What goes into the image besides the base.
@@ -381,42 +566,173 @@ fn blob_hex(digest: &str) -> Option<&str> {
     (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(hex)
 }
 
-/// Writes an OCI image layout (`oci-layout`, `index.json`, `blobs/`) tagged `tag`. `dir` is
-/// used as given; nothing inside it is followed (a link planted in the layout is an error).
-pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> Result<(), ImageError> {
-    let mut writes =
-        vec![fsutil::PendingWrite::inside(dir, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())];
+/// What [`write_layout`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayoutReport {
+    /// The other references of the layout, kept.
+    pub kept: Vec<String>,
+    /// Whether an image of the same tag was replaced.
+    pub replaced: bool,
+    /// Blobs no reference uses any more, removed.
+    pub removed: usize,
+}
+
+/// Checks, before anything is built, that `dir` can take an image: it does not exist, is an
+/// empty folder, or is an OCI image layout (`oci-layout` and `index.json`).
+pub fn check_layout_dir(dir: &Path) -> Result<(), ImageError> {
+    let not = |why: String| ImageError::NotALayout { dir: dir.display().to_string(), why };
+    // The folder itself is used as given (a link to a folder is followed, as for every
+    // output the user names); nothing inside it is.
+    let meta = match std::fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(not(format!("cannot read it ({e})"))),
+    };
+    if !meta.is_dir() {
+        return Err(not("it is not a folder".to_owned()));
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(|e| not(format!("cannot list it ({e})")))?.peekable();
+    if entries.peek().is_none() {
+        return Ok(());
+    }
+    read_index(dir).map(|_| ())
+}
+
+/// The existing layout's `index.json` (as JSON, unknown fields kept), `None` if `dir` holds
+/// no layout yet (missing or empty). A folder with other files is an error.
+fn read_index(dir: &Path) -> Result<Option<serde_json::Value>, ImageError> {
+    let not = |why: String| ImageError::NotALayout { dir: dir.display().to_string(), why };
+    let Ok(mut entries) = std::fs::read_dir(dir) else { return Ok(None) };
+    if entries.next().is_none() {
+        return Ok(None);
+    }
+    let read = |name: &str| {
+        fsutil::read_inside(dir, Path::new(name), crate::limits::MAX_DOCUMENT_BYTES).map_err(|e| not(e.to_string()))
+    };
+    let Some(layout) = read("oci-layout")? else {
+        return Err(not("it is not empty and holds no `oci-layout` file, so it is not an OCI image layout".to_owned()));
+    };
+    let version = serde_json::from_slice::<serde_json::Value>(&layout)
+        .ok()
+        .and_then(|v| v.get("imageLayoutVersion")?.as_str().map(str::to_owned));
+    if !version.as_deref().is_some_and(|v| v.starts_with("1.")) {
+        return Err(not(format!("its `oci-layout` names layout version {version:?}; score-fly writes 1.0.0")));
+    }
+    let Some(index) = read("index.json")? else {
+        return Err(not("it has an `oci-layout` file but no `index.json`".to_owned()));
+    };
+    let index: serde_json::Value =
+        serde_json::from_slice(&index).map_err(|e| not(format!("its `index.json` is not JSON ({e})")))?;
+    if !index.get("manifests").is_some_and(serde_json::Value::is_array) {
+        return Err(not("its `index.json` lists no `manifests`".to_owned()));
+    }
+    Ok(Some(index))
+}
+
+/// Writes the image into the OCI image layout `dir` (`oci-layout`, `index.json`, `blobs/`)
+/// as `tag`: a new or empty folder becomes a layout; an existing layout keeps its other
+/// references (an image of the same tag is replaced); a folder that is neither is refused.
+/// The blobs and then `index.json` are written atomically (a failure leaves the layout as
+/// it was, at most with extra blobs); then the blobs no reference reaches any more are
+/// removed. `dir` is used as given; nothing inside it is followed (a link planted in the
+/// layout is an error).
+pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> Result<LayoutReport, ImageError> {
+    let existing = read_index(dir)?;
+    let mut report = LayoutReport::default();
+    let entry = serde_json::json!({
+        "mediaType": oci::MANIFEST,
+        "digest": image.digest,
+        "size": image.manifest.len(),
+        "annotations": {local::REF_NAME: tag},
+    });
+    let mut index = existing.unwrap_or_else(|| serde_json::json!({"schemaVersion": 2, "mediaType": oci::INDEX}));
+    let mut manifests = Vec::new();
+    if let Some(old) = index.get("manifests").and_then(|m| m.as_array()) {
+        for m in old {
+            match m.get("annotations").and_then(|a| a.get(local::REF_NAME)).and_then(|n| n.as_str()) {
+                Some(name) if name == tag => report.replaced = true,
+                name => {
+                    report.kept.push(name.map_or_else(|| format!("(untagged {})", m["digest"]), str::to_owned));
+                    manifests.push(m.clone());
+                }
+            }
+        }
+    }
+    manifests.push(entry);
+    index["manifests"] = serde_json::Value::Array(manifests);
+
+    let mut writes = Vec::new();
+    if fsutil::read_inside(dir, Path::new("oci-layout"), crate::limits::MAX_DOCUMENT_BYTES).ok().flatten().is_none() {
+        writes.push(fsutil::PendingWrite::inside(dir, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+    }
     let blob_path = |digest: &str| {
         blob_hex(digest)
             .map(|hex| Path::new("blobs").join("sha256").join(hex))
             .ok_or_else(|| ImageError::Invalid(format!("`{digest}` is not a sha256 digest")))
     };
+    // A blob already in the layout with the right content is not written again.
+    let present = |digest: &str| -> Result<bool, ImageError> {
+        Ok(fsutil::open_inside(dir, &blob_path(digest)?)?.is_some_and(|file| {
+            let mut hasher = sha2::Sha256::default();
+            std::io::copy(&mut std::io::BufReader::new(file), &mut hasher).is_ok()
+                && oci::hex_digest(&sha2::Digest::finalize(hasher)) == digest
+        }))
+    };
     let mut written = std::collections::BTreeSet::new();
     for d in image.blobs() {
         // Images may list one blob twice (identical empty layers): one file.
-        if !written.insert(d.digest.clone()) {
+        if !written.insert(d.digest.clone()) || present(&d.digest)? {
             continue;
         }
         let bytes =
             image.blob(&d.digest, cache).ok_or_else(|| ImageError::Invalid(format!("blob {} is missing", d.digest)))?;
         writes.push(fsutil::PendingWrite::inside(dir, blob_path(&d.digest)?, bytes));
     }
-    if written.insert(image.digest.clone()) {
+    if written.insert(image.digest.clone()) && !present(&image.digest)? {
         writes.push(fsutil::PendingWrite::inside(dir, blob_path(&image.digest)?, image.manifest.clone()));
     }
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": oci::INDEX,
-        "manifests": [{
-            "mediaType": oci::MANIFEST,
-            "digest": image.digest,
-            "size": image.manifest.len(),
-            "annotations": {"org.opencontainers.image.ref.name": tag},
-        }],
-    });
+    // index.json last: it is renamed into place only once every blob is.
     writes.push(fsutil::PendingWrite::inside(dir, "index.json", serde_json::to_vec(&index).expect("index")));
     fsutil::write_all_atomic(&writes)?;
-    Ok(())
+    report.removed = collect_garbage(dir, &index);
+    Ok(report)
+}
+
+/// Removes the `blobs/sha256/*` files no manifest of `index` reaches; returns how many.
+/// Removes nothing when a reachable manifest or index cannot be read (its blobs are unknown).
+fn collect_garbage(dir: &Path, index: &serde_json::Value) -> usize {
+    let mut pending: Vec<String> = local::children(&serde_json::to_vec(index).expect("index"));
+    let mut reachable = std::collections::BTreeSet::new();
+    while let Some(digest) = pending.pop() {
+        let Some(hex) = blob_hex(&digest) else { return 0 };
+        if !reachable.insert(hex.to_owned()) {
+            continue;
+        }
+        let path = Path::new("blobs").join("sha256").join(hex);
+        let Ok(Some(file)) = fsutil::open_inside(dir, &path) else { return 0 };
+        // Manifests and indexes are small JSON; a layer's first bytes are not `{`.
+        let mut head = Vec::new();
+        let limit = crate::limits::MAX_DOCUMENT_BYTES as u64 + 1;
+        if std::io::Read::read_to_end(&mut std::io::Read::take(file, limit), &mut head).is_err() {
+            return 0;
+        }
+        if head.first() == Some(&b'{') && head.len() <= crate::limits::MAX_DOCUMENT_BYTES {
+            pending.extend(local::children(&head));
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(dir.join("blobs").join("sha256")) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_blob = blob_hex(&format!("sha256:{name}")).is_some();
+        if is_blob
+            && !reachable.contains(&name)
+            && fsutil::remove_inside(dir, &Path::new("blobs").join("sha256").join(&name)).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// What happened to each blob during a push.

@@ -160,6 +160,21 @@ impl Hello {
         Hello { project }
     }
 
+    /// A copy of hello changed as a user's service would be: `Cargo.toml` of `version` with
+    /// `extra` appended (e.g. a `[package.metadata.score-fly]` table), `main.rs` passed
+    /// through `edit`. Copies with the same version must have the same source (they share
+    /// one unit in the shared target folder, see [`Hello::make_private`]).
+    pub(crate) fn variant(version: &str, extra: &str, edit: impl FnOnce(String) -> String) -> Hello {
+        let hello = Hello::new();
+        hello.project.write("Cargo.toml", format!("{}{extra}", manifest(version)));
+        let path = hello.project.path().join("src/main.rs");
+        let source = std::fs::read_to_string(&path).expect("read main.rs");
+        let changed = edit(source.clone());
+        assert_ne!(changed, source, "the variant changes main.rs");
+        std::fs::write(&path, changed).expect("write main.rs");
+        hello
+    }
+
     /// Gives this copy a version of its own, before its source changes.
     ///
     /// Cargo identifies a path package by its name, version and path *relative to its

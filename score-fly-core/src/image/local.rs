@@ -1,0 +1,289 @@
+//! Base images on disk, named as skopeo names them: `oci:PATH[:TAG]` (an OCI image layout
+//! folder) and `oci-archive:PATH[:TAG]` (the same as a tar file). As in skopeo, the path
+//! ends at the first `:`; without a tag the layout must hold exactly one image. An image
+//! index is followed to its linux/amd64 image; every blob is checked against its digest and
+//! copied into the build's blob cache, so the rest of the build treats it like a pulled base.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use super::{BaseImage, BlobCache, ImageError, blob_hex, from_cache, oci};
+use crate::limits::MAX_DOCUMENT_BYTES;
+
+/// The annotation naming an image of a layout (its "tag").
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Folder or tar file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalKind {
+    /// `oci:`: an OCI image layout folder.
+    Layout,
+    /// `oci-archive:`: an OCI image layout in a tar file.
+    Archive,
+}
+
+/// A base image on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalBase {
+    /// Folder or archive.
+    pub kind: LocalKind,
+    /// Its path (relative to the current folder, as skopeo reads it).
+    pub path: PathBuf,
+    /// The image's `org.opencontainers.image.ref.name`; `None`: the only image.
+    pub tag: Option<String>,
+}
+
+impl LocalBase {
+    /// `Some` when `text` names the `oci:` or `oci-archive:` transport.
+    pub fn parse(text: &str) -> Option<Result<LocalBase, String>> {
+        let (kind, rest) = if let Some(rest) = text.strip_prefix("oci:") {
+            (LocalKind::Layout, rest)
+        } else if let Some(rest) = text.strip_prefix("oci-archive:") {
+            (LocalKind::Archive, rest)
+        } else {
+            return None;
+        };
+        let (path, tag) = match rest.split_once(':') {
+            Some((path, tag)) => (path, Some(tag)),
+            None => (rest, None),
+        };
+        let transport = if kind == LocalKind::Layout { "oci" } else { "oci-archive" };
+        if path.is_empty() {
+            return Some(Err(format!("`{text}` names no path: write `{transport}:PATH[:TAG]`")));
+        }
+        if let Some(tag) = tag {
+            if tag.starts_with('@') {
+                return Some(Err(format!(
+                    "`{text}`: choosing an image by index (`:@N`) is not supported; name it by its tag (`{transport}:{path}:TAG`)"
+                )));
+            }
+            if tag.is_empty() || tag.contains(':') {
+                return Some(Err(format!(
+                    "`{text}`: the tag after `{transport}:{path}:` must be non-empty and hold no `:` (the path ends at the first `:`, as in skopeo)"
+                )));
+            }
+        }
+        Some(Ok(LocalBase { kind, path: PathBuf::from(path), tag: tag.map(str::to_owned) }))
+    }
+
+    fn transport(&self) -> &'static str {
+        match self.kind {
+            LocalKind::Layout => "oci",
+            LocalKind::Archive => "oci-archive",
+        }
+    }
+}
+
+impl fmt::Display for LocalBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.transport(), self.path.display())?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the base image from disk into `cache`.
+pub fn load(base: &LocalBase, cache: &BlobCache) -> Result<BaseImage, ImageError> {
+    let name = base.to_string();
+    let fail = |why: String| ImageError::Local(format!("base image {name}: {why}"));
+    let index_bytes = match base.kind {
+        LocalKind::Layout => read_layout(&base.path, cache).map_err(fail)?,
+        LocalKind::Archive => read_archive(&base.path, cache).map_err(fail)?,
+    };
+    let index: oci::Index = serde_json::from_slice(&index_bytes)
+        .map_err(|e| fail(format!("its index.json is not an OCI image index ({e})")))?;
+    let names: Vec<String> =
+        index.manifests.iter().filter_map(|m| m.annotations.as_ref().and_then(|a| a.get(REF_NAME)).cloned()).collect();
+    let chosen = match &base.tag {
+        Some(tag) => index
+            .manifests
+            .iter()
+            .find(|m| m.annotations.as_ref().and_then(|a| a.get(REF_NAME)) == Some(tag))
+            .ok_or_else(|| fail(format!("it has no image tagged `{tag}` (it has: {})", list(&names))))?,
+        None if index.manifests.len() == 1 => &index.manifests[0],
+        None => {
+            return Err(fail(format!(
+                "it holds {} images, so name one: `{}:{}:TAG` (tags: {})",
+                index.manifests.len(),
+                base.transport(),
+                base.path.display(),
+                list(&names)
+            )));
+        }
+    };
+    let blob = |digest: &str| cache.get(digest).ok_or_else(|| fail(format!("blob {digest} is missing")));
+    let mut digest = chosen.digest.clone();
+    let mut bytes = blob(&digest)?;
+    if chosen.media_type == oci::INDEX || chosen.media_type == oci::DOCKER_LIST {
+        let inner: oci::Index =
+            serde_json::from_slice(&bytes).map_err(|e| fail(format!("its image index {digest} is not valid ({e})")))?;
+        let amd64 = inner
+            .manifests
+            .iter()
+            .find(|m| m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64"))
+            .ok_or_else(|| fail("it has no linux/amd64 image".to_owned()))?;
+        digest.clone_from(&amd64.digest);
+        bytes = blob(&digest)?;
+    }
+    let manifest: oci::Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| fail(format!("its manifest {digest} is not valid ({e})")))?;
+    for d in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        blob(&d.digest)?;
+    }
+    from_cache(&name, &digest, cache)?.ok_or_else(|| fail("its blobs could not be read back from the cache".to_owned()))
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+}
+
+/// Reads a layout folder's `index.json` and copies the blobs it may need into the cache
+/// (every `blobs/sha256/*` whose content matches its name; the cache skips those it has).
+fn read_layout(dir: &Path, cache: &BlobCache) -> Result<Vec<u8>, String> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "{} is not a folder (an OCI image layout: `oci-layout`, `index.json`, `blobs/`)",
+            dir.display()
+        ));
+    }
+    let index = read_bounded(&dir.join("index.json"))?;
+    let layout = read_bounded(&dir.join("oci-layout"))?;
+    check_layout_file(&layout)?;
+    // Only the blobs the index reaches, read on demand.
+    let mut pending: Vec<String> = serde_json::from_slice::<oci::Index>(&index)
+        .map(|i| i.manifests.into_iter().map(|m| m.digest).collect())
+        .unwrap_or_default();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(digest) = pending.pop() {
+        if !seen.insert(digest.clone()) {
+            continue;
+        }
+        let bytes = if let Some(bytes) = cache.get(&digest) {
+            bytes
+        } else {
+            let hex = blob_hex(&digest).ok_or_else(|| format!("`{digest}` is not a sha256 digest"))?;
+            let path = dir.join("blobs").join("sha256").join(hex);
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if oci::digest(&bytes) != digest {
+                return Err(format!("{} does not match its digest", path.display()));
+            }
+            cache.put(&digest, &bytes).map_err(|e| e.to_string())?;
+            bytes
+        };
+        pending.extend(children(&bytes));
+    }
+    Ok(index)
+}
+
+/// The digests a manifest or index refers to (nothing for other blobs).
+pub(super) fn children(bytes: &[u8]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else { return Vec::new() };
+    let Some(map) = value.as_object() else { return Vec::new() };
+    let mut out = Vec::new();
+    for key in ["manifests", "layers", "blobs"] {
+        if let Some(items) = map.get(key).and_then(|v| v.as_array()) {
+            out.extend(items.iter().filter_map(|d| d.get("digest")?.as_str().map(str::to_owned)));
+        }
+    }
+    for key in ["config", "subject"] {
+        if let Some(d) = map.get(key).and_then(|d| d.get("digest")).and_then(|d| d.as_str()) {
+            out.push(d.to_owned());
+        }
+    }
+    out
+}
+
+fn check_layout_file(bytes: &[u8]) -> Result<(), String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("its oci-layout file is not JSON ({e})"))?;
+    match value.get("imageLayoutVersion").and_then(|v| v.as_str()) {
+        Some(v) if v.starts_with("1.") => Ok(()),
+        other => Err(format!("its oci-layout file names layout version {other:?}; score-fly reads 1.x")),
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_DOCUMENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(format!(
+            "{} is larger than {MAX_DOCUMENT_BYTES} bytes (limits::MAX_DOCUMENT_BYTES)",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads an OCI archive in one pass: its `index.json` and `oci-layout`, and every blob
+/// (hashed as it is read; one whose content does not match its name is an error) into the
+/// cache.
+fn read_archive(path: &Path, cache: &BlobCache) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut archive = tar::Archive::new(std::io::BufReader::new(file));
+    let broken = |e: std::io::Error| format!("{} is not a tar archive of an OCI image layout ({e})", path.display());
+    let mut files: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for entry in archive.entries().map_err(broken)? {
+        let mut entry = entry.map_err(broken)?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let name = entry.path().map_err(broken)?.to_string_lossy().trim_start_matches("./").to_owned();
+        if let Some(hex) = name.strip_prefix("blobs/sha256/") {
+            let digest = format!("sha256:{hex}");
+            if blob_hex(&digest).is_none() {
+                continue;
+            }
+            if cache.get(&digest).is_some() {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).map_err(broken)?;
+            if oci::hex_digest(&Sha256::digest(&bytes)) != digest {
+                return Err(format!("{name} in {} does not match its digest", path.display()));
+            }
+            cache.put(&digest, &bytes).map_err(|e| e.to_string())?;
+        } else if let Some(key) = ["index.json", "oci-layout"].into_iter().find(|k| *k == name) {
+            let mut bytes = Vec::new();
+            entry.take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(broken)?;
+            if bytes.len() > MAX_DOCUMENT_BYTES {
+                return Err(format!(
+                    "its {key} is larger than {MAX_DOCUMENT_BYTES} bytes (limits::MAX_DOCUMENT_BYTES)"
+                ));
+            }
+            files.insert(key, bytes);
+        }
+    }
+    let layout = files.remove("oci-layout").ok_or_else(|| format!("{} holds no oci-layout file", path.display()))?;
+    check_layout_file(&layout)?;
+    files.remove("index.json").ok_or_else(|| format!("{} holds no index.json", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_like_skopeo() {
+        let l = LocalBase::parse("oci:base-oci:v1").unwrap().unwrap();
+        assert_eq!(
+            (l.kind, l.path.as_path(), l.tag.as_deref()),
+            (LocalKind::Layout, Path::new("base-oci"), Some("v1"))
+        );
+        let l = LocalBase::parse("oci-archive:/tmp/b.tar").unwrap().unwrap();
+        assert_eq!((l.kind, l.tag.as_deref()), (LocalKind::Archive, None));
+        assert_eq!(l.to_string(), "oci-archive:/tmp/b.tar");
+        assert!(LocalBase::parse("registry.fly.io/x:1").is_none());
+        assert!(LocalBase::parse("oci:").unwrap().is_err());
+        assert!(LocalBase::parse("oci:x:@0").unwrap().is_err());
+        assert!(LocalBase::parse("oci:x:").unwrap().is_err());
+    }
+}
