@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 use score_fly_core::image::{self, BaseRef, BlobCache, Credentials, PushEvent, Reference, Registry};
 use score_fly_core::outputs::{self, Output};
+use score_fly_core::provision::definition;
 use score_fly_core::secret::Secret;
 use score_fly_core::state::{ImageEntry, State};
 
@@ -40,19 +41,22 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
         check_output_oci(dir, &workspace)?;
     }
     let project = super::open_project_at(&workspace.root, session)?;
-    let mut state = project.load()?.unwrap_or_else(|| State::new(args.app_prefix.clone().unwrap_or_default()));
+    // The prefix as generate and deploy choose it: the flag, else the packages' setting; a
+    // change is allowed only while nothing exists on Fly under the old one.
+    let asked = super::asked_prefix(args.app_prefix.as_ref(), workspace.services.iter().map(|s| &s.settings))?;
+    let mut state = match project.load()? {
+        Some(mut state) => {
+            if let Some(prefix) = &asked {
+                let defs = definition::load_all(&project.dir())?;
+                super::set_prefix(&mut state, prefix, &defs, printer)?;
+            }
+            state
+        }
+        None => State::new(asked.unwrap_or_default()),
+    };
     let mut summary = Vec::new();
     for service in &workspace.services {
-        let prefix = args
-            .app_prefix
-            .clone()
-            .filter(|_| state.app_prefix.is_empty())
-            .or_else(|| service.settings.app_prefix.clone().filter(|_| state.app_prefix.is_empty()))
-            .unwrap_or_else(|| state.app_prefix.clone());
-        if state.resources.is_empty() && state.workloads.is_empty() {
-            state.app_prefix.clone_from(&prefix);
-        }
-        let app = score_fly_core::fly::app_name(&prefix, service.loaded.workload.name());
+        let app = score_fly_core::fly::app_name(&state.app_prefix, service.loaded.workload.name());
         let Some(bin) = service.bin.clone() else {
             return Err(Failure::Invalid(format!(
                 "package `{}` has several binaries and none declares the workload: choose the one that ships with --bin",

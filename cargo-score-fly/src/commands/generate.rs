@@ -678,7 +678,6 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
     let mut errors = Vec::new();
     let mut protected = Vec::new();
     protected.extend(args.overrides_file.iter().map(|p| Protected::file(p, "the overrides file")));
-    let mut prefixes = BTreeSet::new();
     if let Some(region) = &args.region {
         check_region(region, "--region")?;
     }
@@ -708,7 +707,6 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
             cargo::Origin::Attribute { file: Some(file), .. } => (file.clone(), None),
             cargo::Origin::Attribute { source, file: None } => (source.clone(), Some(service.dir.clone())),
         };
-        prefixes.extend(service.settings.app_prefix.clone());
         orgs.extend(service.settings.org.clone());
         let region = args.region.clone().or_else(|| service.settings.region.clone());
         if let (Some(r), None) = (&region, &args.region) {
@@ -738,20 +736,7 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
             .map(|i| i.home.clone().unwrap_or_default().join(format!("fly_{}.toml", i.loaded.workload.name())))
             .collect(),
     };
-    let app_prefix = if args.app_prefix.is_none() {
-        match prefixes.len() {
-            0 => None,
-            1 => prefixes.into_iter().next(),
-            _ => {
-                return Err(Failure::Invalid(format!(
-                    "the chosen packages set different app prefixes ({}); one project has one prefix: set it in [workspace.metadata.score-fly]",
-                    prefixes.into_iter().collect::<Vec<_>>().join(", ")
-                )));
-            }
-        }
-    } else {
-        args.app_prefix.clone()
-    };
+    let app_prefix = super::asked_prefix(args.app_prefix.as_ref(), workspace.services.iter().map(|s| &s.settings))?;
     if orgs.len() > 1 {
         return Err(Failure::Invalid(format!(
             "the chosen packages set different Fly organisations ({}); one project deploys to one: set `org` in [workspace.metadata.score-fly] or pass --org",

@@ -127,6 +127,26 @@ pub fn prefix_use(defs: &[definition::Located], entry: &ResourceEntry) -> Prefix
     }
 }
 
+/// The app prefix a run asks for: the flag, else the one prefix the chosen packages' settings
+/// agree on (one project has one prefix), else none.
+pub fn asked_prefix<'s>(
+    flag: Option<&String>,
+    settings: impl IntoIterator<Item = &'s crate::cargo::Settings>,
+) -> Result<Option<String>, Failure> {
+    if let Some(flag) = flag {
+        return Ok(Some(flag.clone()));
+    }
+    let prefixes: std::collections::BTreeSet<&String> =
+        settings.into_iter().filter_map(|s| s.app_prefix.as_ref()).collect();
+    match prefixes.len() {
+        0 | 1 => Ok(prefixes.into_iter().next().cloned()),
+        _ => Err(Failure::Invalid(format!(
+            "the chosen packages set different app prefixes ({}); one project has one prefix: set it in [workspace.metadata.score-fly]",
+            prefixes.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
 /// Sets the project's app prefix to `asked` (a flag or setting): allowed while nothing exists
 /// on Fly under the current one, otherwise an error naming what exists and how to migrate
 /// ([`State::change_prefix`]).
