@@ -415,7 +415,8 @@ fn dry_run_changes_nothing() {
         app["command"],
         serde_json::json!(["fly", "deploy", "--config", "fly_todo.toml", "--app", "demo-todo", "--image", IMAGE])
     );
-    assert!(app.get("secrets").is_none(), "secret names are unknown before the database exists: {app:#}");
+    // Known before the database exists: the builtin's `password` output is secret (issue 11).
+    assert_eq!(app["secrets"], serde_json::json!(["DATABASE_URL"]), "{app:#}");
     assert_eq!(
         plan["resources"],
         serde_json::json!([{"uid": "postgres.default#todo.db", "provisioner": "builtin-postgres", "action": "provision"}])
