@@ -4,26 +4,31 @@
 # without it. Two services are measured: a std-only `fn main` (everything the macro needs is
 # extra) and an axum + tokio one (serde, syn and friends are already there).
 #
-#   scripts/macro-cost.sh [SCORE_FLY_CHECKOUT] [SCRATCH_DIR]
+#   scripts/macro-cost.sh [CHECKOUT...]
 #
-# SCORE_FLY_CHECKOUT defaults to this repository; SCRATCH_DIR to a fresh folder under /tmp.
-# Each service gets its own target folder, so nothing is shared between builds. The lock file
-# is the checkout's (same versions as the workspace); cargo runs --offline, from the local
-# registry cache. RUNS=N clean builds per service (default 3); the median is reported.
-# The figures depend on the machine and on what else runs on it: compare rows of one run.
+# CHECKOUT: score-fly checkouts to compare (default: this repository), e.g. an export of an
+# older commit (`git archive <commit> | tar -x -C /tmp/old`). Runs are interleaved (each
+# round builds every service of every checkout once), so a busy machine weighs on all alike.
+# Each build has its own fresh target folder; the lock file is the checkout's (the
+# workspace's versions); cargo runs --offline from the local registry cache.
+# RUNS=N rounds (default 3); SCRATCH=DIR keeps the services there (default: a temp folder).
+# Reported per service: crates in `cargo tree -e normal,build` (the service included),
+# crates compiled, and the medians of the wall-clock time and of the CPU time (user + sys,
+# which other load on the machine disturbs less) of a clean `cargo build` (debug).
 set -euo pipefail
 
-checkout=$(cd "${1:-$(dirname "$0")/..}" && pwd)
-scratch=${2:-$(mktemp -d /tmp/score-fly-macro-cost.XXXXXX)}
+checkouts=()
+for c in "${@:-$(dirname "$0")/..}"; do checkouts+=("$(cd "$c" && pwd)"); done
+scratch=${SCRATCH:-$(mktemp -d /tmp/score-fly-macro-cost.XXXXXX)}
 runs=${RUNS:-3}
 mkdir -p "$scratch"
 
-write_service() { # name kind(std|axum) with_macro(yes|no)
-    local dir=$scratch/$1 kind=$2 with=$3
+write_service() { # dir checkout kind(std|axum) with_macro(yes|no)
+    local dir=$1 checkout=$2 kind=$3 with=$4
     rm -rf "$dir"
     mkdir -p "$dir/src"
     {
-        printf '[package]\nname = "%s"\nversion = "0.1.0"\nedition = "2024"\npublish = false\n\n' "$1"
+        printf '[package]\nname = "svc"\nversion = "0.1.0"\nedition = "2024"\npublish = false\n\n'
         printf '[workspace]\n\n[dependencies]\n'
         if [ "$with" = yes ]; then
             printf 'score-fly-macros = { path = "%s/score-fly-macros" }\n' "$checkout"
@@ -64,29 +69,42 @@ EOF
     cp "$checkout/Cargo.lock" "$dir/Cargo.lock"
 }
 
-measure() { # name
-    local dir=$scratch/$1 crates units times=() t
-    crates=$(cd "$dir" && cargo tree --offline -e normal,build --prefix none | sed 's/ (\*)$//' | sort -u | wc -l)
-    for _ in $(seq "$runs"); do
-        rm -rf "$dir/target"
-        local start end
-        start=$(date +%s.%N)
-        (cd "$dir" && cargo build --offline --target-dir "$dir/target" 2>"$dir/build.log")
-        end=$(date +%s.%N)
-        times+=("$(echo "$end - $start" | bc)")
-    done
-    units=$(grep -c '^ *Compiling ' "$dir/build.log")
-    t=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
-    printf '%-12s crates %3d  compiled %3d  clean build %6.1f s  (runs: %s)\n' \
-        "$1" "$crates" "$units" "$t" "$(printf '%.1f ' "${times[@]}")"
-}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "checkout: $checkout ($(git -C "$checkout" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+services=()
+for i in "${!checkouts[@]}"; do
+    for kind in std axum; do
+        for with in no yes; do
+            # Without the macro, the service does not depend on the checkout: measure it once.
+            if [ "$with" = no ] && [ "$i" -gt 0 ]; then continue; fi
+            name="$kind-$([ "$with" = yes ] && echo macro || echo plain)"
+            [ "$with" = yes ] && name="$name@$i"
+            write_service "$scratch/$name" "${checkouts[$i]}" "$kind" "$with"
+            services+=("$name")
+        done
+    done
+done
+
 echo "machine: $(nproc) cores, $(uname -m), $(rustc --version), load $(cut -d' ' -f1-3 /proc/loadavg)"
-for kind in std axum; do
-    write_service "$kind-plain" "$kind" no
-    write_service "$kind-macro" "$kind" yes
-    measure "$kind-plain"
-    measure "$kind-macro"
+for i in "${!checkouts[@]}"; do
+    echo "checkout @$i: ${checkouts[$i]} ($(git -C "${checkouts[$i]}" rev-parse --short HEAD 2>/dev/null || echo 'not a git checkout'))"
+done
+for round in $(seq "$runs"); do
+    for name in "${services[@]}"; do
+        dir=$scratch/$name
+        rm -rf "$dir/target"
+        TIMEFORMAT='%R %U %S'
+        { time (cd "$dir" && cargo build --offline --target-dir "$dir/target" 2>"$dir/build.log"); } 2>>"$dir/times"
+        echo "round $round: $name $(tail -1 "$dir/times")" >&2
+    done
+done
+printf '%-14s %7s %9s %10s %10s\n' service crates compiled "wall (s)" "cpu (s)"
+for name in "${services[@]}"; do
+    dir=$scratch/$name
+    crates=$(cd "$dir" && cargo tree --offline -e normal,build --prefix none | sed 's/ (\*)$//' | sort -u | wc -l)
+    compiled=$(grep -c '^ *Compiling ' "$dir/build.log")
+    wall=$(awk '{print $1}' "$dir/times" | median)
+    cpu=$(awk '{print $2 + $3}' "$dir/times" | median)
+    printf '%-14s %7d %9d %10.1f %10.1f\n' "$name" "$crates" "$compiled" "$wall" "$cpu"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
