@@ -35,8 +35,7 @@ resources:
 ";
 
 /// A static provisioner whose password is a secret output.
-const MAIL_PROVISIONER: &str =
-    "- id: mail\n  type: smtp\n  static:\n    values: {host: smtp.example.com}\n    secrets: {password: S3CRET-smtp-pw}\n";
+const MAIL_PROVISIONER: &str = "- id: mail\n  type: smtp\n  static:\n    values: {host: smtp.example.com}\n    secrets: {password: S3CRET-smtp-pw}\n";
 
 const EXIT_UNAVAILABLE: i32 = 4;
 

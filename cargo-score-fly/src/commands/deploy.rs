@@ -646,7 +646,10 @@ fn dry_run(
     if blockers.is_empty() {
         Ok(())
     } else {
-        printer.status("Blocked", &format!("the deploy would stop on {} problem(s) before changing anything", blockers.len()));
+        printer.status(
+            "Blocked",
+            &format!("the deploy would stop on {} problem(s) before changing anything", blockers.len()),
+        );
         Err(Failure::Unavailable(blockers.join("\n")))
     }
 }
@@ -676,28 +679,24 @@ fn predicted_secrets(
         let stored = opened.state.resources.get(&uid);
         let reused = matches!(report.outcomes.get(&uid), Some(Outcome::Reused));
         let kind = plan.resources.iter().find(|r| r.uid == uid).map(|r| opened.defs[r.provisioner].def.kind());
-        let (values, secrets) = match (kind, stored) {
-            (_, Some(entry)) if reused => (entry.values.clone(), entry.secrets.clone()),
-            (Some(Kind::Static(s)), _) => (s.values, s.secrets),
-            (Some(Kind::Builtin(b)), _) if b == "environment" => {
-                let keys = fly_env.referenced.get(&uid).cloned().unwrap_or_default();
-                (serde_json::Map::new(), stand_in(&mut keys.iter().map(String::as_str)))
-            }
-            (Some(Kind::Builtin(b)), stored) => match score_fly_core::builtin::output_keys(&b) {
-                Some((plain, secret)) => (stand_in(&mut plain.iter().copied()), stand_in(&mut secret.iter().copied())),
-                None => match stored {
-                    Some(entry) => (entry.values.clone(), entry.secrets.clone()),
-                    None => {
-                        unknown.push(uid);
-                        continue;
-                    }
-                },
-            },
-            (_, Some(entry)) => (entry.values.clone(), entry.secrets.clone()),
-            (_, None) => {
-                unknown.push(uid);
-                continue;
-            }
+        let builtin = match &kind {
+            Some(Kind::Builtin(b)) => Some(b.as_str()),
+            _ => None,
+        };
+        let (values, secrets) = if let (Some(entry), true) = (stored, reused) {
+            (entry.values.clone(), entry.secrets.clone())
+        } else if let Some(Kind::Static(s)) = kind {
+            (s.values, s.secrets)
+        } else if builtin == Some("environment") {
+            let keys = fly_env.referenced.get(&uid).cloned().unwrap_or_default();
+            (serde_json::Map::new(), stand_in(&mut keys.iter().map(String::as_str)))
+        } else if let Some((plain, secret)) = builtin.and_then(score_fly_core::builtin::output_keys) {
+            (stand_in(&mut plain.iter().copied()), stand_in(&mut secret.iter().copied()))
+        } else if let Some(entry) = stored {
+            (entry.values.clone(), entry.secrets.clone())
+        } else {
+            unknown.push(uid);
+            continue;
         };
         options.resources.insert(name.clone(), ResourceOutputs { uid, values, secrets });
     }

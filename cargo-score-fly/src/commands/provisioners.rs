@@ -277,7 +277,7 @@ mod tests {
     use super::*;
 
     fn error(json: &str) -> String {
-        match static_json(json) {
+        match static_json(json, "--static-json") {
             Err(Failure::Invalid(message)) => message,
             other => panic!("{other:?}"),
         }
@@ -297,6 +297,6 @@ mod tests {
         assert!(error(&deep).starts_with("--static-json: it is nested deeper than 64 levels"));
         assert_eq!(error("[1]"), "--static-json must be a JSON object of outputs");
         assert!(error("{").starts_with("--static-json is not valid JSON"));
-        assert_eq!(static_json(r#"{"host": "h"}"#).unwrap()["host"], "h");
+        assert_eq!(static_json(r#"{"host": "h"}"#, "--static-json").unwrap()["host"], "h");
     }
 }

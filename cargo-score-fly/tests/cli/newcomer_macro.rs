@@ -175,11 +175,7 @@ fn the_readme_macro_dependency_line_resolves_and_builds() {
         .current_dir(&service)
         .output()
         .expect("run cargo");
-    assert!(
-        output.status.success(),
-        "`{line}` does not build:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "`{line}` does not build:\n{}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// What the macro adds to a service's build: only the Score model, its YAML parser and

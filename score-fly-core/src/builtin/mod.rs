@@ -58,7 +58,9 @@ pub fn output_keys(name: &str) -> Option<(&'static [&'static str], &'static [&'s
     Some(match name {
         "postgres" | "postgres-instance" => (&["host", "port", "name", "database", "username"], &["password"]),
         "redis" => (&["host", "port", "username"], &["password", "url"]),
-        "s3" => (&["bucket", "endpoint", "region"], &["access_key_id", "secret_key", "aws_access_key_id", "aws_secret_key"]),
+        "s3" => {
+            (&["bucket", "endpoint", "region"], &["access_key_id", "secret_key", "aws_access_key_id", "aws_secret_key"])
+        }
         "volume" => (&["source", "type"], &[]),
         "dns" => (&["host"], &[]),
         "route" => (&["host", "port", "path"], &[]),
