@@ -577,7 +577,7 @@ fn without_a_token_deploy_says_how_to_get_one() {
     }
     command.env("FLY_BIN", env!("CARGO_BIN_EXE_fake-flyctl")).env("FLY_FLAPS_BASE_URL", world.fake.url());
     let run = Run::from(&command.output().unwrap());
-    assert_eq!(run.code, 3, "invalid input: {}", run.stderr);
+    assert_eq!(run.code, 4, "a missing credential (issue 11: not \"invalid input\"): {}", run.stderr);
     assert!(!world.root().join(".score-fly").exists(), "nothing was written");
     assert!(run.stderr.contains("set FLY_API_TOKEN"), "{}", run.stderr);
     assert!(world.invocations().is_empty());
