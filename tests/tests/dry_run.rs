@@ -166,3 +166,33 @@ fn the_dry_run_names_the_secrets_it_would_import_before_anything_exists() {
     assert_eq!(imported, ["DATABASE_URL", "SMTP_PASSWORD"]);
     assert_eq!(fake.secret_value("demo-api", "SMTP_PASSWORD").as_deref(), Some("S3CRET-smtp-pw"));
 }
+
+/// A `cmd` provisioner that never ran: its outputs (secret or not) are unknown, and the plan
+/// says so instead of leaving its secrets out silently. It is not run by the dry run.
+#[test]
+fn secrets_of_a_cmd_provisioner_never_run_are_named_as_unknown() {
+    let fake = FakeFly::start(FakeFlyOptions::default());
+    let dir = project();
+    let score = SCORE
+        .replace("resources:\n", "resources:\n  queue:\n    type: amqp\n")
+        .replace("      SMTP_PASSWORD:", "      QUEUE_URL: ${resources.queue.url}\n      SMTP_PASSWORD:");
+    std::fs::write(dir.path().join("score.yaml"), score).expect("write score.yaml");
+    std::fs::write(dir.path().join("ran"), "").expect("marker");
+    std::fs::write(
+        dir.path().join(".score-fly/queue.provisioners.yaml"),
+        "- id: queue\n  type: amqp\n  cmd: {binary: rm, args: [ran]}\n",
+    )
+    .expect("write provisioner");
+    let dry = deploy(dir.path(), &fake, &["--dry-run", "--format", "json"], &[]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let plan: Value = serde_json::from_str(&dry.stdout).expect("the plan as JSON");
+    let app = &plan["apps"][0];
+    assert_eq!(app["secrets"], serde_json::json!(["DATABASE_URL", "SMTP_PASSWORD"]), "{plan:#}");
+    assert_eq!(app["secrets_unknown_from"], serde_json::json!(["amqp.default#api.queue"]), "{plan:#}");
+    assert!(
+        dry.stderr.contains("Would import secret(s) DATABASE_URL, SMTP_PASSWORD, and any read from `amqp.default#api.queue` (names known once provisioned) into demo-api"),
+        "{}",
+        dry.stderr
+    );
+    assert!(dir.path().join("ran").exists(), "the dry run did not run the provisioner");
+}

@@ -446,6 +446,7 @@ fn dry_run(
     // What would stop the real run before it changes anything: reported with the plan, and
     // the dry run fails as the real run would (exit code 4).
     let (_, api, mut blockers) = fly_tools();
+    let mut refused = false;
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
     let mut builds = Vec::new();
     for service in to_build {
@@ -482,9 +483,10 @@ fn dry_run(
                 Some(false)
             }
             Some(Err(e @ ApiError::Unauthorized { .. })) => {
-                let e = e.to_string();
-                if !blockers.contains(&e) && !blockers.iter().any(|b| b.contains("the Fly API refused the token")) {
-                    blockers.push(e);
+                // One token for every app: one blocker, from the first app looked up.
+                if !refused {
+                    refused = true;
+                    blockers.push(e.to_string());
                 }
                 None
             }
@@ -584,19 +586,21 @@ fn dry_run(
         for (workload, app) in apps {
             let building = to_build.iter().any(|s| s.loaded.workload.name() == workload);
             let (names, unknown) = predicted_secrets(opened, plan, &report, workload, building, fly_env)?;
-            let later = if unknown.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "{}any read from {} (known once provisioned)",
-                    if names.is_empty() { "" } else { ", and " },
-                    unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
-                )
+            let from = unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ");
+            let what = match (names.is_empty(), unknown.is_empty()) {
+                (true, true) => None,
+                (false, true) => Some(format!("secret(s) {}", names.join(", "))),
+                (true, false) => Some(format!("any secret read from {from} (names known once provisioned)")),
+                (false, false) => Some(format!(
+                    "secret(s) {}, and any read from {from} (names known once provisioned)",
+                    names.join(", ")
+                )),
             };
-            if !names.is_empty() || !later.is_empty() {
-                printer.status("Would import", &format!("secret(s) {}{later} into {app} (stdin)", names.join(", ")));
+            if let Some(what) = what {
+                printer.status("Would import", &format!("{what} into {app} (stdin)"));
             }
-            secrets.insert(app.clone(), (names, true));
+            let import = !names.is_empty();
+            secrets.insert(app.clone(), (names, import));
             if !unknown.is_empty() {
                 secrets_unknown.insert(app.clone(), unknown);
             }
