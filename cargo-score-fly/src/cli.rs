@@ -138,7 +138,7 @@ pub enum ProvisionersCommand {
 
 /// `provisioners add`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("kind").required(true).args(["cmd_binary", "http_url", "static_json", "builtin"])))]
+#[command(group(clap::ArgGroup::new("kind").required(true).multiple(true).args(["cmd_binary", "http_url", "static_json", "static_secrets_file", "builtin"])))]
 pub struct ProvisionerAddArgs {
     /// A unique id.
     pub id: String,
@@ -152,13 +152,16 @@ pub struct ProvisionerAddArgs {
     #[arg(long, value_name = "ARGS", value_delimiter = ',', allow_hyphen_values = true, requires = "cmd_binary")]
     pub cmd_args: Vec<String>,
     /// URL to POST/DELETE (`http` provisioner).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["cmd_binary", "static_json", "static_secrets_file", "builtin"])]
     pub http_url: Option<String>,
-    /// Fixed outputs as a JSON object (`static` provisioner); secret outputs belong in a provisioner file.
-    #[arg(long, value_name = "JSON")]
+    /// Fixed plain outputs as a JSON object (`static` provisioner): they may be written to fly.toml; secrets go in --static-secrets-file.
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["cmd_binary", "builtin"])]
     pub static_json: Option<String>,
+    /// Fixed secret outputs (`static` provisioner): a file holding a JSON object, `-` for stdin (never on the command line). They become app secrets, never fly.toml values.
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = ["cmd_binary", "builtin"])]
+    pub static_secrets_file: Option<PathBuf>,
     /// A builtin Fly provisioner (`builtin` provisioner): postgres, postgres-instance, redis, s3, volume, dns, route, service-port, environment.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "cmd_binary")]
     pub builtin: Option<String>,
     /// Only resources of this class.
     #[arg(long, value_name = "CLASS")]
@@ -167,7 +170,7 @@ pub struct ProvisionerAddArgs {
     #[arg(long, value_name = "ID")]
     pub res_id: Option<String>,
     /// Call timeout of a cmd or http provisioner (e.g. 30s, 5m; default 5m, at most 24h).
-    #[arg(long, value_name = "DURATION", conflicts_with = "static_json")]
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["static_json", "static_secrets_file"])]
     pub timeout: Option<String>,
 }
 

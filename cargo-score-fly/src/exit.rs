@@ -8,3 +8,7 @@ pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The input is invalid: a Score file, an override, or a workload Fly cannot run.
 pub const INVALID_INPUT: u8 = 3;
+/// A tool or credential the command needs is missing or refused: flyctl not found, no Fly
+/// token, or a token the Fly API refuses (`deploy`, and `deploy --dry-run`, which reports
+/// them as blockers).
+pub const UNAVAILABLE: u8 = 4;

@@ -165,6 +165,7 @@ fn read_opened(
 mod tests {
     use super::*;
 
+    #[cfg(feature = "engine")]
     const LIMIT: (&str, usize, &str) = ("MAX_SOURCE_FILE_BYTES", 16, "make it smaller");
 
     #[test]

@@ -28,6 +28,7 @@
 pub mod attr;
 #[cfg(feature = "engine")]
 pub mod builtin;
+#[cfg(feature = "fly")]
 pub mod fly;
 pub mod fsutil;
 #[cfg(feature = "engine")]

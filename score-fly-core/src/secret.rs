@@ -33,6 +33,11 @@
 //!
 //! [`mask_url`] is the one place URL credentials are masked (shown URLs, `provisioners
 //! list`, http provisioner errors, URLs in flyctl output through [`mask_urls`]).
+//!
+//! # Names that look secret
+//!
+//! [`looks_secret`] decides whether an output's name suggests a credential (a plain output
+//! named so gets a warning when it reaches `fly.toml` in plain text).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -580,6 +585,75 @@ fn mask_pairs(query: &str) -> String {
         .join("&")
 }
 
+/// Words that make a name look secret (compared whole, case-insensitively, plural `s`
+/// dropped): `db_password`, `dbPassword`, `API_KEY`, `auth-token`, `clientSecret`.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "key",
+    "apikey",
+    "credential",
+    "cred",
+    "privatekey",
+    "secretkey",
+    "accesskey",
+];
+
+/// Words that say a name is **not** secret even though another word looks so: a public
+/// key, Stripe's publishable key.
+const PUBLIC_WORDS: &[&str] = &["public", "publishable", "pub"];
+
+/// Whether an output (or variable) name looks like it holds a credential: one of its words
+/// is `password`, `passwd`, `pwd`, `passphrase`, `secret`, `token`, `key`, `apikey`,
+/// `credential(s)`, `cred(s)`, `privatekey`, `secretkey` or `accesskey` (trailing digits
+/// and a plural `s` dropped: `key2`, `tokens`), and none is `public`, `publishable` or `pub`.
+///
+/// Words are split at anything that is not a letter or a digit (`_`, `-`, `.`, ...) and at
+/// camelCase boundaries (`dbPassword` → `db`, `password`; `APIKey` → `api`, `key`), and
+/// compared whole: `keyspace`, `monkey`, `tokenizer`, `secretary`, `passport` and
+/// `bypass` do not look secret, `public_key` does not either.
+pub fn looks_secret(name: &str) -> bool {
+    let words = words(name);
+    let is = |list: &[&str], w: &str| {
+        let w = w.trim_end_matches(|c: char| c.is_ascii_digit());
+        list.contains(&w) || w.strip_suffix('s').is_some_and(|w| list.contains(&w))
+    };
+    words.iter().any(|w| is(SECRET_WORDS, w)) && !words.iter().any(|w| is(PUBLIC_WORDS, w))
+}
+
+/// `name` in lowercase words: split at non-alphanumerics and camelCase boundaries (a
+/// lowercase letter or digit followed by an uppercase one; an uppercase run followed by an
+/// uppercase and a lowercase letter, as in `APIKey`).
+fn words(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !current.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+                words.push(std::mem::take(&mut current));
+            }
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
 /// `url` with its credentials masked, the rest kept so it stays recognisable:
 /// - the password of the user info (`user:********@`); user info without a password is
 ///   masked whole (`********@`), since that is how tokens are put in URLs;
@@ -697,6 +771,66 @@ fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_look_secret() {
+        for name in [
+            "password",
+            "PASSWORD",
+            "db_password",
+            "dbPassword",
+            "DB-PASSWORD",
+            "admin.passwd",
+            "pwd",
+            "secret",
+            "client_secret",
+            "clientSecret",
+            "secrets",
+            "token",
+            "auth-token",
+            "authToken",
+            "GITHUB_TOKEN",
+            "key",
+            "api_key",
+            "apiKey",
+            "APIKey",
+            "apikey",
+            "API_KEYS",
+            "access_key_id",
+            "aws_secret_key",
+            "secretkey",
+            "private_key",
+            "privateKey",
+            "credentials",
+            "passphrase",
+            "key2",
+        ] {
+            assert!(looks_secret(name), "{name} should look secret");
+        }
+        for name in [
+            "host",
+            "port",
+            "username",
+            "keyspace",
+            "monkey",
+            "turkey",
+            "tokenizer",
+            "secretary",
+            "passport",
+            "bypass",
+            "hotkeys_enabled",
+            "public_key",
+            "publicKey",
+            "stripe_publishable_key",
+            "PUB_KEY",
+            "database",
+            "url",
+            "",
+            "__",
+        ] {
+            assert!(!looks_secret(name), "{name} should not look secret");
+        }
+    }
 
     #[test]
     fn never_printed() {

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use score_fly_core::fly::api::{AppLookup, MachinesApi};
+use score_fly_core::fly::api::{ApiError, AppLookup, MachinesApi};
 use score_fly_core::fly::cli::Flyctl;
 use score_fly_core::provision::definition::Kind;
 use score_fly_core::provision::{Outcome, ProvisionOptions, Redactor};
@@ -113,13 +113,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         )));
     }
     // Reach Fly before changing anything.
-    let fly = if args.dry_run {
-        None
-    } else {
-        let flyctl = Flyctl::locate().map_err(|e| Failure::Invalid(e.to_string()))?;
-        let api = MachinesApi::from_env().map_err(|e| Failure::Invalid(e.to_string()))?;
-        Some((flyctl, api))
-    };
+    let fly = if args.dry_run { None } else { Some(reach_fly()?) };
     // A project deployed without `init` gets the builtin provisioners too (see
     // `generate::open`): written once something exists on Fly (never by a dry run).
     // What gets built: this run's packages whose image is `.`, unless --image names one.
@@ -268,9 +262,35 @@ fn build_args(args: &DeployArgs) -> BuildArgs {
     }
 }
 
+/// flyctl and the Machines API, or what is missing: flyctl not found (or `FLY_BIN` not an
+/// executable), no token. Both are checked, so one run names every missing piece.
+fn fly_tools() -> (Option<Flyctl>, Option<MachinesApi>, Vec<String>) {
+    let mut missing = Vec::new();
+    let flyctl = Flyctl::locate().map_err(|e| missing.push(e.to_string())).ok();
+    let api = MachinesApi::from_env().map_err(|e| missing.push(e.to_string())).ok();
+    (flyctl, api, missing)
+}
+
+/// flyctl and the Machines API, or [`Failure::Unavailable`] naming what is missing.
+fn reach_fly() -> Result<(Flyctl, MachinesApi), Failure> {
+    match fly_tools() {
+        (Some(flyctl), Some(api), _) => Ok((flyctl, api)),
+        (_, _, missing) => Err(Failure::Unavailable(missing.join("\n"))),
+    }
+}
+
+/// A failed Machines API call: a refused token is a missing credential
+/// ([`Failure::Unavailable`]), anything else a failure.
+fn api_failure(e: &ApiError) -> Failure {
+    match e {
+        ApiError::NoToken | ApiError::Unauthorized { .. } => Failure::Unavailable(e.to_string()),
+        ApiError::Failed { .. } => Failure::Error(e.to_string()),
+    }
+}
+
 /// Creates the app unless it exists; `true` when it was created.
 fn ensure_app(api: &MachinesApi, flyctl: &Flyctl, app: &str, org: &str, session: &Session) -> Result<bool, Failure> {
-    match api.app(app).map_err(|e| Failure::Error(e.to_string()))? {
+    match api.app(app).map_err(|e| api_failure(&e))? {
         AppLookup::Exists { .. } => {
             session.printer.verbose(&format!("app {app} exists"));
             Ok(false)
@@ -317,8 +337,7 @@ pub(crate) fn deploy_apps(
     session: &Session,
 ) -> Result<Vec<serde_json::Value>, Failure> {
     let printer = &session.printer;
-    let flyctl = Flyctl::locate().map_err(|e| Failure::Invalid(e.to_string()))?;
-    let api = MachinesApi::from_env().map_err(|e| Failure::Invalid(e.to_string()))?;
+    let (flyctl, api) = reach_fly()?;
     let redactor = Redactor::for_state(&opened.state);
     for d in deploys {
         redactor.add(d.secrets.values().map(Secret::expose));
@@ -430,7 +449,10 @@ fn dry_run(
     session: &Session,
 ) -> Result<(), Failure> {
     let printer = &session.printer;
-    let api = MachinesApi::from_env().ok();
+    // What would stop the real run before it changes anything: reported with the plan, and
+    // the dry run fails as the real run would (exit code 4).
+    let (_, api, mut blockers) = fly_tools();
+    let mut refused = false;
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
     let mut builds = Vec::new();
     for service in to_build {
@@ -465,6 +487,14 @@ fn dry_run(
             Some(Ok(AppLookup::Missing)) => {
                 printer.status("Would create", &format!("app {app} (org {})", settings.org));
                 Some(false)
+            }
+            Some(Err(e @ ApiError::Unauthorized { .. })) => {
+                // One token for every app: one blocker, from the first app looked up.
+                if !refused {
+                    refused = true;
+                    blockers.push(e.to_string());
+                }
+                None
             }
             Some(Err(e)) => {
                 printer.warning(&format!("cannot tell whether app {app} exists: {e}"), "");
@@ -536,6 +566,9 @@ fn dry_run(
     // Secret names per app, and whether they would be imported; unknown (absent) while
     // some resource is still to be provisioned.
     let mut secrets: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
+    // Per app, resources whose secret outputs cannot be known before they are provisioned
+    // (a cmd or http provisioner never run).
+    let mut secrets_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if pending.is_empty() {
         // Every output is known: the secrets are exact.
         let converted = opened.convert(session)?;
@@ -558,7 +591,30 @@ fn dry_run(
             secrets.insert(d.app, (names, !unchanged));
         }
     } else {
-        printer.status("Would import", "the apps' secrets once those resources are provisioned (names known then)");
+        // Secret names from what the provisioners will answer (static definitions, the
+        // builtins' output keys, earlier outputs of the resource); values are never needed.
+        for (workload, app) in apps {
+            let building = to_build.iter().any(|s| s.loaded.workload.name() == workload);
+            let (names, unknown) = predicted_secrets(opened, plan, &report, workload, building, fly_env)?;
+            let from = unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ");
+            let what = match (names.is_empty(), unknown.is_empty()) {
+                (true, true) => None,
+                (false, true) => Some(format!("secret(s) {}", names.join(", "))),
+                (true, false) => Some(format!("any secret read from {from} (names known once provisioned)")),
+                (false, false) => Some(format!(
+                    "secret(s) {}, and any read from {from} (names known once provisioned)",
+                    names.join(", ")
+                )),
+            };
+            if let Some(what) = what {
+                printer.status("Would import", &format!("{what} into {app} (stdin)"));
+            }
+            let import = !names.is_empty();
+            secrets.insert(app.clone(), (names, import));
+            if !unknown.is_empty() {
+                secrets_unknown.insert(app.clone(), unknown);
+            }
+        }
     }
     let mut app_records = Vec::new();
     for (workload, app) in apps {
@@ -586,16 +642,81 @@ fn dry_run(
             record["secrets"] = serde_json::json!(names);
             record["secrets_imported"] = serde_json::json!(import);
         }
+        if let Some(unknown) = secrets_unknown.get(app) {
+            record["secrets_unknown_from"] = serde_json::json!(unknown);
+        }
         app_records.push(record);
     }
     if args.format == Some(Format::Json) {
         let doc = serde_json::json!({
             "dry_run": true,
+            "blockers": blockers,
             "apps": app_records,
             "builds": builds,
             "resources": resources,
         });
         printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).expect("json")));
     }
-    Ok(())
+    if blockers.is_empty() {
+        Ok(())
+    } else {
+        printer.status(
+            "Blocked",
+            &format!("the deploy would stop on {} problem(s) before changing anything", blockers.len()),
+        );
+        Err(Failure::Unavailable(blockers.join("\n")))
+    }
+}
+
+/// The secret names of `workload`'s app before every resource is provisioned: the workload
+/// converted with the outputs each provisioner will answer with — stored outputs (reused,
+/// or provisioned by an earlier run), a static definition's, a builtin's output keys, every
+/// key read from `environment` (all secret) — with stand-in values. Returns the names and
+/// the resources whose outputs cannot be known yet (cmd/http never run).
+fn predicted_secrets(
+    opened: &Opened,
+    plan: &score_fly_core::provision::Plan,
+    report: &score_fly_core::provision::Report,
+    workload: &str,
+    building: bool,
+    fly_env: &score_fly_core::builtin::FlyEnv,
+) -> Result<(Vec<String>, Vec<String>), Failure> {
+    use score_fly_core::placeholder::ResourceOutputs;
+    let target = &opened.targets[workload];
+    let mut options = opened.convert_options(target, true, building)?;
+    let stand_in = |keys: &mut dyn Iterator<Item = &str>| -> serde_json::Map<String, serde_json::Value> {
+        keys.map(|k| (k.to_owned(), serde_json::Value::String("stand-in".to_owned()))).collect()
+    };
+    let mut unknown = Vec::new();
+    for (name, resource) in &target.entry.spec.resources {
+        let uid = resource.uid(workload, name);
+        let stored = opened.state.resources.get(&uid);
+        let reused = matches!(report.outcomes.get(&uid), Some(Outcome::Reused));
+        let kind = plan.resources.iter().find(|r| r.uid == uid).map(|r| opened.defs[r.provisioner].def.kind());
+        let builtin = match &kind {
+            Some(Kind::Builtin(b)) => Some(b.as_str()),
+            _ => None,
+        };
+        let (values, secrets) = if let (Some(entry), true) = (stored, reused) {
+            (entry.values.clone(), entry.secrets.clone())
+        } else if let Some(Kind::Static(s)) = kind {
+            (s.values, s.secrets)
+        } else if builtin == Some("environment") {
+            let keys = fly_env.referenced.get(&uid).cloned().unwrap_or_default();
+            (serde_json::Map::new(), stand_in(&mut keys.iter().map(String::as_str)))
+        } else if let Some((plain, secret)) = builtin.and_then(score_fly_core::builtin::output_keys) {
+            (stand_in(&mut plain.iter().copied()), stand_in(&mut secret.iter().copied()))
+        } else if let Some(entry) = stored {
+            (entry.values.clone(), entry.secrets.clone())
+        } else {
+            unknown.push(uid);
+            continue;
+        };
+        options.resources.insert(name.clone(), ResourceOutputs { uid, values, secrets });
+    }
+    match score_fly_core::fly::convert(&target.entry.spec, &options, &score_fly_core::fly::LocalFiles) {
+        Ok(c) => Ok((c.secrets.keys().cloned().collect(), unknown)),
+        // A stand-in value the workload cannot use (the real run will say): names unknown.
+        Err(_) => Ok((Vec::new(), target.entry.spec.resources.iter().map(|(n, r)| r.uid(workload, n)).collect())),
+    }
 }

@@ -293,7 +293,7 @@ impl Opened {
 
     /// Conversion options of a workload; `pretend_built` stands in for an image that will be
     /// built before the real conversion.
-    fn convert_options(
+    pub(crate) fn convert_options(
         &self,
         target: &Target,
         preflight: bool,

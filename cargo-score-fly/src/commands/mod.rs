@@ -45,6 +45,8 @@ pub enum Failure {
     Invalid(String),
     /// Something failed that is not the input's fault (one message per line).
     Error(String),
+    /// A tool or credential is missing or refused (flyctl, the Fly token): one line each.
+    Unavailable(String),
 }
 
 impl Failure {
@@ -55,6 +57,7 @@ impl Failure {
                 exit::INVALID_INPUT
             }
             Failure::Error(_) | Failure::OutOfDate(_) => exit::FAILURE,
+            Failure::Unavailable(_) => exit::UNAVAILABLE,
         }
     }
 }

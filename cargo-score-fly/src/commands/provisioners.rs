@@ -4,6 +4,7 @@
 //! query values) and static secret outputs are `********`.
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 
 use score_fly_core::provision::definition::{
     self, CLI_FILE, CmdDef, DEFAULT_FILE, HttpDef, Located, ProvisionerDef, StaticDef,
@@ -62,6 +63,26 @@ fn add(args: &ProvisionerAddArgs, session: &Session) -> Result<(), Failure> {
         "Added",
         &format!("{} provisioner `{}` for {} (first in line)", def.kind_name(), def.id, selector(&def)),
     );
+    if let Some(s) = &def.static_ {
+        for key in s.values.keys().filter(|k| score_fly_core::secret::looks_secret(k)) {
+            session.printer.warning(
+                &format!(
+                    "output `{key}` of provisioner `{}` looks secret, but --static-json makes it a plain output: a variable that reads it is written to fly.toml in plain text; give it in --static-secrets-file instead, and it becomes an app secret",
+                    def.id
+                ),
+                "",
+            );
+        }
+        if !s.secrets.is_empty() {
+            session.printer.warning(
+                &format!(
+                    "{} now holds secret outputs (mode 0600): keep it out of git",
+                    crate::cargo::relative(&cli_file)
+                ),
+                "",
+            );
+        }
+    }
     Ok(())
 }
 
@@ -88,20 +109,51 @@ fn definition_from_args(args: &ProvisionerAddArgs) -> Result<ProvisionerDef, Fai
     } else if let Some(url) = &args.http_url {
         def.http =
             Some(HttpDef { url: url.clone(), timeout: args.timeout.clone(), connect_timeout: None, retries: None });
-    } else if let Some(json) = &args.static_json {
-        def.static_ = Some(StaticDef { values: static_json(json)?, secrets: serde_json::Map::new() });
+    } else if args.static_json.is_some() || args.static_secrets_file.is_some() {
+        let values = match &args.static_json {
+            Some(json) => static_json(json, "--static-json")?,
+            None => serde_json::Map::new(),
+        };
+        let secrets = match &args.static_secrets_file {
+            Some(path) => static_json(&read_secrets_file(path)?, "--static-secrets-file")?,
+            None => serde_json::Map::new(),
+        };
+        if let Some(both) = values.keys().find(|k| secrets.contains_key(*k)) {
+            return Err(Failure::Invalid(format!(
+                "output `{both}` is in both --static-json and --static-secrets-file; keep it in one (a secret belongs in --static-secrets-file)"
+            )));
+        }
+        def.static_ = Some(StaticDef { values, secrets });
     }
     def.check().map_err(Failure::Invalid)?;
     Ok(def)
 }
 
-/// `--static-json`: a JSON object of at most [`limits::MAX_DOCUMENT_BYTES`], nested at most
-/// [`limits::MAX_DEPTH`] levels, with at most [`limits::MAX_NODES`] values (what a provisioner
-/// file may hold, so the outputs can be written to the state and read back).
-fn static_json(json: &str) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
+/// `--static-secrets-file`: the file (bounded, text), or stdin for `-`. Secrets never come
+/// from the command line, where other local users can read them.
+fn read_secrets_file(path: &std::path::Path) -> Result<String, Failure> {
+    if path.as_os_str() == "-" {
+        let mut input = Vec::new();
+        let limit = u64::try_from(limits::MAX_DOCUMENT_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+        std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut input)
+            .map_err(|e| Failure::Error(format!("cannot read --static-secrets-file from stdin: {e}")))?;
+        // Too large is reported by `static_json`, which names the limit.
+        return String::from_utf8(input)
+            .map_err(|_| Failure::Invalid("--static-secrets-file (stdin) is not UTF-8 text".to_owned()));
+    }
+    score_fly_core::input::read_document(path).map_err(|e| Failure::Invalid(format!("--static-secrets-file: {e}")))
+}
+
+/// `--static-json` (or the `--static-secrets-file` text, named by `what`): a JSON object of
+/// at most [`limits::MAX_DOCUMENT_BYTES`], nested at most [`limits::MAX_DEPTH`] levels, with
+/// at most [`limits::MAX_NODES`] values (what a provisioner file may hold, so the outputs can
+/// be written to the state and read back). Errors never quote the text (it may be secret).
+fn static_json(json: &str, what: &str) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
     if json.len() > limits::MAX_DOCUMENT_BYTES {
         return Err(Failure::Invalid(format!(
-            "--static-json is {} bytes, more than {} (limits::MAX_DOCUMENT_BYTES); put large outputs in a *.provisioners.yaml file, or make them smaller",
+            "{what} is {} bytes, more than {} (limits::MAX_DOCUMENT_BYTES); put large outputs in a *.provisioners.yaml file, or make them smaller",
             json.len(),
             limits::MAX_DOCUMENT_BYTES
         )));
@@ -109,10 +161,11 @@ fn static_json(json: &str) -> Result<serde_json::Map<String, serde_json::Value>,
     let budget = Budget::new(limits::MAX_DEPTH, limits::MAX_NODES);
     match budget.read_json(json.as_bytes()) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Failure::Invalid("--static-json must be a JSON object of outputs".to_owned())),
+        Ok(_) => Err(Failure::Invalid(format!("{what} must be a JSON object of outputs"))),
         Err(e) => Err(Failure::Invalid(match budget.exceeded() {
-            Some(exceeded) => format!("--static-json: {exceeded}"),
-            None => format!("--static-json is not valid JSON: {e}"),
+            Some(exceeded) => format!("{what}: {exceeded}"),
+            // serde_json's messages give the position, never the text.
+            None => format!("{what} is not valid JSON: {e}"),
         })),
     }
 }
@@ -224,7 +277,7 @@ mod tests {
     use super::*;
 
     fn error(json: &str) -> String {
-        match static_json(json) {
+        match static_json(json, "--static-json") {
             Err(Failure::Invalid(message)) => message,
             other => panic!("{other:?}"),
         }
@@ -244,6 +297,6 @@ mod tests {
         assert!(error(&deep).starts_with("--static-json: it is nested deeper than 64 levels"));
         assert_eq!(error("[1]"), "--static-json must be a JSON object of outputs");
         assert!(error("{").starts_with("--static-json is not valid JSON"));
-        assert_eq!(static_json(r#"{"host": "h"}"#).unwrap()["host"], "h");
+        assert_eq!(static_json(r#"{"host": "h"}"#, "--static-json").unwrap()["host"], "h");
     }
 }

@@ -51,6 +51,24 @@ use crate::secret::Secret;
 pub const NAMES: &[&str] =
     &["postgres", "postgres-instance", "redis", "s3", "volume", "dns", "route", "service-port", "environment"];
 
+/// The output keys builtin `name` answers with: (plain, secret), as in the table above.
+/// `environment` is not listed: its outputs are the keys the workloads read, all secret.
+/// Lets a dry run name the app secrets before anything is provisioned.
+pub fn output_keys(name: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    Some(match name {
+        "postgres" | "postgres-instance" => (&["host", "port", "name", "database", "username"], &["password"]),
+        "redis" => (&["host", "port", "username"], &["password", "url"]),
+        "s3" => {
+            (&["bucket", "endpoint", "region"], &["access_key_id", "secret_key", "aws_access_key_id", "aws_secret_key"])
+        }
+        "volume" => (&["source", "type"], &[]),
+        "dns" => (&["host"], &[]),
+        "route" => (&["host", "port", "path"], &[]),
+        "service-port" => (&["hostname", "port"], &[]),
+        _ => return None,
+    })
+}
+
 /// Whether the outputs of builtin `name` depend on more than its inputs (params, metadata),
 /// so the engine must call it on every run rather than reuse its last outputs: `environment`
 /// reads the deploying environment.

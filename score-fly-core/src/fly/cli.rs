@@ -129,6 +129,15 @@ pub enum FlyctlError {
         "flyctl was not found: install it (https://fly.io/docs/flyctl/install/) so `fly` is on PATH, or set FLY_BIN to its path"
     )]
     NotFound,
+    /// `FLY_BIN` names something that is not an executable file.
+    #[error(
+        "FLY_BIN is {}, which is not an executable file: point it at flyctl (https://fly.io/docs/flyctl/install/), or unset it to use `fly` on PATH",
+        path.display()
+    )]
+    NotExecutable {
+        /// What `FLY_BIN` says.
+        path: PathBuf,
+    },
     /// It could not be started.
     #[error("cannot run `{command}`: {source}")]
     Spawn {
@@ -174,10 +183,15 @@ pub struct Flyctl {
 }
 
 impl Flyctl {
-    /// `FLY_BIN`, else `fly`/`flyctl` on `PATH`.
+    /// `FLY_BIN` (a path must be an executable file), else `fly`/`flyctl` on `PATH`.
     pub fn locate() -> Result<Flyctl, FlyctlError> {
         if let Some(bin) = std::env::var_os("FLY_BIN").filter(|b| !b.is_empty()) {
-            return Ok(Flyctl { program: PathBuf::from(bin), shown: "fly".to_owned() });
+            let program = PathBuf::from(bin);
+            // A bare name is looked up on PATH when it runs; a path must be there now.
+            if program.components().count() > 1 && !is_executable(&program) {
+                return Err(FlyctlError::NotExecutable { path: program });
+            }
+            return Ok(Flyctl { program, shown: "fly".to_owned() });
         }
         let path = std::env::var_os("PATH").unwrap_or_default();
         for dir in std::env::split_paths(&path) {

@@ -350,10 +350,45 @@ impl Converter<'_> {
             if expanded.secret {
                 self.secrets.insert(name.clone(), Secret::new(expanded.value));
             } else {
+                self.warn_plain_secrets(value, &path, &format!("`{name}` is written to [env] of fly.toml"));
                 env.insert(name.clone(), expanded.value);
             }
         }
         env
+    }
+
+    /// Warns, once per output, when `text` (expanded into plain text: `what`) reads a
+    /// **plain** output whose name looks secret ([`crate::secret::looks_secret`]): a password
+    /// given as a value would sit in `fly.toml` for anyone who reads it. Names the resource,
+    /// the output and where it goes, never the value.
+    fn warn_plain_secrets(&mut self, text: &str, path: &FieldPath, what: &str) {
+        let Ok((pieces, _)) = placeholder::parse(text) else { return };
+        let mut seen = std::collections::BTreeSet::new();
+        for piece in pieces {
+            let placeholder::Piece::Reference { segments, .. } = piece else { continue };
+            let [root, name, key, rest @ ..] = segments.as_slice() else { continue };
+            if root != "resources" {
+                continue;
+            }
+            let Some(outputs) = self.options.resources.get(name) else { continue };
+            // Secret outputs are looked up first: such a read made the value a secret.
+            if outputs.secrets.contains_key(key) || !outputs.values.contains_key(key) {
+                continue;
+            }
+            if !std::iter::once(key).chain(rest).any(|s| crate::secret::looks_secret(s)) {
+                continue;
+            }
+            let output = std::iter::once(key).chain(rest).map(String::as_str).collect::<Vec<_>>().join(".");
+            if seen.insert(output.clone()) {
+                self.warn(
+                    path,
+                    format!(
+                        "{what} in plain text, and it reads `{output}` of resource `{name}` (`{}`), a plain output whose name looks secret; if it is a secret, have the provisioner return it as a secret output (a static provisioner: `provisioners add --static-secrets-file`) and it becomes an app secret instead",
+                        outputs.uid
+                    ),
+                );
+            }
+        }
     }
 
     /// Adds the secret of a file; its name must not be taken by a variable or another file.
@@ -416,6 +451,10 @@ impl Converter<'_> {
                         }
                         Expanded { value: text.to_owned(), secret: false }
                     };
+                    if file.expands() && !expanded.secret {
+                        let what = format!("file `{target}` is written to [[files]] of fly.toml");
+                        self.warn_plain_secrets(text, &path.key("content"), &what);
+                    }
                     entries.push(self.text_file(target, expanded, &path, app, &entry));
                 }
                 FileContent::Binary(encoded) => match base64::engine::general_purpose::STANDARD.decode(encoded) {
@@ -453,6 +492,10 @@ impl Converter<'_> {
                         (true, Ok(text)) => {
                             let Some(expanded) = self.expand(&text, &path.key("source")) else { continue };
                             if expanded.secret || expanded.value != text {
+                                if !expanded.secret {
+                                    let what = format!("file `{target}` is written to [[files]] of fly.toml");
+                                    self.warn_plain_secrets(&text, &path.key("source"), &what);
+                                }
                                 entries.push(self.text_file(target, expanded, &path, app, &entry));
                             } else {
                                 entries.push(entry(Some(local), None, None));
@@ -1009,6 +1052,40 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(e) => e.problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
         }
+    }
+
+    #[test]
+    fn plain_outputs_that_look_secret_are_warned_about_where_they_land_in_plain_text() {
+        let doc = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    variables:\n      DB_PASS: ${resources.db.password}\n      DB_URL: postgres://${resources.db.user}:${resources.db.password}@${resources.db.host}/${resources.db.keyspace}\n      API: ${resources.db.creds.apiKey}\n      SAFE: ${resources.db.token}\n    files:\n      /etc/app.conf: {content: \"pw=${resources.db.password}\"}\nresources:\n  db:\n    type: postgres\n";
+        let workload = crate::spec::load_str("score.yaml", doc).expect("valid").workload;
+        let mut options = ConvertOptions::new("demo-");
+        let values = serde_json::json!({
+            "user": "u", "host": "h", "keyspace": "k", "password": "hunter2-plain", "creds": {"apiKey": "k-123"}
+        });
+        options.resources.insert(
+            "db".into(),
+            crate::placeholder::ResourceOutputs {
+                uid: "postgres.default#web.db".into(),
+                values: values.as_object().cloned().unwrap(),
+                secrets: serde_json::json!({"token": "t0k3n-secret"}).as_object().cloned().unwrap(),
+            },
+        );
+        let c = convert(&workload, &options, &super::super::NoFiles).expect("converts");
+        let warnings: Vec<String> = c.warnings.iter().map(ToString::to_string).collect();
+        let expected = [
+            "containers.main.variables.API: `API` is written to [env] of fly.toml in plain text, and it reads `creds.apiKey` of resource `db`",
+            "containers.main.variables.DB_PASS: `DB_PASS` is written to [env] of fly.toml in plain text, and it reads `password` of resource `db` (`postgres.default#web.db`)",
+            "containers.main.variables.DB_URL: `DB_URL` is written to [env] of fly.toml in plain text, and it reads `password` of resource `db`",
+            "containers.main.files[\"/etc/app.conf\"].content: file `/etc/app.conf` is written to [[files]] of fly.toml in plain text, and it reads `password` of resource `db` (`postgres.default#web.db`), a plain output whose name looks secret",
+        ];
+        assert_eq!(warnings.len(), expected.len(), "{warnings:#?}");
+        for (w, e) in warnings.iter().zip(expected) {
+            assert!(w.starts_with(e), "{w}\nexpected: {e}");
+            assert!(!w.contains("hunter2") && !w.contains("k-123"), "never the value: {w}");
+        }
+        // `SAFE` read a secret output: an app secret, no warning; `keyspace` is not a key.
+        assert!(c.secrets.contains_key("SAFE"));
+        assert_eq!(c.config.env["DB_PASS"], "hunter2-plain");
     }
 
     fn with_container(extra: &str) -> String {

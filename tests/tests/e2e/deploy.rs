@@ -415,7 +415,8 @@ fn dry_run_changes_nothing() {
         app["command"],
         serde_json::json!(["fly", "deploy", "--config", "fly_todo.toml", "--app", "demo-todo", "--image", IMAGE])
     );
-    assert!(app.get("secrets").is_none(), "secret names are unknown before the database exists: {app:#}");
+    // Known before the database exists: the builtin's `password` output is secret (issue 11).
+    assert_eq!(app["secrets"], serde_json::json!(["DATABASE_URL"]), "{app:#}");
     assert_eq!(
         plan["resources"],
         serde_json::json!([{"uid": "postgres.default#todo.db", "provisioner": "builtin-postgres", "action": "provision"}])
@@ -576,7 +577,7 @@ fn without_a_token_deploy_says_how_to_get_one() {
     }
     command.env("FLY_BIN", env!("CARGO_BIN_EXE_fake-flyctl")).env("FLY_FLAPS_BASE_URL", world.fake.url());
     let run = Run::from(&command.output().unwrap());
-    assert_eq!(run.code, 3, "invalid input: {}", run.stderr);
+    assert_eq!(run.code, 4, "a missing credential (issue 11: not \"invalid input\"): {}", run.stderr);
     assert!(!world.root().join(".score-fly").exists(), "nothing was written");
     assert!(run.stderr.contains("set FLY_API_TOKEN"), "{}", run.stderr);
     assert!(world.invocations().is_empty());

@@ -4,6 +4,7 @@
 //! - [`builtins`]: each builtin Fly provisioner against the fake Fly backend and fake flyctl;
 //! - [`conversion`]: Score workload → `fly.toml`, every mapping rule and every Score sample;
 //! - [`demo`]: the README quick start's demo;
+//! - [`dry_run`]: `deploy --dry-run`'s blockers (exit 4) and the secret names it plans;
 //! - [`deploy`]: `cargo score-fly deploy` end to end (fake Fly, a real `PostgreSQL` and registry);
 //! - [`fakes`]: the test doubles themselves;
 //! - [`provisioning`]: the provisioning engine with real `cmd` and `http` provisioners;
@@ -13,6 +14,7 @@ mod builtins;
 mod conversion;
 mod demo;
 mod deploy;
+mod dry_run;
 mod fakes;
 mod provisioning;
 mod schema_judge;
