@@ -41,6 +41,8 @@
 //! - [`readme`]: every `cargo score-fly` line of the README (the CI workflow too) parses;
 //! - [`hostile`]: issue 10's classes of hostile input, each run as a probe under a memory
 //!   limit and a timeout (bounds, numbers, paths, secrets, identity, fuzz regressions);
+//! - [`newcomer`]: issue 11's walkthrough: a native-tls Postgres service from `init` to a
+//!   pushed image and a checked `fly.toml`, in the order a newcomer takes;
 //! - [`newcomer_macro`]: issue 11's macro dependency line (it resolves and builds; what the
 //!   macro pulls) and static secrets (`--static-secrets-file`, the plain-text warning);
 //! - [`image`]: `build` of `examples/hello`'s image against real registries (`docker-registry`,
@@ -69,6 +71,7 @@ mod generate;
 mod hostile;
 mod image;
 mod init;
+mod newcomer;
 mod newcomer_image;
 mod newcomer_macro;
 mod newcomer_project;

@@ -29,11 +29,11 @@ use crate::image::harness::{GREETING, Hello, run_hello};
 
 const TOKEN: &str = "fo1_newcomer-token-51b0c2";
 
-fn fly_env(registry: &Registry) -> Vec<(&'static str, String)> {
+pub(crate) fn fly_env(registry: &Registry) -> Vec<(&'static str, String)> {
     vec![("FLY_REGISTRY_HOST", registry.host()), ("FLY_API_TOKEN", TOKEN.to_owned())]
 }
 
-fn refs<'e>(env: &'e [(&'static str, String)]) -> Vec<(&'static str, &'e str)> {
+pub(crate) fn refs<'e>(env: &'e [(&'static str, String)]) -> Vec<(&'static str, &'e str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -41,7 +41,13 @@ fn refs<'e>(env: &'e [(&'static str, String)]) -> Vec<(&'static str, &'e str)> {
 /// (`OPENSSL_init_ssl` called at start), so its binary needs `libssl.so.3`, which needs
 /// `libcrypto.so.3`. One version for every copy (same source, one shared build).
 fn openssl_hello() -> Hello {
-    Hello::variant("0.1.0-openssl", "", |main| {
+    openssl_variant("0.1.0-openssl")
+}
+
+/// [`openssl_hello`] of its own `version` (a copy whose Score file differs needs one: the
+/// attribute embeds the workload in the binary).
+pub(crate) fn openssl_variant(version: &str) -> Hello {
+    Hello::variant(version, "", |main| {
         let opening = "fn main() -> std::io::Result<()> {\n";
         let changed = main.replacen(
             opening,
@@ -65,7 +71,7 @@ fn copy_host_lib(name: &str, to: &Path) {
 /// A base with glibc, `libcrypto.so.3` in the multiarch folder, and `libssl.so.3` where only
 /// `/etc/ld.so.conf.d/openssl.conf` points (`/opt/openssl/lib`), behind two links
 /// (`lib/libssl.so.3 → ../real/libssl.so.3.0`, `/opt/openssl/real` → `/opt/openssl-3.0.13`).
-fn openssl_base(dir: &Path, with_conf: bool) -> PathBuf {
+pub(crate) fn openssl_base(dir: &Path, with_conf: bool) -> PathBuf {
     make_base_with(Base::Glibc, dir, &|rootfs| {
         copy_host_lib("libcrypto.so.3", &rootfs.join("lib/x86_64-linux-gnu/libcrypto.so.3"));
         copy_host_lib("libssl.so.3", &rootfs.join("opt/openssl-3.0.13/libssl.so.3.0"));
@@ -82,7 +88,7 @@ fn openssl_base(dir: &Path, with_conf: bool) -> PathBuf {
 }
 
 /// The error lines of a run that must have been refused with exit 3.
-fn refused(run: &crate::support::Run) -> String {
+pub(crate) fn refused(run: &crate::support::Run) -> String {
     run.assert_code(3);
     run.errors().join("\n")
 }
@@ -219,7 +225,7 @@ fn reachable(layout: &Path) -> Vec<String> {
 }
 
 /// `ref name → digest` of a layout's `index.json`.
-fn tags(layout: &Path) -> Vec<(String, String)> {
+pub(crate) fn tags(layout: &Path) -> Vec<(String, String)> {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index.json")).expect("JSON");
     let mut out: Vec<(String, String)> = index["manifests"]

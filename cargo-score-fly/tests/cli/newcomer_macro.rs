@@ -2,11 +2,10 @@
 //! static secrets (point 5). Point 9 (`deploy --dry-run` blockers) is tested against the fake
 //! flyctl and Machines API in `tests/tests/e2e/dry_run.rs`.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::support::{Project, Run};
+use crate::support::Project;
 
 /// The repository root.
 fn repository() -> &'static Path {
@@ -30,19 +29,6 @@ resources:
 ";
 
 const PASSWORD: &str = "hunter2-static-pw";
-
-/// Runs the binary in `project` with `stdin` fed to it.
-fn run_with_stdin(project: &Project, args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = project
-        .command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo-score-fly");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
-    Run::from(child.wait_with_output().expect("wait"))
-}
 
 /// `provisioners add --static-json` with a `password` key, then `generate`: the password
 /// reaches `[env]` in plain text (Fly cannot know otherwise), and both commands say so,
@@ -79,7 +65,7 @@ fn static_secrets_from_a_file_or_stdin_become_app_secrets_not_fly_toml_values() 
         let secrets = format!(r#"{{"password": "{PASSWORD}"}}"#);
         let args = ["provisioners", "add", "db", "postgres", "--static-json", r#"{"host":"db.internal"}"#];
         let add = if from_stdin {
-            run_with_stdin(&project, &[&args[..], &["--static-secrets-file", "-"]].concat(), secrets.as_bytes())
+            project.run_stdin(&[&args[..], &["--static-secrets-file", "-"]].concat(), &[], secrets.as_bytes())
         } else {
             project.write("db-secrets.json", &secrets);
             project.run(&[&args[..], &["--static-secrets-file", "db-secrets.json"]].concat())

@@ -101,6 +101,21 @@ impl Project {
         Run::from(command.output().expect("run cargo-score-fly"))
     }
 
+    /// Runs the binary with `args`, extra environment variables and `stdin` fed to it.
+    pub(crate) fn run_stdin(&self, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+        use std::io::Write as _;
+        let mut child = self
+            .command(args)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run cargo-score-fly");
+        child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+        Run::from(child.wait_with_output().expect("wait for cargo-score-fly"))
+    }
+
     /// Runs the binary, expects success, and checks every `.toml` file now in the project
     /// (the inputs are all `.yaml`, so each one is a `fly.toml` the run produced).
     pub(crate) fn generate_ok(&self, args: &[&str]) -> Run {
