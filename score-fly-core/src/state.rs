@@ -589,6 +589,23 @@ impl Project {
         Ok(())
     }
 
+    /// Adds `name` (a file inside `.score-fly/`) to `.score-fly/.gitignore` unless a line
+    /// already names it: for a file that now holds secrets. Returns whether it was added.
+    pub fn ignore(&self, name: &str) -> Result<bool, StateError> {
+        self.prepare_dir()?;
+        let relative = Self::relative(".gitignore");
+        let text = fsutil::read_inside(&self.root, &relative, crate::limits::MAX_DOCUMENT_BYTES)?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        if text.lines().any(|l| l.trim().trim_start_matches('/') == name) {
+            return Ok(false);
+        }
+        let separator = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+        let updated = format!("{text}{separator}{name}\n");
+        fsutil::write_atomic_inside(&self.root, &relative, updated.as_bytes(), None)?;
+        Ok(true)
+    }
+
     /// Writes `name` inside `.score-fly/` atomically, following no link (see
     /// [`fsutil::write_atomic_inside`]), creating the folder if missing.
     pub fn write(&self, name: &str, bytes: &[u8], mode: Option<u32>) -> Result<(), FsError> {
@@ -736,6 +753,17 @@ mod tests {
     }
 
     /// An older `.gitignore` gets the generated files' folder, every other line kept, once.
+    #[test]
+    fn a_file_holding_secrets_is_ignored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        assert!(project.ignore("cli.provisioners.yaml").unwrap());
+        assert!(!project.ignore("cli.provisioners.yaml").unwrap(), "a second time adds nothing");
+        let gitignore = std::fs::read_to_string(project.dir().join(".gitignore")).unwrap();
+        assert_eq!(gitignore.lines().filter(|l| *l == "cli.provisioners.yaml").count(), 1);
+        assert!(gitignore.lines().any(|l| l == "state.json"), "the other lines are kept: {gitignore}");
+    }
+
     #[test]
     fn an_older_gitignore_gets_the_generated_files_folder() {
         let dir = tempfile::tempdir().unwrap();

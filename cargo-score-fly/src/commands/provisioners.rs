@@ -55,6 +55,9 @@ fn add(args: &ProvisionerAddArgs, session: &Session) -> Result<(), Failure> {
         .collect();
     defs.retain(|d| !replaced.contains(&d.id));
     defs.insert(0, def.clone());
+    // A file that holds secret outputs stays out of git: ignored before the secrets land.
+    let holds_secrets = defs.iter().any(|d| d.static_.as_ref().is_some_and(|s| !s.secrets.is_empty()));
+    let newly_ignored = holds_secrets && project.ignore(CLI_FILE)?;
     definition::write_file(&project, CLI_FILE, &defs)?;
     for id in replaced {
         session.printer.status("Replaced", &format!("provisioner `{id}`"));
@@ -76,8 +79,9 @@ fn add(args: &ProvisionerAddArgs, session: &Session) -> Result<(), Failure> {
         if !s.secrets.is_empty() {
             session.printer.warning(
                 &format!(
-                    "{} now holds secret outputs (mode 0600): keep it out of git",
-                    crate::cargo::relative(&cli_file)
+                    "{} now holds secret outputs (mode 0600){}: define the provisioners your team shares in another .score-fly/*.provisioners.yaml, and check that git does not track this one already (`git rm --cached`)",
+                    crate::cargo::relative(&cli_file),
+                    if newly_ignored { ", so .score-fly/.gitignore now keeps it out of git" } else { " and .score-fly/.gitignore keeps it out of git" }
                 ),
                 "",
             );

@@ -71,7 +71,11 @@ fn static_secrets_from_a_file_or_stdin_become_app_secrets_not_fly_toml_values() 
             project.run(&[&args[..], &["--static-secrets-file", "db-secrets.json"]].concat())
         };
         add.assert_code(0);
-        add.assert_stderr_has("cli.provisioners.yaml now holds secret outputs (mode 0600): keep it out of git");
+        add.assert_stderr_has(
+            "cli.provisioners.yaml now holds secret outputs (mode 0600), so .score-fly/.gitignore now keeps it out of git",
+        );
+        let gitignore = String::from_utf8(project.read(".score-fly/.gitignore")).expect("UTF-8");
+        assert!(gitignore.lines().any(|l| l == "cli.provisioners.yaml"), "{gitignore}");
         assert!(!add.stderr.contains("looks secret"), "nothing plain looks secret:\n{}", add.stderr);
 
         let list = project.run(&["provisioners", "list"]);

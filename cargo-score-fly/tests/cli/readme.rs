@@ -9,7 +9,16 @@ fn documented_commands() -> Vec<String> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).expect("README");
     let mut commands = Vec::new();
     let mut in_block = false;
+    // A line ending in `\` goes on on the next one, as in the shell.
+    let mut lines = Vec::new();
+    let mut pending = String::new();
     for line in readme.lines() {
+        match line.strip_suffix('\\') {
+            Some(start) => pending.push_str(start),
+            None => lines.push(std::mem::take(&mut pending) + line),
+        }
+    }
+    for line in &lines {
         if let Some(fence) = line.trim_start().strip_prefix("```") {
             in_block = !in_block && (fence == "sh" || fence == "yaml");
             continue;
