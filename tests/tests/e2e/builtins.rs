@@ -119,6 +119,9 @@ impl World {
             declared_by: &declared_by,
         };
         let result = builtin::call(name, mode, request, &self.env, &cx);
+        if let (Mode::Provision, Ok(Some(response))) = (mode, &result) {
+            assert_output_keys(name, response);
+        }
         let lines = recorder.lines.into_inner().unwrap();
         let mut shown = self.shown.lock().unwrap();
         shown.extend(lines.iter().cloned());
@@ -168,6 +171,17 @@ impl World {
             }
         }
     }
+}
+
+/// A builtin answers with exactly the keys `builtin::output_keys` lists for it, plain and
+/// secret: the dry run names app secrets from that table before anything is provisioned.
+#[track_caller]
+fn assert_output_keys(name: &str, response: &Response) {
+    let Some((plain, secret)) = builtin::output_keys(name) else { return };
+    let keys = |map: &serde_json::Map<String, Value>| map.keys().cloned().collect::<BTreeSet<String>>();
+    let listed = |keys: &[&str]| keys.iter().map(|k| (*k).to_owned()).collect::<BTreeSet<String>>();
+    assert_eq!(keys(&response.values), listed(plain), "plain outputs of builtin `{name}`");
+    assert_eq!(keys(&response.secrets), listed(secret), "secret outputs of builtin `{name}`");
 }
 
 fn request(uid: &str, params: Value, state: Value) -> Request {

@@ -731,6 +731,11 @@ fn the_score_flyio_entry_point_answers_json_on_stdout() {
     let run = Run::from(&child.wait_with_output().unwrap()).ok();
     let response: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON response on stdout");
     assert_eq!(response["values"]["host"], "demo-pg.flycast");
+    // Exactly the keys the dry run names from `builtin::output_keys` before provisioning.
+    let (plain, secret) = score_fly_core::builtin::output_keys("postgres").expect("postgres is listed");
+    let keys = |v: &Value| v.as_object().expect("an object").keys().cloned().collect::<BTreeSet<String>>();
+    assert_eq!(keys(&response["values"]), plain.iter().map(|k| (*k).to_owned()).collect());
+    assert_eq!(keys(&response["secrets"]), secret.iter().map(|k| (*k).to_owned()).collect());
     let password = response["secrets"]["password"].as_str().expect("secret password");
     let (user, database) =
         (response["values"]["username"].as_str().unwrap(), response["values"]["database"].as_str().unwrap());
