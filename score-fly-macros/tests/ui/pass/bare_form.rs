@@ -1,5 +1,5 @@
 // `#[score_workload]` alone reads `score.yaml` beside Cargo.toml (tests/ui/fixtures/score.yaml,
-// staged into trybuild's package by tests/ui.rs).
+// staged into trybuild's package by tests/macros/ui.rs).
 use score_fly_macros::score_workload;
 
 include!("../support/agree.rs");

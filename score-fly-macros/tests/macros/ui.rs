@@ -4,7 +4,7 @@
 //! embedded in the binary equals what `cargo score-fly` reads from the same source
 //! (`ui/support/agree.rs`). `ui/fail/*.rs` must fail to compile with exactly the errors in the
 //! `.stderr` beside them (regenerate with `TRYBUILD=overwrite cargo test -p score-fly-macros
-//! --test ui`, then read every diff).
+//! --test macros ui`, then read every diff).
 
 use std::path::Path;
 
