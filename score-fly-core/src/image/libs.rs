@@ -189,35 +189,7 @@ impl BaseIndex {
     /// in every component; the final path and its entry, `None` if nothing is there (or the
     /// links go round more than [`MAX_SYMLINK_HOPS`] times).
     pub fn resolve(&self, path: &str) -> Option<(String, &Node)> {
-        let mut pending: VecDeque<String> = components(path).collect();
-        let mut current: Vec<String> = Vec::new();
-        let mut hops = 0;
-        while let Some(part) = pending.pop_front() {
-            match part.as_str() {
-                "." => continue,
-                ".." => {
-                    current.pop();
-                    continue;
-                }
-                _ => {}
-            }
-            current.push(part);
-            let here = current.join("/");
-            if let Some(Node::Link(target)) = self.nodes.get(&here) {
-                hops += 1;
-                if hops > MAX_SYMLINK_HOPS {
-                    return None;
-                }
-                current.pop();
-                if target.starts_with('/') {
-                    current.clear();
-                }
-                for (i, c) in components(target).enumerate() {
-                    pending.insert(i, c);
-                }
-            }
-        }
-        let here = current.join("/");
+        let here = self.resolve_folder(path)?;
         self.nodes.get(&here).map(|node| (format!("/{here}"), node))
     }
 
@@ -275,8 +247,10 @@ impl BaseIndex {
             .collect()
     }
 
-    /// A folder's path with the links on the way resolved (folders are not indexed, so the
-    /// last component is followed when it is a link and otherwise taken as it is).
+    /// A path (relative to the root, without the leading `/`) with the links on the way
+    /// resolved inside the image, the last component too when it is a link (folders are not
+    /// indexed: a folder is taken as it is); `None` when the links go round more than
+    /// [`MAX_SYMLINK_HOPS`] times. [`BaseIndex::resolve`] looks the result up.
     fn resolve_folder(&self, folder: &str) -> Option<String> {
         let mut current: Vec<String> = Vec::new();
         let mut pending: VecDeque<String> = components(folder).collect();
