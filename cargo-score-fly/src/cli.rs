@@ -3,8 +3,141 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::builder::StyledStr;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use score_fly_core::limits;
+
+/// A command's long-help epilogue: an `Examples:` heading styled as clap styles its own
+/// headings (bold, underlined), then `text` indented: for each example a line saying what it
+/// does, the command line below it (indented once more). Every `cargo score-fly ...` line is
+/// parsed by a test (`tests/cli/help.rs`).
+fn examples(text: &str) -> StyledStr {
+    let heading = anstyle::Style::new().bold().underline();
+    let mut help = format!("{heading}Examples:{heading:#}\n");
+    for line in text.lines() {
+        if !line.is_empty() {
+            help.push_str("  ");
+        }
+        help.push_str(line);
+        help.push('\n');
+    }
+    help.into()
+}
+
+/// Examples of `init`.
+const INIT_EXAMPLES: &str = "\
+Start a project here (.score-fly/, and score.yaml unless the package has one):
+  cargo score-fly init
+
+Choose the prefix of the project's Fly app names (global on Fly):
+  cargo score-fly init --app-prefix acme-
+
+Print the package's workload as an attribute to paste on its main:
+  cargo score-fly init --macro";
+
+/// Examples of `generate`.
+const GENERATE_EXAMPLES: &str = "\
+Write fly.toml for ./score.yaml, or for the workloads of the cargo package here:
+  cargo score-fly generate
+
+Fail (exit 1) when a committed fly.toml is out of date, as in CI:
+  cargo score-fly generate --check
+
+Two workloads into a folder, with one secrets file per app for `fly secrets import`:
+  cargo score-fly generate api.yaml worker.yaml -o fly/ --secrets-file fly/";
+
+/// Examples of `deploy`.
+const DEPLOY_EXAMPLES: &str = "\
+Show what would be built, created, provisioned and set; change nothing:
+  cargo score-fly deploy --dry-run
+
+Deploy the package here under the prefix acme-, new apps in Amsterdam:
+  cargo score-fly deploy --app-prefix acme- --region ams
+
+One machine per process group, and a longer wait for health checks:
+  cargo score-fly deploy --no-ha --deploy-args=--wait-timeout=10m";
+
+/// Examples of `build`.
+const BUILD_EXAMPLES: &str = "\
+Build the package's image and push it to Fly's registry:
+  cargo score-fly build --push
+
+Build the package api's image into an OCI layout folder (no registry):
+  cargo score-fly build -p api --output-oci target/oci
+
+Write a Dockerfile for Fly's remote builder instead (hosts that cannot build Linux x86-64):
+  cargo score-fly build --builder dockerfile --build-env SQLX_OFFLINE=true";
+
+/// Examples of `provisioners add`.
+const PROVISIONERS_ADD_EXAMPLES: &str = "\
+Serve postgres resources with a script of the project ($SCORE_PROVISIONER_MODE tells the mode):
+  cargo score-fly provisioners add my-db postgres --cmd-binary ./provision-db.sh
+
+A database you already have: plain outputs (secret ones: --static-secrets-file FILE|-):
+  cargo score-fly provisioners add local-db postgres --static-json '{\"host\":\"localhost\"}'
+
+Only redis resources of class cache, with the builtin Upstash Redis:
+  cargo score-fly provisioners add cache redis --builtin redis --res-class cache";
+
+/// Examples of `provisioners list`.
+const PROVISIONERS_LIST_EXAMPLES: &str = "\
+The provisioners in matching order (the first that matches a resource wins):
+  cargo score-fly provisioners list
+
+The same as JSON, for scripts:
+  cargo score-fly provisioners list --format json";
+
+/// Examples of `provisioners remove`.
+const PROVISIONERS_REMOVE_EXAMPLES: &str = "\
+Stop using the provisioner local-db (its resources go to the next that matches):
+  cargo score-fly provisioners remove local-db
+
+The ids there are to remove:
+  cargo score-fly provisioners list";
+
+/// Examples of `resources list`.
+const RESOURCES_LIST_EXAMPLES: &str = "\
+Every provisioned resource, its workloads, provisioner and output names (* secret):
+  cargo score-fly resources list
+
+The same as JSON, for scripts:
+  cargo score-fly resources list --format json";
+
+/// Examples of `resources get-outputs`.
+const RESOURCES_GET_OUTPUTS_EXAMPLES: &str = "\
+The outputs of the database of workload web, secret ones masked:
+  cargo score-fly resources get-outputs 'postgres.default#web.db'
+
+With the secrets in clear, as JSON:
+  cargo score-fly resources get-outputs 'postgres.default#web.db' --show-secrets --format json";
+
+/// Examples of `resources deprovision`.
+const RESOURCES_DEPROVISION_EXAMPLES: &str = "\
+Delete the database of workload web (the next generate provisions it again if web still
+declares it):
+  cargo score-fly resources deprovision 'postgres.default#web.db'
+
+The uids there are to deprovision:
+  cargo score-fly resources list";
+
+/// Examples of `builtin-provisioners`.
+const BUILTIN_EXAMPLES: &str = "\
+Provision a postgres database score-flyio style (request JSON on stdin, response on stdout):
+  cargo score-fly builtin-provisioners postgres provision --app-prefix acme- < request.json
+
+Deprovision it again, with the same request:
+  cargo score-fly builtin-provisioners postgres deprovision --app-prefix acme- < request.json";
+
+/// Examples of `completions`.
+const COMPLETIONS_EXAMPLES: &str = "\
+Bash: write the script once, source it from ~/.bashrc (after cargo's completion):
+  cargo score-fly completions bash > ~/.local/share/cargo-score-fly.bash
+
+Zsh: a file `_cargo-score-fly` in a folder of $fpath (cargo's zsh completion calls it):
+  cargo score-fly completions zsh > ~/.zfunc/_cargo-score-fly
+
+Fish: a file fish reads at startup:
+  cargo score-fly completions fish > ~/.config/fish/conf.d/cargo-score-fly.fish";
 
 /// Drops the `score-fly` argument cargo inserts when run as `cargo score-fly`.
 pub fn args_without_cargo_subcommand(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
@@ -74,12 +207,16 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the project state folder `.score-fly/` and a sample Score file.
+    #[command(after_long_help = examples(INIT_EXAMPLES))]
     Init(InitArgs),
     /// Add Score workloads to the project, provision their resources and write fly.toml files.
+    #[command(after_long_help = examples(GENERATE_EXAMPLES))]
     Generate(GenerateArgs),
     /// Build the image, provision resources, write fly.toml, create the app, import secrets and `fly deploy`.
+    #[command(after_long_help = examples(DEPLOY_EXAMPLES))]
     Deploy(DeployArgs),
     /// Build a package's container image without Docker: its Linux x86-64 binary on a base image.
+    #[command(after_long_help = examples(BUILD_EXAMPLES))]
     Build(BuildArgs),
     /// Manage the provisioners that turn resources into outputs.
     #[command(subcommand)]
@@ -88,7 +225,11 @@ pub enum Command {
     #[command(subcommand)]
     Resources(ResourcesCommand),
     /// Run a builtin Fly provisioner: request JSON on stdin, response JSON on stdout (score-flyio compatible).
+    #[command(after_long_help = examples(BUILTIN_EXAMPLES))]
     BuiltinProvisioners(BuiltinArgs),
+    /// Print the shell completion script of `cargo score-fly` (and `cargo-score-fly`) on stdout.
+    #[command(after_long_help = examples(COMPLETIONS_EXAMPLES))]
+    Completions(CompletionsArgs),
 }
 
 /// Output format of list commands.
@@ -126,10 +267,13 @@ pub struct InitArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProvisionersCommand {
     /// Add a provisioner in front of the others (replacing one with the same id or the same type/class/id).
+    #[command(after_long_help = examples(PROVISIONERS_ADD_EXAMPLES))]
     Add(Box<ProvisionerAddArgs>),
     /// List the provisioners in matching order (the first that matches a resource wins).
+    #[command(after_long_help = examples(PROVISIONERS_LIST_EXAMPLES))]
     List(FormatArgs),
     /// Remove a provisioner.
+    #[command(after_long_help = examples(PROVISIONERS_REMOVE_EXAMPLES))]
     Remove {
         /// Its id.
         id: String,
@@ -186,8 +330,10 @@ pub struct FormatArgs {
 #[derive(Debug, Subcommand)]
 pub enum ResourcesCommand {
     /// List the provisioned resources.
+    #[command(after_long_help = examples(RESOURCES_LIST_EXAMPLES))]
     List(FormatArgs),
     /// Show the outputs of a resource (secret outputs masked unless --show-secrets).
+    #[command(after_long_help = examples(RESOURCES_GET_OUTPUTS_EXAMPLES))]
     GetOutputs {
         /// The resource uid (`type.class#id`).
         uid: String,
@@ -199,6 +345,7 @@ pub enum ResourcesCommand {
         format: FormatArgs,
     },
     /// Deprovision a resource and remove it from the project.
+    #[command(after_long_help = examples(RESOURCES_DEPROVISION_EXAMPLES))]
     Deprovision {
         /// The resource uid (`type.class#id`).
         uid: String,
@@ -306,7 +453,7 @@ pub struct BuildArgs {
 #[derive(Debug, Args)]
 pub struct WorkloadArgs {
     /// Score files. Without files, inside a cargo package or workspace the workloads of its
-    /// packages are used (score.yaml beside Cargo.toml or #[`score_workload`]); elsewhere
+    /// packages are used (score.yaml beside Cargo.toml or `#[score_workload]`); elsewhere
     /// score.yaml.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -433,4 +580,24 @@ pub struct BuiltinArgs {
     /// Region for new things.
     #[arg(long, value_name = "REGION", help = "Region for new things [default: $FLY_REGION, $FLY_REGION_NAME]")]
     pub region: Option<String>,
+}
+
+/// `completions <shell>`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+/// A shell `completions` writes a script for: those whose cargo completion hands
+/// `cargo score-fly ...` to ours (bash and fish through the glue the script carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash (with the bash-completion package, as cargo's own completion).
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }

@@ -13,18 +13,16 @@
 //!   `../shared/reference/fly.md`): set `FLY_FLAPS_BASE_URL` to [`FakeFly::url`] and call
 //!   `{url}/v1/apps/{app}`. Every request needs `Authorization: Bearer <token>` or
 //!   `FlyV1 <token>` with the configured token, else `401 {"error":"unauthorized"}`. Errors
-//!   are `{"error": "..."}` with a status above 299. Routes:
-//!   - `GET /v1/apps?org_slug=ORG` → `{"apps":[{"id","name","machine_count","network"}],"total_apps"}`
-//!   - `POST /v1/apps` `{"app_name"|"name","org_slug","network"?}` → `201`, empty body; `422`
-//!     name taken (also by another org), `400` invalid name, `404` unknown org.
+//!   are `{"error": "..."}` with a status above 299. Only the routes score-fly calls
+//!   (`score_fly_core::fly::api`) exist; any other is `404` (apps are created, secrets set,
+//!   volumes and IPs made through the fake flyctl, as score-fly does). Routes:
 //!   - `GET /v1/apps/{app}` → `{"id","name","organization":{"name","slug"},"status"}`
 //!     (`status` is `pending` until the first deploy, then `deployed`); `404 {"error":"app not
 //!     found"}` for a free name; `403` for a name taken by another organisation.
 //!   - `DELETE /v1/apps/{app}` → `202`, empty body (its volumes, and its Postgres cluster
 //!     record if it is one, go with it).
 //!   - `GET /v1/apps/{app}/machines` → `[{"id","name","state":"started","region","config",
-//!     "private_ip","instance_id","image_ref","created_at","updated_at"}]`;
-//!     `GET /v1/apps/{app}/machines/{id}` → one of them.
+//!     "private_ip","instance_id","image_ref","created_at","updated_at"}]`.
 //!   - `POST /v1/apps/{app}/machines/{id}/exec` `{"command":[...]}` or `{"cmd":"..."}`, with
 //!     `"timeout"` (seconds, default 30) → `{"stdout","stderr","exit_code"}` (plus
 //!     `"exit_signal"` when killed by one). Only machines of a Postgres cluster app run
@@ -33,12 +31,7 @@
 //!     [`PostgresTarget`]). `argv[0]` must be `psql` (any path ending in `/psql`), or the
 //!     command must be `sh -c SCRIPT` / `bash -c SCRIPT`; anything else, or a machine of an
 //!     ordinary app, is `400`. A command outliving its timeout is killed: `408`.
-//!   - `GET /v1/apps/{app}/secrets` → `{"secrets":[{"name","digest","created_at","updated_at"}]}`;
-//!     `POST /v1/apps/{app}/secrets` `{"values":{"K":"v","GONE":null}}` → `{"secrets":[...],
-//!     "version":N}` (values set this way count as staged until the next deploy).
-//!   - `GET|POST /v1/apps/{app}/volumes` (`{"name","region","size_gb"}`), `GET|DELETE
-//!     /v1/apps/{app}/volumes/{id}`.
-//!   - `GET|POST /v1/apps/{app}/ip_assignments` (`{"type":"v4"|"shared_v4"|"v6"|"private_v6"}`).
+//!   - `GET /v1/apps/{app}/volumes` → the app's volumes (Machines API volume JSON).
 //! - **flyctl RPC** under `/fake/<command words joined by />` (e.g. `POST /fake/apps/create`):
 //!   the fake flyctl sends each command's parsed arguments as JSON, the server owns every
 //!   state-dependent rule (names taken, apps missing, secrets referenced by `[[files]]`,
@@ -49,7 +42,7 @@
 //!
 //! [`FakeFly::fail_next`] makes the next matching request fail once with a given status
 //! and message. The key is a flyctl command (`"deploy"`, `"apps create"`, `"secrets
-//! import"`, `"postgres create"`...), an API route with its method (`"POST /v1/apps"`), or
+//! import"`, `"postgres create"`...), an API route with its method (`"GET /v1/apps/demo"`), or
 //! a path alone (`"/v1/apps/demo"`, any method).
 //!
 //! # Example

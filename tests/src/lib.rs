@@ -18,7 +18,9 @@
 //! - [`todo`]: `examples/todo` as a standalone project that compiles.
 //! - [`shared_target_dir`] and [`build_lock`]: the cargo target folder the tests that build a
 //!   service (`build`, `deploy` without `--image`) share.
-//! - [`shared_dir`]: where the read-only reference material (`../shared/`) lives.
+//! - [`shared_dir`]: where the read-only reference material (`../shared/`) lives, and
+//!   [`shared_or_skip`]: what a test that needs it does when it is missing (skip with a note on
+//!   a developer's machine, fail in CI).
 
 pub mod fake_fly;
 pub mod fake_flyctl;
@@ -44,6 +46,51 @@ pub fn shared_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// What a test that needs the shared reference folder does: use it, skip (a developer's
+/// machine without it), or fail (CI without it: CI never goes green on fewer tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedDir {
+    /// The folder is there.
+    Present(PathBuf),
+    /// It is missing on a developer's machine: the test says so and checks nothing.
+    Skip,
+    /// It is missing in CI: the test fails.
+    Fail,
+}
+
+/// Whether the environment variable `CI` says this is a CI run: set to anything but the
+/// empty string, `0` or `false` (GitHub Actions, GitLab and most others set `CI=true`).
+pub fn is_ci(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// The rule: the folder if present; when missing, skip on a developer's machine, fail in CI.
+pub fn shared_dir_rule(dir: Option<PathBuf>, ci: bool) -> SharedDir {
+    match (dir, ci) {
+        (Some(dir), _) => SharedDir::Present(dir),
+        (None, false) => SharedDir::Skip,
+        (None, true) => SharedDir::Fail,
+    }
+}
+
+/// [`shared_dir`] for a test that needs it for `what` (e.g. "the official Score samples"):
+/// `None`, with a note on stderr, when it is missing on a developer's machine; a panic when it
+/// is missing and `CI` is set.
+pub fn shared_or_skip(what: &str) -> Option<PathBuf> {
+    match shared_dir_rule(shared_dir(), is_ci(std::env::var_os("CI").as_deref())) {
+        SharedDir::Present(dir) => Some(dir),
+        SharedDir::Skip => {
+            eprintln!(
+                "note: {what} is not checked: the shared reference folder (../shared, or SCORE_FLY_SHARED_DIR) is missing"
+            );
+            None
+        }
+        SharedDir::Fail => panic!(
+            "{what} needs the shared reference folder (../shared, or SCORE_FLY_SHARED_DIR), missing; CI is set, so this fails instead of skipping"
+        ),
+    }
+}
+
 /// The cargo target folder every test that builds a service (a standalone copy of
 /// `examples/hello` or `examples/todo`) passes to the product: `<target>/tests/score-fly-build`,
 /// beside the calling test binary's own target folder (`<target>/<profile>/deps/<test>`).
@@ -66,4 +113,32 @@ pub fn shared_target_dir() -> PathBuf {
 pub fn build_lock() -> MutexGuard<'static, ()> {
     static BUILD: Mutex<()> = Mutex::new(());
     BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::PathBuf;
+
+    use super::{SharedDir, is_ci, shared_dir_rule};
+
+    #[test]
+    fn a_missing_shared_folder_skips_on_a_developer_machine_and_fails_in_ci() {
+        let dir = PathBuf::from("/somewhere/shared");
+        assert_eq!(shared_dir_rule(Some(dir.clone()), false), SharedDir::Present(dir.clone()));
+        assert_eq!(shared_dir_rule(Some(dir.clone()), true), SharedDir::Present(dir));
+        assert_eq!(shared_dir_rule(None, false), SharedDir::Skip);
+        assert_eq!(shared_dir_rule(None, true), SharedDir::Fail);
+    }
+
+    #[test]
+    fn ci_is_any_value_but_empty_zero_or_false() {
+        for value in ["true", "1", "yes", "github"] {
+            assert!(is_ci(Some(OsStr::new(value))), "CI={value}");
+        }
+        for value in ["", "0", "false", "FALSE"] {
+            assert!(!is_ci(Some(OsStr::new(value))), "CI={value}");
+        }
+        assert!(!is_ci(None));
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod builtin;
+pub mod completions;
 pub mod deploy;
 pub mod generate;
 pub mod init;

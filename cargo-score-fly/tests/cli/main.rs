@@ -39,6 +39,9 @@
 //!   the header of a fly.toml from `#[score_workload]`;
 //! - [`examples`]: `examples/hello` and `examples/todo`, their fly.toml snapshot-tested;
 //! - [`readme`]: every `cargo score-fly` line of the README (the CI workflow too) parses;
+//! - [`help`]: every command's `--help`/`-h` free of Markdown artefacts, and the examples
+//!   ending each long help parse and run that command;
+//! - [`completions`]: `completions bash|zsh|fish`, and bash completing `cargo score-fly ...`;
 //! - [`hostile`]: issue 10's classes of hostile input, each run as a probe under a memory
 //!   limit and a timeout (bounds, numbers, paths, secrets, identity, fuzz regressions);
 //! - [`newcomer`]: issue 11's walkthrough: a native-tls Postgres service from `init` to a
@@ -62,12 +65,14 @@ mod cargo_selection;
 mod cargo_settings;
 mod check;
 mod colors;
+mod completions;
 mod concurrency;
 mod crash;
 mod errors;
 mod examples;
 mod fixtures;
 mod generate;
+mod help;
 mod hostile;
 mod image;
 mod init;

@@ -31,6 +31,8 @@ fn documented_commands() -> Vec<String> {
         let command = &line[start..];
         let command = command.split(" #").next().unwrap_or(command);
         let command = command.split(" &&").next().unwrap_or(command);
+        // A redirection (`> file`, `< file`) is the shell's, not an argument.
+        let command = command.split(['>', '<']).next().unwrap_or(command);
         commands.push(command.trim().to_owned());
     }
     commands

@@ -84,7 +84,9 @@ fn ok_or_error(result: ApiResult, status: u16) -> Response {
     }
 }
 
-/// The Machines API.
+/// The Machines API: only the routes score-fly calls (`score_fly_core::fly::api`): an app
+/// (`GET`, `DELETE`), its machines and volumes (`GET`), and `exec` in a machine. Any other
+/// route is `404`, as Fly answers an unknown one.
 fn machines_api(shared: &Shared, request: &Request, segments: &[String], body: &Value) -> Response {
     let method = request.method.as_str();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -93,32 +95,12 @@ fn machines_api(shared: &Shared, request: &Request, segments: &[String], body: &
     }
     let mut state = shared.lock();
     match (method, segs.as_slice()) {
-        ("GET", ["apps"]) => {
-            let Some(org) = request.query_param("org_slug") else {
-                return Response::error(400, "org_slug is required");
-            };
-            if !shared.options.orgs.contains(&org) {
-                return Response::error(404, "organization not found");
-            }
-            Response::json(200, &state.list_apps(Some(&org)))
-        }
-        ("POST", ["apps"]) => {
-            let name = opt_str(body, "app_name").or_else(|| opt_str(body, "name")).unwrap_or_default();
-            let org = match req_str(body, "org_slug") {
-                Ok(org) => org,
-                Err(error) => return Response::error(error.status, &error.message),
-            };
-            match state.create_app(&name, &org, opt_str(body, "network"), AppKind::App) {
-                Ok(_) => Response::empty(201),
-                Err(error) => Response::error(error.status, &error.message),
-            }
-        }
         (_, ["apps", app, rest @ ..]) => {
             let app_json = match state.api_app(app) {
                 Ok(found) => State::app_json(found),
                 Err(error) => return Response::error(error.status, &error.message),
             };
-            app_routes(&mut state, request, app, rest, body, &app_json)
+            app_routes(&mut state, request, app, rest, &app_json)
         }
         _ => Response::error(404, &format!("not found: {method} {}", request.path)),
     }
@@ -147,16 +129,8 @@ fn exec_route(shared: &Shared, app: &str, id: &str, body: &Value) -> Response {
 }
 
 /// Routes under `/v1/apps/{app}` (the app exists and is visible).
-fn app_routes(
-    state: &mut State,
-    request: &Request,
-    app: &str,
-    rest: &[&str],
-    body: &Value,
-    app_json: &Value,
-) -> Response {
+fn app_routes(state: &mut State, request: &Request, app: &str, rest: &[&str], app_json: &Value) -> Response {
     let method = request.method.as_str();
-    let machines = state.apps.get(app).map(|a| a.machines.clone()).unwrap_or_default();
     match (method, rest) {
         ("GET", []) => Response::json(200, app_json),
         ("DELETE", []) => match state.destroy_app(app) {
@@ -164,72 +138,11 @@ fn app_routes(
             Err(error) => Response::error(error.status, &error.message),
         },
         ("GET", ["machines"]) => {
-            let region = request.query_param("region");
-            let list: Vec<Value> = machines
-                .iter()
-                .filter(|m| region.as_ref().is_none_or(|r| &m.region == r))
-                .map(State::machine_json)
-                .collect();
+            let list: Vec<Value> =
+                state.apps.get(app).map(|a| a.machines.iter().map(State::machine_json).collect()).unwrap_or_default();
             Response::json(200, &Value::Array(list))
         }
-        ("GET", ["machines", id]) => match machines.iter().find(|m| m.id == *id) {
-            Some(machine) => Response::json(200, &State::machine_json(machine)),
-            None => Response::error(404, "machine not found"),
-        },
-        ("GET", ["secrets"]) => {
-            let list = state.apps.get(app).map(State::secrets_json).unwrap_or_default();
-            Response::json(200, &json!({ "secrets": list }))
-        }
-        ("POST", ["secrets"]) => {
-            let Some(values) = body.get("values").and_then(Value::as_object) else {
-                return Response::error(400, "values is required: {\"values\": {\"NAME\": \"value\" | null}}");
-            };
-            let mut set = BTreeMap::new();
-            let mut unset = Vec::new();
-            for (name, value) in values {
-                match value {
-                    Value::String(v) => {
-                        set.insert(name.clone(), v.clone());
-                    }
-                    Value::Null => unset.push(name.clone()),
-                    _ => return Response::error(400, &format!("values.{name} must be a string or null")),
-                }
-            }
-            let mut version = 0;
-            if !set.is_empty() {
-                match state.set_secrets(app, &set, false) {
-                    Ok(v) => version = v,
-                    Err(error) => return Response::error(error.status, &error.message),
-                }
-            }
-            if let Some(found) = state.apps.get_mut(app) {
-                for name in &unset {
-                    found.secrets.remove(name);
-                }
-            }
-            let list = state.apps.get(app).map(State::secrets_json).unwrap_or_default();
-            Response::json(200, &json!({ "secrets": list, "version": version }))
-        }
         ("GET", ["volumes"]) => ok_or_error(state.volumes_list(app), 200),
-        ("POST", ["volumes"]) => {
-            let mut request_body = body.clone();
-            request_body["app"] = json!(app);
-            ok_or_error(state.volumes_create(&request_body).map(|list| list[0].clone()), 200)
-        }
-        ("GET", ["volumes", id]) => match state.volumes.iter().find(|v| v.app == app && v.id == *id) {
-            Some(volume) => Response::json(200, &State::volume_json(volume)),
-            None => Response::error(404, "volume not found"),
-        },
-        ("DELETE", ["volumes", id]) => ok_or_error(state.volume_destroy(id, Some(app)), 200),
-        ("GET", ["ip_assignments"]) => {
-            let ips: Vec<Value> =
-                state.apps.get(app).map(|a| a.ips.iter().map(State::ip_json).collect()).unwrap_or_default();
-            Response::json(200, &json!({ "ips": ips }))
-        }
-        ("POST", ["ip_assignments"]) => {
-            let kind = opt_str(body, "type").unwrap_or_default();
-            ok_or_error(state.allocate_ip(app, &kind), 200)
-        }
         _ => Response::error(404, &format!("not found: {method} {}", request.path)),
     }
 }

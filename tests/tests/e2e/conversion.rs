@@ -9,8 +9,10 @@
 //! whole error text is snapshotted.
 //!
 //! The Score samples and examples are read at runtime from the shared reference folder
-//! (`score_fly_tests::shared_dir()`); they are never copied into the project. When the folder
-//! is absent the sample tests say so on stderr and pass without checking anything.
+//! (`score_fly_tests::shared_or_skip`); they are never copied into the project. One test
+//! goes over every sample found there ([`SAMPLES`] says what each needs and checks, its
+//! snapshot is `sample_<name>`). When the folder is absent it says so on stderr and checks
+//! nothing on a developer's machine, and fails when `CI` is set.
 //!
 //! Secret values used here are fakes; they are asserted on in code but never appear in a
 //! snapshot (the header lists secret names only).
@@ -284,59 +286,275 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-// ----- the Score samples -----------------------------------------------------------------
+// ----- the official Score samples ---------------------------------------------------------
 
-/// Every sample and example shipped with the Score specification, relative to `score/`.
-const SAMPLES: &[&str] = &[
-    "examples/resources/amqp/score.yaml",
-    "examples/resources/dns/score.yaml",
-    "examples/resources/mysql/score.yaml",
-    "examples/resources/postgres/score.yaml",
-    "examples/resources/redis/score.yaml",
-    "examples/specification/annotations/score.yaml",
-    "examples/specification/command/score.yaml",
-    "examples/specification/files/score.yaml",
-    "examples/specification/limits-and-requests/score.yaml",
-    "examples/specification/probes/score.yaml",
-    "examples/specification/service/score.yaml",
-    "examples/specification/variables/score.yaml",
-    "examples/specification/volumes/score.yaml",
-    "samples/score-deprecated-files-and-volumes.yaml",
-    "samples/score-full.yaml",
+/// What an official Score sample needs to convert, and what its conversion must show besides
+/// its snapshot (`sample_<name>`, see [`snapshot_name`]).
+struct Sample {
+    /// Path under the shared `score/` folder.
+    path: &'static str,
+    /// The options it converts with, given the folder it sits in.
+    options: fn(&Path) -> ConvertOptions,
+    /// Whether `source` files are read (from the sample's folder) or refused.
+    local_files: bool,
+    /// The checks on its result.
+    expect: Expect,
+}
+
+/// A sample's expected outcome, with checks on the typed result.
+enum Expect {
+    /// It converts; the checks take the conversion and the snapshot text.
+    Converts(fn(&Conversion, &str)),
+    /// Fly cannot run it; the checks take the error and the load warnings.
+    Fails(fn(&ConvertError, &[String])),
+}
+
+/// Every official sample, with what it needs. The test reads the shared folder and fails on a
+/// sample missing here (or listed here and gone), so a new sample cannot go unchecked.
+const SAMPLES: &[Sample] = &[
+    Sample {
+        path: "examples/resources/amqp/score.yaml",
+        options: |_| {
+            options_with([(
+                "my-amqp",
+                outputs(
+                    "amqp.default#my-workload.my-amqp",
+                    json!({"host": "demo-amqp.flycast", "port": 5672, "vhost": "/", "username": "app"}),
+                    json!({"password": AMQP_PASSWORD}),
+                ),
+            )])
+        },
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            check_secret_password(conversion, "AMQP_PASSWORD", AMQP_PASSWORD);
+            assert_eq!(env(conversion)["AMQP_VHOST"], "/");
+        }),
+    },
+    Sample {
+        path: "examples/resources/dns/score.yaml",
+        options: |_| {
+            options_with([
+                ("dns", outputs("dns.default#my-workload.dns", json!({"host": "my-workload.fly.dev"}), json!({}))),
+                ("route", outputs("route.default#my-workload.route", json!({}), json!({}))),
+            ])
+        },
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            assert!(conversion.secrets.is_empty());
+            assert_eq!(conversion.config.services.len(), 1);
+            assert_eq!(conversion.config.services[0].internal_port, 8080);
+        }),
+    },
+    Sample {
+        path: "examples/resources/mysql/score.yaml",
+        options: |_| {
+            options_with([(
+                "my-mysql",
+                outputs(
+                    "mysql.default#my-workload.my-mysql",
+                    json!({"host": "demo-mysql.flycast", "port": 3306, "name": "app", "database": "app", "username": "app"}),
+                    json!({"password": MYSQL_PASSWORD}),
+                ),
+            )])
+        },
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            check_secret_password(conversion, "MYSQL_PASSWORD", MYSQL_PASSWORD);
+            assert_eq!(env(conversion)["MYSQL_PORT"], "3306");
+        }),
+    },
+    Sample {
+        path: "examples/resources/postgres/score.yaml",
+        options: |_| options_with([("my-postgres", postgres_outputs("postgres.default#my-workload.my-postgres"))]),
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            check_secret_password(conversion, "POSTGRES_PASSWORD", PG_PASSWORD);
+            assert_eq!(env(conversion)["POSTGRES_HOST"], "demo-pg.flycast");
+            assert_eq!(env(conversion)["POSTGRES_PORT"], "5432");
+            assert_eq!(env(conversion)["POSTGRES_DATABASE"], "app_db");
+            assert_eq!(env(conversion)["POSTGRES_USERNAME"], "app_user");
+        }),
+    },
+    Sample {
+        path: "examples/resources/redis/score.yaml",
+        options: |_| {
+            options_with([(
+                "my-redis",
+                outputs(
+                    "redis.default#my-workload.my-redis",
+                    json!({"host": "demo-redis.flycast", "port": 6379, "username": "default"}),
+                    json!({"password": REDIS_PASSWORD}),
+                ),
+            )])
+        },
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            check_secret_password(conversion, "REDIS_PASSWORD", REDIS_PASSWORD);
+            assert_eq!(env(conversion)["REDIS_HOST"], "demo-redis.flycast");
+        }),
+    },
+    Sample {
+        path: "examples/specification/annotations/score.yaml",
+        options: |_| options(),
+        local_files: true,
+        expect: Expect::Converts(|conversion, snapshot| {
+            assert_eq!(conversion.config.app, "demo-my-workload");
+            // Annotations under other prefixes are left alone.
+            assert!(!snapshot.contains("podscoreannotation"));
+        }),
+    },
+    Sample {
+        path: "examples/specification/command/score.yaml",
+        options: |_| options(),
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            let experimental = conversion.config.experimental.as_ref().expect("[experimental]");
+            assert_eq!(experimental.entrypoint.as_deref(), Some(&["/bin/sh".to_owned()][..]));
+            assert_eq!(experimental.cmd.as_ref().map(Vec::len), Some(2));
+        }),
+    },
+    Sample {
+        path: "examples/specification/files/score.yaml",
+        // fly.toml beside the Score file: local paths are relative to the same folder.
+        options: |folder| ConvertOptions { score_dir: folder.to_owned(), out_dir: folder.to_owned(), ..options() },
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            let files: BTreeMap<&str, &fly::config::FileEntry> =
+                conversion.config.files.iter().map(|f| (f.guest_path.as_str(), f)).collect();
+            assert_eq!(files["/fileA.txt"].local_path.as_deref(), Some("fileA.txt"));
+            assert_eq!(files["/fileB.txt"].raw_value.as_deref(), Some("I am fileB!\n"));
+            let generated = &conversion.generated_files;
+            assert_eq!(generated.len(), 1);
+            assert_eq!(generated[0].bytes, b"hello world");
+            assert_eq!(files["/fileC.bin"].local_path.as_deref(), Some(generated[0].path.to_str().unwrap()));
+        }),
+    },
+    Sample {
+        path: "examples/specification/limits-and-requests/score.yaml",
+        options: |_| options(),
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            // limits 250m / 256Mi are the largest: one shared CPU (rounded up, with a warning), 256 MB.
+            assert_eq!(conversion.config.vm[0].size, "shared-cpu-1x");
+            assert_eq!(conversion.config.vm[0].memory, "256mb");
+            assert_eq!(conversion.warnings.len(), 1, "{:?}", warning_lines(conversion));
+            assert!(
+                conversion.warnings[0].message.contains("cpu 250m rounded up to 1"),
+                "{:?}",
+                warning_lines(conversion)
+            );
+        }),
+    },
+    Sample {
+        path: "examples/specification/probes/score.yaml",
+        options: |_| options(),
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            // No service: both probes are machine checks.
+            let checks = &conversion.config.checks;
+            assert_eq!(checks.keys().collect::<Vec<_>>(), ["liveness_probe", "readiness_probe"]);
+            assert_eq!(checks["liveness_probe"].request.path, "/alive");
+            assert_eq!(checks["readiness_probe"].request.path, "/ready");
+        }),
+    },
+    Sample {
+        path: "examples/specification/service/score.yaml",
+        options: |_| options(),
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            let services = &conversion.config.services;
+            assert!(conversion.config.http_service.is_none());
+            assert_eq!(services.len(), 2);
+            let www = services.iter().find(|s| s.protocol == "tcp").expect("tcp service");
+            assert_eq!((www.internal_port, www.ports[0].port), (3001, 8080));
+            let stream = services.iter().find(|s| s.protocol == "udp").expect("udp service");
+            assert_eq!((stream.internal_port, stream.ports[0].port), (19245, 19245));
+        }),
+    },
+    Sample {
+        path: "examples/specification/variables/score.yaml",
+        options: |_| options(),
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            assert_eq!(env(conversion).get("TEST").map(String::as_str), Some("hello-world"));
+        }),
+    },
+    Sample {
+        path: "examples/specification/volumes/score.yaml",
+        options: |_| options_with([("data", volume_outputs("volume.default#my-workload.data"))]),
+        local_files: true,
+        expect: Expect::Converts(|conversion, _| {
+            let mounts = &conversion.config.mounts;
+            assert_eq!(mounts.len(), 1);
+            assert_eq!((mounts[0].source.as_str(), mounts[0].destination.as_str()), ("data_vol", "/data"));
+        }),
+    },
+    Sample {
+        path: "samples/score-deprecated-files-and-volumes.yaml",
+        options: |_| options(),
+        local_files: false,
+        expect: Expect::Fails(|error, warnings| {
+            assert!(warnings.iter().any(|w| w.contains("containers.main.files")), "{warnings:?}");
+            // The file converts fine; only the volume name is a problem.
+            assert_only_problem(
+                error,
+                r#"containers.main.volumes["/mnt/vol"].source"#,
+                "`some-volume` is not a valid Fly volume name",
+            );
+            assert!(error.problems[0].message.contains("some_volume"), "the message suggests a valid name: {error}");
+        }),
+    },
+    Sample {
+        path: "samples/score-full.yaml",
+        options: |folder| {
+            let empty = |uid: &str| outputs(uid, json!({}), json!({}));
+            ConvertOptions {
+                score_dir: folder.to_owned(),
+                out_dir: folder.to_owned(),
+                resources: BTreeMap::from([
+                    ("resource-one1".to_owned(), empty("Resource-One.default#example-workload-name123.resource-one1")),
+                    ("resource-two2".to_owned(), empty("Resource-Two.default#example-workload-name123.resource-two2")),
+                    ("resource-three".to_owned(), empty("Type-Three.default#shared-type-three")),
+                ]),
+                ..options()
+            }
+        },
+        local_files: true,
+        expect: Expect::Fails(|error, _| {
+            assert_problem(error, "containers", "container-one1, container-two2");
+            assert_problem(error, r#"containers.container-one1.files["/my/file"].mode"#, "0600");
+            assert_problem(error, r#"containers.container-one1.files["/my/file"].source"#, "file.txt");
+            assert_problem(error, "containers.container-one1.volumes", "at most one volume");
+            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something"].path"#, "/sub/path");
+            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something"].source"#, "`volume-name`");
+            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something-else"].source"#, "`volume-two`");
+        }),
+    },
 ];
 
-/// The shared `score/` folder, or `None` (with a note on stderr) when it is not available.
-fn score_samples_dir() -> Option<PathBuf> {
-    let dir = score_fly_tests::shared_dir().map(|d| d.join("score")).filter(|d| d.is_dir());
-    if dir.is_none() {
-        eprintln!("the shared Score samples are not available (set SCORE_FLY_SHARED_DIR); sample test skipped");
+/// The Score documents of the shared `score/` folder, as paths under it:
+/// `examples/{resources,specification}/*/score.yaml` and `samples/*.yaml`.
+fn shared_samples(score: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for group in ["examples/resources", "examples/specification"] {
+        let folder = score.join(group);
+        for entry in std::fs::read_dir(&folder).unwrap_or_else(|e| panic!("cannot list {}: {e}", folder.display())) {
+            let path = entry.unwrap().path();
+            if path.join("score.yaml").is_file() {
+                found.push(format!("{group}/{}/score.yaml", path.file_name().unwrap().to_string_lossy()));
+            }
+        }
     }
-    dir
-}
-
-/// A sample's text and the folder it sits in.
-fn read_sample(relative: &str) -> Option<(String, PathBuf)> {
-    let path = score_samples_dir()?.join(relative);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    Some((text, path.parent().expect("a sample is in a folder").to_path_buf()))
-}
-
-/// Loads a sample: its warnings as text, and the workload.
-fn load_sample(relative: &str, text: &str) -> (Vec<String>, spec::Workload) {
-    let loaded = spec::load_str(relative, text).unwrap_or_else(|e| panic!("sample {relative} must load:\n{e}"));
-    (loaded.warnings.iter().map(ToString::to_string).collect(), loaded.workload)
-}
-
-/// Converts a sample that Fly can run; returns the conversion and its snapshot text.
-fn sample_ok(relative: &str, options: &ConvertOptions) -> Option<(Conversion, String)> {
-    let (text, _) = read_sample(relative)?;
-    let (warnings, workload) = load_sample(relative, &text);
-    let conversion = fly::convert(&workload, options, &LocalFiles)
-        .unwrap_or_else(|e| panic!("sample {relative} must convert:\n{e}"));
-    let toml = conversion.to_toml();
-    flytoml::assert_valid(&toml);
-    let snapshot = render_with(&warnings, &conversion);
-    Some((conversion, snapshot))
+    let samples = score.join("samples");
+    for entry in std::fs::read_dir(&samples).unwrap_or_else(|e| panic!("cannot list {}: {e}", samples.display())) {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let extension = Path::new(&name).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        if matches!(extension.as_deref(), Some("yaml" | "yml")) {
+            found.push(format!("samples/{name}"));
+        }
+    }
+    found.sort();
+    found
 }
 
 /// The variable `password_var` read the secret `password` output: it must be an app secret
@@ -349,259 +567,83 @@ fn check_secret_password(conversion: &Conversion, password_var: &str, password: 
     assert_eq!(conversion.secrets.len(), 1, "only the password is secret: {:?}", conversion.secrets.keys());
 }
 
+/// A sample's snapshot name: `examples/specification/probes/score.yaml` → `sample_probes`,
+/// `examples/resources/dns/score.yaml` → `sample_resources_dns`, `samples/score-full.yaml` →
+/// `sample_full`.
+fn snapshot_name(path: &str) -> String {
+    let stem = if let Some(rest) = path.strip_prefix("examples/specification/") {
+        rest.trim_end_matches("/score.yaml").to_owned()
+    } else if let Some(rest) = path.strip_prefix("examples/resources/") {
+        format!("resources_{}", rest.trim_end_matches("/score.yaml"))
+    } else {
+        let name = path.strip_prefix("samples/").expect("a sample path");
+        let name = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+        name.strip_prefix("score-").unwrap_or(name).to_owned()
+    };
+    format!("sample_{}", stem.replace('-', "_"))
+}
+
 #[test]
-fn every_shared_sample_is_covered() {
-    let Some(dir) = score_samples_dir() else { return };
-    let mut found = Vec::new();
-    for group in ["examples/resources", "examples/specification"] {
-        for entry in std::fs::read_dir(dir.join(group)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.join("score.yaml").is_file() {
-                found.push(format!("{group}/{}/score.yaml", path.file_name().unwrap().to_string_lossy()));
-            }
+fn snapshot_names_follow_the_sample_paths() {
+    assert_eq!(snapshot_name("examples/specification/limits-and-requests/score.yaml"), "sample_limits_and_requests");
+    assert_eq!(snapshot_name("examples/resources/postgres/score.yaml"), "sample_resources_postgres");
+    assert_eq!(snapshot_name("samples/score-deprecated-files-and-volumes.yaml"), "sample_deprecated_files_and_volumes");
+}
+
+/// Loads, converts and checks one sample; returns its snapshot text (the shared folder's
+/// location, machine-dependent, named `<score>`).
+fn check_sample(score: &Path, sample: &Sample) -> String {
+    let path = score.join(sample.path);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let folder = path.parent().expect("a sample is in a folder");
+    let loaded =
+        spec::load_str(sample.path, &text).unwrap_or_else(|e| panic!("sample {} must load:\n{e}", sample.path));
+    let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+    let options = (sample.options)(folder);
+    let files: &dyn FileAccess = if sample.local_files { &LocalFiles } else { &NoFiles };
+    let result = fly::convert(&loaded.workload, &options, files);
+    let snapshot = match (&sample.expect, result) {
+        (Expect::Converts(check), Ok(conversion)) => {
+            flytoml::assert_valid(&conversion.to_toml());
+            let snapshot = render_with(&warnings, &conversion);
+            check(&conversion, &snapshot);
+            snapshot
+        }
+        (Expect::Fails(check), Err(error)) => {
+            check(&error, &warnings);
+            render_error(&warnings, &error)
+        }
+        (Expect::Converts(_), Err(error)) => panic!("sample {} must convert:\n{error}", sample.path),
+        (Expect::Fails(_), Ok(conversion)) => {
+            panic!("sample {} must not convert, but gave:\n{}", sample.path, conversion.to_toml())
+        }
+    };
+    snapshot.replace(&score.display().to_string(), "<score>")
+}
+
+/// Every official Score sample of the shared folder converts (or fails) as its snapshot
+/// says, with the checks [`SAMPLES`] lists for it. Every sample is checked before the test
+/// fails, and the failure names each failing sample.
+#[test]
+fn every_official_sample_converts_as_its_snapshot_says() {
+    let Some(shared) = score_fly_tests::shared_or_skip("the conversion of the official Score samples") else {
+        return;
+    };
+    let score = shared.join("score");
+    let found = shared_samples(&score);
+    let listed: Vec<&str> = SAMPLES.iter().map(|s| s.path).collect();
+    assert_eq!(found, listed, "a Score sample was added or removed: list it in SAMPLES (sorted)");
+    let mut failed = Vec::new();
+    for sample in SAMPLES {
+        let outcome = std::panic::catch_unwind(|| {
+            let snapshot = check_sample(&score, sample);
+            insta::assert_snapshot!(snapshot_name(sample.path), snapshot);
+        });
+        if outcome.is_err() {
+            failed.push(sample.path);
         }
     }
-    for entry in std::fs::read_dir(dir.join("samples")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        let extension = Path::new(&name).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if matches!(extension.as_deref(), Some("yaml" | "yml")) {
-            found.push(format!("samples/{name}"));
-        }
-    }
-    found.sort();
-    assert_eq!(found, SAMPLES, "a Score sample was added or removed: cover it in this file");
-}
-
-#[test]
-fn sample_annotations() {
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/annotations/score.yaml", &options()) else {
-        return;
-    };
-    assert_eq!(conversion.config.app, "demo-my-workload");
-    // Annotations under other prefixes are left alone.
-    assert!(!snapshot.contains("podscoreannotation"));
-    insta::assert_snapshot!("sample_annotations", snapshot);
-}
-
-#[test]
-fn sample_command() {
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/command/score.yaml", &options()) else {
-        return;
-    };
-    let experimental = conversion.config.experimental.as_ref().expect("[experimental]");
-    assert_eq!(experimental.entrypoint.as_deref(), Some(&["/bin/sh".to_owned()][..]));
-    assert_eq!(experimental.cmd.as_ref().map(Vec::len), Some(2));
-    insta::assert_snapshot!("sample_command", snapshot);
-}
-
-#[test]
-fn sample_files() {
-    let Some(dir) = score_samples_dir() else { return };
-    let folder = dir.join("examples/specification/files");
-    // fly.toml beside the Score file: local paths are relative to the same folder.
-    let options = ConvertOptions { score_dir: folder.clone(), out_dir: folder, ..options() };
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/files/score.yaml", &options) else {
-        return;
-    };
-    let files: BTreeMap<&str, &fly::config::FileEntry> =
-        conversion.config.files.iter().map(|f| (f.guest_path.as_str(), f)).collect();
-    assert_eq!(files["/fileA.txt"].local_path.as_deref(), Some("fileA.txt"));
-    assert_eq!(files["/fileB.txt"].raw_value.as_deref(), Some("I am fileB!\n"));
-    let generated = &conversion.generated_files;
-    assert_eq!(generated.len(), 1);
-    assert_eq!(generated[0].bytes, b"hello world");
-    assert_eq!(files["/fileC.bin"].local_path.as_deref(), Some(generated[0].path.to_str().unwrap()));
-    insta::assert_snapshot!("sample_files", snapshot);
-}
-
-#[test]
-fn sample_limits_and_requests() {
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/limits-and-requests/score.yaml", &options())
-    else {
-        return;
-    };
-    // limits 250m / 256Mi are the largest: one shared CPU (rounded up, with a warning), 256 MB.
-    assert_eq!(conversion.config.vm[0].size, "shared-cpu-1x");
-    assert_eq!(conversion.config.vm[0].memory, "256mb");
-    assert_eq!(conversion.warnings.len(), 1, "{:?}", warning_lines(&conversion));
-    assert!(conversion.warnings[0].message.contains("cpu 250m rounded up to 1"), "{:?}", warning_lines(&conversion));
-    insta::assert_snapshot!("sample_limits_and_requests", snapshot);
-}
-
-#[test]
-fn sample_probes() {
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/probes/score.yaml", &options()) else {
-        return;
-    };
-    // No service: both probes are machine checks.
-    let checks = &conversion.config.checks;
-    assert_eq!(checks.keys().collect::<Vec<_>>(), ["liveness_probe", "readiness_probe"]);
-    assert_eq!(checks["liveness_probe"].request.path, "/alive");
-    assert_eq!(checks["readiness_probe"].request.path, "/ready");
-    insta::assert_snapshot!("sample_probes", snapshot);
-}
-
-#[test]
-fn sample_service() {
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/service/score.yaml", &options()) else {
-        return;
-    };
-    let services = &conversion.config.services;
-    assert!(conversion.config.http_service.is_none());
-    assert_eq!(services.len(), 2);
-    let www = services.iter().find(|s| s.protocol == "tcp").expect("tcp service");
-    assert_eq!((www.internal_port, www.ports[0].port), (3001, 8080));
-    let stream = services.iter().find(|s| s.protocol == "udp").expect("udp service");
-    assert_eq!((stream.internal_port, stream.ports[0].port), (19245, 19245));
-    insta::assert_snapshot!("sample_service", snapshot);
-}
-
-#[test]
-fn sample_variables() {
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/variables/score.yaml", &options()) else {
-        return;
-    };
-    assert_eq!(env(&conversion).get("TEST").map(String::as_str), Some("hello-world"));
-    insta::assert_snapshot!("sample_variables", snapshot);
-}
-
-#[test]
-fn sample_volumes() {
-    let options = options_with([("data", volume_outputs("volume.default#my-workload.data"))]);
-    let Some((conversion, snapshot)) = sample_ok("examples/specification/volumes/score.yaml", &options) else {
-        return;
-    };
-    let mounts = &conversion.config.mounts;
-    assert_eq!(mounts.len(), 1);
-    assert_eq!((mounts[0].source.as_str(), mounts[0].destination.as_str()), ("data_vol", "/data"));
-    insta::assert_snapshot!("sample_volumes", snapshot);
-}
-
-#[test]
-fn sample_resources_postgres() {
-    let options = options_with([("my-postgres", postgres_outputs("postgres.default#my-workload.my-postgres"))]);
-    let Some((conversion, snapshot)) = sample_ok("examples/resources/postgres/score.yaml", &options) else {
-        return;
-    };
-    check_secret_password(&conversion, "POSTGRES_PASSWORD", PG_PASSWORD);
-    assert_eq!(env(&conversion)["POSTGRES_HOST"], "demo-pg.flycast");
-    assert_eq!(env(&conversion)["POSTGRES_PORT"], "5432");
-    assert_eq!(env(&conversion)["POSTGRES_DATABASE"], "app_db");
-    assert_eq!(env(&conversion)["POSTGRES_USERNAME"], "app_user");
-    insta::assert_snapshot!("sample_resources_postgres", snapshot);
-}
-
-#[test]
-fn sample_resources_mysql() {
-    let mysql = outputs(
-        "mysql.default#my-workload.my-mysql",
-        json!({"host": "demo-mysql.flycast", "port": 3306, "name": "app", "database": "app", "username": "app"}),
-        json!({"password": MYSQL_PASSWORD}),
-    );
-    let Some((conversion, snapshot)) =
-        sample_ok("examples/resources/mysql/score.yaml", &options_with([("my-mysql", mysql)]))
-    else {
-        return;
-    };
-    check_secret_password(&conversion, "MYSQL_PASSWORD", MYSQL_PASSWORD);
-    assert_eq!(env(&conversion)["MYSQL_PORT"], "3306");
-    insta::assert_snapshot!("sample_resources_mysql", snapshot);
-}
-
-#[test]
-fn sample_resources_redis() {
-    let redis = outputs(
-        "redis.default#my-workload.my-redis",
-        json!({"host": "demo-redis.flycast", "port": 6379, "username": "default"}),
-        json!({"password": REDIS_PASSWORD}),
-    );
-    let Some((conversion, snapshot)) =
-        sample_ok("examples/resources/redis/score.yaml", &options_with([("my-redis", redis)]))
-    else {
-        return;
-    };
-    check_secret_password(&conversion, "REDIS_PASSWORD", REDIS_PASSWORD);
-    assert_eq!(env(&conversion)["REDIS_HOST"], "demo-redis.flycast");
-    insta::assert_snapshot!("sample_resources_redis", snapshot);
-}
-
-#[test]
-fn sample_resources_amqp() {
-    let amqp = outputs(
-        "amqp.default#my-workload.my-amqp",
-        json!({"host": "demo-amqp.flycast", "port": 5672, "vhost": "/", "username": "app"}),
-        json!({"password": AMQP_PASSWORD}),
-    );
-    let Some((conversion, snapshot)) =
-        sample_ok("examples/resources/amqp/score.yaml", &options_with([("my-amqp", amqp)]))
-    else {
-        return;
-    };
-    check_secret_password(&conversion, "AMQP_PASSWORD", AMQP_PASSWORD);
-    assert_eq!(env(&conversion)["AMQP_VHOST"], "/");
-    insta::assert_snapshot!("sample_resources_amqp", snapshot);
-}
-
-#[test]
-fn sample_resources_dns() {
-    let options = options_with([
-        ("dns", outputs("dns.default#my-workload.dns", json!({"host": "my-workload.fly.dev"}), json!({}))),
-        ("route", outputs("route.default#my-workload.route", json!({}), json!({}))),
-    ]);
-    let Some((conversion, snapshot)) = sample_ok("examples/resources/dns/score.yaml", &options) else {
-        return;
-    };
-    assert!(conversion.secrets.is_empty());
-    assert_eq!(conversion.config.services.len(), 1);
-    assert_eq!(conversion.config.services[0].internal_port, 8080);
-    insta::assert_snapshot!("sample_resources_dns", snapshot);
-}
-
-#[test]
-fn sample_deprecated_files_and_volumes_cannot_run_on_fly() {
-    let relative = "samples/score-deprecated-files-and-volumes.yaml";
-    let Some((text, _)) = read_sample(relative) else { return };
-    let (warnings, workload) = load_sample(relative, &text);
-    assert!(warnings.iter().any(|w| w.contains("containers.main.files")), "{warnings:?}");
-    let error = fly::convert(&workload, &options(), &NoFiles).expect_err("`some-volume` is no Fly volume name");
-    // The file converts fine; only the volume name is a problem.
-    assert_only_problem(
-        &error,
-        r#"containers.main.volumes["/mnt/vol"].source"#,
-        "`some-volume` is not a valid Fly volume name",
-    );
-    assert!(error.problems[0].message.contains("some_volume"), "the message suggests a valid name: {error}");
-    insta::assert_snapshot!("sample_deprecated_files_and_volumes", render_error(&warnings, &error));
-}
-
-#[test]
-fn sample_full_cannot_run_on_fly() {
-    let relative = "samples/score-full.yaml";
-    let Some((text, folder)) = read_sample(relative) else { return };
-    let (warnings, workload) = load_sample(relative, &text);
-    let empty = |uid: &str| outputs(uid, json!({}), json!({}));
-    let options = ConvertOptions {
-        score_dir: folder.clone(),
-        out_dir: folder.clone(),
-        resources: BTreeMap::from([
-            ("resource-one1".to_owned(), empty("Resource-One.default#example-workload-name123.resource-one1")),
-            ("resource-two2".to_owned(), empty("Resource-Two.default#example-workload-name123.resource-two2")),
-            ("resource-three".to_owned(), empty("Type-Three.default#shared-type-three")),
-        ]),
-        ..options()
-    };
-    let error = fly::convert(&workload, &options, &LocalFiles).expect_err("score-full.yaml cannot run on Fly");
-    assert_problem(&error, "containers", "container-one1, container-two2");
-    assert_problem(&error, r#"containers.container-one1.files["/my/file"].mode"#, "0600");
-    assert_problem(&error, r#"containers.container-one1.files["/my/file"].source"#, "file.txt");
-    assert_problem(&error, "containers.container-one1.volumes", "at most one volume");
-    assert_problem(&error, r#"containers.container-one1.volumes["/mnt/something"].path"#, "/sub/path");
-    assert_problem(&error, r#"containers.container-one1.volumes["/mnt/something"].source"#, "`volume-name`");
-    assert_problem(&error, r#"containers.container-one1.volumes["/mnt/something-else"].source"#, "`volume-two`");
-    // The shared folder's location is machine-dependent: name it <score> in the snapshot.
-    let shared = score_samples_dir().unwrap();
-    let text = render_error(&warnings, &error).replace(&shared.display().to_string(), "<score>");
-    insta::assert_snapshot!("sample_full", text);
+    assert!(failed.is_empty(), "samples that fail (see each panic above): {failed:?}");
 }
 
 // ----- app name and image ----------------------------------------------------------------

@@ -82,15 +82,13 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/score")
 }
 
-/// Where the official schema is expected: `SCORE_SCHEMA_PATH`, else the shared reference folder.
-fn schema_location() -> PathBuf {
+/// Where the official schema is: `SCORE_SCHEMA_PATH`, else the shared reference folder
+/// (`None` when that is missing on a developer's machine; a failure in CI).
+fn schema_location() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SCORE_SCHEMA_PATH") {
-        return PathBuf::from(path);
+        return Some(PathBuf::from(path));
     }
-    score_fly_tests::shared_dir().map_or_else(
-        || score_fly_tests::workspace_root().join("../shared/score/score-v1b1.json"),
-        |dir| dir.join("score/score-v1b1.json"),
-    )
+    Some(score_fly_tests::shared_or_skip("the official Score schema as judge")?.join("score/score-v1b1.json"))
 }
 
 /// Reads the leading comment block of a corpus document into its expectation.
@@ -303,11 +301,7 @@ fn our_validator_follows_the_corpus_headers() {
 
 #[test]
 fn official_schema_judges_our_validator() {
-    let schema_path = schema_location();
-    if !schema_path.is_file() {
-        eprintln!("official Score schema not found at {}; the schema comparison is skipped", schema_path.display());
-        return;
-    }
+    let Some(schema_path) = schema_location() else { return };
     let schema: Value = serde_json::from_str(&read(&schema_path))
         .unwrap_or_else(|e| panic!("{} is not JSON: {e}", schema_path.display()));
     let validator = jsonschema::draft202012::new(&schema)
@@ -315,7 +309,7 @@ fn official_schema_judges_our_validator() {
 
     let (mut documents, problems) = project_corpus();
     fail_with("malformed corpus documents", &problems);
-    if let Some(shared) = score_fly_tests::shared_dir() {
+    if let Some(shared) = score_fly_tests::shared_or_skip("the official Score samples judged by the schema") {
         documents.extend(shared_documents(&shared));
     }
 
