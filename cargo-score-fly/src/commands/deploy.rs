@@ -571,8 +571,9 @@ fn dry_run(
     // (a cmd or http provisioner never run).
     let mut secrets_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if pending.is_empty() {
-        // Every output is known: the secrets are exact.
-        let converted = opened.convert(session)?;
+        // Every output is known: the secrets are exact (the images to be built stand in).
+        let built: BTreeSet<String> = to_build.iter().map(|s| s.loaded.workload.name().to_owned()).collect();
+        let converted = opened.convert_pretending(session, &built)?;
         for c in converted.iter().filter(|c| apps.iter().any(|(w, _)| *w == c.name)) {
             let d = AppDeploy::of(&opened.root, c, args.workloads.image.clone());
             let names: Vec<String> = d.secrets.keys().cloned().collect();

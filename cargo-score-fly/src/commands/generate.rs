@@ -406,11 +406,21 @@ impl Opened {
 
     /// Converts every workload of the project (warnings printed, pointing into the files).
     pub(crate) fn convert(&self, session: &Session) -> Result<Vec<Converted>, Failure> {
+        self.convert_pretending(session, &BTreeSet::new())
+    }
+
+    /// [`Opened::convert`], with a stand-in image for the workloads in `to_be_built` (a dry
+    /// run, which builds nothing).
+    pub(crate) fn convert_pretending(
+        &self,
+        session: &Session,
+        to_be_built: &BTreeSet<String>,
+    ) -> Result<Vec<Converted>, Failure> {
         let printer = &session.printer;
         let mut converted = Vec::new();
         let mut problems = Vec::new();
         for target in self.targets.values() {
-            let options = self.convert_options(target, false, false)?;
+            let options = self.convert_options(target, false, to_be_built.contains(&target.name))?;
             match fly::convert(&target.entry.spec, &options, &LocalFiles) {
                 Ok(conversion) => {
                     for w in &conversion.warnings {
