@@ -229,7 +229,7 @@ mod tests {
         let mut s = Settings::resolve(flags("f"), &[&none], &none, env(&vars)).unwrap();
         s.with_project_prefix("proj-");
         assert_eq!(s.target.image_ref(&s.target.app("api"), "v1"), "127.0.0.1:5000/proj-api:v1");
-        assert_eq!(s.target.token.as_ref().map(|t| t.expose()), Some("t0k"));
+        assert_eq!(s.target.token.as_ref().map(score_fly_core::secret::Secret::expose), Some("t0k"));
         assert_eq!(s.target.flyctl.as_deref(), Some(std::path::Path::new("/x/fly")));
     }
 
