@@ -124,6 +124,9 @@ pub struct Service {
     pub loaded: Loaded,
     /// Package settings over workspace settings.
     pub settings: Settings,
+    /// The package's own settings (`[package.metadata.score-fly]` alone), for
+    /// [`crate::settings::Settings::resolve`].
+    pub package_settings: Settings,
 }
 
 /// A cargo workspace and its services.
@@ -135,6 +138,8 @@ pub struct Workspace {
     pub target_dir: PathBuf,
     /// The chosen services.
     pub services: Vec<Service>,
+    /// `[workspace.metadata.score-fly]` alone.
+    pub settings: Settings,
 }
 
 /// The `Cargo.toml` of the current folder or an ancestor, if any.
@@ -197,10 +202,10 @@ pub fn init_package(cwd: &Path) -> Result<Option<InitPackage>, Failure> {
     let workspace_settings = Settings::from_metadata(&metadata.workspace_metadata, "workspace.metadata", "")?;
     let mut candidates: BTreeMap<String, Candidate<'_>> = BTreeMap::new();
     for package in metadata.workspace_packages() {
-        let settings =
-            Settings::from_metadata(&package.metadata, "package.metadata", &format!(" of package `{}`", package.name))?
-                .or(&workspace_settings);
-        candidates.insert(package.name.to_string(), Candidate { package, settings });
+        let own =
+            Settings::from_metadata(&package.metadata, "package.metadata", &format!(" of package `{}`", package.name))?;
+        let settings = own.clone().or(&workspace_settings);
+        candidates.insert(package.name.to_string(), Candidate { package, settings, own });
     }
     let with_bins: Vec<&Candidate<'_>> = candidates.values().filter(|c| !c.bins().is_empty()).collect();
     let candidate = if let Some(c) = package_of(&candidates, None, cwd) {
@@ -259,10 +264,10 @@ pub fn discover(args: &PackageArgs, cwd: &Path) -> Result<Workspace, Failure> {
     // Every member that declares a workload, with its settings.
     let mut candidates: BTreeMap<String, Candidate<'_>> = BTreeMap::new();
     for package in &members {
-        let settings =
-            Settings::from_metadata(&package.metadata, "package.metadata", &format!(" of package `{}`", package.name))?
-                .or(&workspace_settings);
-        candidates.insert(package.name.to_string(), Candidate { package, settings });
+        let own =
+            Settings::from_metadata(&package.metadata, "package.metadata", &format!(" of package `{}`", package.name))?;
+        let settings = own.clone().or(&workspace_settings);
+        candidates.insert(package.name.to_string(), Candidate { package, settings, own });
     }
 
     let chosen: Vec<&Candidate<'_>> = if !args.package.is_empty() {
@@ -306,12 +311,18 @@ pub fn discover(args: &PackageArgs, cwd: &Path) -> Result<Workspace, Failure> {
     for candidate in chosen {
         services.push(candidate.service(args.bin.as_deref())?);
     }
-    Ok(Workspace { root, target_dir: PathBuf::from(metadata.target_directory.as_std_path()), services })
+    Ok(Workspace {
+        root,
+        target_dir: PathBuf::from(metadata.target_directory.as_std_path()),
+        services,
+        settings: workspace_settings,
+    })
 }
 
 struct Candidate<'m> {
     package: &'m cargo_metadata::Package,
     settings: Settings,
+    own: Settings,
 }
 
 /// The package whose folder holds the given manifest or the current folder (the deepest).
@@ -422,6 +433,7 @@ impl Candidate<'_> {
                 loaded: from_file(&score_file)?,
                 origin: Origin::ScoreFile(score_file),
                 settings: self.settings.clone(),
+                package_settings: self.own.clone(),
             });
         };
         let (loaded, file) = match found {
@@ -452,6 +464,7 @@ impl Candidate<'_> {
             loaded,
             origin: Origin::Attribute { source, file },
             settings: self.settings.clone(),
+            package_settings: self.own.clone(),
         })
     }
 }

@@ -484,7 +484,7 @@ pub struct WorkloadArgs {
     #[arg(
         long,
         value_name = "ORG",
-        help = "Fly organisation for new apps and what builtin provisioners create [default: $FLY_ORG, the `org` setting, else personal]"
+        help = "Fly organisation for new apps and what builtin provisioners create [default: the `org` setting, else $FLY_ORG, else personal]"
     )]
     pub org: Option<String>,
     /// Provisioners running at once.

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Flow: [`cli`] parses arguments into plain `*Args`; each command in [`commands`] resolves
-//! them into settings, does its work through `score_fly_core`, and reports through the
+//! them with cargo metadata and the environment into [`settings::Settings`] (one Fly target), does its work through `score_fly_core`, and reports through the
 //! [`printer::Printer`] (status and warnings on stderr, machine output on stdout). Errors
 //! map to the documented [`exit`] codes.
 
@@ -19,6 +19,7 @@ pub mod commands;
 pub mod exit;
 pub mod printer;
 pub mod render;
+pub mod settings;
 pub mod table;
 
 use std::process::ExitCode;

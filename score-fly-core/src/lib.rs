@@ -20,7 +20,9 @@
 //! the only filesystem writes (atomic, never through a planted link, path-naming errors)
 //! and [`outputs`] decides which paths a run may write (never an input or a project file);
 //! [`limits`] names every bound on what is read; [`input`] reads the files users point at
-//! within those bounds.
+//! within those bounds. [`target`] is where score-fly deploys (flyctl, the Machines API and
+//! its token, the registry, organisation, region, app prefix, base image): the one place
+//! the Fly environment variables are read and apps and image references are named.
 //!
 //! This crate never prints and has no CLI: the `cargo-score-fly` binary does that.
 
@@ -45,3 +47,5 @@ pub mod secret;
 pub mod spec;
 #[cfg(feature = "engine")]
 pub mod state;
+#[cfg(feature = "fly")]
+pub mod target;

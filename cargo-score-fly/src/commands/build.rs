@@ -23,15 +23,13 @@ use std::collections::BTreeMap;
 use score_fly_core::image::{self, BaseRef, BlobCache, Credentials, PushEvent, Reference, Registry};
 use score_fly_core::outputs::{self, Output};
 use score_fly_core::provision::definition;
-use score_fly_core::secret::Secret;
 use score_fly_core::state::{ImageEntry, State};
+use score_fly_core::target::FlyTarget;
 
 use super::{Failure, Session};
 use crate::cargo::{self, Service};
 use crate::cli::{BuildArgs, Builder, Format};
-
-/// Fly's registry.
-pub const FLY_REGISTRY: &str = "registry.fly.io";
+use crate::settings::{Flags, Settings};
 
 /// Runs `build`.
 pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
@@ -41,9 +39,12 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
         check_output_oci(dir, &workspace)?;
     }
     let project = super::open_project_at(&workspace.root, session)?;
-    // The prefix as generate and deploy choose it: the flag, else the packages' setting; a
-    // change is allowed only while nothing exists on Fly under the old one.
-    let asked = super::asked_prefix(args.app_prefix.as_ref(), workspace.services.iter().map(|s| &s.settings))?;
+    // The settings as generate and deploy resolve them: the prefix is the flag, else the
+    // packages' setting; a change is allowed only while nothing exists on Fly under the old one.
+    let flags = Flags { app_prefix: args.app_prefix.clone(), base_image: args.base_image.clone(), ..Flags::default() };
+    let own: Vec<&cargo::Settings> = workspace.services.iter().map(|s| &s.package_settings).collect();
+    let mut settings = Settings::resolve(flags, &own, &workspace.settings, FlyTarget::from_env())?;
+    let asked = settings.asked_prefix.clone();
     let mut state = match project.load()? {
         Some(mut state) => {
             if let Some(prefix) = &asked {
@@ -54,9 +55,10 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
         }
         None => State::new(asked.unwrap_or_default()),
     };
+    settings.with_project_prefix(&state.app_prefix);
     let mut summary = Vec::new();
     for service in &workspace.services {
-        let app = score_fly_core::fly::app_name(&state.app_prefix, service.loaded.workload.name());
+        let app = settings.target.app(service.loaded.workload.name());
         let Some(bin) = service.bin.clone() else {
             return Err(Failure::Invalid(format!(
                 "package `{}` has several binaries and none declares the workload: choose the one that ships with --bin",
@@ -65,7 +67,7 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
         };
         let entry = match args.builder {
             Builder::Dockerfile => dockerfile_with(service, &bin, &workspace.root, session, &args.build_env)?,
-            Builder::Native => native(args, service, &bin, &app, &workspace, session, &mut summary)?,
+            Builder::Native => native(args, &settings, service, &bin, &app, &workspace, session, &mut summary)?,
         };
         if let Some(entry) = entry {
             state.images.insert(service.loaded.workload.name().to_owned(), entry);
@@ -178,8 +180,12 @@ fn check_ours(root: &Path, name: &str) -> Result<(), Failure> {
     )))
 }
 
+/// Builds a package's image natively; `settings` give the base image, the registry and the
+/// token.
+#[expect(clippy::too_many_arguments, reason = "one build step's inputs, passed through from build and deploy")]
 pub(crate) fn native(
     args: &BuildArgs,
+    settings: &Settings,
     service: &Service,
     bin: &str,
     app: &str,
@@ -200,20 +206,16 @@ pub(crate) fn native(
 
     // The base first: a wrong reference or a base that cannot be had fails in seconds,
     // not after a build of minutes.
-    let base_text = args
-        .base_image
-        .clone()
-        .or_else(|| service.settings.base_image.clone())
-        .unwrap_or_else(|| image::DEFAULT_BASE.to_owned());
+    let target = &settings.target;
+    let base_text = settings.base_image_for(&service.package_settings);
     let base_ref = BaseRef::parse(&base_text).map_err(|e| Failure::Invalid(format!("base image: {e}")))?;
     let target_dir = args.compile.target_dir.clone().unwrap_or_else(|| workspace.target_dir.clone());
     let cache = BlobCache::new(target_dir.join("score-fly").join("oci"));
-    let registry_host =
-        std::env::var("FLY_REGISTRY_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| FLY_REGISTRY.to_owned());
+    let registry_host = &target.registry_host;
     let started = Instant::now();
     let base = match &base_ref {
         BaseRef::Registry(reference) => {
-            let credentials = (reference.host == registry_host).then(fly_credentials).flatten();
+            let credentials = (&reference.host == registry_host).then(|| fly_credentials(target)).flatten();
             image::pull_base(reference, &cache, &Registry::new(reference, credentials), args.pull)
         }
         BaseRef::Local(local) => image::local::load(local, &cache),
@@ -285,13 +287,13 @@ pub(crate) fn native(
     }
     let mut entry = None;
     if args.push {
-        let target = Reference::parse(&format!("{registry_host}/{app}:{tag}"))
-            .map_err(|e| Failure::Invalid(format!("image name for app `{app}`: {e}")))?;
-        let credentials = fly_credentials().ok_or_else(|| {
+        let credentials = fly_credentials(target).ok_or_else(|| {
             Failure::Invalid(format!(
                 "pushing to {registry_host} needs a Fly token: set FLY_API_TOKEN (e.g. from `fly tokens create deploy -a {app}`)"
             ))
         })?;
+        let target = Reference::parse(&target.image_ref(app, &tag))
+            .map_err(|e| Failure::Invalid(format!("image name for app `{app}`: {e}")))?;
         let registry = Registry::new(&target, Some(credentials));
         let mount_from = match &base_ref {
             BaseRef::Registry(r) if r.host == target.host => Some(r.repository.as_str()),
@@ -425,12 +427,9 @@ fn check_embedded(binary: &[u8], service: &Service, path: &Path) -> Result<(), F
     Ok(())
 }
 
-/// The Fly token as registry credentials (user `x`).
-fn fly_credentials() -> Option<Credentials> {
-    let token =
-        ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"].iter().find_map(|v| std::env::var(v).ok().filter(|t| !t.is_empty()))?;
-    let token = token.strip_prefix("FlyV1 ").or_else(|| token.strip_prefix("Bearer ")).unwrap_or(&token).to_owned();
-    Some(Credentials { username: "x".to_owned(), password: Secret::new(token) })
+/// The target's Fly token as registry credentials (user `x`).
+fn fly_credentials(target: &FlyTarget) -> Option<Credentials> {
+    Some(Credentials { username: "x".to_owned(), password: target.registry_password()? })
 }
 
 fn image_failure(e: &image::ImageError) -> Failure {

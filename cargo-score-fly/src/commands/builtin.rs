@@ -17,6 +17,7 @@ use score_fly_core::state::State;
 
 use super::{Failure, Session};
 use crate::cli::BuiltinArgs;
+use crate::settings::{Flags, Settings};
 
 /// Progress lines on stderr.
 struct Stderr<'p>(&'p crate::printer::Printer);
@@ -46,13 +47,23 @@ pub fn run(args: &BuiltinArgs, session: &Session) -> Result<(), Failure> {
         .map_err(|e| Failure::Error(format!("cannot read the request from stdin: {e}")))?;
     let request = protocol::parse_request(&input)
         .map_err(|e| Failure::Invalid(format!("the request on stdin is not a provisioner request: {e}")))?;
-    let app_prefix = args
-        .app_prefix
-        .clone()
-        .or_else(|| std::env::var("SCORE_FLY_APP_PREFIX").ok())
-        .or_else(|| project_prefix(Path::new(".")))
-        .unwrap_or_default();
-    let env = FlyEnv { app_prefix, org: args.org.clone(), region: args.region.clone(), ..FlyEnv::default() };
+    // The prefix: the flag, else score-flyio's variable, else the project's state here.
+    let flags = Flags {
+        app_prefix: args.app_prefix.clone().or_else(|| std::env::var("SCORE_FLY_APP_PREFIX").ok()),
+        org: args.org.clone(),
+        region: args.region.clone(),
+        base_image: None,
+    };
+    let mut settings = Settings::from_flags(flags)?;
+    let app_prefix = settings.asked_prefix.clone().or_else(|| project_prefix(Path::new("."))).unwrap_or_default();
+    settings.with_project_prefix(&app_prefix);
+    let target = &settings.target;
+    let env = FlyEnv {
+        app_prefix: target.app_prefix.clone(),
+        org: Some(target.org.clone()),
+        region: target.region.clone(),
+        ..FlyEnv::default()
+    };
     let redactor = Redactor::default();
     let events = Stderr(&session.printer);
     let declared_by = Vec::new();

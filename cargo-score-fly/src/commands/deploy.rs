@@ -25,6 +25,7 @@ use score_fly_core::provision::definition::Kind;
 use score_fly_core::provision::{Outcome, ProvisionOptions, Redactor};
 use score_fly_core::secret::Secret;
 use score_fly_core::state::ImageEntry;
+use score_fly_core::target::FlyTarget;
 use sha2::{Digest as _, Sha256};
 
 use super::generate::{self, Converted, Opened};
@@ -81,25 +82,16 @@ impl DeploySettings {
     }
 }
 
-/// `--org`, else `FLY_ORG`, else the `org` setting, else `personal`.
-pub(crate) fn resolve_org(flag: Option<&String>, setting: Option<&String>) -> String {
-    flag.cloned()
-        .or_else(|| std::env::var("FLY_ORG").ok().filter(|o| !o.is_empty()))
-        .or_else(|| setting.cloned())
-        .unwrap_or_else(|| score_fly_core::builtin::DEFAULT_ORG.to_owned())
-}
-
-/// The app of a workload of the project ([`score_fly_core::fly::app_name`]).
+/// The app of a workload of the project ([`FlyTarget::app`]).
 fn fly_app(opened: &Opened, workload: &str) -> String {
-    score_fly_core::fly::app_name(&opened.state.app_prefix, workload)
+    opened.target().app(workload)
 }
 
 /// Runs `deploy`.
 pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
     let w = &args.workloads;
-    let sources = generate::sources(w, session)?;
-    let org = resolve_org(args.workloads.org.as_ref(), sources.org.as_ref());
+    let sources = generate::sources(w, args.base_image.as_ref(), session)?;
     let workspace = sources.workspace.as_ref().map(|w| (w.root.clone(), w.target_dir.clone()));
     let services: Vec<crate::cargo::Service> =
         sources.workspace.as_ref().map(|w| w.services.clone()).unwrap_or_default();
@@ -113,7 +105,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         )));
     }
     // Reach Fly before changing anything.
-    let fly = if args.dry_run { None } else { Some(reach_fly()?) };
+    let fly = if args.dry_run { None } else { Some(reach_fly(opened.target())?) };
     // A project deployed without `init` gets the builtin provisioners too (see
     // `generate::open`): written once something exists on Fly (never by a dry run).
     // What gets built: this run's packages whose image is `.`, unless --image names one.
@@ -152,7 +144,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         score_fly_core::fly::check_app_name(app).map_err(Failure::Invalid)?;
     }
     let settings = DeploySettings {
-        org: org.clone(),
+        org: opened.target().org.clone(),
         ha: if args.no_ha {
             Some(false)
         } else if args.ha {
@@ -163,7 +155,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         strategy: args.strategy.clone(),
         deploy_args: args.deploy_args.clone(),
     };
-    let fly_env = opened.fly_env(Some(org.clone()), args.workloads.region.clone());
+    let fly_env = opened.fly_env();
 
     let Some((flyctl, api)) = fly else {
         return dry_run(&mut opened, &plan, &apps, &to_build, args, &settings, &fly_env, session);
@@ -182,15 +174,20 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     // Images.
     let mut images = Vec::new();
     if let Some((root, target_dir)) = &workspace {
-        let cargo_ws =
-            crate::cargo::Workspace { root: root.clone(), target_dir: target_dir.clone(), services: Vec::new() };
+        let cargo_ws = crate::cargo::Workspace {
+            root: root.clone(),
+            target_dir: target_dir.clone(),
+            services: Vec::new(),
+            settings: crate::cargo::Settings::default(),
+        };
         let build_args = build_args(args);
         for service in &to_build {
             let bin = service.bin.clone().unwrap_or_default();
             let app = fly_app(&opened, service.loaded.workload.name());
             let entry = match args.builder {
                 Builder::Native => {
-                    super::build::native(&build_args, service, &bin, &app, &cargo_ws, session, &mut images)?
+                    let settings = &opened.settings;
+                    super::build::native(&build_args, settings, service, &bin, &app, &cargo_ws, session, &mut images)?
                 }
                 Builder::Dockerfile => super::build::dockerfile(service, &bin, root, session)?,
             };
@@ -262,18 +259,18 @@ fn build_args(args: &DeployArgs) -> BuildArgs {
     }
 }
 
-/// flyctl and the Machines API, or what is missing: flyctl not found (or `FLY_BIN` not an
-/// executable), no token. Both are checked, so one run names every missing piece.
-fn fly_tools() -> (Option<Flyctl>, Option<MachinesApi>, Vec<String>) {
+/// The target's flyctl and Machines API, or what is missing: flyctl not found (or `FLY_BIN`
+/// not an executable), no token. Both are checked, so one run names every missing piece.
+fn fly_tools(target: &FlyTarget) -> (Option<Flyctl>, Option<MachinesApi>, Vec<String>) {
     let mut missing = Vec::new();
-    let flyctl = Flyctl::locate().map_err(|e| missing.push(e.to_string())).ok();
-    let api = MachinesApi::from_env().map_err(|e| missing.push(e.to_string())).ok();
+    let flyctl = Flyctl::for_target(target).map_err(|e| missing.push(e.to_string())).ok();
+    let api = MachinesApi::for_target(target).map_err(|e| missing.push(e.to_string())).ok();
     (flyctl, api, missing)
 }
 
 /// flyctl and the Machines API, or [`Failure::Unavailable`] naming what is missing.
-fn reach_fly() -> Result<(Flyctl, MachinesApi), Failure> {
-    match fly_tools() {
+fn reach_fly(target: &FlyTarget) -> Result<(Flyctl, MachinesApi), Failure> {
+    match fly_tools(target) {
         (Some(flyctl), Some(api), _) => Ok((flyctl, api)),
         (_, _, missing) => Err(Failure::Unavailable(missing.join("\n"))),
     }
@@ -337,7 +334,7 @@ pub(crate) fn deploy_apps(
     session: &Session,
 ) -> Result<Vec<serde_json::Value>, Failure> {
     let printer = &session.printer;
-    let (flyctl, api) = reach_fly()?;
+    let (flyctl, api) = reach_fly(opened.target())?;
     let redactor = Redactor::for_state(&opened.state);
     for d in deploys {
         redactor.add(d.secrets.values().map(Secret::expose));
@@ -451,7 +448,7 @@ fn dry_run(
     let printer = &session.printer;
     // What would stop the real run before it changes anything: reported with the plan, and
     // the dry run fails as the real run would (exit code 4).
-    let (_, api, mut blockers) = fly_tools();
+    let (_, api, mut blockers) = fly_tools(opened.target());
     let mut refused = false;
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
     let mut builds = Vec::new();
@@ -460,7 +457,11 @@ fn dry_run(
         match args.builder {
             Builder::Native => printer.status(
                 "Would build",
-                &format!("package `{}` and push its image to registry.fly.io/{app}", service.package),
+                &format!(
+                    "package `{}` and push its image to {}",
+                    service.package,
+                    opened.target().image_repository(&app)
+                ),
             ),
             Builder::Dockerfile => printer.status(
                 "Would write",
@@ -570,8 +571,9 @@ fn dry_run(
     // (a cmd or http provisioner never run).
     let mut secrets_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if pending.is_empty() {
-        // Every output is known: the secrets are exact.
-        let converted = opened.convert(session)?;
+        // Every output is known: the secrets are exact (the images to be built stand in).
+        let built: BTreeSet<String> = to_build.iter().map(|s| s.loaded.workload.name().to_owned()).collect();
+        let converted = opened.convert_pretending(session, &built)?;
         for c in converted.iter().filter(|c| apps.iter().any(|(w, _)| *w == c.name)) {
             let d = AppDeploy::of(&opened.root, c, args.workloads.image.clone());
             let names: Vec<String> = d.secrets.keys().cloned().collect();
@@ -623,7 +625,7 @@ fn dry_run(
         let building = to_build.iter().any(|s| s.loaded.workload.name() == workload);
         let image = match (&args.workloads.image, building, args.builder, opened.state.images.get(workload)) {
             (Some(i), ..) => Some(i.clone()),
-            (None, true, Builder::Native, _) => Some(format!("registry.fly.io/{app}:<built>")),
+            (None, true, Builder::Native, _) => Some(opened.target().image_ref(app, "<built>")),
             (None, false, _, Some(ImageEntry::Pushed { reference, .. })) => Some(reference.clone()),
             _ => None,
         };

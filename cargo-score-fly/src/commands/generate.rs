@@ -27,11 +27,14 @@ use score_fly_core::spec::node::FieldPath;
 use score_fly_core::spec::{self, Loaded, Overrides, Workload};
 use score_fly_core::state::{ImageEntry, Project, STATE_DIR, State, WorkloadEntry};
 
+use score_fly_core::target::FlyTarget;
+
 use super::{CliEvents, Failure, Session};
 
 use crate::cargo;
 use crate::cli::{Format, GenerateArgs, WorkloadArgs};
 use crate::render;
+use crate::settings::{Flags, Settings};
 
 /// The default Score file name.
 pub const DEFAULT_SCORE_FILE: &str = "score.yaml";
@@ -69,10 +72,8 @@ pub(crate) struct Sources {
     outputs: Vec<PathBuf>,
     /// What no output may replace: this run's inputs, the project folder, the packages.
     protected: Vec<Protected>,
-    /// The app prefix asked for (flag or settings).
-    pub(crate) app_prefix: Option<String>,
-    /// The Fly organisation from the package settings.
-    pub(crate) org: Option<String>,
+    /// The settings of the run (flags, cargo metadata, environment): the Fly target.
+    pub(crate) settings: Settings,
     /// The cargo workspace, when the workloads come from packages (its services keep their
     /// workloads too).
     pub(crate) workspace: Option<cargo::Workspace>,
@@ -80,12 +81,19 @@ pub(crate) struct Sources {
     pub(crate) allow_outside_source: bool,
 }
 
-/// Finds and loads this run's workloads (nothing is locked or written).
-pub(crate) fn sources(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure> {
+/// Finds and loads this run's workloads and resolves the run's settings (`base_image`: the
+/// `--base-image` flag of commands that have one); nothing is locked or written.
+pub(crate) fn sources(args: &WorkloadArgs, base_image: Option<&String>, session: &Session) -> Result<Sources, Failure> {
+    let flags = Flags {
+        app_prefix: args.app_prefix.clone(),
+        org: args.org.clone(),
+        region: args.region.clone(),
+        base_image: base_image.cloned(),
+    };
     let sources = if args.files.is_empty() && (args.packages.any() || cargo::find_manifest(Path::new(".")).is_some()) {
-        from_packages(args, session)?
+        from_packages(args, flags, session)?
     } else {
-        from_files(args, session)?
+        from_files(args, flags, session)?
     };
     sources.check_outputs(&[])?;
     check_recordable(&sources)?;
@@ -156,6 +164,8 @@ pub(crate) struct Opened {
     pub(crate) workloads: BTreeMap<String, Workload>,
     /// The provisioners.
     pub(crate) defs: Vec<definition::Located>,
+    /// The run's settings; their target carries the project's app prefix.
+    pub(crate) settings: Settings,
     /// What no output may replace (this run's inputs and earlier runs' too).
     protected: Vec<Protected>,
     /// `--allow-outside-source`: `source` files may be outside the project folder.
@@ -188,7 +198,8 @@ pub(crate) struct Converted {
 pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failure> {
     let printer = &session.printer;
     let cargo_mode = sources.workspace.is_some();
-    let Sources { root, inputs, outputs, app_prefix, mut protected, allow_outside_source, .. } = sources;
+    let Sources { root, inputs, outputs, mut settings, mut protected, allow_outside_source, .. } = sources;
+    let app_prefix = settings.asked_prefix.clone();
     let project = super::open_project_at(&root, session)?;
     let mut defs = definition::load_all(&project.dir())?;
     let stored = project.load()?;
@@ -207,6 +218,7 @@ pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failur
         None => State::new(app_prefix.clone().unwrap_or_default()),
     };
     let prefix_unchosen = cargo_mode && app_prefix.is_none() && state.app_prefix.is_empty();
+    settings.with_project_prefix(&state.app_prefix);
     let mut targets: BTreeMap<String, Target> = state
         .workloads
         .iter()
@@ -242,6 +254,7 @@ pub(crate) fn open(sources: Sources, session: &Session) -> Result<Opened, Failur
         targets,
         workloads,
         defs,
+        settings,
         protected,
         allow_outside_source,
         unwritten_defaults,
@@ -261,9 +274,14 @@ impl Opened {
         Ok(())
     }
 
-    /// The apps of the project's workloads, named by [`fly::app_name`].
+    /// The apps of the project's workloads, named by the target ([`FlyTarget::app`]).
     pub(crate) fn app_names(&self) -> Vec<String> {
-        self.targets.keys().map(|name| fly::app_name(&self.state.app_prefix, name)).collect()
+        self.targets.keys().map(|name| self.settings.target.app(name)).collect()
+    }
+
+    /// The Fly target of the run, with the project's app prefix.
+    pub(crate) fn target(&self) -> &FlyTarget {
+        &self.settings.target
     }
 
     /// What to tell a user who never chose an app prefix for their cargo package (after
@@ -280,15 +298,11 @@ impl Opened {
         self.targets.values().filter(|t| t.loaded.is_some()).collect()
     }
 
-    /// The Fly environment of builtin provisioners for this project.
-    pub(crate) fn fly_env(&self, org: Option<String>, region: Option<String>) -> FlyEnv {
+    /// The Fly environment of builtin provisioners for this project: the run's target.
+    pub(crate) fn fly_env(&self) -> FlyEnv {
         let entries: BTreeMap<String, WorkloadEntry> =
             self.targets.iter().map(|(name, t)| (name.clone(), t.entry.clone())).collect();
-        let mut env =
-            FlyEnv::for_workloads_reading(&self.state.app_prefix, &self.root, &entries, self.allow_outside_source);
-        env.org = org;
-        env.region = region;
-        env
+        FlyEnv::for_target(self.target(), &self.root, &entries, self.allow_outside_source)
     }
 
     /// Conversion options of a workload; `pretend_built` stands in for an image that will be
@@ -302,10 +316,9 @@ impl Opened {
         let root = &self.root;
         let file_dir = target.entry.file.parent().unwrap_or(Path::new("")).to_path_buf();
         let built = match self.state.images.get(&target.name) {
-            _ if pretend_built => Some(fly::Built::Image(format!(
-                "registry.fly.io/{}:pending",
-                fly::app_name(&self.state.app_prefix, &target.name)
-            ))),
+            _ if pretend_built => {
+                Some(fly::Built::Image(self.target().image_ref(&self.target().app(&target.name), "pending")))
+            }
             Some(ImageEntry::Pushed { reference, .. }) => Some(fly::Built::Image(reference.clone())),
             Some(ImageEntry::Dockerfile { dockerfile, ignorefile }) => {
                 Some(fly::Built::Dockerfile(absolute(&root.join(dockerfile))?, absolute(&root.join(ignorefile))?))
@@ -313,7 +326,7 @@ impl Opened {
             None => None,
         };
         Ok(ConvertOptions {
-            app_prefix: self.state.app_prefix.clone(),
+            app_prefix: self.target().app_prefix.clone(),
             score_dir: absolute(&root.join(target.entry.dir.as_ref().unwrap_or(&file_dir)))?,
             out_dir: absolute(&root.join(target.entry.output.parent().unwrap_or(Path::new(""))))?,
             resources: if preflight {
@@ -393,11 +406,21 @@ impl Opened {
 
     /// Converts every workload of the project (warnings printed, pointing into the files).
     pub(crate) fn convert(&self, session: &Session) -> Result<Vec<Converted>, Failure> {
+        self.convert_pretending(session, &BTreeSet::new())
+    }
+
+    /// [`Opened::convert`], with a stand-in image for the workloads in `to_be_built` (a dry
+    /// run, which builds nothing).
+    pub(crate) fn convert_pretending(
+        &self,
+        session: &Session,
+        to_be_built: &BTreeSet<String>,
+    ) -> Result<Vec<Converted>, Failure> {
         let printer = &session.printer;
         let mut converted = Vec::new();
         let mut problems = Vec::new();
         for target in self.targets.values() {
-            let options = self.convert_options(target, false, false)?;
+            let options = self.convert_options(target, false, to_be_built.contains(&target.name))?;
             match fly::convert(&target.entry.spec, &options, &LocalFiles) {
                 Ok(conversion) => {
                     for w in &conversion.warnings {
@@ -477,11 +500,10 @@ impl Opened {
 pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
     let w = &args.workloads;
-    let sources = sources(w, session)?;
+    let sources = sources(w, None, session)?;
     if let Some(output) = args.secrets_file.as_deref().and_then(secrets_stand_in) {
         sources.check_outputs(&[output])?;
     }
-    let org = super::deploy::resolve_org(w.org.as_ref(), sources.org.as_ref());
     let mut opened = open(sources, session)?;
     let plan = opened.preflight(&BTreeSet::new())?;
     if opened.prefix_unchosen {
@@ -489,7 +511,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     }
 
     // Provision (or, with --check, only find out whether anything would be).
-    let fly_env = opened.fly_env(Some(org.clone()), w.region.clone());
+    let fly_env = opened.fly_env();
     // `--check` reads `environment` resources as a run does (they create nothing).
     let options =
         ProvisionOptions { jobs: w.jobs, reprovision: w.reprovision, dry_run: args.check, read_in_dry_run: true };
@@ -569,7 +591,7 @@ pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
             .filter(|c| opened.targets.get(&c.name).is_some_and(|t| t.loaded.is_some()))
             .map(|c| super::deploy::AppDeploy::of(&opened.root, c, w.image.clone()))
             .collect();
-        let settings = super::deploy::DeploySettings::from_generate(args, org);
+        let settings = super::deploy::DeploySettings::from_generate(args, opened.target().org.clone());
         super::deploy::deploy_apps(&mut opened, &apps, &settings, &mut BTreeSet::new(), session)?;
     }
     Ok(())
@@ -610,7 +632,7 @@ fn print_summary(
 
 /// Workloads from Score files on the command line (or `score.yaml`); the project is the
 /// current folder.
-fn from_files(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure> {
+fn from_files(args: &WorkloadArgs, flags: Flags, session: &Session) -> Result<Sources, Failure> {
     let files = if args.files.is_empty() { vec![PathBuf::from(DEFAULT_SCORE_FILE)] } else { args.files.clone() };
     let overrides = overrides(args, files.len())?;
     let mut inputs = Vec::new();
@@ -662,15 +684,14 @@ fn from_files(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure
         inputs,
         outputs,
         protected,
-        app_prefix: args.app_prefix.clone(),
-        org: None,
+        settings: Settings::from_flags(flags)?,
         workspace: None,
         allow_outside_source: args.allow_outside_source,
     })
 }
 
 /// Workloads of cargo packages; the project is the workspace root.
-fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Failure> {
+fn from_packages(args: &WorkloadArgs, flags: Flags, session: &Session) -> Result<Sources, Failure> {
     let workspace = cargo::discover(&args.packages, Path::new("."))?;
     let root = workspace.root.clone();
     let overrides = overrides(args, workspace.services.len())?;
@@ -681,7 +702,6 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
     if let Some(region) = &args.region {
         check_region(region, "--region")?;
     }
-    let mut orgs = BTreeSet::new();
     for service in &workspace.services {
         let loaded = if overrides.is_empty() {
             service.loaded.clone()
@@ -707,8 +727,7 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
             cargo::Origin::Attribute { file: Some(file), .. } => (file.clone(), None),
             cargo::Origin::Attribute { source, file: None } => (source.clone(), Some(service.dir.clone())),
         };
-        orgs.extend(service.settings.org.clone());
-        let region = args.region.clone().or_else(|| service.settings.region.clone());
+        let region = crate::settings::package_region(&flags, &service.package_settings, &workspace.settings);
         if let (Some(r), None) = (&region, &args.region) {
             check_region(r, &format!("the `region` setting of package `{}`", service.package))?;
         }
@@ -736,20 +755,14 @@ fn from_packages(args: &WorkloadArgs, session: &Session) -> Result<Sources, Fail
             .map(|i| i.home.clone().unwrap_or_default().join(format!("fly_{}.toml", i.loaded.workload.name())))
             .collect(),
     };
-    let app_prefix = super::asked_prefix(args.app_prefix.as_ref(), workspace.services.iter().map(|s| &s.settings))?;
-    if orgs.len() > 1 {
-        return Err(Failure::Invalid(format!(
-            "the chosen packages set different Fly organisations ({}); one project deploys to one: set `org` in [workspace.metadata.score-fly] or pass --org",
-            orgs.into_iter().collect::<Vec<_>>().join(", ")
-        )));
-    }
+    let own: Vec<&cargo::Settings> = workspace.services.iter().map(|s| &s.package_settings).collect();
+    let settings = Settings::resolve(flags, &own, &workspace.settings, FlyTarget::from_env())?;
     Ok(Sources {
         root,
         inputs,
         outputs,
         protected,
-        app_prefix,
-        org: orgs.into_iter().next(),
+        settings,
         workspace: Some(workspace),
         allow_outside_source: args.allow_outside_source,
     })

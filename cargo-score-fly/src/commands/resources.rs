@@ -132,7 +132,10 @@ fn deprovision(uid: &str, session: &Session) -> Result<(), Failure> {
     }
     let defs = definition::load_all(&project.dir())?;
     let events = CliEvents::new(&session.printer);
-    let fly = score_fly_core::builtin::FlyEnv::for_workloads(&state.app_prefix, project.root(), &state.workloads);
+    // No flags or cargo metadata here: the environment's target, with the project's prefix.
+    let mut settings = crate::settings::Settings::from_flags(crate::settings::Flags::default())?;
+    settings.with_project_prefix(&state.app_prefix);
+    let fly = score_fly_core::builtin::FlyEnv::for_target(&settings.target, project.root(), &state.workloads, false);
     let result = provision::deprovision(uid, &mut state, &defs, project.root(), &fly, &events);
     match result {
         Ok(()) => {

@@ -20,6 +20,8 @@
 //! - [`resources`]: `generate` with real provisioners (outputs, reuse, additivity) and the
 //!   `resources` commands;
 //! - [`secrets`]: `--secrets-file` read back as flyctl reads it, and a scan for leaked secrets;
+//! - [`settings`]: issue 12's settings resolved once (`FLY_REGISTRY_HOST` in what `deploy`
+//!   builds and deploys, the `org` setting over `FLY_ORG`);
 //! - [`state`]: a corrupt or unknown state, and bad provisioner answers, keep the previous state;
 //! - [`crash`]: `generate` killed at random moments leaves a consistent project;
 //! - [`concurrency`]: two runs on one project and the lock between them;
@@ -85,6 +87,7 @@ mod provisioners;
 mod readme;
 mod resources;
 mod secrets;
+mod settings;
 mod state;
 mod summary;
 mod support;

@@ -46,6 +46,7 @@ use crate::fly::cli::{Flyctl, Output};
 use crate::provision::CallContext;
 use crate::provision::protocol::{Mode, Request, Response};
 use crate::secret::Secret;
+use crate::target::FlyTarget;
 
 /// The builtin provisioners, by the name a `builtin:` entry uses (= the resource type).
 pub const NAMES: &[&str] =
@@ -107,7 +108,7 @@ pub(crate) fn creating() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// The Fly organisation when nothing says otherwise.
-pub const DEFAULT_ORG: &str = "personal";
+pub const DEFAULT_ORG: &str = crate::target::DEFAULT_ORG;
 
 /// What the builtins need besides the request: where things go on Fly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -202,12 +203,41 @@ impl FlyEnv {
         }
     }
 
+    /// The environment of a project's workloads ([`FlyEnv::for_workloads_reading`]) for a
+    /// resolved [`FlyTarget`]: its app prefix, organisation and default region.
+    pub fn for_target(
+        target: &FlyTarget,
+        root: &std::path::Path,
+        workloads: &BTreeMap<String, crate::state::WorkloadEntry>,
+        allow_outside_source: bool,
+    ) -> FlyEnv {
+        let mut env = Self::for_workloads_reading(&target.app_prefix, root, workloads, allow_outside_source);
+        env.org = Some(target.org.clone());
+        env.region.clone_from(&target.region);
+        env
+    }
+
+    /// Where the builtins deploy: [`FlyEnv::vars`] over the process environment, read by
+    /// [`FlyTarget::from_lookup`], with this environment's prefix, and its organisation and
+    /// region when set.
+    pub fn target(&self) -> FlyTarget {
+        let mut target = FlyTarget::from_lookup(&|name| match self.vars.get(name) {
+            Some(value) => Some(value.expose().into()),
+            None => std::env::var_os(name),
+        })
+        .with_prefix(&self.app_prefix);
+        if let Some(org) = &self.org {
+            target.org.clone_from(org);
+        }
+        if self.region.is_some() {
+            target.region.clone_from(&self.region);
+        }
+        target
+    }
+
     /// The organisation slug to create things in.
     pub fn org(&self) -> String {
-        self.org
-            .clone()
-            .or_else(|| self.var("FLY_ORG").filter(|o| !o.is_empty()))
-            .unwrap_or_else(|| DEFAULT_ORG.to_owned())
+        self.target().org
     }
 
     /// An environment variable: [`FlyEnv::vars`], else the process environment (`None` when
@@ -219,9 +249,9 @@ impl FlyEnv {
         }
     }
 
-    /// The app of a workload: `<prefix><workload>`.
+    /// The app of a workload: `<prefix><workload>` ([`crate::target::app_name`]).
     pub fn app(&self, workload: &str) -> String {
-        crate::fly::app_name(&self.app_prefix, workload)
+        crate::target::app_name(&self.app_prefix, workload)
     }
 }
 
@@ -300,9 +330,7 @@ impl Call<'_> {
             let workload = d.split_once('.').map_or(d.as_str(), |(w, _)| w);
             self.env.regions.get(workload).cloned()
         });
-        let region = self.param("region").or(from_workload).or_else(|| self.env.region.clone()).or_else(|| {
-            ["FLY_REGION", "FLY_REGION_NAME"].iter().find_map(|v| self.env.var(v).filter(|r| !r.is_empty()))
-        });
+        let region = self.param("region").or(from_workload).or_else(|| self.env.target().region);
         let region = region.ok_or_else(|| {
             format!(
                 "`{}` needs a Fly region to create it in: set the workload's primary region (--region, the `region` setting, or the `score-fly/primary-region` annotation), a `region` param, or FLY_REGION",
@@ -331,10 +359,7 @@ impl Call<'_> {
     /// [`Call::fly`], showing only the output lines `show` accepts (for commands that print
     /// credentials masking cannot recognise, such as access key ids).
     pub(crate) fn fly_showing(&self, args: &[&str], show: &dyn Fn(&str) -> bool) -> Result<Output, String> {
-        let flyctl = match self.env.vars.get("FLY_BIN").filter(|b| !b.expose().is_empty()) {
-            Some(bin) => Flyctl::at(bin.expose()),
-            None => Flyctl::locate().map_err(|e| e.to_string())?,
-        };
+        let flyctl = Flyctl::for_target(&self.env.target()).map_err(|e| e.to_string())?;
         let root =
             if self.cx.project_root.as_os_str().is_empty() { std::path::Path::new(".") } else { self.cx.project_root };
         let dir = root.join(crate::state::STATE_DIR);
@@ -355,15 +380,10 @@ impl Call<'_> {
             .map_err(|e| e.to_string())
     }
 
-    /// The Machines API client: `FLY_FLAPS_BASE_URL` and the token (`FLY_ACCESS_TOKEN`, then
-    /// `FLY_API_TOKEN`, as flyctl reads them), from [`FlyEnv::vars`] or the process environment.
+    /// The Machines API client of [`FlyEnv::target`] (`FLY_FLAPS_BASE_URL` and the token from
+    /// [`FlyEnv::vars`] or the process environment).
     pub(crate) fn api(&self) -> Result<MachinesApi, String> {
-        let token = ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"]
-            .iter()
-            .find_map(|v| self.env.var(v).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-            .ok_or_else(|| crate::fly::api::ApiError::NoToken.to_string())?;
-        let base = self.env.var("FLY_FLAPS_BASE_URL").filter(|b| !b.is_empty());
-        Ok(MachinesApi::new(base.as_deref().unwrap_or(crate::fly::api::DEFAULT_BASE_URL), &Secret::new(token)))
+        MachinesApi::for_target(&self.env.target()).map_err(|e| e.to_string())
     }
 
     /// Makes a workload's app unless it exists (`fly apps create`), so what belongs to it (a

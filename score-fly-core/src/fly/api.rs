@@ -2,9 +2,9 @@
 //! app exists (and who owns it), an app's machines and volumes, and running a command in a
 //! machine (`exec`).
 //!
-//! Base URL: `FLY_FLAPS_BASE_URL` (the variable flyctl reads), else
-//! `https://api.machines.dev`; paths are `/v1/...`. The token comes from `FLY_ACCESS_TOKEN`
-//! then `FLY_API_TOKEN`; macaroon tokens (`fm1r_`, `fm1a_`, `fm2_`) are sent as
+//! Base URL and token come from a [`FlyTarget`] (`FLY_FLAPS_BASE_URL`, the variable flyctl
+//! reads, else `https://api.machines.dev`; `FLY_ACCESS_TOKEN` then `FLY_API_TOKEN`); paths
+//! are `/v1/...`; macaroon tokens (`fm1r_`, `fm1a_`, `fm2_`) are sent as
 //! `FlyV1 <token>`, others as `Bearer <token>`, as flyctl does. Rate limits (429) and 5xx
 //! answers are retried with backoff.
 
@@ -13,9 +13,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::secret::Secret;
+use crate::target::FlyTarget;
 
 /// Fly's Machines API.
-pub const DEFAULT_BASE_URL: &str = "https://api.machines.dev";
+pub const DEFAULT_BASE_URL: &str = crate::target::DEFAULT_API_BASE_URL;
 
 /// How much of an error body is quoted.
 const QUOTE_LIMIT: usize = 600;
@@ -118,11 +119,16 @@ pub struct MachinesApi {
 }
 
 impl MachinesApi {
-    /// A client from the environment (`FLY_FLAPS_BASE_URL`, the token variables).
+    /// A client from the environment (`FLY_FLAPS_BASE_URL`, the token variables), as
+    /// [`FlyTarget::from_env`] reads it.
     pub fn from_env() -> Result<MachinesApi, ApiError> {
-        let token = super::cli::token_from_env().ok_or(ApiError::NoToken)?;
-        let base = std::env::var("FLY_FLAPS_BASE_URL").ok().filter(|b| !b.is_empty());
-        Ok(MachinesApi::new(base.as_deref().unwrap_or(DEFAULT_BASE_URL), &token))
+        MachinesApi::for_target(&FlyTarget::from_env())
+    }
+
+    /// A client of the target's Machines API with its token.
+    pub fn for_target(target: &FlyTarget) -> Result<MachinesApi, ApiError> {
+        let token = target.token.as_ref().ok_or(ApiError::NoToken)?;
+        Ok(MachinesApi::new(&target.api_base_url, token))
     }
 
     /// A client of `base` with `token`.

@@ -20,6 +20,7 @@ use std::sync::mpsc;
 
 use crate::limits;
 use crate::secret::Redactor;
+use crate::target::FlyTarget;
 
 /// Stack size of the helper threads that feed and drain a child's pipes: they only copy
 /// bytes, and a smaller stack leaves address space for many concurrent provisioners.
@@ -183,15 +184,21 @@ pub struct Flyctl {
 }
 
 impl Flyctl {
-    /// `FLY_BIN` (a path must be an executable file), else `fly`/`flyctl` on `PATH`.
+    /// `FLY_BIN` (a path must be an executable file), else `fly`/`flyctl` on `PATH`, as the
+    /// process environment says ([`FlyTarget::from_env`]).
     pub fn locate() -> Result<Flyctl, FlyctlError> {
-        if let Some(bin) = std::env::var_os("FLY_BIN").filter(|b| !b.is_empty()) {
-            let program = PathBuf::from(bin);
+        Flyctl::for_target(&FlyTarget::from_env())
+    }
+
+    /// The target's flyctl ([`FlyTarget::flyctl`]: a path must be an executable file), else
+    /// `fly`/`flyctl` on `PATH`.
+    pub fn for_target(target: &FlyTarget) -> Result<Flyctl, FlyctlError> {
+        if let Some(program) = &target.flyctl {
             // A bare name is looked up on PATH when it runs; a path must be there now.
-            if program.components().count() > 1 && !is_executable(&program) {
-                return Err(FlyctlError::NotExecutable { path: program });
+            if program.components().count() > 1 && !is_executable(program) {
+                return Err(FlyctlError::NotExecutable { path: program.clone() });
             }
-            return Ok(Flyctl { program, shown: "fly".to_owned() });
+            return Ok(Flyctl { program: program.clone(), shown: "fly".to_owned() });
         }
         let path = std::env::var_os("PATH").unwrap_or_default();
         for dir in std::env::split_paths(&path) {
@@ -272,7 +279,7 @@ impl<'a> Invocation<'a> {
     /// an argument). [`Invocation::env_remove`] wins over it.
     #[must_use]
     pub fn env(mut self, name: &str, value: &str) -> Self {
-        if TOKEN_VARS.contains(&name) {
+        if crate::target::TOKEN_VARS.contains(&name) {
             self.tokens.add_token(value);
         }
         self.env_set.push((name.to_owned(), value.to_owned()));
@@ -456,13 +463,10 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// The variables flyctl reads its token from, in its order.
-const TOKEN_VARS: [&str; 2] = ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"];
-
 /// A redactor for every Fly token set in the environment.
 fn tokens_from_env() -> Redactor {
     let tokens = Redactor::default();
-    for var in TOKEN_VARS {
+    for var in crate::target::TOKEN_VARS {
         if let Ok(token) = std::env::var(var) {
             tokens.add_token(&token);
         }
@@ -470,12 +474,10 @@ fn tokens_from_env() -> Redactor {
     tokens
 }
 
-/// The Fly API token: `FLY_ACCESS_TOKEN`, then `FLY_API_TOKEN` (flyctl's order).
+/// The Fly API token: `FLY_ACCESS_TOKEN`, then `FLY_API_TOKEN` (flyctl's order), as
+/// [`FlyTarget::from_env`] reads it.
 pub fn token_from_env() -> Option<crate::secret::Secret> {
-    TOKEN_VARS
-        .iter()
-        .find_map(|v| std::env::var(v).ok().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-        .map(crate::secret::Secret::new)
+    FlyTarget::from_env().token
 }
 
 #[cfg(test)]

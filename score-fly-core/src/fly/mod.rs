@@ -295,11 +295,8 @@ impl Conversion {
     }
 }
 
-/// The Fly app of a workload: `<prefix><workload name>`. The one place this rule lives:
-/// `generate`, `build`, `deploy` and the builtin provisioners all name apps through it.
-pub fn app_name(prefix: &str, workload: &str) -> String {
-    format!("{prefix}{workload}")
-}
+/// The app-name rule, kept in [`crate::target`] (re-exported here for the conversion).
+pub use crate::target::app_name;
 
 /// Characters allowed in a Fly app name: lowercase letters, digits and `-`, at most 63.
 pub fn check_app_name(name: &str) -> Result<(), String> {

@@ -34,8 +34,8 @@ pub use registry::{Credentials, Registry, RegistryError};
 use crate::fsutil::{self, FsError};
 use oci::{Descriptor, ImageConfig, Manifest};
 
-/// The default base image: glibc, CA certificates, nothing else.
-pub const DEFAULT_BASE: &str = "gcr.io/distroless/cc-debian12";
+/// The default base image: glibc, CA certificates, nothing else ([`crate::target::DEFAULT_BASE_IMAGE`]).
+pub const DEFAULT_BASE: &str = crate::target::DEFAULT_BASE_IMAGE;
 
 /// Where the binary goes in the image.
 pub const APP_DIR: &str = "/app";

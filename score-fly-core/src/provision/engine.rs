@@ -732,7 +732,7 @@ fn execute_with(
 /// token (from the builtins' environment, else the process's).
 fn run_redactor(state: &State, fly: &crate::builtin::FlyEnv) -> Redactor {
     let redactor = Redactor::for_state(state);
-    for var in ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"] {
+    for var in crate::target::TOKEN_VARS {
         if let Some(token) = fly.var(var) {
             redactor.add_token(&token);
         }
