@@ -30,11 +30,15 @@ pub mod attr;
 pub mod builtin;
 #[cfg(feature = "fly")]
 pub mod fly;
+#[cfg(feature = "engine")]
+pub mod flyio;
 pub mod fsutil;
 #[cfg(feature = "engine")]
 pub mod image;
 pub mod input;
 pub mod limits;
+#[cfg(test)]
+mod module_graph;
 #[cfg(feature = "engine")]
 pub mod outputs;
 pub mod placeholder;

@@ -277,16 +277,6 @@ impl Redactor {
         redactor
     }
 
-    /// Every secret output of every resource of a state.
-    #[cfg(feature = "engine")]
-    pub fn for_state(state: &crate::state::State) -> Self {
-        let redactor = Redactor::default();
-        for entry in state.resources.values() {
-            redactor.add_json(&serde_json::Value::Object(entry.secrets.clone()));
-        }
-        redactor
-    }
-
     /// Adds values to hide.
     pub fn add<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
         let mut known = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use score_fly_core::fly::api::{ApiError, AppLookup, MachinesApi};
-use score_fly_core::fly::cli::Flyctl;
+use score_fly_core::flyio::api::{ApiError, AppLookup, MachinesApi};
+use score_fly_core::flyio::cli::Flyctl;
 use score_fly_core::provision::definition::Kind;
 use score_fly_core::provision::{Outcome, ProvisionOptions, Redactor};
 use score_fly_core::secret::Secret;

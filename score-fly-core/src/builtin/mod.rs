@@ -35,14 +35,16 @@ pub mod postgres;
 pub mod redis;
 pub mod s3;
 pub mod volume;
+#[cfg(test)]
+mod with_engine;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::fly::api::{AppLookup, MachinesApi};
-use crate::fly::cli::{Flyctl, Output};
+use crate::flyio::api::{AppLookup, MachinesApi};
+use crate::flyio::cli::{Flyctl, Output};
 use crate::provision::CallContext;
 use crate::provision::protocol::{Mode, Request, Response};
 use crate::secret::Secret;
@@ -76,18 +78,9 @@ pub fn always_call(name: &str) -> bool {
     name == "environment"
 }
 
-/// How what builtin `name` does relates to the project's app prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrefixUse {
-    /// It creates things on Fly named after the prefix or attached to the apps
-    /// (`<prefix>pg`, Redis databases, buckets, volumes): the prefix is fixed once it ran.
-    Creates,
-    /// It creates nothing, but its outputs hold names made from the prefix (`<app>.fly.dev`):
-    /// when the prefix changes it must run again.
-    Names,
-    /// Neither (`environment`).
-    Unrelated,
-}
+/// How a provisioner relates to the project's app prefix (defined beside the state that
+/// records what was made under it).
+pub use crate::state::PrefixUse;
 
 /// How builtin `name` uses the app prefix (an unknown name counts as creating things).
 pub fn prefix_use(name: &str) -> PrefixUse {
@@ -361,9 +354,9 @@ impl Call<'_> {
         let token = ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"]
             .iter()
             .find_map(|v| self.env.var(v).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-            .ok_or_else(|| crate::fly::api::ApiError::NoToken.to_string())?;
+            .ok_or_else(|| crate::flyio::api::ApiError::NoToken.to_string())?;
         let base = self.env.var("FLY_FLAPS_BASE_URL").filter(|b| !b.is_empty());
-        Ok(MachinesApi::new(base.as_deref().unwrap_or(crate::fly::api::DEFAULT_BASE_URL), &Secret::new(token)))
+        Ok(MachinesApi::new(base.as_deref().unwrap_or(crate::flyio::api::DEFAULT_BASE_URL), &Secret::new(token)))
     }
 
     /// Makes a workload's app unless it exists (`fly apps create`), so what belongs to it (a
@@ -405,6 +398,37 @@ impl Call<'_> {
                 many.join(", ")
             )),
         }
+    }
+}
+
+/// The builtin Fly provisioners as the engine's `builtin` kind: a run that is given a
+/// `FlyEnv` ([`crate::provision::Provisioning::builtins`]) has them all.
+impl crate::provision::Builtins for FlyEnv {
+    fn names(&self) -> &[&'static str] {
+        NAMES
+    }
+
+    fn call(
+        &self,
+        name: &str,
+        mode: Mode,
+        request: &Request,
+        cx: &CallContext<'_>,
+    ) -> Result<Option<Response>, String> {
+        call(name, mode, request, self, cx)
+    }
+
+    fn always_call(&self, name: &str) -> bool {
+        always_call(name)
+    }
+
+    fn derived_name(&self, name: &str, prefix: &str, uid: &str, id: &str) -> Option<String> {
+        derived_name(name, prefix, uid, id)
+    }
+
+    /// The Fly token (from [`FlyEnv::vars`], else the process environment).
+    fn secrets(&self) -> Vec<Secret> {
+        ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"].iter().filter_map(|var| self.var(var)).map(Secret::new).collect()
     }
 }
 

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
 use super::{Call, fly_name, pg_name, random_bytes, random_password};
-use crate::fly::api::{AppLookup, MachinesApi};
+use crate::flyio::api::{AppLookup, MachinesApi};
 use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 

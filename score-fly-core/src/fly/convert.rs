@@ -80,7 +80,7 @@ pub fn convert(
                 &FieldPath::root(),
                 format!(
                     "the generated fly.toml and files would be {total} bytes, more than {} (limits::MAX_GENERATED_BYTES); keep large content in `source` files with `noExpand: true`",
-                    crate::spec::human_bytes(MAX_GENERATED_BYTES)
+                    crate::limits::human_bytes(MAX_GENERATED_BYTES)
                 ),
             );
         }
