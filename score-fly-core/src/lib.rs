@@ -28,6 +28,7 @@
 pub mod attr;
 #[cfg(feature = "engine")]
 pub mod builtin;
+pub mod encoding;
 #[cfg(feature = "fly")]
 pub mod fly;
 #[cfg(feature = "engine")]

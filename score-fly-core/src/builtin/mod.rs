@@ -39,7 +39,6 @@ pub mod volume;
 mod with_engine;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
@@ -473,12 +472,7 @@ pub(crate) fn is_not_found(error: &str) -> bool {
 
 /// A short, stable hash of a resource uid (6 hex digits).
 pub fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut out = String::new();
-    for b in &digest[..3] {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    crate::encoding::hex(&Sha256::digest(text.as_bytes())[..3])
 }
 
 /// The name builtin `builtin` derives for what it creates for resource `uid` (declared with

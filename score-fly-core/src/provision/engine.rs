@@ -1,7 +1,6 @@
 //! Planning and running provisioning (see the module docs of [`crate::provision`]).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -888,12 +887,7 @@ fn fingerprint(def: &super::ProvisionerDef, request: &Request) -> String {
         "params": request.resource_params,
         "metadata": request.resource_metadata,
     });
-    let digest = Sha256::digest(input.to_string().as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
+    crate::encoding::hex(&Sha256::digest(input.to_string().as_bytes()))
 }
 
 fn record(planned: &Planned, provisioner: String, job: Job, response: Response, state: &mut State) {
