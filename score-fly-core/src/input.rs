@@ -34,7 +34,7 @@ pub enum ReadError {
         path: PathBuf,
     },
     /// Larger than the limit (only the limit plus one byte was read).
-    #[error("{} is larger than {} (limits::{limit}); {hint}", path.display(), crate::spec::human_bytes(*limit_bytes))]
+    #[error("{} is larger than {} (limits::{limit}); {hint}", path.display(), crate::limits::human_bytes(*limit_bytes))]
     TooLarge {
         /// The file.
         path: PathBuf,

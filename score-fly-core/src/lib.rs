@@ -30,13 +30,18 @@
 pub mod attr;
 #[cfg(feature = "engine")]
 pub mod builtin;
+pub mod encoding;
 #[cfg(feature = "fly")]
 pub mod fly;
+#[cfg(feature = "engine")]
+pub mod flyio;
 pub mod fsutil;
 #[cfg(feature = "engine")]
 pub mod image;
 pub mod input;
 pub mod limits;
+#[cfg(test)]
+mod module_graph;
 #[cfg(feature = "engine")]
 pub mod outputs;
 pub mod placeholder;

@@ -120,6 +120,12 @@ impl Limit {
     }
 }
 
+/// `1 MiB`: a byte count as the README's limits table writes it (for messages naming a
+/// limit).
+pub fn human_bytes(value: usize) -> String {
+    bytes("", value).human()
+}
+
 const fn bytes(name: &'static str, value: usize) -> Limit {
     Limit { name, value: value as u64, unit: Unit::Bytes }
 }

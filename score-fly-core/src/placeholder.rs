@@ -93,7 +93,7 @@ pub enum PlaceholderError {
 }
 
 fn too_large(limit: &str, limit_bytes: usize) -> String {
-    let value = crate::spec::human_bytes(limit_bytes);
+    let value = crate::limits::human_bytes(limit_bytes);
     let what = if limit == "MAX_EXPANDED_BYTES" {
         "the expanded text"
     } else {

@@ -277,16 +277,6 @@ impl Redactor {
         redactor
     }
 
-    /// Every secret output of every resource of a state.
-    #[cfg(feature = "engine")]
-    pub fn for_state(state: &crate::state::State) -> Self {
-        let redactor = Redactor::default();
-        for entry in state.resources.values() {
-            redactor.add_json(&serde_json::Value::Object(entry.secrets.clone()));
-        }
-        redactor
-    }
-
     /// Adds values to hide.
     pub fn add<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
         let mut known = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -751,21 +741,7 @@ pub fn url_credentials(url: &str) -> Vec<String> {
 
 /// Percent-decoding (`+` as a space); invalid UTF-8 is replaced.
 fn percent_decode(text: &str) -> String {
-    let mut bytes = Vec::with_capacity(text.len());
-    let raw = text.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%'
-            && let Some(byte) = hex_at(text, i + 1, 2).and_then(|v| u8::try_from(v).ok())
-        {
-            bytes.push(byte);
-            i += 3;
-        } else {
-            bytes.push(if raw[i] == b'+' { b' ' } else { raw[i] });
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
+    crate::encoding::percent_decode(text, true)
 }
 
 #[cfg(test)]
@@ -1006,17 +982,8 @@ mod tests {
 
         /// Percent-encoding of every byte but unreserved ones; spaces as `+` when `plus`.
         pub(super) fn percent(s: &str, plus: bool) -> String {
-            let mut out = String::new();
-            for &b in s.as_bytes() {
-                match b {
-                    b' ' if plus => out.push('+'),
-                    b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => out.push(char::from(b)),
-                    b => {
-                        let _ = write!(out, "%{b:02X}");
-                    }
-                }
-            }
-            out
+            let out = crate::encoding::percent_encode(s, b"-._~");
+            if plus { out.replace("%20", "+") } else { out }
         }
     }
 

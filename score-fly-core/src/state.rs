@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::builtin::PrefixUse;
 use crate::fsutil::{self, FsError};
 use crate::limits;
+use crate::secret::Redactor;
 use crate::spec::Workload;
 
 /// The project folder's name.
@@ -275,6 +275,32 @@ pub enum ImageEntry {
         /// Its `.dockerignore`, relative to the project root.
         ignorefile: PathBuf,
     },
+}
+
+/// How what a provisioner does relates to the project's app prefix (each builtin's:
+/// `builtin::prefix_use`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixUse {
+    /// It creates things on Fly named after the prefix or attached to the apps
+    /// (`<prefix>pg`, Redis databases, buckets, volumes): the prefix is fixed once it ran.
+    Creates,
+    /// It creates nothing, but its outputs hold names made from the prefix (`<app>.fly.dev`):
+    /// when the prefix changes it must run again.
+    Names,
+    /// Neither (`environment`).
+    Unrelated,
+}
+
+impl Redactor {
+    /// Every secret output of every resource of a state. (Written here, beside the state,
+    /// so `secret` stays below everything that stores secrets.)
+    pub fn for_state(state: &State) -> Self {
+        let redactor = Redactor::default();
+        for entry in state.resources.values() {
+            redactor.add_json(&serde_json::Value::Object(entry.secrets.clone()));
+        }
+        redactor
+    }
 }
 
 fn empty_object() -> serde_json::Value {

@@ -14,7 +14,7 @@
 //!   `{url}/v1/apps/{app}`. Every request needs `Authorization: Bearer <token>` or
 //!   `FlyV1 <token>` with the configured token, else `401 {"error":"unauthorized"}`. Errors
 //!   are `{"error": "..."}` with a status above 299. Only the routes score-fly calls
-//!   (`score_fly_core::fly::api`) exist; any other is `404` (apps are created, secrets set,
+//!   (`score_fly_core::flyio::api`) exist; any other is `404` (apps are created, secrets set,
 //!   volumes and IPs made through the fake flyctl, as score-fly does). Routes:
 //!   - `GET /v1/apps/{app}` → `{"id","name","organization":{"name","slug"},"status"}`
 //!     (`status` is `pending` until the first deploy, then `deployed`); `404 {"error":"app not

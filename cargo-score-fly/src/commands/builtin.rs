@@ -72,7 +72,7 @@ pub fn run(args: &BuiltinArgs, session: &Session) -> Result<(), Failure> {
         project_root: Path::new("."),
         redactor: &redactor,
         events: &events,
-        fly: &env,
+        builtins: &env,
         declared_by: &declared_by,
     };
     let response = builtin::call(&args.name, mode, &request, &env, &cx).map_err(|e| {

@@ -16,11 +16,10 @@
 //! done, so running deploy again continues.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use score_fly_core::fly::api::{ApiError, AppLookup, MachinesApi};
-use score_fly_core::fly::cli::Flyctl;
+use score_fly_core::flyio::api::{ApiError, AppLookup, MachinesApi};
+use score_fly_core::flyio::cli::Flyctl;
 use score_fly_core::provision::definition::Kind;
 use score_fly_core::provision::{Outcome, ProvisionOptions, Redactor};
 use score_fly_core::secret::Secret;
@@ -318,10 +317,7 @@ fn secrets_digest(app: &str, text: &str) -> String {
     hasher.update(app.as_bytes());
     hasher.update([0]);
     hasher.update(text.as_bytes());
-    hasher.finalize().iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    score_fly_core::encoding::hex(&hasher.finalize())
 }
 
 /// For each app: create it if missing (adding it to `created`), import its secrets when they

@@ -367,7 +367,7 @@ impl Opened {
             options,
             project_root: self.project.root(),
             events: &events,
-            fly,
+            builtins: fly,
         };
         let had_state = self.project.state_path().exists();
         let project = &self.project;
@@ -813,7 +813,7 @@ fn preflight(
             problems.entry(target.name.as_str()).or_default().extend(e.problems);
         }
     }
-    let plan = match provision::plan_for(workloads, defs, state) {
+    let plan = match provision::plan_for(workloads, defs, state, &FlyEnv::default()) {
         Ok(plan) => Some(plan),
         Err(e) => {
             for p in e.problems {

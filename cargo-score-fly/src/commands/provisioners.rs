@@ -107,6 +107,10 @@ fn definition_from_args(args: &ProvisionerAddArgs) -> Result<ProvisionerDef, Fai
         builtin: None,
     };
     if let Some(name) = &args.builtin {
+        let builtins: &dyn score_fly_core::provision::Builtins = &score_fly_core::builtin::FlyEnv::default();
+        if !builtins.names().contains(&name.as_str()) {
+            return Err(Failure::Invalid(score_fly_core::provision::no_builtin(builtins, name)));
+        }
         def.builtin = Some(name.clone());
     } else if let Some(binary) = &args.cmd_binary {
         def.cmd = Some(CmdDef { binary: binary.clone(), args: args.cmd_args.clone(), timeout: args.timeout.clone() });

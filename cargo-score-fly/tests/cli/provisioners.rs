@@ -243,6 +243,18 @@ fn remove_from_the_cli_and_default_files_only() {
 }
 
 #[test]
+fn a_builtin_that_does_not_exist_is_refused_when_added_and_when_generating() {
+    let project = Project::with_score(&with_db("api"));
+    project
+        .fails(&["provisioners", "add", "x", "postgres", "--builtin", "mysql"], INVALID)
+        .assert_stderr_has("there is no builtin provisioner `mysql` (builtins: postgres, postgres-instance, redis");
+    project.provisioners_file("a.provisioners.yaml", "- {id: mine, type: postgres, builtin: mysql}\n");
+    project.fails(&["generate"], INVALID).assert_stderr_has(
+        "its provisioner `mine` (.score-fly/a.provisioners.yaml) names a builtin that does not exist: there is no builtin provisioner `mysql`",
+    );
+}
+
+#[test]
 fn an_id_defined_twice_names_both_files() {
     let project = Project::with_score(&with_db("api"));
     project.provisioners_file("a.provisioners.yaml", "- {id: pg, type: postgres, static: {values: {host: a}}}\n");

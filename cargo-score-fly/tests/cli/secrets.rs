@@ -1,4 +1,4 @@
-//! Secrets: `--secrets-file` (read back with a transcription of flyctl's parser), and a scan
+//! Secrets: `--secrets-file` (read back with the fake flyctl's parser of flyctl's format), and a scan
 //! proving secret outputs appear nowhere else: not in files written outside `.score-fly/`,
 //! not in anything printed, not in provisioner output passed through, not in errors.
 
@@ -6,60 +6,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+// `fly secrets import`'s parser: the fake flyctl's (its one transcription of flyctl's
+// `internal/command/secrets/parser.go`, stricter where flyctl would silently drop a value),
+// so what these tests read back is what the fake's `secrets import` reads.
+use score_fly_tests::fake_flyctl::parse_secrets as flyctl_parse;
+
 use crate::fixtures::{FAILURE, INVALID, uid};
 use crate::support::{Project, Run};
-
-/// `fly secrets import`'s parser (flyctl `internal/command/secrets/parser.go`), transcribed:
-/// lines are read like Go's `bufio.Scanner` (split on `\n`, one `\r` before it dropped, no
-/// empty token after a final `\n`, reading stops at a line of 64 KiB or more); blank lines
-/// and lines starting with `#` are skipped; `NAME=VALUE` is cut at the first `=`, the name
-/// trimmed, spaces trimmed from the start of the value; a value starting with `"""` goes on
-/// to the next line ending with `"""` (each line before it gets its `\n` back); otherwise
-/// one pair of surrounding double quotes is removed.
-fn flyctl_parse(text: &str) -> Result<BTreeMap<String, String>, String> {
-    const MAX_TOKEN: usize = 64 * 1024;
-    let mut lines: Vec<&str> = text.split('\n').collect();
-    if text.ends_with('\n') || text.is_empty() {
-        lines.pop();
-    }
-    let mut secrets = BTreeMap::new();
-    let mut multiline: Option<(String, String)> = None;
-    for raw in lines {
-        if raw.len() >= MAX_TOKEN {
-            break; // bufio.ErrTooLong: Scan() returns false and flyctl ignores the error.
-        }
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some((key, mut value)) = multiline.take() {
-            if let Some(last) = line.strip_suffix(r#"""""#) {
-                value.push_str(last);
-                secrets.insert(key, value);
-            } else {
-                value.push_str(line);
-                value.push('\n');
-                multiline = Some((key, value));
-            }
-            continue;
-        }
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(format!("Secrets must be provided as NAME=VALUE pairs ({line} is invalid)"));
-        };
-        let key = key.trim().to_owned();
-        let value = value.trim_start_matches(' ');
-        if let Some(first) = value.strip_prefix(r#"""""#) {
-            multiline = Some((key, format!("{first}\n")));
-        } else if value.starts_with('"') && value.ends_with('"') {
-            // Go slices value[1:len-1]; a lone `"` would make flyctl panic.
-            let inner = value.get(1..value.len() - 1).ok_or("flyctl panics on a lone `\"`")?;
-            secrets.insert(key, inner.to_owned());
-        } else {
-            secrets.insert(key, value.to_owned());
-        }
-    }
-    Ok(secrets)
-}
 
 /// Standard base64 (RFC 4648, padded), to recognise file contents carried as base64.
 fn base64(bytes: &[u8]) -> String {

@@ -35,14 +35,15 @@ pub mod postgres;
 pub mod redis;
 pub mod s3;
 pub mod volume;
+#[cfg(test)]
+mod with_engine;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::fly::api::{AppLookup, MachinesApi};
-use crate::fly::cli::{Flyctl, Output};
+use crate::flyio::api::{AppLookup, MachinesApi};
+use crate::flyio::cli::{Flyctl, Output};
 use crate::provision::CallContext;
 use crate::provision::protocol::{Mode, Request, Response};
 use crate::secret::Secret;
@@ -77,18 +78,9 @@ pub fn always_call(name: &str) -> bool {
     name == "environment"
 }
 
-/// How what builtin `name` does relates to the project's app prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrefixUse {
-    /// It creates things on Fly named after the prefix or attached to the apps
-    /// (`<prefix>pg`, Redis databases, buckets, volumes): the prefix is fixed once it ran.
-    Creates,
-    /// It creates nothing, but its outputs hold names made from the prefix (`<app>.fly.dev`):
-    /// when the prefix changes it must run again.
-    Names,
-    /// Neither (`environment`).
-    Unrelated,
-}
+/// How a provisioner relates to the project's app prefix (defined beside the state that
+/// records what was made under it).
+pub use crate::state::PrefixUse;
 
 /// How builtin `name` uses the app prefix (an unknown name counts as creating things).
 pub fn prefix_use(name: &str) -> PrefixUse {
@@ -428,6 +420,37 @@ impl Call<'_> {
     }
 }
 
+/// The builtin Fly provisioners as the engine's `builtin` kind: a run that is given a
+/// `FlyEnv` ([`crate::provision::Provisioning::builtins`]) has them all.
+impl crate::provision::Builtins for FlyEnv {
+    fn names(&self) -> &[&'static str] {
+        NAMES
+    }
+
+    fn call(
+        &self,
+        name: &str,
+        mode: Mode,
+        request: &Request,
+        cx: &CallContext<'_>,
+    ) -> Result<Option<Response>, String> {
+        call(name, mode, request, self, cx)
+    }
+
+    fn always_call(&self, name: &str) -> bool {
+        always_call(name)
+    }
+
+    fn derived_name(&self, name: &str, prefix: &str, uid: &str, id: &str) -> Option<String> {
+        derived_name(name, prefix, uid, id)
+    }
+
+    /// The Fly token (from [`FlyEnv::vars`], else the process environment).
+    fn secrets(&self) -> Vec<Secret> {
+        crate::target::TOKEN_VARS.iter().filter_map(|var| self.var(var)).map(Secret::new).collect()
+    }
+}
+
 /// Runs a builtin provisioner. `Ok(None)` is an empty answer (a deprovision).
 pub fn call(
     name: &str,
@@ -469,12 +492,7 @@ pub(crate) fn is_not_found(error: &str) -> bool {
 
 /// A short, stable hash of a resource uid (6 hex digits).
 pub fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut out = String::new();
-    for b in &digest[..3] {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    crate::encoding::hex(&Sha256::digest(text.as_bytes())[..3])
 }
 
 /// The name builtin `builtin` derives for what it creates for resource `uid` (declared with

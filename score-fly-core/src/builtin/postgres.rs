@@ -17,7 +17,7 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
 use super::{Call, fly_name, pg_name, random_bytes, random_password};
-use crate::fly::api::{AppLookup, MachinesApi};
+use crate::flyio::api::{AppLookup, MachinesApi};
 use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 
@@ -349,12 +349,7 @@ fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
 mod tests {
     use super::*;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().fold(String::new(), |mut s, b| {
-            let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
-            s
-        })
-    }
+    use crate::encoding::hex;
 
     #[test]
     fn hmac_matches_rfc_4231() {

@@ -15,7 +15,7 @@
 //!   -a APP`); a volume still attached to a machine cannot go until the machine does.
 
 use super::{Call, pg_name};
-use crate::fly::api::AppLookup;
+use crate::flyio::api::AppLookup;
 use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 

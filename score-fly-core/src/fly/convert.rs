@@ -1,7 +1,6 @@
 //! Score workload → `fly.toml` (see the mapping table in the README).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -80,7 +79,7 @@ pub fn convert(
                 &FieldPath::root(),
                 format!(
                     "the generated fly.toml and files would be {total} bytes, more than {} (limits::MAX_GENERATED_BYTES); keep large content in `source` files with `noExpand: true`",
-                    crate::spec::human_bytes(MAX_GENERATED_BYTES)
+                    crate::limits::human_bytes(MAX_GENERATED_BYTES)
                 ),
             );
         }
@@ -1030,15 +1029,7 @@ fn file_secret_name(target: &str) -> String {
 
 /// A file name for a target path: keeps `[A-Za-z0-9._-]`, escapes the rest as `%XX`.
 fn escape_file_name(target: &str) -> String {
-    let mut out = String::with_capacity(target.len());
-    for b in target.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    crate::encoding::percent_encode(target, b"._-")
 }
 
 #[cfg(test)]

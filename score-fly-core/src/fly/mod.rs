@@ -3,13 +3,11 @@
 //!
 //! The conversion is pure: it reads `source` files through a [`FileAccess`] and returns the
 //! `fly.toml` model, the secrets to import, the files to write beside `fly.toml` (binary
-//! content, byte-exact) and the warnings. Nothing is written here.
+//! content, byte-exact) and the warnings. Nothing is written here, and nothing here talks
+//! to Fly: the clients (flyctl, the Machines API) are in `flyio`, which this module never
+//! imports.
 
 pub mod annotations;
-#[cfg(feature = "engine")]
-pub mod api;
-#[cfg(feature = "engine")]
-pub mod cli;
 pub mod config;
 mod convert;
 pub mod secrets;
@@ -158,7 +156,7 @@ pub enum SourceRefusal {
     #[error("it is {0}, not a regular file; point `source` at a file")]
     NotRegular(&'static str),
     /// Too large.
-    #[error("it is larger than {} (limits::MAX_SOURCE_FILE_BYTES); {hint}", crate::spec::human_bytes(*limit_bytes))]
+    #[error("it is larger than {} (limits::MAX_SOURCE_FILE_BYTES); {hint}", crate::limits::human_bytes(*limit_bytes))]
     TooLarge {
         /// The limit.
         limit_bytes: usize,

@@ -1,7 +1,6 @@
 //! OCI image types (just what score-fly reads and writes) and digests.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -28,12 +27,7 @@ pub fn digest(bytes: &[u8]) -> String {
 
 /// `sha256:<hex>` of a finished hash.
 pub fn hex_digest(hash: &[u8]) -> String {
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in hash {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    format!("sha256:{}", crate::encoding::hex(hash))
 }
 
 /// A content descriptor.

@@ -3,7 +3,6 @@
 //! names), bounded retries on connection errors and 5xx, chunked uploads, and blobs that
 //! already exist (or can be mounted from another repository) never uploaded again.
 
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -501,15 +500,7 @@ fn parse_challenge(text: &str) -> Vec<(String, String)> {
 }
 
 fn percent(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    crate::encoding::percent_encode(text, b"-._~")
 }
 
 #[cfg(test)]

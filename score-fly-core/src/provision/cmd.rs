@@ -19,7 +19,7 @@ use super::CallContext;
 use super::definition::CmdDef;
 use super::protocol::{Mode, Request, Response, parse_response};
 use crate::fly::annotations::format_duration;
-use crate::fly::cli::{Line, LineReader, PENDING_LINES, spawn_helper};
+use crate::flyio::cli::{Line, LineReader, PENDING_LINES, spawn_helper};
 use crate::limits;
 
 /// A request this small is written at once: a fresh pipe holds at least this much (Linux's
@@ -271,14 +271,13 @@ mod tests {
             resource_metadata: serde_json::Map::new(),
         };
         let def = CmdDef { binary: "./prov.sh".into(), args: Vec::new(), timeout: None };
-        let fly = crate::builtin::FlyEnv::default();
         let redactor = Redactor::default();
         let cx = CallContext {
             uid: "t.default#w.r",
             project_root: dir.path(),
             redactor: &redactor,
             events: &NoEvents,
-            fly: &fly,
+            builtins: &crate::provision::NoBuiltins,
             declared_by: &[],
         };
         call(&def, "p", Mode::Provision, &request, Duration::from_secs(20), &cx)

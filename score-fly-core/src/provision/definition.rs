@@ -258,14 +258,10 @@ impl ProvisionerDef {
                 self.id
             ));
         }
-        if let Some(name) = &self.builtin
-            && !crate::builtin::NAMES.contains(&name.as_str())
-        {
-            return Err(format!(
-                "provisioner `{}`: there is no builtin provisioner `{name}` (builtins: {})",
-                self.id,
-                crate::builtin::NAMES.join(", ")
-            ));
+        // Which `builtin:` names exist is the builtin kind's to say: the plan checks them
+        // (`provision::Builtins::names`).
+        if self.builtin.as_ref().is_some_and(String::is_empty) {
+            return Err(format!("provisioner `{}`: `builtin` must name a builtin provisioner", self.id));
         }
         let durations: Vec<(&str, Option<&String>)> = match (&self.cmd, &self.http) {
             (Some(c), _) => vec![("cmd.timeout", c.timeout.as_ref())],

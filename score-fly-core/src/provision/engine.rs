@@ -1,7 +1,6 @@
 //! Planning and running provisioning (see the module docs of [`crate::provision`]).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -9,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::definition::{Kind, Located, find_match};
 use super::protocol::{Mode, Request, Response, depth, map_depth, merge_patch};
-use super::{CallContext, Events, Redactor, call};
+use super::{Builtins, CallContext, Events, Redactor, call};
 use crate::limits;
 use crate::placeholder::{self, Context, Piece, ResourceOutputs};
 use crate::spec::Workload;
@@ -29,7 +28,7 @@ pub struct ProvisionOptions {
     /// Call no provisioner: resources that would need one end `Outcome::Pending`.
     pub dry_run: bool,
     /// In a dry run, still call the provisioners that only read (`environment`, see
-    /// [`crate::builtin::always_call`]; they create nothing), so their outputs are known:
+    /// [`Builtins::always_call`]; they create nothing), so their outputs are known:
     /// `generate --check` compares what would be written with them.
     pub read_in_dry_run: bool,
 }
@@ -114,9 +113,14 @@ impl Declaration<'_> {
 
 /// Plans the resources of `workloads` with provisioners `defs`, as for a project with no
 /// recorded resources. A project's runs use [`plan_for`], which also checks the resources
-/// its state recorded.
-pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<Plan, PlanError> {
-    plan_checked(workloads, defs, &BTreeMap::new(), "")
+/// its state recorded. `builtins` answers for `builtin:` provisioners (which names exist,
+/// what each names on Fly).
+pub fn plan(
+    workloads: &BTreeMap<String, Workload>,
+    defs: &[Located],
+    builtins: &dyn Builtins,
+) -> Result<Plan, PlanError> {
+    plan_checked(workloads, defs, &BTreeMap::new(), "", builtins)
 }
 
 /// Plans the resources of `workloads` with provisioners `defs` in a project whose state
@@ -126,12 +130,17 @@ pub fn plan(workloads: &BTreeMap<String, Workload>, defs: &[Located]) -> Result<
 /// belonged to another declaration's private identity: an explicit `id` naming the private
 /// resource of a declaration that no longer exists, or a private resource whose uid an
 /// explicit `id` of other declarations provisioned.
-pub fn plan_for(workloads: &BTreeMap<String, Workload>, defs: &[Located], state: &State) -> Result<Plan, PlanError> {
-    plan_checked(workloads, defs, &state.resources, &state.app_prefix)
+pub fn plan_for(
+    workloads: &BTreeMap<String, Workload>,
+    defs: &[Located],
+    state: &State,
+    builtins: &dyn Builtins,
+) -> Result<Plan, PlanError> {
+    plan_checked(workloads, defs, &state.resources, &state.app_prefix, builtins)
 }
 
 /// Identity on Fly: two resources served by the same builtin must not derive the same name
-/// for what it creates ([`crate::builtin::derived_name`]: ids that differ only in punctuation
+/// for what it creates ([`Builtins::derived_name`]: ids that differ only in punctuation
 /// or past the name's length, with the same short hash). The second would adopt the first's
 /// database or bucket, and its password. Resources an earlier run recorded count too.
 fn name_problems(
@@ -140,6 +149,7 @@ fn name_problems(
     recorded: &BTreeMap<String, ResourceEntry>,
     prefix: &str,
     by_uid: &BTreeMap<String, Vec<Declaration<'_>>>,
+    builtins: &dyn Builtins,
 ) -> Vec<PlanProblem> {
     let builtin_of = |def: &super::ProvisionerDef| match def.kind() {
         Kind::Builtin(name) => Some(name),
@@ -152,7 +162,7 @@ fn name_problems(
         let Some(builtin) = defs.iter().find(|l| l.def.id == entry.provisioner).and_then(|l| builtin_of(&l.def)) else {
             continue;
         };
-        if let Some(name) = crate::builtin::derived_name(&builtin, prefix, entry_uid, &entry.id) {
+        if let Some(name) = builtins.derived_name(&builtin, prefix, entry_uid, &entry.id) {
             let who = format!("provisioned earlier for {}", entry.declared_by.join(", "));
             taken.insert((builtin, name), (entry_uid.clone(), who));
         }
@@ -160,7 +170,7 @@ fn name_problems(
     let mut problems = Vec::new();
     for r in resources {
         let Some(builtin) = builtin_of(&defs[r.provisioner].def) else { continue };
-        let Some(name) = crate::builtin::derived_name(&builtin, prefix, &r.uid, &r.id) else { continue };
+        let Some(name) = builtins.derived_name(&builtin, prefix, &r.uid, &r.id) else { continue };
         let who = format!("declared by {}", r.declared_by.join(", "));
         match taken.entry((builtin.clone(), name.clone())) {
             std::collections::btree_map::Entry::Vacant(slot) => {
@@ -247,6 +257,7 @@ fn plan_checked(
     defs: &[Located],
     recorded: &BTreeMap<String, ResourceEntry>,
     prefix: &str,
+    builtins: &dyn Builtins,
 ) -> Result<Plan, PlanError> {
     let mut problems = Vec::new();
     let mut by_uid: BTreeMap<String, Vec<Declaration<'_>>> = BTreeMap::new();
@@ -326,6 +337,21 @@ fn plan_checked(
             });
             continue;
         };
+        if let Kind::Builtin(name) = provisioner.def.kind()
+            && !builtins.names().contains(&name.as_str())
+        {
+            problems.push(PlanProblem {
+                workload: first.workload.to_owned(),
+                resource: first.name.to_owned(),
+                message: format!(
+                    "resource `{uid}`: its provisioner `{}` ({}) names a builtin that does not exist: {}",
+                    provisioner.def.id,
+                    provisioner.file.display(),
+                    super::no_builtin(builtins, &name)
+                ),
+            });
+            continue;
+        }
         let provisioner = defs.iter().position(|d| std::ptr::eq(d, provisioner)).expect("from defs");
         resources.push(Planned {
             uid: uid.clone(),
@@ -355,7 +381,7 @@ fn plan_checked(
             message: format!("resource params form a cycle: {}", names.join(" → ")),
         });
     }
-    problems.extend(name_problems(&resources, defs, recorded, prefix, &by_uid));
+    problems.extend(name_problems(&resources, defs, recorded, prefix, &by_uid, builtins));
     if problems.is_empty() { Ok(Plan { resources }) } else { Err(PlanError { problems }) }
 }
 
@@ -484,8 +510,8 @@ pub struct Provisioning<'a> {
     pub project_root: &'a Path,
     /// Where progress goes.
     pub events: &'a dyn Events,
-    /// Where builtin provisioners create things on Fly.
-    pub fly: &'a crate::builtin::FlyEnv,
+    /// The builtin provisioners (`builtin::FlyEnv`: where they create things on Fly).
+    pub builtins: &'a dyn Builtins,
 }
 
 /// Provisions a plan. Results go into `state`; `persist` is called after every provisioner
@@ -570,7 +596,7 @@ fn execute_with(
     persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
     caller: &Caller<'_>,
 ) -> Result<Report, StateError> {
-    let Provisioning { defs, workloads, options, project_root, events, fly } = run;
+    let Provisioning { defs, workloads, options, project_root, events, builtins } = run;
     let n = plan.resources.len();
     let mut report = Report::default();
     let mut waiting: Vec<usize> = plan.resources.iter().map(|r| r.deps.len()).collect();
@@ -581,11 +607,12 @@ fn execute_with(
         }
     }
     let mut ready: VecDeque<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
-    let redactor = run_redactor(state, fly);
+    let redactor = run_redactor(state, builtins);
     let jobs = options.jobs.max(1);
     // A dry run still calls the provisioners that only read (`environment`): what they read
     // is an input like any other, so `generate --check` compares what would be written.
-    let reads_only = |i: usize| options.read_in_dry_run && !outputs_reusable(&defs[plan.resources[i].provisioner].def);
+    let reads_only =
+        |i: usize| options.read_in_dry_run && !outputs_reusable(&defs[plan.resources[i].provisioner].def, builtins);
     let workers = if options.dry_run { usize::from((0..n).any(reads_only)) } else { jobs.min(n) };
 
     std::thread::scope(|scope| -> Result<(), StateError> {
@@ -608,7 +635,7 @@ fn execute_with(
                             project_root,
                             redactor,
                             events,
-                            fly,
+                            builtins,
                             declared_by: &planned.declared_by,
                         };
                         // A panic is a failed resource, not a dead worker (its ticket would still
@@ -655,7 +682,7 @@ fn execute_with(
                     }
                     Ok(job) => {
                         let def = &defs[planned.provisioner].def;
-                        let reusable = outputs_reusable(def)
+                        let reusable = outputs_reusable(def, builtins)
                             && state
                                 .resources
                                 .get(&planned.uid)
@@ -729,13 +756,11 @@ fn execute_with(
 }
 
 /// The secrets a run knows from its start: every secret output in the state and the Fly
-/// token (from the builtins' environment, else the process's).
-fn run_redactor(state: &State, fly: &crate::builtin::FlyEnv) -> Redactor {
+/// token and whatever else the builtins' environment holds ([`Builtins::secrets`]).
+fn run_redactor(state: &State, builtins: &dyn Builtins) -> Redactor {
     let redactor = Redactor::for_state(state);
-    for var in crate::target::TOKEN_VARS {
-        if let Some(token) = fly.var(var) {
-            redactor.add_token(&token);
-        }
+    for secret in builtins.secrets() {
+        redactor.add_token(secret.expose());
     }
     redactor
 }
@@ -793,8 +818,8 @@ fn check_depth(response: &Response) -> Result<(), String> {
 /// Whether unchanged inputs mean unchanged outputs for this provisioner, so its last outputs
 /// can be reused. Not for a builtin that reads more than its inputs (`environment` reads the
 /// deploying environment): it is called on every run.
-fn outputs_reusable(def: &super::ProvisionerDef) -> bool {
-    !matches!(def.kind(), Kind::Builtin(name) if crate::builtin::always_call(&name))
+fn outputs_reusable(def: &super::ProvisionerDef, builtins: &dyn Builtins) -> bool {
+    !matches!(def.kind(), Kind::Builtin(name) if builtins.always_call(&name))
 }
 
 /// Expands params and builds the request; the fingerprint covers every input.
@@ -862,12 +887,7 @@ fn fingerprint(def: &super::ProvisionerDef, request: &Request) -> String {
         "params": request.resource_params,
         "metadata": request.resource_metadata,
     });
-    let digest = Sha256::digest(input.to_string().as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
+    crate::encoding::hex(&Sha256::digest(input.to_string().as_bytes()))
 }
 
 fn record(planned: &Planned, provisioner: String, job: Job, response: Response, state: &mut State) {
@@ -979,7 +999,7 @@ pub fn deprovision(
     state: &mut State,
     defs: &[Located],
     project_root: &Path,
-    fly: &crate::builtin::FlyEnv,
+    builtins: &dyn Builtins,
     events: &dyn Events,
 ) -> Result<(), DeprovisionError> {
     let entry = state.resources.get(uid).ok_or_else(|| DeprovisionError::Unknown(uid.to_owned()))?;
@@ -996,9 +1016,9 @@ pub fn deprovision(
         resource_params: entry.params.clone(),
         resource_metadata: entry.metadata.clone(),
     };
-    let redactor = run_redactor(state, fly);
+    let redactor = run_redactor(state, builtins);
     let declared_by = entry.declared_by.clone();
-    let cx = CallContext { uid, project_root, redactor: &redactor, events, fly, declared_by: &declared_by };
+    let cx = CallContext { uid, project_root, redactor: &redactor, events, builtins, declared_by: &declared_by };
     events.started(uid, &def.def.id, Mode::Deprovision);
     let response = call(&def.def, Mode::Deprovision, &request, &cx)
         .map_err(|message| DeprovisionError::Failed { uid: uid.to_owned(), message })?;
@@ -1012,48 +1032,31 @@ pub fn deprovision(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provision::NoEvents;
-    use crate::provision::definition::{ProvisionerDef, StaticDef};
-    use crate::spec;
+    use crate::provision::definition::ProvisionerDef;
+    use crate::provision::testing::{doc, static_def, workloads};
+    use crate::provision::{NoBuiltins, NoEvents};
     use serde_json::json;
     use std::sync::Mutex;
 
-    fn static_def(id: &str, ty: &str, values: &serde_json::Value, secrets: &serde_json::Value) -> Located {
-        Located {
-            def: ProvisionerDef {
-                id: id.into(),
-                resource_type: ty.into(),
-                class: None,
-                resource_id: None,
-                cmd: None,
-                http: None,
-                static_: Some(StaticDef {
-                    values: values.as_object().unwrap().clone(),
-                    secrets: secrets.as_object().unwrap().clone(),
-                }),
-                builtin: None,
-            },
-            file: "test.provisioners.yaml".into(),
+    /// Builtins that know nothing but hold a Fly token (what the run's redactor hides).
+    struct Token(&'static str);
+
+    impl Builtins for Token {
+        fn names(&self) -> &[&'static str] {
+            &[]
+        }
+
+        fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> Result<Option<Response>, String> {
+            Err(crate::provision::no_builtin(self, name))
+        }
+
+        fn secrets(&self) -> Vec<crate::secret::Secret> {
+            vec![crate::secret::Secret::new(self.0)]
         }
     }
 
-    fn workloads(docs: &[&str]) -> BTreeMap<String, Workload> {
-        docs.iter()
-            .map(|d| {
-                let w = spec::load_str("score.yaml", d).unwrap().workload;
-                (w.name().to_owned(), w)
-            })
-            .collect()
-    }
-
-    fn doc(name: &str, resources: &str) -> String {
-        format!(
-            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: nginx\nresources:\n{resources}"
-        )
-    }
-
     fn run(w: &BTreeMap<String, Workload>, defs: &[Located], state: &mut State) -> Report {
-        let plan = plan(w, defs).unwrap();
+        let plan = plan(w, defs, &NoBuiltins).unwrap();
         let mut saves = 0;
         let run = Provisioning {
             defs,
@@ -1061,7 +1064,7 @@ mod tests {
             options: ProvisionOptions::default(),
             project_root: Path::new("."),
             events: &NoEvents,
-            fly: &crate::builtin::FlyEnv::default(),
+            builtins: &NoBuiltins,
         };
         execute(&plan, run, state, &mut |_| {
             saves += 1;
@@ -1104,7 +1107,7 @@ mod tests {
             "  one:\n    type: postgres\n    params: {x: \"${resources.two.host}\"}\n  two:\n    type: postgres\n    params: {x: \"${resources.one.host}\"}\n  cache:\n    type: redis\n  ss:\n    type: postgres\n    id: common\n    params: {size: 1}\n",
         );
         let b = doc("bb", "  ss:\n    type: postgres\n    id: common\n    params: {size: 2}\n");
-        let e = plan(&workloads(&[&a, &b]), &defs).unwrap_err().to_string();
+        let e = plan(&workloads(&[&a, &b]), &defs, &NoBuiltins).unwrap_err().to_string();
         assert!(e.contains("no provisioner for resource `redis.default#aa.cache` (declared by aa.cache)"), "{e}");
         assert!(
             e.contains("`postgres.default#common` is declared with different params by `aa.ss` and `bb.ss`"),
@@ -1121,7 +1124,7 @@ mod tests {
         let defs = vec![static_def("pg", "postgres", &json!({}), &json!({"password": "p"}))];
         let web = doc("web", "  db:\n    type: postgres\n");
         let api = doc("api", "  db:\n    type: postgres\n    id: web.db\n");
-        let e = plan(&workloads(&[&web, &api]), &defs).unwrap_err();
+        let e = plan(&workloads(&[&web, &api]), &defs, &NoBuiltins).unwrap_err();
         assert_eq!(e.problems.len(), 1, "{e}");
         assert_eq!((e.problems[0].workload.as_str(), e.problems[0].resource.as_str()), ("api", "db"));
         assert!(
@@ -1131,157 +1134,24 @@ mod tests {
         // Another type or class is another uid: no clash.
         let api_redis = doc("api", "  db:\n    type: postgres\n    class: big\n    id: web.db\n");
         let defs_any = vec![static_def("pg", "postgres", &json!({}), &json!({}))];
-        assert!(plan(&workloads(&[&web, &api_redis]), &defs_any).is_ok());
+        assert!(plan(&workloads(&[&web, &api_redis]), &defs_any, &NoBuiltins).is_ok());
         // web naming its own id explicitly opts in to sharing it.
         let web_explicit = doc("web", "  db:\n    type: postgres\n    id: web.db\n");
-        let shared = plan(&workloads(&[&web_explicit, &api]), &defs).unwrap();
+        let shared = plan(&workloads(&[&web_explicit, &api]), &defs, &NoBuiltins).unwrap();
         assert_eq!(shared.resources[0].declared_by, ["api.db", "web.db"]);
 
         // The state remembers web's private resource after web stopped declaring it.
         let mut state = State::new("");
         run(&workloads(&[&web]), &defs, &mut state);
-        let e = plan_for(&workloads(&[&api]), &defs, &state).unwrap_err();
+        let e = plan_for(&workloads(&[&api]), &defs, &state, &NoBuiltins).unwrap_err();
         assert!(e.to_string().contains("records `postgres.default#web.db` as the private resource of `web.db`"), "{e}");
-        assert!(plan(&workloads(&[&api]), &defs).is_ok(), "without the state there is nothing to take over");
-        // A declaration that had the resource keeps it.
-        assert!(plan_for(&workloads(&[&web]), &defs, &state).is_ok());
-        assert!(plan_for(&workloads(&[&web_explicit, &api]), &defs, &state).is_ok());
-    }
-
-    /// Two ids whose `redis` names are equal: the same first 49 characters (all a name keeps
-    /// of the id after `redis-` and the 6-digit hash, with no prefix) and the same hash of
-    /// the uid, found the way an attacker would (a birthday search over suffixes).
-    fn colliding_redis_ids() -> (String, String) {
-        let base = "c".repeat(49);
-        let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for n in 0.. {
-            let id = format!("{base}-{n}");
-            let name = crate::builtin::derived_name("redis", "", &format!("redis.default#{id}"), &id).unwrap();
-            if let Some(first) = seen.insert(name, id.clone()) {
-                return (first, id);
-            }
-        }
-        unreachable!()
-    }
-
-    #[test]
-    fn resources_that_would_derive_the_same_fly_name_are_refused() {
-        let mut builtin = static_def("redis", "redis", &json!({}), &json!({}));
-        builtin.def.static_ = None;
-        builtin.def.builtin = Some("redis".into());
-        let defs = vec![builtin];
-        let (first, second) = colliding_redis_ids();
-        assert_ne!(first, second);
-        let w = workloads(&[
-            &doc("aa", &format!("  cache:\n    type: redis\n    id: {first}\n")),
-            &doc("bb", &format!("  cache:\n    type: redis\n    id: {second}\n")),
-        ]);
-        let e = plan(&w, &defs).unwrap_err().to_string();
         assert!(
-            e.contains(&format!("resource `redis.default#{second}` (declared by bb.cache) and resource `redis.default#{first}` (declared by aa.cache) would both be `redis-"))
-                && e.contains("give one of them another `id`"),
-            "{e}"
+            plan(&workloads(&[&api]), &defs, &NoBuiltins).is_ok(),
+            "without the state there is nothing to take over"
         );
-        // Alone, either is fine; and a recorded resource counts as taken.
-        let only_first = workloads(&[&doc("aa", &format!("  cache:\n    type: redis\n    id: {first}\n"))]);
-        let mut state = State::new("");
-        state.resources.insert(
-            format!("redis.default#{first}"),
-            ResourceEntry {
-                kind: "redis".into(),
-                class: "default".into(),
-                id: first.clone(),
-                declared_by: vec!["aa.cache".into()],
-                provisioner: "redis".into(),
-                params: serde_json::Map::new(),
-                metadata: serde_json::Map::new(),
-                fingerprint: String::new(),
-                state: serde_json::Map::new(),
-                values: serde_json::Map::new(),
-                secrets: serde_json::Map::new(),
-            },
-        );
-        assert!(plan_for(&only_first, &defs, &state).is_ok());
-        let only_second = workloads(&[&doc("bb", &format!("  cache:\n    type: redis\n    id: {second}\n"))]);
-        let e = plan_for(&only_second, &defs, &state).unwrap_err().to_string();
-        assert!(e.contains("(provisioned earlier for aa.cache)"), "{e}");
-    }
-
-    #[test]
-    fn the_environment_builtin_is_called_on_every_run() {
-        let mut builtin = static_def("env", "environment", &json!({}), &json!({}));
-        builtin.def.static_ = None;
-        builtin.def.builtin = Some("environment".into());
-        let defs = vec![builtin, static_def("pg", "postgres", &json!({"host": "h"}), &json!({}))];
-        let w = workloads(&[
-            "apiVersion: score.dev/v1b1\nmetadata:\n  name: aa\ncontainers:\n  main:\n    image: nginx\n    variables:\n      TOKEN: ${resources.env.SF_ENGINE_TEST_TOKEN}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n",
-        ]);
-        let uid = "environment.default#aa.env";
-        let fly_env = |token: &str| crate::builtin::FlyEnv {
-            referenced: BTreeMap::from([(uid.to_owned(), ["SF_ENGINE_TEST_TOKEN".to_owned()].into())]),
-            vars: BTreeMap::from([("SF_ENGINE_TEST_TOKEN".to_owned(), crate::secret::Secret::new(token))]),
-            ..crate::builtin::FlyEnv::default()
-        };
-        let mut state = State::new("");
-        for (token, db_outcome) in [("first-token", Outcome::Provisioned), ("second-token", Outcome::Reused)] {
-            let fly = fly_env(token);
-            let run = Provisioning {
-                defs: &defs,
-                workloads: &w,
-                options: ProvisionOptions::default(),
-                project_root: Path::new("."),
-                events: &NoEvents,
-                fly: &fly,
-            };
-            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
-            assert_eq!(report.outcomes[uid], Outcome::Provisioned, "{report:?}");
-            assert_eq!(report.outcomes["postgres.default#aa.db"], db_outcome);
-            assert_eq!(state.resources[uid].secrets["SF_ENGINE_TEST_TOKEN"], token);
-        }
-    }
-
-    #[test]
-    fn a_dry_run_reads_the_environment_only_when_asked_and_saves_nothing() {
-        let mut builtin = static_def("env", "environment", &json!({}), &json!({}));
-        builtin.def.static_ = None;
-        builtin.def.builtin = Some("environment".into());
-        let defs = vec![builtin, static_def("pg", "postgres", &json!({"host": "h"}), &json!({}))];
-        let w = workloads(&[
-            "apiVersion: score.dev/v1b1\nmetadata:\n  name: aa\ncontainers:\n  main:\n    image: nginx\n    variables:\n      TOKEN: ${resources.env.SF_DRY_TOKEN}\nresources:\n  env:\n    type: environment\n  db:\n    type: postgres\n",
-        ]);
-        let uid = "environment.default#aa.env";
-        let fly = crate::builtin::FlyEnv {
-            referenced: BTreeMap::from([(uid.to_owned(), ["SF_DRY_TOKEN".to_owned()].into())]),
-            vars: BTreeMap::from([("SF_DRY_TOKEN".to_owned(), crate::secret::Secret::new("t"))]),
-            ..crate::builtin::FlyEnv::default()
-        };
-        for read in [false, true] {
-            let mut state = State::new("");
-            let options = ProvisionOptions { dry_run: true, read_in_dry_run: read, ..ProvisionOptions::default() };
-            let run = Provisioning {
-                defs: &defs,
-                workloads: &w,
-                options,
-                project_root: Path::new("."),
-                events: &NoEvents,
-                fly: &fly,
-            };
-            let mut saves = 0;
-            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| {
-                saves += 1;
-                Ok(())
-            })
-            .unwrap();
-            assert_eq!(saves, 0, "a dry run saves nothing");
-            assert_eq!(report.outcomes["postgres.default#aa.db"], Outcome::Pending, "static: not called");
-            if read {
-                assert_eq!(report.outcomes[uid], Outcome::Provisioned, "{report:?}");
-                assert_eq!(state.resources[uid].secrets["SF_DRY_TOKEN"], "t");
-            } else {
-                assert_eq!(report.outcomes[uid], Outcome::Pending, "{report:?}");
-                assert!(state.resources.is_empty());
-            }
-        }
+        // A declaration that had the resource keeps it.
+        assert!(plan_for(&workloads(&[&web]), &defs, &state, &NoBuiltins).is_ok());
+        assert!(plan_for(&workloads(&[&web_explicit, &api]), &defs, &state, &NoBuiltins).is_ok());
     }
 
     #[test]
@@ -1343,10 +1213,7 @@ mod tests {
         ];
         // Two independent resources: whichever finishes first, the result is the same.
         let w = workloads(&[&doc("aa", "  db:\n    type: postgres\n  cp:\n    type: copy\n")]);
-        let fly = crate::builtin::FlyEnv {
-            vars: BTreeMap::from([("FLY_API_TOKEN".to_owned(), crate::secret::Secret::new(token))]),
-            ..crate::builtin::FlyEnv::default()
-        };
+        let fly = Token(token);
         for jobs in [1, 2] {
             let events = Laundered::default();
             let mut state = State::new("");
@@ -1356,9 +1223,9 @@ mod tests {
                 options: ProvisionOptions { jobs, ..ProvisionOptions::default() },
                 project_root: Path::new("."),
                 events: &events,
-                fly: &fly,
+                builtins: &fly,
             };
-            let report = execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
+            let report = execute(&plan(&w, &defs, &NoBuiltins).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
             assert!(report.failures().is_empty(), "{report:?}");
             let entry = &state.resources["copy.default#aa.cp"];
             assert_eq!(
@@ -1383,7 +1250,7 @@ mod tests {
             // Reused on the next run: nothing moves again, nothing is reported.
             let again = Laundered::default();
             let run = Provisioning { events: &again, ..run };
-            execute(&plan(&w, &defs).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
+            execute(&plan(&w, &defs, &NoBuiltins).unwrap(), run, &mut state, &mut |_| Ok(())).unwrap();
             assert!(again.0.into_inner().unwrap().is_empty());
         }
     }
@@ -1396,14 +1263,14 @@ mod tests {
         persist: &mut dyn FnMut(&State) -> Result<(), StateError>,
         caller: &Caller<'_>,
     ) -> Report {
-        let plan = plan(w, defs).unwrap();
+        let plan = plan(w, defs, &NoBuiltins).unwrap();
         let run = Provisioning {
             defs,
             workloads: w,
             options: ProvisionOptions { jobs: 4, ..ProvisionOptions::default() },
             project_root: Path::new("."),
             events: &NoEvents,
-            fly: &crate::builtin::FlyEnv::default(),
+            builtins: &NoBuiltins,
         };
         execute_with(&plan, run, state, persist, caller).unwrap()
     }

@@ -198,14 +198,13 @@ mod tests {
             "resource_uid": "t.default#w.r", "resource_type": "t", "resource_class": "default", "resource_id": "w.r"
         }))
         .unwrap();
-        let fly = crate::builtin::FlyEnv::default();
         let redactor = Redactor::default();
         let cx = CallContext {
             uid: "t.default#w.r",
             project_root: std::path::Path::new("."),
             redactor: &redactor,
             events: &NoEvents,
-            fly: &fly,
+            builtins: &crate::provision::NoBuiltins,
             declared_by: &[],
         };
         call(&def, Mode::Provision, &request, Duration::from_secs(20), &cx)

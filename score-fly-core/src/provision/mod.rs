@@ -13,8 +13,10 @@
 //! 3. [`deprovision`] removes one resource.
 //!
 //! Provisioners are called through [`call`] ([`definition::Kind`]: `cmd`, `http`,
-//! `static`) with the score-flyio wire protocol ([`protocol`]). The engine never prints: it
-//! reports through [`Events`].
+//! `static`, `builtin`) with the score-flyio wire protocol ([`protocol`]). The engine never
+//! prints: it reports through [`Events`]. The `builtin` kind is whatever [`Builtins`] value
+//! the caller passes in (the builtin Fly provisioners: `builtin::FlyEnv`): the engine never
+//! names them, so `builtin` may use the engine and not the reverse.
 //!
 //! # Secrets
 //!
@@ -42,10 +44,13 @@ pub mod definition;
 mod engine;
 mod http;
 pub mod protocol;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::path::Path;
 
 pub use crate::secret::Redactor;
+use crate::secret::Secret;
 pub use definition::{Located, ProvisionerDef};
 pub use engine::*;
 
@@ -63,6 +68,57 @@ pub trait Events: Sync {
     /// but it holds a known secret: it was moved to the secret outputs (see
     /// [`engine`](crate::provision#laundered-secrets)). Never carries the value.
     fn laundered(&self, _uid: &str, _provisioner: &str, _key: &str) {}
+}
+
+/// The `builtin` provisioner kind, as the engine sees it: provisioners implemented outside
+/// the engine, named by a `builtin: <name>` entry. The caller passes one in (a run's
+/// [`Provisioning::fly`], [`plan`], [`deprovision`]); the builtin Fly provisioners are
+/// `builtin::FlyEnv`'s implementation, [`NoBuiltins`] has none.
+pub trait Builtins: Sync {
+    /// The names a `builtin:` entry may use.
+    fn names(&self) -> &[&'static str];
+    /// Calls builtin `name`. `Ok(None)` is an empty answer (a deprovision).
+    fn call(&self, name: &str, mode: Mode, request: &Request, cx: &CallContext<'_>)
+    -> Result<Option<Response>, String>;
+    /// Whether builtin `name` must be called on every run because its outputs depend on more
+    /// than its inputs (params, metadata): its last outputs are never reused, and a dry run
+    /// with [`ProvisionOptions::read_in_dry_run`] calls it (it must only read).
+    fn always_call(&self, _name: &str) -> bool {
+        false
+    }
+    /// The name on Fly of what builtin `name` creates for resource `uid` (id `id`) under app
+    /// prefix `prefix`, if it creates something named: two resources deriving the same name
+    /// are a plan error.
+    fn derived_name(&self, _name: &str, _prefix: &str, _uid: &str, _id: &str) -> Option<String> {
+        None
+    }
+    /// Secrets of the builtins' own environment that every shown text must hide (the Fly
+    /// token).
+    fn secrets(&self) -> Vec<Secret> {
+        Vec::new()
+    }
+}
+
+/// No builtin provisioners: a `builtin:` entry names none of them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBuiltins;
+
+impl Builtins for NoBuiltins {
+    fn names(&self) -> &[&'static str] {
+        &[]
+    }
+
+    fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> Result<Option<Response>, String> {
+        Err(no_builtin(self, name))
+    }
+}
+
+/// The error for a `builtin:` name that `builtins` does not have.
+pub fn no_builtin(builtins: &dyn Builtins, name: &str) -> String {
+    match builtins.names() {
+        [] => format!("there is no builtin provisioner `{name}` (this program has none)"),
+        names => format!("there is no builtin provisioner `{name}` (builtins: {})", names.join(", ")),
+    }
 }
 
 /// Reports nothing.
@@ -93,8 +149,8 @@ pub struct CallContext<'a> {
     pub redactor: &'a Redactor,
     /// Where progress goes.
     pub events: &'a dyn Events,
-    /// Where builtin provisioners create things on Fly.
-    pub fly: &'a crate::builtin::FlyEnv,
+    /// The builtin provisioners (and where they create things on Fly).
+    pub builtins: &'a dyn Builtins,
     /// `workload.resource-name` of every declaration of the resource.
     pub declared_by: &'a [String],
 }
@@ -120,7 +176,7 @@ fn call_kind(
     match def.kind() {
         definition::Kind::Cmd(c) => cmd::call(&c, &def.id, mode, request, def.timeout(), cx),
         definition::Kind::Http(h) => http::call(&h, mode, request, def.timeout(), cx),
-        definition::Kind::Builtin(name) => crate::builtin::call(&name, mode, request, cx.fly, cx),
+        definition::Kind::Builtin(name) => cx.builtins.call(&name, mode, request, cx),
         definition::Kind::Static(s) => Ok(match mode {
             Mode::Provision => Some(Response { state: None, values: s.values, secrets: s.secrets, shared: None }),
             Mode::Deprovision => None,

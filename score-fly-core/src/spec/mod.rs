@@ -24,7 +24,7 @@ pub mod yaml;
 
 use std::fmt;
 
-use crate::limits::{self, MAX_DEPTH, MAX_DIAGNOSTICS, MAX_DOCUMENT_BYTES, MAX_NODES};
+use crate::limits::{MAX_DEPTH, MAX_DIAGNOSTICS, MAX_DOCUMENT_BYTES, MAX_NODES};
 
 pub use model::*;
 pub use node::{Location, Source, SourceMap};
@@ -199,12 +199,6 @@ pub fn cap_diagnostics(list: &mut Vec<Diagnostic>, what: &str) {
             ),
         });
     }
-}
-
-/// `1 MiB`: a byte count as the README's limits table writes it (for messages naming a
-/// limit).
-pub fn human_bytes(value: usize) -> String {
-    limits::Limit { name: "", value: value as u64, unit: limits::Unit::Bytes }.human()
 }
 
 /// Checks, without recursion, that a tree is at most [`MAX_DEPTH`] levels deep (the root

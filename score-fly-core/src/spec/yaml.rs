@@ -63,7 +63,7 @@ pub(crate) fn parse_below(text: &str, source: usize, levels_above: usize) -> Res
 pub(crate) fn too_large(bytes: usize) -> String {
     format!(
         "the document is {bytes} bytes, more than {} (limits::MAX_DOCUMENT_BYTES); keep large content in `source` files, or split the workload",
-        super::human_bytes(MAX_DOCUMENT_BYTES)
+        crate::limits::human_bytes(MAX_DOCUMENT_BYTES)
     )
 }
 

@@ -84,7 +84,7 @@ fn ok_or_error(result: ApiResult, status: u16) -> Response {
     }
 }
 
-/// The Machines API: only the routes score-fly calls (`score_fly_core::fly::api`): an app
+/// The Machines API: only the routes score-fly calls (`score_fly_core::flyio::api`): an app
 /// (`GET`, `DELETE`), its machines and volumes (`GET`), and `exec` in a machine. Any other
 /// route is `404`, as Fly answers an unknown one.
 fn machines_api(shared: &Shared, request: &Request, segments: &[String], body: &Value) -> Response {

@@ -115,7 +115,7 @@ impl World {
             project_root: self.dir.path(),
             redactor: &redactor,
             events: &recorder,
-            fly: &self.env,
+            builtins: &self.env,
             declared_by: &declared_by,
         };
         let result = builtin::call(name, mode, request, &self.env, &cx);

@@ -191,9 +191,9 @@ fn provision(
     options: ProvisionOptions,
     events: &Recorder,
 ) -> (Report, Vec<State>) {
-    let plan = plan(workloads, defs).unwrap_or_else(|e| panic!("plan failed: {e}"));
+    let plan = plan(workloads, defs, &FlyEnv::default()).unwrap_or_else(|e| panic!("plan failed: {e}"));
     let mut persisted = Vec::new();
-    let run = Provisioning { defs, workloads, options, project_root: dir, events, fly: &FlyEnv::default() };
+    let run = Provisioning { defs, workloads, options, project_root: dir, events, builtins: &FlyEnv::default() };
     let report = execute(&plan, run, state, &mut |s| {
         persisted.push(s.clone());
         Ok(())
@@ -910,7 +910,7 @@ fn the_first_matching_provisioner_wins_by_type_class_and_resource_id() {
          cache: {type: redis, class: large}\n",
     )]);
     let chosen = |defs: &[Located]| -> BTreeMap<String, String> {
-        let plan = plan(&w, defs).expect("plan");
+        let plan = plan(&w, defs, &FlyEnv::default()).expect("plan");
         plan.resources.iter().map(|r| (r.uid.clone(), defs[r.provisioner].def.id.clone())).collect()
     };
     let defs1 = defs(dir.path(), specific_first);
@@ -1017,7 +1017,7 @@ fn a_dependency_cycle_is_an_error_naming_the_resources() {
          three: {type: postgres, params: {x: \"${resources.one.host}\"}}\n\
          free: {type: postgres}\n",
     )]);
-    let e = plan(&w, &defs).unwrap_err();
+    let e = plan(&w, &defs, &FlyEnv::default()).unwrap_err();
     let message = e.to_string();
     assert!(message.contains("cycle"), "{message}");
     for uid in ["postgres.default#web.one", "postgres.default#web.two", "postgres.default#web.three"] {
@@ -1033,7 +1033,7 @@ fn a_resource_without_provisioner_is_an_error_naming_it() {
     let dir = project();
     let defs = defs(dir.path(), "- {id: pg, type: postgres, class: large, static: {}}\n");
     let w = workloads(&[&doc("web", "db:\n  type: postgres\nbig:\n  type: postgres\n  class: large\n")]);
-    let e = plan(&w, &defs).unwrap_err();
+    let e = plan(&w, &defs, &FlyEnv::default()).unwrap_err();
     assert_eq!(e.problems.len(), 1, "{e}");
     assert_eq!((e.problems[0].workload.as_str(), e.problems[0].resource.as_str()), ("web", "db"));
     assert!(
@@ -1168,7 +1168,7 @@ fn a_failure_part_way_keeps_what_succeeded_and_a_rerun_continues_from_there() {
     write(root, "fail-web.bb", "");
     let project = Project::open(root, LockWait { timeout: Duration::from_secs(10) }, &mut |_| {}).unwrap();
     let mut state = State::new("");
-    let plan1 = plan(&w, &defs).unwrap();
+    let plan1 = plan(&w, &defs, &FlyEnv::default()).unwrap();
     let mut persisted: Vec<State> = Vec::new();
     let run = Provisioning {
         defs: &defs,
@@ -1176,7 +1176,7 @@ fn a_failure_part_way_keeps_what_succeeded_and_a_rerun_continues_from_there() {
         options: ProvisionOptions::default(),
         project_root: root,
         events: &Recorder::default(),
-        fly: &FlyEnv::default(),
+        builtins: &FlyEnv::default(),
     };
     let report = execute(&plan1, run, &mut state, &mut |s| {
         persisted.push(s.clone());
