@@ -85,7 +85,13 @@ pub const EMBED_START: &str = "\u{0}SCORE-FLY-WORKLOAD-V1\u{0}";
 /// End marker of the embedded workload.
 pub const EMBED_END: &str = "\u{0}END-SCORE-FLY-WORKLOAD\u{0}";
 
-/// Finds the workload JSON a `#[score_workload]` binary carries.
+/// The bytes `#[score_workload]` embeds in a binary for `workload_json`: the one writer of
+/// the format [`find_embedded`] reads.
+pub fn embedded(workload_json: &str) -> Vec<u8> {
+    [EMBED_START.as_bytes(), workload_json.as_bytes(), EMBED_END.as_bytes()].concat()
+}
+
+/// Finds the workload JSON a `#[score_workload]` binary carries (written by [`embedded`]).
 pub fn find_embedded(binary: &[u8]) -> Option<&str> {
     let start = find(binary, EMBED_START.as_bytes())? + EMBED_START.len();
     let len = find(&binary[start..], EMBED_END.as_bytes())?;
@@ -1178,9 +1184,10 @@ mod tests {
     #[test]
     fn embedded_workloads_are_found() {
         let mut binary = b"\x7fELF....".to_vec();
-        binary.extend_from_slice(format!("{EMBED_START}{{\"a\":1}}{EMBED_END}").as_bytes());
+        binary.extend_from_slice(&embedded("{\"a\":1}"));
         binary.extend_from_slice(b"rest");
         assert_eq!(find_embedded(&binary), Some("{\"a\":1}"));
+        assert_eq!(embedded("{}"), format!("{EMBED_START}{{}}{EMBED_END}").into_bytes(), "the markers around it");
         assert_eq!(find_embedded(b"nothing here"), None);
     }
 

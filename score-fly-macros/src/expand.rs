@@ -4,16 +4,14 @@ use std::path::PathBuf;
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::quote;
-use score_fly_core::attr::{self, Declared, EMBED_END, EMBED_START};
+use score_fly_core::attr::{self, Declared};
 use score_fly_core::spec;
 
 /// The whole expansion. Errors are emitted next to the unchanged item.
 pub(crate) fn expand(args: TokenStream, item: &TokenStream) -> TokenStream {
     match workload_json(args, item) {
         Ok((json, tracked)) => {
-            let mut bytes = EMBED_START.as_bytes().to_vec();
-            bytes.extend_from_slice(json.as_bytes());
-            bytes.extend_from_slice(EMBED_END.as_bytes());
+            let bytes = attr::embedded(&json);
             let len = bytes.len();
             let literal = Literal::byte_string(&bytes);
             let track = tracked.map(|path| {
