@@ -15,7 +15,7 @@ use score_fly_core::limits::MAX_RUST_SOURCE_BYTES;
 use score_fly_core::spec::{self, Loaded};
 
 use crate::cli::PackageArgs;
-use crate::commands::Failure;
+use crate::failure::Failure;
 
 /// Settings read from cargo metadata (flags override them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

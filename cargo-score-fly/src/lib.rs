@@ -17,6 +17,7 @@ pub mod cargo;
 pub mod cli;
 pub mod commands;
 pub mod exit;
+pub mod failure;
 pub mod printer;
 pub mod render;
 pub mod settings;
@@ -54,7 +55,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(failure) => {
-            session.printer.failure(&failure);
+            render::failure(&session.printer, &failure);
             ExitCode::from(failure.exit_code())
         }
     }

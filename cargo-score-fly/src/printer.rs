@@ -7,8 +7,6 @@ use std::io::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use crate::cli::{ColorChoice, GlobalArgs};
-use crate::commands::Failure;
-use crate::render;
 
 const STATUS: Style = AnsiColor::Green.on_default().bold();
 const WARNING: Style = AnsiColor::Yellow.on_default().bold();
@@ -91,11 +89,6 @@ impl Printer {
     /// `error: ...` with optional detail lines (always shown).
     pub fn error(&self, message: &str, detail: &str) {
         let _ = writeln!(self.stderr(), "{ERROR}error{ERROR:#}: {message}{detail}");
-    }
-
-    /// Prints a command failure with everything it carries.
-    pub fn failure(&self, failure: &Failure) {
-        render::failure(self, failure);
     }
 
     /// Writes machine-readable output to stdout.

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use score_fly_core::spec::{Diagnostic, Location, SourceMap};
 
-use crate::commands::Failure;
+use crate::failure::Failure;
 use crate::printer::{NOTE, Printer};
 
 /// The `--> file:line:col` block with the source line and a caret.

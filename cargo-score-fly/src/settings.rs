@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use score_fly_core::target::FlyTarget;
 
 use crate::cargo;
-use crate::commands::Failure;
+use crate::failure::Failure;
 
 /// The flags of a command that carry settings (each `None` when not given).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
