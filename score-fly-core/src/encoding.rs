@@ -68,4 +68,13 @@ mod tests {
         // Only two hex digits make a byte: `%+1` is not 0x01, `%4` and `%zz` stay.
         assert_eq!(percent_decode("%+1%4%zz%41", false), "%+1%4%zzA");
     }
+
+    proptest::proptest! {
+        /// Any text survives encoding and decoding; decoding any text never panics.
+        #[test]
+        fn percent_round_trips_any_text(text in ".{0,64}", noise in "[%+0-9a-fA-Fz ]{0,32}") {
+            proptest::prop_assert_eq!(percent_decode(&percent_encode(&text, b"-._~"), false), text.clone());
+            let _ = percent_decode(&format!("{noise}{text}"), true);
+        }
+    }
 }

@@ -889,6 +889,19 @@ pub fn rfc3339(seconds: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    proptest::proptest! {
+        /// Whatever `--base-image` is given, parsing answers (never panics), and what it
+        /// accepts reads back as itself from its display.
+        #[test]
+        fn base_references_parse_without_panic_and_read_back(
+            text in "(oci:|oci-archive:|docker://|dir:)?[a-zA-Z0-9./:@_-]{0,40}"
+        ) {
+            if let Ok(parsed) = BaseRef::parse(&text) {
+                proptest::prop_assert_eq!(BaseRef::parse(&parsed.to_string()), Ok(parsed));
+            }
+        }
+    }
     use super::*;
 
     #[test]
