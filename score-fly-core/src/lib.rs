@@ -43,6 +43,8 @@ pub mod limits;
 #[cfg(test)]
 mod module_graph;
 #[cfg(feature = "engine")]
+pub mod ops;
+#[cfg(feature = "engine")]
 pub mod outputs;
 pub mod placeholder;
 #[cfg(feature = "engine")]

@@ -16,6 +16,11 @@ const NEVER: &[(&str, &str, &str)] = &[
     ("fly", "provision", "the conversion knows nothing of provisioning"),
     ("secret", "state", "secrets sit below everything that stores them"),
     ("flyio", "provision", "the Fly clients are used by the engine, never the reverse"),
+    ("builtin", "ops", "the operations are the top layer: nothing below calls them"),
+    ("provision", "ops", "the operations are the top layer: nothing below calls them"),
+    ("image", "ops", "the operations are the top layer: nothing below calls them"),
+    ("state", "ops", "the operations are the top layer: nothing below calls them"),
+    ("fly", "ops", "the operations are the top layer: nothing below calls them"),
 ];
 
 /// `a → b` with the places (`file:line`) that make it.
