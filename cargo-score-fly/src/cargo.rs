@@ -476,8 +476,7 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
 
 /// `path` relative to the current folder when it is below it (for messages).
 pub fn relative(path: &Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+    score_fly_core::fsutil::shown(path).display().to_string()
 }
 
 /// A binary's root source file, as text: a regular file (a FIFO or device there is refused

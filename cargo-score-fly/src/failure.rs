@@ -53,3 +53,20 @@ impl From<score_fly_core::provision::definition::DefinitionError> for Failure {
         }
     }
 }
+
+impl From<score_fly_core::ops::Error> for Failure {
+    fn from(e: score_fly_core::ops::Error) -> Self {
+        use score_fly_core::ops::{Error, ErrorKind};
+        match e {
+            Error::InvalidScore(errors) => Failure::InvalidScore(errors),
+            Error::Unconvertible(problems) => Failure::Unconvertible(problems),
+            Error::OutOfDate(lines) => Failure::OutOfDate(lines),
+            Error::Unavailable(lines) => Failure::Unavailable(lines.join("\n")),
+            other => match other.kind() {
+                ErrorKind::Invalid => Failure::Invalid(other.to_string()),
+                ErrorKind::Unavailable => Failure::Unavailable(other.to_string()),
+                ErrorKind::Failed | ErrorKind::OutOfDate => Failure::Error(other.to_string()),
+            },
+        }
+    }
+}

@@ -20,7 +20,9 @@ pub mod exit;
 pub mod failure;
 pub mod printer;
 pub mod render;
+pub mod report;
 pub mod settings;
+pub mod sources;
 pub mod table;
 
 use std::process::ExitCode;

@@ -72,6 +72,21 @@ impl Printer {
         }
     }
 
+    /// A line of a unified diff, indented under the status column and coloured like git's
+    /// (`+` green, `-` red, `@@` cyan); hidden with `-q`.
+    pub fn diff_line(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        let style = match line.as_bytes().first() {
+            Some(b'+') if !line.starts_with("+++") => Style::new().fg_color(Some(anstyle::AnsiColor::Green.into())),
+            Some(b'-') if !line.starts_with("---") => Style::new().fg_color(Some(anstyle::AnsiColor::Red.into())),
+            Some(b'@') => Style::new().fg_color(Some(anstyle::AnsiColor::Cyan.into())),
+            _ => Style::new(),
+        };
+        let _ = writeln!(self.stderr(), "{:>12} {style}{line}{style:#}", "");
+    }
+
     /// Extra detail, shown with `-v`.
     pub fn verbose(&self, message: &str) {
         if self.verbose > 0 && !self.quiet {

@@ -142,6 +142,108 @@ pub fn failure(printer: &Printer, failure: &Failure) {
     }
 }
 
+/// A deploy plan for people: one status line per thing that would happen (what stays as it
+/// is only with `-v`), each changed `fly.toml` as a unified diff.
+pub fn plan(printer: &Printer, plan: &score_fly_core::ops::deploy::DeployPlan) {
+    use score_fly_core::ops::deploy::{AppStatus, Builder, FileStatus, ImageSource, ResourceAction};
+    printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
+    for image in plan.images.iter().filter(|i| i.source == ImageSource::Build) {
+        let package = image.package.as_deref().unwrap_or(&image.workload);
+        match image.builder {
+            Some(Builder::Dockerfile) => printer
+                .status("Would write", &format!("a Dockerfile for package `{package}`, built by Fly's remote builder")),
+            _ => printer.status(
+                "Would build",
+                &format!(
+                    "package `{package}` and push its image to {}",
+                    image.reference.as_deref().and_then(|r| r.rsplit_once(':')).map_or("", |(repo, _)| repo)
+                ),
+            ),
+        }
+    }
+    for app in &plan.apps {
+        match app.status {
+            AppStatus::Exists => printer.verbose(&format!("app {} exists", app.app)),
+            AppStatus::Create => printer.status("Would create", &format!("app {} (org {})", app.app, app.org)),
+            AppStatus::Unknown => printer.status(
+                "Would create",
+                &format!(
+                    "app {} if it does not exist (org {}; cannot check without a working FLY_API_TOKEN)",
+                    app.app, app.org
+                ),
+            ),
+        }
+    }
+    for r in &plan.resources {
+        match r.action {
+            ResourceAction::Reuse => printer.verbose(&format!("{} is up to date", r.uid)),
+            ResourceAction::Provision => {
+                printer.status("Would provision", &format!("{} with {}", r.uid, r.provisioner));
+            }
+            ResourceAction::Reprovision => {
+                printer.status("Would reprovision", &format!("{} with {} (its inputs changed)", r.uid, r.provisioner));
+            }
+        }
+        match r.missing_variables.as_deref() {
+            Some(missing) if !missing.is_empty() => printer.warning(
+                &format!(
+                    "`{}` reads {} from the environment, not set here: the deploy would fail (set {} where score-fly runs, e.g. as CI secrets)",
+                    r.uid,
+                    missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                    if missing.len() == 1 { "it" } else { "them" }
+                ),
+                "",
+            ),
+            _ => {}
+        }
+    }
+    for file in &plan.files {
+        let app = plan.apps.iter().find(|a| a.workload == file.workload).map(|a| format!(" (app {})", a.app));
+        let what = format!("{}{}", file.path.display(), app.unwrap_or_default());
+        let approximate =
+            if file.approximate { "; values of resources not yet provisioned stand in as <uid.key>" } else { "" };
+        match file.status {
+            FileStatus::Unchanged => printer.verbose(&format!("{what} is unchanged")),
+            FileStatus::New => printer.status("Would write", &format!("{what}, a new file{approximate}")),
+            FileStatus::Changed => printer.status("Would change", &format!("{what}{approximate}:")),
+            FileStatus::Unknown => {
+                printer.status(
+                    "Would write",
+                    &format!("{what} (its content is known once its resources are provisioned)"),
+                );
+            }
+        }
+        if let (FileStatus::Changed, Some(diff)) = (file.status, &file.diff) {
+            for line in diff.lines() {
+                printer.diff_line(line);
+            }
+        }
+    }
+    for app in &plan.apps {
+        let s = &app.secrets;
+        let from = s.unknown_from.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ");
+        let what = match (s.imported.is_empty(), s.unknown_from.is_empty()) {
+            (true, true) => None,
+            (false, true) => Some(format!("secret(s) {}", s.imported.join(", "))),
+            (true, false) => Some(format!("any secret read from {from} (names known once provisioned)")),
+            (false, false) => Some(format!(
+                "secret(s) {}, and any read from {from} (names known once provisioned)",
+                s.imported.join(", ")
+            )),
+        };
+        if let Some(what) = what {
+            printer.status("Would import", &format!("{what} into {} (stdin)", app.app));
+        }
+        if !s.unchanged.is_empty() {
+            printer.verbose(&format!("secrets of {} are unchanged ({})", app.app, s.unchanged.join(", ")));
+        }
+        if !s.unset.is_empty() {
+            printer.status("Would unset", &format!("secret(s) {} of {} (no longer used)", s.unset.join(", "), app.app));
+        }
+        printer.status("Would run", &app.command.join(" "));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,12 @@ pub fn read_to_string(path: &Path) -> Result<String, FsError> {
     std::fs::read_to_string(path).map_err(|e| FsError::new("read", path, e))
 }
 
+/// `path` as messages show it: relative to the current folder when below it.
+pub fn shown(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd).unwrap_or(path).to_path_buf()
+}
+
 /// Removes `.` and resolves `..` without touching the disk.
 pub fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();

@@ -49,7 +49,7 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
         Some(mut state) => {
             if let Some(prefix) = &asked {
                 let defs = definition::load_all(&project.dir())?;
-                super::set_prefix(&mut state, prefix, &defs, printer)?;
+                super::set_prefix(&mut state, prefix, &defs, session)?;
             }
             state
         }
@@ -94,9 +94,9 @@ fn check_output_oci(dir: &Path, workspace: &cargo::Workspace) -> Result<(), Fail
     }
     let mut protected = Vec::new();
     for service in &workspace.services {
-        protected.extend(super::generate::package_protected(service));
+        protected.extend(crate::sources::package_protected(service));
     }
-    protected.extend(super::generate::workspace_protected(&workspace.root));
+    protected.extend(score_fly_core::ops::project::workspace_protected(&workspace.root));
     let output = Output::folder(dir, "--output-oci", "choose a folder of its own for --output-oci");
     outputs::check(&protected, &[output]).map_err(|e| Failure::Invalid(e.to_string()))?;
     image::check_layout_dir(dir).map_err(|e| image_failure(&e))

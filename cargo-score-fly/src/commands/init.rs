@@ -3,12 +3,12 @@
 //! a `#[score_workload]` attribute to paste), with an app prefix proposed from its name;
 //! elsewhere a sample.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use score_fly_core::fsutil;
+use score_fly_core::ops;
 use score_fly_core::outputs::{self, Output, Protected};
-use score_fly_core::provision::{Located, definition};
+use score_fly_core::provision::definition;
 use score_fly_core::state::{Project, State, shown_prefix};
 
 use super::{Failure, Session, open_project_at};
@@ -51,52 +51,9 @@ pub fn check_app_prefix(prefix: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The builtin Fly provisioners as `init` registers them (last in matching order: any
-/// other provisioner file, and `provisioners add`, come first).
+/// The builtin Fly provisioners as `init` registers them ([`ops::project::default_provisioners`]).
 pub fn default_provisioners() -> String {
-    let mut text = String::from(
-        "# The builtin Fly provisioners, registered by `cargo score-fly init`. They match last: a\n\
-         # provisioner added with `cargo score-fly provisioners add` or written in another\n\
-         # *.provisioners.yaml file wins. Delete an entry to stop using that builtin.\n",
-    );
-    for name in score_fly_core::builtin::NAMES {
-        let _ = write!(text, "- id: builtin-{name}\n  type: {name}\n  builtin: {name}\n");
-    }
-    text
-}
-
-/// Writes `default.provisioners.yaml` unless it exists (a user may have edited it).
-pub fn register_defaults(project: &Project, session: &Session) -> Result<(), Failure> {
-    if write_default_file(project).map_err(|e| Failure::Error(e.to_string()))? {
-        let path = project.dir().join(definition::DEFAULT_FILE);
-        session
-            .printer
-            .status("Registered", &format!("the builtin Fly provisioners in {}", crate::cargo::relative(&path)));
-    }
-    Ok(())
-}
-
-/// Writes `default.provisioners.yaml` unless it exists; whether it wrote it.
-pub fn write_default_file(project: &Project) -> Result<bool, score_fly_core::fsutil::FsError> {
-    let path = project.dir().join(definition::DEFAULT_FILE);
-    if std::fs::symlink_metadata(&path).is_ok() {
-        return Ok(false);
-    }
-    project.write(definition::DEFAULT_FILE, default_provisioners().as_bytes(), None)?;
-    Ok(true)
-}
-
-/// The builtin provisioners of a project used without `init` (no state, no
-/// `default.provisioners.yaml`): `generate` and `deploy` use them as `init` registers them,
-/// and write the file once the run goes ahead ([`register_defaults`]). `None` otherwise: a
-/// project with a state has the provisioners its files say (a removed builtin stays removed).
-pub fn implicit_defaults(project: &Project, has_state: bool) -> Result<Option<Vec<Located>>, Failure> {
-    let file = project.dir().join(definition::DEFAULT_FILE);
-    if has_state || std::fs::symlink_metadata(&file).is_ok() {
-        return Ok(None);
-    }
-    let defs = definition::parse_file(&file, &default_provisioners())?;
-    Ok(Some(defs.into_iter().map(|def| Located { def, file: file.clone() }).collect()))
+    ops::project::default_provisioners()
 }
 
 /// A package name as a workload name (Score's RFC 1123 label): lowercase, `_` and other
@@ -242,13 +199,13 @@ pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
         let wanted = asked.or_else(|| {
             let unchosen = package.is_some()
                 && state.app_prefix.is_empty()
-                && state.made_under_prefix(|e| super::prefix_use(&defs, e)).is_empty();
+                && state.made_under_prefix(|e| ops::project::prefix_use(&defs, e)).is_empty();
             let prefix = package.as_ref().filter(|_| unchosen).map(|p| propose_prefix(&p.name));
             proposed.clone_from(&prefix);
             prefix
         });
         if let Some(prefix) = wanted.filter(|p| *p != state.app_prefix) {
-            super::set_prefix(&mut state, &prefix, &defs, printer)?;
+            super::set_prefix(&mut state, &prefix, &defs, session)?;
             project.save(&state)?;
         }
     } else {
@@ -264,7 +221,7 @@ pub fn run(args: &InitArgs, session: &Session) -> Result<(), Failure> {
         let state = State::new(prefix);
         project.save(&state)?;
         printer.status("Created", &format!("{shown_dir} (app prefix {})", shown_prefix(&state.app_prefix)));
-        register_defaults(&project, session)?;
+        ops::project::register_defaults(&project, &session.reporter())?;
     }
     if let (Some(prefix), Some(package)) = (&proposed, &package) {
         printer.status(

@@ -10,17 +10,15 @@ pub mod provisioners;
 pub mod resources;
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use score_fly_core::builtin::PrefixUse;
-use score_fly_core::provision::definition::Kind;
-use score_fly_core::provision::protocol::Mode;
-use score_fly_core::provision::{Events, Outcome, definition};
-use score_fly_core::state::{LockWait, Project, ResourceEntry, State, shown_prefix};
+use score_fly_core::ops;
+use score_fly_core::provision::definition;
+use score_fly_core::state::{Project, State};
 
 pub use crate::failure::Failure;
 use crate::printer::Printer;
+use crate::report::CliReporter;
 
 /// What every command gets besides its own arguments.
 #[derive(Debug)]
@@ -38,11 +36,7 @@ pub fn open_project(session: &Session) -> Result<Project, Failure> {
 
 /// Opens (and locks) the project rooted at `root`.
 pub fn open_project_at(root: &Path, session: &Session) -> Result<Project, Failure> {
-    let printer = &session.printer;
-    let project = Project::open(root, LockWait { timeout: session.lock_timeout }, &mut |holder| {
-        printer.status("Blocking", &format!("waiting for the project lock held by {holder}"));
-    })?;
-    Ok(project)
+    Ok(ops::project::lock(root, session.lock_timeout, &session.reporter())?)
 }
 
 /// The project's state, or an error telling how to create it.
@@ -53,31 +47,6 @@ pub fn require_state(project: &Project) -> Result<State, Failure> {
             project.dir().display()
         ))
     })
-}
-
-/// How the provisioner that provisioned `entry` uses the app prefix, by the project's
-/// provisioner definitions `defs`: a builtin by its name (also run score-flyio style, as
-/// `cargo-score-fly builtin-provisioners NAME ...`); one no longer defined by its id when that
-/// names a builtin (`builtin-postgres`); any other provisioner is not given the prefix.
-pub fn prefix_use(defs: &[definition::Located], entry: &ResourceEntry) -> PrefixUse {
-    let builtin_use = |name: &str| {
-        if score_fly_core::builtin::NAMES.contains(&name) {
-            score_fly_core::builtin::prefix_use(name)
-        } else {
-            PrefixUse::Unrelated
-        }
-    };
-    match defs.iter().find(|d| d.def.id == entry.provisioner).map(|d| d.def.kind()) {
-        Some(Kind::Builtin(name)) => score_fly_core::builtin::prefix_use(&name),
-        Some(Kind::Cmd(cmd)) => cmd
-            .args
-            .iter()
-            .position(|a| a == "builtin-provisioners")
-            .and_then(|i| cmd.args.get(i + 1))
-            .map_or(PrefixUse::Unrelated, |name| builtin_use(name)),
-        Some(_) => PrefixUse::Unrelated,
-        None => entry.provisioner.strip_prefix("builtin-").map_or(PrefixUse::Unrelated, builtin_use),
-    }
 }
 
 /// The app prefix a run asks for: the flag, else the one prefix the chosen packages' settings
@@ -100,79 +69,22 @@ pub fn asked_prefix<'s>(
     }
 }
 
-/// Sets the project's app prefix to `asked` (a flag or setting): allowed while nothing exists
-/// on Fly under the current one, otherwise an error naming what exists and how to migrate
-/// ([`State::change_prefix`]).
+/// Sets the project's app prefix to `asked` ([`ops::project::set_prefix`]).
 pub fn set_prefix(
     state: &mut State,
     asked: &str,
     defs: &[definition::Located],
-    printer: &Printer,
+    session: &Session,
 ) -> Result<(), Failure> {
-    let old = state.app_prefix.clone();
-    if old == asked {
-        return Ok(());
-    }
-    let forgotten =
-        state.change_prefix(asked, |entry| prefix_use(defs, entry)).map_err(|e| Failure::Invalid(e.to_string()))?;
-    printer.status(
-        "Changed",
-        &format!(
-            "the app prefix from {} to {} (nothing exists on Fly under the old one)",
-            shown_prefix(&old),
-            shown_prefix(asked)
-        ),
-    );
-    for uid in forgotten {
-        printer.verbose(&format!("{uid} holds names made from the old prefix: it is provisioned again"));
-    }
-    Ok(())
+    Ok(ops::project::set_prefix(state, asked, defs, &session.reporter())?)
 }
 
-/// Progress of provisioning, printed cargo-style (one line at a time across threads).
-pub struct CliEvents<'p> {
-    printer: &'p Printer,
-    lock: Mutex<()>,
-}
+/// Progress of provisioning, printed cargo-style.
+pub type CliEvents<'p> = CliReporter<'p>;
 
-impl<'p> CliEvents<'p> {
-    /// Events printed through `printer`.
-    pub fn new(printer: &'p Printer) -> Self {
-        CliEvents { printer, lock: Mutex::new(()) }
-    }
-}
-
-impl Events for CliEvents<'_> {
-    fn started(&self, uid: &str, provisioner: &str, mode: Mode) {
-        let _guard = self.lock.lock();
-        let verb = match mode {
-            Mode::Provision => "Provisioning",
-            Mode::Deprovision => "Deprovisioning",
-        };
-        self.printer.status(verb, &format!("{uid} with {provisioner}"));
-    }
-
-    fn output(&self, uid: &str, line: &str) {
-        let _guard = self.lock.lock();
-        self.printer.detail(&format!("[{uid}] {line}"));
-    }
-
-    fn finished(&self, uid: &str, outcome: &Outcome) {
-        let _guard = self.lock.lock();
-        match outcome {
-            Outcome::Provisioned => self.printer.status("Provisioned", uid),
-            Outcome::Reused => self.printer.verbose(&format!("{uid} is up to date (outputs reused)")),
-            Outcome::Failed(_) | Outcome::Skipped(_) | Outcome::Pending => {}
-        }
-    }
-
-    fn laundered(&self, uid: &str, provisioner: &str, key: &str) {
-        let _guard = self.lock.lock();
-        self.printer.warning(
-            &format!(
-                "provisioner `{provisioner}` returned `{key}` of resource `{uid}` as a plain output, but it holds a secret: it is used as a secret output (a Fly secret, never a fly.toml value); have the provisioner return it under `secrets`"
-            ),
-            "",
-        );
+impl Session {
+    /// The reporter printing through this session's printer.
+    pub fn reporter(&self) -> CliReporter<'_> {
+        CliReporter::new(&self.printer)
     }
 }

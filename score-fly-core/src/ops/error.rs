@@ -49,7 +49,7 @@ pub enum Error {
     PrefixInUse(#[from] crate::state::PrefixInUse),
     /// An output would replace an input or a project file.
     #[error(transparent)]
-    Output(#[from] crate::outputs::OutputError),
+    Output(Box<crate::outputs::OutputError>),
     /// A file could not be written.
     #[error(transparent)]
     Write(#[from] crate::fsutil::FsError),
@@ -82,5 +82,11 @@ impl Error {
             },
             Error::Build(e) => e.kind(),
         }
+    }
+}
+
+impl From<crate::outputs::OutputError> for Error {
+    fn from(e: crate::outputs::OutputError) -> Self {
+        Error::Output(Box::new(e))
     }
 }

@@ -17,6 +17,7 @@
 pub mod build;
 pub mod deploy;
 mod error;
+pub mod generate;
 pub mod project;
 
 pub use error::{Error, ErrorKind};
