@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 
 use score_fly_tests::fake_fly::{FakeFly, FakeFlyOptions};
 use score_fly_tests::postgres::PgServer;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const IMAGE: &str = "registry.fly.io/demo-todo:v1";
 const PREFIX: &str = "demo-";
@@ -407,16 +407,16 @@ fn dry_run_changes_nothing() {
     let world = World::new();
     let run = world.deploy(&["--dry-run", "--format", "json"]).ok();
     let plan: Value = serde_json::from_str(&run.stdout).expect("the plan as JSON on stdout");
-    assert_eq!(plan["dry_run"], true);
+    assert_eq!((&plan["kind"], &plan["schema_version"]), (&json!("plan"), &json!(1)), "{plan:#}");
     let app = &plan["apps"][0];
     assert_eq!(app["app"], "demo-todo");
-    assert_eq!(app["exists"], false, "the fake API says the app is missing");
+    assert_eq!(app["status"], "create", "the fake API says the app is missing");
     assert_eq!(
         app["command"],
         serde_json::json!(["fly", "deploy", "--config", "fly_todo.toml", "--app", "demo-todo", "--image", IMAGE])
     );
     // Known before the database exists: the builtin's `password` output is secret (issue 11).
-    assert_eq!(app["secrets"], serde_json::json!(["DATABASE_URL"]), "{app:#}");
+    assert_eq!(app["secrets"]["imported"], serde_json::json!(["DATABASE_URL"]), "{app:#}");
     assert_eq!(
         plan["resources"],
         serde_json::json!([{"uid": "postgres.default#todo.db", "provisioner": "builtin-postgres", "action": "provision"}])
@@ -595,7 +595,9 @@ fn generate_deploy_does_what_score_flyio_did() {
     assert!(run.stderr.contains("Deployed demo-api"), "{}", run.stderr);
     let release = world.fake.app("demo-api").and_then(|a| a.current_release().cloned()).expect("deployed");
     assert!(release.detach, "--deploy-args reach fly deploy");
-    assert_eq!(world.commands(), ["postgres create", "apps create", "secrets import", "deploy"]);
+    // The same operation as `deploy` (issue 12): the app first (volumes live in it), then
+    // the resources.
+    assert_eq!(world.commands(), ["apps create", "postgres create", "secrets import", "deploy"]);
 }
 
 #[test]
@@ -879,4 +881,67 @@ fn first_deploy_builds_pushes_and_runs_todo() {
         deploy_time.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The published schema of the deploy documents (`docs/schema/deploy-v1.json`).
+fn deploy_schema() -> jsonschema::Validator {
+    let path = score_fly_tests::workspace_root().join("docs/schema/deploy-v1.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema")).expect("JSON");
+    jsonschema::draft202012::new(&schema).expect("a valid JSON Schema")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, document: &Value) {
+    let errors: Vec<String> =
+        validator.iter_errors(document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
+}
+
+/// Issue 12, "done when": after a deploy of examples/todo, a change to its workload shows in
+/// the dry run as a readable plan with a unified diff of its fly.toml; the plan and the
+/// report validate against the published schema, and a document that breaks it does not.
+#[test]
+fn the_plan_shows_a_fly_toml_diff_and_both_documents_follow_the_published_schema() {
+    let world = World::new();
+    let schema = deploy_schema();
+    let first = world.deploy(&["--format", "json"]).ok();
+    let report: Value = serde_json::from_str(&first.stdout).expect("the report as JSON");
+    assert_eq!(report["kind"], "report");
+    assert_valid(&schema, &report);
+
+    // Unchanged: the plan says so (and reuses the database, imports no secret).
+    let same = world.deploy(&["--dry-run", "--format", "json"]).ok();
+    let plan: Value = serde_json::from_str(&same.stdout).expect("the plan as JSON");
+    assert_valid(&schema, &plan);
+    assert_eq!(plan["files"][0]["status"], "unchanged", "{plan:#}");
+    assert_eq!(plan["resources"][0]["action"], "reuse", "{plan:#}");
+    assert_eq!(plan["apps"][0]["status"], "exists");
+    assert_eq!(plan["apps"][0]["secrets"]["unchanged"], json!(["DATABASE_URL"]), "{plan:#}");
+
+    // The workload changes (its #[score_workload] attribute): the plan shows the diff.
+    let main = world.root().join("src/main.rs");
+    let source = std::fs::read_to_string(&main).expect("main.rs");
+    assert!(source.contains("RUST_LOG = \"info\""), "the example sets RUST_LOG");
+    std::fs::write(&main, source.replace("RUST_LOG = \"info\"", "RUST_LOG = \"debug\"")).expect("edit main.rs");
+    let before = std::fs::read_to_string(world.root().join("fly_todo.toml")).expect("fly.toml");
+    let changed = world.deploy(&["--dry-run"]).ok();
+    for line in ["Would change fly_todo.toml (app demo-todo):", "-RUST_LOG = \"info\"", "+RUST_LOG = \"debug\"", "@@ "]
+    {
+        assert!(changed.stderr.contains(line), "no `{line}` in:\n{}", changed.stderr);
+    }
+    let plan: Value =
+        serde_json::from_str(&world.deploy(&["--dry-run", "--format", "json"]).ok().stdout).expect("the plan");
+    assert_valid(&schema, &plan);
+    let file = &plan["files"][0];
+    assert_eq!((&file["status"], &file["approximate"]), (&json!("changed"), &json!(false)), "{plan:#}");
+    let diff = file["diff"].as_str().expect("a diff");
+    assert!(diff.starts_with("--- a/fly_todo.toml\n+++ b/fly_todo.toml\n"), "{diff}");
+    assert_eq!(std::fs::read_to_string(world.root().join("fly_todo.toml")).unwrap(), before, "a plan writes nothing");
+
+    // The schema is a judge, not a rubber stamp.
+    let mut broken = plan.clone();
+    broken["apps"][0]["status"] = json!("maybe");
+    assert!(!schema.is_valid(&broken));
+    let mut broken = plan;
+    broken["apps"][0]["secrets"]["values"] = json!({"DATABASE_URL": "x"});
+    assert!(!schema.is_valid(&broken));
 }

@@ -149,8 +149,7 @@ fn the_dry_run_names_the_secrets_it_would_import_before_anything_exists() {
     let plan: Value = serde_json::from_str(&dry.stdout).expect("the plan as JSON");
     assert_eq!(plan["blockers"], serde_json::json!([]));
     let app = &plan["apps"][0];
-    assert_eq!(app["secrets"], serde_json::json!(["DATABASE_URL", "SMTP_PASSWORD"]), "{plan:#}");
-    assert_eq!(app["secrets_imported"], true);
+    assert_eq!(app["secrets"]["imported"], serde_json::json!(["DATABASE_URL", "SMTP_PASSWORD"]), "{plan:#}");
     assert!(
         dry.stderr.contains("Would import secret(s) DATABASE_URL, SMTP_PASSWORD into demo-api (stdin)"),
         "{}",
@@ -187,8 +186,8 @@ fn secrets_of_a_cmd_provisioner_never_run_are_named_as_unknown() {
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     let plan: Value = serde_json::from_str(&dry.stdout).expect("the plan as JSON");
     let app = &plan["apps"][0];
-    assert_eq!(app["secrets"], serde_json::json!(["DATABASE_URL", "SMTP_PASSWORD"]), "{plan:#}");
-    assert_eq!(app["secrets_unknown_from"], serde_json::json!(["amqp.default#api.queue"]), "{plan:#}");
+    assert_eq!(app["secrets"]["imported"], serde_json::json!(["DATABASE_URL", "SMTP_PASSWORD"]), "{plan:#}");
+    assert_eq!(app["secrets"]["unknown_from"], serde_json::json!(["amqp.default#api.queue"]), "{plan:#}");
     assert!(
         dry.stderr.contains("Would import secret(s) DATABASE_URL, SMTP_PASSWORD, and any read from `amqp.default#api.queue` (names known once provisioned) into demo-api"),
         "{}",
