@@ -58,46 +58,29 @@ enum Step {
     Strings,
 }
 
-/// A field pattern where placeholders are expanded, and the kind of site it gives.
+/// A field pattern where placeholders are expanded (its steps, written in parts so rules can
+/// share a prefix), and the kind of site it gives.
 struct Rule {
-    steps: &'static [Step],
+    steps: &'static [&'static [Step]],
     kind: SiteKind,
 }
 
+/// `containers.<c>`.
+const CONTAINER: &[Step] = &[Step::Field("containers"), Step::Each];
+/// `containers.<c>.files.<target>`, unless the file sets `noExpand: true`.
+const EXPANDED_FILE: &[Step] = &[Step::Field("files"), Step::EachTarget, Step::Unless("noExpand")];
+
 /// Every place placeholders can appear, in the order sites are reported.
 const RULES: &[Rule] = &[
+    Rule { steps: &[CONTAINER, &[Step::Field("variables"), Step::Each]], kind: SiteKind::Variable },
+    Rule { steps: &[CONTAINER, EXPANDED_FILE, &[Step::Field("content")]], kind: SiteKind::FileContent },
+    Rule { steps: &[CONTAINER, EXPANDED_FILE, &[Step::Field("source")]], kind: SiteKind::FileSource },
     Rule {
-        steps: &[Step::Field("containers"), Step::Each, Step::Field("variables"), Step::Each],
-        kind: SiteKind::Variable,
-    },
-    Rule {
-        steps: &[
-            Step::Field("containers"),
-            Step::Each,
-            Step::Field("files"),
-            Step::EachTarget,
-            Step::Unless("noExpand"),
-            Step::Field("content"),
-        ],
-        kind: SiteKind::FileContent,
-    },
-    Rule {
-        steps: &[
-            Step::Field("containers"),
-            Step::Each,
-            Step::Field("files"),
-            Step::EachTarget,
-            Step::Unless("noExpand"),
-            Step::Field("source"),
-        ],
-        kind: SiteKind::FileSource,
-    },
-    Rule {
-        steps: &[Step::Field("containers"), Step::Each, Step::Field("volumes"), Step::EachTarget, Step::Field("source")],
+        steps: &[CONTAINER, &[Step::Field("volumes"), Step::EachTarget, Step::Field("source")]],
         kind: SiteKind::VolumeSource,
     },
     Rule {
-        steps: &[Step::Field("resources"), Step::Each, Step::Field("params"), Step::Strings],
+        steps: &[&[Step::Field("resources"), Step::Each, Step::Field("params"), Step::Strings]],
         kind: SiteKind::ResourceParam,
     },
 ];
@@ -182,7 +165,7 @@ pub struct SiteIn<'p, 't, T: ?Sized> {
 pub fn visit<'t, T: Tree + ?Sized>(root: &'t T, f: &mut dyn FnMut(SiteIn<'_, 't, T>)) {
     let mut path = FieldPath::root();
     for rule in RULES {
-        walk(root, rule.steps, rule.kind, &mut path, f);
+        walk(root, &rule.steps.concat(), rule.kind, &mut path, f);
     }
 }
 
