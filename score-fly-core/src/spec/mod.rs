@@ -347,7 +347,8 @@ mod tests {
         let msgs: Vec<String> = errors(text).iter().map(ToString::to_string).collect();
         assert!(msgs.iter().any(|m| m.starts_with("containers.main.unknown: ")), "{msgs:?}");
         assert!(
-            msgs.iter().any(|m| m.starts_with("containers.main.files[0].content: ") && m.contains("no resource named `nope`")),
+            msgs.iter()
+                .any(|m| m.starts_with("containers.main.files[0].content: ") && m.contains("no resource named `nope`")),
             "{msgs:?}"
         );
         assert!(

@@ -215,7 +215,12 @@ fn walk<'t, T: Tree + ?Sized>(
     }
 }
 
-fn strings<'t, T: Tree + ?Sized>(node: &'t T, kind: SiteKind, path: &mut FieldPath, f: &mut dyn FnMut(SiteIn<'_, 't, T>)) {
+fn strings<'t, T: Tree + ?Sized>(
+    node: &'t T,
+    kind: SiteKind,
+    path: &mut FieldPath,
+    f: &mut dyn FnMut(SiteIn<'_, 't, T>),
+) {
     if let Some(text) = node.text() {
         f(SiteIn { kind, path, node, text });
         return;
