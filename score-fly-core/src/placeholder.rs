@@ -168,6 +168,23 @@ pub fn parse(input: &str) -> Result<(Vec<Piece>, bool), PlaceholderError> {
     Ok((pieces, unterminated))
 }
 
+/// The `${resources...}` placeholders of `text`, each as its segments after `resources`:
+/// `[name]` for a uid, `[name, output, nested...]` for an output. None when `text` does not
+/// parse (the semantic check reports that).
+pub fn resource_references(text: &str) -> Vec<Vec<String>> {
+    let Ok((pieces, _)) = parse(text) else { return Vec::new() };
+    pieces
+        .into_iter()
+        .filter_map(|piece| match piece {
+            Piece::Reference { mut segments, .. } if segments[0] == "resources" => {
+                segments.remove(0);
+                Some(segments)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 fn split_segments(raw: &str) -> Vec<String> {
     let mut segments = Vec::new();
     let mut current = String::new();

@@ -247,11 +247,11 @@ impl FlyEnv {
     }
 }
 
-/// Adds the output keys `workload`'s placeholders read, by resource uid: in variables, file
-/// contents that are expanded (inline, or `source` files relative to `source_dir`, read as
-/// the conversion reads them: [`crate::fly::read_source`]), volume sources and resource
-/// params. A `source` file that cannot be read as text is skipped here: the conversion
-/// reports it.
+/// Adds the output keys `workload`'s placeholders read, by resource uid, wherever
+/// placeholders can appear ([`crate::spec::sites::placeholder_sites`]): the content of a
+/// `source` file is read relative to `source_dir` as the conversion reads it
+/// ([`crate::fly::read_source`]); one that cannot be read as text is skipped here (the
+/// conversion reports it).
 fn referenced_outputs(
     workload_name: &str,
     workload: &crate::spec::Workload,
@@ -259,32 +259,18 @@ fn referenced_outputs(
     sources: &crate::fly::SourcePolicy,
     out: &mut BTreeMap<String, BTreeSet<String>>,
 ) {
-    let mut strings: Vec<String> = Vec::new();
-    for container in workload.containers.values() {
-        strings.extend(container.variables.values().cloned());
-        for file in container.files.values().filter(|f| f.expands()) {
-            if let Some(content) = &file.content {
-                strings.push(content.clone());
-            } else if let Some(source) = &file.source
-                && let Ok(bytes) = crate::fly::read_source(&crate::fly::LocalFiles, sources, source_dir, source)
-                && let Ok(text) = String::from_utf8(bytes)
-            {
-                strings.push(text);
-            }
-        }
-        strings.extend(container.volumes.values().map(|v| v.source.clone()));
-    }
-    for resource in workload.resources.values() {
-        if let Some(params) = &resource.params {
-            crate::provision::collect_strings(&serde_json::Value::Object(params.clone()), &mut strings);
-        }
-    }
-    for text in strings {
-        let Ok((pieces, _)) = crate::placeholder::parse(&text) else { continue };
-        for piece in pieces {
-            if let crate::placeholder::Piece::Reference { segments, .. } = piece
-                && let [root, name, key, ..] = segments.as_slice()
-                && root == "resources"
+    for site in crate::spec::sites::placeholder_sites(workload) {
+        let text = if site.kind == crate::spec::sites::SiteKind::FileSource {
+            let Ok(bytes) = crate::fly::read_source(&crate::fly::LocalFiles, sources, source_dir, &site.text) else {
+                continue;
+            };
+            let Ok(text) = String::from_utf8(bytes) else { continue };
+            text
+        } else {
+            site.text
+        };
+        for reference in crate::placeholder::resource_references(&text) {
+            if let [name, key, ..] = reference.as_slice()
                 && let Some(resource) = workload.resources.get(name)
             {
                 out.entry(resource.uid(workload_name, name)).or_default().insert(key.clone());

@@ -14,10 +14,11 @@ use super::vm::{self, CpuKind};
 use super::{Conversion, ConvertError, ConvertOptions, FileAccess, GeneratedFile, Problem};
 use crate::fsutil::relative_path;
 use crate::limits::{MAX_DIAGNOSTICS, MAX_EXPANDED_BYTES, MAX_GENERATED_BYTES};
-use crate::placeholder::{self, Budget, Context, Expanded, Piece};
+use crate::placeholder::{self, Budget, Context, Expanded};
 use crate::quantity;
 use crate::secret::Secret;
 use crate::spec::node::FieldPath;
+use crate::spec::sites::placeholder_sites;
 use crate::spec::{Container, FileContent, HttpProbe, Probe, Protocol, Scheme, ServicePort, Workload};
 
 /// Default check timing (Fly's own defaults are not documented as stable; be explicit).
@@ -30,6 +31,8 @@ struct Converter<'a> {
     options: &'a ConvertOptions,
     files: &'a dyn FileAccess,
     metadata: serde_json::Value,
+    /// Where placeholders are expanded ([`crate::spec::sites`]).
+    sites: std::collections::BTreeSet<FieldPath>,
     annotations: FlyAnnotations,
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
@@ -61,6 +64,7 @@ pub fn convert(
         options,
         files,
         metadata: workload.metadata_json(),
+        sites: placeholder_sites(workload).into_iter().map(|s| s.path).collect(),
         annotations,
         problems,
         warnings: Vec::new(),
@@ -172,6 +176,19 @@ impl Converter<'_> {
                 self.problem(path, e.to_string());
                 None
             }
+        }
+    }
+
+    /// `text` at `path` as it lands in the output: expanded where placeholders can appear
+    /// ([`crate::spec::sites`]), else as written; counted against the workload's budget
+    /// either way.
+    fn resolve(&mut self, text: &str, path: &FieldPath) -> Option<Expanded> {
+        if self.sites.contains(path) {
+            self.expand(text, path)
+        } else if self.spend(text.len(), path) {
+            Some(Expanded { value: text.to_owned(), secret: false })
+        } else {
+            None
         }
     }
 
@@ -334,7 +351,7 @@ impl Converter<'_> {
                 );
                 continue;
             }
-            let Some(expanded) = self.expand(value, &path) else { continue };
+            let Some(expanded) = self.resolve(value, &path) else { continue };
             if expanded.value.contains('\0') {
                 // Never quoted: the value may come from a secret output.
                 self.problem(
@@ -349,7 +366,9 @@ impl Converter<'_> {
             if expanded.secret {
                 self.secrets.insert(name.clone(), Secret::new(expanded.value));
             } else {
-                self.warn_plain_secrets(value, &path, &format!("`{name}` is written to [env] of fly.toml"));
+                if self.sites.contains(&path) {
+                    self.warn_plain_secrets(value, &path, &format!("`{name}` is written to [env] of fly.toml"));
+                }
                 env.insert(name.clone(), expanded.value);
             }
         }
@@ -361,14 +380,9 @@ impl Converter<'_> {
     /// given as a value would sit in `fly.toml` for anyone who reads it. Names the resource,
     /// the output and where it goes, never the value.
     fn warn_plain_secrets(&mut self, text: &str, path: &FieldPath, what: &str) {
-        let Ok((pieces, _)) = placeholder::parse(text) else { return };
         let mut seen = std::collections::BTreeSet::new();
-        for piece in pieces {
-            let placeholder::Piece::Reference { segments, .. } = piece else { continue };
-            let [root, name, key, rest @ ..] = segments.as_slice() else { continue };
-            if root != "resources" {
-                continue;
-            }
+        for reference in placeholder::resource_references(text) {
+            let [name, key, rest @ ..] = reference.as_slice() else { continue };
             let Some(outputs) = self.options.resources.get(name) else { continue };
             // Secret outputs are looked up first: such a read made the value a secret.
             if outputs.secrets.contains_key(key) || !outputs.values.contains_key(key) {
@@ -441,16 +455,9 @@ impl Converter<'_> {
             };
             match file.content() {
                 FileContent::Inline(text) => {
-                    let expanded = if file.expands() {
-                        let Some(e) = self.expand(text, &path.key("content")) else { continue };
-                        e
-                    } else {
-                        if !self.spend(text.len(), &path.key("content")) {
-                            continue;
-                        }
-                        Expanded { value: text.to_owned(), secret: false }
-                    };
-                    if file.expands() && !expanded.secret {
+                    let content = path.key("content");
+                    let Some(expanded) = self.resolve(text, &content) else { continue };
+                    if self.sites.contains(&content) && !expanded.secret {
                         let what = format!("file `{target}` is written to [[files]] of fly.toml");
                         self.warn_plain_secrets(text, &path.key("content"), &what);
                     }
@@ -487,7 +494,7 @@ impl Converter<'_> {
                             }
                         };
                     let local = relative_path(&self.options.out_dir, &source_path);
-                    match (file.expands(), String::from_utf8(bytes)) {
+                    match (self.sites.contains(&path.key("source")), String::from_utf8(bytes)) {
                         (true, Ok(text)) => {
                             let Some(expanded) = self.expand(&text, &path.key("source")) else { continue };
                             if expanded.secret || expanded.value != text {
@@ -586,7 +593,7 @@ impl Converter<'_> {
     /// `${resources.<name>}` alone means "that volume resource": use its `source` output.
     fn volume_source(&mut self, source: &str, path: &FieldPath) -> Option<String> {
         if let Ok((pieces, _)) = placeholder::parse(source)
-            && let [Piece::Reference { segments, .. }] = pieces.as_slice()
+            && let [placeholder::Piece::Reference { segments, .. }] = pieces.as_slice()
             && let [root, name] = segments.as_slice()
             && root == "resources"
         {
@@ -601,7 +608,7 @@ impl Converter<'_> {
                 None
             };
         }
-        let expanded = self.expand(source, path)?;
+        let expanded = self.resolve(source, path)?;
         if expanded.secret {
             self.problem(path, "a volume source must not come from a secret output");
             return None;

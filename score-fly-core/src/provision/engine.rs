@@ -1,6 +1,6 @@
 //! Planning and running provisioning (see the module docs of [`crate::provision`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -10,7 +10,7 @@ use super::definition::{Kind, Located, find_match};
 use super::protocol::{Mode, Request, Response, depth, map_depth, merge_patch};
 use super::{Builtins, CallContext, Events, Redactor, call};
 use crate::limits;
-use crate::placeholder::{self, Context, Piece, ResourceOutputs};
+use crate::placeholder::{self, Context, ResourceOutputs};
 use crate::spec::Workload;
 use crate::state::{ResourceEntry, State, StateError};
 
@@ -262,13 +262,14 @@ fn plan_checked(
     let mut problems = Vec::new();
     let mut by_uid: BTreeMap<String, Vec<Declaration<'_>>> = BTreeMap::new();
     for (workload_name, workload) in workloads {
+        let referenced = referenced_names(workload);
         for (name, resource) in &workload.resources {
             let uid = resource.uid(workload_name, name);
             let params = resource.params.clone().unwrap_or_default();
             let mut refs = Vec::new();
-            for name_ref in referenced_names(&serde_json::Value::Object(params.clone())) {
-                match workload.resources.get(&name_ref) {
-                    Some(r) => refs.push(r.uid(workload_name, &name_ref)),
+            for name_ref in referenced.get(name.as_str()).into_iter().flatten() {
+                match workload.resources.get(name_ref) {
+                    Some(r) => refs.push(r.uid(workload_name, name_ref)),
                     None => problems.push(PlanProblem {
                         workload: workload_name.clone(),
                         resource: name.clone(),
@@ -385,24 +386,18 @@ fn plan_checked(
     if problems.is_empty() { Ok(Plan { resources }) } else { Err(PlanError { problems }) }
 }
 
-/// Resource names referenced by `${resources.<name>...}` in any string of `value`.
-fn referenced_names(value: &serde_json::Value) -> Vec<String> {
-    let mut strings = Vec::new();
-    super::collect_strings(value, &mut strings);
-    let mut names = Vec::new();
-    for s in strings {
-        let Ok((pieces, _)) = placeholder::parse(&s) else { continue };
-        for piece in pieces {
-            if let Piece::Reference { segments, .. } = piece
-                && segments[0] == "resources"
-                && let Some(name) = segments.get(1)
-            {
-                names.push(name.clone());
+/// For each resource of `workload`, the names of the resources its params reference
+/// (`${resources.<name>...}`), sorted.
+fn referenced_names(workload: &Workload) -> BTreeMap<String, BTreeSet<String>> {
+    let mut names: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for site in crate::spec::sites::placeholder_sites(workload) {
+        let Some(resource) = site.resource() else { continue };
+        for reference in placeholder::resource_references(&site.text) {
+            if let Some(name) = reference.into_iter().next() {
+                names.entry(resource.to_owned()).or_default().insert(name);
             }
         }
     }
-    names.sort();
-    names.dedup();
     names
 }
 

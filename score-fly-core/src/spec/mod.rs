@@ -18,6 +18,7 @@ mod model;
 pub mod node;
 mod overrides;
 mod semantic;
+pub mod sites;
 mod upgrade;
 pub mod validate;
 pub mod yaml;
@@ -336,6 +337,26 @@ mod tests {
         assert!(msgs.iter().any(|m| m.contains("`zz`, which is not a container")), "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("cycle: aa → bb → aa")), "{msgs:?}");
         assert!(msgs.iter().any(|m| m.starts_with("resources.db.params.x: ")), "{msgs:?}");
+    }
+
+    #[test]
+    fn placeholders_in_list_form_files_and_volumes_are_checked_beside_schema_errors() {
+        // A schema error elsewhere keeps the list forms from being upgraded to maps; the
+        // placeholders in them are still checked, so one run reports every problem.
+        let text = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n    unknown: 1\n    files:\n      - target: /etc/a\n        content: ${resources.nope.host}\n      - target: /etc/b\n        content: ${resources.nope.host}\n        noExpand: true\n    volumes:\n      - target: /data\n        source: ${resources.gone}\n";
+        let msgs: Vec<String> = errors(text).iter().map(ToString::to_string).collect();
+        assert!(msgs.iter().any(|m| m.starts_with("containers.main.unknown: ")), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("containers.main.files[0].content: ") && m.contains("no resource named `nope`")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.starts_with("containers.main.volumes[0].source: ") && m.contains("no resource named `gone`")),
+            "{msgs:?}"
+        );
+        assert!(!msgs.iter().any(|m| m.starts_with("containers.main.files[1]")), "noExpand is honoured: {msgs:?}");
+        assert_eq!(msgs.len(), 3, "{msgs:?}");
     }
 
     #[test]

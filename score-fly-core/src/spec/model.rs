@@ -151,7 +151,7 @@ pub struct File {
     /// Inline standard base64 content (never expanded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary_content: Option<String>,
-    /// Skip placeholder expansion of the content.
+    /// Skip placeholder expansion of the content (see [`crate::spec::sites`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_expand: Option<bool>,
 }
@@ -176,11 +176,6 @@ impl File {
             (None, None, Some(s)) => FileContent::Source(s),
             (None, None, None) => FileContent::Inline(""),
         }
-    }
-
-    /// Whether placeholders are expanded in the content.
-    pub fn expands(&self) -> bool {
-        !self.no_expand.unwrap_or(false)
     }
 }
 

@@ -4,7 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::Diagnostic;
-use super::node::{FieldPath, Node, Segment, Value};
+use super::node::{FieldPath, Node};
+use super::sites::{self, SiteKind};
 use crate::placeholder;
 
 /// Runs the semantic checks on a validated, normalised document.
@@ -32,65 +33,16 @@ pub(super) fn check(root: &Node, warnings: &mut Vec<Diagnostic>) -> Vec<Diagnost
         }
     };
 
-    let containers = root.get("containers").and_then(Node::as_map).unwrap_or_default();
-    for (name, container) in containers {
-        let base = FieldPath::root().key("containers").key(&name.name);
-        if let Some(vars) = container.get("variables").and_then(Node::as_map) {
-            for (key, value) in vars {
-                check_text(value, &base.key("variables").key(&key.name));
-            }
+    sites::visit(root, &mut |site| {
+        // A `source` file's content is read by the conversion, which checks it there.
+        if site.kind != SiteKind::FileSource {
+            check_text(site.node, site.path);
         }
-        if let Some(files) = container.get("files").and_then(Node::as_map) {
-            for (key, file) in files {
-                let expands = !matches!(file.get("noExpand").map(|n| &n.value), Some(Value::Bool(true)));
-                if let (Some(content), true) = (file.get("content"), expands) {
-                    check_text(content, &base.key("files").key(&key.name).key("content"));
-                }
-            }
-        }
-        if let Some(volumes) = container.get("volumes").and_then(Node::as_map) {
-            for (key, volume) in volumes {
-                if let Some(source) = volume.get("source") {
-                    check_text(source, &base.key("volumes").key(&key.name).key("source"));
-                }
-            }
-        }
-    }
-    if let Some(resources) = root.get("resources").and_then(Node::as_map) {
-        for (key, resource) in resources {
-            if let Some(params) = resource.get("params") {
-                let mut path = FieldPath::root().key("resources").key(&key.name).key("params");
-                walk_strings(params, &mut path, &mut check_text);
-            }
-        }
-    }
+    });
 
+    let containers = root.get("containers").and_then(Node::as_map).unwrap_or_default();
     check_before(containers, &mut errors);
     errors
-}
-
-/// Calls `f` on every string below `node`. One path is extended and shortened on the way
-/// (copying it per level made memory grow with the square of the depth); the recursion is
-/// as deep as the tree, which `load_tree` bounds to `MAX_DEPTH`.
-fn walk_strings(node: &Node, path: &mut FieldPath, f: &mut impl FnMut(&Node, &FieldPath)) {
-    match &node.value {
-        Value::Str(_) => f(node, path),
-        Value::Seq(items) => {
-            for (i, n) in items.iter().enumerate() {
-                path.push(Segment::Index(i));
-                walk_strings(n, path, f);
-                path.pop();
-            }
-        }
-        Value::Map(entries) => {
-            for (k, n) in entries {
-                path.push(Segment::Key(k.name.clone()));
-                walk_strings(n, path, f);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
 }
 
 fn check_before(containers: &[(super::node::Key, Node)], errors: &mut Vec<Diagnostic>) {
