@@ -1,6 +1,8 @@
 //! Why a command failed, and the exit code each kind maps to. It sits below the commands,
 //! the printer and cargo discovery, which all return or render it.
 
+use score_fly_core::ops::ErrorKind;
+
 use crate::exit;
 
 /// Why a command failed. Rendering is the printer's job; this only carries the facts.
@@ -50,6 +52,17 @@ impl From<score_fly_core::provision::definition::DefinitionError> for Failure {
         match e {
             score_fly_core::provision::definition::DefinitionError::Fs(_) => Failure::Error(e.to_string()),
             _ => Failure::Invalid(e.to_string()),
+        }
+    }
+}
+
+impl From<score_fly_core::ops::build::BuildError> for Failure {
+    fn from(e: score_fly_core::ops::build::BuildError) -> Self {
+        match e.kind() {
+            ErrorKind::Invalid => Failure::Invalid(e.to_string()),
+            ErrorKind::Unavailable => Failure::Unavailable(e.to_string()),
+            ErrorKind::OutOfDate => Failure::OutOfDate(vec![e.to_string()]),
+            ErrorKind::Failed => Failure::Error(e.to_string()),
         }
     }
 }

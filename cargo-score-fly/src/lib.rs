@@ -19,7 +19,9 @@ pub mod commands;
 pub mod exit;
 pub mod failure;
 pub mod printer;
+pub mod protected;
 pub mod render;
+pub mod report;
 pub mod settings;
 pub mod table;
 

@@ -173,22 +173,21 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     // Images.
     let mut images = Vec::new();
     if let Some((root, target_dir)) = &workspace {
-        let cargo_ws = crate::cargo::Workspace {
-            root: root.clone(),
-            target_dir: target_dir.clone(),
-            services: Vec::new(),
-            settings: crate::cargo::Settings::default(),
-        };
-        let build_args = build_args(args);
+        let build_options = super::build::options(&build_args(args), root, target_dir, printer);
+        let reporter = crate::report::CliReporter::new(printer);
         for service in &to_build {
             let bin = service.bin.clone().unwrap_or_default();
             let app = fly_app(&opened, service.loaded.workload.name());
+            let package = super::build::package(service, &bin, &opened.settings, &[])?;
             let entry = match args.builder {
                 Builder::Native => {
-                    let settings = &opened.settings;
-                    super::build::native(&build_args, settings, service, &bin, &app, &cargo_ws, session, &mut images)?
+                    let target = &opened.settings.target;
+                    let image = score_fly_core::ops::build::native(&package, &build_options, target, &app, &reporter)?;
+                    let entry = image.entry();
+                    images.push(image);
+                    entry
                 }
-                Builder::Dockerfile => super::build::dockerfile(service, &bin, root, session)?,
+                Builder::Dockerfile => Some(score_fly_core::ops::build::dockerfile(&package, root, &reporter)?),
             };
             if let Some(entry) = entry {
                 opened.state.images.insert(service.loaded.workload.name().to_owned(), entry);

@@ -10,13 +10,11 @@ pub mod provisioners;
 pub mod resources;
 
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use score_fly_core::builtin::PrefixUse;
+use score_fly_core::provision::definition;
 use score_fly_core::provision::definition::Kind;
-use score_fly_core::provision::protocol::Mode;
-use score_fly_core::provision::{Events, Outcome, definition};
 use score_fly_core::state::{LockWait, Project, ResourceEntry, State, shown_prefix};
 
 pub use crate::failure::Failure;
@@ -129,50 +127,6 @@ pub fn set_prefix(
     Ok(())
 }
 
-/// Progress of provisioning, printed cargo-style (one line at a time across threads).
-pub struct CliEvents<'p> {
-    printer: &'p Printer,
-    lock: Mutex<()>,
-}
-
-impl<'p> CliEvents<'p> {
-    /// Events printed through `printer`.
-    pub fn new(printer: &'p Printer) -> Self {
-        CliEvents { printer, lock: Mutex::new(()) }
-    }
-}
-
-impl Events for CliEvents<'_> {
-    fn started(&self, uid: &str, provisioner: &str, mode: Mode) {
-        let _guard = self.lock.lock();
-        let verb = match mode {
-            Mode::Provision => "Provisioning",
-            Mode::Deprovision => "Deprovisioning",
-        };
-        self.printer.status(verb, &format!("{uid} with {provisioner}"));
-    }
-
-    fn output(&self, uid: &str, line: &str) {
-        let _guard = self.lock.lock();
-        self.printer.detail(&format!("[{uid}] {line}"));
-    }
-
-    fn finished(&self, uid: &str, outcome: &Outcome) {
-        let _guard = self.lock.lock();
-        match outcome {
-            Outcome::Provisioned => self.printer.status("Provisioned", uid),
-            Outcome::Reused => self.printer.verbose(&format!("{uid} is up to date (outputs reused)")),
-            Outcome::Failed(_) | Outcome::Skipped(_) | Outcome::Pending => {}
-        }
-    }
-
-    fn laundered(&self, uid: &str, provisioner: &str, key: &str) {
-        let _guard = self.lock.lock();
-        self.printer.warning(
-            &format!(
-                "provisioner `{provisioner}` returned `{key}` of resource `{uid}` as a plain output, but it holds a secret: it is used as a secret output (a Fly secret, never a fly.toml value); have the provisioner return it under `secrets`"
-            ),
-            "",
-        );
-    }
-}
+/// Progress of provisioning (and of the operations), printed cargo-style: the command line's
+/// reporter, under the name the commands use for provisioning.
+pub type CliEvents<'p> = crate::report::CliReporter<'p>;

@@ -219,7 +219,7 @@ pub fn check_output_oci(dir: &Path, packages: &[&str], protected: &[Protected]) 
         });
     }
     let output = Output::folder(dir, "--output-oci", "choose a folder of its own for --output-oci");
-    outputs::check(protected, &[output])?;
+    outputs::check(protected, &[output]).map_err(|e| BuildError::OutputRefused(Box::new(e)))?;
     Ok(image::check_layout_dir(dir)?)
 }
 
@@ -258,8 +258,8 @@ pub fn native(
         emit(reporter, BuildEvent::BuildEnv { names: package.build_env.keys().map(String::as_str).collect() });
     }
     let binary_path = cargo::build(&package.name, &package.binary, options, &package.build_env)?;
-    let binary = std::fs::read(&binary_path)
-        .map_err(|source| BuildError::ReadBinary { path: binary_path.clone(), source })?;
+    let binary =
+        std::fs::read(&binary_path).map_err(|source| BuildError::ReadBinary { path: binary_path.clone(), source })?;
     check_embedded(&binary, package, &binary_path)?;
     image::check_binary(&binary, &package.binary, &binary_path.display().to_string(), &base, &cache)?;
 
@@ -295,16 +295,20 @@ pub fn native(
             BaseRef::Registry(r) if r.host == destination.host => Some(r.repository.as_str()),
             _ => None,
         };
-        let pushed =
-            image::push(&built, &cache, &registry, &destination, mount_from, &mut |e| emit(reporter, BuildEvent::Push(&e)))?;
+        let pushed = image::push(&built, &cache, &registry, &destination, mount_from, &mut |e| {
+            emit(reporter, BuildEvent::Push(&e))
+        })?;
         let reference = destination.to_string();
-        emit(reporter, BuildEvent::Pushed {
-            reference: &reference,
-            digest: &image.digest,
-            uploaded: pushed.uploaded.len(),
-            blobs: pushed.uploaded.len() + pushed.reused,
-            bytes: pushed.bytes,
-        });
+        emit(
+            reporter,
+            BuildEvent::Pushed {
+                reference: &reference,
+                digest: &image.digest,
+                uploaded: pushed.uploaded.len(),
+                blobs: pushed.uploaded.len() + pushed.reused,
+                bytes: pushed.bytes,
+            },
+        );
         image.pushed = Some(Pushed { reference, uploaded: pushed.uploaded, uploaded_bytes: pushed.bytes });
     } else if options.output_oci.is_none() {
         emit(reporter, BuildEvent::BuiltNotPushed { package: &package.name, digest: &image.digest });
@@ -481,7 +485,8 @@ mod tests {
         );
         assert_eq!(image.entry(), None);
         image.oci_layout = Some(PathBuf::from("oci"));
-        image.pushed = Some(Pushed { reference: "r/acme-web:v1".into(), uploaded: vec!["sha256:cd".into()], uploaded_bytes: 7 });
+        image.pushed =
+            Some(Pushed { reference: "r/acme-web:v1".into(), uploaded: vec!["sha256:cd".into()], uploaded_bytes: 7 });
         let json = serde_json::to_value(&image).expect("json");
         assert_eq!(json["oci_layout"], "oci");
         assert_eq!(json["reference"], "r/acme-web:v1");

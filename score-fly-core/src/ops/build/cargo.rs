@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn release_by_default_with_rendered_diagnostics() {
         let args = strings(&args("web", "server", &options(CompileOptions::default())));
-        assert_eq!(args, ["build", "--message-format=json-render-diagnostics", "-p", "web", "--bin", "server", "--release"]);
+        assert_eq!(
+            args,
+            ["build", "--message-format=json-render-diagnostics", "-p", "web", "--bin", "server", "--release"]
+        );
     }
 
     #[test]
@@ -151,7 +154,8 @@ mod tests {
         assert_eq!(executable(&artifact("web", "bin", "/t/release/web"), "web"), Some(PathBuf::from("/t/release/web")));
         assert_eq!(executable(&artifact("web", "lib", "/t/release/libweb"), "web"), None, "a library of the same name");
         assert_eq!(executable(&artifact("other", "bin", "/t/release/other"), "web"), None, "another binary");
-        let build_script = serde_json::json!({"reason": "build-script-executed", "target": {"name": "web", "kind": ["bin"]}});
+        let build_script =
+            serde_json::json!({"reason": "build-script-executed", "target": {"name": "web", "kind": ["bin"]}});
         assert_eq!(executable(&build_script.to_string(), "web"), None, "not an artifact");
         let fresh_without_exe = serde_json::json!({"reason": "compiler-artifact", "target": {"name": "web", "kind": ["bin"]}, "executable": null});
         assert_eq!(executable(&fresh_without_exe.to_string(), "web"), None);

@@ -120,7 +120,7 @@ pub enum BuildError {
     },
     /// `--output-oci` names a protected path.
     #[error(transparent)]
-    OutputRefused(#[from] crate::outputs::OutputError),
+    OutputRefused(Box<crate::outputs::OutputError>),
     /// A name cannot be written into a Dockerfile.
     #[error("failed to {0}")]
     Dockerfile(#[source] image::dockerfile::DockerfileError),
@@ -214,7 +214,10 @@ mod tests {
     #[test]
     fn messages_name_what_and_what_to_do() {
         let e = BuildError::OutputOciSeveral { dir: "oci".into(), packages: vec!["a".into(), "b".into()] };
-        assert_eq!(e.to_string(), "--output-oci oci holds one image, but 2 packages are chosen (a, b): choose one with -p");
+        assert_eq!(
+            e.to_string(),
+            "--output-oci oci holds one image, but 2 packages are chosen (a, b): choose one with -p"
+        );
         let e = BuildError::NoToken { registry: "registry.fly.io".into(), app: "acme-web".into() };
         assert!(e.to_string().contains("fly tokens create deploy -a acme-web"), "{e}");
     }
