@@ -296,7 +296,7 @@ pub fn native(
             _ => None,
         };
         let pushed = image::push(&built, &cache, &registry, &destination, mount_from, &mut |e| {
-            emit(reporter, BuildEvent::Push(&e))
+            emit(reporter, BuildEvent::Push(&e));
         })?;
         let reference = destination.to_string();
         emit(
