@@ -1,6 +1,8 @@
 //! Why a command failed, and the exit code each kind maps to. It sits below the commands,
 //! the printer and cargo discovery, which all return or render it.
 
+use score_fly_core::ops::ErrorKind;
+
 use crate::exit;
 
 /// Why a command failed. Rendering is the printer's job; this only carries the facts.
@@ -62,11 +64,23 @@ impl From<score_fly_core::ops::Error> for Failure {
             Error::Unconvertible(problems) => Failure::Unconvertible(problems),
             Error::OutOfDate(lines) => Failure::OutOfDate(lines),
             Error::Unavailable(lines) => Failure::Unavailable(lines.join("\n")),
+            Error::Build(e) => Failure::from(e),
             other => match other.kind() {
                 ErrorKind::Invalid => Failure::Invalid(other.to_string()),
                 ErrorKind::Unavailable => Failure::Unavailable(other.to_string()),
                 ErrorKind::Failed | ErrorKind::OutOfDate => Failure::Error(other.to_string()),
             },
+        }
+    }
+}
+
+impl From<score_fly_core::ops::build::BuildError> for Failure {
+    fn from(e: score_fly_core::ops::build::BuildError) -> Self {
+        match e.kind() {
+            ErrorKind::Invalid => Failure::Invalid(e.to_string()),
+            ErrorKind::Unavailable => Failure::Unavailable(e.to_string()),
+            ErrorKind::OutOfDate => Failure::OutOfDate(vec![e.to_string()]),
+            ErrorKind::Failed => Failure::Error(e.to_string()),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod commands;
 pub mod exit;
 pub mod failure;
 pub mod printer;
+pub mod protected;
 pub mod render;
 pub mod report;
 pub mod settings;

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use score_fly_core::fsutil::{self, shown};
+use score_fly_core::fsutil;
 use score_fly_core::input::{self, ReadError};
 use score_fly_core::ops::project::{Input, Sources, declared_inputs, workspace_protected};
 use score_fly_core::outputs::Protected;
@@ -162,7 +162,7 @@ fn from_packages(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result
         }
         // `source` files are relative to the Score file, or to the package folder for an
         // inline attribute.
-        protected.extend(package_protected(service));
+        protected.extend(crate::protected::package_protected(service));
         let (file, dir) = match &service.origin {
             cargo::Origin::ScoreFile(path) => (path.clone(), None),
             cargo::Origin::Attribute { file: Some(file), .. } => (file.clone(), None),
@@ -240,28 +240,6 @@ fn check_names(inputs: &[Input]) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// What no output may replace in a package: its manifest, its sources (new files in `src/`
-/// are fine), the Rust source declaring its workload, the Score file and its `source` files.
-pub fn package_protected(service: &cargo::Service) -> Vec<Protected> {
-    let package = &service.package;
-    let mut protected = vec![
-        Protected::file(shown(&service.dir.join("Cargo.toml")), format!("the manifest of package `{package}`")),
-        Protected::tree(shown(&service.dir.join("src")), format!("the sources of package `{package}`")),
-    ];
-    let spec = &service.loaded.workload;
-    match &service.origin {
-        cargo::Origin::ScoreFile(path) => protected.extend(declared_inputs(Path::new(""), path, None, spec)),
-        cargo::Origin::Attribute { source, file: Some(file) } => {
-            protected.push(Protected::file(shown(source), format!("the source declaring workload `{}`", spec.name())));
-            protected.extend(declared_inputs(Path::new(""), file, None, spec));
-        }
-        cargo::Origin::Attribute { source, file: None } => {
-            protected.extend(declared_inputs(Path::new(""), source, Some(&service.dir), spec));
-        }
-    }
-    protected
 }
 
 /// `-o`: a file for one workload, a folder for several; relative to the project `root`

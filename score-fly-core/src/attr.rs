@@ -80,27 +80,9 @@ pub struct Inline {
 /// The default Score file of the bare attribute.
 pub const DEFAULT_FILE: &str = "score.yaml";
 
-/// Marker around the workload JSON that the macro embeds in a binary.
-pub const EMBED_START: &str = "\u{0}SCORE-FLY-WORKLOAD-V1\u{0}";
-/// End marker of the embedded workload.
-pub const EMBED_END: &str = "\u{0}END-SCORE-FLY-WORKLOAD\u{0}";
-
-/// The bytes `#[score_workload]` embeds in a binary for `workload_json`: the one writer of
-/// the format [`find_embedded`] reads.
-pub fn embedded(workload_json: &str) -> Vec<u8> {
-    [EMBED_START.as_bytes(), workload_json.as_bytes(), EMBED_END.as_bytes()].concat()
-}
-
-/// Finds the workload JSON a `#[score_workload]` binary carries (written by [`embedded`]).
-pub fn find_embedded(binary: &[u8]) -> Option<&str> {
-    let start = find(binary, EMBED_START.as_bytes())? + EMBED_START.len();
-    let len = find(&binary[start..], EMBED_END.as_bytes())?;
-    std::str::from_utf8(&binary[start..start + len]).ok()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
+/// The embedded-workload format, which needs no `syn`: it lives in [`crate::spec::embedded`]
+/// (the build checks it without this feature) and is re-exported here for the macro.
+pub use crate::spec::embedded::{EMBED_END, EMBED_START, embedded, find_embedded};
 
 // ---------------------------------------------------------------------------------------
 // Generic grammar: entries of `key`, `key = value`, `key(entries)`.
@@ -1179,16 +1161,6 @@ mod tests {
         let e = load(quote! { name = "web", metadata(x = 1e400) }).unwrap_err();
         assert!(e.contains("too large to be carried in JSON"), "{e}");
         assert!(load(quote! { name = "web", metadata(x = -1.5e300) }).is_ok());
-    }
-
-    #[test]
-    fn embedded_workloads_are_found() {
-        let mut binary = b"\x7fELF....".to_vec();
-        binary.extend_from_slice(&embedded("{\"a\":1}"));
-        binary.extend_from_slice(b"rest");
-        assert_eq!(find_embedded(&binary), Some("{\"a\":1}"));
-        assert_eq!(embedded("{}"), format!("{EMBED_START}{{}}{EMBED_END}").into_bytes(), "the markers around it");
-        assert_eq!(find_embedded(b"nothing here"), None);
     }
 
     /// `resource(db, ..., params(a(a(...(x = 1)...))))` with `groups` groups in all.

@@ -3,15 +3,12 @@
 //! the plan (`--format json`: the plan document, `docs/schema/deploy-v1.json`) and stops
 //! with the real run's exit code when something would block it.
 
-use score_fly_core::ops::deploy::{Builder as OpsBuilder, DeployOptions, DeployPlan, ImageBuilder, ToBuild};
-use score_fly_core::ops::{self, Error, Reporter};
-use score_fly_core::state::ImageEntry;
-use score_fly_core::target::FlyTarget;
+use score_fly_core::ops;
+use score_fly_core::ops::deploy::{Builder as OpsBuilder, DeployOptions, DeployPlan, ToBuild};
 
 use super::{Failure, Session};
 use crate::cargo::Service;
 use crate::cli::{BuildArgs, Builder, DeployArgs, Format, GenerateArgs};
-use crate::settings::Settings;
 use crate::sources;
 
 /// Runs `deploy`.
@@ -34,7 +31,9 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
                     service.package
                 )));
             }
-            builds.push(ToBuild { workload: workload.name.clone(), package: service.package.clone() });
+            let bin = service.bin.as_deref().unwrap_or_default();
+            let package = super::build::package(service, bin, &found.settings, &[])?;
+            builds.push(ToBuild { workload: workload.name.clone(), package });
         }
     }
     if !builds.is_empty()
@@ -53,6 +52,10 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         image: w.image.clone(),
         builds,
         builder: if args.builder == Builder::Native { OpsBuilder::Native } else { OpsBuilder::Dockerfile },
+        build: found
+            .workspace
+            .as_ref()
+            .map(|ws| super::build::options(&build_args(args), &ws.root, &ws.target_dir, &session.printer)),
         ha: if args.no_ha { Some(false) } else { args.ha.then_some(true) },
         strategy: args.strategy.clone(),
         deploy_args: args.deploy_args.clone(),
@@ -62,11 +65,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     if args.dry_run {
         return dry_run(&plan, json, session);
     }
-    let Some(workspace) = found.workspace else {
-        return apply(&mut opened, plan, &options, &mut NoBuilds, json, session);
-    };
-    let mut builder = Cargo { args: build_args(args), settings: found.settings, services, workspace, session };
-    apply(&mut opened, plan, &options, &mut builder, json, session)
+    apply(&mut opened, plan, &options, json, session)
 }
 
 /// `generate --deploy`: `deploy` of the workloads `generate` was given (nothing is built).
@@ -81,23 +80,23 @@ pub fn from_generate(args: &GenerateArgs, session: &Session) -> Result<(), Failu
         image: w.image.clone(),
         builds: Vec::new(),
         builder: OpsBuilder::Native,
+        build: None,
         ha: None,
         strategy: None,
         deploy_args: args.deploy_args.clone(),
     };
     let plan = ops::deploy::plan(&mut opened, &options, &reporter)?;
-    apply(&mut opened, plan, &options, &mut NoBuilds, args.format == Some(Format::Json), session)
+    apply(&mut opened, plan, &options, args.format == Some(Format::Json), session)
 }
 
 fn apply(
     opened: &mut ops::project::Opened,
     plan: DeployPlan,
     options: &DeployOptions,
-    builder: &mut dyn ImageBuilder,
     json: bool,
     session: &Session,
 ) -> Result<(), Failure> {
-    let report = ops::deploy::apply(opened, plan, options, builder, &session.reporter())?;
+    let report = ops::deploy::apply(opened, plan, options, &session.reporter())?;
     if json {
         session.printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&report).expect("reports serialise")));
     }
@@ -116,66 +115,6 @@ fn dry_run(plan: &DeployPlan, json: bool, session: &Session) -> Result<(), Failu
     let n = plan.blockers.len();
     session.printer.status("Blocked", &format!("the deploy would stop on {n} problem(s) before changing anything"));
     Err(Failure::Unavailable(plan.blockers.join("\n")))
-}
-
-/// Builds images of cargo packages with [`super::build`].
-struct Cargo<'s> {
-    args: BuildArgs,
-    settings: Settings,
-    services: Vec<Service>,
-    workspace: crate::cargo::Workspace,
-    session: &'s Session,
-}
-
-impl ImageBuilder for Cargo<'_> {
-    fn build(
-        &mut self,
-        workload: &str,
-        app: &str,
-        target: &FlyTarget,
-        _reporter: &dyn Reporter,
-    ) -> Result<(Option<ImageEntry>, serde_json::Value), Error> {
-        let service =
-            self.services.iter().find(|s| s.loaded.workload.name() == workload).expect("planned from services");
-        let bin = service.bin.clone().unwrap_or_default();
-        self.settings.target = target.clone();
-        let mut records = Vec::new();
-        let built = match self.args.builder {
-            Builder::Native => super::build::native(
-                &self.args,
-                &self.settings,
-                service,
-                &bin,
-                app,
-                &self.workspace,
-                self.session,
-                &mut records,
-            ),
-            Builder::Dockerfile => super::build::dockerfile(service, &bin, &self.workspace.root, self.session),
-        };
-        let entry = built.map_err(|f| match f {
-            Failure::Invalid(m) => Error::Invalid(m),
-            Failure::Unavailable(m) => Error::Unavailable(vec![m]),
-            Failure::Error(m) => Error::Failed(m),
-            other => Error::Failed(format!("{other:?}")),
-        })?;
-        Ok((entry, records.pop().unwrap_or_default()))
-    }
-}
-
-/// A deploy that builds nothing (Score files, `--image`, `generate --deploy`).
-struct NoBuilds;
-
-impl ImageBuilder for NoBuilds {
-    fn build(
-        &mut self,
-        workload: &str,
-        _: &str,
-        _: &FlyTarget,
-        _: &dyn Reporter,
-    ) -> Result<(Option<ImageEntry>, serde_json::Value), Error> {
-        Err(Error::Invalid(format!("workload `{workload}` has no package to build its image from")))
-    }
 }
 
 fn build_args(args: &DeployArgs) -> BuildArgs {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
+use super::build::{BuildOptions, BuiltImage, Package};
 use super::project::{Converted, Opened, ProjectEvent, ProjectWorkload};
 use super::{Error, Event, Reporter, Silent};
 use crate::builtin::FlyEnv;
@@ -125,8 +126,8 @@ pub enum Builder {
 pub struct ToBuild {
     /// The workload it declares.
     pub workload: String,
-    /// The package.
-    pub package: String,
+    /// The package, as the build operation needs it.
+    pub package: Package,
 }
 
 /// What a deploy does besides what the project says.
@@ -142,6 +143,9 @@ pub struct DeployOptions {
     pub builds: Vec<ToBuild>,
     /// How images are built.
     pub builder: Builder,
+    /// How native builds run (cargo's flags, the target folder); needed when `builds` is not
+    /// empty and `builder` is [`Builder::Native`].
+    pub build: Option<BuildOptions>,
     /// `--ha=false` when `Some(false)`.
     pub ha: Option<bool>,
     /// `--strategy`.
@@ -319,8 +323,8 @@ pub struct DeployReport {
     pub kind: &'static str,
     /// The deployed apps.
     pub apps: Vec<DeployedApp>,
-    /// The images built.
-    pub images: Vec<serde_json::Value>,
+    /// The images built natively.
+    pub images: Vec<BuiltImage>,
     /// Every resource of the project.
     pub resources: Vec<ResourceReport>,
 }
@@ -357,20 +361,6 @@ pub struct ResourceReport {
     pub provisioner: String,
     /// `provisioned` or `reused`.
     pub outcome: &'static str,
-}
-
-/// Builds the images a deploy needs (the front end knows the packages: cargo discovery is
-/// its business); [`super::build`] does the work.
-pub trait ImageBuilder {
-    /// Builds and pushes the image of `workload`'s package for `app`; returns what to
-    /// record (none when nothing is to be recorded) and the build's report.
-    fn build(
-        &mut self,
-        workload: &str,
-        app: &str,
-        target: &FlyTarget,
-        reporter: &dyn Reporter,
-    ) -> Result<(Option<ImageEntry>, serde_json::Value), Error>;
 }
 
 /// The plan of a deploy of this run's workloads; changes nothing (the Machines API is only
@@ -431,7 +421,7 @@ pub fn plan(opened: &mut Opened, options: &DeployOptions, reporter: &dyn Reporte
             workload: workload.clone(),
             app: app.clone(),
             source,
-            package: build.map(|b| b.package.clone()),
+            package: build.map(|b| b.package.name.clone()),
             builder: build.map(|_| options.builder),
             reference: reference.clone(),
         });
@@ -472,7 +462,6 @@ pub fn apply(
     opened: &mut Opened,
     plan: DeployPlan,
     options: &DeployOptions,
-    builder: &mut dyn ImageBuilder,
     reporter: &dyn Reporter,
 ) -> Result<DeployReport, Error> {
     if !plan.blockers.is_empty() {
@@ -500,8 +489,19 @@ pub fn apply(
 
     let mut images = Vec::new();
     for image in plan.images.iter().filter(|i| i.source == ImageSource::Build) {
-        let (entry, record) = builder.build(&image.workload, &image.app, &opened.target, reporter)?;
-        images.push(record);
+        let Some(build) = options.builds.iter().find(|b| b.workload == image.workload) else { continue };
+        let entry = match (options.builder, &options.build) {
+            (Builder::Dockerfile, _) => Some(super::build::dockerfile(&build.package, &opened.root, reporter)?),
+            (Builder::Native, Some(how)) => {
+                let built = super::build::native(&build.package, how, &opened.target, &image.app, reporter)?;
+                let entry = built.entry();
+                images.push(built);
+                entry
+            }
+            (Builder::Native, None) => {
+                return Err(Error::Invalid(format!("no build options to build package `{}`", build.package.name)));
+            }
+        };
         if let Some(entry) = entry {
             opened.state.images.insert(image.workload.clone(), entry);
             opened.save()?;

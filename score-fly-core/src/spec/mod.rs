@@ -14,6 +14,7 @@
 //! assert_eq!(loaded.workload.name(), "hello");
 //! ```
 
+pub mod embedded;
 mod model;
 pub mod node;
 mod overrides;
