@@ -937,3 +937,111 @@ fn deploy_app(
         secrets_unset: gone,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> DeployOptions {
+        DeployOptions {
+            jobs: 1,
+            reprovision: false,
+            image: None,
+            builds: Vec::new(),
+            builder: Builder::Native,
+            build: None,
+            ha: None,
+            strategy: None,
+            deploy_args: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_deploy_command_names_the_config_by_file_name_and_adds_every_option_in_order() {
+        let config = Path::new("/work/api/fly_api.toml");
+        assert_eq!(
+            deploy_command(config, "demo-api", None, &options()),
+            ["deploy", "--config", "fly_api.toml", "--app", "demo-api"]
+        );
+        let all = DeployOptions {
+            ha: Some(false),
+            strategy: Some("bluegreen".to_owned()),
+            deploy_args: vec!["--detach".to_owned()],
+            ..options()
+        };
+        assert_eq!(
+            deploy_command(config, "demo-api", Some("registry.fly.io/demo-api:v1"), &all),
+            [
+                "deploy",
+                "--config",
+                "fly_api.toml",
+                "--app",
+                "demo-api",
+                "--image",
+                "registry.fly.io/demo-api:v1",
+                "--ha=false",
+                "--strategy",
+                "bluegreen",
+                "--detach"
+            ]
+        );
+        // `--ha` (Some(true)) is Fly's default: nothing to pass.
+        assert_eq!(deploy_command(config, "a", None, &DeployOptions { ha: Some(true), ..options() }).len(), 5);
+    }
+
+    #[test]
+    fn a_unified_diff_has_headers_hunks_and_context() {
+        let old = "app = \"a\"\n\n[env]\nPORT = \"8080\"\nRUST_LOG = \"info\"\n";
+        let new = "app = \"a\"\n\n[env]\nPORT = \"8080\"\nRUST_LOG = \"debug\"\n";
+        let diff = unified_diff(old, new, Path::new("fly_a.toml"));
+        assert_eq!(
+            diff,
+            "--- a/fly_a.toml\n+++ b/fly_a.toml\n@@ -2,4 +2,4 @@\n \n [env]\n PORT = \"8080\"\n-RUST_LOG = \"info\"\n+RUST_LOG = \"debug\"\n"
+        );
+        let created = unified_diff("", "app = \"a\"\n", Path::new("fly_a.toml"));
+        assert!(created.ends_with("@@ -0,0 +1 @@\n+app = \"a\"\n"), "{created}");
+        assert_eq!(unified_diff(old, old, Path::new("x")), "", "no change, no hunk");
+    }
+
+    #[test]
+    fn the_secrets_digest_depends_on_the_app_and_the_text() {
+        let a = secrets_digest("demo-a", "K=v\n");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, secrets_digest("demo-b", "K=v\n"));
+        assert_ne!(a, secrets_digest("demo-a", "K=w\n"));
+        assert_eq!(a, secrets_digest("demo-a", "K=v\n"));
+    }
+
+    #[test]
+    fn plans_serialise_in_the_documented_vocabulary() {
+        let text = |v: &dyn erased::Ser| v.json();
+        assert_eq!(text(&AppStatus::Create), "\"create\"");
+        assert_eq!(text(&ResourceAction::Reprovision), "\"reprovision\"");
+        assert_eq!(text(&FileStatus::Unchanged), "\"unchanged\"");
+        assert_eq!(text(&ImageSource::Recorded), "\"recorded\"");
+        assert_eq!(text(&Builder::Dockerfile), "\"dockerfile\"");
+        let file = FilePlan {
+            workload: "api".to_owned(),
+            path: PathBuf::from("fly_api.toml"),
+            status: FileStatus::New,
+            approximate: true,
+            diff: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&file).unwrap(),
+            serde_json::json!({"workload": "api", "path": "fly_api.toml", "status": "new", "approximate": true, "diff": null})
+        );
+    }
+
+    /// `serde_json::to_string` over values of different types.
+    mod erased {
+        pub trait Ser {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Ser for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
+    }
+}
