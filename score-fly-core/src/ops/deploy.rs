@@ -1035,7 +1035,7 @@ mod tests {
 
     /// `serde_json::to_string` over values of different types.
     mod erased {
-        pub trait Ser {
+        pub(super) trait Ser {
             fn json(&self) -> String;
         }
         impl<T: serde::Serialize> Ser for T {
