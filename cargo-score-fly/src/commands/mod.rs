@@ -49,26 +49,6 @@ pub fn require_state(project: &Project) -> Result<State, Failure> {
     })
 }
 
-/// The app prefix a run asks for: the flag, else the one prefix the chosen packages' settings
-/// agree on (one project has one prefix), else none.
-pub fn asked_prefix<'s>(
-    flag: Option<&String>,
-    settings: impl IntoIterator<Item = &'s crate::cargo::Settings>,
-) -> Result<Option<String>, Failure> {
-    if let Some(flag) = flag {
-        return Ok(Some(flag.clone()));
-    }
-    let prefixes: std::collections::BTreeSet<&String> =
-        settings.into_iter().filter_map(|s| s.app_prefix.as_ref()).collect();
-    match prefixes.len() {
-        0 | 1 => Ok(prefixes.into_iter().next().cloned()),
-        _ => Err(Failure::Invalid(format!(
-            "the chosen packages set different app prefixes ({}); one project has one prefix: set it in [workspace.metadata.score-fly]",
-            prefixes.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
-        ))),
-    }
-}
-
 /// Sets the project's app prefix to `asked` ([`ops::project::set_prefix`]).
 pub fn set_prefix(
     state: &mut State,
