@@ -22,7 +22,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::build::{BuildOptions, BuiltImage, Package};
-use super::project::{Converted, Opened, ProjectEvent, ProjectWorkload};
+use super::project::{Converted, Opened, ProjectWorkload};
 use super::{Error, Event, Reporter, Silent};
 use crate::builtin::FlyEnv;
 use crate::flyio::api::{ApiError, AppLookup, MachinesApi};
@@ -716,19 +716,8 @@ fn predict(
     }
     // Every output is known: convert as the real run does (unknown ones stay preflight).
     options.preflight = !unknown.is_empty();
-    let converted = match crate::fly::convert(&w.entry.spec, &options, &crate::fly::LocalFiles) {
-        Ok(conversion) => {
-            for warning in &conversion.warnings {
-                reporter.event(Event::Project(ProjectEvent::Warning {
-                    workload: &w.name,
-                    warning,
-                    loaded: w.loaded.as_ref(),
-                }));
-            }
-            Some(Converted::new(w, options.out_dir, conversion))
-        }
-        Err(_) => None,
-    };
+    // A stand-in value the workload cannot use: the real run will say why.
+    let converted = super::project::convert_one(w, options, reporter).ok();
     let image = converted.as_ref().and_then(|c| c.conversion.config.build.as_ref()).and_then(|b| b.image.clone());
     Ok(Predicted { converted, approximate, unknown, image })
 }

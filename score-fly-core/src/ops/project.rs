@@ -490,17 +490,8 @@ impl Opened {
         let mut problems = Vec::new();
         for w in self.workloads.values() {
             let options = self.convert_options(w, false, to_be_built)?;
-            match fly::convert(&w.entry.spec, &options, &LocalFiles) {
-                Ok(conversion) => {
-                    for warning in &conversion.warnings {
-                        reporter.event(Event::Project(ProjectEvent::Warning {
-                            workload: &w.name,
-                            warning,
-                            loaded: w.loaded.as_ref(),
-                        }));
-                    }
-                    converted.push(Converted::new(w, options.out_dir, conversion));
-                }
+            match convert_one(w, options, reporter) {
+                Ok(c) => converted.push(c),
                 Err(e) => problems.push((e, w.loaded.clone())),
             }
         }
@@ -552,6 +543,20 @@ impl Opened {
     pub fn save(&self) -> Result<(), Error> {
         Ok(self.project.save(&self.state)?)
     }
+}
+
+/// Converts one workload of the project with `options`, reporting its warnings (pointing
+/// into its file when it was loaded this run).
+pub fn convert_one(
+    w: &ProjectWorkload,
+    options: ConvertOptions,
+    reporter: &dyn Reporter,
+) -> Result<Converted, fly::ConvertError> {
+    let conversion = fly::convert(&w.entry.spec, &options, &LocalFiles)?;
+    for warning in &conversion.warnings {
+        reporter.event(Event::Project(ProjectEvent::Warning { workload: &w.name, warning, loaded: w.loaded.as_ref() }));
+    }
+    Ok(Converted::new(w, options.out_dir, conversion))
 }
 
 /// How the provisioner that provisioned `entry` uses the app prefix, by the project's
