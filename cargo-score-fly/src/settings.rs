@@ -10,7 +10,7 @@
 //!
 //! | value | flag | package / workspace metadata | environment | default |
 //! |---|---|---|---|---|
-//! | app prefix | `--app-prefix` | `app-prefix` | | the project's ([`crate::commands::set_prefix`]) |
+//! | app prefix | `--app-prefix` | `app-prefix` | | the project's ([`score_fly_core::ops::project::set_prefix`]) |
 //! | organisation | `--org` | `org` | `FLY_ORG` | `personal` |
 //! | default region | `--region` | `region` (workspace) | `FLY_REGION`, `FLY_REGION_NAME` | none |
 //! | base image | `--base-image` | `base-image` | | `gcr.io/distroless/cc-debian12` |
@@ -61,7 +61,7 @@ impl Settings {
         env: FlyTarget,
     ) -> Result<Settings, Failure> {
         let effective: Vec<cargo::Settings> = packages.iter().map(|p| (*p).clone().or(workspace)).collect();
-        let asked_prefix = crate::commands::asked_prefix(flags.app_prefix.as_ref(), &effective)?;
+        let asked_prefix = asked_prefix(flags.app_prefix.as_ref(), &effective)?;
         let org = match &flags.org {
             Some(org) => Some(org.clone()),
             None => agreed_org(&effective)?.or_else(|| workspace.org.clone()),
@@ -84,7 +84,7 @@ impl Settings {
         Settings::resolve(flags, &[], &cargo::Settings::default(), FlyTarget::from_env())
     }
 
-    /// Sets the target's app prefix to the project's, once [`crate::commands::set_prefix`]
+    /// Sets the target's app prefix to the project's, once [`score_fly_core::ops::project::set_prefix`]
     /// has decided it.
     pub fn with_project_prefix(&mut self, prefix: &str) {
         prefix.clone_into(&mut self.target.app_prefix);
@@ -124,6 +124,26 @@ fn agreed_org(effective: &[cargo::Settings]) -> Result<Option<String>, Failure> 
         )));
     }
     Ok(orgs.into_iter().next().cloned())
+}
+
+/// The app prefix a run asks for: the flag, else the one prefix the chosen packages' settings
+/// agree on (one project has one prefix), else none.
+fn asked_prefix<'s>(
+    flag: Option<&String>,
+    settings: impl IntoIterator<Item = &'s cargo::Settings>,
+) -> Result<Option<String>, Failure> {
+    if let Some(flag) = flag {
+        return Ok(Some(flag.clone()));
+    }
+    let prefixes: BTreeSet<&String> =
+        settings.into_iter().filter_map(|s| s.app_prefix.as_ref()).collect();
+    match prefixes.len() {
+        0 | 1 => Ok(prefixes.into_iter().next().cloned()),
+        _ => Err(Failure::Invalid(format!(
+            "the chosen packages set different app prefixes ({}); one project has one prefix: set it in [workspace.metadata.score-fly]",
+            prefixes.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -237,11 +257,11 @@ mod tests {
     fn packages_must_agree_on_the_prefix_and_the_organisation() {
         let ws = cargo::Settings::default();
         let e = Settings::resolve(Flags::default(), &[&layer("a"), &layer("b")], &ws, env(&[])).unwrap_err();
-        assert!(matches!(&e, crate::commands::Failure::Invalid(m) if m.contains("different app prefixes")), "{e:?}");
+        assert!(matches!(&e, crate::failure::Failure::Invalid(m) if m.contains("different app prefixes")), "{e:?}");
         let orgs = |o: &str| cargo::Settings { org: Some(o.to_owned()), ..cargo::Settings::default() };
         let e = Settings::resolve(Flags::default(), &[&orgs("a"), &orgs("b")], &ws, env(&[])).unwrap_err();
         assert!(
-            matches!(&e, crate::commands::Failure::Invalid(m) if m.contains("different Fly organisations")),
+            matches!(&e, crate::failure::Failure::Invalid(m) if m.contains("different Fly organisations")),
             "{e:?}"
         );
         // A flag settles it, as before.

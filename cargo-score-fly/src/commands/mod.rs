@@ -39,36 +39,6 @@ pub fn open_project_at(root: &Path, session: &Session) -> Result<Project, Failur
     Ok(ops::project::lock(root, session.lock_timeout, &session.reporter())?)
 }
 
-/// The project's state, or an error telling how to create it.
-pub fn require_state(project: &Project) -> Result<State, Failure> {
-    project.load()?.ok_or_else(|| {
-        Failure::Invalid(format!(
-            "no project state in {}: run `cargo score-fly init` or `cargo score-fly generate` first",
-            project.dir().display()
-        ))
-    })
-}
-
-/// The app prefix a run asks for: the flag, else the one prefix the chosen packages' settings
-/// agree on (one project has one prefix), else none.
-pub fn asked_prefix<'s>(
-    flag: Option<&String>,
-    settings: impl IntoIterator<Item = &'s crate::cargo::Settings>,
-) -> Result<Option<String>, Failure> {
-    if let Some(flag) = flag {
-        return Ok(Some(flag.clone()));
-    }
-    let prefixes: std::collections::BTreeSet<&String> =
-        settings.into_iter().filter_map(|s| s.app_prefix.as_ref()).collect();
-    match prefixes.len() {
-        0 | 1 => Ok(prefixes.into_iter().next().cloned()),
-        _ => Err(Failure::Invalid(format!(
-            "the chosen packages set different app prefixes ({}); one project has one prefix: set it in [workspace.metadata.score-fly]",
-            prefixes.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
-        ))),
-    }
-}
-
 /// Sets the project's app prefix to `asked` ([`ops::project::set_prefix`]).
 pub fn set_prefix(
     state: &mut State,
@@ -78,9 +48,6 @@ pub fn set_prefix(
 ) -> Result<(), Failure> {
     Ok(ops::project::set_prefix(state, asked, defs, &session.reporter())?)
 }
-
-/// Progress of provisioning, printed cargo-style.
-pub type CliEvents<'p> = CliReporter<'p>;
 
 impl Session {
     /// The reporter printing through this session's printer.

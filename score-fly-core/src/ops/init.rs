@@ -374,6 +374,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_provisioners_parse_and_name_every_builtin() {
+        let text = super::super::project::default_provisioners();
+        let defs = definition::parse_file(Path::new("default.provisioners.yaml"), &text).unwrap();
+        let names: Vec<&str> = defs.iter().filter_map(|d| d.builtin.as_deref()).collect();
+        assert_eq!(names, crate::builtin::NAMES);
+    }
+
+    #[test]
     fn the_sample_is_a_valid_workload() {
         let loaded = crate::spec::load_str("score.yaml", SAMPLE).unwrap();
         assert_eq!(loaded.workload.name(), "hello-world");
