@@ -135,8 +135,7 @@ fn asked_prefix<'s>(
     if let Some(flag) = flag {
         return Ok(Some(flag.clone()));
     }
-    let prefixes: BTreeSet<&String> =
-        settings.into_iter().filter_map(|s| s.app_prefix.as_ref()).collect();
+    let prefixes: BTreeSet<&String> = settings.into_iter().filter_map(|s| s.app_prefix.as_ref()).collect();
     match prefixes.len() {
         0 | 1 => Ok(prefixes.into_iter().next().cloned()),
         _ => Err(Failure::Invalid(format!(

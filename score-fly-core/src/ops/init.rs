@@ -251,9 +251,7 @@ pub const MAX_PREFIX: usize = 40;
 /// Checks an app prefix: lowercase letters, digits and `-` (Fly app names), at most
 /// [`MAX_PREFIX`], not starting with `-`.
 pub fn check_app_prefix(prefix: &str) -> Result<(), PrefixError> {
-    if prefix.len() > MAX_PREFIX
-        || !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if prefix.len() > MAX_PREFIX || !prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         return Err(PrefixError::Characters(prefix.to_owned()));
     }
     if prefix.starts_with('-') {
@@ -412,7 +410,9 @@ mod tests {
             // The attribute, pasted on main, is read by the macro's own parser.
             let source = format!("{}#[tokio::main]\nasync fn main() {{}}\n", package_attribute(package));
             let found = crate::attr::read_source("src/main.rs", &source).unwrap_or_else(|e| panic!("{e:?}\n{source}"));
-            let crate::attr::FromSource::Inline(from_attribute) = found else { panic!("not an inline workload: {source}") };
+            let crate::attr::FromSource::Inline(from_attribute) = found else {
+                panic!("not an inline workload: {source}")
+            };
             assert_eq!(from_attribute.workload, from_file.workload, "{source}");
         }
     }
@@ -438,10 +438,7 @@ mod tests {
         assert_eq!(check_app_prefix("Acme-"), Err(PrefixError::Characters("Acme-".to_owned())));
         assert_eq!(check_app_prefix("acme_"), Err(PrefixError::Characters("acme_".to_owned())));
         assert_eq!(check_app_prefix("-acme"), Err(PrefixError::LeadingDash("-acme".to_owned())));
-        assert_eq!(
-            PrefixError::LeadingDash("-a".to_owned()).to_string(),
-            "app prefix `-a` must not start with `-`"
-        );
+        assert_eq!(PrefixError::LeadingDash("-a".to_owned()).to_string(), "app prefix `-a` must not start with `-`");
         let setting = Error::from(InitError::PrefixSetting(PrefixError::Characters("A".to_owned())));
         assert_eq!(
             setting.to_string(),

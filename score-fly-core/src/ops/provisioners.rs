@@ -56,7 +56,7 @@ pub enum ProvisionersError {
         /// The limit it went past.
         exceeded: crate::provision::protocol::Exceeded,
     },
-    /// It is not JSON (serde_json's message gives the position, never the text).
+    /// It is not JSON (`serde_json`'s message gives the position, never the text).
     #[error("{what} is not valid JSON: {error}")]
     NotJson {
         /// The option.
@@ -218,7 +218,7 @@ impl Listed {
     }
 }
 
-/// The resources a definition serves: `type `x`, class `y`, id `z``.
+/// The resources a definition serves, as messages name them: `` type `x`, class `y`, id `z` ``.
 pub fn selector(def: &ProvisionerDef) -> String {
     let mut s = format!("type `{}`", def.resource_type);
     if let Some(c) = &def.class {
@@ -331,9 +331,10 @@ pub fn add(project: &Project, def: ProvisionerDef) -> Result<Added, Error> {
     let holds_secrets = defs.iter().any(|d| d.static_.as_ref().is_some_and(|s| !s.secrets.is_empty()));
     let newly_ignored = holds_secrets && project.ignore(CLI_FILE)?;
     definition::write_file(project, CLI_FILE, &defs)?;
-    let secret_looking = def.static_.as_ref().map_or_else(Vec::new, |s| {
-        s.values.keys().filter(|k| crate::secret::looks_secret(k)).cloned().collect()
-    });
+    let secret_looking = def
+        .static_
+        .as_ref()
+        .map_or_else(Vec::new, |s| s.values.keys().filter(|k| crate::secret::looks_secret(k)).cloned().collect());
     let has_secrets = def.static_.as_ref().is_some_and(|s| !s.secrets.is_empty());
     Ok(Added { def, file, replaced, secret_looking, has_secrets, newly_ignored })
 }
@@ -394,7 +395,8 @@ mod tests {
     #[test]
     fn a_definition_is_checked_before_anything_is_written() {
         let none = crate::provision::NoBuiltins;
-        let both = new(Runs::Static { values: Some(r#"{"k": 1}"#.to_owned()), secrets: Some(r#"{"k": 2}"#.to_owned()) });
+        let both =
+            new(Runs::Static { values: Some(r#"{"k": 1}"#.to_owned()), secrets: Some(r#"{"k": 2}"#.to_owned()) });
         assert_eq!(
             definition(&both, &none).unwrap_err().to_string(),
             "output `k` is in both --static-json and --static-secrets-file; keep it in one (a secret belongs in --static-secrets-file)"
@@ -432,8 +434,11 @@ mod tests {
         );
         assert_eq!(listed.runs(), "outputs: host, password (secret)");
 
-        let http = definition(&new(Runs::Http("https://u:hunter2@h/p?token=hunter2".to_owned())), &crate::provision::NoBuiltins)
-            .unwrap();
+        let http = definition(
+            &new(Runs::Http("https://u:hunter2@h/p?token=hunter2".to_owned())),
+            &crate::provision::NoBuiltins,
+        )
+        .unwrap();
         let listed = Listed::masked(http, Path::new("f"));
         let json = serde_json::to_string(&listed).unwrap();
         assert!(!json.contains("hunter2") && !listed.runs().contains("hunter2"), "{json}");

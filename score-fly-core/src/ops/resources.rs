@@ -118,7 +118,8 @@ pub fn outputs(project: &Project, uid: &str, show_secrets: bool) -> Result<Resou
         .iter()
         .map(|(k, v)| (k.clone(), if show_secrets { v.clone() } else { redact_json(v, &redactor) }))
         .collect();
-    let shown = |v: &serde_json::Value| if show_secrets { v.clone() } else { serde_json::Value::String(MASK.to_owned()) };
+    let shown =
+        |v: &serde_json::Value| if show_secrets { v.clone() } else { serde_json::Value::String(MASK.to_owned()) };
     let secrets = entry.secrets.iter().map(|(k, v)| (k.clone(), shown(v))).collect();
     Ok(ResourceOutputs { uid: uid.to_owned(), values, secrets })
 }
@@ -228,7 +229,10 @@ mod tests {
             })
         );
         let err = outputs(&project, "redis.default#api.cache", false).unwrap_err();
-        assert_eq!(err.to_string(), "no resource `redis.default#api.cache` in the project (known: postgres.default#api.db)");
+        assert_eq!(
+            err.to_string(),
+            "no resource `redis.default#api.cache` in the project (known: postgres.default#api.db)"
+        );
         assert_eq!(err.kind(), super::super::ErrorKind::Invalid);
     }
 
