@@ -129,7 +129,7 @@ pub enum WorkloadOutcome {
     Written {
         /// The file.
         path: PathBuf,
-        /// It is [`SAMPLE`].
+        /// It is the [`sample`].
         sample: bool,
     },
     /// Something is at the Score file's path: nothing written.
@@ -198,7 +198,7 @@ pub fn init(options: &InitOptions, reporter: &dyn Reporter) -> Result<InitReport
         }
         None => {
             let file = options.file.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SCORE_FILE));
-            write_score_file(&dir, file, SAMPLE, true)?
+            write_score_file(&dir, file, &sample(), true)?
         }
     };
     Ok(InitReport { dir, app_prefix, proposed, workload })
@@ -219,19 +219,31 @@ fn write_score_file(project_dir: &Path, path: PathBuf, text: &str, sample: bool)
 /// The Score file `init` writes outside a cargo package (and `generate` reads by default).
 pub const DEFAULT_SCORE_FILE: &str = "score.yaml";
 
-/// A workload to start from: a web service on port 8080 behind Fly's HTTPS.
-pub const SAMPLE: &str = r#"# A Score workload (https://score.dev). Run `cargo score-fly generate` to turn it into fly.toml.
-apiVersion: score.dev/v1b1
+/// A workload to start from: a web service on port 80 behind Fly's HTTPS.
+pub fn sample() -> String {
+    web_workload(
+        "# A Score workload (https://score.dev). Run `cargo score-fly generate` to turn it into fly.toml.\n",
+        "hello-world",
+        "nginx:stable",
+        "      GREETING: \"Hello from ${metadata.name}\"\n",
+        80,
+    )
+}
+
+/// A Score file of one web service behind Fly's HTTPS (443 to `target_port`): `header`
+/// comment lines, then the workload `name` running `image` with `variables` (YAML lines).
+fn web_workload(header: &str, name: &str, image: &str, variables: &str, target_port: u16) -> String {
+    format!(
+        r#"{header}apiVersion: score.dev/v1b1
 metadata:
-  name: hello-world
+  name: {name}
   annotations:
     score-fly/service-web-handlers: "tls,http"
 containers:
   main:
-    image: nginx:stable
+    image: {image}
     variables:
-      GREETING: "Hello from ${metadata.name}"
-    resources:
+{variables}    resources:
       requests:
         cpu: "1"
         memory: 256Mi
@@ -239,8 +251,10 @@ service:
   ports:
     web:
       port: 443
-      targetPort: 80
-"#;
+      targetPort: {target_port}
+"#
+    )
+}
 
 /// Fly app names are at most this long.
 const MAX_APP_NAME: usize = 63;
@@ -309,39 +323,25 @@ fn random_suffix() -> String {
 /// the package (image `.`), listening on `$PORT` (8080), with a resource example in comments.
 pub fn package_score_file(package: &str) -> String {
     let name = workload_name(package);
-    format!(
-        r#"# The Score workload (https://score.dev) of package `{package}`, read by `cargo score-fly`:
+    let header = format!(
+        "# The Score workload (https://score.dev) of package `{package}`, read by `cargo score-fly`:
 # `generate` turns it into fly_{name}.toml, `build` makes the image of the package's binary,
 # `deploy` does both and deploys. `cargo score-fly init --macro` prints the same workload as a
 # #[score_workload] attribute for the binary's main, if you prefer it there.
-apiVersion: score.dev/v1b1
-metadata:
-  name: {name}
-  annotations:
-    score-fly/service-web-handlers: "tls,http"
-containers:
-  main:
-    image: .
-    variables:
-      # The service listens on the port in $PORT (reading it, with 8080 when it is unset).
-      PORT: "8080"
-    resources:
-      requests:
-        cpu: "1"
-        memory: 256Mi
-service:
-  ports:
-    web:
-      port: 443
-      targetPort: 8080
-# A resource the workload uses, e.g. a PostgreSQL database: uncomment it, and read its
+"
+    );
+    let variables = "      # The service listens on the port in $PORT (reading it, with 8080 when it is unset).
+      PORT: \"8080\"
+";
+    let workload = web_workload(&header, &name, ".", variables, 8080);
+    workload
+        + r#"# A resource the workload uses, e.g. a PostgreSQL database: uncomment it, and read its
 # outputs with placeholders in `variables` above, e.g.
-#       DATABASE_URL: "postgres://${{resources.db.username}}:${{resources.db.password}}@${{resources.db.host}}:${{resources.db.port}}/${{resources.db.database}}"
+#       DATABASE_URL: "postgres://${resources.db.username}:${resources.db.password}@${resources.db.host}:${resources.db.port}/${resources.db.database}"
 # resources:
 #   db:
 #     type: postgres
 "#
-    )
 }
 
 /// [`package_score_file`] as a `#[score_workload(...)]` attribute to paste on the binary's
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn the_sample_is_a_valid_workload() {
-        let loaded = crate::spec::load_str("score.yaml", SAMPLE).unwrap();
+        let loaded = crate::spec::load_str("score.yaml", &sample()).unwrap();
         assert_eq!(loaded.workload.name(), "hello-world");
         assert!(loaded.warnings.is_empty());
     }

@@ -45,16 +45,16 @@ impl ResourcesError {
 pub struct ListedResource {
     /// Its uid.
     pub uid: String,
-    /// Its type.
+    /// Its Score type (`type` in JSON).
     #[serde(rename = "type")]
-    pub kind: String,
-    /// Its class.
+    pub resource_type: String,
+    /// Its Score class.
     pub class: String,
-    /// Its id.
+    /// Its Score id.
     pub id: String,
-    /// The workloads declaring it.
+    /// The workloads that declare it (`workload.resource-name`).
     pub declared_by: Vec<String>,
-    /// The provisioner that provisioned it.
+    /// The id of its provisioner.
     pub provisioner: String,
     /// The names of its plain outputs.
     pub outputs: Vec<String>,
@@ -95,7 +95,7 @@ pub fn list(project: &Project) -> Result<Vec<ListedResource>, Error> {
         .into_iter()
         .map(|(uid, e)| ListedResource {
             uid,
-            kind: e.kind,
+            resource_type: e.kind,
             class: e.class,
             id: e.id,
             declared_by: e.declared_by,
