@@ -4,6 +4,7 @@
 
 mod build;
 mod deploy;
+mod init;
 mod project;
 
 use std::sync::Mutex;
@@ -44,6 +45,10 @@ impl Reporter for CliReporter<'_> {
             Event::Deploy(event) => {
                 let _guard = self.lock.lock();
                 deploy::render(self.printer, &event);
+            }
+            Event::Init(event) => {
+                let _guard = self.lock.lock();
+                init::render(self.printer, &event);
             }
             _ => {}
         }

@@ -114,6 +114,18 @@ pub fn package_region(flags: &Flags, package: &cargo::Settings, workspace: &carg
     flags.region.clone().or_else(|| package.region.clone()).or_else(|| workspace.region.clone())
 }
 
+/// The one organisation the packages' settings name, if any.
+fn agreed_org(effective: &[cargo::Settings]) -> Result<Option<String>, Failure> {
+    let orgs: BTreeSet<&String> = effective.iter().filter_map(|s| s.org.as_ref()).collect();
+    if orgs.len() > 1 {
+        return Err(Failure::Invalid(format!(
+            "the chosen packages set different Fly organisations ({}); one project deploys to one: set `org` in [workspace.metadata.score-fly] or pass --org",
+            orgs.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(orgs.into_iter().next().cloned())
+}
+
 /// The app prefix a run asks for: the flag, else the one prefix the chosen packages' settings
 /// agree on (one project has one prefix), else none.
 fn asked_prefix<'s>(
@@ -131,18 +143,6 @@ fn asked_prefix<'s>(
             prefixes.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
         ))),
     }
-}
-
-/// The one organisation the packages' settings name, if any.
-fn agreed_org(effective: &[cargo::Settings]) -> Result<Option<String>, Failure> {
-    let orgs: BTreeSet<&String> = effective.iter().filter_map(|s| s.org.as_ref()).collect();
-    if orgs.len() > 1 {
-        return Err(Failure::Invalid(format!(
-            "the chosen packages set different Fly organisations ({}); one project deploys to one: set `org` in [workspace.metadata.score-fly] or pass --org",
-            orgs.into_iter().map(String::as_str).collect::<Vec<_>>().join(", ")
-        )));
-    }
-    Ok(orgs.into_iter().next().cloned())
 }
 
 #[cfg(test)]
@@ -256,11 +256,11 @@ mod tests {
     fn packages_must_agree_on_the_prefix_and_the_organisation() {
         let ws = cargo::Settings::default();
         let e = Settings::resolve(Flags::default(), &[&layer("a"), &layer("b")], &ws, env(&[])).unwrap_err();
-        assert!(matches!(&e, crate::commands::Failure::Invalid(m) if m.contains("different app prefixes")), "{e:?}");
+        assert!(matches!(&e, crate::failure::Failure::Invalid(m) if m.contains("different app prefixes")), "{e:?}");
         let orgs = |o: &str| cargo::Settings { org: Some(o.to_owned()), ..cargo::Settings::default() };
         let e = Settings::resolve(Flags::default(), &[&orgs("a"), &orgs("b")], &ws, env(&[])).unwrap_err();
         assert!(
-            matches!(&e, crate::commands::Failure::Invalid(m) if m.contains("different Fly organisations")),
+            matches!(&e, crate::failure::Failure::Invalid(m) if m.contains("different Fly organisations")),
             "{e:?}"
         );
         // A flag settles it, as before.

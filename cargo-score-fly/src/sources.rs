@@ -23,8 +23,7 @@ use crate::printer::Printer;
 use crate::render;
 use crate::settings::{Flags, Settings};
 
-/// The default Score file name.
-pub const DEFAULT_SCORE_FILE: &str = "score.yaml";
+pub use score_fly_core::ops::init::DEFAULT_SCORE_FILE;
 
 /// This run's workloads and settings.
 pub struct Found {

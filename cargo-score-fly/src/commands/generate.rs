@@ -9,8 +9,6 @@ use super::{Failure, Session};
 use crate::cli::{Format, GenerateArgs};
 use crate::sources;
 
-pub use crate::sources::DEFAULT_SCORE_FILE;
-
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, session: &Session) -> Result<(), Failure> {
     if args.deploy {

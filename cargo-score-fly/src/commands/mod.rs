@@ -39,16 +39,6 @@ pub fn open_project_at(root: &Path, session: &Session) -> Result<Project, Failur
     Ok(ops::project::lock(root, session.lock_timeout, &session.reporter())?)
 }
 
-/// The project's state, or an error telling how to create it.
-pub fn require_state(project: &Project) -> Result<State, Failure> {
-    project.load()?.ok_or_else(|| {
-        Failure::Invalid(format!(
-            "no project state in {}: run `cargo score-fly init` or `cargo score-fly generate` first",
-            project.dir().display()
-        ))
-    })
-}
-
 /// Sets the project's app prefix to `asked` ([`ops::project::set_prefix`]).
 pub fn set_prefix(
     state: &mut State,
@@ -58,9 +48,6 @@ pub fn set_prefix(
 ) -> Result<(), Failure> {
     Ok(ops::project::set_prefix(state, asked, defs, &session.reporter())?)
 }
-
-/// Progress of provisioning, printed cargo-style.
-pub type CliEvents<'p> = CliReporter<'p>;
 
 impl Session {
     /// The reporter printing through this session's printer.

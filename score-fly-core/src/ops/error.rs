@@ -56,6 +56,18 @@ pub enum Error {
     /// Building an image failed.
     #[error(transparent)]
     Build(#[from] super::build::BuildError),
+    /// The project has no state yet (its `.score-fly` folder named).
+    #[error("no project state in {}: run `cargo score-fly init` or `cargo score-fly generate` first", .0.display())]
+    NoState(std::path::PathBuf),
+    /// `init` was asked for something it cannot do.
+    #[error(transparent)]
+    Init(#[from] super::init::InitError),
+    /// A provisioner cannot be added or removed.
+    #[error(transparent)]
+    Provisioners(#[from] super::provisioners::ProvisionersError),
+    /// A resource cannot be shown or deprovisioned.
+    #[error(transparent)]
+    Resources(#[from] super::resources::ResourcesError),
 }
 
 impl Error {
@@ -66,7 +78,9 @@ impl Error {
             | Error::Unconvertible(_)
             | Error::Invalid(_)
             | Error::PrefixInUse(_)
-            | Error::Output(_) => ErrorKind::Invalid,
+            | Error::Output(_)
+            | Error::NoState(_)
+            | Error::Init(_) => ErrorKind::Invalid,
             Error::OutOfDate(_) => ErrorKind::OutOfDate,
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Failed(_) | Error::Write(_) => ErrorKind::Failed,
@@ -81,6 +95,8 @@ impl Error {
                 _ => ErrorKind::Invalid,
             },
             Error::Build(e) => e.kind(),
+            Error::Provisioners(e) => e.kind(),
+            Error::Resources(e) => e.kind(),
         }
     }
 }

@@ -9,6 +9,9 @@
 //! | open and lock a project, join this run's workloads, preflight, provision, convert, write, record | [`project`] | [`project::Opened`], [`project::Converted`] |
 //! | build a package's image (cargo, assemble, write a layout, push), or write a Dockerfile | [`build`] | [`build::BuiltImage`] |
 //! | plan a deploy, then apply the plan | [`deploy`] | [`deploy::DeployPlan`] → [`deploy::DeployReport`] |
+//! | create a project and a workload to start from | [`init`] | [`init::InitReport`] |
+//! | add, list and remove provisioner definitions | [`provisioners`] | [`provisioners::Added`], [`provisioners::Listed`] |
+//! | list resources, show their outputs, deprovision one | [`resources`] | [`resources::ListedResource`], [`resources::ResourceOutputs`], [`resources::Deprovisioned`] |
 //!
 //! The command line (`cargo-score-fly`) keeps clap, cargo package discovery, the printer
 //! and the exit codes: a command maps its arguments to settings, calls one operation here,
@@ -18,7 +21,10 @@ pub mod build;
 pub mod deploy;
 mod error;
 pub mod generate;
+pub mod init;
 pub mod project;
+pub mod provisioners;
+pub mod resources;
 
 pub use error::{Error, ErrorKind};
 
@@ -53,4 +59,6 @@ pub enum Event<'a> {
     Build(build::BuildEvent<'a>),
     /// Creating apps, importing secrets, running `fly deploy` ([`deploy`]).
     Deploy(deploy::DeployEvent<'a>),
+    /// Creating or finding a project ([`init`]).
+    Init(init::InitEvent<'a>),
 }
