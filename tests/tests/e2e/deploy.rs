@@ -928,6 +928,14 @@ fn the_plan_shows_a_fly_toml_diff_and_both_documents_follow_the_published_schema
     {
         assert!(changed.stderr.contains(line), "no `{line}` in:\n{}", changed.stderr);
     }
+    // The README shows this very output.
+    let readme = std::fs::read_to_string(score_fly_tests::workspace_root().join("README.md")).expect("README");
+    let shown = readme
+        .split_once("$ cargo score-fly deploy --dry-run --image registry.fly.io/demo-todo:v1\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("the README's plan example");
+    assert_eq!(shown, changed.stderr, "README's plan example is not what deploy --dry-run prints");
     let plan: Value =
         serde_json::from_str(&world.deploy(&["--dry-run", "--format", "json"]).ok().stdout).expect("the plan");
     assert_valid(&schema, &plan);
