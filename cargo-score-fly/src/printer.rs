@@ -52,6 +52,11 @@ impl Printer {
         std::io::IsTerminal::is_terminal(&std::io::stderr())
     }
 
+    /// Whether `-v` was given (and not `-q`).
+    pub fn is_verbose(&self) -> bool {
+        self.verbose > 0 && !self.quiet
+    }
+
     /// Whether colors are used on stderr.
     pub fn styled(&self) -> bool {
         !matches!(self.stderr().current_choice(), anstream::ColorChoice::Never)

@@ -143,7 +143,7 @@ pub fn failure(printer: &Printer, failure: &Failure) {
 }
 
 /// A deploy plan for people: one status line per thing that would happen (what stays as it
-/// is only with `-v`), each changed `fly.toml` as a unified diff.
+/// is only with `-v`), each changed `fly.toml` as a unified diff (a new one with `-v`).
 pub fn plan(printer: &Printer, plan: &score_fly_core::ops::deploy::DeployPlan) {
     use score_fly_core::ops::deploy::{AppStatus, Builder, FileStatus, ImageSource, ResourceAction};
     printer.status("Plan", "(dry run: nothing is built, created, provisioned, written or set)");
@@ -213,7 +213,9 @@ pub fn plan(printer: &Printer, plan: &score_fly_core::ops::deploy::DeployPlan) {
                 );
             }
         }
-        if let (FileStatus::Changed, Some(diff)) = (file.status, &file.diff) {
+        // A changed file's diff always; a new file's whole text with `-v`.
+        let shown = file.status == FileStatus::Changed || (file.status == FileStatus::New && printer.is_verbose());
+        if let (true, Some(diff)) = (shown, &file.diff) {
             for line in diff.lines() {
                 printer.diff_line(line);
             }

@@ -195,3 +195,26 @@ fn secrets_of_a_cmd_provisioner_never_run_are_named_as_unknown() {
     );
     assert!(dir.path().join("ran").exists(), "the dry run did not run the provisioner");
 }
+
+/// A new fly.toml is one status line; with `-v` the plan shows its text, outputs of resources
+/// not yet provisioned standing in as `<uid.key>` (never a secret: those are app secrets).
+#[test]
+fn a_new_fly_toml_is_shown_whole_with_verbose() {
+    let fake = FakeFly::start(FakeFlyOptions::default());
+    let dir = project();
+    let quiet = deploy(dir.path(), &fake, &["--dry-run"], &[]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(quiet.stderr.contains("Would write fly_api.toml (app demo-api), a new file; values of resources not yet provisioned stand in as <uid.key>"), "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains("+++ b/fly_api.toml"), "{}", quiet.stderr);
+    let verbose = deploy(dir.path(), &fake, &["--dry-run", "-v"], &[]);
+    for line in [
+        "+++ b/fly_api.toml",
+        "+app = \"demo-api\"",
+        "+DB_HOST = \"<postgres.default#api.db.host>\"",
+        "+SMTP_HOST = \"smtp.example.com\"",
+    ] {
+        assert!(verbose.stderr.contains(line), "no `{line}` in:\n{}", verbose.stderr);
+    }
+    assert!(!verbose.stderr.contains("DATABASE_URL =") && !verbose.stderr.contains("S3CRET"), "{}", verbose.stderr);
+    assert!(!dir.path().join("fly_api.toml").exists());
+}
