@@ -296,16 +296,42 @@ impl Conversion {
 /// The app-name rule, kept in [`crate::target`] (re-exported here for the conversion).
 pub use crate::target::app_name;
 
+/// The longest Fly app name.
+const APP_NAME_MAX: usize = 63;
+
+/// Why a name is not a Fly app name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppNameError {
+    /// Empty or longer than 63 characters.
+    #[error("app name `{name}` must be 1 to {APP_NAME_MAX} characters long (it is {})", .name.len())]
+    Length {
+        /// The name.
+        name: String,
+    },
+    /// A character other than a lowercase letter, a digit or `-`.
+    #[error("app name `{name}` may only hold lowercase letters, digits and `-`")]
+    Characters {
+        /// The name.
+        name: String,
+    },
+    /// A `-` at either end.
+    #[error("app name `{name}` must not start or end with `-`")]
+    Dash {
+        /// The name.
+        name: String,
+    },
+}
+
 /// Characters allowed in a Fly app name: lowercase letters, digits and `-`, at most 63.
-pub fn check_app_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 63 {
-        return Err(format!("app name `{name}` must be 1 to 63 characters long (it is {})", name.len()));
+pub fn check_app_name(name: &str) -> Result<(), AppNameError> {
+    if name.is_empty() || name.len() > APP_NAME_MAX {
+        return Err(AppNameError::Length { name: name.to_owned() });
     }
     if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Err(format!("app name `{name}` may only hold lowercase letters, digits and `-`"));
+        return Err(AppNameError::Characters { name: name.to_owned() });
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(format!("app name `{name}` must not start or end with `-`"));
+        return Err(AppNameError::Dash { name: name.to_owned() });
     }
     Ok(())
 }

@@ -236,6 +236,27 @@ impl BlobCache {
     }
 }
 
+/// Why a text is not a base image score-fly can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaseRefError {
+    /// A bad `oci:` or `oci-archive:` name.
+    #[error(transparent)]
+    Local(#[from] local::LocalBaseError),
+    /// A skopeo transport score-fly does not read.
+    #[error(
+        "`{text}` is a `{transport}:` image, which score-fly cannot read: use a registry reference, `oci:PATH[:TAG]` or `oci-archive:PATH[:TAG]` (e.g. `skopeo copy {transport}:... oci:base-oci:latest`)"
+    )]
+    Transport {
+        /// The text.
+        text: String,
+        /// The transport (`docker-archive`, `dir`...).
+        transport: String,
+    },
+    /// A bad registry reference.
+    #[error(transparent)]
+    Reference(#[from] reference::ReferenceError),
+}
+
 /// Where a base image comes from: a registry (`[docker://]host/repo[:tag][@digest]`), or
 /// an OCI image layout or archive on disk (skopeo's `oci:PATH[:TAG]`, `oci-archive:PATH[:TAG]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,18 +269,16 @@ pub enum BaseRef {
 
 impl BaseRef {
     /// Parses a base image reference; errors say what is wrong and what is accepted.
-    pub fn parse(text: &str) -> Result<BaseRef, String> {
+    pub fn parse(text: &str) -> Result<BaseRef, BaseRefError> {
         if let Some(local) = local::LocalBase::parse(text) {
-            return local.map(BaseRef::Local);
+            return Ok(local.map(BaseRef::Local)?);
         }
         if let Some((transport, _)) = text.split_once(':')
             && ["docker-archive", "docker-daemon", "containers-storage", "dir", "ostree", "sif"].contains(&transport)
         {
-            return Err(format!(
-                "`{text}` is a `{transport}:` image, which score-fly cannot read: use a registry reference, `oci:PATH[:TAG]` or `oci-archive:PATH[:TAG]` (e.g. `skopeo copy {transport}:... oci:base-oci:latest`)"
-            ));
+            return Err(BaseRefError::Transport { text: text.to_owned(), transport: transport.to_owned() });
         }
-        Reference::parse(text.strip_prefix("docker://").unwrap_or(text)).map(BaseRef::Registry)
+        Ok(Reference::parse(text.strip_prefix("docker://").unwrap_or(text)).map(BaseRef::Registry)?)
     }
 }
 
