@@ -1113,4 +1113,221 @@ mod tests {
         assert_eq!(format_duration(std::time::Duration::from_secs(90)), "90s");
         assert_eq!(format_duration(std::time::Duration::from_mins(2)), "2m");
     }
+
+    #[test]
+    fn annotation_errors_carry_the_value_and_keep_their_messages() {
+        let ports = ["web", "admin"];
+        let error = |key: &str, value: &str| {
+            let mut out = FlyAnnotations::default();
+            workload_option(&mut out, key, value, &ports).unwrap_err()
+        };
+        let e = error("primary-region", "AMS1");
+        assert!(matches!(&e, AnnotationError::PrimaryRegion { value } if value == "AMS1"), "{e:?}");
+        assert_eq!(e.to_string(), "primary region `AMS1` must be a 3-letter Fly region code such as `ams` or `iad`");
+        assert_eq!(
+            error("kill-signal", "SIGSTOP").to_string(),
+            "kill signal `SIGSTOP` is not one of SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGKILL, SIGHUP"
+        );
+        assert_eq!(
+            error("kill-timeout", "301").to_string(),
+            "kill timeout `301` must be whole seconds or a duration like `30s`, at most 300 seconds (Fly's maximum)"
+        );
+        assert_eq!(
+            error("swap-size-mb", "-1\n").to_string(),
+            "swap size `-1\\n` must be a whole number from 0 to 4294967295"
+        );
+        let e = error("restart-retries", "many");
+        assert!(matches!(&e, AnnotationError::NotANumber { what: "restart retries", value } if value == "many"));
+        assert_eq!(error("release-command", " ").to_string(), "the release command must not be empty");
+        assert_eq!(
+            error("release-command", "a\0b").to_string(),
+            "the release command holds a NUL character, which no program argument can carry; remove it"
+        );
+        assert_eq!(
+            error("release-command", "echo 'hi").to_string(),
+            "release command `echo 'hi` has an unclosed quote or a trailing `\\`; flyctl splits it like a shell would"
+        );
+        assert_eq!(
+            error("deploy-strategy", "yolo").to_string(),
+            "deploy strategy `yolo` is not one of rolling, immediate, canary, bluegreen"
+        );
+        assert_eq!(error("cpu-kind", "gpu").to_string(), "cpu kind `gpu` must be `shared` or `performance`");
+        assert_eq!(
+            error("restart-policy", "sometimes").to_string(),
+            "restart policy `sometimes` must be `always`, `never` or `on-failure`"
+        );
+        let e = error("http-service", "api");
+        assert!(
+            matches!(&e, AnnotationError::HttpService { value, declared } if value == "api" && declared == &["web", "admin"])
+        );
+        assert_eq!(e.to_string(), "http-service `api` must be `auto`, `off` or a declared port name (web, admin)");
+        let mut out = FlyAnnotations::default();
+        assert_eq!(
+            workload_option(&mut out, "http-service", "api", &[]).unwrap_err().to_string(),
+            "http-service `api` must be `auto`, `off` or a declared port name (none declared)"
+        );
+        let e = error("check-timeout", "2m");
+        assert!(
+            matches!(&e, AnnotationError::Duration(DurationInError::OutOfRange { what, .. }) if what == "check timeout")
+        );
+        assert_eq!(e.to_string(), "check timeout `2m` (2m) must be longer than 0s and at most 1m");
+        assert_eq!(
+            error("colour", "blue").to_string(),
+            format!(
+                "unknown score-fly annotation `colour`; known keys are {} and service-<port>-<option> with option one of {}",
+                WORKLOAD_KEYS.join(", "),
+                PORT_OPTIONS.join(", ")
+            )
+        );
+        assert_eq!(
+            unknown_port_key("api-handlers", &ports).to_string(),
+            "`service-api-handlers` names port `api`, which is not declared in service.ports (declared: web, admin)"
+        );
+        assert_eq!(
+            unknown_port_key("api-handlers", &[]).to_string(),
+            "`service-api-handlers` names port `api`, which is not declared in service.ports (declared: none)"
+        );
+        assert_eq!(
+            unknown_port_key("web-colour", &ports).to_string(),
+            format!("`service-web-colour` has an unknown option; per-port options are {}", PORT_OPTIONS.join(", "))
+        );
+        let (_, problems) = parse_one_twice();
+        assert_eq!(problems, ["`check-timeout` is set twice (also as `score-fly/check-timeout`); keep one"]);
+    }
+
+    fn parse_one_twice() -> (FlyAnnotations, Vec<String>) {
+        let annotations = BTreeMap::from([
+            ("score-fly/check-timeout".to_owned(), "5s".to_owned()),
+            (format!("{LEGACY_PREFIX}check-timeout"), "5s".to_owned()),
+        ]);
+        let mut problems = Vec::new();
+        let out = parse(&annotations, &[], &mut problems);
+        (out, problems.into_iter().map(|p| p.message).collect())
+    }
+
+    #[test]
+    fn port_option_errors_name_the_json_key_and_keep_their_messages() {
+        let error = |option: &str, value: &str| port_option(&mut PortOptions::default(), option, value).unwrap_err();
+        assert_eq!(
+            error("handlers", "http,ftp").to_string(),
+            "handler `ftp` is not one of http, tls, pg_tls, proxy_proto"
+        );
+        assert_eq!(error("handlers", "http,http").to_string(), "handlers `http,http` list a handler twice");
+        assert_eq!(error("force-https", "yes").to_string(), "force-https `yes` must be `true` or `false`");
+        assert_eq!(error("auto-stop", "never").to_string(), "auto-stop `never` must be `stop`, `suspend` or `off`");
+        assert_eq!(
+            error("min-running", "x").to_string(),
+            "min-running `x` must be a whole number from 0 to 4294967295"
+        );
+        let e = error("http-options", "{");
+        assert!(matches!(e, AnnotationError::NotJson { what: "http options", .. }), "{e:?}");
+        assert!(e.to_string().starts_with("http options are not valid JSON: EOF while parsing"), "{e}");
+        assert_eq!(error("tls-options", "[]").to_string(), "tls options must be a JSON object, e.g. {\"key\": ...}");
+        let e = error("concurrency", r#"{"kind": 1}"#);
+        assert!(matches!(&e, AnnotationError::UnknownJsonKey { what: "concurrency", key, .. } if key == "kind"));
+        assert_eq!(e.to_string(), "concurrency: unknown key `kind`, expected one of type, hard_limit, soft_limit");
+        assert_eq!(
+            error("http-options", r#"{"compress": 1}"#).to_string(),
+            "http options: `compress` must be true or false"
+        );
+        assert_eq!(
+            error("http-options", r#"{"idle_timeout": -1}"#).to_string(),
+            "http options: `idle_timeout` must be a whole number from 0 to 4294967295"
+        );
+        assert_eq!(
+            error("http-options", r#"{"idle_timeout": 0}"#).to_string(),
+            "http options: `idle_timeout` is in seconds and must be at least 1"
+        );
+        assert_eq!(
+            error("http-options", r#"{"response": 1}"#).to_string(),
+            "http options: `response` must be an object"
+        );
+        assert_eq!(
+            error("http-options", r#"{"response": {"headers": []}}"#).to_string(),
+            "http options.response.headers must be an object"
+        );
+        assert_eq!(
+            error("http-options", r#"{"response": {"headers": {"x\ty": 1}}}"#).to_string(),
+            "http options.response.headers: `x\\ty` must be a string"
+        );
+        let e = error("http-options", r#"{"response": {"headers": {"x-a": "1\r\nx-b: 2"}}}"#);
+        assert!(
+            matches!(&e, AnnotationError::Header(HeaderError::LineBreak { name, character: '\r' }) if name == "x-a"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "http options.response.headers: the value of header `x-a` holds a carriage return (CR), which would end the header; remove it"
+        );
+        assert_eq!(
+            error("tls-options", r#"{"versions": "TLSv1.3"}"#).to_string(),
+            "tls options: `versions` must be a list of strings"
+        );
+        assert_eq!(
+            error("tls-options", r#"{"versions": ["TLSv1.1"]}"#).to_string(),
+            "tls options: version `TLSv1.1` must be `TLSv1.2` or `TLSv1.3`"
+        );
+        assert_eq!(
+            error("tls-options", r#"{"alpn": [""]}"#).to_string(),
+            "tls options: `alpn` entries must not be empty"
+        );
+        assert_eq!(
+            error("concurrency", r#"{"type": "bytes"}"#).to_string(),
+            "concurrency: `type` must be `connections` or `requests`"
+        );
+        assert_eq!(
+            error("concurrency", r#"{"hard_limit": 0}"#).to_string(),
+            "concurrency: limits must be greater than 0"
+        );
+        let e = error("concurrency", r#"{"hard_limit": 5, "soft_limit": 9}"#);
+        assert!(matches!(e, AnnotationError::SoftAboveHard { soft: 9, hard: 5 }), "{e:?}");
+        assert_eq!(e.to_string(), "concurrency: soft_limit 9 is above hard_limit 5");
+    }
+
+    #[test]
+    fn header_errors_never_quote_the_value() {
+        let e = check_header("x y", "secret").unwrap_err();
+        assert_eq!(e, HeaderError::Name { name: "x y".to_owned() });
+        assert_eq!(
+            e.to_string(),
+            "header name `x y` must be letters, digits or one of !#$%&'*+-.^_`|~ (no spaces, colons or line breaks)"
+        );
+        assert_eq!(
+            check_header("x-a", "sec\nret").unwrap_err().to_string(),
+            "the value of header `x-a` holds a line feed (LF), which would end the header; remove it"
+        );
+        assert_eq!(
+            check_header("x-a", "sec\0ret").unwrap_err().to_string(),
+            "the value of header `x-a` holds a NUL character, which would end the header; remove it"
+        );
+        let e = check_header("x-a", "sec\u{7}ret").unwrap_err();
+        assert_eq!(e, HeaderError::Control { name: "x-a".to_owned() });
+        assert_eq!(e.to_string(), "the value of header `x-a` holds a control character; remove it");
+        assert!(!e.to_string().contains("sec"));
+    }
+
+    #[test]
+    fn duration_in_errors_carry_the_field_text_and_range() {
+        let range = DurationRange::between(CHECK_INTERVAL_MIN, limits::MAX_TIMEOUT);
+        let e = parse_duration_in("1s", "check interval", range).unwrap_err();
+        assert_eq!(
+            e,
+            DurationInError::OutOfRange {
+                what: "check interval".to_owned(),
+                text: "1s".to_owned(),
+                duration: std::time::Duration::from_secs(1),
+                range,
+            }
+        );
+        assert_eq!(e.to_string(), "check interval `1s` (1s) must be at least 2s and at most 24h");
+        let e = parse_duration_in("1x\n", "`cmd.timeout`", range).unwrap_err();
+        assert!(
+            matches!(&e, DurationInError::Invalid { what, source: DurationError::Syntax { .. }, .. } if what == "`cmd.timeout`"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "`cmd.timeout` `1x\\n` is not a duration: its unit is not one of `ns`, `us`, `ms`, `s`, `m` or `h` (write it like `30s`, `1m30s` or `500ms`); it must be at least 2s and at most 24h"
+        );
+    }
 }

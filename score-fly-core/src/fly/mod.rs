@@ -335,3 +335,28 @@ pub fn check_app_name(name: &str) -> Result<(), AppNameError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_name_errors_carry_the_name() {
+        assert_eq!(check_app_name("demo-web-1"), Ok(()));
+        assert_eq!(check_app_name(&"a".repeat(APP_NAME_MAX)), Ok(()));
+        let long = "a".repeat(APP_NAME_MAX + 1);
+        let e = check_app_name(&long).unwrap_err();
+        assert_eq!(e, AppNameError::Length { name: long.clone() });
+        assert_eq!(e.to_string(), format!("app name `{long}` must be 1 to 63 characters long (it is 64)"));
+        assert_eq!(
+            check_app_name("").unwrap_err().to_string(),
+            "app name `` must be 1 to 63 characters long (it is 0)"
+        );
+        let e = check_app_name("Demo_web").unwrap_err();
+        assert_eq!(e, AppNameError::Characters { name: "Demo_web".to_owned() });
+        assert_eq!(e.to_string(), "app name `Demo_web` may only hold lowercase letters, digits and `-`");
+        let e = check_app_name("demo-").unwrap_err();
+        assert_eq!(e, AppNameError::Dash { name: "demo-".to_owned() });
+        assert_eq!(e.to_string(), "app name `demo-` must not start or end with `-`");
+    }
+}

@@ -148,4 +148,18 @@ mod tests {
         assert!(found.iter().all(|f| f.2 == 0 && f.3 == 1_700_000_000));
         assert_eq!(found[3].1, 0o755);
     }
+
+    #[test]
+    fn source_date_epoch_errors_carry_the_value() {
+        assert_eq!(parse_source_date_epoch(None), Ok(0));
+        assert_eq!(parse_source_date_epoch(Some(" ")), Ok(0));
+        assert_eq!(parse_source_date_epoch(Some(" 1700000000\n")), Ok(1_700_000_000));
+        let e = parse_source_date_epoch(Some("yesterday")).unwrap_err();
+        assert_eq!(e, SourceDateEpochError { value: "yesterday".to_owned() });
+        assert_eq!(
+            e.to_string(),
+            "SOURCE_DATE_EPOCH `yesterday` is not a number of seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`); fix or unset it"
+        );
+        assert!(parse_source_date_epoch(Some("-1")).is_err());
+    }
 }

@@ -337,4 +337,41 @@ mod tests {
         assert!(LocalBase::parse("oci:x:@0").unwrap().is_err());
         assert!(LocalBase::parse("oci:x:").unwrap().is_err());
     }
+
+    #[test]
+    fn errors_carry_the_transport_and_path() {
+        let e = LocalBase::parse("oci-archive:").unwrap().unwrap_err();
+        assert_eq!(e, LocalBaseError::NoPath { text: "oci-archive:".to_owned(), transport: "oci-archive" });
+        assert_eq!(e.to_string(), "`oci-archive:` names no path: write `oci-archive:PATH[:TAG]`");
+        let e = LocalBase::parse("oci:base:@0").unwrap().unwrap_err();
+        assert_eq!(
+            e,
+            LocalBaseError::ByIndex { text: "oci:base:@0".to_owned(), transport: "oci", path: "base".to_owned() }
+        );
+        assert_eq!(
+            e.to_string(),
+            "`oci:base:@0`: choosing an image by index (`:@N`) is not supported; name it by its tag (`oci:base:TAG`)"
+        );
+        let e = LocalBase::parse("oci:base:v1:x").unwrap().unwrap_err();
+        assert!(matches!(&e, LocalBaseError::Tag { path, .. } if path == "base"), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "`oci:base:v1:x`: the tag after `oci:base:` must be non-empty and hold no `:` (the path ends at the first `:`, as in skopeo)"
+        );
+    }
+
+    #[test]
+    fn layout_file_errors_name_the_version() {
+        assert_eq!(check_layout_file(br#"{"imageLayoutVersion": "1.0.0"}"#), Ok(()));
+        let e = check_layout_file(br#"{"imageLayoutVersion": "2.0"}"#).unwrap_err();
+        assert_eq!(e, LayoutError::Version { version: Some("2.0".to_owned()) });
+        assert_eq!(e.to_string(), "its oci-layout file names layout version Some(\"2.0\"); score-fly reads 1.x");
+        assert_eq!(
+            check_layout_file(b"{}").unwrap_err().to_string(),
+            "its oci-layout file names layout version None; score-fly reads 1.x"
+        );
+        let e = check_layout_file(b"{").unwrap_err();
+        assert!(matches!(&e, LayoutError::NotJson { detail } if detail.starts_with("EOF")), "{e:?}");
+        assert!(e.to_string().starts_with("its oci-layout file is not JSON (EOF while parsing"), "{e}");
+    }
 }

@@ -929,4 +929,32 @@ mod tests {
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
+
+    #[test]
+    fn base_reference_errors_keep_the_typed_cause() {
+        let e = BaseRef::parse("docker-daemon:debian:12").unwrap_err();
+        assert_eq!(
+            e,
+            BaseRefError::Transport {
+                text: "docker-daemon:debian:12".to_owned(),
+                transport: "docker-daemon".to_owned()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "`docker-daemon:debian:12` is a `docker-daemon:` image, which score-fly cannot read: use a registry reference, `oci:PATH[:TAG]` or `oci-archive:PATH[:TAG]` (e.g. `skopeo copy docker-daemon:... oci:base-oci:latest`)"
+        );
+        let e = BaseRef::parse("oci:").unwrap_err();
+        assert!(matches!(e, BaseRefError::Local(local::LocalBaseError::NoPath { transport: "oci", .. })), "{e:?}");
+        assert_eq!(e.to_string(), "`oci:` names no path: write `oci:PATH[:TAG]`");
+        let e = BaseRef::parse("docker://Debian").unwrap_err();
+        assert!(
+            matches!(&e, BaseRefError::Reference(r) if r.text == "Debian" && r.problem == reference::ReferenceProblem::Repository),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "`Debian` is not an image reference: repository names hold lowercase letters, digits and `._-` between `/`"
+        );
+    }
 }

@@ -163,4 +163,35 @@ mod tests {
             assert!(Reference::parse(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn errors_name_the_text_and_the_rule() {
+        let problem = |text: &str| Reference::parse(text).unwrap_err().problem;
+        assert_eq!(problem("a b"), ReferenceProblem::Empty);
+        assert_eq!(problem("x@md5:abc"), ReferenceProblem::DigestAlgorithm);
+        assert_eq!(problem("x@sha256:ABC"), ReferenceProblem::DigestHex);
+        assert_eq!(problem("x:bad!tag"), ReferenceProblem::Tag);
+        assert_eq!(problem(&format!("x:{}", "t".repeat(MAX_TAG_LEN + 1))), ReferenceProblem::Tag);
+        assert!(Reference::parse(&format!("x:{}", "t".repeat(MAX_TAG_LEN))).is_ok());
+        assert_eq!(problem("UPPER/case"), ReferenceProblem::Repository);
+        let e = Reference::parse("").unwrap_err();
+        assert_eq!(e.to_string(), "`` is not an image reference: it is empty or holds whitespace");
+        let expected = [
+            ("x@md5:abc", "`x@md5:abc` is not an image reference: only sha256 digests are supported"),
+            (
+                "x@sha256:abc",
+                "`x@sha256:abc` is not an image reference: the digest must be sha256: followed by 64 lowercase hex digits",
+            ),
+            ("x:", "`x:` is not an image reference: a tag holds letters, digits, `_`, `.` and `-` (at most 128)"),
+            (
+                "a/-b",
+                "`a/-b` is not an image reference: repository names hold lowercase letters, digits and `._-` between `/`",
+            ),
+        ];
+        for (text, message) in expected {
+            let e = Reference::parse(text).unwrap_err();
+            assert_eq!(e.text, text);
+            assert_eq!(e.to_string(), message);
+        }
+    }
 }

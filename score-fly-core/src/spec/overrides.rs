@@ -542,4 +542,74 @@ mod tests {
         merge(&mut root, yaml::parse("b: null\nd: 4\na: 5\n", 0).unwrap());
         assert_eq!(root.to_json(), serde_json::json!({"a": 5, "c": 3, "d": 4}));
     }
+
+    #[test]
+    fn property_errors_carry_the_path_and_keep_their_messages() {
+        let error = |property: &str| apply_property(&mut doc(), property, 1).unwrap_err();
+        let e = error("containers.main.image");
+        assert_eq!(e, PropertyError::NotAssignment { property: "containers.main.image".to_owned() });
+        assert_eq!(
+            e.to_string(),
+            "--override-property `containers.main.image` must be `path=value` (an empty value deletes the path)"
+        );
+        assert_eq!(
+            error("containers..image=x").to_string(),
+            "--override-property `containers..image=x`: the path `containers..image` has an empty segment"
+        );
+        let deep = vec!["a"; MAX_DEPTH].join(".");
+        let e = error(&format!("{deep}=1"));
+        assert_eq!(e, PropertyError::TooDeep { segments: MAX_DEPTH });
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "--override-property: the path has {MAX_DEPTH} segments, more than {}: below the document root, that nests deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); Score fields are never that deep",
+                MAX_DEPTH - 1
+            )
+        );
+        let big = "x".repeat(MAX_DOCUMENT_BYTES + 1);
+        let e = error(&format!("metadata.x={big}"));
+        assert_eq!(e, PropertyError::ValueTooLarge { path: "metadata.x".to_owned(), bytes: MAX_DOCUMENT_BYTES + 1 });
+        assert_eq!(
+            e.to_string(),
+            format!("--override-property `metadata.x`: the value: {}", yaml::too_large(MAX_DOCUMENT_BYTES + 1))
+        );
+        let e = error("metadata.x=[a");
+        assert!(matches!(&e, PropertyError::ValueSyntax { path, .. } if path == "metadata.x"), "{e:?}");
+        assert!(e.to_string().starts_with("--override-property `metadata.x`: the value is not valid YAML: "), "{e}");
+        let e = error("containers.main.args.x.y=1");
+        assert_eq!(
+            e,
+            PropertyError::CannotDescend {
+                path: "containers.main.args.x.y".to_owned(),
+                walked: "containers.main.args".to_owned(),
+                why: StepError::NotAnIndex { segment: "x".to_owned() },
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "--override-property `containers.main.args.x.y`: cannot descend into `containers.main.args`: `x` is not a list index"
+        );
+        assert_eq!(
+            error("containers.main.args.5.y=1").to_string(),
+            "--override-property `containers.main.args.5.y`: cannot descend into `containers.main.args`: index 5 is out of range (the list has 2 items)"
+        );
+        assert_eq!(
+            error("metadata.name.x.y=1").to_string(),
+            "--override-property `metadata.name.x.y`: cannot descend into `metadata.name`: it is a string"
+        );
+        assert_eq!(
+            error("containers.main.args.x=1").to_string(),
+            "--override-property `containers.main.args.x`: `x` is not an index into the list at `containers.main.args`"
+        );
+        let e = error("containers.main.args.3=1");
+        assert!(matches!(e, PropertyError::IndexOutOfRange { index: 3, len: 2, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "--override-property `containers.main.args.3`: index 3 is out of range (the list at `containers.main.args` has 2 items)"
+        );
+        assert_eq!(
+            error("metadata.name.x=1").to_string(),
+            "--override-property `metadata.name.x`: `metadata.name` is a string, not a map or list"
+        );
+    }
 }
