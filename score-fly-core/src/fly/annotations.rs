@@ -375,7 +375,7 @@ pub enum HeaderError {
         name: String,
     },
     /// The value holds CR, LF or NUL, which would end the header.
-    #[error("the value of header `{name}` holds {}, which would end the header; remove it", line_break(.character))]
+    #[error("the value of header `{name}` holds {}, which would end the header; remove it", line_break(*.character))]
     LineBreak {
         /// The name.
         name: String,
@@ -393,7 +393,7 @@ pub enum HeaderError {
 /// Characters an HTTP header name (a token) may hold besides letters and digits.
 const HEADER_TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
 
-fn line_break(c: &char) -> &'static str {
+fn line_break(c: char) -> &'static str {
     match c {
         '\r' => "a carriage return (CR)",
         '\n' => "a line feed (LF)",
