@@ -1114,6 +1114,16 @@ mod tests {
         assert_eq!(format_duration(std::time::Duration::from_mins(2)), "2m");
     }
 
+    /// Runs `error` on each `<key> <value>` line of `cases` and compares its message with the
+    /// same line of `expected`.
+    fn assert_messages(cases: &str, expected: &str, error: impl Fn(&str, &str) -> AnnotationError) {
+        assert_eq!(cases.lines().count(), expected.lines().count());
+        for (case, message) in cases.lines().zip(expected.lines()) {
+            let (key, value) = case.split_once(' ').expect("`<key> <value>`");
+            assert_eq!(error(key, value).to_string(), message, "{case}");
+        }
+    }
+
     #[test]
     fn annotation_errors_carry_the_value_and_keep_their_messages() {
         let ports = ["web", "admin"];
@@ -1123,54 +1133,49 @@ mod tests {
         };
         let e = error("primary-region", "AMS1");
         assert!(matches!(&e, AnnotationError::PrimaryRegion { value } if value == "AMS1"), "{e:?}");
-        assert_eq!(e.to_string(), "primary region `AMS1` must be a 3-letter Fly region code such as `ams` or `iad`");
-        assert_eq!(
-            error("kill-signal", "SIGSTOP").to_string(),
-            "kill signal `SIGSTOP` is not one of SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGKILL, SIGHUP"
-        );
-        assert_eq!(
-            error("kill-timeout", "301").to_string(),
-            "kill timeout `301` must be whole seconds or a duration like `30s`, at most 300 seconds (Fly's maximum)"
-        );
-        assert_eq!(
-            error("swap-size-mb", "-1\n").to_string(),
-            "swap size `-1\\n` must be a whole number from 0 to 4294967295"
-        );
         let e = error("restart-retries", "many");
         assert!(matches!(&e, AnnotationError::NotANumber { what: "restart retries", value } if value == "many"));
-        assert_eq!(error("release-command", " ").to_string(), "the release command must not be empty");
-        assert_eq!(
-            error("release-command", "a\0b").to_string(),
-            "the release command holds a NUL character, which no program argument can carry; remove it"
-        );
-        assert_eq!(
-            error("release-command", "echo 'hi").to_string(),
-            "release command `echo 'hi` has an unclosed quote or a trailing `\\`; flyctl splits it like a shell would"
-        );
-        assert_eq!(
-            error("deploy-strategy", "yolo").to_string(),
-            "deploy strategy `yolo` is not one of rolling, immediate, canary, bluegreen"
-        );
-        assert_eq!(error("cpu-kind", "gpu").to_string(), "cpu kind `gpu` must be `shared` or `performance`");
-        assert_eq!(
-            error("restart-policy", "sometimes").to_string(),
-            "restart policy `sometimes` must be `always`, `never` or `on-failure`"
-        );
         let e = error("http-service", "api");
         assert!(
             matches!(&e, AnnotationError::HttpService { value, declared } if value == "api" && declared == &["web", "admin"])
-        );
-        assert_eq!(e.to_string(), "http-service `api` must be `auto`, `off` or a declared port name (web, admin)");
-        let mut out = FlyAnnotations::default();
-        assert_eq!(
-            workload_option(&mut out, "http-service", "api", &[]).unwrap_err().to_string(),
-            "http-service `api` must be `auto`, `off` or a declared port name (none declared)"
         );
         let e = error("check-timeout", "2m");
         assert!(
             matches!(&e, AnnotationError::Duration(DurationInError::OutOfRange { what, .. }) if what == "check timeout")
         );
-        assert_eq!(e.to_string(), "check timeout `2m` (2m) must be longer than 0s and at most 1m");
+        let cases = "primary-region AMS1
+kill-signal SIGSTOP
+kill-timeout 301
+release-command echo 'hi
+deploy-strategy yolo
+cpu-kind gpu
+restart-policy sometimes
+http-service api
+check-timeout 2m";
+        let expected = r"primary region `AMS1` must be a 3-letter Fly region code such as `ams` or `iad`
+kill signal `SIGSTOP` is not one of SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGKILL, SIGHUP
+kill timeout `301` must be whole seconds or a duration like `30s`, at most 300 seconds (Fly's maximum)
+release command `echo 'hi` has an unclosed quote or a trailing `\`; flyctl splits it like a shell would
+deploy strategy `yolo` is not one of rolling, immediate, canary, bluegreen
+cpu kind `gpu` must be `shared` or `performance`
+restart policy `sometimes` must be `always`, `never` or `on-failure`
+http-service `api` must be `auto`, `off` or a declared port name (web, admin)
+check timeout `2m` (2m) must be longer than 0s and at most 1m";
+        assert_messages(cases, expected, error);
+        // Values a line cannot hold.
+        let special = [("swap-size-mb", "-1\n"), ("release-command", " "), ("release-command", "a\0b")];
+        let messages: Vec<String> = special.iter().map(|(key, value)| error(key, value).to_string()).collect();
+        assert_eq!(
+            messages.join("\n"),
+            r"swap size `-1\n` must be a whole number from 0 to 4294967295
+the release command must not be empty
+the release command holds a NUL character, which no program argument can carry; remove it"
+        );
+        let mut out = FlyAnnotations::default();
+        assert_eq!(
+            workload_option(&mut out, "http-service", "api", &[]).unwrap_err().to_string(),
+            "http-service `api` must be `auto`, `off` or a declared port name (none declared)"
+        );
         assert_eq!(
             error("colour", "blue").to_string(),
             format!(
@@ -1179,13 +1184,11 @@ mod tests {
                 PORT_OPTIONS.join(", ")
             )
         );
+        let undeclared = [unknown_port_key("api-handlers", &ports), unknown_port_key("api-handlers", &[])];
         assert_eq!(
-            unknown_port_key("api-handlers", &ports).to_string(),
-            "`service-api-handlers` names port `api`, which is not declared in service.ports (declared: web, admin)"
-        );
-        assert_eq!(
-            unknown_port_key("api-handlers", &[]).to_string(),
-            "`service-api-handlers` names port `api`, which is not declared in service.ports (declared: none)"
+            undeclared.map(|e| e.to_string()).join("\n"),
+            "`service-api-handlers` names port `api`, which is not declared in service.ports (declared: web, admin)
+`service-api-handlers` names port `api`, which is not declared in service.ports (declared: none)"
         );
         assert_eq!(
             unknown_port_key("web-colour", &ports).to_string(),
@@ -1208,80 +1211,59 @@ mod tests {
     #[test]
     fn port_option_errors_name_the_json_key_and_keep_their_messages() {
         let error = |option: &str, value: &str| port_option(&mut PortOptions::default(), option, value).unwrap_err();
-        assert_eq!(
-            error("handlers", "http,ftp").to_string(),
-            "handler `ftp` is not one of http, tls, pg_tls, proxy_proto"
-        );
-        assert_eq!(error("handlers", "http,http").to_string(), "handlers `http,http` list a handler twice");
-        assert_eq!(error("force-https", "yes").to_string(), "force-https `yes` must be `true` or `false`");
-        assert_eq!(error("auto-stop", "never").to_string(), "auto-stop `never` must be `stop`, `suspend` or `off`");
-        assert_eq!(
-            error("min-running", "x").to_string(),
-            "min-running `x` must be a whole number from 0 to 4294967295"
-        );
         let e = error("http-options", "{");
         assert!(matches!(e, AnnotationError::NotJson { what: "http options", .. }), "{e:?}");
         assert!(e.to_string().starts_with("http options are not valid JSON: EOF while parsing"), "{e}");
-        assert_eq!(error("tls-options", "[]").to_string(), "tls options must be a JSON object, e.g. {\"key\": ...}");
         let e = error("concurrency", r#"{"kind": 1}"#);
         assert!(matches!(&e, AnnotationError::UnknownJsonKey { what: "concurrency", key, .. } if key == "kind"));
-        assert_eq!(e.to_string(), "concurrency: unknown key `kind`, expected one of type, hard_limit, soft_limit");
-        assert_eq!(
-            error("http-options", r#"{"compress": 1}"#).to_string(),
-            "http options: `compress` must be true or false"
-        );
-        assert_eq!(
-            error("http-options", r#"{"idle_timeout": -1}"#).to_string(),
-            "http options: `idle_timeout` must be a whole number from 0 to 4294967295"
-        );
-        assert_eq!(
-            error("http-options", r#"{"idle_timeout": 0}"#).to_string(),
-            "http options: `idle_timeout` is in seconds and must be at least 1"
-        );
-        assert_eq!(
-            error("http-options", r#"{"response": 1}"#).to_string(),
-            "http options: `response` must be an object"
-        );
-        assert_eq!(
-            error("http-options", r#"{"response": {"headers": []}}"#).to_string(),
-            "http options.response.headers must be an object"
-        );
-        assert_eq!(
-            error("http-options", r#"{"response": {"headers": {"x\ty": 1}}}"#).to_string(),
-            "http options.response.headers: `x\\ty` must be a string"
-        );
         let e = error("http-options", r#"{"response": {"headers": {"x-a": "1\r\nx-b: 2"}}}"#);
         assert!(
             matches!(&e, AnnotationError::Header(HeaderError::LineBreak { name, character: '\r' }) if name == "x-a"),
             "{e:?}"
         );
-        assert_eq!(
-            e.to_string(),
-            "http options.response.headers: the value of header `x-a` holds a carriage return (CR), which would end the header; remove it"
-        );
-        assert_eq!(
-            error("tls-options", r#"{"versions": "TLSv1.3"}"#).to_string(),
-            "tls options: `versions` must be a list of strings"
-        );
-        assert_eq!(
-            error("tls-options", r#"{"versions": ["TLSv1.1"]}"#).to_string(),
-            "tls options: version `TLSv1.1` must be `TLSv1.2` or `TLSv1.3`"
-        );
-        assert_eq!(
-            error("tls-options", r#"{"alpn": [""]}"#).to_string(),
-            "tls options: `alpn` entries must not be empty"
-        );
-        assert_eq!(
-            error("concurrency", r#"{"type": "bytes"}"#).to_string(),
-            "concurrency: `type` must be `connections` or `requests`"
-        );
-        assert_eq!(
-            error("concurrency", r#"{"hard_limit": 0}"#).to_string(),
-            "concurrency: limits must be greater than 0"
-        );
         let e = error("concurrency", r#"{"hard_limit": 5, "soft_limit": 9}"#);
         assert!(matches!(e, AnnotationError::SoftAboveHard { soft: 9, hard: 5 }), "{e:?}");
-        assert_eq!(e.to_string(), "concurrency: soft_limit 9 is above hard_limit 5");
+        let cases = r#"handlers http,ftp
+handlers http,http
+force-https yes
+auto-stop never
+min-running x
+tls-options []
+concurrency {"kind": 1}
+http-options {"compress": 1}
+http-options {"idle_timeout": -1}
+http-options {"idle_timeout": 0}
+http-options {"response": 1}
+http-options {"response": {"headers": []}}
+http-options {"response": {"headers": {"x\ty": 1}}}
+http-options {"response": {"headers": {"x-a": "1\r\nx-b: 2"}}}
+tls-options {"versions": "TLSv1.3"}
+tls-options {"versions": ["TLSv1.1"]}
+tls-options {"alpn": [""]}
+concurrency {"type": "bytes"}
+concurrency {"hard_limit": 0}
+concurrency {"hard_limit": 5, "soft_limit": 9}"#;
+        let expected = r#"handler `ftp` is not one of http, tls, pg_tls, proxy_proto
+handlers `http,http` list a handler twice
+force-https `yes` must be `true` or `false`
+auto-stop `never` must be `stop`, `suspend` or `off`
+min-running `x` must be a whole number from 0 to 4294967295
+tls options must be a JSON object, e.g. {"key": ...}
+concurrency: unknown key `kind`, expected one of type, hard_limit, soft_limit
+http options: `compress` must be true or false
+http options: `idle_timeout` must be a whole number from 0 to 4294967295
+http options: `idle_timeout` is in seconds and must be at least 1
+http options: `response` must be an object
+http options.response.headers must be an object
+http options.response.headers: `x\ty` must be a string
+http options.response.headers: the value of header `x-a` holds a carriage return (CR), which would end the header; remove it
+tls options: `versions` must be a list of strings
+tls options: version `TLSv1.1` must be `TLSv1.2` or `TLSv1.3`
+tls options: `alpn` entries must not be empty
+concurrency: `type` must be `connections` or `requests`
+concurrency: limits must be greater than 0
+concurrency: soft_limit 9 is above hard_limit 5"#;
+        assert_messages(cases, expected, error);
     }
 
     #[test]
