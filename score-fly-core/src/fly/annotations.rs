@@ -137,6 +137,274 @@ fn annotation_path(key: &str) -> FieldPath {
     FieldPath::root().key("metadata").key("annotations").key(key)
 }
 
+/// Signals Fly can send to stop a machine.
+const KILL_SIGNALS: &[&str] = &["SIGINT", "SIGTERM", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGKILL", "SIGHUP"];
+/// Fly's deploy strategies.
+const DEPLOY_STRATEGIES: &[&str] = &["rolling", "immediate", "canary", "bluegreen"];
+/// Fly's proxy handlers.
+const HANDLERS: &[&str] = &["http", "tls", "pg_tls", "proxy_proto"];
+
+/// Why an annotation's value is not a Fly setting score-fly accepts. Each message names
+/// the value (or the JSON key) and what is accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AnnotationError {
+    /// The same key is written under both prefixes.
+    #[error("`{key}` is set twice (also as `{previous}`); keep one")]
+    SetTwice {
+        /// The key after the prefix.
+        key: String,
+        /// The full key written first.
+        previous: String,
+    },
+    /// `service-<port>-<option>` names a port the workload does not declare.
+    #[error("`service-{rest}` names port `{port}`, which is not declared in service.ports (declared: {})", list_or(.declared, "none"))]
+    UndeclaredPort {
+        /// The key after `service-`.
+        rest: String,
+        /// The port it names.
+        port: String,
+        /// The declared ports.
+        declared: Vec<String>,
+    },
+    /// `service-...` with no known per-port option.
+    #[error("`service-{rest}` has an unknown option; per-port options are {}", PORT_OPTIONS.join(", "))]
+    UnknownPortOption {
+        /// The key after `service-`.
+        rest: String,
+    },
+    /// A key under our prefixes that score-fly does not know.
+    #[error("unknown score-fly annotation `{key}`; known keys are {} and service-<port>-<option> with option one of {}", WORKLOAD_KEYS.join(", "), PORT_OPTIONS.join(", "))]
+    UnknownKey {
+        /// The key after the prefix.
+        key: String,
+    },
+    /// `primary-region` is not a region code.
+    #[error("primary region `{value}` must be a 3-letter Fly region code such as `ams` or `iad`")]
+    PrimaryRegion {
+        /// The value.
+        value: String,
+    },
+    /// `kill-signal` is not a signal Fly sends.
+    #[error("kill signal `{value}` is not one of {}", KILL_SIGNALS.join(", "))]
+    KillSignal {
+        /// The value.
+        value: String,
+    },
+    /// `kill-timeout` is not seconds or a duration, or is above Fly's maximum.
+    #[error("kill timeout `{}` must be whole seconds or a duration like `30s`, at most {} seconds (Fly's maximum)", .value.escape_debug(), KILL_TIMEOUT_MAX.as_secs())]
+    KillTimeout {
+        /// The value.
+        value: String,
+    },
+    /// `deploy-strategy` is not one of Fly's.
+    #[error("deploy strategy `{value}` is not one of {}", DEPLOY_STRATEGIES.join(", "))]
+    DeployStrategy {
+        /// The value.
+        value: String,
+    },
+    /// `release-command` is blank.
+    #[error("the release command must not be empty")]
+    EmptyReleaseCommand,
+    /// `release-command` holds a NUL character.
+    #[error("the release command holds a NUL character, which no program argument can carry; remove it")]
+    NulInReleaseCommand,
+    /// `release-command` does not split into words.
+    #[error("release command `{value}` has an unclosed quote or a trailing `\\`; flyctl splits it like a shell would")]
+    UnbalancedReleaseCommand {
+        /// The value.
+        value: String,
+    },
+    /// A duration annotation that is not a duration in its range.
+    #[error(transparent)]
+    Duration(#[from] DurationInError),
+    /// `cpu-kind` is not `shared` or `performance`.
+    #[error("cpu kind `{value}` must be `shared` or `performance`")]
+    CpuKind {
+        /// The value.
+        value: String,
+    },
+    /// `restart-policy` is not one of Fly's.
+    #[error("restart policy `{value}` must be `always`, `never` or `on-failure`")]
+    RestartPolicy {
+        /// The value.
+        value: String,
+    },
+    /// `http-service` names no declared port.
+    #[error("http-service `{value}` must be `auto`, `off` or a declared port name ({})", list_or(.declared, "none declared"))]
+    HttpService {
+        /// The value.
+        value: String,
+        /// The declared ports.
+        declared: Vec<String>,
+    },
+    /// A whole number annotation that is not a `u32`.
+    #[error("{what} `{}` must be a whole number from 0 to {}", .value.escape_debug(), u32::MAX)]
+    NotANumber {
+        /// What the annotation sets.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A yes/no annotation that is not `true` or `false`.
+    #[error("{what} `{value}` must be `true` or `false`")]
+    NotABool {
+        /// What the annotation sets.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A handler Fly does not know.
+    #[error("handler `{handler}` is not one of {}", HANDLERS.join(", "))]
+    Handler {
+        /// The handler.
+        handler: String,
+    },
+    /// A handler listed twice.
+    #[error("handlers `{value}` list a handler twice")]
+    DuplicateHandler {
+        /// The value.
+        value: String,
+    },
+    /// `auto-stop` is not one of Fly's.
+    #[error("auto-stop `{value}` must be `stop`, `suspend` or `off`")]
+    AutoStop {
+        /// The value.
+        value: String,
+    },
+    /// A JSON annotation that is not JSON.
+    #[error("{what} are not valid JSON: {source}")]
+    NotJson {
+        /// What the annotation sets.
+        what: &'static str,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A JSON annotation that is not an object.
+    #[error("{what} must be a JSON object, e.g. {{\"key\": ...}}")]
+    NotAnObject {
+        /// What the annotation sets.
+        what: &'static str,
+    },
+    /// A JSON key that is not one of the object's.
+    #[error("{what}: unknown key `{key}`, expected one of {}", .allowed.join(", "))]
+    UnknownJsonKey {
+        /// The object.
+        what: &'static str,
+        /// The key.
+        key: String,
+        /// The keys it may hold.
+        allowed: &'static [&'static str],
+    },
+    /// A JSON key whose value is not `true` or `false`.
+    #[error("{what}: `{key}` must be true or false")]
+    JsonNotABool {
+        /// The object.
+        what: &'static str,
+        /// The key.
+        key: &'static str,
+    },
+    /// A JSON key whose value is not a `u32`.
+    #[error("{what}: `{key}` must be a whole number from 0 to {}", u32::MAX)]
+    JsonNotANumber {
+        /// The object.
+        what: &'static str,
+        /// The key.
+        key: &'static str,
+    },
+    /// A JSON key whose value is not a list of strings.
+    #[error("{what}: `{key}` must be a list of strings")]
+    JsonNotStrings {
+        /// The object.
+        what: &'static str,
+        /// The key.
+        key: &'static str,
+    },
+    /// `http options.response` is not an object.
+    #[error("http options: `response` must be an object")]
+    ResponseNotAnObject,
+    /// `http options.response.headers` is not an object.
+    #[error("http options.response.headers must be an object")]
+    HeadersNotAnObject,
+    /// A response header whose value is not a string.
+    #[error("http options.response.headers: `{}` must be a string", .name.escape_debug())]
+    HeaderNotAString {
+        /// The header name.
+        name: String,
+    },
+    /// A response header Fly could not send.
+    #[error("http options.response.headers: {0}")]
+    Header(#[source] HeaderError),
+    /// An HTTP timeout of 0 seconds.
+    #[error("http options: `{key}` is in seconds and must be at least 1")]
+    ZeroTimeout {
+        /// The key.
+        key: &'static str,
+    },
+    /// A TLS version Fly does not offer.
+    #[error("tls options: version `{version}` must be `TLSv1.2` or `TLSv1.3`")]
+    TlsVersion {
+        /// The version.
+        version: String,
+    },
+    /// An empty ALPN protocol.
+    #[error("tls options: `alpn` entries must not be empty")]
+    EmptyAlpn,
+    /// A concurrency type Fly does not know.
+    #[error("concurrency: `type` must be `connections` or `requests`")]
+    ConcurrencyType,
+    /// A concurrency limit of 0.
+    #[error("concurrency: limits must be greater than 0")]
+    ZeroLimit,
+    /// The soft limit above the hard one.
+    #[error("concurrency: soft_limit {soft} is above hard_limit {hard}")]
+    SoftAboveHard {
+        /// `soft_limit`.
+        soft: u32,
+        /// `hard_limit`.
+        hard: u32,
+    },
+}
+
+/// Why an HTTP header cannot be sent. Messages never quote the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// The name is not an HTTP token (RFC 9110).
+    #[error("header name `{}` must be letters, digits or one of {HEADER_TOKEN_PUNCTUATION} (no spaces, colons or line breaks)", .name.escape_debug())]
+    Name {
+        /// The name.
+        name: String,
+    },
+    /// The value holds CR, LF or NUL, which would end the header.
+    #[error("the value of header `{name}` holds {}, which would end the header; remove it", line_break(*.character))]
+    LineBreak {
+        /// The name.
+        name: String,
+        /// The character: `\r`, `\n` or `\0`.
+        character: char,
+    },
+    /// The value holds another control character.
+    #[error("the value of header `{name}` holds a control character; remove it")]
+    Control {
+        /// The name.
+        name: String,
+    },
+}
+
+/// Characters an HTTP header name (a token) may hold besides letters and digits.
+const HEADER_TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
+
+fn line_break(c: char) -> &'static str {
+    match c {
+        '\r' => "a carriage return (CR)",
+        '\n' => "a line feed (LF)",
+        _ => "a NUL character",
+    }
+}
+
+fn list_or(names: &[String], none: &str) -> String {
+    if names.is_empty() { none.to_owned() } else { names.join(", ") }
+}
+
 /// Reads the Fly annotations of a workload. Unknown keys under our prefixes are problems.
 pub fn parse(
     annotations: &BTreeMap<String, String>,
@@ -148,26 +416,27 @@ pub fn parse(
     for (key, value) in annotations {
         let Some(short) = key.strip_prefix(PREFIX).or_else(|| key.strip_prefix(LEGACY_PREFIX)) else { continue };
         let path = annotation_path(key);
-        let mut problem = |message: String| problems.push(Problem { path: path.clone(), message });
+        let mut problem =
+            |error: AnnotationError| problems.push(Problem { path: path.clone(), message: error.to_string() });
         out.written.entry(short.to_owned()).or_insert_with(|| key.clone());
         if let Some(previous) = seen.insert(short.to_owned(), key.clone()) {
-            problem(format!("`{short}` is set twice (also as `{previous}`); keep one"));
+            problem(AnnotationError::SetTwice { key: short.to_owned(), previous });
             continue;
         }
         if let Some(rest) = short.strip_prefix("service-") {
             match split_port_key(rest, port_names) {
                 Some((port, option)) => {
                     let options = out.ports.entry(port.to_owned()).or_default();
-                    if let Err(message) = port_option(options, option, value) {
-                        problem(message);
+                    if let Err(error) = port_option(options, option, value) {
+                        problem(error);
                     }
                 }
                 None => problem(unknown_port_key(rest, port_names)),
             }
             continue;
         }
-        if let Err(message) = workload_option(&mut out, short, value, port_names) {
-            problem(message);
+        if let Err(error) = workload_option(&mut out, short, value, port_names) {
+            problem(error);
         }
     }
     out
@@ -180,30 +449,36 @@ fn split_port_key<'k>(rest: &'k str, port_names: &[&str]) -> Option<(&'k str, &'
     })
 }
 
-fn unknown_port_key(rest: &str, port_names: &[&str]) -> String {
+fn unknown_port_key(rest: &str, port_names: &[&str]) -> AnnotationError {
     if let Some(option) = PORT_OPTIONS.iter().find(|o| rest.ends_with(&format!("-{o}"))) {
         let port = &rest[..rest.len() - option.len() - 1];
-        let declared = if port_names.is_empty() { "none".to_owned() } else { port_names.join(", ") };
-        format!("`service-{rest}` names port `{port}`, which is not declared in service.ports (declared: {declared})")
+        AnnotationError::UndeclaredPort {
+            rest: rest.to_owned(),
+            port: port.to_owned(),
+            declared: port_names.iter().map(|&p| p.to_owned()).collect(),
+        }
     } else {
-        format!("`service-{rest}` has an unknown option; per-port options are {}", PORT_OPTIONS.join(", "))
+        AnnotationError::UnknownPortOption { rest: rest.to_owned() }
     }
 }
 
-fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names: &[&str]) -> Result<(), String> {
+fn workload_option(
+    out: &mut FlyAnnotations,
+    key: &str,
+    value: &str,
+    port_names: &[&str],
+) -> Result<(), AnnotationError> {
+    let value_owned = || value.to_owned();
     match key {
         "primary-region" => {
             if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_lowercase()) {
-                return Err(format!(
-                    "primary region `{value}` must be a 3-letter Fly region code such as `ams` or `iad`"
-                ));
+                return Err(AnnotationError::PrimaryRegion { value: value_owned() });
             }
             out.primary_region = Some(value.to_owned());
         }
         "kill-signal" => {
-            const SIGNALS: &[&str] = &["SIGINT", "SIGTERM", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGKILL", "SIGHUP"];
-            if !SIGNALS.contains(&value) {
-                return Err(format!("kill signal `{value}` is not one of {}", SIGNALS.join(", ")));
+            if !KILL_SIGNALS.contains(&value) {
+                return Err(AnnotationError::KillSignal { value: value_owned() });
             }
             out.kill_signal = Some(value.to_owned());
         }
@@ -218,36 +493,24 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
                     .filter(|d| *d <= KILL_TIMEOUT_MAX)
                     .map(|_| super::config::DurationValue::Text(value.to_owned())),
             };
-            out.kill_timeout = Some(timeout.ok_or_else(|| {
-                format!(
-                    "kill timeout `{}` must be whole seconds or a duration like `30s`, at most {} seconds (Fly's maximum)",
-                    value.escape_debug(),
-                    KILL_TIMEOUT_MAX.as_secs()
-                )
-            })?);
+            out.kill_timeout = Some(timeout.ok_or_else(|| AnnotationError::KillTimeout { value: value_owned() })?);
         }
         "swap-size-mb" => out.swap_size_mb = Some(parse_u32(value, "swap size")?),
         "deploy-strategy" => {
-            const STRATEGIES: &[&str] = &["rolling", "immediate", "canary", "bluegreen"];
-            if !STRATEGIES.contains(&value) {
-                return Err(format!("deploy strategy `{value}` is not one of {}", STRATEGIES.join(", ")));
+            if !DEPLOY_STRATEGIES.contains(&value) {
+                return Err(AnnotationError::DeployStrategy { value: value_owned() });
             }
             out.deploy_strategy = Some(value.to_owned());
         }
         "release-command" => {
             if value.trim().is_empty() {
-                return Err("the release command must not be empty".to_owned());
+                return Err(AnnotationError::EmptyReleaseCommand);
             }
             if value.contains('\0') {
-                return Err(
-                    "the release command holds a NUL character, which no program argument can carry; remove it"
-                        .to_owned(),
-                );
+                return Err(AnnotationError::NulInReleaseCommand);
             }
             if !shell_words_balanced(value) {
-                return Err(format!(
-                    "release command `{value}` has an unclosed quote or a trailing `\\`; flyctl splits it like a shell would"
-                ));
+                return Err(AnnotationError::UnbalancedReleaseCommand { value: value_owned() });
             }
             out.release_command = Some(value.to_owned());
         }
@@ -259,12 +522,12 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             out.cpu_kind = Some(match value {
                 "shared" => CpuKind::Shared,
                 "performance" => CpuKind::Performance,
-                _ => return Err(format!("cpu kind `{value}` must be `shared` or `performance`")),
+                _ => return Err(AnnotationError::CpuKind { value: value_owned() }),
             });
         }
         "restart-policy" => {
             if !["always", "never", "on-failure"].contains(&value) {
-                return Err(format!("restart policy `{value}` must be `always`, `never` or `on-failure`"));
+                return Err(AnnotationError::RestartPolicy { value: value_owned() });
             }
             out.restart_policy = Some(value.to_owned());
         }
@@ -275,10 +538,10 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
                 "off" => HttpServiceChoice::Off,
                 port if port_names.contains(&port) => HttpServiceChoice::Port(port.to_owned()),
                 other => {
-                    return Err(format!(
-                        "http-service `{other}` must be `auto`, `off` or a declared port name ({})",
-                        if port_names.is_empty() { "none declared".to_owned() } else { port_names.join(", ") }
-                    ));
+                    return Err(AnnotationError::HttpService {
+                        value: other.to_owned(),
+                        declared: port_names.iter().map(|&p| p.to_owned()).collect(),
+                    });
                 }
             };
         }
@@ -302,33 +565,26 @@ fn workload_option(out: &mut FlyAnnotations, key: &str, value: &str, port_names:
             )?;
             out.check_grace_period = Some(value.to_owned());
         }
-        other => {
-            return Err(format!(
-                "unknown score-fly annotation `{other}`; known keys are {} and service-<port>-<option> with option one of {}",
-                WORKLOAD_KEYS.join(", "),
-                PORT_OPTIONS.join(", ")
-            ));
-        }
+        other => return Err(AnnotationError::UnknownKey { key: other.to_owned() }),
     }
     Ok(())
 }
 
-fn port_option(options: &mut PortOptions, option: &str, value: &str) -> Result<(), String> {
+fn port_option(options: &mut PortOptions, option: &str, value: &str) -> Result<(), AnnotationError> {
     match option {
         "handlers" => {
-            const HANDLERS: &[&str] = &["http", "tls", "pg_tls", "proxy_proto"];
             let handlers: Vec<String> =
                 value.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned).collect();
             for h in &handlers {
                 if !HANDLERS.contains(&h.as_str()) {
-                    return Err(format!("handler `{h}` is not one of {}", HANDLERS.join(", ")));
+                    return Err(AnnotationError::Handler { handler: h.clone() });
                 }
             }
             let mut unique = handlers.clone();
             unique.sort();
             unique.dedup();
             if unique.len() != handlers.len() {
-                return Err(format!("handlers `{value}` list a handler twice"));
+                return Err(AnnotationError::DuplicateHandler { value: value.to_owned() });
             }
             options.handlers = Some(handlers);
         }
@@ -341,7 +597,7 @@ fn port_option(options: &mut PortOptions, option: &str, value: &str) -> Result<(
                     "stop" | "true" => "stop",
                     "suspend" => "suspend",
                     "off" | "false" => "off",
-                    _ => return Err(format!("auto-stop `{value}` must be `stop`, `suspend` or `off`")),
+                    _ => return Err(AnnotationError::AutoStop { value: value.to_owned() }),
                 }
                 .to_owned(),
             );
@@ -354,17 +610,15 @@ fn port_option(options: &mut PortOptions, option: &str, value: &str) -> Result<(
     Ok(())
 }
 
-fn parse_u32(value: &str, what: &str) -> Result<u32, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{what} `{}` must be a whole number from 0 to {}", value.escape_debug(), u32::MAX))
+fn parse_u32(value: &str, what: &'static str) -> Result<u32, AnnotationError> {
+    value.parse().map_err(|_| AnnotationError::NotANumber { what, value: value.to_owned() })
 }
 
-fn parse_bool(value: &str, what: &str) -> Result<bool, String> {
+fn parse_bool(value: &str, what: &'static str) -> Result<bool, AnnotationError> {
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(format!("{what} `{value}` must be `true` or `false`")),
+        _ => Err(AnnotationError::NotABool { what, value: value.to_owned() }),
     }
 }
 
@@ -386,47 +640,39 @@ fn shell_words_balanced(command: &str) -> bool {
     quote.is_none()
 }
 
-fn json_object(value: &str, what: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+fn json_object(value: &str, what: &'static str) -> Result<JsonMap, AnnotationError> {
     match serde_json::from_str::<serde_json::Value>(value) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(format!("{what} must be a JSON object, e.g. {{\"key\": ...}}")),
-        Err(e) => Err(format!("{what} are not valid JSON: {e}")),
+        Ok(_) => Err(AnnotationError::NotAnObject { what }),
+        Err(source) => Err(AnnotationError::NotJson { what, source }),
     }
 }
 
-fn known_keys(map: &serde_json::Map<String, serde_json::Value>, allowed: &[&str], what: &str) -> Result<(), String> {
-    for key in map.keys() {
-        if !allowed.contains(&key.as_str()) {
-            return Err(format!("{what}: unknown key `{key}`, expected one of {}", allowed.join(", ")));
-        }
+fn known_keys(map: &JsonMap, allowed: &'static [&'static str], what: &'static str) -> Result<(), AnnotationError> {
+    match map.keys().find(|key| !allowed.contains(&key.as_str())) {
+        Some(key) => Err(AnnotationError::UnknownJsonKey { what, key: key.clone(), allowed }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-fn get_bool(map: &serde_json::Map<String, serde_json::Value>, key: &str, what: &str) -> Result<Option<bool>, String> {
-    map.get(key).map(|v| v.as_bool().ok_or_else(|| format!("{what}: `{key}` must be true or false"))).transpose()
+fn get_bool(map: &JsonMap, key: &'static str, what: &'static str) -> Result<Option<bool>, AnnotationError> {
+    map.get(key).map(|v| v.as_bool().ok_or(AnnotationError::JsonNotABool { what, key })).transpose()
 }
 
-fn get_u32(map: &serde_json::Map<String, serde_json::Value>, key: &str, what: &str) -> Result<Option<u32>, String> {
+fn get_u32(map: &JsonMap, key: &'static str, what: &'static str) -> Result<Option<u32>, AnnotationError> {
     map.get(key)
-        .map(|v| {
-            v.as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| format!("{what}: `{key}` must be a whole number from 0 to {}", u32::MAX))
-        })
+        .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or(AnnotationError::JsonNotANumber { what, key }))
         .transpose()
 }
 
-fn get_strings(
-    map: &serde_json::Map<String, serde_json::Value>,
-    key: &str,
-    what: &str,
-) -> Result<Option<Vec<String>>, String> {
+fn get_strings(map: &JsonMap, key: &'static str, what: &'static str) -> Result<Option<Vec<String>>, AnnotationError> {
     map.get(key)
         .map(|v| {
             v.as_array()
                 .and_then(|items| items.iter().map(|i| i.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-                .ok_or_else(|| format!("{what}: `{key}` must be a list of strings"))
+                .ok_or(AnnotationError::JsonNotStrings { what, key })
         })
         .transpose()
 }
@@ -434,31 +680,20 @@ fn get_strings(
 /// Checks an HTTP header Fly will send: the name must be an HTTP token (RFC 9110), the value
 /// must not hold a line break or NUL (which would end the header, or inject another one).
 /// Messages never quote the value.
-pub(crate) fn check_header(name: &str, value: &str) -> Result<(), String> {
-    const TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c)) {
-        return Err(format!(
-            "header name `{}` must be letters, digits or one of {TOKEN_PUNCTUATION} (no spaces, colons or line breaks)",
-            name.escape_debug()
-        ));
+pub(crate) fn check_header(name: &str, value: &str) -> Result<(), HeaderError> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || HEADER_TOKEN_PUNCTUATION.contains(c)) {
+        return Err(HeaderError::Name { name: name.to_owned() });
     }
-    if let Some(c) = value.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
-        return Err(format!(
-            "the value of header `{name}` holds {}, which would end the header; remove it",
-            match c {
-                '\r' => "a carriage return (CR)",
-                '\n' => "a line feed (LF)",
-                _ => "a NUL character",
-            }
-        ));
+    if let Some(character) = value.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
+        return Err(HeaderError::LineBreak { name: name.to_owned(), character });
     }
     if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(format!("the value of header `{name}` holds a control character; remove it"));
+        return Err(HeaderError::Control { name: name.to_owned() });
     }
     Ok(())
 }
 
-fn http_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<HttpOptions, String> {
+fn http_options(map: &JsonMap) -> Result<HttpOptions, AnnotationError> {
     const WHAT: &str = "http options";
     known_keys(map, &["compress", "h2_backend", "idle_timeout", "headers_read_timeout", "response"], WHAT)?;
     let response = match map.get("response") {
@@ -470,25 +705,23 @@ fn http_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<Http
                 Some(serde_json::Value::Object(h)) => Some(
                     h.iter()
                         .map(|(k, v)| {
-                            let s = v.as_str().ok_or_else(|| {
-                                format!("http options.response.headers: `{}` must be a string", k.escape_debug())
-                            })?;
-                            check_header(k, s).map_err(|e| format!("http options.response.headers: {e}"))?;
-                            Ok::<_, String>((k.clone(), s.to_owned()))
+                            let s = v.as_str().ok_or_else(|| AnnotationError::HeaderNotAString { name: k.clone() })?;
+                            check_header(k, s).map_err(AnnotationError::Header)?;
+                            Ok::<_, AnnotationError>((k.clone(), s.to_owned()))
                         })
                         .collect::<Result<BTreeMap<_, _>, _>>()?,
                 ),
-                Some(_) => return Err("http options.response.headers must be an object".to_owned()),
+                Some(_) => return Err(AnnotationError::HeadersNotAnObject),
             };
             Some(HttpResponseOptions { headers, pristine: get_bool(r, "pristine", "http options.response")? })
         }
-        Some(_) => return Err("http options: `response` must be an object".to_owned()),
+        Some(_) => return Err(AnnotationError::ResponseNotAnObject),
     };
     let idle_timeout = get_u32(map, "idle_timeout", WHAT)?;
     let headers_read_timeout = get_u32(map, "headers_read_timeout", WHAT)?;
     for (key, value) in [("idle_timeout", idle_timeout), ("headers_read_timeout", headers_read_timeout)] {
         if value == Some(0) {
-            return Err(format!("http options: `{key}` is in seconds and must be at least 1"));
+            return Err(AnnotationError::ZeroTimeout { key });
         }
     }
     Ok(HttpOptions {
@@ -500,37 +733,37 @@ fn http_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<Http
     })
 }
 
-fn tls_options(map: &serde_json::Map<String, serde_json::Value>) -> Result<TlsOptions, String> {
+fn tls_options(map: &JsonMap) -> Result<TlsOptions, AnnotationError> {
     const WHAT: &str = "tls options";
     known_keys(map, &["alpn", "versions", "default_self_signed"], WHAT)?;
     let versions = get_strings(map, "versions", WHAT)?;
     if let Some(bad) = versions.iter().flatten().find(|v| !["TLSv1.2", "TLSv1.3"].contains(&v.as_str())) {
-        return Err(format!("tls options: version `{bad}` must be `TLSv1.2` or `TLSv1.3`"));
+        return Err(AnnotationError::TlsVersion { version: bad.clone() });
     }
     let alpn = get_strings(map, "alpn", WHAT)?;
     if alpn.iter().flatten().any(String::is_empty) {
-        return Err("tls options: `alpn` entries must not be empty".to_owned());
+        return Err(AnnotationError::EmptyAlpn);
     }
     Ok(TlsOptions { alpn, versions, default_self_signed: get_bool(map, "default_self_signed", WHAT)? })
 }
 
-fn concurrency(map: &serde_json::Map<String, serde_json::Value>) -> Result<Concurrency, String> {
+fn concurrency(map: &JsonMap) -> Result<Concurrency, AnnotationError> {
     const WHAT: &str = "concurrency";
     known_keys(map, &["type", "hard_limit", "soft_limit"], WHAT)?;
     let kind = match map.get("type") {
         None => None,
         Some(serde_json::Value::String(t)) if t == "connections" || t == "requests" => Some(t.clone()),
-        Some(_) => return Err("concurrency: `type` must be `connections` or `requests`".to_owned()),
+        Some(_) => return Err(AnnotationError::ConcurrencyType),
     };
     let hard_limit = get_u32(map, "hard_limit", WHAT)?;
     let soft_limit = get_u32(map, "soft_limit", WHAT)?;
     if hard_limit == Some(0) || soft_limit == Some(0) {
-        return Err("concurrency: limits must be greater than 0".to_owned());
+        return Err(AnnotationError::ZeroLimit);
     }
     if let (Some(hard), Some(soft)) = (hard_limit, soft_limit)
         && soft > hard
     {
-        return Err(format!("concurrency: soft_limit {soft} is above hard_limit {hard}"));
+        return Err(AnnotationError::SoftAboveHard { soft, hard });
     }
     Ok(Concurrency { kind, hard_limit, soft_limit })
 }
@@ -663,13 +896,42 @@ impl std::fmt::Display for DurationRange {
     }
 }
 
+/// Why a field's text is not a duration in its range ([`parse_duration_in`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationInError {
+    /// A duration, outside the range.
+    #[error("{what} `{}` ({}) must be {range}", .text.escape_debug(), format_duration(*.duration))]
+    OutOfRange {
+        /// The field or annotation.
+        what: String,
+        /// The text as written.
+        text: String,
+        /// The duration it reads as.
+        duration: std::time::Duration,
+        /// The range it must be in.
+        range: DurationRange,
+    },
+    /// Not a duration.
+    #[error("{what} {source}; it must be {range}")]
+    Invalid {
+        /// The field or annotation.
+        what: String,
+        /// Why it is not a duration.
+        source: DurationError,
+        /// The range it must be in.
+        range: DurationRange,
+    },
+}
+
 /// Parses a duration (see [`parse_duration`]) and checks it is in `range`; the error names
 /// `what` (a field or annotation) and the range.
-pub fn parse_duration_in(text: &str, what: &str, range: DurationRange) -> Result<std::time::Duration, String> {
+pub fn parse_duration_in(text: &str, what: &str, range: DurationRange) -> Result<std::time::Duration, DurationInError> {
     match parse_duration(text) {
         Ok(d) if range.contains(d) => Ok(d),
-        Ok(d) => Err(format!("{what} `{}` ({}) must be {range}", text.escape_debug(), format_duration(d))),
-        Err(e) => Err(format!("{what} {e}; it must be {range}")),
+        Ok(duration) => {
+            Err(DurationInError::OutOfRange { what: what.to_owned(), text: text.to_owned(), duration, range })
+        }
+        Err(source) => Err(DurationInError::Invalid { what: what.to_owned(), source, range }),
     }
 }
 
@@ -837,18 +1099,217 @@ mod tests {
         assert_eq!(parse_duration_in("5m", "cmd.timeout", range), Ok(std::time::Duration::from_mins(5)));
         assert_eq!(parse_duration_in("24h", "cmd.timeout", range), Ok(limits::MAX_TIMEOUT));
         assert_eq!(
-            parse_duration_in("24h0m0.000000001s", "cmd.timeout", range).unwrap_err(),
+            parse_duration_in("24h0m0.000000001s", "cmd.timeout", range).unwrap_err().to_string(),
             "cmd.timeout `24h0m0.000000001s` (86400000000001ns) must be longer than 0s and at most 24h"
         );
         assert_eq!(
-            parse_duration_in("0s", "cmd.timeout", range).unwrap_err(),
+            parse_duration_in("0s", "cmd.timeout", range).unwrap_err().to_string(),
             "cmd.timeout `0s` (0s) must be longer than 0s and at most 24h"
         );
-        let e = parse_duration_in("99999999999999999999s", "cmd.timeout", range).unwrap_err();
+        let e = parse_duration_in("99999999999999999999s", "cmd.timeout", range).unwrap_err().to_string();
         assert!(e.starts_with("cmd.timeout `99999999999999999999s` is too long to be a duration"), "{e}");
         assert!(e.ends_with("it must be longer than 0s and at most 24h"), "{e}");
         assert_eq!(format_duration(std::time::Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(std::time::Duration::from_secs(90)), "90s");
         assert_eq!(format_duration(std::time::Duration::from_mins(2)), "2m");
+    }
+
+    /// Runs `error` on each `<key> <value>` line of `cases` and compares its message with the
+    /// same line of `expected`.
+    fn assert_messages(cases: &str, expected: &str, error: impl Fn(&str, &str) -> AnnotationError) {
+        assert_eq!(cases.lines().count(), expected.lines().count());
+        for (case, message) in cases.lines().zip(expected.lines()) {
+            let (key, value) = case.split_once(' ').expect("`<key> <value>`");
+            assert_eq!(error(key, value).to_string(), message, "{case}");
+        }
+    }
+
+    #[test]
+    fn annotation_errors_carry_the_value_and_keep_their_messages() {
+        let ports = ["web", "admin"];
+        let error = |key: &str, value: &str| {
+            let mut out = FlyAnnotations::default();
+            workload_option(&mut out, key, value, &ports).unwrap_err()
+        };
+        let e = error("primary-region", "AMS1");
+        assert!(matches!(&e, AnnotationError::PrimaryRegion { value } if value == "AMS1"), "{e:?}");
+        let e = error("restart-retries", "many");
+        assert!(matches!(&e, AnnotationError::NotANumber { what: "restart retries", value } if value == "many"));
+        let e = error("http-service", "api");
+        assert!(
+            matches!(&e, AnnotationError::HttpService { value, declared } if value == "api" && declared == &["web", "admin"])
+        );
+        let e = error("check-timeout", "2m");
+        assert!(
+            matches!(&e, AnnotationError::Duration(DurationInError::OutOfRange { what, .. }) if what == "check timeout")
+        );
+        let cases = "primary-region AMS1
+kill-signal SIGSTOP
+kill-timeout 301
+release-command echo 'hi
+deploy-strategy yolo
+cpu-kind gpu
+restart-policy sometimes
+http-service api
+check-timeout 2m";
+        let expected = r"primary region `AMS1` must be a 3-letter Fly region code such as `ams` or `iad`
+kill signal `SIGSTOP` is not one of SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGKILL, SIGHUP
+kill timeout `301` must be whole seconds or a duration like `30s`, at most 300 seconds (Fly's maximum)
+release command `echo 'hi` has an unclosed quote or a trailing `\`; flyctl splits it like a shell would
+deploy strategy `yolo` is not one of rolling, immediate, canary, bluegreen
+cpu kind `gpu` must be `shared` or `performance`
+restart policy `sometimes` must be `always`, `never` or `on-failure`
+http-service `api` must be `auto`, `off` or a declared port name (web, admin)
+check timeout `2m` (2m) must be longer than 0s and at most 1m";
+        assert_messages(cases, expected, error);
+        // Values a line cannot hold.
+        let special = [("swap-size-mb", "-1\n"), ("release-command", " "), ("release-command", "a\0b")];
+        let messages: Vec<String> = special.iter().map(|(key, value)| error(key, value).to_string()).collect();
+        assert_eq!(
+            messages.join("\n"),
+            r"swap size `-1\n` must be a whole number from 0 to 4294967295
+the release command must not be empty
+the release command holds a NUL character, which no program argument can carry; remove it"
+        );
+        let mut out = FlyAnnotations::default();
+        assert_eq!(
+            workload_option(&mut out, "http-service", "api", &[]).unwrap_err().to_string(),
+            "http-service `api` must be `auto`, `off` or a declared port name (none declared)"
+        );
+        assert_eq!(
+            error("colour", "blue").to_string(),
+            format!(
+                "unknown score-fly annotation `colour`; known keys are {} and service-<port>-<option> with option one of {}",
+                WORKLOAD_KEYS.join(", "),
+                PORT_OPTIONS.join(", ")
+            )
+        );
+        let undeclared = [unknown_port_key("api-handlers", &ports), unknown_port_key("api-handlers", &[])];
+        assert_eq!(
+            undeclared.map(|e| e.to_string()).join("\n"),
+            "`service-api-handlers` names port `api`, which is not declared in service.ports (declared: web, admin)
+`service-api-handlers` names port `api`, which is not declared in service.ports (declared: none)"
+        );
+        assert_eq!(
+            unknown_port_key("web-colour", &ports).to_string(),
+            format!("`service-web-colour` has an unknown option; per-port options are {}", PORT_OPTIONS.join(", "))
+        );
+        let (_, problems) = parse_one_twice();
+        assert_eq!(problems, ["`check-timeout` is set twice (also as `score-fly/check-timeout`); keep one"]);
+    }
+
+    fn parse_one_twice() -> (FlyAnnotations, Vec<String>) {
+        let annotations = BTreeMap::from([
+            ("score-fly/check-timeout".to_owned(), "5s".to_owned()),
+            (format!("{LEGACY_PREFIX}check-timeout"), "5s".to_owned()),
+        ]);
+        let mut problems = Vec::new();
+        let out = parse(&annotations, &[], &mut problems);
+        (out, problems.into_iter().map(|p| p.message).collect())
+    }
+
+    #[test]
+    fn port_option_errors_name_the_json_key_and_keep_their_messages() {
+        let error = |option: &str, value: &str| port_option(&mut PortOptions::default(), option, value).unwrap_err();
+        let e = error("http-options", "{");
+        assert!(matches!(e, AnnotationError::NotJson { what: "http options", .. }), "{e:?}");
+        assert!(e.to_string().starts_with("http options are not valid JSON: EOF while parsing"), "{e}");
+        let e = error("concurrency", r#"{"kind": 1}"#);
+        assert!(matches!(&e, AnnotationError::UnknownJsonKey { what: "concurrency", key, .. } if key == "kind"));
+        let e = error("http-options", r#"{"response": {"headers": {"x-a": "1\r\nx-b: 2"}}}"#);
+        assert!(
+            matches!(&e, AnnotationError::Header(HeaderError::LineBreak { name, character: '\r' }) if name == "x-a"),
+            "{e:?}"
+        );
+        let e = error("concurrency", r#"{"hard_limit": 5, "soft_limit": 9}"#);
+        assert!(matches!(e, AnnotationError::SoftAboveHard { soft: 9, hard: 5 }), "{e:?}");
+        let cases = r#"handlers http,ftp
+handlers http,http
+force-https yes
+auto-stop never
+min-running x
+tls-options []
+concurrency {"kind": 1}
+http-options {"compress": 1}
+http-options {"idle_timeout": -1}
+http-options {"idle_timeout": 0}
+http-options {"response": 1}
+http-options {"response": {"headers": []}}
+http-options {"response": {"headers": {"x\ty": 1}}}
+http-options {"response": {"headers": {"x-a": "1\r\nx-b: 2"}}}
+tls-options {"versions": "TLSv1.3"}
+tls-options {"versions": ["TLSv1.1"]}
+tls-options {"alpn": [""]}
+concurrency {"type": "bytes"}
+concurrency {"hard_limit": 0}
+concurrency {"hard_limit": 5, "soft_limit": 9}"#;
+        let expected = r#"handler `ftp` is not one of http, tls, pg_tls, proxy_proto
+handlers `http,http` list a handler twice
+force-https `yes` must be `true` or `false`
+auto-stop `never` must be `stop`, `suspend` or `off`
+min-running `x` must be a whole number from 0 to 4294967295
+tls options must be a JSON object, e.g. {"key": ...}
+concurrency: unknown key `kind`, expected one of type, hard_limit, soft_limit
+http options: `compress` must be true or false
+http options: `idle_timeout` must be a whole number from 0 to 4294967295
+http options: `idle_timeout` is in seconds and must be at least 1
+http options: `response` must be an object
+http options.response.headers must be an object
+http options.response.headers: `x\ty` must be a string
+http options.response.headers: the value of header `x-a` holds a carriage return (CR), which would end the header; remove it
+tls options: `versions` must be a list of strings
+tls options: version `TLSv1.1` must be `TLSv1.2` or `TLSv1.3`
+tls options: `alpn` entries must not be empty
+concurrency: `type` must be `connections` or `requests`
+concurrency: limits must be greater than 0
+concurrency: soft_limit 9 is above hard_limit 5"#;
+        assert_messages(cases, expected, error);
+    }
+
+    #[test]
+    fn header_errors_never_quote_the_value() {
+        let e = check_header("x y", "secret").unwrap_err();
+        assert_eq!(e, HeaderError::Name { name: "x y".to_owned() });
+        assert_eq!(
+            e.to_string(),
+            "header name `x y` must be letters, digits or one of !#$%&'*+-.^_`|~ (no spaces, colons or line breaks)"
+        );
+        assert_eq!(
+            check_header("x-a", "sec\nret").unwrap_err().to_string(),
+            "the value of header `x-a` holds a line feed (LF), which would end the header; remove it"
+        );
+        assert_eq!(
+            check_header("x-a", "sec\0ret").unwrap_err().to_string(),
+            "the value of header `x-a` holds a NUL character, which would end the header; remove it"
+        );
+        let e = check_header("x-a", "sec\u{7}ret").unwrap_err();
+        assert_eq!(e, HeaderError::Control { name: "x-a".to_owned() });
+        assert_eq!(e.to_string(), "the value of header `x-a` holds a control character; remove it");
+        assert!(!e.to_string().contains("sec"));
+    }
+
+    #[test]
+    fn duration_in_errors_carry_the_field_text_and_range() {
+        let range = DurationRange::between(CHECK_INTERVAL_MIN, limits::MAX_TIMEOUT);
+        let e = parse_duration_in("1s", "check interval", range).unwrap_err();
+        assert_eq!(
+            e,
+            DurationInError::OutOfRange {
+                what: "check interval".to_owned(),
+                text: "1s".to_owned(),
+                duration: std::time::Duration::from_secs(1),
+                range,
+            }
+        );
+        assert_eq!(e.to_string(), "check interval `1s` (1s) must be at least 2s and at most 24h");
+        let e = parse_duration_in("1x\n", "`cmd.timeout`", range).unwrap_err();
+        assert!(
+            matches!(&e, DurationInError::Invalid { what, source: DurationError::Syntax { .. }, .. } if what == "`cmd.timeout`"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "`cmd.timeout` `1x\\n` is not a duration: its unit is not one of `ns`, `us`, `ms`, `s`, `m` or `h` (write it like `30s`, `1m30s` or `500ms`); it must be at least 2s and at most 24h"
+        );
     }
 }

@@ -195,10 +195,10 @@ impl Converter<'_> {
     fn run(&mut self) -> FlyConfig {
         let workload = self.workload;
         let app = super::app_name(&self.options.app_prefix, workload.name());
-        if let Err(message) = super::check_app_name(&app) {
+        if let Err(error) = super::check_app_name(&app) {
             self.problem(
                 &path_of(&["metadata", "name"]),
-                format!("{message} (app prefix `{}`)", self.options.app_prefix),
+                format!("{error} (app prefix `{}`)", self.options.app_prefix),
             );
         }
         for name in workload.resources.keys() {
@@ -851,9 +851,10 @@ impl Converter<'_> {
         let mut headers = BTreeMap::new();
         let mut valid = true;
         for (i, header) in probe.http_headers.iter().enumerate() {
-            if let Err(message) = super::annotations::check_header(&header.name, &header.value) {
-                let field = if message.starts_with("header name") { "name" } else { "value" };
-                self.problem(&path.key("httpHeaders").index(i).key(field), message);
+            if let Err(error) = super::annotations::check_header(&header.name, &header.value) {
+                let field =
+                    if matches!(error, super::annotations::HeaderError::Name { .. }) { "name" } else { "value" };
+                self.problem(&path.key("httpHeaders").index(i).key(field), error.to_string());
                 valid = false;
                 continue;
             }

@@ -296,16 +296,67 @@ impl Conversion {
 /// The app-name rule, kept in [`crate::target`] (re-exported here for the conversion).
 pub use crate::target::app_name;
 
+/// The longest Fly app name.
+const APP_NAME_MAX: usize = 63;
+
+/// Why a name is not a Fly app name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppNameError {
+    /// Empty or longer than 63 characters.
+    #[error("app name `{name}` must be 1 to {APP_NAME_MAX} characters long (it is {})", .name.len())]
+    Length {
+        /// The name.
+        name: String,
+    },
+    /// A character other than a lowercase letter, a digit or `-`.
+    #[error("app name `{name}` may only hold lowercase letters, digits and `-`")]
+    Characters {
+        /// The name.
+        name: String,
+    },
+    /// A `-` at either end.
+    #[error("app name `{name}` must not start or end with `-`")]
+    Dash {
+        /// The name.
+        name: String,
+    },
+}
+
 /// Characters allowed in a Fly app name: lowercase letters, digits and `-`, at most 63.
-pub fn check_app_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 63 {
-        return Err(format!("app name `{name}` must be 1 to 63 characters long (it is {})", name.len()));
+pub fn check_app_name(name: &str) -> Result<(), AppNameError> {
+    if name.is_empty() || name.len() > APP_NAME_MAX {
+        return Err(AppNameError::Length { name: name.to_owned() });
     }
     if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Err(format!("app name `{name}` may only hold lowercase letters, digits and `-`"));
+        return Err(AppNameError::Characters { name: name.to_owned() });
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(format!("app name `{name}` must not start or end with `-`"));
+        return Err(AppNameError::Dash { name: name.to_owned() });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_name_errors_carry_the_name() {
+        assert_eq!(check_app_name("demo-web-1"), Ok(()));
+        assert_eq!(check_app_name(&"a".repeat(APP_NAME_MAX)), Ok(()));
+        let long = "a".repeat(APP_NAME_MAX + 1);
+        let e = check_app_name(&long).unwrap_err();
+        assert_eq!(e, AppNameError::Length { name: long.clone() });
+        assert_eq!(e.to_string(), format!("app name `{long}` must be 1 to 63 characters long (it is 64)"));
+        assert_eq!(
+            check_app_name("").unwrap_err().to_string(),
+            "app name `` must be 1 to 63 characters long (it is 0)"
+        );
+        let e = check_app_name("Demo_web").unwrap_err();
+        assert_eq!(e, AppNameError::Characters { name: "Demo_web".to_owned() });
+        assert_eq!(e.to_string(), "app name `Demo_web` may only hold lowercase letters, digits and `-`");
+        let e = check_app_name("demo-").unwrap_err();
+        assert_eq!(e, AppNameError::Dash { name: "demo-".to_owned() });
+        assert_eq!(e.to_string(), "app name `demo-` must not start or end with `-`");
+    }
 }

@@ -36,15 +36,26 @@ pub struct Layer {
 ///
 /// An unset or empty variable means 0; a value that is not a whole number of seconds is an
 /// error (the reproducible-builds specification asks builds to fail then, not to guess).
-pub fn source_date_epoch() -> Result<u64, String> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Err(_) => Ok(0),
-        Ok(v) if v.trim().is_empty() => Ok(0),
-        Ok(v) => v.trim().parse().map_err(|_| {
-            format!(
-                "SOURCE_DATE_EPOCH `{v}` is not a number of seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`); fix or unset it"
-            )
-        }),
+pub fn source_date_epoch() -> Result<u64, SourceDateEpochError> {
+    parse_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
+}
+
+/// `SOURCE_DATE_EPOCH` is set but is not a whole number of seconds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "SOURCE_DATE_EPOCH `{value}` is not a number of seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`); fix or unset it"
+)]
+pub struct SourceDateEpochError {
+    /// The variable's value.
+    pub value: String,
+}
+
+/// [`source_date_epoch`] for a value of the variable (`None`: unset).
+fn parse_source_date_epoch(value: Option<&str>) -> Result<u64, SourceDateEpochError> {
+    match value {
+        None => Ok(0),
+        Some(v) if v.trim().is_empty() => Ok(0),
+        Some(v) => v.trim().parse().map_err(|_| SourceDateEpochError { value: v.to_owned() }),
     }
 }
 
@@ -136,5 +147,19 @@ mod tests {
         assert_eq!(paths, ["app/", "etc/", "etc/app/", "app/server", "etc/app/config.toml"]);
         assert!(found.iter().all(|f| f.2 == 0 && f.3 == 1_700_000_000));
         assert_eq!(found[3].1, 0o755);
+    }
+
+    #[test]
+    fn source_date_epoch_errors_carry_the_value() {
+        assert_eq!(parse_source_date_epoch(None), Ok(0));
+        assert_eq!(parse_source_date_epoch(Some(" ")), Ok(0));
+        assert_eq!(parse_source_date_epoch(Some(" 1700000000\n")), Ok(1_700_000_000));
+        let e = parse_source_date_epoch(Some("yesterday")).unwrap_err();
+        assert_eq!(e, SourceDateEpochError { value: "yesterday".to_owned() });
+        assert_eq!(
+            e.to_string(),
+            "SOURCE_DATE_EPOCH `yesterday` is not a number of seconds since 1970-01-01 (e.g. `$(git log -1 --format=%ct)`); fix or unset it"
+        );
+        assert!(parse_source_date_epoch(Some("-1")).is_err());
     }
 }

@@ -37,9 +37,64 @@ pub struct LocalBase {
     pub tag: Option<String>,
 }
 
+/// Why an `oci:`/`oci-archive:` name cannot be read; each variant carries the text, and
+/// the transport and path as parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalBaseError {
+    /// Nothing after the transport.
+    #[error("`{text}` names no path: write `{transport}:PATH[:TAG]`")]
+    NoPath {
+        /// The text.
+        text: String,
+        /// `oci` or `oci-archive`.
+        transport: &'static str,
+    },
+    /// skopeo's `:@N` (an image by index), which score-fly does not read.
+    #[error(
+        "`{text}`: choosing an image by index (`:@N`) is not supported; name it by its tag (`{transport}:{path}:TAG`)"
+    )]
+    ByIndex {
+        /// The text.
+        text: String,
+        /// `oci` or `oci-archive`.
+        transport: &'static str,
+        /// The path.
+        path: String,
+    },
+    /// An empty tag, or one holding `:`.
+    #[error(
+        "`{text}`: the tag after `{transport}:{path}:` must be non-empty and hold no `:` (the path ends at the first `:`, as in skopeo)"
+    )]
+    Tag {
+        /// The text.
+        text: String,
+        /// `oci` or `oci-archive`.
+        transport: &'static str,
+        /// The path.
+        path: String,
+    },
+}
+
+/// Why a layout's `oci-layout` file is not one score-fly reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// Not JSON.
+    #[error("its oci-layout file is not JSON ({detail})")]
+    NotJson {
+        /// The JSON parser's message.
+        detail: String,
+    },
+    /// A version other than 1.x (`None`: no `imageLayoutVersion` string).
+    #[error("its oci-layout file names layout version {version:?}; score-fly reads 1.x")]
+    Version {
+        /// `imageLayoutVersion`.
+        version: Option<String>,
+    },
+}
+
 impl LocalBase {
     /// `Some` when `text` names the `oci:` or `oci-archive:` transport.
-    pub fn parse(text: &str) -> Option<Result<LocalBase, String>> {
+    pub fn parse(text: &str) -> Option<Result<LocalBase, LocalBaseError>> {
         let (kind, rest) = if let Some(rest) = text.strip_prefix("oci:") {
             (LocalKind::Layout, rest)
         } else if let Some(rest) = text.strip_prefix("oci-archive:") {
@@ -53,18 +108,14 @@ impl LocalBase {
         };
         let transport = if kind == LocalKind::Layout { "oci" } else { "oci-archive" };
         if path.is_empty() {
-            return Some(Err(format!("`{text}` names no path: write `{transport}:PATH[:TAG]`")));
+            return Some(Err(LocalBaseError::NoPath { text: text.to_owned(), transport }));
         }
         if let Some(tag) = tag {
             if tag.starts_with('@') {
-                return Some(Err(format!(
-                    "`{text}`: choosing an image by index (`:@N`) is not supported; name it by its tag (`{transport}:{path}:TAG`)"
-                )));
+                return Some(Err(LocalBaseError::ByIndex { text: text.to_owned(), transport, path: path.to_owned() }));
             }
             if tag.is_empty() || tag.contains(':') {
-                return Some(Err(format!(
-                    "`{text}`: the tag after `{transport}:{path}:` must be non-empty and hold no `:` (the path ends at the first `:`, as in skopeo)"
-                )));
+                return Some(Err(LocalBaseError::Tag { text: text.to_owned(), transport, path: path.to_owned() }));
             }
         }
         Some(Ok(LocalBase { kind, path: PathBuf::from(path), tag: tag.map(str::to_owned) }))
@@ -154,7 +205,7 @@ fn read_layout(dir: &Path, cache: &BlobCache) -> Result<Vec<u8>, String> {
     }
     let index = read_bounded(&dir.join("index.json"))?;
     let layout = read_bounded(&dir.join("oci-layout"))?;
-    check_layout_file(&layout)?;
+    check_layout_file(&layout).map_err(|e| e.to_string())?;
     // Only the blobs the index reaches, read on demand.
     let mut pending: Vec<String> = serde_json::from_slice::<oci::Index>(&index)
         .map(|i| i.manifests.into_iter().map(|m| m.digest).collect())
@@ -199,12 +250,12 @@ pub(super) fn children(bytes: &[u8]) -> Vec<String> {
     out
 }
 
-fn check_layout_file(bytes: &[u8]) -> Result<(), String> {
+fn check_layout_file(bytes: &[u8]) -> Result<(), LayoutError> {
     let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("its oci-layout file is not JSON ({e})"))?;
+        serde_json::from_slice(bytes).map_err(|e| LayoutError::NotJson { detail: e.to_string() })?;
     match value.get("imageLayoutVersion").and_then(|v| v.as_str()) {
         Some(v) if v.starts_with("1.") => Ok(()),
-        other => Err(format!("its oci-layout file names layout version {other:?}; score-fly reads 1.x")),
+        other => Err(LayoutError::Version { version: other.map(str::to_owned) }),
     }
 }
 
@@ -263,7 +314,7 @@ fn read_archive(path: &Path, cache: &BlobCache) -> Result<Vec<u8>, String> {
         }
     }
     let layout = files.remove("oci-layout").ok_or_else(|| format!("{} holds no oci-layout file", path.display()))?;
-    check_layout_file(&layout)?;
+    check_layout_file(&layout).map_err(|e| e.to_string())?;
     files.remove("index.json").ok_or_else(|| format!("{} holds no index.json", path.display()))
 }
 
@@ -285,5 +336,42 @@ mod tests {
         assert!(LocalBase::parse("oci:").unwrap().is_err());
         assert!(LocalBase::parse("oci:x:@0").unwrap().is_err());
         assert!(LocalBase::parse("oci:x:").unwrap().is_err());
+    }
+
+    #[test]
+    fn errors_carry_the_transport_and_path() {
+        let e = LocalBase::parse("oci-archive:").unwrap().unwrap_err();
+        assert_eq!(e, LocalBaseError::NoPath { text: "oci-archive:".to_owned(), transport: "oci-archive" });
+        assert_eq!(e.to_string(), "`oci-archive:` names no path: write `oci-archive:PATH[:TAG]`");
+        let e = LocalBase::parse("oci:base:@0").unwrap().unwrap_err();
+        assert_eq!(
+            e,
+            LocalBaseError::ByIndex { text: "oci:base:@0".to_owned(), transport: "oci", path: "base".to_owned() }
+        );
+        assert_eq!(
+            e.to_string(),
+            "`oci:base:@0`: choosing an image by index (`:@N`) is not supported; name it by its tag (`oci:base:TAG`)"
+        );
+        let e = LocalBase::parse("oci:base:v1:x").unwrap().unwrap_err();
+        assert!(matches!(&e, LocalBaseError::Tag { path, .. } if path == "base"), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "`oci:base:v1:x`: the tag after `oci:base:` must be non-empty and hold no `:` (the path ends at the first `:`, as in skopeo)"
+        );
+    }
+
+    #[test]
+    fn layout_file_errors_name_the_version() {
+        assert_eq!(check_layout_file(br#"{"imageLayoutVersion": "1.0.0"}"#), Ok(()));
+        let e = check_layout_file(br#"{"imageLayoutVersion": "2.0"}"#).unwrap_err();
+        assert_eq!(e, LayoutError::Version { version: Some("2.0".to_owned()) });
+        assert_eq!(e.to_string(), "its oci-layout file names layout version Some(\"2.0\"); score-fly reads 1.x");
+        assert_eq!(
+            check_layout_file(b"{}").unwrap_err().to_string(),
+            "its oci-layout file names layout version None; score-fly reads 1.x"
+        );
+        let e = check_layout_file(b"{").unwrap_err();
+        assert!(matches!(&e, LayoutError::NotJson { detail } if detail.starts_with("EOF")), "{e:?}");
+        assert!(e.to_string().starts_with("its oci-layout file is not JSON (EOF while parsing"), "{e}");
     }
 }

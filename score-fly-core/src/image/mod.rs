@@ -236,6 +236,27 @@ impl BlobCache {
     }
 }
 
+/// Why a text is not a base image score-fly can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaseRefError {
+    /// A bad `oci:` or `oci-archive:` name.
+    #[error(transparent)]
+    Local(#[from] local::LocalBaseError),
+    /// A skopeo transport score-fly does not read.
+    #[error(
+        "`{text}` is a `{transport}:` image, which score-fly cannot read: use a registry reference, `oci:PATH[:TAG]` or `oci-archive:PATH[:TAG]` (e.g. `skopeo copy {transport}:... oci:base-oci:latest`)"
+    )]
+    Transport {
+        /// The text.
+        text: String,
+        /// The transport (`docker-archive`, `dir`...).
+        transport: String,
+    },
+    /// A bad registry reference.
+    #[error(transparent)]
+    Reference(#[from] reference::ReferenceError),
+}
+
 /// Where a base image comes from: a registry (`[docker://]host/repo[:tag][@digest]`), or
 /// an OCI image layout or archive on disk (skopeo's `oci:PATH[:TAG]`, `oci-archive:PATH[:TAG]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,18 +269,16 @@ pub enum BaseRef {
 
 impl BaseRef {
     /// Parses a base image reference; errors say what is wrong and what is accepted.
-    pub fn parse(text: &str) -> Result<BaseRef, String> {
+    pub fn parse(text: &str) -> Result<BaseRef, BaseRefError> {
         if let Some(local) = local::LocalBase::parse(text) {
-            return local.map(BaseRef::Local);
+            return Ok(local.map(BaseRef::Local)?);
         }
         if let Some((transport, _)) = text.split_once(':')
             && ["docker-archive", "docker-daemon", "containers-storage", "dir", "ostree", "sif"].contains(&transport)
         {
-            return Err(format!(
-                "`{text}` is a `{transport}:` image, which score-fly cannot read: use a registry reference, `oci:PATH[:TAG]` or `oci-archive:PATH[:TAG]` (e.g. `skopeo copy {transport}:... oci:base-oci:latest`)"
-            ));
+            return Err(BaseRefError::Transport { text: text.to_owned(), transport: transport.to_owned() });
         }
-        Reference::parse(text.strip_prefix("docker://").unwrap_or(text)).map(BaseRef::Registry)
+        Ok(Reference::parse(text.strip_prefix("docker://").unwrap_or(text)).map(BaseRef::Registry)?)
     }
 }
 
@@ -909,5 +928,33 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn base_reference_errors_keep_the_typed_cause() {
+        let e = BaseRef::parse("docker-daemon:debian:12").unwrap_err();
+        assert_eq!(
+            e,
+            BaseRefError::Transport {
+                text: "docker-daemon:debian:12".to_owned(),
+                transport: "docker-daemon".to_owned()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "`docker-daemon:debian:12` is a `docker-daemon:` image, which score-fly cannot read: use a registry reference, `oci:PATH[:TAG]` or `oci-archive:PATH[:TAG]` (e.g. `skopeo copy docker-daemon:... oci:base-oci:latest`)"
+        );
+        let e = BaseRef::parse("oci:").unwrap_err();
+        assert!(matches!(e, BaseRefError::Local(local::LocalBaseError::NoPath { transport: "oci", .. })), "{e:?}");
+        assert_eq!(e.to_string(), "`oci:` names no path: write `oci:PATH[:TAG]`");
+        let e = BaseRef::parse("docker://Debian").unwrap_err();
+        assert!(
+            matches!(&e, BaseRefError::Reference(r) if r.text == "Debian" && r.problem == reference::ReferenceProblem::Repository),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "`Debian` is not an image reference: repository names hold lowercase letters, digits and `._-` between `/`"
+        );
     }
 }

@@ -18,18 +18,51 @@ pub struct Reference {
     pub digest: Option<String>,
 }
 
+/// Why a text is not an image reference: the text and the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not an image reference: {problem}")]
+pub struct ReferenceError {
+    /// The text.
+    pub text: String,
+    /// The rule it breaks.
+    pub problem: ReferenceProblem,
+}
+
+/// The rule an image reference breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceProblem {
+    /// Empty, or whitespace inside.
+    #[error("it is empty or holds whitespace")]
+    Empty,
+    /// A digest of another algorithm.
+    #[error("only sha256 digests are supported")]
+    DigestAlgorithm,
+    /// A sha256 digest that is not 64 lowercase hex digits.
+    #[error("the digest must be sha256: followed by 64 lowercase hex digits")]
+    DigestHex,
+    /// A tag docker does not accept.
+    #[error("a tag holds letters, digits, `_`, `.` and `-` (at most {MAX_TAG_LEN})")]
+    Tag,
+    /// A repository path docker does not accept.
+    #[error("repository names hold lowercase letters, digits and `._-` between `/`")]
+    Repository,
+}
+
+/// The longest tag docker accepts.
+const MAX_TAG_LEN: usize = 128;
+
 impl Reference {
     /// Parses a reference; errors say what is wrong.
-    pub fn parse(text: &str) -> Result<Reference, String> {
-        let invalid = |why: &str| format!("`{text}` is not an image reference: {why}");
+    pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
+        let invalid = |problem: ReferenceProblem| ReferenceError { text: text.to_owned(), problem };
         if text.is_empty() || text.chars().any(char::is_whitespace) {
-            return Err(invalid("it is empty or holds whitespace"));
+            return Err(invalid(ReferenceProblem::Empty));
         }
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => {
-                let hex = digest.strip_prefix("sha256:").ok_or_else(|| invalid("only sha256 digests are supported"))?;
+                let hex = digest.strip_prefix("sha256:").ok_or_else(|| invalid(ReferenceProblem::DigestAlgorithm))?;
                 if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-                    return Err(invalid("the digest must be sha256: followed by 64 lowercase hex digits"));
+                    return Err(invalid(ReferenceProblem::DigestHex));
                 }
                 (rest, Some(digest.to_owned()))
             }
@@ -43,11 +76,11 @@ impl Reference {
         };
         if let Some(tag) = &tag {
             let ok = !tag.is_empty()
-                && tag.len() <= 128
+                && tag.len() <= MAX_TAG_LEN
                 && tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
                 && tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
             if !ok {
-                return Err(invalid("a tag holds letters, digits, `_`, `.` and `-` (at most 128)"));
+                return Err(invalid(ReferenceProblem::Tag));
             }
         }
         let (host, repository) = match name.split_once('/') {
@@ -66,7 +99,7 @@ impl Reference {
                 && c.chars().last().is_some_and(|ch| ch.is_ascii_alphanumeric())
         };
         if !repository.split('/').all(component_ok) {
-            return Err(invalid("repository names hold lowercase letters, digits and `._-` between `/`"));
+            return Err(invalid(ReferenceProblem::Repository));
         }
         let tag = if tag.is_none() && digest.is_none() { Some("latest".to_owned()) } else { tag };
         Ok(Reference { host, repository, tag, digest })
@@ -128,6 +161,37 @@ mod tests {
         assert_eq!(Reference::parse("registry.fly.io/my-app:v1").unwrap().to_string(), "registry.fly.io/my-app:v1");
         for bad in ["", "a b", "UPPER/case", "x:", "x@sha256:abc", "x:bad!tag"] {
             assert!(Reference::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_text_and_the_rule() {
+        let problem = |text: &str| Reference::parse(text).unwrap_err().problem;
+        assert_eq!(problem("a b"), ReferenceProblem::Empty);
+        assert_eq!(problem("x@md5:abc"), ReferenceProblem::DigestAlgorithm);
+        assert_eq!(problem("x@sha256:ABC"), ReferenceProblem::DigestHex);
+        assert_eq!(problem("x:bad!tag"), ReferenceProblem::Tag);
+        assert_eq!(problem(&format!("x:{}", "t".repeat(MAX_TAG_LEN + 1))), ReferenceProblem::Tag);
+        assert!(Reference::parse(&format!("x:{}", "t".repeat(MAX_TAG_LEN))).is_ok());
+        assert_eq!(problem("UPPER/case"), ReferenceProblem::Repository);
+        let e = Reference::parse("").unwrap_err();
+        assert_eq!(e.to_string(), "`` is not an image reference: it is empty or holds whitespace");
+        let expected = [
+            ("x@md5:abc", "`x@md5:abc` is not an image reference: only sha256 digests are supported"),
+            (
+                "x@sha256:abc",
+                "`x@sha256:abc` is not an image reference: the digest must be sha256: followed by 64 lowercase hex digits",
+            ),
+            ("x:", "`x:` is not an image reference: a tag holds letters, digits, `_`, `.` and `-` (at most 128)"),
+            (
+                "a/-b",
+                "`a/-b` is not an image reference: repository names hold lowercase letters, digits and `._-` between `/`",
+            ),
+        ];
+        for (text, message) in expected {
+            let e = Reference::parse(text).unwrap_err();
+            assert_eq!(e.text, text);
+            assert_eq!(e.to_string(), message);
         }
     }
 }

@@ -72,6 +72,17 @@ pub enum RegistryError {
     },
 }
 
+/// Why one HTTP exchange with a registry failed (before any status was read).
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    /// The request could not be built (a header value HTTP cannot carry).
+    #[error(transparent)]
+    Request(ureq::http::Error),
+    /// Connecting, sending or reading failed.
+    #[error(transparent)]
+    Transport(#[from] ureq::Error),
+}
+
 /// One registry host.
 #[derive(Debug)]
 pub struct Registry {
@@ -192,7 +203,7 @@ impl Registry {
                         host: self.host.clone(),
                         what: what.to_owned(),
                         attempts: attempt,
-                        detail,
+                        detail: detail.to_string(),
                     });
                 }
             }
@@ -206,7 +217,7 @@ impl Registry {
         headers: &[(&str, String)],
         body: Option<&[u8]>,
         authorization: Option<&str>,
-    ) -> Result<Reply, String> {
+    ) -> Result<Reply, SendError> {
         let url = self.url(url);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (k, v) in headers {
@@ -216,13 +227,13 @@ impl Registry {
             builder = builder.header("Authorization", a);
         }
         let result = if let Some(bytes) = body {
-            let request = builder.body(bytes.to_vec()).map_err(|e| e.to_string())?;
+            let request = builder.body(bytes.to_vec()).map_err(SendError::Request)?;
             self.agent.run(request)
         } else {
-            let request = builder.body(()).map_err(|e| e.to_string())?;
+            let request = builder.body(()).map_err(SendError::Request)?;
             self.agent.run(request)
         };
-        let mut response = result.map_err(|e| e.to_string())?;
+        let mut response = result?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -232,7 +243,7 @@ impl Registry {
         let body = if method == "HEAD" {
             Vec::new()
         } else {
-            response.body_mut().with_config().limit(u64::MAX).read_to_vec().map_err(|e| e.to_string())?
+            response.body_mut().with_config().limit(u64::MAX).read_to_vec()?
         };
         Ok(Reply { status, headers, body })
     }

@@ -377,7 +377,7 @@ pub fn plan(opened: &mut Opened, options: &DeployOptions, reporter: &dyn Reporte
     let this_run: Vec<(String, String)> =
         opened.this_run().iter().map(|w| (w.name.clone(), opened.target.app(&w.name))).collect();
     for (_, app) in &this_run {
-        crate::fly::check_app_name(app).map_err(Error::Invalid)?;
+        crate::fly::check_app_name(app).map_err(|e| Error::Invalid(e.to_string()))?;
     }
     let (_, api, mut blockers) = fly_tools(&opened.target);
     let apps_status = app_statuses(api.as_ref(), &this_run, &mut blockers, reporter)?;

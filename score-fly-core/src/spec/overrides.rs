@@ -65,8 +65,8 @@ pub(super) fn apply(
         };
         let source = sources.add_argument(format!("--override-property {shown}"), property.clone());
         let location = Location { source, line: 1, column: 1 };
-        if let Err(message) = apply_property(root, property, source) {
-            errors.push(Diagnostic { path: String::new(), location: Some(location), message });
+        if let Err(error) = apply_property(root, property, source) {
+            errors.push(Diagnostic { path: String::new(), location: Some(location), message: error.to_string() });
         }
     }
     if let Some(image) = &overrides.image {
@@ -146,32 +146,147 @@ pub(super) fn split_path(path: &str) -> Vec<String> {
     segments
 }
 
-fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), String> {
+/// Why an `--override-property` cannot be applied; `path` is the part before `=`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum PropertyError {
+    /// No `=`.
+    #[error("--override-property `{property}` must be `path=value` (an empty value deletes the path)")]
+    NotAssignment {
+        /// The whole argument.
+        property: String,
+    },
+    /// An empty path, or `..` in it.
+    #[error("--override-property `{property}`: the path `{path}` has an empty segment")]
+    EmptySegment {
+        /// The whole argument.
+        property: String,
+        /// The path.
+        path: String,
+    },
+    /// More segments than the document may nest.
+    #[error(
+        "--override-property: the path has {segments} segments, more than {}: below the document root, that nests deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); Score fields are never that deep",
+        MAX_DEPTH - 1
+    )]
+    TooDeep {
+        /// Segments in the path.
+        segments: usize,
+    },
+    /// A value longer than a document may be.
+    #[error("--override-property `{path}`: the value: {}", yaml::too_large(*.bytes))]
+    ValueTooLarge {
+        /// The path.
+        path: String,
+        /// The value's length in bytes.
+        bytes: usize,
+    },
+    /// A value that is not YAML.
+    #[error("--override-property `{path}`: the value is not valid YAML: {syntax}")]
+    ValueSyntax {
+        /// The path.
+        path: String,
+        /// The YAML parser's message.
+        syntax: String,
+    },
+    /// A value YAML reads but score-fly refuses (too deep, an alias...).
+    #[error("--override-property `{path}`: the value: {why}")]
+    Value {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A segment on the way that cannot be walked into.
+    #[error("--override-property `{path}`: cannot descend into `{walked}`: {why}")]
+    CannotDescend {
+        /// The path.
+        path: String,
+        /// The segments walked so far.
+        walked: String,
+        /// Why not.
+        why: StepError,
+    },
+    /// The last segment is not an index into a list.
+    #[error("--override-property `{path}`: `{last}` is not an index into the list at `{walked}`")]
+    NotAnIndex {
+        /// The path.
+        path: String,
+        /// The last segment.
+        last: String,
+        /// The list's path.
+        walked: String,
+    },
+    /// The last segment indexes past a list's end (plus one, which appends).
+    #[error("--override-property `{path}`: index {index} is out of range (the list at `{walked}` has {len} items)")]
+    IndexOutOfRange {
+        /// The path.
+        path: String,
+        /// The index.
+        index: usize,
+        /// The list's path.
+        walked: String,
+        /// The list's length.
+        len: usize,
+    },
+    /// The parent of the last segment is a scalar.
+    #[error("--override-property `{path}`: `{walked}` is a {type_name}, not a map or list")]
+    NotAContainer {
+        /// The path.
+        path: String,
+        /// The parent's path.
+        walked: String,
+        /// What the parent is (`string`, `boolean`...).
+        type_name: &'static str,
+    },
+}
+
+/// Why one step of a path cannot be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum StepError {
+    /// A list, and the segment is not a number.
+    #[error("`{segment}` is not a list index")]
+    NotAnIndex {
+        /// The segment.
+        segment: String,
+    },
+    /// A list, and the index is past its end.
+    #[error("index {index} is out of range (the list has {len} items)")]
+    OutOfRange {
+        /// The index.
+        index: usize,
+        /// The list's length.
+        len: usize,
+    },
+    /// A scalar.
+    #[error("it is a {type_name}")]
+    Scalar {
+        /// What it is (`string`, `boolean`...).
+        type_name: &'static str,
+    },
+}
+
+fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), PropertyError> {
     let Some((path, raw_value)) = property.split_once('=') else {
-        return Err(format!("--override-property `{property}` must be `path=value` (an empty value deletes the path)"));
+        return Err(PropertyError::NotAssignment { property: property.to_owned() });
     };
     let segments = split_path(path);
     if path.is_empty() || segments.iter().any(String::is_empty) {
-        return Err(format!("--override-property `{property}`: the path `{path}` has an empty segment"));
+        return Err(PropertyError::EmptySegment { property: property.to_owned(), path: path.to_owned() });
     }
     // The value sits below the root and every segment: it needs a level of its own.
     if segments.len() >= MAX_DEPTH {
-        return Err(format!(
-            "--override-property: the path has {} segments, more than {}: below the document root, that nests deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); Score fields are never that deep",
-            segments.len(),
-            MAX_DEPTH - 1
-        ));
+        return Err(PropertyError::TooDeep { segments: segments.len() });
     }
     if raw_value.len() > MAX_DOCUMENT_BYTES {
-        return Err(format!("--override-property `{path}`: the value: {}", yaml::too_large(raw_value.len())));
+        return Err(PropertyError::ValueTooLarge { path: path.to_owned(), bytes: raw_value.len() });
     }
     let value = if raw_value.is_empty() {
         None
     } else {
         let mut node = yaml::parse_below(raw_value, source, segments.len()).map_err(|e| {
             match e.message.strip_prefix("invalid YAML: ") {
-                Some(syntax) => format!("--override-property `{path}`: the value is not valid YAML: {syntax}"),
-                None => format!("--override-property `{path}`: the value: {}", e.message),
+                Some(syntax) => PropertyError::ValueSyntax { path: path.to_owned(), syntax: syntax.to_owned() },
+                None => PropertyError::Value { path: path.to_owned(), why: e.message },
             }
         })?;
         node.fill_location(Some(Location { source, line: 1, column: 1 }));
@@ -186,7 +301,9 @@ fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), 
         current = match step(current, segment, creating, location) {
             Ok(Some(next)) => next,
             Ok(None) => return Ok(()), // deleting something that isn't there
-            Err(what) => return Err(format!("--override-property `{path}`: cannot descend into `{walked}`: {what}")),
+            Err(why) => {
+                return Err(PropertyError::CannotDescend { path: path.to_owned(), walked: walked.to_string(), why });
+            }
         };
         walked = walked.key(segment);
     }
@@ -200,17 +317,21 @@ fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), 
         }
         (Value::Map(entries), None) => entries.retain(|(k, _)| &k.name != last),
         (Value::Seq(items), value) => {
-            let index: usize = last.parse().map_err(|_| {
-                format!("--override-property `{path}`: `{last}` is not an index into the list at `{walked}`")
+            let index: usize = last.parse().map_err(|_| PropertyError::NotAnIndex {
+                path: path.to_owned(),
+                last: last.clone(),
+                walked: walked.to_string(),
             })?;
             match value {
                 Some(v) if index < items.len() => items[index] = v,
                 Some(v) if index == items.len() => items.push(v),
                 Some(_) => {
-                    return Err(format!(
-                        "--override-property `{path}`: index {index} is out of range (the list at `{walked}` has {} items)",
-                        items.len()
-                    ));
+                    return Err(PropertyError::IndexOutOfRange {
+                        path: path.to_owned(),
+                        index,
+                        walked: walked.to_string(),
+                        len: items.len(),
+                    });
                 }
                 None if index < items.len() => {
                     items.remove(index);
@@ -219,10 +340,11 @@ fn apply_property(root: &mut Node, property: &str, source: usize) -> Result<(), 
             }
         }
         (other, _) => {
-            return Err(format!(
-                "--override-property `{path}`: `{walked}` is a {}, not a map or list",
-                other.type_name()
-            ));
+            return Err(PropertyError::NotAContainer {
+                path: path.to_owned(),
+                walked: walked.to_string(),
+                type_name: other.type_name(),
+            });
         }
     }
     Ok(())
@@ -234,7 +356,7 @@ fn step<'n>(
     segment: &str,
     create: bool,
     location: Location,
-) -> Result<Option<&'n mut Node>, String> {
+) -> Result<Option<&'n mut Node>, StepError> {
     if create && node.value == Value::Null {
         node.value = Value::Map(Vec::new());
     }
@@ -255,13 +377,10 @@ fn step<'n>(
         }
         Value::Seq(items) => {
             let len = items.len();
-            let index: usize = segment.parse().map_err(|_| format!("`{segment}` is not a list index"))?;
-            items
-                .get_mut(index)
-                .map(Some)
-                .ok_or_else(|| format!("index {index} is out of range (the list has {len} items)"))
+            let index: usize = segment.parse().map_err(|_| StepError::NotAnIndex { segment: segment.to_owned() })?;
+            items.get_mut(index).map(Some).ok_or(StepError::OutOfRange { index, len })
         }
-        other => Err(format!("it is a {}", other.type_name())),
+        other => Err(StepError::Scalar { type_name: other.type_name() }),
     }
 }
 
@@ -422,5 +541,75 @@ mod tests {
         let mut root = yaml::parse("a: 1\nb: 2\nc: 3\n", 0).unwrap();
         merge(&mut root, yaml::parse("b: null\nd: 4\na: 5\n", 0).unwrap());
         assert_eq!(root.to_json(), serde_json::json!({"a": 5, "c": 3, "d": 4}));
+    }
+
+    #[test]
+    fn property_errors_carry_the_path_and_keep_their_messages() {
+        let error = |property: &str| apply_property(&mut doc(), property, 1).unwrap_err();
+        let e = error("containers.main.image");
+        assert_eq!(e, PropertyError::NotAssignment { property: "containers.main.image".to_owned() });
+        assert_eq!(
+            e.to_string(),
+            "--override-property `containers.main.image` must be `path=value` (an empty value deletes the path)"
+        );
+        assert_eq!(
+            error("containers..image=x").to_string(),
+            "--override-property `containers..image=x`: the path `containers..image` has an empty segment"
+        );
+        let deep = vec!["a"; MAX_DEPTH].join(".");
+        let e = error(&format!("{deep}=1"));
+        assert_eq!(e, PropertyError::TooDeep { segments: MAX_DEPTH });
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "--override-property: the path has {MAX_DEPTH} segments, more than {}: below the document root, that nests deeper than {MAX_DEPTH} levels (limits::MAX_DEPTH); Score fields are never that deep",
+                MAX_DEPTH - 1
+            )
+        );
+        let big = "x".repeat(MAX_DOCUMENT_BYTES + 1);
+        let e = error(&format!("metadata.x={big}"));
+        assert_eq!(e, PropertyError::ValueTooLarge { path: "metadata.x".to_owned(), bytes: MAX_DOCUMENT_BYTES + 1 });
+        assert_eq!(
+            e.to_string(),
+            format!("--override-property `metadata.x`: the value: {}", yaml::too_large(MAX_DOCUMENT_BYTES + 1))
+        );
+        let e = error("metadata.x=[a");
+        assert!(matches!(&e, PropertyError::ValueSyntax { path, .. } if path == "metadata.x"), "{e:?}");
+        assert!(e.to_string().starts_with("--override-property `metadata.x`: the value is not valid YAML: "), "{e}");
+        let e = error("containers.main.args.x.y=1");
+        assert_eq!(
+            e,
+            PropertyError::CannotDescend {
+                path: "containers.main.args.x.y".to_owned(),
+                walked: "containers.main.args".to_owned(),
+                why: StepError::NotAnIndex { segment: "x".to_owned() },
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "--override-property `containers.main.args.x.y`: cannot descend into `containers.main.args`: `x` is not a list index"
+        );
+        assert_eq!(
+            error("containers.main.args.5.y=1").to_string(),
+            "--override-property `containers.main.args.5.y`: cannot descend into `containers.main.args`: index 5 is out of range (the list has 2 items)"
+        );
+        assert_eq!(
+            error("metadata.name.x.y=1").to_string(),
+            "--override-property `metadata.name.x.y`: cannot descend into `metadata.name`: it is a string"
+        );
+        assert_eq!(
+            error("containers.main.args.x=1").to_string(),
+            "--override-property `containers.main.args.x`: `x` is not an index into the list at `containers.main.args`"
+        );
+        let e = error("containers.main.args.3=1");
+        assert!(matches!(e, PropertyError::IndexOutOfRange { index: 3, len: 2, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "--override-property `containers.main.args.3`: index 3 is out of range (the list at `containers.main.args` has 2 items)"
+        );
+        assert_eq!(
+            error("metadata.name.x=1").to_string(),
+            "--override-property `metadata.name.x`: `metadata.name` is a string, not a map or list"
+        );
     }
 }
