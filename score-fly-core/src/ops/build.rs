@@ -234,11 +234,11 @@ pub fn native(
     if !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64")) {
         return Err(BuildError::HostCannotBuild { os: std::env::consts::OS, arch: std::env::consts::ARCH });
     }
-    let mtime = image::layer::source_date_epoch().map_err(|e| BuildError::SourceDateEpoch(e.to_string()))?;
+    let mtime = image::layer::source_date_epoch()?;
 
     // The base first: a wrong reference or a base that cannot be had fails in seconds,
     // not after a build of minutes.
-    let base_ref = BaseRef::parse(&package.base_image).map_err(|e| BuildError::BadBase(e.to_string()))?;
+    let base_ref = BaseRef::parse(&package.base_image).map_err(BuildError::BadBase)?;
     let cache = BlobCache::new(options.target_dir.join("score-fly").join("oci"));
     let started = Instant::now();
     let base = match &base_ref {
@@ -289,7 +289,7 @@ pub fn native(
         let credentials = fly_credentials(target)
             .ok_or_else(|| BuildError::NoToken { registry: target.registry_host.clone(), app: app.to_owned() })?;
         let destination = Reference::parse(&target.image_ref(app, &image.tag))
-            .map_err(|e| BuildError::ImageName { app: app.to_owned(), why: e.to_string() })?;
+            .map_err(|why| BuildError::ImageName { app: app.to_owned(), why })?;
         let registry = Registry::new(&destination, Some(credentials));
         let mount_from = match &base_ref {
             BaseRef::Registry(r) if r.host == destination.host => Some(r.repository.as_str()),

@@ -30,7 +30,7 @@ type Outputs = serde_json::Map<String, serde_json::Value>;
 pub enum ProvisionersError {
     /// `--timeout` is not a duration in range.
     #[error("{0} (limits::MAX_TIMEOUT)")]
-    Timeout(String),
+    Timeout(crate::fly::annotations::DurationInError),
     /// `--builtin` names no builtin.
     #[error("{0}")]
     UnknownBuiltin(String),

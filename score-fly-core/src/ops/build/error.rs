@@ -22,14 +22,14 @@ pub enum BuildError {
         arch: &'static str,
     },
     /// `SOURCE_DATE_EPOCH` is not a time.
-    #[error("{0}")]
-    SourceDateEpoch(String),
+    #[error(transparent)]
+    SourceDateEpoch(#[from] image::layer::SourceDateEpochError),
     /// A `build-env` entry cannot be used.
     #[error("failed to {0}")]
     BuildEnv(#[source] image::build_env::BuildEnvError),
     /// The base image reference cannot be read.
     #[error("base image: {0}")]
-    BadBase(String),
+    BadBase(#[source] image::BaseRefError),
     /// Pulling the base, checking the binary, assembling, writing or pushing the image.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -105,7 +105,8 @@ pub enum BuildError {
         /// The app.
         app: String,
         /// What is wrong.
-        why: String,
+        #[source]
+        why: image::reference::ReferenceError,
     },
     /// `--output-oci` with several packages.
     #[error(
@@ -191,7 +192,7 @@ mod tests {
     fn kinds_follow_whose_fault_it_is() {
         let invalid = [
             BuildError::HostCannotBuild { os: "macos", arch: "aarch64" },
-            BuildError::BadBase("x".into()),
+            BuildError::BadBase(image::BaseRef::parse("oci:").expect_err("no path")),
             BuildError::NoToken { registry: "registry.fly.io".into(), app: "a".into() },
             BuildError::EmbeddedMismatch { path: "b".into() },
             BuildError::Image(ImageError::Local("no such layout".into())),
