@@ -41,7 +41,7 @@ pub enum BuildEnvError {
         /// Where it came from.
         origin: String,
         /// What is wrong (never the value).
-        why: String,
+        why: BadValue,
     },
     /// A value that looks like a secret.
     #[error(
@@ -55,6 +55,20 @@ pub enum BuildEnvError {
         /// Why it looks like one.
         why: &'static str,
     },
+}
+
+/// What is wrong with a `build-env` value (the message never shows the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadValue {
+    /// Longer than [`MAX_BUILD_ENV_BYTES`].
+    #[error("is longer than {MAX_BUILD_ENV_BYTES} bytes (limits::MAX_BUILD_ENV_BYTES)")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A line break or another control character (it would end the Dockerfile line).
+    #[error("holds a line break or another control character")]
+    ControlCharacter,
 }
 
 /// Parses `--build-env NAME=VALUE`.
@@ -76,12 +90,12 @@ pub fn check(name: &str, value: &str, origin: &str) -> Result<(), BuildEnvError>
     if !name_ok {
         return Err(BuildEnvError::BadName { name: crate::fly::config::comment_text(name), origin });
     }
-    let bad = |why: String| BuildEnvError::BadValue { name: name.to_owned(), origin: origin.clone(), why };
+    let bad = |why: BadValue| BuildEnvError::BadValue { name: name.to_owned(), origin: origin.clone(), why };
     if value.len() > MAX_BUILD_ENV_BYTES {
-        return Err(bad(format!("is longer than {MAX_BUILD_ENV_BYTES} bytes (limits::MAX_BUILD_ENV_BYTES)")));
+        return Err(bad(BadValue::TooLong { len: value.len() }));
     }
     if value.chars().any(char::is_control) {
-        return Err(bad("holds a line break or another control character".to_owned()));
+        return Err(bad(BadValue::ControlCharacter));
     }
     if let Some(why) = looks_secret(name, value) {
         return Err(BuildEnvError::LooksSecret { name: name.to_owned(), origin, why });
@@ -207,7 +221,21 @@ mod tests {
         assert!(matches!(check("1X", "v", "f"), Err(BuildEnvError::BadName { .. })));
         assert!(matches!(check("X-Y", "v", "f"), Err(BuildEnvError::BadName { .. })));
         assert!(matches!(check("X", "a\nRUN evil", "f"), Err(BuildEnvError::BadValue { .. })));
-        assert!(matches!(check("X", &"a".repeat(MAX_BUILD_ENV_BYTES + 1), "f"), Err(BuildEnvError::BadValue { .. })));
+        let e = check("X", &"a".repeat(MAX_BUILD_ENV_BYTES + 1), "f").unwrap_err();
+        assert!(
+            matches!(&e, BuildEnvError::BadValue { why: BadValue::TooLong { len }, .. } if *len == MAX_BUILD_ENV_BYTES + 1),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "use build-env variable `X` from f: its value is longer than {MAX_BUILD_ENV_BYTES} bytes (limits::MAX_BUILD_ENV_BYTES)"
+            )
+        );
+        assert_eq!(
+            check("X", "a\tb", "--build-env").unwrap_err().to_string(),
+            "use build-env variable `X` from --build-env: its value holds a line break or another control character"
+        );
         assert_eq!(parse_assignment("A=b=c").unwrap(), ("A".to_owned(), "b=c".to_owned()));
         assert!(parse_assignment("A").is_err());
         let settings = BTreeMap::from([("A".to_owned(), "1".to_owned()), ("B".to_owned(), "2".to_owned())]);

@@ -26,31 +26,52 @@ impl fmt::Display for Version {
     }
 }
 
-fn parse_elf(bytes: &[u8]) -> Result<ElfFile64<'_, Endianness>, String> {
-    ElfFile64::<Endianness>::parse(bytes).map_err(|e| format!("not a 64-bit ELF file ({e})"))
+/// Why a file is not an x86-64 ELF file score-fly can read (for [`required`], [`provided`]
+/// and [`super::libs::elf_info`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ElfError {
+    /// Not a 64-bit ELF file at all.
+    #[error("not a 64-bit ELF file ({0})")]
+    NotElf64(object::read::Error),
+    /// An ELF file for another machine.
+    #[error("it is not an x86-64 binary")]
+    NotX86_64 {
+        /// Its `e_machine`.
+        machine: u16,
+    },
+    /// A section the loader reads is broken (the ELF parser's message).
+    #[error(transparent)]
+    Malformed(#[from] object::read::Error),
+}
+
+pub(super) fn parse_elf(bytes: &[u8]) -> Result<ElfFile64<'_, Endianness>, ElfError> {
+    ElfFile64::<Endianness>::parse(bytes).map_err(ElfError::NotElf64)
+}
+
+/// Fails unless `file` is for x86-64.
+pub(super) fn x86_64(file: &ElfFile64<'_, Endianness>) -> Result<(), ElfError> {
+    let machine = file.elf_header().e_machine(file.endian());
+    if machine == elf::EM_X86_64 { Ok(()) } else { Err(ElfError::NotX86_64 { machine }) }
 }
 
 /// The newest glibc version a binary needs, `None` if it needs none (static, or no libc).
-pub fn required(binary: &[u8]) -> Result<Option<Version>, String> {
+pub fn required(binary: &[u8]) -> Result<Option<Version>, ElfError> {
     let file = parse_elf(binary)?;
     let endian = file.endian();
-    let header = file.elf_header();
-    if header.e_machine(endian) != elf::EM_X86_64 {
-        return Err("it is not an x86-64 binary".to_owned());
-    }
+    x86_64(&file)?;
     let sections = file.elf_section_table();
-    let Some((mut needs, link)) = sections.gnu_verneed(endian, binary).map_err(|e| e.to_string())? else {
+    let Some((mut needs, link)) = sections.gnu_verneed(endian, binary)? else {
         return Ok(None);
     };
-    let strings = sections.strings(endian, binary, link).map_err(|e| e.to_string())?;
+    let strings = sections.strings(endian, binary, link)?;
     let mut newest = None;
-    while let Some((need, mut aux)) = needs.next().map_err(|e| e.to_string())? {
-        let file_name = need.file(endian, strings).map_err(|e| e.to_string())?;
+    while let Some((need, mut aux)) = needs.next()? {
+        let file_name = need.file(endian, strings)?;
         if !file_name.starts_with(b"libc.so") {
             continue;
         }
-        while let Some(entry) = aux.next().map_err(|e| e.to_string())? {
-            if let Some(v) = Version::parse(entry.name(endian, strings).map_err(|e| e.to_string())?) {
+        while let Some(entry) = aux.next()? {
+            if let Some(v) = Version::parse(entry.name(endian, strings)?) {
                 newest = newest.max(Some(v));
             }
         }
@@ -59,18 +80,18 @@ pub fn required(binary: &[u8]) -> Result<Option<Version>, String> {
 }
 
 /// The newest glibc version a `libc.so.6` defines.
-pub fn provided(libc: &[u8]) -> Result<Option<Version>, String> {
+pub fn provided(libc: &[u8]) -> Result<Option<Version>, ElfError> {
     let file = parse_elf(libc)?;
     let endian = file.endian();
     let sections = file.elf_section_table();
-    let Some((mut defs, link)) = sections.gnu_verdef(endian, libc).map_err(|e| e.to_string())? else {
+    let Some((mut defs, link)) = sections.gnu_verdef(endian, libc)? else {
         return Ok(None);
     };
-    let strings = sections.strings(endian, libc, link).map_err(|e| e.to_string())?;
+    let strings = sections.strings(endian, libc, link)?;
     let mut newest = None;
-    while let Some((_, mut aux)) = defs.next().map_err(|e| e.to_string())? {
-        while let Some(entry) = aux.next().map_err(|e| e.to_string())? {
-            if let Some(v) = Version::parse(entry.name(endian, strings).map_err(|e| e.to_string())?) {
+    while let Some((_, mut aux)) = defs.next()? {
+        while let Some(entry) = aux.next()? {
+            if let Some(v) = Version::parse(entry.name(endian, strings)?) {
                 newest = newest.max(Some(v));
             }
         }
@@ -93,5 +114,19 @@ mod tests {
         assert!(required(b"not elf").is_err());
         assert_eq!(Version::parse(b"GLIBC_2.34"), Some(Version(vec![2, 34])));
         assert!(Version(vec![2, 9]) < Version(vec![2, 34]));
+    }
+
+    #[test]
+    fn elf_errors_say_what_the_file_is() {
+        let e = required(b"not elf").unwrap_err();
+        assert!(matches!(e, ElfError::NotElf64(_)), "{e:?}");
+        assert!(e.to_string().starts_with("not a 64-bit ELF file ("), "{e}");
+        // This test binary, its e_machine (bytes 18..20, little-endian) set to aarch64.
+        let mut other = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        other[18..20].copy_from_slice(&elf::EM_AARCH64.to_le_bytes());
+        let e = required(&other).unwrap_err();
+        assert_eq!(e, ElfError::NotX86_64 { machine: elf::EM_AARCH64 });
+        assert_eq!(e.to_string(), "it is not an x86-64 binary");
+        assert_eq!(super::super::libs::elf_info(&other).unwrap_err(), e);
     }
 }

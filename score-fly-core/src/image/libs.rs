@@ -19,8 +19,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Read as _;
 
-use object::read::elf::{Dyn as _, ElfFile64, FileHeader as _, ProgramHeader as _};
-use object::{Endianness, elf};
+use object::elf;
+use object::read::elf::{Dyn as _, ProgramHeader as _};
 use serde::{Deserialize, Serialize};
 
 use super::glibc;
@@ -52,12 +52,10 @@ pub struct ElfInfo {
 }
 
 /// Reads an x86-64 ELF file's loader needs; an error for anything else.
-pub fn elf_info(bytes: &[u8]) -> Result<ElfInfo, String> {
-    let file = ElfFile64::<Endianness>::parse(bytes).map_err(|e| format!("not a 64-bit ELF file ({e})"))?;
+pub fn elf_info(bytes: &[u8]) -> Result<ElfInfo, glibc::ElfError> {
+    let file = glibc::parse_elf(bytes)?;
     let endian = file.endian();
-    if file.elf_header().e_machine(endian) != elf::EM_X86_64 {
-        return Err("it is not an x86-64 binary".to_owned());
-    }
+    glibc::x86_64(&file)?;
     let mut info = ElfInfo::default();
     for header in file.elf_program_headers() {
         if let Ok(Some(interp)) = header.interpreter(endian, bytes) {
@@ -65,14 +63,14 @@ pub fn elf_info(bytes: &[u8]) -> Result<ElfInfo, String> {
         }
     }
     let sections = file.elf_section_table();
-    if let Some((entries, link)) = sections.dynamic(endian, bytes).map_err(|e| e.to_string())? {
-        let strings = sections.strings(endian, bytes, link).map_err(|e| e.to_string())?;
+    if let Some((entries, link)) = sections.dynamic(endian, bytes)? {
+        let strings = sections.strings(endian, bytes, link)?;
         for entry in entries {
             let Some(tag) = entry.tag32(endian) else { continue };
             if !matches!(tag, elf::DT_NEEDED | elf::DT_RPATH | elf::DT_RUNPATH) {
                 continue;
             }
-            let text = String::from_utf8_lossy(entry.string(endian, strings).map_err(|e| e.to_string())?).into_owned();
+            let text = String::from_utf8_lossy(entry.string(endian, strings)?).into_owned();
             match tag {
                 elf::DT_NEEDED => info.needed.push(text),
                 elf::DT_RPATH => info.rpath.extend(text.split(':').filter(|p| !p.is_empty()).map(str::to_owned)),
@@ -107,6 +105,16 @@ pub struct BaseIndex {
     pub nodes: BTreeMap<String, Node>,
 }
 
+/// A base image layer that cannot be read as a gzip-compressed tar file.
+#[derive(Debug, thiserror::Error)]
+#[error("layer {layer} of the base image is not a tar.gz: {source}")]
+pub struct LayerError {
+    /// Which layer (1 is the lowest).
+    pub layer: usize,
+    /// What reading it answered.
+    pub source: std::io::Error,
+}
+
 /// What one layer entry is, for [`BaseIndex::from_layers`].
 enum Seen {
     Folder,
@@ -116,13 +124,13 @@ enum Seen {
 
 impl BaseIndex {
     /// Applies gzip-compressed tar layers in order (base first), whiteouts included.
-    pub fn from_layers<'a>(layers: impl IntoIterator<Item = &'a [u8]>) -> Result<BaseIndex, String> {
+    pub fn from_layers<'a>(layers: impl IntoIterator<Item = &'a [u8]>) -> Result<BaseIndex, LayerError> {
         // Every path seen (folders and other files too, so whiteouts and opaque folders
         // remove exactly what lower layers put there), with the layer that put it there.
         let mut all: BTreeMap<String, (usize, Seen)> = BTreeMap::new();
         for (number, layer) in layers.into_iter().enumerate() {
             let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(layer));
-            let broken = |e: std::io::Error| format!("layer {} of the base image is not a tar.gz: {e}", number + 1);
+            let broken = |source: std::io::Error| LayerError { layer: number + 1, source };
             for entry in archive.entries().map_err(broken)? {
                 let mut entry = entry.map_err(broken)?;
                 let path = clean(&entry.path().map_err(broken)?.to_string_lossy());
@@ -492,6 +500,14 @@ pub fn check(binary: &ElfInfo, path: &str, index: &BaseIndex, env: &[String]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layer_errors_name_the_layer() {
+        let good = layer(&[("etc", Ok(None))]);
+        let e = BaseIndex::from_layers([good.as_slice(), b"not gzip".as_slice()]).unwrap_err();
+        assert_eq!(e.layer, 2);
+        assert!(e.to_string().starts_with("layer 2 of the base image is not a tar.gz: "), "{e}");
+    }
 
     /// What a test layer entry is: `Ok(Some(bytes))` a file, `Ok(None)` a folder,
     /// `Err(target)` a link.

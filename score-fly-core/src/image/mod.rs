@@ -86,8 +86,8 @@ pub enum ImageError {
         report: libs::Report,
     },
     /// A base image on disk (`oci:`/`oci-archive:`) that cannot be used.
-    #[error("{0}")]
-    Local(String),
+    #[error(transparent)]
+    Local(#[from] local::LocalError),
     /// `--output-oci` names a folder that is not an OCI image layout.
     #[error(
         "--output-oci {dir}: {why}; choose a new or empty folder, or an OCI image layout (a folder with `oci-layout` and `index.json`) to add the image to"
@@ -96,11 +96,127 @@ pub enum ImageError {
         /// The folder.
         dir: String,
         /// What is wrong with it.
-        why: String,
+        why: NotALayoutWhy,
     },
-    /// Anything else.
-    #[error("{0}")]
-    Invalid(String),
+    /// The binary is not an x86-64 ELF file score-fly can read.
+    #[error("{binary}: {source}")]
+    Binary {
+        /// The binary, as named in messages.
+        binary: String,
+        /// What is wrong with it.
+        source: glibc::ElfError,
+    },
+    /// A layer of the base image cannot be read.
+    #[error("{base}: {source}")]
+    BaseLayer {
+        /// The base image.
+        base: String,
+        /// Which layer, and why.
+        source: libs::LayerError,
+    },
+    /// The base image's `libc.so.6` defines no `GLIBC_` versions.
+    #[error("the libc.so.6 of {base} defines no versions")]
+    NoGlibcVersions {
+        /// The base image.
+        base: String,
+    },
+    /// A document of a registry's base image that is not what its media type says.
+    #[error("the {document} of {reference} is not valid: {source}")]
+    BadDocument {
+        /// `image index`, `manifest` or `config`.
+        document: &'static str,
+        /// The base image.
+        reference: String,
+        /// The JSON parser's error.
+        source: serde_json::Error,
+    },
+    /// A registry's image index without a linux/amd64 image.
+    #[error("{reference} has no linux/amd64 image")]
+    NoAmd64 {
+        /// The base image.
+        reference: String,
+    },
+    /// A base image whose config names another architecture.
+    #[error("{reference} is not an amd64 image")]
+    NotAmd64 {
+        /// The base image.
+        reference: String,
+        /// The architecture its config names.
+        architecture: String,
+    },
+    /// The base image's blobs, just pulled, cannot be read back from the cache.
+    #[error("the blobs of {reference} vanished from the cache")]
+    Vanished {
+        /// The base image.
+        reference: String,
+    },
+    /// A base layer is not in the cache.
+    #[error("layer {digest} is not cached")]
+    LayerNotCached {
+        /// The layer's digest.
+        digest: String,
+    },
+    /// A blob of the image is neither built nor cached.
+    #[error("blob {digest} is missing")]
+    MissingBlob {
+        /// The blob's digest.
+        digest: String,
+    },
+    /// A digest that is not `sha256:` and 64 lowercase hex digits.
+    #[error("`{digest}` is not a sha256 digest")]
+    NotADigest {
+        /// The digest.
+        digest: String,
+    },
+    /// The layer with the binary cannot be built.
+    #[error("cannot build the app layer: {0}")]
+    AppLayer(#[source] std::io::Error),
+    /// No thread to push a blob (a process or memory limit).
+    #[error("cannot start a thread to push blob {digest}: {source}")]
+    PushThread {
+        /// The blob's digest.
+        digest: String,
+        /// What spawning answered.
+        source: std::io::Error,
+    },
+    /// A blob push panicked.
+    #[error("a blob push stopped unexpectedly (a bug in score-fly)")]
+    PushPanicked,
+}
+
+/// Why `--output-oci` names a folder that cannot take an image.
+#[derive(Debug, thiserror::Error)]
+pub enum NotALayoutWhy {
+    /// Its metadata cannot be read.
+    #[error("cannot read it ({0})")]
+    Unreadable(#[source] std::io::Error),
+    /// A file, not a folder.
+    #[error("it is not a folder")]
+    NotAFolder,
+    /// It cannot be listed.
+    #[error("cannot list it ({0})")]
+    Unlistable(#[source] std::io::Error),
+    /// `oci-layout` or `index.json` cannot be read (a link, too large...).
+    #[error(transparent)]
+    Read(#[from] FsError),
+    /// Files, but no `oci-layout`.
+    #[error("it is not empty and holds no `oci-layout` file, so it is not an OCI image layout")]
+    NoLayoutFile,
+    /// A layout version other than 1.x (`None`: no `imageLayoutVersion` string).
+    #[error("its `oci-layout` names layout version {version:?}; score-fly writes 1.0.0")]
+    Version {
+        /// `imageLayoutVersion`.
+        version: Option<String>,
+    },
+    /// `oci-layout` but no `index.json`.
+    #[error("it has an `oci-layout` file but no `index.json`")]
+    NoIndex,
+    /// `index.json` is not JSON.
+    #[error("its `index.json` is not JSON ({0})")]
+    IndexNotJson(#[source] serde_json::Error),
+    /// `index.json` without a `manifests` list.
+    #[error("its `index.json` lists no `manifests`")]
+    NoManifests,
 }
 
 /// Known libraries: the base images that have them, and how to stop needing them. The
@@ -335,18 +451,24 @@ pub fn pull_base(
     }
     let (media_type, mut bytes) = registry.get_manifest(&reference.repository, reference.target())?;
     if media_type == oci::INDEX || media_type == oci::DOCKER_LIST {
-        let index: oci::Index = serde_json::from_slice(&bytes)
-            .map_err(|e| ImageError::Invalid(format!("the image index of {reference} is not valid: {e}")))?;
+        let index: oci::Index = serde_json::from_slice(&bytes).map_err(|source| ImageError::BadDocument {
+            document: "image index",
+            reference: reference.to_string(),
+            source,
+        })?;
         let chosen = index
             .manifests
             .iter()
             .find(|m| m.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == "amd64"))
-            .ok_or_else(|| ImageError::Invalid(format!("{reference} has no linux/amd64 image")))?;
+            .ok_or_else(|| ImageError::NoAmd64 { reference: reference.to_string() })?;
         bytes = registry.get_manifest(&reference.repository, &chosen.digest)?.1;
     }
     let manifest_digest = oci::digest(&bytes);
-    let manifest: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| ImageError::Invalid(format!("the manifest of {reference} is not valid: {e}")))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|source| ImageError::BadDocument {
+        document: "manifest",
+        reference: reference.to_string(),
+        source,
+    })?;
     cache.put(&manifest_digest, &bytes)?;
     for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
         if cache.get(&blob.digest).is_none() {
@@ -358,7 +480,7 @@ pub fn pull_base(
         fsutil::write_atomic(&pin_path, manifest_digest.as_bytes(), None)?;
     }
     from_cache(&reference.to_string(), &manifest_digest, cache)?
-        .ok_or_else(|| ImageError::Invalid(format!("the blobs of {reference} vanished from the cache")))
+        .ok_or_else(|| ImageError::Vanished { reference: reference.to_string() })
 }
 
 fn from_cache(reference: &str, digest: &str, cache: &BlobCache) -> Result<Option<BaseImage>, ImageError> {
@@ -373,10 +495,13 @@ fn from_cache(reference: &str, digest: &str, cache: &BlobCache) -> Result<Option
         return Ok(None);
     }
     let Some(config_bytes) = cache.get(&manifest.config.digest) else { return Ok(None) };
-    let config: ImageConfig = serde_json::from_slice(&config_bytes)
-        .map_err(|e| ImageError::Invalid(format!("the config of {reference} is not valid: {e}")))?;
-    if config.get("architecture").and_then(|a| a.as_str()).is_some_and(|a| a != "amd64") {
-        return Err(ImageError::Invalid(format!("{reference} is not an amd64 image")));
+    let config: ImageConfig = serde_json::from_slice(&config_bytes).map_err(|source| ImageError::BadDocument {
+        document: "config",
+        reference: reference.to_owned(),
+        source,
+    })?;
+    if let Some(architecture) = config.get("architecture").and_then(|a| a.as_str()).filter(|a| *a != "amd64") {
+        return Err(ImageError::NotAmd64 { reference: reference.to_owned(), architecture: architecture.to_owned() });
     }
     let layers = manifest
         .layers
@@ -400,10 +525,10 @@ pub fn base_index(base: &BaseImage, cache: &BlobCache) -> Result<libs::BaseIndex
     let layers: Vec<Vec<u8>> = base
         .layers
         .iter()
-        .map(|d| cache.get(&d.digest).ok_or_else(|| ImageError::Invalid(format!("layer {} is not cached", d.digest))))
+        .map(|d| cache.get(&d.digest).ok_or_else(|| ImageError::LayerNotCached { digest: d.digest.clone() }))
         .collect::<Result<_, _>>()?;
     let index = libs::BaseIndex::from_layers(layers.iter().map(Vec::as_slice))
-        .map_err(|e| ImageError::Invalid(format!("{}: {e}", base.name)))?;
+        .map_err(|source| ImageError::BaseLayer { base: base.name.clone(), source })?;
     cache.set_index_of(&base.manifest_digest, &index);
     Ok(index)
 }
@@ -419,7 +544,8 @@ fn glibc_against(
     base: &BaseImage,
     index: &libs::BaseIndex,
 ) -> Result<(), ImageError> {
-    let Some(required) = glibc::required(binary).map_err(|e| ImageError::Invalid(format!("{binary_name}: {e}")))?
+    let Some(required) =
+        glibc::required(binary).map_err(|source| ImageError::Binary { binary: binary_name.to_owned(), source })?
     else {
         return Ok(());
     };
@@ -427,8 +553,7 @@ fn glibc_against(
     let Some(provided) = index.glibc() else {
         return Err(ImageError::NoGlibc { binary: binary_name.to_owned(), required, base: base_name });
     };
-    let provided =
-        provided.ok_or_else(|| ImageError::Invalid(format!("the libc.so.6 of {base_name} defines no versions")))?;
+    let provided = provided.ok_or_else(|| ImageError::NoGlibcVersions { base: base_name.clone() })?;
     if required > provided {
         return Err(ImageError::Glibc { binary: binary_name.to_owned(), required, provided, base: base_name });
     }
@@ -448,7 +573,7 @@ pub fn check_binary(
 ) -> Result<(), ImageError> {
     let index = base_index(base, cache)?;
     glibc_against(binary, shown, base, &index)?;
-    let info = libs::elf_info(binary).map_err(|e| ImageError::Invalid(format!("{shown}: {e}")))?;
+    let info = libs::elf_info(binary).map_err(|source| ImageError::Binary { binary: shown.to_owned(), source })?;
     let env: Vec<String> = base
         .config
         .get("config")
@@ -521,7 +646,7 @@ pub fn assemble(spec: &ImageSpec<'_>, base: &BaseImage) -> Result<Image, ImageEr
     let path = format!("{APP_DIR}/{}", spec.binary_name);
     let app_layer =
         layer::build(&[layer::Entry { path: path.clone(), mode: 0o755, bytes: spec.binary.to_vec() }], spec.mtime)
-            .map_err(|e| ImageError::Invalid(format!("cannot build the app layer: {e}")))?;
+            .map_err(ImageError::AppLayer)?;
     let mut config = base.config.clone();
     let created = rfc3339(spec.mtime);
     config.insert("created".to_owned(), created.clone().into());
@@ -599,18 +724,18 @@ pub struct LayoutReport {
 /// Checks, before anything is built, that `dir` can take an image: it does not exist, is an
 /// empty folder, or is an OCI image layout (`oci-layout` and `index.json`).
 pub fn check_layout_dir(dir: &Path) -> Result<(), ImageError> {
-    let not = |why: String| ImageError::NotALayout { dir: dir.display().to_string(), why };
+    let not = |why: NotALayoutWhy| ImageError::NotALayout { dir: dir.display().to_string(), why };
     // The folder itself is used as given (a link to a folder is followed, as for every
     // output the user names); nothing inside it is.
     let meta = match std::fs::metadata(dir) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(not(format!("cannot read it ({e})"))),
+        Err(e) => return Err(not(NotALayoutWhy::Unreadable(e))),
     };
     if !meta.is_dir() {
-        return Err(not("it is not a folder".to_owned()));
+        return Err(not(NotALayoutWhy::NotAFolder));
     }
-    let mut entries = std::fs::read_dir(dir).map_err(|e| not(format!("cannot list it ({e})")))?.peekable();
+    let mut entries = std::fs::read_dir(dir).map_err(|e| not(NotALayoutWhy::Unlistable(e)))?.peekable();
     if entries.peek().is_none() {
         return Ok(());
     }
@@ -620,30 +745,30 @@ pub fn check_layout_dir(dir: &Path) -> Result<(), ImageError> {
 /// The existing layout's `index.json` (as JSON, unknown fields kept), `None` if `dir` holds
 /// no layout yet (missing or empty). A folder with other files is an error.
 fn read_index(dir: &Path) -> Result<Option<serde_json::Value>, ImageError> {
-    let not = |why: String| ImageError::NotALayout { dir: dir.display().to_string(), why };
+    let not = |why: NotALayoutWhy| ImageError::NotALayout { dir: dir.display().to_string(), why };
     let Ok(mut entries) = std::fs::read_dir(dir) else { return Ok(None) };
     if entries.next().is_none() {
         return Ok(None);
     }
     let read = |name: &str| {
-        fsutil::read_inside(dir, Path::new(name), crate::limits::MAX_DOCUMENT_BYTES).map_err(|e| not(e.to_string()))
+        fsutil::read_inside(dir, Path::new(name), crate::limits::MAX_DOCUMENT_BYTES)
+            .map_err(|e| not(NotALayoutWhy::Read(e)))
     };
     let Some(layout) = read("oci-layout")? else {
-        return Err(not("it is not empty and holds no `oci-layout` file, so it is not an OCI image layout".to_owned()));
+        return Err(not(NotALayoutWhy::NoLayoutFile));
     };
     let version = serde_json::from_slice::<serde_json::Value>(&layout)
         .ok()
         .and_then(|v| v.get("imageLayoutVersion")?.as_str().map(str::to_owned));
     if !version.as_deref().is_some_and(|v| v.starts_with("1.")) {
-        return Err(not(format!("its `oci-layout` names layout version {version:?}; score-fly writes 1.0.0")));
+        return Err(not(NotALayoutWhy::Version { version }));
     }
     let Some(index) = read("index.json")? else {
-        return Err(not("it has an `oci-layout` file but no `index.json`".to_owned()));
+        return Err(not(NotALayoutWhy::NoIndex));
     };
-    let index: serde_json::Value =
-        serde_json::from_slice(&index).map_err(|e| not(format!("its `index.json` is not JSON ({e})")))?;
+    let index: serde_json::Value = serde_json::from_slice(&index).map_err(|e| not(NotALayoutWhy::IndexNotJson(e)))?;
     if !index.get("manifests").is_some_and(serde_json::Value::is_array) {
-        return Err(not("its `index.json` lists no `manifests`".to_owned()));
+        return Err(not(NotALayoutWhy::NoManifests));
     }
     Ok(Some(index))
 }
@@ -687,7 +812,7 @@ pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> 
     let blob_path = |digest: &str| {
         blob_hex(digest)
             .map(|hex| Path::new("blobs").join("sha256").join(hex))
-            .ok_or_else(|| ImageError::Invalid(format!("`{digest}` is not a sha256 digest")))
+            .ok_or_else(|| ImageError::NotADigest { digest: digest.to_owned() })
     };
     // A blob already in the layout with the right content is not written again.
     let present = |digest: &str| -> Result<bool, ImageError> {
@@ -703,8 +828,7 @@ pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> 
         if !written.insert(d.digest.clone()) || present(&d.digest)? {
             continue;
         }
-        let bytes =
-            image.blob(&d.digest, cache).ok_or_else(|| ImageError::Invalid(format!("blob {} is missing", d.digest)))?;
+        let bytes = image.blob(&d.digest, cache).ok_or_else(|| ImageError::MissingBlob { digest: d.digest.clone() })?;
         writes.push(fsutil::PendingWrite::inside(dir, blob_path(&d.digest)?, bytes));
     }
     if written.insert(image.digest.clone()) && !present(&image.digest)? {
@@ -844,7 +968,7 @@ pub fn push(
                     }
                     let bytes = image
                         .blob(&d.digest, cache)
-                        .ok_or_else(|| ImageError::Invalid(format!("blob {} is missing", d.digest)))?;
+                        .ok_or_else(|| ImageError::MissingBlob { digest: d.digest.clone() })?;
                     send(PushEvent::Uploading { digest: d.digest.clone(), size: d.size });
                     registry.push_blob(repository, &d.digest, &bytes, session, &mut |sent| {
                         send(PushEvent::Progress { digest: d.digest.clone(), sent });
@@ -856,23 +980,14 @@ pub fn push(
                 // push with a message, never the whole process with a panic.
                 std::thread::Builder::new()
                     .spawn_scoped(scope, push)
-                    .map_err(|e| ImageError::Invalid(format!("cannot start a thread to push blob {digest}: {e}")))
+                    .map_err(|source| ImageError::PushThread { digest, source })
             })
             .collect();
         drop(tx);
         for event in rx {
             events(event);
         }
-        workers
-            .into_iter()
-            .map(|w| {
-                w.and_then(|w| {
-                    w.join().unwrap_or_else(|_| {
-                        Err(ImageError::Invalid("a blob push stopped unexpectedly (a bug in score-fly)".to_owned()))
-                    })
-                })
-            })
-            .collect()
+        workers.into_iter().map(|w| w.and_then(|w| w.join().unwrap_or(Err(ImageError::PushPanicked)))).collect()
     });
     let mut report = PushReport::default();
     for outcome in outcomes {
@@ -956,5 +1071,102 @@ mod tests {
             e.to_string(),
             "`Debian` is not an image reference: repository names hold lowercase letters, digits and `._-` between `/`"
         );
+    }
+
+    #[test]
+    fn output_folder_errors_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let e = check_layout_dir(&file).unwrap_err();
+        assert!(matches!(&e, ImageError::NotALayout { why: NotALayoutWhy::NotAFolder, .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "--output-oci {}: it is not a folder; choose a new or empty folder, or an OCI image layout (a folder with `oci-layout` and `index.json`) to add the image to",
+                file.display()
+            )
+        );
+        let full = dir.path().join("full");
+        std::fs::create_dir(&full).unwrap();
+        std::fs::write(full.join("notes.txt"), b"x").unwrap();
+        let e = check_layout_dir(&full).unwrap_err();
+        assert!(
+            matches!(&e, ImageError::NotALayout { why: NotALayoutWhy::NoLayoutFile, dir } if *dir == full.display().to_string()),
+            "{e:?}"
+        );
+        std::fs::write(full.join("oci-layout"), br#"{"imageLayoutVersion": "2.0"}"#).unwrap();
+        let e = check_layout_dir(&full).unwrap_err();
+        assert!(
+            matches!(&e, ImageError::NotALayout { why: NotALayoutWhy::Version { version: Some(v) }, .. } if v == "2.0"),
+            "{e:?}"
+        );
+        let cases: &[(NotALayoutWhy, &str)] = &[
+            (
+                NotALayoutWhy::NoLayoutFile,
+                "it is not empty and holds no `oci-layout` file, so it is not an OCI image layout",
+            ),
+            (
+                NotALayoutWhy::Version { version: Some("2.0".into()) },
+                "its `oci-layout` names layout version Some(\"2.0\"); score-fly writes 1.0.0",
+            ),
+            (NotALayoutWhy::NoIndex, "it has an `oci-layout` file but no `index.json`"),
+            (NotALayoutWhy::NoManifests, "its `index.json` lists no `manifests`"),
+            (NotALayoutWhy::Unlistable(std::io::Error::other("denied")), "cannot list it (denied)"),
+            (NotALayoutWhy::Unreadable(std::io::Error::other("denied")), "cannot read it (denied)"),
+        ];
+        for (why, text) in cases {
+            assert_eq!(why.to_string(), *text, "{why:?}");
+        }
+    }
+
+    #[test]
+    fn image_errors_read_as_before() {
+        let json = || serde_json::from_slice::<Manifest>(b"[").unwrap_err();
+        let shown = json().to_string();
+        let cases: Vec<(ImageError, String)> = vec![
+            (
+                ImageError::BadDocument { document: "image index", reference: "r/x:1".into(), source: json() },
+                format!("the image index of r/x:1 is not valid: {shown}"),
+            ),
+            (ImageError::NoAmd64 { reference: "r/x:1".into() }, "r/x:1 has no linux/amd64 image".into()),
+            (ImageError::Vanished { reference: "r/x:1".into() }, "the blobs of r/x:1 vanished from the cache".into()),
+            (ImageError::LayerNotCached { digest: "sha256:ab".into() }, "layer sha256:ab is not cached".into()),
+            (ImageError::MissingBlob { digest: "sha256:ab".into() }, "blob sha256:ab is missing".into()),
+            (ImageError::NotADigest { digest: "md5:x".into() }, "`md5:x` is not a sha256 digest".into()),
+            (ImageError::NoGlibcVersions { base: "b".into() }, "the libc.so.6 of b defines no versions".into()),
+            (
+                ImageError::Binary { binary: "target/app".into(), source: glibc::ElfError::NotX86_64 { machine: 183 } },
+                "target/app: it is not an x86-64 binary".into(),
+            ),
+            (ImageError::AppLayer(std::io::Error::other("disk full")), "cannot build the app layer: disk full".into()),
+            (
+                ImageError::PushThread { digest: "sha256:ab".into(), source: std::io::Error::other("no threads") },
+                "cannot start a thread to push blob sha256:ab: no threads".into(),
+            ),
+            (ImageError::PushPanicked, "a blob push stopped unexpectedly (a bug in score-fly)".into()),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_base_of_another_architecture_is_named_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BlobCache::new(dir.path());
+        let config = br#"{"architecture": "arm64", "os": "linux"}"#;
+        cache.put(&oci::digest(config), config).unwrap();
+        let manifest = serde_json::json!({"schemaVersion": 2, "config": {
+            "mediaType": oci::CONFIG, "digest": oci::digest(config), "size": config.len()
+        }, "layers": []});
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        cache.put(&oci::digest(&bytes), &bytes).unwrap();
+        let e = from_cache("r/x:1", &oci::digest(&bytes), &cache).unwrap_err();
+        assert!(
+            matches!(&e, ImageError::NotAmd64 { reference, architecture } if reference == "r/x:1" && architecture == "arm64"),
+            "{e:?}"
+        );
+        assert_eq!(e.to_string(), "r/x:1 is not an amd64 image");
     }
 }

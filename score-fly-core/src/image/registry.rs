@@ -39,14 +39,14 @@ pub struct Credentials {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
     /// The registry refused the credentials (or needs some).
-    #[error("{host} refused {what}: {detail}")]
+    #[error("{host} refused {what}: {why}")]
     Unauthorized {
         /// Registry host.
         host: String,
         /// What was attempted.
         what: String,
-        /// What to do.
-        detail: String,
+        /// Why, and what to do.
+        why: AuthProblem,
     },
     /// The registry could not be reached.
     #[error("cannot reach {host} to {what} after {attempts} attempts: {detail}")]
@@ -57,19 +57,156 @@ pub enum RegistryError {
         what: String,
         /// Attempts made.
         attempts: u32,
-        /// The last error.
+        /// The last error's text (the HTTP client's error is not `Clone`).
         detail: String,
     },
     /// Any other failure.
-    #[error("failed to {what} on {host}: {detail}")]
+    #[error("failed to {what} on {host}: {problem}")]
     Failed {
         /// Registry host.
         host: String,
         /// What was attempted.
         what: String,
-        /// Why.
+        /// What went wrong (text the registry sent is redacted).
+        problem: RegistryProblem,
+    },
+}
+
+/// Why a registry refused the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthProblem {
+    /// 401 or 403 with credentials.
+    #[error(
+        "the credentials were rejected (user `{username}`); check the token (for Fly: FLY_API_TOKEN or FLY_ACCESS_TOKEN, e.g. from `fly tokens create deploy`)"
+    )]
+    Rejected {
+        /// The user name sent.
+        username: String,
+    },
+    /// A challenge, and no credentials to answer it.
+    #[error("it needs credentials and none were given")]
+    NoCredentials,
+    /// The Bearer token service refused.
+    #[error("its token service answered {status}")]
+    TokenService {
+        /// Its HTTP status.
+        status: u16,
+    },
+}
+
+/// Which request of an exchange answered an unexpected status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Step {
+    /// The one request of the exchange.
+    #[error("it")]
+    Request,
+    /// The `POST` opening an upload session.
+    #[error("starting the upload")]
+    StartUpload,
+    /// The one `PUT` of a blob that fits a chunk.
+    #[error("the upload")]
+    Upload,
+    /// A `PATCH` of a chunk (`first`..=`last` bytes).
+    #[error("sending bytes {first}-{last}")]
+    Chunk {
+        /// Offset of the first byte.
+        first: usize,
+        /// Offset of the last byte.
+        last: usize,
+    },
+    /// The closing `PUT` of a chunked upload.
+    #[error("finishing the upload")]
+    FinishUpload,
+}
+
+/// What went wrong talking to a registry. Text that came from the registry or its token
+/// service is redacted of the credentials' secret before it is stored here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryProblem {
+    /// A Bearer challenge without `realm`.
+    #[error("its Bearer challenge names no realm: {challenge}")]
+    NoRealm {
+        /// The `WWW-Authenticate` header.
+        challenge: String,
+    },
+    /// A challenge other than Basic or Bearer.
+    #[error("unsupported authentication challenge `{challenge}`")]
+    UnsupportedChallenge {
+        /// The `WWW-Authenticate` header.
+        challenge: String,
+    },
+    /// The token service could not be asked.
+    #[error("token request failed: {detail}")]
+    TokenRequest {
+        /// The HTTP client's error text.
         detail: String,
     },
+    /// The token service answered something else than JSON.
+    #[error("its token service answered something else than JSON: {detail}")]
+    TokenNotJson {
+        /// The HTTP client's error text.
+        detail: String,
+    },
+    /// The token service's JSON holds no `token` or `access_token`.
+    #[error("its token service answered no token")]
+    NoToken,
+    /// A manifest asked for by digest whose bytes have another digest.
+    #[error("the manifest does not match its digest")]
+    ManifestDigest,
+    /// A blob whose bytes have another digest.
+    #[error("the blob does not match its digest")]
+    BlobDigest,
+    /// 404 for a manifest.
+    #[error("no such image (check the name and the tag)")]
+    NoSuchImage,
+    /// An upload session opened without a `Location`.
+    #[error("no upload location")]
+    NoUploadLocation,
+    /// An unexpected status.
+    #[error("{step} answered {status}{}", quoted(.body.as_ref()))]
+    Answered {
+        /// Which request.
+        step: Step,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body (at most 300 characters, trimmed; `None` when empty or
+        /// not read).
+        body: Option<String>,
+    },
+}
+
+impl RegistryProblem {
+    /// An unexpected status, with the start of the body the registry sent.
+    fn answered(step: Step, status: u16, body: &[u8]) -> RegistryProblem {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        let body = (!text.is_empty()).then(|| text.chars().take(300).collect());
+        RegistryProblem::Answered { step, status, body }
+    }
+
+    /// The same problem, the text it holds passed through `redact`.
+    fn redacted(self, redact: impl Fn(&str) -> String) -> RegistryProblem {
+        match self {
+            RegistryProblem::NoRealm { challenge } => RegistryProblem::NoRealm { challenge: redact(&challenge) },
+            RegistryProblem::UnsupportedChallenge { challenge } => {
+                RegistryProblem::UnsupportedChallenge { challenge: redact(&challenge) }
+            }
+            RegistryProblem::TokenRequest { detail } => RegistryProblem::TokenRequest { detail: redact(&detail) },
+            RegistryProblem::TokenNotJson { detail } => RegistryProblem::TokenNotJson { detail: redact(&detail) },
+            RegistryProblem::Answered { step, status, body } => {
+                RegistryProblem::Answered { step, status, body: body.map(|b| redact(&b)) }
+            }
+            other @ (RegistryProblem::NoToken
+            | RegistryProblem::ManifestDigest
+            | RegistryProblem::BlobDigest
+            | RegistryProblem::NoSuchImage
+            | RegistryProblem::NoUploadLocation) => other,
+        }
+    }
+}
+
+fn quoted(body: Option<&String>) -> String {
+    body.map_or_else(String::new, |b| format!(": {b}"))
 }
 
 /// Why one HTTP exchange with a registry failed (before any status was read).
@@ -135,16 +272,18 @@ impl Registry {
         self
     }
 
-    /// A failure; the detail (which may quote what the registry answered) never shows the
-    /// password or token of the credentials, in any form the redactor knows.
-    fn fail(&self, what: &str, detail: impl Into<String>) -> RegistryError {
-        let mut detail = detail.into();
-        if let Some(credentials) = &self.credentials {
-            let redactor = crate::secret::Redactor::default();
-            redactor.add_token(credentials.password.expose());
-            detail = redactor.redact(&detail);
-        }
-        RegistryError::Failed { host: self.host.clone(), what: what.to_owned(), detail }
+    /// A failure; the problem's text (which may quote what the registry answered) never
+    /// shows the password or token of the credentials, in any form the redactor knows.
+    fn fail(&self, what: &str, problem: RegistryProblem) -> RegistryError {
+        let problem = match &self.credentials {
+            Some(credentials) => {
+                let redactor = crate::secret::Redactor::default();
+                redactor.add_token(credentials.password.expose());
+                problem.redacted(|text| redactor.redact(text))
+            }
+            None => problem,
+        };
+        RegistryError::Failed { host: self.host.clone(), what: what.to_owned(), problem }
     }
 
     fn url(&self, path_or_url: &str) -> String {
@@ -181,12 +320,9 @@ impl Registry {
                     return Err(RegistryError::Unauthorized {
                         host: self.host.clone(),
                         what: what.to_owned(),
-                        detail: match &self.credentials {
-                            Some(c) => format!(
-                                "the credentials were rejected (user `{}`); check the token (for Fly: FLY_API_TOKEN or FLY_ACCESS_TOKEN, e.g. from `fly tokens create deploy`)",
-                                c.username
-                            ),
-                            None => "it needs credentials and none were given".to_owned(),
+                        why: match &self.credentials {
+                            Some(c) => AuthProblem::Rejected { username: c.username.clone() },
+                            None => AuthProblem::NoCredentials,
                         },
                     });
                 }
@@ -259,7 +395,7 @@ impl Registry {
             return basic.ok_or_else(|| RegistryError::Unauthorized {
                 host: self.host.clone(),
                 what: what.to_owned(),
-                detail: "it needs credentials and none were given".to_owned(),
+                why: AuthProblem::NoCredentials,
             });
         }
         if lower.starts_with("bearer") {
@@ -268,7 +404,7 @@ impl Registry {
                 .iter()
                 .find(|(k, _)| k == "realm")
                 .map(|(_, v)| v.clone())
-                .ok_or_else(|| self.fail(what, format!("its Bearer challenge names no realm: {challenge}")))?;
+                .ok_or_else(|| self.fail(what, RegistryProblem::NoRealm { challenge: challenge.to_owned() }))?;
             let query: Vec<String> = params
                 .iter()
                 .filter(|(k, _)| k == "service" || k == "scope")
@@ -279,26 +415,27 @@ impl Registry {
             if let Some(b) = &basic {
                 request = request.header("Authorization", b);
             }
-            let mut response = request.call().map_err(|e| self.fail(what, format!("token request failed: {e}")))?;
+            let mut response =
+                request.call().map_err(|e| self.fail(what, RegistryProblem::TokenRequest { detail: e.to_string() }))?;
             if !response.status().is_success() {
                 return Err(RegistryError::Unauthorized {
                     host: self.host.clone(),
                     what: what.to_owned(),
-                    detail: format!("its token service answered {}", response.status().as_u16()),
+                    why: AuthProblem::TokenService { status: response.status().as_u16() },
                 });
             }
             let body: serde_json::Value = response
                 .body_mut()
                 .read_json()
-                .map_err(|e| self.fail(what, format!("its token service answered something else than JSON: {e}")))?;
+                .map_err(|e| self.fail(what, RegistryProblem::TokenNotJson { detail: e.to_string() }))?;
             let token = body
                 .get("token")
                 .or_else(|| body.get("access_token"))
                 .and_then(|t| t.as_str())
-                .ok_or_else(|| self.fail(what, "its token service answered no token"))?;
+                .ok_or_else(|| self.fail(what, RegistryProblem::NoToken))?;
             return Ok(format!("Bearer {token}"));
         }
-        Err(self.fail(what, format!("unsupported authentication challenge `{challenge}`")))
+        Err(self.fail(what, RegistryProblem::UnsupportedChallenge { challenge: challenge.to_owned() }))
     }
 
     /// A manifest or index: (media type, bytes, digest).
@@ -318,12 +455,12 @@ impl Registry {
                     .trim()
                     .to_owned();
                 if target.starts_with("sha256:") && oci::digest(&reply.body) != target {
-                    return Err(self.fail(&what, "the manifest does not match its digest"));
+                    return Err(self.fail(&what, RegistryProblem::ManifestDigest));
                 }
                 Ok((media_type, reply.body))
             }
-            404 => Err(self.fail(&what, "no such image (check the name and the tag)")),
-            status => Err(self.fail(&what, format!("it answered {status}{}", quote(&reply.body)))),
+            404 => Err(self.fail(&what, RegistryProblem::NoSuchImage)),
+            status => Err(self.fail(&what, RegistryProblem::answered(Step::Request, status, &reply.body))),
         }
     }
 
@@ -332,10 +469,10 @@ impl Registry {
         let what = format!("download blob {digest} of {repository}");
         let reply = self.request(&what, "GET", &format!("/v2/{repository}/blobs/{digest}"), &[], None)?;
         if reply.status != 200 {
-            return Err(self.fail(&what, format!("it answered {}{}", reply.status, quote(&reply.body))));
+            return Err(self.fail(&what, RegistryProblem::answered(Step::Request, reply.status, &reply.body)));
         }
         if oci::digest(&reply.body) != digest {
-            return Err(self.fail(&what, "the blob does not match its digest"));
+            return Err(self.fail(&what, RegistryProblem::BlobDigest));
         }
         Ok(reply.body)
     }
@@ -347,7 +484,7 @@ impl Registry {
         match reply.status {
             200 => Ok(true),
             404 => Ok(false),
-            status => Err(self.fail(&what, format!("it answered {status}"))),
+            status => Err(self.fail(&what, RegistryProblem::Answered { step: Step::Request, status, body: None })),
         }
     }
 
@@ -392,11 +529,9 @@ impl Registry {
                 Some(&[]),
             )?;
             if start.status != 202 {
-                return Err(
-                    self.fail(&what, format!("starting the upload answered {}{}", start.status, quote(&start.body)))
-                );
+                return Err(self.fail(&what, RegistryProblem::answered(Step::StartUpload, start.status, &start.body)));
             }
-            start.header("location").ok_or_else(|| self.fail(&what, "no upload location"))?.to_owned()
+            start.header("location").ok_or_else(|| self.fail(&what, RegistryProblem::NoUploadLocation))?.to_owned()
         };
         if bytes.len() <= CHUNK {
             // Monolithic: the whole blob with the closing PUT.
@@ -409,7 +544,7 @@ impl Registry {
                 Some(bytes),
             )?;
             if reply.status != 201 {
-                return Err(self.fail(&what, format!("the upload answered {}{}", reply.status, quote(&reply.body))));
+                return Err(self.fail(&what, RegistryProblem::answered(Step::Upload, reply.status, &reply.body)));
             }
             progress(bytes.len() as u64);
             return Ok(());
@@ -431,7 +566,7 @@ impl Registry {
             if reply.status != 202 {
                 return Err(self.fail(
                     &what,
-                    format!("sending bytes {sent}-{end} answered {}{}", reply.status, quote(&reply.body)),
+                    RegistryProblem::answered(Step::Chunk { first: sent, last: end }, reply.status, &reply.body),
                 ));
             }
             location = reply.header("location").unwrap_or(&location).to_owned();
@@ -447,9 +582,7 @@ impl Registry {
             Some(&[]),
         )?;
         if reply.status != 201 {
-            return Err(
-                self.fail(&what, format!("finishing the upload answered {}{}", reply.status, quote(&reply.body)))
-            );
+            return Err(self.fail(&what, RegistryProblem::answered(Step::FinishUpload, reply.status, &reply.body)));
         }
         Ok(())
     }
@@ -471,20 +604,9 @@ impl Registry {
             Some(bytes),
         )?;
         if reply.status != 201 {
-            return Err(self.fail(&what, format!("it answered {}{}", reply.status, quote(&reply.body))));
+            return Err(self.fail(&what, RegistryProblem::answered(Step::Request, reply.status, &reply.body)));
         }
         Ok(oci::digest(bytes))
-    }
-}
-
-fn quote(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        String::new()
-    } else {
-        let cut: String = text.chars().take(300).collect();
-        format!(": {cut}")
     }
 }
 
@@ -533,8 +655,72 @@ mod tests {
         let reference = Reference::parse("registry.fly.io/demo:v1").unwrap();
         let credentials = Credentials { username: "x".into(), password: Secret::new("FlyV1 fm2_registry-token") };
         let registry = Registry::new(&reference, Some(credentials));
-        let e = registry.fail("pushing", "it answered 400: {\"error\":\"bad token \\\"fm2_registry-token\\\"\"}");
+        let body = b"  {\"error\":\"bad token \\\"fm2_registry-token\\\"\"}\n";
+        let e = registry.fail("push", RegistryProblem::answered(Step::Request, 400, body));
         assert_eq!(e.to_string().matches("********").count(), 1, "{e}");
         assert!(!e.to_string().contains("fm2_registry-token"), "{e}");
+        let RegistryError::Failed { problem: RegistryProblem::Answered { step, status, body: Some(body) }, .. } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!((*step, *status), (Step::Request, 400));
+        assert!(body.starts_with("{\"error\":\"bad token ") && !body.contains("fm2_"), "{body}");
+    }
+
+    #[test]
+    fn errors_read_as_before() {
+        let failed = |problem| RegistryError::Failed {
+            host: "registry.fly.io".into(),
+            what: "upload blob sha256:ab to demo".into(),
+            problem,
+        };
+        let cases = [
+            (
+                failed(RegistryProblem::answered(Step::Chunk { first: 0, last: 9 }, 500, b" oops ")),
+                "failed to upload blob sha256:ab to demo on registry.fly.io: sending bytes 0-9 answered 500: oops",
+            ),
+            (
+                failed(RegistryProblem::answered(Step::StartUpload, 400, b"")),
+                "failed to upload blob sha256:ab to demo on registry.fly.io: starting the upload answered 400",
+            ),
+            (
+                failed(RegistryProblem::answered(Step::FinishUpload, 400, b"x")),
+                "failed to upload blob sha256:ab to demo on registry.fly.io: finishing the upload answered 400: x",
+            ),
+            (
+                failed(RegistryProblem::UnsupportedChallenge { challenge: "Digest x".into() }),
+                "failed to upload blob sha256:ab to demo on registry.fly.io: unsupported authentication challenge `Digest x`",
+            ),
+            (
+                failed(RegistryProblem::NoSuchImage),
+                "failed to upload blob sha256:ab to demo on registry.fly.io: no such image (check the name and the tag)",
+            ),
+            (
+                RegistryError::Unauthorized {
+                    host: "registry.fly.io".into(),
+                    what: "push".into(),
+                    why: AuthProblem::Rejected { username: "x".into() },
+                },
+                "registry.fly.io refused push: the credentials were rejected (user `x`); check the token (for Fly: FLY_API_TOKEN or FLY_ACCESS_TOKEN, e.g. from `fly tokens create deploy`)",
+            ),
+            (
+                RegistryError::Unauthorized {
+                    host: "h".into(),
+                    what: "pull".into(),
+                    why: AuthProblem::TokenService { status: 403 },
+                },
+                "h refused pull: its token service answered 403",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text, "{e:?}");
+        }
+        let long = "é".repeat(400);
+        let RegistryProblem::Answered { body: Some(body), .. } =
+            RegistryProblem::answered(Step::Upload, 502, long.as_bytes())
+        else {
+            panic!("no body")
+        };
+        assert_eq!(body.chars().count(), 300);
     }
 }

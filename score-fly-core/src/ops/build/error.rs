@@ -195,8 +195,11 @@ mod tests {
             BuildError::BadBase(image::BaseRef::parse("oci:").expect_err("no path")),
             BuildError::NoToken { registry: "registry.fly.io".into(), app: "a".into() },
             BuildError::EmbeddedMismatch { path: "b".into() },
-            BuildError::Image(ImageError::Local("no such layout".into())),
-            BuildError::Image(ImageError::NotALayout { dir: "d".into(), why: "w".into() }),
+            BuildError::Image(ImageError::Local(image::local::LocalError {
+                base: "oci:x".into(),
+                problem: image::local::LocalProblem::NoAmd64,
+            })),
+            BuildError::Image(ImageError::NotALayout { dir: "d".into(), why: image::NotALayoutWhy::NotAFolder }),
         ];
         for e in invalid {
             assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
@@ -205,7 +208,7 @@ mod tests {
             BuildError::CargoFailed { package: "p".into(), binary: "b".into() },
             BuildError::NoExecutable { package: "p".into(), binary: "b".into() },
             BuildError::EmbeddedMissing { path: "b".into() },
-            BuildError::Image(ImageError::Invalid("the manifest is not valid".into())),
+            BuildError::Image(ImageError::LayerNotCached { digest: "sha256:0".into() }),
         ];
         for e in failed {
             assert_eq!(e.kind(), ErrorKind::Failed, "{e}");
