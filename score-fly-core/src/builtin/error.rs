@@ -41,9 +41,7 @@ pub enum BuiltinError {
         region: String,
     },
     /// The app a resource needs belongs to another organisation.
-    #[error(
-        "the Fly app name `{app}` (needed by `{uid}`) belongs to another organisation; choose another app prefix"
-    )]
+    #[error("the Fly app name `{app}` (needed by `{uid}`) belongs to another organisation; choose another app prefix")]
     AppTakenElsewhere {
         /// The app.
         app: String,
@@ -341,9 +339,7 @@ pub enum BuiltinError {
         uid: String,
     },
     /// The cluster has no machine.
-    #[error(
-        "the Postgres cluster {cluster} has no machine to run SQL on; check it with `fly status -a {cluster}`"
-    )]
+    #[error("the Postgres cluster {cluster} has no machine to run SQL on; check it with `fly status -a {cluster}`")]
     NoMachine {
         /// The cluster.
         cluster: String,

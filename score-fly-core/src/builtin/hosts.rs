@@ -71,8 +71,7 @@ pub(super) fn provision_route(call: &Call<'_>) -> Result<Response, BuiltinError>
 pub(super) fn provision_service_port(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let uid = || call.request.resource_uid.clone();
     let known = || call.env.ports.keys().cloned().collect::<Vec<_>>();
-    let target =
-        call.param("workload").ok_or_else(|| BuiltinError::NoTargetWorkload { uid: uid(), known: known() })?;
+    let target = call.param("workload").ok_or_else(|| BuiltinError::NoTargetWorkload { uid: uid(), known: known() })?;
     let Some(ports) = call.env.ports.get(&target) else {
         return Err(BuiltinError::NotAWorkload { uid: uid(), target, known: known() });
     };

@@ -344,15 +344,11 @@ impl Call<'_> {
         for (name, value) in &self.env.vars {
             command = command.env(name, value.expose());
         }
-        command
-            .env_remove("FLY_APP")
-            .redact(self.cx.redactor)
-            .mask_credentials()
-            .run(&mut |line| {
-                if !line.trim().is_empty() && show(line) {
-                    self.say(line);
-                }
-            })
+        command.env_remove("FLY_APP").redact(self.cx.redactor).mask_credentials().run(&mut |line| {
+            if !line.trim().is_empty() && show(line) {
+                self.say(line);
+            }
+        })
     }
 
     /// The Machines API client of [`FlyEnv::target`] (`FLY_FLAPS_BASE_URL` and the token from
@@ -367,10 +363,9 @@ impl Call<'_> {
         let _one_at_a_time = creating();
         match api.app(app)? {
             AppLookup::Exists { .. } => Ok(()),
-            AppLookup::TakenElsewhere => Err(BuiltinError::AppTakenElsewhere {
-                app: app.to_owned(),
-                uid: self.request.resource_uid.clone(),
-            }),
+            AppLookup::TakenElsewhere => {
+                Err(BuiltinError::AppTakenElsewhere { app: app.to_owned(), uid: self.request.resource_uid.clone() })
+            }
             AppLookup::Missing => {
                 let org = self.env.org();
                 self.say(&format!("creating app {app} (org {org})"));
@@ -566,9 +561,7 @@ pub fn random_password() -> Result<String, BuiltinError> {
 pub fn random_bytes(n: usize) -> Result<Vec<u8>, BuiltinError> {
     use std::io::Read as _;
     let mut bytes = vec![0; n];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(BuiltinError::Random)?;
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(BuiltinError::Random)?;
     Ok(bytes)
 }
 

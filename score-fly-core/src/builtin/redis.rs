@@ -80,8 +80,10 @@ fn create(call: &Call<'_>, name: &str, status_error: FlyctlError) -> Result<Stri
     }
     // Not in what `create` printed (another flyctl version?): ask again.
     let out = call.fly(&["redis", "status", name])?;
-    find_url(&out.stdout)
-        .ok_or_else(|| BuiltinError::RedisCreatedNoUrl { name: name.to_owned(), uid: call.request.resource_uid.clone() })
+    find_url(&out.stdout).ok_or_else(|| BuiltinError::RedisCreatedNoUrl {
+        name: name.to_owned(),
+        uid: call.request.resource_uid.clone(),
+    })
 }
 
 /// `redis` deprovision.

@@ -41,11 +41,7 @@ pub(super) fn provision(call: &Call<'_>) -> Result<Response, BuiltinError> {
     };
     let api = call.api()?;
     call.ensure_app(&api, &app)?;
-    let existing: Vec<_> = api
-        .volumes(&app)?
-        .into_iter()
-        .filter(|v| v.name == name && !is_gone(&v.state))
-        .collect();
+    let existing: Vec<_> = api.volumes(&app)?.into_iter().filter(|v| v.name == name && !is_gone(&v.state)).collect();
     if let Some(first) = existing.first() {
         call.say(&format!(
             "using the existing volume {name} of {app} ({})",
@@ -87,11 +83,7 @@ pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, BuiltinEr
         call.say(&format!("app {app} does not exist; no volume {name} to destroy"));
         return Ok(None);
     }
-    let volumes: Vec<_> = api
-        .volumes(&app)?
-        .into_iter()
-        .filter(|v| v.name == name && !is_gone(&v.state))
-        .collect();
+    let volumes: Vec<_> = api.volumes(&app)?.into_iter().filter(|v| v.name == name && !is_gone(&v.state)).collect();
     if volumes.is_empty() {
         call.say(&format!("{app} has no volume {name}; nothing to destroy"));
     }
@@ -119,11 +111,7 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
         Ok(n) if known => n,
         _ => return Err(SizeError::NotASize { text: text.to_owned() }),
     };
-    if (1..=MAX_SIZE_GB).contains(&size) {
-        Ok(size)
-    } else {
-        Err(SizeError::OutOfRange { size, max: MAX_SIZE_GB })
-    }
+    if (1..=MAX_SIZE_GB).contains(&size) { Ok(size) } else { Err(SizeError::OutOfRange { size, max: MAX_SIZE_GB }) }
 }
 
 #[cfg(test)]

@@ -190,8 +190,7 @@ pub(super) fn call(
         use std::os::unix::process::CommandExt as _;
         command.process_group(0);
     }
-    let mut child =
-        command.spawn().map_err(|source| CmdError::Spawn { binary: def.binary.clone(), source })?;
+    let mut child = command.spawn().map_err(|source| CmdError::Spawn { binary: def.binary.clone(), source })?;
     // The helpers are detached: a process the provisioner leaves behind may hold the pipes
     // open for ever, and must not hold this call with them.
     let (out_rx, err_rx) = match start_helpers(&mut child, body) {
@@ -411,7 +410,9 @@ mod tests {
     #[test]
     fn stdout_past_the_limit_stops_the_provisioner() {
         let e = call_script("cat > /dev/null\nexec cat /dev/zero\n", 0).unwrap_err();
-        assert!(matches!(&e, CmdError::TooBig { provisioner, limit, .. } if provisioner == "p" && *limit == limits::MAX_RESPONSE_BYTES));
+        assert!(
+            matches!(&e, CmdError::TooBig { provisioner, limit, .. } if provisioner == "p" && *limit == limits::MAX_RESPONSE_BYTES)
+        );
         let e = e.to_string();
         assert!(e.starts_with("`./prov.sh` (provisioner `p`) printed more than 8388608 bytes on stdout"), "{e}");
     }

@@ -145,7 +145,7 @@ pub enum CheckError {
         /// The provisioner's id.
         id: String,
         /// Which field, and why.
-        source: DurationInError,
+        source: Box<DurationInError>,
     },
     /// Too many retries.
     #[error("provisioner `{id}`: `http.retries` {retries} must be from 0 to {max} (limits::MAX_RETRIES)")]
@@ -355,7 +355,7 @@ impl ProvisionerDef {
         for (field, value) in durations {
             if let Some(v) = value {
                 parse_duration_in(v, &format!("`{field}`"), TIMEOUT_RANGE)
-                    .map_err(|source| CheckError::Timeout { id: id(), source })?;
+                    .map_err(|source| CheckError::Timeout { id: id(), source: Box::new(source) })?;
             }
         }
         if let Some(retries) = self.http.as_ref().and_then(|h| h.retries)

@@ -566,7 +566,9 @@ pub enum ResourceError {
         limit: usize,
     },
     /// Its provisioner answered with a field nested too deep to be recorded.
-    #[error("its provisioner answered with `{field}` nested deeper than {limit} levels (limits::MAX_DEPTH); flatten it")]
+    #[error(
+        "its provisioner answered with `{field}` nested deeper than {limit} levels (limits::MAX_DEPTH); flatten it"
+    )]
     ResponseDepth {
         /// `state`, `values`, `secrets` or `shared`.
         field: &'static str,
@@ -718,7 +720,7 @@ fn execute_with(
                 }
                 match prepare(i, planned, defs, workloads, state) {
                     Err(message) => {
-                        finished += 1 + fail(i, message, plan, &dependents, &mut report, events);
+                        finished += 1 + fail(i, &message, plan, &dependents, &mut report, events);
                     }
                     Ok(job) => {
                         let def = &defs[planned.provisioner].def;
@@ -760,7 +762,7 @@ fn execute_with(
             let planned = &plan.resources[index];
             match (job, result) {
                 (Some(_), Ok(Some(response))) if let Err(message) = check_depth(&response) => {
-                    finished += fail(index, message, plan, &dependents, &mut report, events);
+                    finished += fail(index, &message, plan, &dependents, &mut report, events);
                 }
                 (Some(job), Ok(response)) => {
                     if let Some(r) = &response {
@@ -777,10 +779,10 @@ fn execute_with(
                     release(index, &dependents, &mut waiting, &mut ready);
                 }
                 (None, Ok(_)) => {
-                    finished += fail(index, ResourceError::Lost, plan, &dependents, &mut report, events);
+                    finished += fail(index, &ResourceError::Lost, plan, &dependents, &mut report, events);
                 }
                 (_, Err(message)) => {
-                    finished += fail(index, message, plan, &dependents, &mut report, events);
+                    finished += fail(index, &message, plan, &dependents, &mut report, events);
                 }
             }
         }
@@ -870,8 +872,8 @@ fn prepare(
     let outputs = outputs_for(&planned.context, workload, state);
     let metadata = workload.metadata_json();
     let context = Context { metadata: &metadata, resources: &outputs };
-    let params = expand_value(&serde_json::Value::Object(planned.params.clone()), &context)
-        .map_err(ResourceError::Params)?;
+    let params =
+        expand_value(&serde_json::Value::Object(planned.params.clone()), &context).map_err(ResourceError::Params)?;
     let serde_json::Value::Object(params) = params else { unreachable!("objects expand to objects") };
     // What is sent is recorded in the state, which must stay readable.
     for (field, value) in [("params", &params), ("metadata", &planned.metadata)] {
@@ -974,7 +976,7 @@ fn mark_pending(i: usize, plan: &Plan, dependents: &[Vec<usize>], report: &mut R
 /// Marks `i` failed and its dependents (transitively) skipped; returns how many were skipped.
 fn fail(
     i: usize,
-    error: ResourceError,
+    error: &ResourceError,
     plan: &Plan,
     dependents: &[Vec<usize>],
     report: &mut Report,
@@ -1519,7 +1521,9 @@ mod tests {
                     let i: usize = request.resource_uid.rsplit('r').next().unwrap().parse().unwrap();
                     let c = &cases[i];
                     let body = json!({"state": c.state, "values": c.values, "secrets": c.secrets, "shared": c.shared});
-                    super::super::super::protocol::parse_response(body.to_string().as_bytes())
+                    super::super::super::protocol::parse_response(body.to_string().as_bytes()).map_err(|e| {
+                        CallFailed::new(crate::provision::CallError::Builtin(Box::new(e)), &Redactor::default())
+                    })
                 };
                 let dir = tempfile::tempdir().unwrap();
                 let project = crate::state::Project::open(dir.path(), crate::state::LockWait { timeout: std::time::Duration::ZERO }, &mut |_| {}).unwrap();

@@ -82,8 +82,13 @@ pub trait Builtins: Sync {
     /// Calls builtin `name`. `Ok(None)` is an empty answer (a deprovision). The error is the
     /// implementation's own (the builtin Fly provisioners': `builtin::BuiltinError`; a name
     /// it does not have: [`NoBuiltin`]); [`call`] hides the run's secrets in its message.
-    fn call(&self, name: &str, mode: Mode, request: &Request, cx: &CallContext<'_>)
-    -> Result<Option<Response>, BuiltinFailure>;
+    fn call(
+        &self,
+        name: &str,
+        mode: Mode,
+        request: &Request,
+        cx: &CallContext<'_>,
+    ) -> Result<Option<Response>, BuiltinFailure>;
     /// Whether builtin `name` must be called on every run because its outputs depend on more
     /// than its inputs (params, metadata): its last outputs are never reused, and a dry run
     /// with [`ProvisionOptions::read_in_dry_run`] calls it (it must only read).
@@ -160,7 +165,7 @@ pub enum CallError {
 #[derive(thiserror::Error)]
 #[error("{message}")]
 pub struct CallFailed {
-    error: CallError,
+    error: Box<CallError>,
     message: String,
 }
 
@@ -168,7 +173,7 @@ impl CallFailed {
     /// `error`, its message redacted by `redactor`.
     pub fn new(error: CallError, redactor: &Redactor) -> CallFailed {
         let message = redactor.redact(&error.to_string());
-        CallFailed { error, message }
+        CallFailed { error: Box::new(error), message }
     }
 
     /// What failed (its message may show secrets: show this error instead).

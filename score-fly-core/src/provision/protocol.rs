@@ -234,8 +234,7 @@ pub fn parse_request(body: &[u8]) -> Result<Request, ProtocolError> {
     if body.len() > limits::MAX_RESPONSE_BYTES {
         return Err(ProtocolError::RequestTooBig { bytes: body.len(), limit: limits::MAX_RESPONSE_BYTES });
     }
-    let value =
-        read_bounded(body, |what, line, column| ProtocolError::RequestNotJson { what, line, column })?;
+    let value = read_bounded(body, |what, line, column| ProtocolError::RequestNotJson { what, line, column })?;
     // serde's messages may quote values: say what is wrong, not what was there.
     serde_json::from_value(value).map_err(|e| {
         let what = e.to_string();
