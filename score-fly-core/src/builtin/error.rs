@@ -431,3 +431,145 @@ fn known_workloads(known: &[String]) -> String {
 fn last_line(text: &str) -> &str {
     text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ports(list: &[(&str, u16)]) -> BTreeMap<String, u16> {
+        list.iter().map(|(name, port)| ((*name).to_owned(), *port)).collect()
+    }
+
+    fn failed(tail: &[&str]) -> FlyctlError {
+        FlyctlError::Failed {
+            command: "fly redis create -n x".into(),
+            how: "exited with status 1".into(),
+            tail: tail.iter().map(|l| (*l).to_owned()).collect(),
+        }
+    }
+
+    /// Each message, one per line, exactly as the builtins wrote it before they returned
+    /// typed errors (the CLI and e2e tests grep some of them).
+    #[test]
+    fn messages_are_the_builtins_words() {
+        let uid = || "redis.default#web.cache".to_owned();
+        let errors = [
+            BuiltinError::NoRegion { uid: uid() },
+            BuiltinError::BadRegion { region: "AMS".into() },
+            BuiltinError::AppTakenElsewhere { app: "demo-web".into(), uid: uid() },
+            BuiltinError::NoWorkload { uid: uid() },
+            BuiltinError::SharedByWorkloads { uid: uid(), workloads: vec!["web".into(), "api".into()] },
+            BuiltinError::NotBool { uid: uid(), param: "eviction" },
+            BuiltinError::NotPort { uid: uid(), param: "port", text: "http".into() },
+            BuiltinError::Unset { uid: uid(), missing: vec!["TOKEN".into()] },
+            BuiltinError::Unset { uid: uid(), missing: vec!["A".into(), "B".into()] },
+            BuiltinError::VolumeSize { uid: uid(), source: SizeError::OutOfRange { size: 501, max: 500 } },
+            BuiltinError::RouteNoHost { uid: uid(), own: "demo-web.fly.dev".into() },
+            BuiltinError::RouteNoPort { uid: uid() },
+            BuiltinError::RouteNotServicePort { uid: uid(), port: 81, workload: "web".into(), ports: ports(&[]) },
+            BuiltinError::RouteNotServicePort {
+                uid: uid(),
+                port: 81,
+                workload: "web".into(),
+                ports: ports(&[("web", 80), ("admin", 9000)]),
+            },
+            BuiltinError::RoutePath { uid: uid(), path: "x".into() },
+            BuiltinError::NoTargetWorkload { uid: uid(), known: Vec::new() },
+            BuiltinError::NotAWorkload { uid: uid(), target: "db".into(), known: vec!["api".into(), "web".into()] },
+            BuiltinError::NoTargetPort { uid: uid(), target: "api".into(), ports: ports(&[]) },
+            BuiltinError::NotAServicePort {
+                uid: uid(),
+                wanted: "grpc".into(),
+                target: "api".into(),
+                ports: ports(&[]),
+            },
+            BuiltinError::NotAServicePort {
+                uid: uid(),
+                wanted: "grpc".into(),
+                target: "api".into(),
+                ports: ports(&[("http", 80)]),
+            },
+            BuiltinError::RedisStatusNoUrl { name: "demo-redis".into(), uid: uid() },
+            BuiltinError::RedisCreatedNoUrl { name: "demo-redis".into(), uid: uid() },
+            BuiltinError::RedisUrl { name: "demo-redis".into(), uid: uid(), source: RedisUrlError::NoPassword },
+            BuiltinError::ClusterParam(AppNameError::Length { name: String::new() }),
+            BuiltinError::NoPrefixForCluster { uid: uid() },
+            BuiltinError::ClusterTakenElsewhere { cluster: "demo-pg".into(), uid: uid() },
+            BuiltinError::NoMachine { cluster: "demo-pg".into() },
+            BuiltinError::NoStartedMachine {
+                cluster: "demo-pg".into(),
+                machines: vec![("m1".into(), "stopped".into()), ("m2".into(), "created".into())],
+            },
+            BuiltinError::Psql { machine: "m1".into(), cluster: "demo-pg".into(), code: 3, stderr: String::new() },
+            BuiltinError::Psql { machine: "m1".into(), cluster: "demo-pg".into(), code: 1, stderr: "ERROR: x".into() },
+            BuiltinError::Unknown(NoBuiltin { name: "memcached".into(), known: vec!["redis", "s3"] }),
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let expected = format!(
+            "{}\n{}",
+            "`redis.default#web.cache` needs a Fly region to create it in: set the workload's primary region (--region, the `region` setting, or the `score-fly/primary-region` annotation), a `region` param, or FLY_REGION
+`AMS` is not a Fly region code (three lowercase letters, e.g. ams, iad)
+the Fly app name `demo-web` (needed by `redis.default#web.cache`) belongs to another organisation; choose another app prefix
+cannot tell which workload `redis.default#web.cache` belongs to
+`redis.default#web.cache` is declared by 2 workloads (web, api) but belongs to one Fly app; give each workload its own
+`redis.default#web.cache`: param `eviction` must be true or false
+`redis.default#web.cache`: param `port` must be a port number (1 to 65535), not `http`
+`redis.default#web.cache` reads this variable from the environment, and `TOKEN` is not set (or not UTF-8): set it where score-fly runs (e.g. as CI secrets)
+`redis.default#web.cache` reads these variables from the environment, and `A`, `B` are not set (or not UTF-8): set them where score-fly runs (e.g. as CI secrets)
+`redis.default#web.cache`: param `size`: 501 GB is not a Fly volume size (1 to 500 GB)
+`redis.default#web.cache` needs a `host` param: this workload's Fly host `demo-web.fly.dev` (e.g. `host: ${resources.dns.host}` with a `dns` resource)
+`redis.default#web.cache` needs a `port` param: the service port the route leads to
+route `redis.default#web.cache` leads to port 81, but workload `web` declares no service ports; add one under `service.ports`
+route `redis.default#web.cache` leads to port 81, which is not a service port of workload `web` (admin (9000), web (80))
+route `redis.default#web.cache`: param `path` must start with `/`, not `x`
+`redis.default#web.cache` needs a `workload` param: the workload whose port it reaches (workloads: none known)
+`redis.default#web.cache`: `db` is not a workload of this project (workloads: api, web)
+`redis.default#web.cache` needs a `port` param: the name of a service port of `api` (it has none)
+`redis.default#web.cache`: workload `api` declares no service ports; add one under its `service.ports`
+`redis.default#web.cache`: `grpc` is not a service port of workload `api` (http (80))",
+            "`fly redis status demo-redis` printed no redis:// URL for `redis.default#web.cache`; check the database with `fly redis status demo-redis`
+Redis database demo-redis was created for `redis.default#web.cache` but flyctl printed no redis:// URL; see `fly redis status demo-redis`
+the URL flyctl gave for Redis database demo-redis (`redis.default#web.cache`) has no password
+param `cluster`: ".to_owned() + &AppNameError::Length { name: String::new() }.to_string() + "
+`redis.default#web.cache`: the shared Postgres cluster is named after the project's app prefix, and this project has none; set one (`cargo score-fly init --app-prefix P`) or name an existing cluster with the `cluster` param
+the Fly app name `demo-pg` (the Postgres cluster of `redis.default#web.cache`) belongs to another organisation; choose another app prefix, or name a cluster of yours with the `cluster` param
+the Postgres cluster demo-pg has no machine to run SQL on; check it with `fly status -a demo-pg`
+no machine of the Postgres cluster demo-pg is started (m1 stopped, m2 created); start one with `fly machine start -a demo-pg` and run again
+psql in machine m1 of demo-pg failed (exit code 3): it printed nothing
+psql in machine m1 of demo-pg failed (exit code 1): ERROR: x
+there is no builtin provisioner `memcached` (builtins: redis, s3)"
+        );
+        assert_eq!(messages.join("\n"), expected);
+    }
+
+    #[test]
+    fn flyctl_failures_keep_what_flyctl_said() {
+        let e = BuiltinError::RedisCreate {
+            name: "demo-redis".into(),
+            create: Box::new(failed(&["Error: plan x not found"])),
+            status: Box::new(failed(&["some detail", "Error: Could not find Redis database", ""])),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`fly redis create -n x` exited with status 1:\n    Error: plan x not found\n(`fly redis status demo-redis` had failed before, so the database was taken to be missing: Error: Could not find Redis database)"
+        );
+        let e = BuiltinError::VolumeDestroy { source: failed(&[]) };
+        assert_eq!(
+            e.to_string(),
+            "`fly redis create -n x` exited with status 1 (it printed nothing)\n(a volume attached to a machine goes only after the machine: `fly machine destroy` it, or deprovision after removing the mount)"
+        );
+        assert!(std::error::Error::source(&e).is_some(), "flyctl's failure is the source");
+        let e: BuiltinError = FlyctlError::NotFound.into();
+        assert!(matches!(e, BuiltinError::Flyctl(FlyctlError::NotFound)));
+        assert_eq!(e.to_string(), FlyctlError::NotFound.to_string());
+    }
+
+    #[test]
+    fn variants_carry_the_facts() {
+        let e = BuiltinError::Unset { uid: "environment.default#web.env".into(), missing: vec!["A".into()] };
+        let BuiltinError::Unset { uid, missing } = &e else { unreachable!() };
+        assert_eq!((uid.as_str(), missing.as_slice()), ("environment.default#web.env", &["A".to_owned()][..]));
+        assert_eq!(describe_ports(&ports(&[])), "it has none");
+        assert_eq!(last_line("a\n  b  \n\n"), "b");
+    }
+}

@@ -417,3 +417,80 @@ mod tests {
         assert!(e.starts_with("`./prov.sh` (provisioner `p`) printed more than 8388608 bytes on stdout"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    fn io() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::NotFound)
+    }
+
+    #[test]
+    fn messages_name_the_program_and_quote_its_stderr() {
+        let binary = || "./p.sh".to_owned();
+        let errors = [
+            CmdError::Spawn { binary: binary(), source: io() },
+            CmdError::Threads { binary: binary(), source: io() },
+            CmdError::TooBig { binary: binary(), provisioner: "pg".into(), limit: 8 },
+            CmdError::TimedOut { timeout: Duration::from_secs(90) },
+            CmdError::Wait { binary: binary(), source: io() },
+            CmdError::ReadOutput { binary: binary(), source: io() },
+            CmdError::OutputNeverEnded { binary: binary() },
+            CmdError::Exited { binary: binary(), how: Exit::Status(3), tail: vec!["a".into(), "b".into()] },
+            CmdError::Exited { binary: binary(), how: Exit::Signal, tail: Vec::new() },
+            CmdError::NoResponse { binary: binary(), tail: Vec::new() },
+            CmdError::BadResponse { binary: binary(), source: ProtocolError::ResponseNotObject { found: "an array" } },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let not_found = io().to_string();
+        assert_eq!(
+            messages.join("\n"),
+            format!(
+                "cannot run `./p.sh`: {not_found} (check `cmd.binary`)
+cannot start a thread to talk to `./p.sh`: {not_found} (the system is short of threads or memory; try fewer jobs with -j)
+`./p.sh` (provisioner `pg`) printed more than 8 bytes on stdout (limits::MAX_RESPONSE_BYTES), so it was stopped; a response must be smaller: keep large data out of it
+timed out after 90s (set `cmd.timeout` to allow longer, at most 24h)
+cannot wait for `./p.sh`: {not_found}
+cannot read the output of `./p.sh`: {not_found}
+the output of `./p.sh` never ended (a process it started kept it open)
+`./p.sh` exited with status 3; the end of its stderr:
+    a
+    b
+`./p.sh` was killed by a signal (it wrote nothing on stderr)
+`./p.sh` printed no response on stdout (it wrote nothing on stderr)
+the output of `./p.sh` is not a provisioner response: it must be a JSON object {{state, values, secrets, shared}}, found an array"
+            )
+        );
+    }
+
+    #[test]
+    fn a_failing_program_is_a_typed_error_with_its_stderr() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("prov.sh");
+        std::fs::write(&script, "#!/bin/sh\necho 'Error: token hunter22' >&2\nexit 4\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "resource_uid": "t.default#w.r", "resource_type": "t", "resource_class": "default", "resource_id": "w.r"
+        }))
+        .unwrap();
+        let redactor = crate::provision::Redactor::default();
+        redactor.add(["hunter22"]);
+        let cx = CallContext {
+            uid: "t.default#w.r",
+            project_root: dir.path(),
+            redactor: &redactor,
+            events: &crate::provision::NoEvents,
+            builtins: &crate::provision::NoBuiltins,
+            declared_by: &[],
+        };
+        let def = CmdDef { binary: "./prov.sh".into(), args: Vec::new(), timeout: None };
+        let e = call(&def, "p", Mode::Provision, &request, Duration::from_secs(20), &cx).unwrap_err();
+        let CmdError::Exited { binary, how, tail } = &e else { panic!("{e}") };
+        assert_eq!(
+            (binary.as_str(), *how, tail.as_slice()),
+            ("./prov.sh", Exit::Status(4), &["Error: token ********".to_owned()][..])
+        );
+    }
+}

@@ -606,6 +606,55 @@ mod tests {
         }
     }
 
+    /// Each check's refusal, one per line, as `provisioners add` and file errors show it.
+    #[test]
+    fn check_errors_name_the_provisioner_and_field() {
+        let id = || "pg".to_owned();
+        let errors = [
+            CheckError::Id { id: "bad id".into() },
+            CheckError::NoType { id: id() },
+            CheckError::Kinds { id: id(), found: 2 },
+            CheckError::NoBuiltinName { id: id() },
+            CheckError::Retries { id: id(), retries: 99, max: 10 },
+            CheckError::StaticDepth { id: id(), field: "static.values", limit: 64 },
+            CheckError::NoBinary { id: id() },
+            CheckError::Url { id: id(), url: "ftp://x".into() },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            "provisioner id `bad id` may only hold letters, digits, `-`, `_` and `.`
+provisioner `pg`: `type` must not be empty
+provisioner `pg` needs exactly one of `cmd`, `http`, `static` or `builtin` (found 2)
+provisioner `pg`: `builtin` must name a builtin provisioner
+provisioner `pg`: `http.retries` 99 must be from 0 to 10 (limits::MAX_RETRIES)
+provisioner `pg`: `static.values` is nested deeper than 64 levels (limits::MAX_DEPTH); flatten it
+provisioner `pg`: `cmd.binary` must not be empty
+provisioner `pg`: `http.url` `ftp://x` must start with http:// or https://"
+        );
+        // In a file: the item and the check's error, typed.
+        let path = Path::new("x.provisioners.yaml");
+        let e =
+            parse_file(path, "- {id: ok, type: t, static: {}}\n- {id: x, type: t, cmd: {binary: a, timeout: 0s}}\n")
+                .unwrap_err();
+        let DefinitionError::Item { item: 2, source: CheckError::Timeout { id, source }, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(id, "x");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid provisioner file x.provisioners.yaml: item 2: provisioner `x`: {source} (limits::MAX_TIMEOUT)"
+            )
+        );
+        // With the URL's credentials masked.
+        let mut def = def("x", "t", None, None);
+        def.static_ = None;
+        def.http =
+            Some(HttpDef { url: "ftp://u:hunter22@h/".into(), timeout: None, connect_timeout: None, retries: None });
+        assert!(!def.check().unwrap_err().to_string().contains("hunter22"));
+    }
+
     #[test]
     fn timeouts_and_retries_are_checked_where_they_are_read() {
         let path = Path::new("x.provisioners.yaml");

@@ -1346,6 +1346,38 @@ mod tests {
         assert_eq!(state.resources.len(), 10);
     }
 
+    /// Why a resource failed, one per line, as the report and `generate` show it.
+    #[test]
+    fn resource_errors_are_the_report_lines() {
+        let errors = [
+            ResourceError::Panicked { provisioner: "pg".into(), message: "boom".into() },
+            ResourceError::Lost,
+            ResourceError::NoThread { why: "out of memory".into() },
+            ResourceError::InputDepth { field: "params", limit: 64 },
+            ResourceError::ResponseDepth { field: "shared", limit: 64 },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            "provisioner `pg` panicked: boom (this is a bug in score-fly: please report it)
+the thread calling its provisioner stopped before it answered (this is a bug in score-fly: please report it)
+no thread could be started to call its provisioner (out of memory); the system is short of threads or memory: try fewer jobs with -j
+its params are nested deeper than 64 levels (limits::MAX_DEPTH); flatten them
+its provisioner answered with `shared` nested deeper than 64 levels (limits::MAX_DEPTH); flatten it"
+        );
+        let e = DeprovisionError::Failed {
+            uid: "t.default#w.r".into(),
+            error: CallFailed::new(
+                super::super::CallError::Builtin(Box::new(super::super::no_builtin(&NoBuiltins, "x"))),
+                &Redactor::default(),
+            ),
+        };
+        assert_eq!(
+            e.to_string(),
+            "failed to deprovision `t.default#w.r`: there is no builtin provisioner `x` (this program has none)"
+        );
+    }
+
     #[test]
     fn every_ticket_answers_even_when_its_job_is_dropped() {
         let (done_tx, done_rx) = mpsc::channel();

@@ -312,3 +312,59 @@ mod tests {
         assert!(e.to_string().contains("answered 200 with an empty body"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn messages_show_the_masked_url() {
+        let url = || "https://p.example/x".to_owned();
+        let detail = || "connection refused".to_owned();
+        let errors = [
+            HttpError::TooLong { url: url(), limit: 8 },
+            HttpError::EmptyBody { method: "POST", url: url(), status: 200 },
+            HttpError::BadResponse {
+                method: "DELETE",
+                url: url(),
+                source: ProtocolError::UnknownResponseField { field: "outputs".into() },
+            },
+            HttpError::Status { method: "POST", url: url(), status: 404, body: String::new() },
+            HttpError::Status { method: "POST", url: url(), status: 400, body: "no [...]".into() },
+            HttpError::Connect { url: url(), detail: detail() },
+            HttpError::Connection { url: url(), detail: detail() },
+            HttpError::Timeout { url: url(), detail: "timeout: global".into() },
+            HttpError::Request { url: url(), detail: detail() },
+            HttpError::GaveUp { last: Box::new(HttpError::Connect { url: url(), detail: detail() }), attempts: 1 },
+            HttpError::GaveUp {
+                last: Box::new(HttpError::Status { method: "POST", url: url(), status: 503, body: String::new() }),
+                attempts: 4,
+            },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            "the answer of https://p.example/x is longer than a provisioner response may be (8 bytes, limits::MAX_RESPONSE_BYTES); keep large data out of responses
+POST https://p.example/x answered 200 with an empty body
+the answer of DELETE https://p.example/x is not a provisioner response: unknown field `outputs`, expected one of `state`, `values`, `secrets`, `shared`
+POST https://p.example/x answered 404
+POST https://p.example/x answered 400: no [...]
+cannot connect to https://p.example/x: connection refused
+connection to https://p.example/x failed: connection refused
+https://p.example/x did not answer in time (timeout: global); set `http.timeout` to allow longer
+request to https://p.example/x failed: connection refused
+cannot connect to https://p.example/x: connection refused (after 1 attempt)
+POST https://p.example/x answered 503 (after 4 attempts)"
+        );
+    }
+
+    #[test]
+    fn quoted_bodies_are_cut_and_redacted() {
+        let redactor = Redactor::default();
+        redactor.add(["hunter22"]);
+        assert_eq!(quote(b"  \n", &redactor), "");
+        assert_eq!(quote(b"bad hunter22\n", &redactor), "bad ********");
+        let long = "é".repeat(QUOTE_LIMIT);
+        assert!(quote(long.as_bytes(), &redactor).ends_with("é [...]"));
+    }
+}

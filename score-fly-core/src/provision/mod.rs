@@ -250,3 +250,40 @@ fn call_kind(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_builtins_are_named_with_those_there_are() {
+        assert_eq!(
+            no_builtin(&NoBuiltins, "redis").to_string(),
+            "there is no builtin provisioner `redis` (this program has none)"
+        );
+        let e = NoBuiltin { name: "memcached".into(), known: vec!["postgres", "redis"] };
+        assert_eq!(e.to_string(), "there is no builtin provisioner `memcached` (builtins: postgres, redis)");
+        assert_eq!(no_builtin(&NoBuiltins, "x"), NoBuiltin { name: "x".into(), known: Vec::new() });
+    }
+
+    /// A call's error is shown with the run's secrets hidden, whatever the error holds; the
+    /// error itself stays matchable, and neither `Debug` nor `source` shows it.
+    #[test]
+    fn call_failures_hide_the_run_secrets() {
+        let redactor = Redactor::default();
+        redactor.add(["hunter22"]);
+        let error = CallError::Http(HttpError::Status {
+            method: "POST",
+            url: "https://p.example/x".into(),
+            status: 400,
+            body: "password hunter22 rejected".into(),
+        });
+        let failed = CallFailed::new(error, &redactor);
+        assert_eq!(failed.to_string(), "POST https://p.example/x answered 400: password ******** rejected");
+        assert!(matches!(failed.error(), CallError::Http(HttpError::Status { status: 400, .. })));
+        assert!(!format!("{failed:?}").contains("hunter22"), "{failed:?}");
+        assert!(std::error::Error::source(&failed).is_none());
+        let builtin = CallError::Builtin(Box::new(no_builtin(&NoBuiltins, "redis")));
+        assert_eq!(builtin.to_string(), "there is no builtin provisioner `redis` (this program has none)");
+    }
+}

@@ -728,6 +728,57 @@ mod tests {
         }
     }
 
+    /// Each refusal, one per line: the variant the reader returns and its message.
+    #[test]
+    fn protocol_errors_say_what_is_wrong_without_quoting() {
+        let cases: [(&[u8], bool); 8] = [
+            (br#"{"values": "hunter2"}"#, false),
+            (br#"["hunter2"]"#, false),
+            (br#"{"x": 1}"#, false),
+            (br#"{"values": {"#, false),
+            (b"hunter2", true),
+            (br#"{"resource_type": "t", "resource_class": "c", "resource_id": "i"}"#, true),
+            (br#"{"resource_uid": 1, "resource_type": "t", "resource_class": "c", "resource_id": "i"}"#, true),
+            (br#"{"resource_uid": "u", "resource_type": "t", "resource_class": "c", "resource_id": "i", "state": [{}]}"#, true),
+        ];
+        let errors: Vec<ProtocolError> = cases
+            .iter()
+            .map(
+                |(body, request)| {
+                    if *request { parse_request(body).unwrap_err() } else { parse_response(body).unwrap_err() }
+                },
+            )
+            .collect();
+        assert_eq!(errors[0], ProtocolError::FieldNotObject { field: "values", found: "a string" });
+        assert_eq!(errors[5], ProtocolError::MissingRequestField { field: "resource_uid".into() });
+        let shape = "{resource_uid, resource_type, resource_class, resource_id, state, shared, resource_params, resource_metadata}";
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            format!(
+                "`values` must be a JSON object, found a string
+it must be a JSON object {{state, values, secrets, shared}}, found an array
+unknown field `x`, expected one of `state`, `values`, `secrets`, `shared`
+it is not valid JSON (12 bytes; unexpected end at line 1 column 12)
+it is not valid JSON (syntax error at line 1 column 1); expected {shape}
+missing field `resource_uid`; expected {shape}
+it is not a provisioner request; expected {shape}
+it is not a provisioner request; expected {shape}"
+            )
+        );
+        let big = vec![b' '; limits::MAX_RESPONSE_BYTES + 1];
+        assert_eq!(
+            parse_request(&big).unwrap_err().to_string(),
+            "it is 8388609 bytes, more than a provisioner message may be (8388608 bytes, limits::MAX_RESPONSE_BYTES)"
+        );
+        let mut big = big;
+        big[0] = b'{';
+        assert_eq!(
+            parse_response(&big).unwrap_err(),
+            ProtocolError::ResponseTooBig { bytes: limits::MAX_RESPONSE_BYTES + 1, limit: limits::MAX_RESPONSE_BYTES }
+        );
+    }
+
     #[test]
     fn requests_have_the_score_flyio_shape() {
         let r = Request {
