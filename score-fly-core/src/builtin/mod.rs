@@ -403,13 +403,7 @@ impl crate::provision::Builtins for FlyEnv {
         NAMES
     }
 
-    fn call(
-        &self,
-        name: &str,
-        mode: Mode,
-        request: &Request,
-        cx: &CallContext<'_>,
-    ) -> Result<Option<Response>, crate::provision::BuiltinFailure> {
+    fn call(&self, name: &str, mode: Mode, request: &Request, cx: &CallContext<'_>) -> crate::provision::BuiltinResult {
         Ok(call(name, mode, request, self, cx)?)
     }
 

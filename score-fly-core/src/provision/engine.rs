@@ -1081,13 +1081,7 @@ mod tests {
             &[]
         }
 
-        fn call(
-            &self,
-            name: &str,
-            _: Mode,
-            _: &Request,
-            _: &CallContext<'_>,
-        ) -> Result<Option<Response>, crate::provision::BuiltinFailure> {
+        fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> crate::provision::BuiltinResult {
             Err(Box::new(crate::provision::no_builtin(self, name)))
         }
 

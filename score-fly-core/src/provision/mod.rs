@@ -82,13 +82,7 @@ pub trait Builtins: Sync {
     /// Calls builtin `name`. `Ok(None)` is an empty answer (a deprovision). The error is the
     /// implementation's own (the builtin Fly provisioners': `builtin::BuiltinError`; a name
     /// it does not have: [`NoBuiltin`]); [`call`] hides the run's secrets in its message.
-    fn call(
-        &self,
-        name: &str,
-        mode: Mode,
-        request: &Request,
-        cx: &CallContext<'_>,
-    ) -> Result<Option<Response>, BuiltinFailure>;
+    fn call(&self, name: &str, mode: Mode, request: &Request, cx: &CallContext<'_>) -> BuiltinResult;
     /// Whether builtin `name` must be called on every run because its outputs depend on more
     /// than its inputs (params, metadata): its last outputs are never reused, and a dry run
     /// with [`ProvisionOptions::read_in_dry_run`] calls it (it must only read).
@@ -117,13 +111,16 @@ impl Builtins for NoBuiltins {
         &[]
     }
 
-    fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> Result<Option<Response>, BuiltinFailure> {
+    fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> BuiltinResult {
         Err(Box::new(no_builtin(self, name)))
     }
 }
 
 /// How a [`Builtins`] implementation fails: its own error type (downcast to match on it).
 pub type BuiltinFailure = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What [`Builtins::call`] returns.
+pub type BuiltinResult = Result<Option<Response>, BuiltinFailure>;
 
 /// A `builtin:` name that the builtins at hand do not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
