@@ -11,11 +11,11 @@
 //! - The engine calls it on every run (see [`always_call`](super::always_call)): the
 //!   variables may change while the params stay the same. Nothing is created or removed.
 
-use super::Call;
+use super::{BuiltinError, Call};
 use crate::provision::protocol::Response;
 
 /// `environment` provision.
-pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
+pub(super) fn provision(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let uid = &call.request.resource_uid;
     let keys = call.env.referenced.get(uid).cloned().unwrap_or_default();
     let mut secrets = serde_json::Map::new();
@@ -26,16 +26,11 @@ pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
                 call.cx.redactor.add([value.as_str()]);
                 secrets.insert(key.clone(), serde_json::Value::String(value));
             }
-            None => missing.push(key.as_str()),
+            None => missing.push(key.clone()),
         }
     }
     if !missing.is_empty() {
-        let names = missing.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-        let (these, are) = if missing.len() == 1 { ("this variable", "is") } else { ("these variables", "are") };
-        return Err(format!(
-            "`{uid}` reads {these} from the environment, and {names} {are} not set (or not UTF-8): set {} where score-fly runs (e.g. as CI secrets)",
-            if missing.len() == 1 { "it" } else { "them" }
-        ));
+        return Err(BuiltinError::Unset { uid: uid.clone(), missing });
     }
     if keys.is_empty() {
         call.say("no workload reads an output of this resource; nothing to read");

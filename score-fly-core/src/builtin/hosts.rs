@@ -17,58 +17,47 @@
 //!   allocate-v6 --private`) unless `fly ips list` shows one, and the app is created first
 //!   when it does not exist yet. Deprovision leaves the address (other resources may use it).
 
-use super::Call;
+use super::{BuiltinError, Call};
 use crate::provision::protocol::Response;
 
 /// `dns` provision.
-pub(super) fn provision_dns(call: &Call<'_>) -> Result<Response, String> {
+pub(super) fn provision_dns(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let workload = call.workload()?;
     let host = format!("{}.fly.dev", call.env.app(&workload));
     Ok(values(serde_json::json!({ "host": host })))
 }
 
 /// `route` provision.
-pub(super) fn provision_route(call: &Call<'_>) -> Result<Response, String> {
-    let uid = &call.request.resource_uid;
+pub(super) fn provision_route(call: &Call<'_>) -> Result<Response, BuiltinError> {
+    let uid = call.request.resource_uid.clone();
     let workload = call.workload()?;
     let app = call.env.app(&workload);
     let own = format!("{app}.fly.dev");
-    let host = call
-        .param("host")
-        .ok_or_else(|| format!("`{uid}` needs a `host` param: this workload's Fly host `{own}` (e.g. `host: ${{resources.dns.host}}` with a `dns` resource)"))?;
+    let Some(host) = call.param("host") else {
+        return Err(BuiltinError::RouteNoHost { uid, own });
+    };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     if host != own {
         return Err(match host.strip_suffix(".fly.dev").and_then(|a| a.strip_prefix(&call.env.app_prefix)) {
-            Some(other) if call.env.ports.contains_key(other) => format!(
-                "route `{uid}` of workload `{workload}` names host `{host}`, the host of workload `{other}`: Fly routes a host to its own app, so declare the route in `{other}`, or use `{own}` here"
-            ),
-            Some(_) | None if host.ends_with(".fly.dev") => format!(
-                "route `{uid}` names host `{host}`, which is not the host of workload `{workload}` (`{own}`); a Fly app only answers on its own `.fly.dev` host"
-            ),
-            _ => format!(
-                "route `{uid}` names host `{host}`: custom domains are not set up by score-fly. Point the domain's DNS at the app and add its certificate (`fly certs add {host} -a {app}`), and give this route host `{own}` (the app answers on both)"
-            ),
+            Some(other) if call.env.ports.contains_key(other) => {
+                let other = other.to_owned();
+                BuiltinError::RouteOtherWorkload { uid, workload, host, other, own }
+            }
+            Some(_) | None if host.ends_with(".fly.dev") => BuiltinError::RouteNotOwnHost { uid, host, workload, own },
+            _ => BuiltinError::RouteCustomDomain { uid, host, app, own },
         });
     }
-    let port = port_param(call, "port")?
-        .ok_or_else(|| format!("`{uid}` needs a `port` param: the service port the route leads to"))?;
+    let Some(port) = port_param(call, "port")? else {
+        return Err(BuiltinError::RouteNoPort { uid });
+    };
     if let Some(ports) = call.env.ports.get(&workload)
         && !ports.values().any(|p| *p == port)
     {
-        return Err(if ports.is_empty() {
-            format!(
-                "route `{uid}` leads to port {port}, but workload `{workload}` declares no service ports; add one under `service.ports`"
-            )
-        } else {
-            format!(
-                "route `{uid}` leads to port {port}, which is not a service port of workload `{workload}` ({})",
-                describe_ports(ports)
-            )
-        });
+        return Err(BuiltinError::RouteNotServicePort { uid, port, workload, ports: ports.clone() });
     }
     let path = call.param("path").unwrap_or_else(|| "/".to_owned());
     if !path.starts_with('/') {
-        return Err(format!("route `{uid}`: param `path` must start with `/`, not `{path}`"));
+        return Err(BuiltinError::RoutePath { uid, path });
     }
     if path != "/" {
         call.say(&format!(
@@ -79,33 +68,22 @@ pub(super) fn provision_route(call: &Call<'_>) -> Result<Response, String> {
 }
 
 /// `service-port` provision.
-pub(super) fn provision_service_port(call: &Call<'_>) -> Result<Response, String> {
-    let uid = &call.request.resource_uid;
-    let known = || {
-        let names: Vec<&str> = call.env.ports.keys().map(String::as_str).collect();
-        if names.is_empty() { "none known".to_owned() } else { names.join(", ") }
+pub(super) fn provision_service_port(call: &Call<'_>) -> Result<Response, BuiltinError> {
+    let uid = || call.request.resource_uid.clone();
+    let known = || call.env.ports.keys().cloned().collect::<Vec<_>>();
+    let target = call.param("workload").ok_or_else(|| BuiltinError::NoTargetWorkload { uid: uid(), known: known() })?;
+    let Some(ports) = call.env.ports.get(&target) else {
+        return Err(BuiltinError::NotAWorkload { uid: uid(), target, known: known() });
     };
-    let target = call.param("workload").ok_or_else(|| {
-        format!("`{uid}` needs a `workload` param: the workload whose port it reaches (workloads: {})", known())
-    })?;
-    let ports = call
-        .env
-        .ports
-        .get(&target)
-        .ok_or_else(|| format!("`{uid}`: `{target}` is not a workload of this project (workloads: {})", known()))?;
-    let wanted = call.param("port").ok_or_else(|| {
-        format!("`{uid}` needs a `port` param: the name of a service port of `{target}` ({})", describe_ports(ports))
-    })?;
+    let Some(wanted) = call.param("port") else {
+        return Err(BuiltinError::NoTargetPort { uid: uid(), target, ports: ports.clone() });
+    };
     let port = ports.get(&wanted).copied().or_else(|| {
         let number: u16 = wanted.parse().ok()?;
         ports.values().any(|p| *p == number).then_some(number)
     });
     let Some(port) = port else {
-        return Err(if ports.is_empty() {
-            format!("`{uid}`: workload `{target}` declares no service ports; add one under its `service.ports`")
-        } else {
-            format!("`{uid}`: `{wanted}` is not a service port of workload `{target}` ({})", describe_ports(ports))
-        });
+        return Err(BuiltinError::NotAServicePort { uid: uid(), wanted, target, ports: ports.clone() });
     };
     let app = call.env.app(&target);
     let api = call.api()?;
@@ -122,23 +100,12 @@ pub(super) fn provision_service_port(call: &Call<'_>) -> Result<Response, String
 }
 
 /// A `port`-like param as a port number.
-fn port_param(call: &Call<'_>, key: &str) -> Result<Option<u16>, String> {
+fn port_param(call: &Call<'_>, key: &'static str) -> Result<Option<u16>, BuiltinError> {
     let Some(text) = call.param(key) else { return Ok(None) };
     match text.parse::<u16>() {
         Ok(p) if p > 0 => Ok(Some(p)),
-        _ => Err(format!(
-            "`{}`: param `{key}` must be a port number (1 to 65535), not `{text}`",
-            call.request.resource_uid
-        )),
+        _ => Err(BuiltinError::NotPort { uid: call.request.resource_uid.clone(), param: key, text }),
     }
-}
-
-/// `web (8080), admin (9000)`.
-fn describe_ports(ports: &std::collections::BTreeMap<String, u16>) -> String {
-    if ports.is_empty() {
-        return "it has none".to_owned();
-    }
-    ports.iter().map(|(name, port)| format!("{name} ({port})")).collect::<Vec<_>>().join(", ")
 }
 
 /// Whether `fly ips list -j` output holds a private IPv6 address (`type`, or `Type` as

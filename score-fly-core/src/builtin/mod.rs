@@ -30,6 +30,7 @@
 //! Each module documents its params and how it adopts what exists.
 
 pub mod environment;
+mod error;
 pub mod hosts;
 pub mod postgres;
 pub mod redis;
@@ -42,8 +43,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::flyio::api::{AppLookup, MachinesApi};
-use crate::flyio::cli::{Flyctl, Output};
+pub use error::{BuiltinError, RedisUrlError, SizeError};
+
+use crate::flyio::api::{ApiError, AppLookup, MachinesApi};
+use crate::flyio::cli::{Flyctl, FlyctlError, Output};
 use crate::provision::CallContext;
 use crate::provision::protocol::{Mode, Request, Response};
 use crate::secret::Secret;
@@ -303,22 +306,17 @@ impl Call<'_> {
 
     /// The region for something new: `region` param, the workload's region, `FLY_REGION`,
     /// `FLY_REGION_NAME` (score-flyio's variable).
-    pub(crate) fn region(&self) -> Result<String, String> {
+    pub(crate) fn region(&self) -> Result<String, BuiltinError> {
         let from_workload = self.cx.declared_by.iter().find_map(|d| {
             let workload = d.split_once('.').map_or(d.as_str(), |(w, _)| w);
             self.env.regions.get(workload).cloned()
         });
         let region = self.param("region").or(from_workload).or_else(|| self.env.target().region);
-        let region = region.ok_or_else(|| {
-            format!(
-                "`{}` needs a Fly region to create it in: set the workload's primary region (--region, the `region` setting, or the `score-fly/primary-region` annotation), a `region` param, or FLY_REGION",
-                self.request.resource_uid
-            )
-        })?;
+        let region = region.ok_or_else(|| BuiltinError::NoRegion { uid: self.request.resource_uid.clone() })?;
         if region.len() == 3 && region.bytes().all(|b| b.is_ascii_lowercase()) {
             Ok(region)
         } else {
-            Err(format!("`{region}` is not a Fly region code (three lowercase letters, e.g. ams, iad)"))
+            Err(BuiltinError::BadRegion { region })
         }
     }
 
@@ -330,14 +328,14 @@ impl Call<'_> {
     /// Runs flyctl; its output lines are shown (credentials masked) as progress. It runs in
     /// the project's `.score-fly/` folder without `FLY_APP`, so no `fly.toml` or app of the
     /// surroundings changes what a command acts on.
-    pub(crate) fn fly(&self, args: &[&str]) -> Result<Output, String> {
+    pub(crate) fn fly(&self, args: &[&str]) -> Result<Output, FlyctlError> {
         self.fly_showing(args, &|_| true)
     }
 
     /// [`Call::fly`], showing only the output lines `show` accepts (for commands that print
     /// credentials masking cannot recognise, such as access key ids).
-    pub(crate) fn fly_showing(&self, args: &[&str], show: &dyn Fn(&str) -> bool) -> Result<Output, String> {
-        let flyctl = Flyctl::for_target(&self.env.target()).map_err(|e| e.to_string())?;
+    pub(crate) fn fly_showing(&self, args: &[&str], show: &dyn Fn(&str) -> bool) -> Result<Output, FlyctlError> {
+        let flyctl = Flyctl::for_target(&self.env.target())?;
         let root =
             if self.cx.project_root.as_os_str().is_empty() { std::path::Path::new(".") } else { self.cx.project_root };
         let dir = root.join(crate::state::STATE_DIR);
@@ -346,34 +344,28 @@ impl Call<'_> {
         for (name, value) in &self.env.vars {
             command = command.env(name, value.expose());
         }
-        command
-            .env_remove("FLY_APP")
-            .redact(self.cx.redactor)
-            .mask_credentials()
-            .run(&mut |line| {
-                if !line.trim().is_empty() && show(line) {
-                    self.say(line);
-                }
-            })
-            .map_err(|e| e.to_string())
+        command.env_remove("FLY_APP").redact(self.cx.redactor).mask_credentials().run(&mut |line| {
+            if !line.trim().is_empty() && show(line) {
+                self.say(line);
+            }
+        })
     }
 
     /// The Machines API client of [`FlyEnv::target`] (`FLY_FLAPS_BASE_URL` and the token from
     /// [`FlyEnv::vars`] or the process environment).
-    pub(crate) fn api(&self) -> Result<MachinesApi, String> {
-        MachinesApi::for_target(&self.env.target()).map_err(|e| e.to_string())
+    pub(crate) fn api(&self) -> Result<MachinesApi, ApiError> {
+        MachinesApi::for_target(&self.env.target())
     }
 
     /// Makes a workload's app unless it exists (`fly apps create`), so what belongs to it (a
     /// volume, an IP address) can be made before its first deploy.
-    pub(crate) fn ensure_app(&self, api: &MachinesApi, app: &str) -> Result<(), String> {
+    pub(crate) fn ensure_app(&self, api: &MachinesApi, app: &str) -> Result<(), BuiltinError> {
         let _one_at_a_time = creating();
-        match api.app(app).map_err(|e| e.to_string())? {
+        match api.app(app)? {
             AppLookup::Exists { .. } => Ok(()),
-            AppLookup::TakenElsewhere => Err(format!(
-                "the Fly app name `{app}` (needed by `{}`) belongs to another organisation; choose another app prefix",
-                self.request.resource_uid
-            )),
+            AppLookup::TakenElsewhere => {
+                Err(BuiltinError::AppTakenElsewhere { app: app.to_owned(), uid: self.request.resource_uid.clone() })
+            }
             AppLookup::Missing => {
                 let org = self.env.org();
                 self.say(&format!("creating app {app} (org {org})"));
@@ -384,7 +376,7 @@ impl Call<'_> {
     }
 
     /// The workload a per-app resource (a volume) belongs to: the one declaring it.
-    pub(crate) fn workload(&self) -> Result<String, String> {
+    pub(crate) fn workload(&self) -> Result<String, BuiltinError> {
         let mut workloads: Vec<&str> =
             self.cx.declared_by.iter().map(|d| d.split_once('.').map_or(d.as_str(), |(w, _)| w)).collect();
         workloads.dedup();
@@ -395,13 +387,11 @@ impl Call<'_> {
                 .resource_id
                 .split_once('.')
                 .map(|(w, _)| w.to_owned())
-                .ok_or_else(|| format!("cannot tell which workload `{}` belongs to", self.request.resource_uid)),
-            many => Err(format!(
-                "`{}` is declared by {} workloads ({}) but belongs to one Fly app; give each workload its own",
-                self.request.resource_uid,
-                many.len(),
-                many.join(", ")
-            )),
+                .ok_or_else(|| BuiltinError::NoWorkload { uid: self.request.resource_uid.clone() }),
+            many => Err(BuiltinError::SharedByWorkloads {
+                uid: self.request.resource_uid.clone(),
+                workloads: many.iter().map(|w| (*w).to_owned()).collect(),
+            }),
         }
     }
 }
@@ -413,14 +403,8 @@ impl crate::provision::Builtins for FlyEnv {
         NAMES
     }
 
-    fn call(
-        &self,
-        name: &str,
-        mode: Mode,
-        request: &Request,
-        cx: &CallContext<'_>,
-    ) -> Result<Option<Response>, String> {
-        call(name, mode, request, self, cx)
+    fn call(&self, name: &str, mode: Mode, request: &Request, cx: &CallContext<'_>) -> crate::provision::BuiltinResult {
+        Ok(call(name, mode, request, self, cx)?)
     }
 
     fn always_call(&self, name: &str) -> bool {
@@ -444,7 +428,7 @@ pub fn call(
     request: &Request,
     env: &FlyEnv,
     cx: &CallContext<'_>,
-) -> Result<Option<Response>, String> {
+) -> Result<Option<Response>, BuiltinError> {
     let call = Call { request, env, cx };
     match (name, mode) {
         ("postgres", Mode::Provision) => postgres::provision_shared(&call).map(Some),
@@ -463,15 +447,15 @@ pub fn call(
         ("environment", Mode::Provision) => environment::provision(&call).map(Some),
         // Nothing was created: nothing to remove.
         ("dns" | "route" | "service-port" | "environment", Mode::Deprovision) => Ok(None),
-        _ => Err(format!("there is no builtin provisioner `{name}` (builtins: {})", NAMES.join(", "))),
+        _ => Err(crate::provision::NoBuiltin { name: name.to_owned(), known: NAMES.to_vec() }.into()),
     }
 }
 
-/// Whether a flyctl failure says the thing does not exist: flyctl ran and what it printed
-/// (the lines quoted after the first line of the error) says so.
-pub(crate) fn is_not_found(error: &str) -> bool {
-    let Some((_, printed)) = error.split_once('\n') else { return false };
-    let printed = printed.to_ascii_lowercase();
+/// Whether a flyctl failure says the thing does not exist: flyctl ran, failed, and what it
+/// printed says so.
+pub(crate) fn is_not_found(error: &FlyctlError) -> bool {
+    let FlyctlError::Failed { tail, .. } = error else { return false };
+    let printed = tail.join("\n").to_ascii_lowercase();
     // Not "no such" or "could not resolve": network failures say that ("no such host").
     ["could not find", "not found"].iter().any(|p| printed.contains(p))
 }
@@ -551,7 +535,7 @@ pub fn pg_name(request: &Request, max: usize) -> String {
 }
 
 /// A random password: 32 letters and digits from the operating system's generator.
-pub fn random_password() -> Result<String, String> {
+pub fn random_password() -> Result<String, BuiltinError> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let bytes = random_bytes(64)?;
     // 62 letters: reject bytes >= 248 (= 4 × 62) so every letter is equally likely.
@@ -568,12 +552,10 @@ pub fn random_password() -> Result<String, String> {
 }
 
 /// `n` random bytes from the operating system.
-pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, BuiltinError> {
     use std::io::Read as _;
     let mut bytes = vec![0; n];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| format!("cannot read random bytes from /dev/urandom: {e}"))?;
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(BuiltinError::Random)?;
     Ok(bytes)
 }
 
@@ -620,15 +602,17 @@ mod tests {
 
     #[test]
     fn not_found_errors_are_recognised() {
-        assert!(is_not_found(
-            "`fly redis destroy x -y` exited with status 1:\n    Error: Could not find Redis database \"x\""
-        ));
-        assert!(!is_not_found("`fly redis destroy x -y` exited with status 1:\n    Error: unauthorized"));
+        let failed = |printed: &[&str]| FlyctlError::Failed {
+            command: "fly redis destroy x -y".into(),
+            how: "exited with status 1".into(),
+            tail: printed.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        assert!(is_not_found(&failed(&["Error: Could not find Redis database \"x\""])));
+        assert!(!is_not_found(&failed(&["Error: unauthorized"])));
+        assert!(!is_not_found(&failed(&[])));
         // flyctl itself missing is no answer about the database.
-        assert!(!is_not_found("flyctl was not found: install it"));
-        assert!(!is_not_found(
-            "`fly storage destroy b -y` exited with status 1:\n    Error: dial tcp: lookup api.fly.io: no such host"
-        ));
+        assert!(!is_not_found(&FlyctlError::NotFound));
+        assert!(!is_not_found(&failed(&["Error: dial tcp: lookup api.fly.io: no such host"])));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{Call, fly_name, pg_name, random_bytes, random_password};
+use super::{BuiltinError, Call, fly_name, pg_name, random_bytes, random_password};
 use crate::flyio::api::{AppLookup, MachinesApi};
 use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
@@ -36,23 +36,20 @@ const MARK: &str = "score-fly:";
 const SCRIPT: &str = r#"printf '%s\n' "$1" | PGPASSWORD="${PGPASSWORD:-$OPERATOR_PASSWORD}" psql -X -q -A -t -v ON_ERROR_STOP=1 -h "${PGHOST:-localhost}" -p "${PGPORT:-5432}" -U "${PGUSER:-postgres}" -d "$2""#;
 
 /// The shared cluster's name: the `cluster` param, else `<prefix>pg`.
-fn shared_cluster(call: &Call<'_>) -> Result<String, String> {
+fn shared_cluster(call: &Call<'_>) -> Result<String, BuiltinError> {
     if let Some(name) = call.param("cluster") {
-        crate::fly::check_app_name(&name).map_err(|e| format!("param `cluster`: {e}"))?;
+        crate::fly::check_app_name(&name).map_err(BuiltinError::ClusterParam)?;
         return Ok(name);
     }
     if call.env.app_prefix.is_empty() {
-        return Err(format!(
-            "`{}`: the shared Postgres cluster is named after the project's app prefix, and this project has none; set one (`cargo score-fly init --app-prefix P`) or name an existing cluster with the `cluster` param",
-            call.request.resource_uid
-        ));
+        return Err(BuiltinError::NoPrefixForCluster { uid: call.request.resource_uid.clone() });
     }
     Ok(format!("{}pg", call.env.app_prefix))
 }
 
 /// `postgres` provision: the shared cluster (made or adopted), then this resource's
 /// database and role.
-pub(super) fn provision_shared(call: &Call<'_>) -> Result<Response, String> {
+pub(super) fn provision_shared(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let cluster = shared_cluster(call)?;
     let api = call.api()?;
     ensure_cluster(call, &api, &cluster)?;
@@ -66,13 +63,13 @@ pub(super) fn provision_shared(call: &Call<'_>) -> Result<Response, String> {
 
 /// `postgres` deprovision: drops the database and role; the cluster goes with the last
 /// score-fly database on it.
-pub(super) fn deprovision_shared(call: &Call<'_>) -> Result<Option<Response>, String> {
+pub(super) fn deprovision_shared(call: &Call<'_>) -> Result<Option<Response>, BuiltinError> {
     let cluster = call
         .state_str("cluster")
         .or_else(|| call.request.shared[SHARED_KEY]["app"].as_str().map(str::to_owned))
         .map_or_else(|| shared_cluster(call), Ok)?;
     let api = call.api()?;
-    if !matches!(api.app(&cluster).map_err(|e| e.to_string())?, AppLookup::Exists { .. }) {
+    if !matches!(api.app(&cluster)?, AppLookup::Exists { .. }) {
         call.say(&format!("cluster {cluster} does not exist; nothing to drop"));
         return Ok(Some(Response { shared: Some(serde_json::json!({ SHARED_KEY: null })), ..Response::default() }));
     }
@@ -92,7 +89,7 @@ pub(super) fn deprovision_shared(call: &Call<'_>) -> Result<Option<Response>, St
     )?;
     if remaining.trim() == "0" {
         call.say(&format!("{name} was the last score-fly database on {cluster}: deleting the cluster"));
-        api.delete_app(&cluster).map_err(|e| e.to_string())?;
+        api.delete_app(&cluster)?;
         return Ok(Some(Response { shared: Some(serde_json::json!({ SHARED_KEY: null })), ..Response::default() }));
     }
     Ok(Some(Response {
@@ -115,7 +112,7 @@ pub(super) fn database_name(request: &Request) -> String {
 
 /// `postgres-instance` provision: a dedicated cluster, with a role that owns its own
 /// database and may create databases and roles (Fly's `postgres` superuser stays Fly's).
-pub(super) fn provision_instance(call: &Call<'_>) -> Result<Response, String> {
+pub(super) fn provision_instance(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let cluster =
         call.state_str("cluster").unwrap_or_else(|| instance_cluster_name(&call.env.app_prefix, call.request));
     let api = call.api()?;
@@ -126,11 +123,11 @@ pub(super) fn provision_instance(call: &Call<'_>) -> Result<Response, String> {
 }
 
 /// `postgres-instance` deprovision: deletes the cluster.
-pub(super) fn deprovision_instance(call: &Call<'_>) -> Result<Option<Response>, String> {
+pub(super) fn deprovision_instance(call: &Call<'_>) -> Result<Option<Response>, BuiltinError> {
     let cluster =
         call.state_str("cluster").unwrap_or_else(|| instance_cluster_name(&call.env.app_prefix, call.request));
     let api = call.api()?;
-    api.delete_app(&cluster).map_err(|e| e.to_string())?;
+    api.delete_app(&cluster)?;
     call.say(&format!("deleted cluster {cluster}"));
     Ok(None)
 }
@@ -159,17 +156,17 @@ fn response(cluster: &str, name: &str, password: &str, shared: Option<serde_json
 /// under a lock so exactly one of them creates it and the others adopt it. (Other
 /// processes on the same project wait on the project lock; anyone else creating the same
 /// name in between makes `postgres create` fail, and the cluster is then adopted.)
-fn ensure_cluster(call: &Call<'_>, api: &MachinesApi, cluster: &str) -> Result<(), String> {
+fn ensure_cluster(call: &Call<'_>, api: &MachinesApi, cluster: &str) -> Result<(), BuiltinError> {
     let _one_at_a_time = super::creating();
-    match api.app(cluster).map_err(|e| e.to_string())? {
+    match api.app(cluster)? {
         AppLookup::Exists { .. } => {
             call.say(&format!("using the existing Postgres cluster {cluster}"));
             Ok(())
         }
-        AppLookup::TakenElsewhere => Err(format!(
-            "the Fly app name `{cluster}` (the Postgres cluster of `{}`) belongs to another organisation; choose another app prefix, or name a cluster of yours with the `cluster` param",
-            call.request.resource_uid
-        )),
+        AppLookup::TakenElsewhere => Err(BuiltinError::ClusterTakenElsewhere {
+            cluster: cluster.to_owned(),
+            uid: call.request.resource_uid.clone(),
+        }),
         AppLookup::Missing => {
             let region = call.region()?;
             let org = call.env.org();
@@ -201,7 +198,7 @@ fn ensure_cluster(call: &Call<'_>, api: &MachinesApi, cluster: &str) -> Result<(
                     call.say(&format!("{cluster} appeared while it was being created; using it ({e})"));
                     Ok(())
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             }
         }
     }
@@ -215,7 +212,7 @@ fn ensure_database(
     cluster: &str,
     name: &str,
     admin: bool,
-) -> Result<String, String> {
+) -> Result<String, BuiltinError> {
     let known = call.state_str("password").filter(|_| {
         call.state_str("database").as_deref() == Some(name) && call.state_str("cluster").as_deref() == Some(cluster)
     });
@@ -248,16 +245,16 @@ fn ensure_database(
 }
 
 /// A started machine of the cluster.
-fn started_machine(api: &MachinesApi, cluster: &str) -> Result<String, String> {
-    let machines = api.machines(cluster).map_err(|e| e.to_string())?;
+fn started_machine(api: &MachinesApi, cluster: &str) -> Result<String, BuiltinError> {
+    let machines = api.machines(cluster)?;
     machines.iter().find(|m| m.state == "started").map(|m| m.id.clone()).ok_or_else(|| {
         if machines.is_empty() {
-            format!("the Postgres cluster {cluster} has no machine to run SQL on; check it with `fly status -a {cluster}`")
+            BuiltinError::NoMachine { cluster: cluster.to_owned() }
         } else {
-            format!(
-                "no machine of the Postgres cluster {cluster} is started ({}); start one with `fly machine start -a {cluster}` and run again",
-                machines.iter().map(|m| format!("{} {}", m.id, m.state)).collect::<Vec<_>>().join(", ")
-            )
+            BuiltinError::NoStartedMachine {
+                cluster: cluster.to_owned(),
+                machines: machines.iter().map(|m| (m.id.clone(), m.state.clone())).collect(),
+            }
         }
     })
 }
@@ -271,19 +268,20 @@ fn run_sql(
     sql: &str,
     database: &str,
     hide: &str,
-) -> Result<String, String> {
+) -> Result<String, BuiltinError> {
     let command: Vec<String> = ["sh", "-c", SCRIPT, "sh", sql, database].iter().map(|s| (*s).to_owned()).collect();
-    let out = api.exec(cluster, machine, &command, 60).map_err(|e| e.to_string())?;
+    let out = api.exec(cluster, machine, &command, 60)?;
     if out.exit_code != 0 {
         let mut detail = out.stderr.trim().to_owned();
         if !hide.is_empty() {
             detail = detail.replace(hide, "********");
         }
-        return Err(format!(
-            "psql in machine {machine} of {cluster} failed (exit code {}): {}",
-            out.exit_code,
-            call.cx.redactor.redact(if detail.is_empty() { "it printed nothing" } else { &detail })
-        ));
+        return Err(BuiltinError::Psql {
+            machine: machine.to_owned(),
+            cluster: cluster.to_owned(),
+            code: out.exit_code,
+            stderr: call.cx.redactor.redact(&detail),
+        });
     }
     Ok(out.stdout)
 }

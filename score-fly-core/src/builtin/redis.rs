@@ -13,28 +13,25 @@
 //!   `redis://user:password@host:port` URL, since clients usually take one).
 //! - Deprovision: `fly redis destroy NAME -y` (a database already gone is fine).
 
-use super::{Call, fly_name, is_not_found};
+use super::{BuiltinError, Call, RedisUrlError, fly_name, is_not_found};
+use crate::flyio::cli::FlyctlError;
 use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 
 /// `redis` provision.
-pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
+pub(super) fn provision(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let name = db_name(call);
+    let uid = || call.request.resource_uid.clone();
     // A probe: its output (the database's details, or "Could not find") is not shown.
     let url = match call.fly_showing(&["redis", "status", &name], &|_| false) {
         Ok(out) => {
             call.say(&format!("using the existing Upstash Redis database {name}"));
-            find_url(&out.stdout).ok_or_else(|| {
-                format!(
-                    "`fly redis status {name}` printed no redis:// URL for `{}`; check the database with `fly redis status {name}`",
-                    call.request.resource_uid
-                )
-            })?
+            find_url(&out.stdout).ok_or_else(|| BuiltinError::RedisStatusNoUrl { name: name.clone(), uid: uid() })?
         }
-        Err(status_error) => create(call, &name, &status_error)?,
+        Err(status_error) => create(call, &name, status_error)?,
     };
-    let parsed = RedisUrl::parse(&url)
-        .map_err(|e| format!("the URL flyctl gave for Redis database {name} (`{}`) {e}", call.request.resource_uid))?;
+    let parsed =
+        RedisUrl::parse(&url).map_err(|source| BuiltinError::RedisUrl { name: name.clone(), uid: uid(), source })?;
     call.cx.redactor.add([parsed.password.as_str(), url.as_str()]);
     let values = serde_json::json!({ "host": parsed.host, "port": parsed.port, "username": parsed.username });
     let secrets = serde_json::json!({ "password": parsed.password, "url": url });
@@ -57,7 +54,7 @@ pub(super) fn derived_name(prefix: &str, request: &Request) -> String {
 }
 
 /// Creates the database; returns its URL.
-fn create(call: &Call<'_>, name: &str, status_error: &str) -> Result<String, String> {
+fn create(call: &Call<'_>, name: &str, status_error: FlyctlError) -> Result<String, BuiltinError> {
     let region = call.region()?;
     let org = call.env.org();
     let plan = call.param("plan");
@@ -65,7 +62,7 @@ fn create(call: &Call<'_>, name: &str, status_error: &str) -> Result<String, Str
         None | Some(serde_json::Value::Null | serde_json::Value::Bool(false)) => "--disable-eviction",
         Some(serde_json::Value::Bool(true)) => "--enable-eviction",
         Some(_) => {
-            return Err(format!("`{}`: param `eviction` must be true or false", call.request.resource_uid));
+            return Err(BuiltinError::NotBool { uid: call.request.resource_uid.clone(), param: "eviction" });
         }
     };
     call.say(&format!("no Upstash Redis database {name} yet: creating it in {region} (org {org})"));
@@ -73,39 +70,31 @@ fn create(call: &Call<'_>, name: &str, status_error: &str) -> Result<String, Str
     if let Some(plan) = &plan {
         args.extend(["--plan", plan]);
     }
-    let out = call.fly(&args).map_err(|e| {
-        format!(
-            "{e}\n(`fly redis status {name}` had failed before, so the database was taken to be missing: {})",
-            last_line(status_error)
-        )
+    let out = call.fly(&args).map_err(|create| BuiltinError::RedisCreate {
+        name: name.to_owned(),
+        create: Box::new(create),
+        status: Box::new(status_error),
     })?;
     if let Some(url) = find_url(&out.stdout) {
         return Ok(url);
     }
     // Not in what `create` printed (another flyctl version?): ask again.
     let out = call.fly(&["redis", "status", name])?;
-    find_url(&out.stdout).ok_or_else(|| {
-        format!(
-            "Redis database {name} was created for `{}` but flyctl printed no redis:// URL; see `fly redis status {name}`",
-            call.request.resource_uid
-        )
+    find_url(&out.stdout).ok_or_else(|| BuiltinError::RedisCreatedNoUrl {
+        name: name.to_owned(),
+        uid: call.request.resource_uid.clone(),
     })
 }
 
 /// `redis` deprovision.
-pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, String> {
+pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, BuiltinError> {
     let name = db_name(call);
     match call.fly(&["redis", "destroy", &name, "-y"]) {
         Ok(_) => call.say(&format!("destroyed Upstash Redis database {name}")),
         Err(e) if is_not_found(&e) => call.say(&format!("Redis database {name} does not exist; nothing to destroy")),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     Ok(None)
-}
-
-/// The last line of a flyctl error: what flyctl said (`Error: ...`).
-fn last_line(text: &str) -> &str {
-    text.lines().map(str::trim).rfind(|l| !l.is_empty()).unwrap_or("")
 }
 
 /// The first `redis://` or `rediss://` URL in flyctl's output.
@@ -130,22 +119,22 @@ pub struct RedisUrl {
 
 impl RedisUrl {
     /// Parses `redis[s]://[user]:password@host[:port][/db]`. Errors never quote the URL.
-    pub fn parse(url: &str) -> Result<RedisUrl, String> {
+    pub fn parse(url: &str) -> Result<RedisUrl, RedisUrlError> {
         let rest =
-            url.strip_prefix("redis://").or_else(|| url.strip_prefix("rediss://")).ok_or("is not a redis:// URL")?;
+            url.strip_prefix("redis://").or_else(|| url.strip_prefix("rediss://")).ok_or(RedisUrlError::Scheme)?;
         let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let (userinfo, hostport) = authority.rsplit_once('@').ok_or("has no credentials")?;
-        let (user, password) = userinfo.split_once(':').ok_or("has no password")?;
+        let (userinfo, hostport) = authority.rsplit_once('@').ok_or(RedisUrlError::NoCredentials)?;
+        let (user, password) = userinfo.split_once(':').ok_or(RedisUrlError::NoPassword)?;
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| "has an invalid port")?),
+            Some((host, port)) => (host, port.parse::<u16>().map_err(|_| RedisUrlError::Port)?),
             None => (hostport, 6379),
         };
         if host.is_empty() {
-            return Err("has no host".to_owned());
+            return Err(RedisUrlError::NoHost);
         }
         let password = percent_decode(password);
         if password.is_empty() {
-            return Err("has an empty password".to_owned());
+            return Err(RedisUrlError::EmptyPassword);
         }
         let user = percent_decode(user);
         Ok(RedisUrl {
@@ -189,17 +178,18 @@ mod tests {
         );
         let url = RedisUrl::parse("rediss://:p%40ss@h/0").unwrap();
         assert_eq!((url.username.as_str(), url.password.as_str(), url.port), ("default", "p@ss", 6379));
-        for (bad, why) in [
-            ("http://a:b@h", "is not a redis:// URL"),
-            ("redis://h:6379", "has no credentials"),
-            ("redis://user@h", "has no password"),
-            ("redis://a:b@h:port", "has an invalid port"),
-            ("redis://a:@h", "has an empty password"),
+        for (bad, error, why) in [
+            ("http://a:b@h", RedisUrlError::Scheme, "is not a redis:// URL"),
+            ("redis://h:6379", RedisUrlError::NoCredentials, "has no credentials"),
+            ("redis://user@h", RedisUrlError::NoPassword, "has no password"),
+            ("redis://a:b@h:port", RedisUrlError::Port, "has an invalid port"),
+            ("redis://a:b@:1", RedisUrlError::NoHost, "has no host"),
+            ("redis://a:@h", RedisUrlError::EmptyPassword, "has an empty password"),
         ] {
             let e = RedisUrl::parse(bad).unwrap_err();
-            assert_eq!(e, why);
+            assert_eq!((e, e.to_string().as_str()), (error, why), "{bad}");
         }
         // Errors never quote the URL.
-        assert!(!RedisUrl::parse("redis://a:topsecret@h:x").unwrap_err().contains("topsecret"));
+        assert!(!RedisUrl::parse("redis://a:topsecret@h:x").unwrap_err().to_string().contains("topsecret"));
     }
 }

@@ -17,7 +17,7 @@
 //! - Deprovision: `fly storage destroy BUCKET -y` (a bucket already gone is fine). Tigris
 //!   refuses to destroy a bucket that still holds objects; empty it first.
 
-use super::{Call, fly_name, is_not_found};
+use super::{BuiltinError, Call, fly_name, is_not_found};
 use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
 
@@ -40,7 +40,7 @@ pub struct Credentials {
 }
 
 /// `s3` provision.
-pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
+pub(super) fn provision(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let bucket = bucket_name(call);
     let exists = bucket_exists(call, &bucket)?;
     let known = known_credentials(call, &bucket);
@@ -49,7 +49,9 @@ pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
             call.say(&format!("using the existing Tigris bucket {bucket}"));
             known
         }
-        (true, None) => return Err(lost_keys(call, &bucket)),
+        (true, None) => {
+            return Err(BuiltinError::S3LostKeys { bucket, uid: call.request.resource_uid.clone() });
+        }
         (false, known) => {
             if known.is_some() {
                 call.say(&format!("the Tigris bucket {bucket} no longer exists: creating it again (new keys)"));
@@ -62,12 +64,12 @@ pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
 }
 
 /// `s3` deprovision.
-pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, String> {
+pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, BuiltinError> {
     let bucket = bucket_name(call);
     match call.fly(&["storage", "destroy", &bucket, "-y"]) {
         Ok(_) => call.say(&format!("destroyed Tigris bucket {bucket}")),
         Err(e) if is_not_found(&e) => call.say(&format!("Tigris bucket {bucket} does not exist; nothing to destroy")),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     Ok(None)
 }
@@ -96,7 +98,7 @@ fn known_credentials(call: &Call<'_>, bucket: &str) -> Option<Credentials> {
 }
 
 /// Whether the organisation has the bucket (`fly storage list -j`).
-fn bucket_exists(call: &Call<'_>, bucket: &str) -> Result<bool, String> {
+fn bucket_exists(call: &Call<'_>, bucket: &str) -> Result<bool, BuiltinError> {
     let out = call.fly_showing(&["storage", "list", "-j"], &|_| false)?;
     Ok(listed_names(&out.stdout).iter().any(|n| n == bucket))
 }
@@ -118,12 +120,12 @@ pub fn listed_names(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-fn create(call: &Call<'_>, bucket: &str) -> Result<Credentials, String> {
+fn create(call: &Call<'_>, bucket: &str) -> Result<Credentials, BuiltinError> {
     let org = call.env.org();
     let public = match call.request.resource_params.get("public") {
         None | Some(serde_json::Value::Null | serde_json::Value::Bool(false)) => false,
         Some(serde_json::Value::Bool(true)) => true,
-        Some(_) => return Err(format!("`{}`: param `public` must be true or false", call.request.resource_uid)),
+        Some(_) => return Err(BuiltinError::NotBool { uid: call.request.resource_uid.clone(), param: "public" }),
     };
     call.say(&format!("creating Tigris bucket {bucket} (org {org}{})", if public { ", public" } else { "" }));
     let mut args = vec!["storage", "create", "-n", bucket, "-o", &org, "-y"];
@@ -133,23 +135,10 @@ fn create(call: &Call<'_>, bucket: &str) -> Result<Credentials, String> {
     // The credentials come as `AWS_ACCESS_KEY_ID: tid_...` lines, which masking does not
     // recognise as secret: show none of the `NAME: value` lines.
     let out = call.fly_showing(&args, &|line| parse_secret_line(line).is_none())?;
-    parse_credentials(&out.stdout).ok_or_else(|| {
-        format!(
-            "the Tigris bucket {bucket} was created for `{}` but flyctl printed no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (did it set them on an app instead?); get keys in the Tigris dashboard (`fly storage dashboard {bucket}`) and give them through a static provisioner, or destroy the bucket (`fly storage destroy {bucket} -y`) and run again",
-            call.request.resource_uid
-        )
+    parse_credentials(&out.stdout).ok_or_else(|| BuiltinError::S3NoCredentials {
+        bucket: bucket.to_owned(),
+        uid: call.request.resource_uid.clone(),
     })
-}
-
-/// The error when the bucket exists and its keys are not known.
-fn lost_keys(call: &Call<'_>, bucket: &str) -> String {
-    let uid = &call.request.resource_uid;
-    format!(
-        "the Tigris bucket {bucket} of `{uid}` exists, but its access keys are not in the project state (was `.score-fly/state.json` lost, e.g. on a fresh CI runner?) and Tigris keys cannot be read back. Not creating a second bucket. To recover, either:\n  \
-         - restore `.score-fly/state.json` (keep it between runs, e.g. as a CI cache or artifact), or\n  \
-         - create an access key for {bucket} in the Tigris dashboard (`fly storage dashboard {bucket}`) and give `{uid}` its outputs through a static provisioner (a `*.provisioners.yaml` file kept out of git, with values bucket, endpoint, region and secrets access_key_id, secret_key, aws_access_key_id, aws_secret_key), or\n  \
-         - if its content can go, destroy it (`fly storage destroy {bucket} -y`) and run again to get a new bucket"
-    )
 }
 
 /// `NAME: value` lines flyctl prints for secrets to set (upper-case names).

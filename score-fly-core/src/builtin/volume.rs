@@ -14,7 +14,7 @@
 //! - Deprovision: destroys every volume of that name in the app (`fly volumes destroy ID -y
 //!   -a APP`); a volume still attached to a machine cannot go until the machine does.
 
-use super::{Call, pg_name};
+use super::{BuiltinError, Call, SizeError, pg_name};
 use crate::flyio::api::AppLookup;
 use crate::provision::protocol::Request;
 use crate::provision::protocol::Response;
@@ -30,22 +30,18 @@ pub(super) fn derived_name(request: &Request) -> String {
 }
 
 /// `volume` provision.
-pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
+pub(super) fn provision(call: &Call<'_>) -> Result<Response, BuiltinError> {
     let workload = call.workload()?;
     let app = call.state_str("app").unwrap_or_else(|| call.env.app(&workload));
     let name = call.state_str("name").unwrap_or_else(|| derived_name(call.request));
     let size = match call.param("size") {
-        Some(text) => parse_size(&text).map_err(|e| format!("`{}`: param `size`: {e}", call.request.resource_uid))?,
+        Some(text) => parse_size(&text)
+            .map_err(|source| BuiltinError::VolumeSize { uid: call.request.resource_uid.clone(), source })?,
         None => 1,
     };
     let api = call.api()?;
     call.ensure_app(&api, &app)?;
-    let existing: Vec<_> = api
-        .volumes(&app)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|v| v.name == name && !is_gone(&v.state))
-        .collect();
+    let existing: Vec<_> = api.volumes(&app)?.into_iter().filter(|v| v.name == name && !is_gone(&v.state)).collect();
     if let Some(first) = existing.first() {
         call.say(&format!(
             "using the existing volume {name} of {app} ({})",
@@ -76,30 +72,24 @@ pub(super) fn provision(call: &Call<'_>) -> Result<Response, String> {
 }
 
 /// `volume` deprovision.
-pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, String> {
+pub(super) fn deprovision(call: &Call<'_>) -> Result<Option<Response>, BuiltinError> {
     let app = match call.state_str("app") {
         Some(app) => app,
         None => call.env.app(&call.workload()?),
     };
     let name = call.state_str("name").unwrap_or_else(|| derived_name(call.request));
     let api = call.api()?;
-    if !matches!(api.app(&app).map_err(|e| e.to_string())?, AppLookup::Exists { .. }) {
+    if !matches!(api.app(&app)?, AppLookup::Exists { .. }) {
         call.say(&format!("app {app} does not exist; no volume {name} to destroy"));
         return Ok(None);
     }
-    let volumes: Vec<_> = api
-        .volumes(&app)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|v| v.name == name && !is_gone(&v.state))
-        .collect();
+    let volumes: Vec<_> = api.volumes(&app)?.into_iter().filter(|v| v.name == name && !is_gone(&v.state)).collect();
     if volumes.is_empty() {
         call.say(&format!("{app} has no volume {name}; nothing to destroy"));
     }
     for volume in volumes {
-        call.fly(&["volumes", "destroy", &volume.id, "-y", "-a", &app]).map_err(|e| {
-            format!("{e}\n(a volume attached to a machine goes only after the machine: `fly machine destroy` it, or deprovision after removing the mount)")
-        })?;
+        call.fly(&["volumes", "destroy", &volume.id, "-y", "-a", &app])
+            .map_err(|source| BuiltinError::VolumeDestroy { source })?;
         call.say(&format!("destroyed volume {} ({name}) of {app}", volume.id));
     }
     Ok(None)
@@ -111,7 +101,7 @@ fn is_gone(state: &str) -> bool {
 }
 
 /// A volume size in GB: `10`, `10GB`, `10G`, `10Gi`, `10GiB` (any case); 1 to 500.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
     let trimmed = text.trim();
     let digits = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(digits);
@@ -119,13 +109,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let known = ["", "g", "gb", "gi", "gib"].contains(&unit.to_ascii_lowercase().as_str());
     let size: u64 = match number.parse() {
         Ok(n) if known => n,
-        _ => return Err(format!("`{text}` is not a size in GB (e.g. 10, \"10GB\" or \"10Gi\")")),
+        _ => return Err(SizeError::NotASize { text: text.to_owned() }),
     };
-    if (1..=MAX_SIZE_GB).contains(&size) {
-        Ok(size)
-    } else {
-        Err(format!("{size} GB is not a Fly volume size (1 to {MAX_SIZE_GB} GB)"))
-    }
+    if (1..=MAX_SIZE_GB).contains(&size) { Ok(size) } else { Err(SizeError::OutOfRange { size, max: MAX_SIZE_GB }) }
 }
 
 #[cfg(test)]
@@ -138,10 +124,14 @@ mod tests {
             assert_eq!(parse_size(text), Ok(gb), "{text}");
         }
         for bad in ["", "GB", "1.5", "10MB", "10Ti", "-1", "ten"] {
-            assert!(parse_size(bad).unwrap_err().contains("is not a size in GB"), "{bad}");
+            assert_eq!(parse_size(bad), Err(SizeError::NotASize { text: bad.to_owned() }), "{bad}");
         }
-        assert!(parse_size("0").unwrap_err().contains("1 to 500 GB"));
-        assert!(parse_size("501").unwrap_err().contains("1 to 500 GB"));
+        assert_eq!(
+            parse_size("10MB").unwrap_err().to_string(),
+            "`10MB` is not a size in GB (e.g. 10, \"10GB\" or \"10Gi\")"
+        );
+        assert_eq!(parse_size("0"), Err(SizeError::OutOfRange { size: 0, max: 500 }));
+        assert_eq!(parse_size("501").unwrap_err().to_string(), "501 GB is not a Fly volume size (1 to 500 GB)");
     }
 
     #[test]

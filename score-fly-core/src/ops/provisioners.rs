@@ -33,10 +33,10 @@ pub enum ProvisionersError {
     Timeout(crate::fly::annotations::DurationInError),
     /// `--builtin` names no builtin.
     #[error("{0}")]
-    UnknownBuiltin(String),
+    UnknownBuiltin(crate::provision::NoBuiltin),
     /// The definition is incomplete or contradicts itself.
     #[error("{0}")]
-    Definition(String),
+    Definition(definition::CheckError),
     /// `--static-json` or `--static-secrets-file` (`what`) is larger than a provisioner file may be.
     #[error(
         "{what} is {len} bytes, more than {max} (limits::MAX_DOCUMENT_BYTES); put large outputs in a *.provisioners.yaml file, or make them smaller",

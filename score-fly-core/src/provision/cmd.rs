@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::CallContext;
 use super::definition::CmdDef;
-use super::protocol::{Mode, Request, Response, parse_response};
+use super::protocol::{Mode, ProtocolError, Request, Response, parse_response};
 use crate::fly::annotations::format_duration;
 use crate::flyio::cli::{Line, LineReader, PENDING_LINES, spawn_helper};
 use crate::limits;
@@ -25,6 +25,129 @@ use crate::limits;
 /// A request this small is written at once: a fresh pipe holds at least this much (Linux's
 /// `PIPE_BUF`, one page), so the write cannot block.
 const INLINE_REQUEST_BYTES: usize = 4096;
+
+/// Why a `cmd` provisioner call failed. Quoted stderr lines were redacted as they were read.
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    /// The request could not be encoded.
+    #[error("cannot encode the request: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The program could not be started.
+    #[error("cannot run `{binary}`: {source} (check `cmd.binary`)")]
+    Spawn {
+        /// `cmd.binary`.
+        binary: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A thread to write its input or read its output could not be started.
+    #[error(
+        "cannot start a thread to talk to `{binary}`: {source} (the system is short of threads or memory; try fewer jobs with -j)"
+    )]
+    Threads {
+        /// `cmd.binary`.
+        binary: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It printed more than a response may be, and was stopped.
+    #[error(
+        "`{binary}` (provisioner `{provisioner}`) printed more than {limit} bytes on stdout (limits::MAX_RESPONSE_BYTES), so it was stopped; a response must be smaller: keep large data out of it"
+    )]
+    TooBig {
+        /// `cmd.binary`.
+        binary: String,
+        /// The provisioner's id.
+        provisioner: String,
+        /// [`limits::MAX_RESPONSE_BYTES`].
+        limit: usize,
+    },
+    /// It ran longer than its timeout, and was stopped.
+    #[error(
+        "timed out after {} (set `cmd.timeout` to allow longer, at most {})",
+        format_duration(*.timeout),
+        format_duration(limits::MAX_TIMEOUT)
+    )]
+    TimedOut {
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// Waiting for it failed.
+    #[error("cannot wait for `{binary}`: {source}")]
+    Wait {
+        /// `cmd.binary`.
+        binary: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Its output could not be read.
+    #[error("cannot read the output of `{binary}`: {source}")]
+    ReadOutput {
+        /// `cmd.binary`.
+        binary: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Its output stayed open after it exited.
+    #[error("the output of `{binary}` never ended (a process it started kept it open)")]
+    OutputNeverEnded {
+        /// `cmd.binary`.
+        binary: String,
+    },
+    /// It exited unsuccessfully.
+    #[error("`{binary}` {how}{}", quote_tail(.tail))]
+    Exited {
+        /// `cmd.binary`.
+        binary: String,
+        /// How it ended.
+        how: Exit,
+        /// The last lines of its stderr (redacted).
+        tail: Vec<String>,
+    },
+    /// A provision that printed nothing on stdout.
+    #[error("`{binary}` printed no response on stdout{}", quote_tail(.tail))]
+    NoResponse {
+        /// `cmd.binary`.
+        binary: String,
+        /// The last lines of its stderr (redacted).
+        tail: Vec<String>,
+    },
+    /// What it printed is not a response.
+    #[error("the output of `{binary}` is not a provisioner response: {source}")]
+    BadResponse {
+        /// `cmd.binary`.
+        binary: String,
+        /// What is wrong with it.
+        source: ProtocolError,
+    },
+}
+
+/// How a program that failed ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// With this status.
+    Status(i32),
+    /// Killed by a signal.
+    Signal,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Status(code) => write!(f, "exited with status {code}"),
+            Exit::Signal => f.write_str("was killed by a signal"),
+        }
+    }
+}
+
+/// The end of a program's stderr, as a message quotes it.
+fn quote_tail(tail: &[String]) -> String {
+    if tail.is_empty() {
+        String::from(" (it wrote nothing on stderr)")
+    } else {
+        format!("; the end of its stderr:\n    {}", tail.join("\n    "))
+    }
+}
 
 /// What the stdout reader got.
 enum Stdout {
@@ -44,7 +167,7 @@ pub(super) fn call(
     request: &Request,
     timeout: Duration,
     cx: &CallContext<'_>,
-) -> Result<Option<Response>, String> {
+) -> Result<Option<Response>, CmdError> {
     let binary = resolve_binary(&def.binary, cx.project_root);
     let args: Vec<String> = def
         .args
@@ -53,7 +176,7 @@ pub(super) fn call(
             a.replace("${SCORE_PROVISIONER_MODE}", mode.as_str()).replace("$SCORE_PROVISIONER_MODE", mode.as_str())
         })
         .collect();
-    let body = serde_json::to_vec(request).map_err(|e| format!("cannot encode the request: {e}"))?;
+    let body = serde_json::to_vec(request).map_err(CmdError::Encode)?;
     let mut command = Command::new(&binary);
     command
         .args(&args)
@@ -67,17 +190,14 @@ pub(super) fn call(
         use std::os::unix::process::CommandExt as _;
         command.process_group(0);
     }
-    let mut child = command.spawn().map_err(|e| format!("cannot run `{}`: {e} (check `cmd.binary`)", def.binary))?;
+    let mut child = command.spawn().map_err(|source| CmdError::Spawn { binary: def.binary.clone(), source })?;
     // The helpers are detached: a process the provisioner leaves behind may hold the pipes
     // open for ever, and must not hold this call with them.
     let (out_rx, err_rx) = match start_helpers(&mut child, body) {
         Ok(channels) => channels,
-        Err(e) => {
+        Err(source) => {
             kill_group(&mut child);
-            return Err(format!(
-                "cannot start a thread to talk to `{}`: {e} (the system is short of threads or memory; try fewer jobs with -j)",
-                def.binary
-            ));
+            return Err(CmdError::Threads { binary: def.binary.clone(), source });
         }
     };
 
@@ -90,12 +210,10 @@ pub(super) fn call(
         }
         tail.push_back(shown);
     };
-    let too_big = || {
-        format!(
-            "`{}` (provisioner `{provisioner}`) printed more than {} bytes on stdout (limits::MAX_RESPONSE_BYTES), so it was stopped; a response must be smaller: keep large data out of it",
-            def.binary,
-            limits::MAX_RESPONSE_BYTES
-        )
+    let too_big = || CmdError::TooBig {
+        binary: def.binary.clone(),
+        provisioner: provisioner.to_owned(),
+        limit: limits::MAX_RESPONSE_BYTES,
     };
     let mut output = None;
     let started = Instant::now();
@@ -113,11 +231,7 @@ pub(super) fn call(
             Ok(Some(status)) => break Ok(status),
             Ok(None) if started.elapsed() >= timeout => {
                 kill_group(&mut child);
-                break Err(format!(
-                    "timed out after {} (set `cmd.timeout` to allow longer, at most {})",
-                    format_duration(timeout),
-                    format_duration(limits::MAX_TIMEOUT)
-                ));
+                break Err(CmdError::TimedOut { timeout });
             }
             Ok(None) => {
                 // Waiting on stderr doubles as the pause between checks.
@@ -125,9 +239,9 @@ pub(super) fn call(
                     forward(&line);
                 }
             }
-            Err(e) => {
+            Err(source) => {
                 kill_group(&mut child);
-                break Err(format!("cannot wait for `{}`: {e}", def.binary));
+                break Err(CmdError::Wait { binary: def.binary.clone(), source });
             }
         }
     };
@@ -163,27 +277,19 @@ pub(super) fn call(
     let output = match output {
         Some(Stdout::Done(bytes)) => Ok(bytes),
         Some(Stdout::TooBig) => Err(too_big()),
-        Some(Stdout::Failed(e)) => Err(format!("cannot read the output of `{}`: {e}", def.binary)),
-        None => Err(format!("the output of `{}` never ended (a process it started kept it open)", def.binary)),
+        Some(Stdout::Failed(source)) => Err(CmdError::ReadOutput { binary: def.binary.clone(), source }),
+        None => Err(CmdError::OutputNeverEnded { binary: def.binary.clone() }),
     };
     let status = status?;
-    let quoted = || {
-        if tail.is_empty() {
-            String::from(" (it wrote nothing on stderr)")
-        } else {
-            format!("; the end of its stderr:\n    {}", tail.iter().cloned().collect::<Vec<_>>().join("\n    "))
-        }
-    };
     if !status.success() {
-        let how =
-            status.code().map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with status {c}"));
-        return Err(format!("`{}` {how}{}", def.binary, quoted()));
+        let how = status.code().map_or(Exit::Signal, Exit::Status);
+        return Err(CmdError::Exited { binary: def.binary.clone(), how, tail: tail.into() });
     }
     let output = output?;
     match (mode, parse_response(&output)) {
-        (Mode::Provision, Ok(None)) => Err(format!("`{}` printed no response on stdout{}", def.binary, quoted())),
+        (Mode::Provision, Ok(None)) => Err(CmdError::NoResponse { binary: def.binary.clone(), tail: tail.into() }),
         (_, Ok(response)) => Ok(response),
-        (_, Err(e)) => Err(format!("the output of `{}` is not a provisioner response: {e}", def.binary)),
+        (_, Err(source)) => Err(CmdError::BadResponse { binary: def.binary.clone(), source }),
     }
 }
 
@@ -254,7 +360,7 @@ mod tests {
 
     /// Calls `./prov.sh` (with `body`) in a temporary folder with a request whose params hold
     /// `padding` bytes.
-    fn call_script(body: &str, padding: usize) -> Result<Option<Response>, String> {
+    fn call_script(body: &str, padding: usize) -> Result<Option<Response>, CmdError> {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("prov.sh");
@@ -304,6 +410,87 @@ mod tests {
     #[test]
     fn stdout_past_the_limit_stops_the_provisioner() {
         let e = call_script("cat > /dev/null\nexec cat /dev/zero\n", 0).unwrap_err();
+        assert!(
+            matches!(&e, CmdError::TooBig { provisioner, limit, .. } if provisioner == "p" && *limit == limits::MAX_RESPONSE_BYTES)
+        );
+        let e = e.to_string();
         assert!(e.starts_with("`./prov.sh` (provisioner `p`) printed more than 8388608 bytes on stdout"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    fn io() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::NotFound)
+    }
+
+    #[test]
+    fn messages_name_the_program_and_quote_its_stderr() {
+        let binary = || "./p.sh".to_owned();
+        let errors = [
+            CmdError::Spawn { binary: binary(), source: io() },
+            CmdError::Threads { binary: binary(), source: io() },
+            CmdError::TooBig { binary: binary(), provisioner: "pg".into(), limit: 8 },
+            CmdError::TimedOut { timeout: Duration::from_secs(90) },
+            CmdError::Wait { binary: binary(), source: io() },
+            CmdError::ReadOutput { binary: binary(), source: io() },
+            CmdError::OutputNeverEnded { binary: binary() },
+            CmdError::Exited { binary: binary(), how: Exit::Status(3), tail: vec!["a".into(), "b".into()] },
+            CmdError::Exited { binary: binary(), how: Exit::Signal, tail: Vec::new() },
+            CmdError::NoResponse { binary: binary(), tail: Vec::new() },
+            CmdError::BadResponse { binary: binary(), source: ProtocolError::ResponseNotObject { found: "an array" } },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let not_found = io().to_string();
+        assert_eq!(
+            messages.join("\n"),
+            format!(
+                "cannot run `./p.sh`: {not_found} (check `cmd.binary`)
+cannot start a thread to talk to `./p.sh`: {not_found} (the system is short of threads or memory; try fewer jobs with -j)
+`./p.sh` (provisioner `pg`) printed more than 8 bytes on stdout (limits::MAX_RESPONSE_BYTES), so it was stopped; a response must be smaller: keep large data out of it
+timed out after 90s (set `cmd.timeout` to allow longer, at most 24h)
+cannot wait for `./p.sh`: {not_found}
+cannot read the output of `./p.sh`: {not_found}
+the output of `./p.sh` never ended (a process it started kept it open)
+`./p.sh` exited with status 3; the end of its stderr:
+    a
+    b
+`./p.sh` was killed by a signal (it wrote nothing on stderr)
+`./p.sh` printed no response on stdout (it wrote nothing on stderr)
+the output of `./p.sh` is not a provisioner response: it must be a JSON object {{state, values, secrets, shared}}, found an array"
+            )
+        );
+    }
+
+    #[test]
+    fn a_failing_program_is_a_typed_error_with_its_stderr() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("prov.sh");
+        std::fs::write(&script, "#!/bin/sh\necho 'Error: token hunter22' >&2\nexit 4\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let request: Request = serde_json::from_value(serde_json::json!({
+            "resource_uid": "t.default#w.r", "resource_type": "t", "resource_class": "default", "resource_id": "w.r"
+        }))
+        .unwrap();
+        let redactor = crate::provision::Redactor::default();
+        redactor.add(["hunter22"]);
+        let cx = CallContext {
+            uid: "t.default#w.r",
+            project_root: dir.path(),
+            redactor: &redactor,
+            events: &crate::provision::NoEvents,
+            builtins: &crate::provision::NoBuiltins,
+            declared_by: &[],
+        };
+        let def = CmdDef { binary: "./prov.sh".into(), args: Vec::new(), timeout: None };
+        let e = call(&def, "p", Mode::Provision, &request, Duration::from_secs(20), &cx).unwrap_err();
+        let CmdError::Exited { binary, how, tail } = &e else { panic!("{e}") };
+        assert_eq!(
+            (binary.as_str(), *how, tail.as_slice()),
+            ("./prov.sh", Exit::Status(4), &["Error: token ********".to_owned()][..])
+        );
     }
 }

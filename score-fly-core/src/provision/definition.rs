@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::fly::annotations::{DurationRange, parse_duration_in};
+use crate::fly::annotations::{DurationInError, DurationRange, parse_duration_in};
 use crate::fsutil::FsError;
 use crate::limits;
 
@@ -87,6 +87,16 @@ pub enum DefinitionError {
         /// What is wrong (with the item and field when known).
         reason: String,
     },
+    /// A definition in a file fails its check ([`ProvisionerDef::check`]).
+    #[error("invalid provisioner file {}: item {item}: {source}", path.display())]
+    Item {
+        /// The file.
+        path: PathBuf,
+        /// Which definition (1-based).
+        item: usize,
+        /// What is wrong with it.
+        source: CheckError,
+    },
     /// The same id in two places.
     #[error("provisioner id `{id}` is defined twice: in {} and in {}; ids must be unique", first.display(), second.display())]
     Duplicate {
@@ -96,6 +106,80 @@ pub enum DefinitionError {
         first: PathBuf,
         /// Second file.
         second: PathBuf,
+    },
+}
+
+/// What is wrong with a definition, beyond what its type says ([`ProvisionerDef::check`]).
+/// Messages never quote an output's text, and show an http URL with its credentials masked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// An id with characters other than letters, digits, `-`, `_` and `.` (or none).
+    #[error("provisioner id `{id}` may only hold letters, digits, `-`, `_` and `.`")]
+    Id {
+        /// The id.
+        id: String,
+    },
+    /// An empty `type`.
+    #[error("provisioner `{id}`: `type` must not be empty")]
+    NoType {
+        /// The provisioner's id.
+        id: String,
+    },
+    /// Not exactly one kind.
+    #[error("provisioner `{id}` needs exactly one of `cmd`, `http`, `static` or `builtin` (found {found})")]
+    Kinds {
+        /// The provisioner's id.
+        id: String,
+        /// How many kinds it has.
+        found: usize,
+    },
+    /// An empty `builtin`.
+    #[error("provisioner `{id}`: `builtin` must name a builtin provisioner")]
+    NoBuiltinName {
+        /// The provisioner's id.
+        id: String,
+    },
+    /// A timeout that is not a duration in range.
+    #[error("provisioner `{id}`: {source} (limits::MAX_TIMEOUT)")]
+    Timeout {
+        /// The provisioner's id.
+        id: String,
+        /// Which field, and why.
+        source: Box<DurationInError>,
+    },
+    /// Too many retries.
+    #[error("provisioner `{id}`: `http.retries` {retries} must be from 0 to {max} (limits::MAX_RETRIES)")]
+    Retries {
+        /// The provisioner's id.
+        id: String,
+        /// The retries asked for.
+        retries: u32,
+        /// [`limits::MAX_RETRIES`].
+        max: usize,
+    },
+    /// Static outputs nested too deep.
+    #[error("provisioner `{id}`: `{field}` is nested deeper than {limit} levels (limits::MAX_DEPTH); flatten it")]
+    StaticDepth {
+        /// The provisioner's id.
+        id: String,
+        /// `static.values` or `static.secrets`.
+        field: &'static str,
+        /// [`limits::MAX_DEPTH`].
+        limit: usize,
+    },
+    /// An empty `cmd.binary`.
+    #[error("provisioner `{id}`: `cmd.binary` must not be empty")]
+    NoBinary {
+        /// The provisioner's id.
+        id: String,
+    },
+    /// An `http.url` that is not http(s).
+    #[error("provisioner `{id}`: `http.url` `{url}` must start with http:// or https://")]
+    Url {
+        /// The provisioner's id.
+        id: String,
+        /// The URL, credentials masked.
+        url: String,
     },
 }
 
@@ -241,27 +325,25 @@ impl ProvisionerDef {
     }
 
     /// Checks the fields a serde type cannot express.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), CheckError> {
+        let id = || self.id.clone();
         if self.id.is_empty() || !self.id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return Err(format!("provisioner id `{}` may only hold letters, digits, `-`, `_` and `.`", self.id));
+            return Err(CheckError::Id { id: id() });
         }
         if self.resource_type.is_empty() {
-            return Err(format!("provisioner `{}`: `type` must not be empty", self.id));
+            return Err(CheckError::NoType { id: id() });
         }
         let kinds = [self.cmd.is_some(), self.http.is_some(), self.static_.is_some(), self.builtin.is_some()]
             .iter()
             .filter(|k| **k)
             .count();
         if kinds != 1 {
-            return Err(format!(
-                "provisioner `{}` needs exactly one of `cmd`, `http`, `static` or `builtin` (found {kinds})",
-                self.id
-            ));
+            return Err(CheckError::Kinds { id: id(), found: kinds });
         }
         // Which `builtin:` names exist is the builtin kind's to say: the plan checks them
         // (`provision::Builtins::names`).
         if self.builtin.as_ref().is_some_and(String::is_empty) {
-            return Err(format!("provisioner `{}`: `builtin` must name a builtin provisioner", self.id));
+            return Err(CheckError::NoBuiltinName { id: id() });
         }
         let durations: Vec<(&str, Option<&String>)> = match (&self.cmd, &self.http) {
             (Some(c), _) => vec![("cmd.timeout", c.timeout.as_ref())],
@@ -273,42 +355,30 @@ impl ProvisionerDef {
         for (field, value) in durations {
             if let Some(v) = value {
                 parse_duration_in(v, &format!("`{field}`"), TIMEOUT_RANGE)
-                    .map_err(|e| format!("provisioner `{}`: {e} (limits::MAX_TIMEOUT)", self.id))?;
+                    .map_err(|source| CheckError::Timeout { id: id(), source: Box::new(source) })?;
             }
         }
         if let Some(retries) = self.http.as_ref().and_then(|h| h.retries)
             && usize::try_from(retries).map_or(true, |r| r > limits::MAX_RETRIES)
         {
-            return Err(format!(
-                "provisioner `{}`: `http.retries` {retries} must be from 0 to {} (limits::MAX_RETRIES)",
-                self.id,
-                limits::MAX_RETRIES
-            ));
+            return Err(CheckError::Retries { id: id(), retries, max: limits::MAX_RETRIES });
         }
         if let Some(s) = &self.static_ {
             for (field, map) in [("static.values", &s.values), ("static.secrets", &s.secrets)] {
                 if map_depth(map) > limits::MAX_DEPTH {
-                    return Err(format!(
-                        "provisioner `{}`: `{field}` is nested deeper than {} levels (limits::MAX_DEPTH); flatten it",
-                        self.id,
-                        limits::MAX_DEPTH
-                    ));
+                    return Err(CheckError::StaticDepth { id: id(), field, limit: limits::MAX_DEPTH });
                 }
             }
         }
         if let Some(c) = &self.cmd
             && c.binary.is_empty()
         {
-            return Err(format!("provisioner `{}`: `cmd.binary` must not be empty", self.id));
+            return Err(CheckError::NoBinary { id: id() });
         }
         if let Some(h) = &self.http
             && !(h.url.starts_with("http://") || h.url.starts_with("https://"))
         {
-            return Err(format!(
-                "provisioner `{}`: `http.url` `{}` must start with http:// or https://",
-                self.id,
-                crate::secret::mask_url(&h.url)
-            ));
+            return Err(CheckError::Url { id: id(), url: crate::secret::mask_url(&h.url) });
         }
         Ok(())
     }
@@ -398,7 +468,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<ProvisionerDef>, Defini
     let mut defs = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let def: ProvisionerDef = serde_json::from_value(item).map_err(|e| invalid(format!("item {}: {e}", i + 1)))?;
-        def.check().map_err(|e| invalid(format!("item {}: {e}", i + 1)))?;
+        def.check().map_err(|source| DefinitionError::Item { path: path.to_path_buf(), item: i + 1, source })?;
         defs.push(def);
     }
     Ok(defs)
@@ -415,13 +485,15 @@ pub fn write_file(project: &crate::state::Project, name: &str, defs: &[Provision
     // Whatever is written must read back: several static provisioners can together pass
     // the bounds a file is read with (size, values), although each was accepted alone.
     let path = project.dir().join(name);
+    let not_read_back = |path, reason: &dyn std::fmt::Display| DefinitionError::Invalid {
+        path,
+        reason: format!(
+            "it was not changed, as it could not be read back: {reason}; move some provisioners to another *.provisioners.yaml file"
+        ),
+    };
     parse_file(&path, &text).map_err(|e| match e {
-        DefinitionError::Invalid { path, reason } => DefinitionError::Invalid {
-            path,
-            reason: format!(
-                "it was not changed, as it could not be read back: {reason}; move some provisioners to another *.provisioners.yaml file"
-            ),
-        },
+        DefinitionError::Invalid { path, reason } => not_read_back(path, &reason),
+        DefinitionError::Item { path, item, source } => not_read_back(path, &format_args!("item {item}: {source}")),
         other => other,
     })?;
     project.write(name, text.as_bytes(), Some(0o600))?;
@@ -534,6 +606,55 @@ mod tests {
         }
     }
 
+    /// Each check's refusal, one per line, as `provisioners add` and file errors show it.
+    #[test]
+    fn check_errors_name_the_provisioner_and_field() {
+        let id = || "pg".to_owned();
+        let errors = [
+            CheckError::Id { id: "bad id".into() },
+            CheckError::NoType { id: id() },
+            CheckError::Kinds { id: id(), found: 2 },
+            CheckError::NoBuiltinName { id: id() },
+            CheckError::Retries { id: id(), retries: 99, max: 10 },
+            CheckError::StaticDepth { id: id(), field: "static.values", limit: 64 },
+            CheckError::NoBinary { id: id() },
+            CheckError::Url { id: id(), url: "ftp://x".into() },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            "provisioner id `bad id` may only hold letters, digits, `-`, `_` and `.`
+provisioner `pg`: `type` must not be empty
+provisioner `pg` needs exactly one of `cmd`, `http`, `static` or `builtin` (found 2)
+provisioner `pg`: `builtin` must name a builtin provisioner
+provisioner `pg`: `http.retries` 99 must be from 0 to 10 (limits::MAX_RETRIES)
+provisioner `pg`: `static.values` is nested deeper than 64 levels (limits::MAX_DEPTH); flatten it
+provisioner `pg`: `cmd.binary` must not be empty
+provisioner `pg`: `http.url` `ftp://x` must start with http:// or https://"
+        );
+        // In a file: the item and the check's error, typed.
+        let path = Path::new("x.provisioners.yaml");
+        let e =
+            parse_file(path, "- {id: ok, type: t, static: {}}\n- {id: x, type: t, cmd: {binary: a, timeout: 0s}}\n")
+                .unwrap_err();
+        let DefinitionError::Item { item: 2, source: CheckError::Timeout { id, source }, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(id, "x");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid provisioner file x.provisioners.yaml: item 2: provisioner `x`: {source} (limits::MAX_TIMEOUT)"
+            )
+        );
+        // With the URL's credentials masked.
+        let mut def = def("x", "t", None, None);
+        def.static_ = None;
+        def.http =
+            Some(HttpDef { url: "ftp://u:hunter22@h/".into(), timeout: None, connect_timeout: None, retries: None });
+        assert!(!def.check().unwrap_err().to_string().contains("hunter22"));
+    }
+
     #[test]
     fn timeouts_and_retries_are_checked_where_they_are_read() {
         let path = Path::new("x.provisioners.yaml");
@@ -595,7 +716,9 @@ mod tests {
         let mut def = def("x", "t", None, None);
         let value: serde_json::Value = serde_json::from_str(&levels(limits::MAX_DEPTH)).unwrap();
         def.static_.as_mut().unwrap().secrets.insert("k".into(), value);
-        assert!(def.check().unwrap_err().contains("`static.secrets` is nested deeper than 64 levels"));
+        let e = def.check().unwrap_err();
+        assert_eq!(e, CheckError::StaticDepth { id: "x".into(), field: "static.secrets", limit: limits::MAX_DEPTH });
+        assert!(e.to_string().contains("`static.secrets` is nested deeper than 64 levels"), "{e}");
         // Size.
         let big = format!("# {}\n", "x".repeat(limits::MAX_DOCUMENT_BYTES));
         let e = parse_file(path, &big).unwrap_err().to_string();

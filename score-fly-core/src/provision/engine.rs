@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::definition::{Kind, Located, find_match};
 use super::protocol::{Mode, Request, Response, depth, map_depth, merge_patch};
-use super::{Builtins, CallContext, Events, Redactor, call};
+use super::{Builtins, CallContext, CallFailed, Events, Redactor, call};
 use crate::limits;
 use crate::placeholder::{self, Context, ResourceOutputs};
 use crate::spec::Workload;
@@ -522,19 +522,67 @@ pub fn execute(
 }
 
 /// How a worker calls a provisioner ([`call`], or a stand-in in tests).
-type Caller<'c> =
-    dyn Fn(&super::ProvisionerDef, Mode, &Request, &CallContext<'_>) -> Result<Option<Response>, String> + Sync + 'c;
+type Caller<'c> = dyn Fn(&super::ProvisionerDef, Mode, &Request, &CallContext<'_>) -> Result<Option<Response>, CallFailed>
+    + Sync
+    + 'c;
 
-/// Why a job has no answer: its worker stopped without giving one.
-const LOST: &str =
-    "the thread calling its provisioner stopped before it answered (this is a bug in score-fly: please report it)";
+/// Why a resource failed to provision. Its message is what [`Outcome::Failed`] holds; the
+/// run's secrets are hidden from it ([`CallFailed`], panic messages redacted).
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// Its provisioner failed.
+    #[error(transparent)]
+    Call(#[from] CallFailed),
+    /// Its provisioner panicked.
+    #[error("provisioner `{provisioner}` panicked: {message} (this is a bug in score-fly: please report it)")]
+    Panicked {
+        /// The provisioner's id.
+        provisioner: String,
+        /// The panic's message (redacted).
+        message: String,
+    },
+    /// Its worker stopped without an answer.
+    #[error(
+        "the thread calling its provisioner stopped before it answered (this is a bug in score-fly: please report it)"
+    )]
+    Lost,
+    /// No worker could be started to call its provisioner.
+    #[error(
+        "no thread could be started to call its provisioner ({why}); the system is short of threads or memory: try fewer jobs with -j"
+    )]
+    NoThread {
+        /// Why (the system's message).
+        why: String,
+    },
+    /// A placeholder in its params cannot be expanded.
+    #[error("its params cannot be expanded: {0}")]
+    Params(#[source] placeholder::PlaceholderError),
+    /// Its params or metadata are nested too deep to be recorded.
+    #[error("its {field} are nested deeper than {limit} levels (limits::MAX_DEPTH); flatten them")]
+    InputDepth {
+        /// `params` or `metadata`.
+        field: &'static str,
+        /// [`limits::MAX_DEPTH`].
+        limit: usize,
+    },
+    /// Its provisioner answered with a field nested too deep to be recorded.
+    #[error(
+        "its provisioner answered with `{field}` nested deeper than {limit} levels (limits::MAX_DEPTH); flatten it"
+    )]
+    ResponseDepth {
+        /// `state`, `values`, `secrets` or `shared`.
+        field: &'static str,
+        /// [`limits::MAX_DEPTH`].
+        limit: usize,
+    },
+}
 
 /// What a worker sends back for a job.
 struct Done {
     index: usize,
     /// The job (`None` when it never ran or its worker died).
     job: Option<Job>,
-    result: Result<Option<Response>, String>,
+    result: Result<Option<Response>, ResourceError>,
 }
 
 /// The promise of an answer for one job: it is sent by [`Ticket::answer`], or by the
@@ -545,17 +593,17 @@ struct Done {
 struct Ticket {
     index: usize,
     done: mpsc::Sender<Done>,
-    failure: Option<String>,
+    failure: Option<ResourceError>,
 }
 
 impl Ticket {
-    fn answer(mut self, job: Job, result: Result<Option<Response>, String>) -> bool {
+    fn answer(mut self, job: Job, result: Result<Option<Response>, ResourceError>) -> bool {
         self.failure = None;
         self.done.send(Done { index: self.index, job: Some(job), result }).is_ok()
     }
 
     /// Drops the ticket with this failure as its answer.
-    fn fail(mut self, why: String) {
+    fn fail(mut self, why: ResourceError) {
         self.failure = Some(why);
     }
 }
@@ -637,15 +685,14 @@ fn execute_with(
                         // answer, but the other jobs need this thread).
                         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                             events.started(&planned.uid, &def.id, Mode::Provision);
-                            caller(def, Mode::Provision, &job.request, &cx)
+                            caller(def, Mode::Provision, &job.request, &cx).map_err(ResourceError::Call)
                         }))
                         .unwrap_or_else(|payload| {
-                            Err(format!(
-                                "provisioner `{}` panicked: {} (this is a bug in score-fly: please report it)",
-                                def.id,
+                            Err(ResourceError::Panicked {
+                                provisioner: def.id.clone(),
                                 // The message may hold anything the code was handling.
-                                redactor.redact(panic_text(payload.as_ref()))
-                            ))
+                                message: redactor.redact(panic_text(payload.as_ref())),
+                            })
                         });
                         if !ticket.answer(job, result) {
                             return;
@@ -673,7 +720,7 @@ fn execute_with(
                 }
                 match prepare(i, planned, defs, workloads, state) {
                     Err(message) => {
-                        finished += 1 + fail(i, message, plan, &dependents, &mut report, events);
+                        finished += 1 + fail(i, &message, plan, &dependents, &mut report, events);
                     }
                     Ok(job) => {
                         let def = &defs[planned.provisioner].def;
@@ -691,12 +738,11 @@ fn execute_with(
                             finished += 1 + mark_pending(i, plan, &dependents, &mut report);
                         } else {
                             in_flight += 1;
-                            let ticket = Ticket { index: i, done: done_tx.clone(), failure: Some(LOST.to_owned()) };
+                            let ticket = Ticket { index: i, done: done_tx.clone(), failure: Some(ResourceError::Lost) };
                             if let Err(mpsc::SendError(work)) = work_tx.send(Work { job, ticket }) {
-                                work.ticket.fail(format!(
-                                    "no thread could be started to call its provisioner ({}); the system is short of threads or memory: try fewer jobs with -j",
-                                    no_thread.as_deref().unwrap_or("every worker stopped")
-                                ));
+                                work.ticket.fail(ResourceError::NoThread {
+                                    why: no_thread.clone().unwrap_or_else(|| "every worker stopped".to_owned()),
+                                });
                             }
                         }
                     }
@@ -716,7 +762,7 @@ fn execute_with(
             let planned = &plan.resources[index];
             match (job, result) {
                 (Some(_), Ok(Some(response))) if let Err(message) = check_depth(&response) => {
-                    finished += fail(index, message, plan, &dependents, &mut report, events);
+                    finished += fail(index, &message, plan, &dependents, &mut report, events);
                 }
                 (Some(job), Ok(response)) => {
                     if let Some(r) = &response {
@@ -733,10 +779,10 @@ fn execute_with(
                     release(index, &dependents, &mut waiting, &mut ready);
                 }
                 (None, Ok(_)) => {
-                    finished += fail(index, LOST.to_owned(), plan, &dependents, &mut report, events);
+                    finished += fail(index, &ResourceError::Lost, plan, &dependents, &mut report, events);
                 }
                 (_, Err(message)) => {
-                    finished += fail(index, message, plan, &dependents, &mut report, events);
+                    finished += fail(index, &message, plan, &dependents, &mut report, events);
                 }
             }
         }
@@ -792,7 +838,7 @@ fn move_laundered(state: &mut State, known: &Redactor, events: &dyn Events) {
 /// Whether a response can be recorded: every field at most [`limits::MAX_DEPTH`] deep, so
 /// the state that holds it can be read back (cmd and http responses were checked when they
 /// were read; this holds for every kind).
-fn check_depth(response: &Response) -> Result<(), String> {
+fn check_depth(response: &Response) -> Result<(), ResourceError> {
     let fields = [
         ("state", response.state.as_ref().map_or(0, map_depth)),
         ("values", map_depth(&response.values)),
@@ -801,10 +847,7 @@ fn check_depth(response: &Response) -> Result<(), String> {
     ];
     for (field, levels) in fields {
         if levels > limits::MAX_DEPTH {
-            return Err(format!(
-                "its provisioner answered with `{field}` nested deeper than {} levels (limits::MAX_DEPTH); flatten it",
-                limits::MAX_DEPTH
-            ));
+            return Err(ResourceError::ResponseDepth { field, limit: limits::MAX_DEPTH });
         }
     }
     Ok(())
@@ -824,21 +867,18 @@ fn prepare(
     defs: &[Located],
     workloads: &BTreeMap<String, Workload>,
     state: &State,
-) -> Result<Job, String> {
+) -> Result<Job, ResourceError> {
     let workload = &workloads[&planned.context];
     let outputs = outputs_for(&planned.context, workload, state);
     let metadata = workload.metadata_json();
     let context = Context { metadata: &metadata, resources: &outputs };
-    let params = expand_value(&serde_json::Value::Object(planned.params.clone()), &context)
-        .map_err(|e| format!("its params cannot be expanded: {e}"))?;
+    let params =
+        expand_value(&serde_json::Value::Object(planned.params.clone()), &context).map_err(ResourceError::Params)?;
     let serde_json::Value::Object(params) = params else { unreachable!("objects expand to objects") };
     // What is sent is recorded in the state, which must stay readable.
     for (field, value) in [("params", &params), ("metadata", &planned.metadata)] {
         if map_depth(value) > limits::MAX_DEPTH {
-            return Err(format!(
-                "its {field} are nested deeper than {} levels (limits::MAX_DEPTH); flatten them",
-                limits::MAX_DEPTH
-            ));
+            return Err(ResourceError::InputDepth { field, limit: limits::MAX_DEPTH });
         }
     }
     let def = &defs[planned.provisioner].def;
@@ -936,14 +976,14 @@ fn mark_pending(i: usize, plan: &Plan, dependents: &[Vec<usize>], report: &mut R
 /// Marks `i` failed and its dependents (transitively) skipped; returns how many were skipped.
 fn fail(
     i: usize,
-    message: String,
+    error: &ResourceError,
     plan: &Plan,
     dependents: &[Vec<usize>],
     report: &mut Report,
     events: &dyn Events,
 ) -> usize {
     let uid = &plan.resources[i].uid;
-    let outcome = Outcome::Failed(message);
+    let outcome = Outcome::Failed(error.to_string());
     events.finished(uid, &outcome);
     report.outcomes.insert(uid.clone(), outcome);
     let mut skipped = 0;
@@ -979,12 +1019,12 @@ pub enum DeprovisionError {
         provisioner: String,
     },
     /// The provisioner failed.
-    #[error("failed to deprovision `{uid}`: {message}")]
+    #[error("failed to deprovision `{uid}`: {error}")]
     Failed {
         /// The uid.
         uid: String,
-        /// Why.
-        message: String,
+        /// Why (its message redacted).
+        error: CallFailed,
     },
 }
 
@@ -1016,7 +1056,7 @@ pub fn deprovision(
     let cx = CallContext { uid, project_root, redactor: &redactor, events, builtins, declared_by: &declared_by };
     events.started(uid, &def.def.id, Mode::Deprovision);
     let response = call(&def.def, Mode::Deprovision, &request, &cx)
-        .map_err(|message| DeprovisionError::Failed { uid: uid.to_owned(), message })?;
+        .map_err(|error| DeprovisionError::Failed { uid: uid.to_owned(), error })?;
     if let Some(patch) = response.and_then(|r| r.shared) {
         merge_patch(&mut state.shared, &patch);
     }
@@ -1041,8 +1081,8 @@ mod tests {
             &[]
         }
 
-        fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> Result<Option<Response>, String> {
-            Err(crate::provision::no_builtin(self, name))
+        fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> crate::provision::BuiltinResult {
+            Err(Box::new(crate::provision::no_builtin(self, name)))
         }
 
         fn secrets(&self) -> Vec<crate::secret::Secret> {
@@ -1300,13 +1340,45 @@ mod tests {
         assert_eq!(state.resources.len(), 10);
     }
 
+    /// Why a resource failed, one per line, as the report and `generate` show it.
+    #[test]
+    fn resource_errors_are_the_report_lines() {
+        let errors = [
+            ResourceError::Panicked { provisioner: "pg".into(), message: "boom".into() },
+            ResourceError::Lost,
+            ResourceError::NoThread { why: "out of memory".into() },
+            ResourceError::InputDepth { field: "params", limit: 64 },
+            ResourceError::ResponseDepth { field: "shared", limit: 64 },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            "provisioner `pg` panicked: boom (this is a bug in score-fly: please report it)
+the thread calling its provisioner stopped before it answered (this is a bug in score-fly: please report it)
+no thread could be started to call its provisioner (out of memory); the system is short of threads or memory: try fewer jobs with -j
+its params are nested deeper than 64 levels (limits::MAX_DEPTH); flatten them
+its provisioner answered with `shared` nested deeper than 64 levels (limits::MAX_DEPTH); flatten it"
+        );
+        let e = DeprovisionError::Failed {
+            uid: "t.default#w.r".into(),
+            error: CallFailed::new(
+                super::super::CallError::Builtin(Box::new(super::super::no_builtin(&NoBuiltins, "x"))),
+                &Redactor::default(),
+            ),
+        };
+        assert_eq!(
+            e.to_string(),
+            "failed to deprovision `t.default#w.r`: there is no builtin provisioner `x` (this program has none)"
+        );
+    }
+
     #[test]
     fn every_ticket_answers_even_when_its_job_is_dropped() {
         let (done_tx, done_rx) = mpsc::channel();
         // Dropped by a worker that died holding it.
-        drop(Ticket { index: 4, done: done_tx.clone(), failure: Some(LOST.to_owned()) });
+        drop(Ticket { index: 4, done: done_tx.clone(), failure: Some(ResourceError::Lost) });
         let Done { index, job, result } = done_rx.try_recv().unwrap();
-        assert_eq!((index, job.is_none(), result.unwrap_err()), (4, true, LOST.to_owned()));
+        assert!(matches!((index, job.is_none(), result), (4, true, Err(ResourceError::Lost))));
         // Queued when the last worker went away: dropping the queue answers for it.
         let (work_tx, work_rx) = mpsc::channel::<Work>();
         let job = Job {
@@ -1318,7 +1390,7 @@ mod tests {
             fingerprint: String::new(),
         };
         work_tx
-            .send(Work { job, ticket: Ticket { index: 5, done: done_tx.clone(), failure: Some(LOST.to_owned()) } })
+            .send(Work { job, ticket: Ticket { index: 5, done: done_tx.clone(), failure: Some(ResourceError::Lost) } })
             .unwrap();
         drop(work_rx);
         assert_eq!(done_rx.try_recv().unwrap().index, 5);
@@ -1332,13 +1404,13 @@ mod tests {
             fingerprint: String::new(),
         };
         let Err(mpsc::SendError(work)) =
-            work_tx.send(Work { job, ticket: Ticket { index: 6, done: done_tx, failure: Some(LOST.to_owned()) } })
+            work_tx.send(Work { job, ticket: Ticket { index: 6, done: done_tx, failure: Some(ResourceError::Lost) } })
         else {
             panic!("nobody receives")
         };
-        work.ticket.fail("no thread".to_owned());
+        work.ticket.fail(ResourceError::NoThread { why: "no thread".to_owned() });
         let done = done_rx.try_recv().unwrap();
-        assert_eq!((done.index, done.result.unwrap_err()), (6, "no thread".to_owned()));
+        assert!(matches!((done.index, done.result), (6, Err(ResourceError::NoThread { why })) if why == "no thread"));
         assert!(done_rx.try_recv().is_err(), "exactly one answer per ticket");
     }
 
@@ -1475,7 +1547,9 @@ mod tests {
                     let i: usize = request.resource_uid.rsplit('r').next().unwrap().parse().unwrap();
                     let c = &cases[i];
                     let body = json!({"state": c.state, "values": c.values, "secrets": c.secrets, "shared": c.shared});
-                    super::super::super::protocol::parse_response(body.to_string().as_bytes())
+                    super::super::super::protocol::parse_response(body.to_string().as_bytes()).map_err(|e| {
+                        CallFailed::new(crate::provision::CallError::Builtin(Box::new(e)), &Redactor::default())
+                    })
                 };
                 let dir = tempfile::tempdir().unwrap();
                 let project = crate::state::Project::open(dir.path(), crate::state::LockWait { timeout: std::time::Duration::ZERO }, &mut |_| {}).unwrap();

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use super::definition::HttpDef;
-use super::protocol::{Mode, Request, Response, parse_response};
+use super::protocol::{Mode, ProtocolError, Request, Response, parse_response};
 use super::{CallContext, Redactor};
 use crate::limits;
 
@@ -22,9 +22,102 @@ const QUOTE_LIMIT: usize = 2000;
 /// The longest pause between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Why an `http` provisioner call failed. URLs are shown with their credentials masked
+/// ([`crate::secret::mask_url`]), quoted bodies redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The answer is longer than a response may be (it was not read).
+    #[error(
+        "the answer of {url} is longer than a provisioner response may be ({limit} bytes, limits::MAX_RESPONSE_BYTES); keep large data out of responses"
+    )]
+    TooLong {
+        /// The URL (masked).
+        url: String,
+        /// [`limits::MAX_RESPONSE_BYTES`].
+        limit: usize,
+    },
+    /// A provision answered 2xx with nothing.
+    #[error("{method} {url} answered {status} with an empty body")]
+    EmptyBody {
+        /// `POST` or `DELETE`.
+        method: &'static str,
+        /// The URL (masked).
+        url: String,
+        /// The 2xx status.
+        status: u16,
+    },
+    /// The answer is not a response.
+    #[error("the answer of {method} {url} is not a provisioner response: {source}")]
+    BadResponse {
+        /// `POST` or `DELETE`.
+        method: &'static str,
+        /// The URL (masked).
+        url: String,
+        /// What is wrong with it.
+        source: ProtocolError,
+    },
+    /// A status other than 2xx.
+    #[error("{method} {url} answered {status}{}", quote_body(.body))]
+    Status {
+        /// `POST` or `DELETE`.
+        method: &'static str,
+        /// The URL (masked).
+        url: String,
+        /// The status.
+        status: u16,
+        /// The start of the body (redacted; empty when it was).
+        body: String,
+    },
+    /// No connection could be made.
+    #[error("cannot connect to {url}: {detail}")]
+    Connect {
+        /// The URL (masked).
+        url: String,
+        /// The HTTP client's message (URLs in it masked).
+        detail: String,
+    },
+    /// The connection broke.
+    #[error("connection to {url} failed: {detail}")]
+    Connection {
+        /// The URL (masked).
+        url: String,
+        /// The HTTP client's message (URLs in it masked).
+        detail: String,
+    },
+    /// No answer within the timeout.
+    #[error("{url} did not answer in time ({detail}); set `http.timeout` to allow longer")]
+    Timeout {
+        /// The URL (masked).
+        url: String,
+        /// The HTTP client's message (URLs in it masked).
+        detail: String,
+    },
+    /// Another failure of the request.
+    #[error("request to {url} failed: {detail}")]
+    Request {
+        /// The URL (masked).
+        url: String,
+        /// The HTTP client's message (URLs in it masked).
+        detail: String,
+    },
+    /// A failure worth retrying, after the last retry.
+    #[error("{last} (after {attempts} attempt{})", if *.attempts == 1 { "" } else { "s" })]
+    GaveUp {
+        /// The last attempt's failure.
+        last: Box<HttpError>,
+        /// How many attempts were made.
+        attempts: usize,
+    },
+}
+
+/// A quoted body, as a message shows it after the status.
+fn quote_body(body: &str) -> String {
+    if body.is_empty() { String::new() } else { format!(": {body}") }
+}
+
 enum Attempt {
-    Done(Result<Option<Response>, String>),
-    Retry(String),
+    Done(Result<Option<Response>, HttpError>),
+    Retry(HttpError),
 }
 
 /// Calls an http provisioner (with retries).
@@ -34,7 +127,7 @@ pub(super) fn call(
     request: &Request,
     timeout: Duration,
     cx: &CallContext<'_>,
-) -> Result<Option<Response>, String> {
+) -> Result<Option<Response>, HttpError> {
     // Both are in range: the definition was checked when it was read, and its accessors clamp.
     let connect_timeout = def.connect_timeout();
     let retries = def.retries();
@@ -59,9 +152,7 @@ pub(super) fn call(
                 backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
                 attempt += 1;
             }
-            Attempt::Retry(why) => {
-                return Err(format!("{why} (after {} attempt{})", attempt + 1, if attempt == 0 { "" } else { "s" }));
-            }
+            Attempt::Retry(why) => return Err(HttpError::GaveUp { last: Box::new(why), attempts: attempt + 1 }),
         }
     }
 }
@@ -87,24 +178,23 @@ fn once(agent: &ureq::Agent, target: &Target<'_>, mode: Mode, body: &[u8], redac
     let bytes = match response.body_mut().with_config().limit(limit).read_to_vec() {
         Ok(bytes) => bytes,
         Err(ureq::Error::BodyExceedsLimit(_)) => {
-            return Attempt::Done(Err(format!(
-                "the answer of {} is longer than a provisioner response may be ({} bytes, limits::MAX_RESPONSE_BYTES); keep large data out of responses",
-                target.shown,
-                limits::MAX_RESPONSE_BYTES
-            )));
+            return Attempt::Done(Err(HttpError::TooLong {
+                url: target.shown.clone(),
+                limit: limits::MAX_RESPONSE_BYTES,
+            }));
         }
         Err(e) => return classify(target, &e),
     };
-    let url = &target.shown;
+    let url = target.shown.clone();
     let method = if mode == Mode::Provision { "POST" } else { "DELETE" };
     match status {
         200..=299 => Attempt::Done(match (mode, parse_response(&bytes)) {
-            (Mode::Provision, Ok(None)) => Err(format!("{method} {url} answered {status} with an empty body")),
+            (Mode::Provision, Ok(None)) => Err(HttpError::EmptyBody { method, url, status }),
             (_, Ok(r)) => Ok(r),
-            (_, Err(e)) => Err(format!("the answer of {method} {url} is not a provisioner response: {e}")),
+            (_, Err(source)) => Err(HttpError::BadResponse { method, url, source }),
         }),
-        500..=599 => Attempt::Retry(format!("{method} {url} answered {status}{}", quote(&bytes, redactor))),
-        _ => Attempt::Done(Err(format!("{method} {url} answered {status}{}", quote(&bytes, redactor)))),
+        500..=599 => Attempt::Retry(HttpError::Status { method, url, status, body: quote(&bytes, redactor) }),
+        _ => Attempt::Done(Err(HttpError::Status { method, url, status, body: quote(&bytes, redactor) })),
     }
 }
 
@@ -112,11 +202,11 @@ fn once(agent: &ureq::Agent, target: &Target<'_>, mode: Mode, body: &[u8], redac
 /// quote the URL as given: its credentials are masked there too).
 fn classify(target: &Target<'_>, kind: &ureq::Error) -> Attempt {
     use ureq::{Error, Timeout};
-    let url = &target.shown;
-    let error = crate::secret::mask_urls(&kind.to_string().replace(target.url, &target.shown));
+    let url = target.shown.clone();
+    let detail = crate::secret::mask_urls(&kind.to_string().replace(target.url, &target.shown));
     match kind {
         Error::Timeout(Timeout::Connect | Timeout::Resolve) | Error::ConnectionFailed | Error::HostNotFound => {
-            Attempt::Retry(format!("cannot connect to {url}: {error}"))
+            Attempt::Retry(HttpError::Connect { url, detail })
         }
         Error::Io(io)
             if matches!(
@@ -128,15 +218,14 @@ fn classify(target: &Target<'_>, kind: &ureq::Error) -> Attempt {
                     | std::io::ErrorKind::UnexpectedEof
             ) =>
         {
-            Attempt::Retry(format!("connection to {url} failed: {error}"))
+            Attempt::Retry(HttpError::Connection { url, detail })
         }
-        Error::Timeout(_) => {
-            Attempt::Done(Err(format!("{url} did not answer in time ({error}); set `http.timeout` to allow longer")))
-        }
-        _ => Attempt::Done(Err(format!("request to {url} failed: {error}"))),
+        Error::Timeout(_) => Attempt::Done(Err(HttpError::Timeout { url, detail })),
+        _ => Attempt::Done(Err(HttpError::Request { url, detail })),
     }
 }
 
+/// The start of a body (redacted), or nothing when it is empty.
 fn quote(bytes: &[u8], redactor: &Redactor) -> String {
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim();
@@ -148,7 +237,7 @@ fn quote(bytes: &[u8], redactor: &Redactor) -> String {
         end -= 1;
     }
     let more = if end < text.len() { " [...]" } else { "" };
-    format!(": {}{more}", redactor.redact(&text[..end]))
+    format!("{}{more}", redactor.redact(&text[..end]))
 }
 
 #[cfg(test)]
@@ -192,7 +281,7 @@ mod tests {
         url
     }
 
-    fn call_url(url: String) -> Result<Option<Response>, String> {
+    fn call_url(url: String) -> Result<Option<Response>, HttpError> {
         let def = HttpDef { url, timeout: None, connect_timeout: None, retries: Some(0) };
         let request: Request = serde_json::from_value(serde_json::json!({
             "resource_uid": "t.default#w.r", "resource_type": "t", "resource_class": "default", "resource_id": "w.r"
@@ -212,13 +301,70 @@ mod tests {
 
     #[test]
     fn an_answer_longer_than_a_response_may_be_is_refused_without_reading_it() {
-        let e = call_url(serve(200, limits::MAX_RESPONSE_BYTES + 1, b' ')).unwrap_err();
+        let e = call_url(serve(200, limits::MAX_RESPONSE_BYTES + 1, b' ')).unwrap_err().to_string();
         assert!(
             e.contains("is longer than a provisioner response may be (8388608 bytes, limits::MAX_RESPONSE_BYTES)"),
             "{e}"
         );
         // At the limit: read (here, only spaces: an empty answer).
         let e = call_url(serve(200, limits::MAX_RESPONSE_BYTES, b' ')).unwrap_err();
-        assert!(e.contains("answered 200 with an empty body"), "{e}");
+        assert!(matches!(e, HttpError::EmptyBody { method: "POST", status: 200, .. }), "{e}");
+        assert!(e.to_string().contains("answered 200 with an empty body"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn messages_show_the_masked_url() {
+        let url = || "https://p.example/x".to_owned();
+        let detail = || "connection refused".to_owned();
+        let errors = [
+            HttpError::TooLong { url: url(), limit: 8 },
+            HttpError::EmptyBody { method: "POST", url: url(), status: 200 },
+            HttpError::BadResponse {
+                method: "DELETE",
+                url: url(),
+                source: ProtocolError::UnknownResponseField { field: "outputs".into() },
+            },
+            HttpError::Status { method: "POST", url: url(), status: 404, body: String::new() },
+            HttpError::Status { method: "POST", url: url(), status: 400, body: "no [...]".into() },
+            HttpError::Connect { url: url(), detail: detail() },
+            HttpError::Connection { url: url(), detail: detail() },
+            HttpError::Timeout { url: url(), detail: "timeout: global".into() },
+            HttpError::Request { url: url(), detail: detail() },
+            HttpError::GaveUp { last: Box::new(HttpError::Connect { url: url(), detail: detail() }), attempts: 1 },
+            HttpError::GaveUp {
+                last: Box::new(HttpError::Status { method: "POST", url: url(), status: 503, body: String::new() }),
+                attempts: 4,
+            },
+        ];
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            "the answer of https://p.example/x is longer than a provisioner response may be (8 bytes, limits::MAX_RESPONSE_BYTES); keep large data out of responses
+POST https://p.example/x answered 200 with an empty body
+the answer of DELETE https://p.example/x is not a provisioner response: unknown field `outputs`, expected one of `state`, `values`, `secrets`, `shared`
+POST https://p.example/x answered 404
+POST https://p.example/x answered 400: no [...]
+cannot connect to https://p.example/x: connection refused
+connection to https://p.example/x failed: connection refused
+https://p.example/x did not answer in time (timeout: global); set `http.timeout` to allow longer
+request to https://p.example/x failed: connection refused
+cannot connect to https://p.example/x: connection refused (after 1 attempt)
+POST https://p.example/x answered 503 (after 4 attempts)"
+        );
+    }
+
+    #[test]
+    fn quoted_bodies_are_cut_and_redacted() {
+        let redactor = Redactor::default();
+        redactor.add(["hunter22"]);
+        assert_eq!(quote(b"  \n", &redactor), "");
+        assert_eq!(quote(b"bad hunter22\n", &redactor), "bad ********");
+        let long = "é".repeat(QUOTE_LIMIT);
+        assert!(quote(long.as_bytes(), &redactor).ends_with("é [...]"));
     }
 }

@@ -51,8 +51,10 @@ use std::path::Path;
 
 pub use crate::secret::Redactor;
 use crate::secret::Secret;
+pub use cmd::{CmdError, Exit};
 pub use definition::{Located, ProvisionerDef};
 pub use engine::*;
+pub use http::HttpError;
 
 use protocol::{Mode, Request, Response};
 
@@ -77,9 +79,10 @@ pub trait Events: Sync {
 pub trait Builtins: Sync {
     /// The names a `builtin:` entry may use.
     fn names(&self) -> &[&'static str];
-    /// Calls builtin `name`. `Ok(None)` is an empty answer (a deprovision).
-    fn call(&self, name: &str, mode: Mode, request: &Request, cx: &CallContext<'_>)
-    -> Result<Option<Response>, String>;
+    /// Calls builtin `name`. `Ok(None)` is an empty answer (a deprovision). The error is the
+    /// implementation's own (the builtin Fly provisioners': `builtin::BuiltinError`; a name
+    /// it does not have: [`NoBuiltin`]); [`call`] hides the run's secrets in its message.
+    fn call(&self, name: &str, mode: Mode, request: &Request, cx: &CallContext<'_>) -> BuiltinResult;
     /// Whether builtin `name` must be called on every run because its outputs depend on more
     /// than its inputs (params, metadata): its last outputs are never reused, and a dry run
     /// with [`ProvisionOptions::read_in_dry_run`] calls it (it must only read).
@@ -108,16 +111,77 @@ impl Builtins for NoBuiltins {
         &[]
     }
 
-    fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> Result<Option<Response>, String> {
-        Err(no_builtin(self, name))
+    fn call(&self, name: &str, _: Mode, _: &Request, _: &CallContext<'_>) -> BuiltinResult {
+        Err(Box::new(no_builtin(self, name)))
     }
 }
 
+/// How a [`Builtins`] implementation fails: its own error type (downcast to match on it).
+pub type BuiltinFailure = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What [`Builtins::call`] returns.
+pub type BuiltinResult = Result<Option<Response>, BuiltinFailure>;
+
+/// A `builtin:` name that the builtins at hand do not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("there is no builtin provisioner `{name}` ({})", known_builtins(.known))]
+pub struct NoBuiltin {
+    /// The name asked for.
+    pub name: String,
+    /// The names there are.
+    pub known: Vec<&'static str>,
+}
+
+fn known_builtins(known: &[&str]) -> String {
+    if known.is_empty() { "this program has none".to_owned() } else { format!("builtins: {}", known.join(", ")) }
+}
+
 /// The error for a `builtin:` name that `builtins` does not have.
-pub fn no_builtin(builtins: &dyn Builtins, name: &str) -> String {
-    match builtins.names() {
-        [] => format!("there is no builtin provisioner `{name}` (this program has none)"),
-        names => format!("there is no builtin provisioner `{name}` (builtins: {})", names.join(", ")),
+pub fn no_builtin(builtins: &dyn Builtins, name: &str) -> NoBuiltin {
+    NoBuiltin { name: name.to_owned(), known: builtins.names().to_vec() }
+}
+
+/// Why a provisioner call failed, by kind of provisioner.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// A `cmd` provisioner failed.
+    #[error(transparent)]
+    Cmd(#[from] CmdError),
+    /// An `http` provisioner failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// A `builtin` provisioner failed (or does not exist).
+    #[error(transparent)]
+    Builtin(BuiltinFailure),
+}
+
+/// A failed provisioner call as it may be shown: the [`CallError`]'s message with every
+/// secret the run knew when it failed hidden (the [`Redactor`] of its [`CallContext`]). The
+/// error itself is kept for callers that match on it ([`CallFailed::error`]); it is neither
+/// this error's `source` nor in its `Debug`, which would show what the message hides.
+#[derive(thiserror::Error)]
+#[error("{message}")]
+pub struct CallFailed {
+    error: Box<CallError>,
+    message: String,
+}
+
+impl CallFailed {
+    /// `error`, its message redacted by `redactor`.
+    pub fn new(error: CallError, redactor: &Redactor) -> CallFailed {
+        let message = redactor.redact(&error.to_string());
+        CallFailed { error: Box::new(error), message }
+    }
+
+    /// What failed (its message may show secrets: show this error instead).
+    pub fn error(&self) -> &CallError {
+        &self.error
+    }
+}
+
+impl std::fmt::Debug for CallFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallFailed").field("message", &self.message).finish_non_exhaustive()
     }
 }
 
@@ -156,15 +220,15 @@ pub struct CallContext<'a> {
 }
 
 /// Calls a provisioner once. `Ok(None)` is an empty answer (fine for a deprovision). An
-/// error is redacted here, whatever kind of provisioner wrote it (a body or output it
-/// quotes, a flyctl or Machines API error of a builtin).
+/// error's message is redacted here ([`CallFailed`]), whatever kind of provisioner wrote it
+/// (a body or output it quotes, a flyctl or Machines API error of a builtin).
 pub fn call(
     def: &ProvisionerDef,
     mode: Mode,
     request: &Request,
     cx: &CallContext<'_>,
-) -> Result<Option<Response>, String> {
-    call_kind(def, mode, request, cx).map_err(|e| cx.redactor.redact(&e))
+) -> Result<Option<Response>, CallFailed> {
+    call_kind(def, mode, request, cx).map_err(|e| CallFailed::new(e, cx.redactor))
 }
 
 fn call_kind(
@@ -172,14 +236,51 @@ fn call_kind(
     mode: Mode,
     request: &Request,
     cx: &CallContext<'_>,
-) -> Result<Option<Response>, String> {
+) -> Result<Option<Response>, CallError> {
     match def.kind() {
-        definition::Kind::Cmd(c) => cmd::call(&c, &def.id, mode, request, def.timeout(), cx),
-        definition::Kind::Http(h) => http::call(&h, mode, request, def.timeout(), cx),
-        definition::Kind::Builtin(name) => cx.builtins.call(&name, mode, request, cx),
+        definition::Kind::Cmd(c) => Ok(cmd::call(&c, &def.id, mode, request, def.timeout(), cx)?),
+        definition::Kind::Http(h) => Ok(http::call(&h, mode, request, def.timeout(), cx)?),
+        definition::Kind::Builtin(name) => cx.builtins.call(&name, mode, request, cx).map_err(CallError::Builtin),
         definition::Kind::Static(s) => Ok(match mode {
             Mode::Provision => Some(Response { state: None, values: s.values, secrets: s.secrets, shared: None }),
             Mode::Deprovision => None,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_builtins_are_named_with_those_there_are() {
+        assert_eq!(
+            no_builtin(&NoBuiltins, "redis").to_string(),
+            "there is no builtin provisioner `redis` (this program has none)"
+        );
+        let e = NoBuiltin { name: "memcached".into(), known: vec!["postgres", "redis"] };
+        assert_eq!(e.to_string(), "there is no builtin provisioner `memcached` (builtins: postgres, redis)");
+        assert_eq!(no_builtin(&NoBuiltins, "x"), NoBuiltin { name: "x".into(), known: Vec::new() });
+    }
+
+    /// A call's error is shown with the run's secrets hidden, whatever the error holds; the
+    /// error itself stays matchable, and neither `Debug` nor `source` shows it.
+    #[test]
+    fn call_failures_hide_the_run_secrets() {
+        let redactor = Redactor::default();
+        redactor.add(["hunter22"]);
+        let error = CallError::Http(HttpError::Status {
+            method: "POST",
+            url: "https://p.example/x".into(),
+            status: 400,
+            body: "password hunter22 rejected".into(),
+        });
+        let failed = CallFailed::new(error, &redactor);
+        assert_eq!(failed.to_string(), "POST https://p.example/x answered 400: password ******** rejected");
+        assert!(matches!(failed.error(), CallError::Http(HttpError::Status { status: 400, .. })));
+        assert!(!format!("{failed:?}").contains("hunter22"), "{failed:?}");
+        assert!(std::error::Error::source(&failed).is_none());
+        let builtin = CallError::Builtin(Box::new(no_builtin(&NoBuiltins, "redis")));
+        assert_eq!(builtin.to_string(), "there is no builtin provisioner `redis` (this program has none)");
     }
 }

@@ -81,6 +81,111 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(
     Ok(Option::<serde_json::Map<String, serde_json::Value>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Why a provisioner message (a response, or a request read by the `builtin-provisioners`
+/// entry point) was refused. Messages never quote the message or any value in it:
+/// provisioner messages hold secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// A response larger than a response may be.
+    #[error(
+        "it is {bytes} bytes, more than a response may be ({limit} bytes, limits::MAX_RESPONSE_BYTES); keep large data out of provisioner responses"
+    )]
+    ResponseTooBig {
+        /// Its size.
+        bytes: usize,
+        /// [`limits::MAX_RESPONSE_BYTES`].
+        limit: usize,
+    },
+    /// A request larger than a provisioner message may be.
+    #[error("it is {bytes} bytes, more than a provisioner message may be ({limit} bytes, limits::MAX_RESPONSE_BYTES)")]
+    RequestTooBig {
+        /// Its size.
+        bytes: usize,
+        /// [`limits::MAX_RESPONSE_BYTES`].
+        limit: usize,
+    },
+    /// It is nested too deep, holds too many values or a tag.
+    #[error(transparent)]
+    Exceeded(#[from] Exceeded),
+    /// A response that is not JSON.
+    #[error("it is not valid JSON ({bytes} bytes; {what} at line {line} column {column})")]
+    ResponseNotJson {
+        /// Its size.
+        bytes: usize,
+        /// `syntax error`, `unexpected end`...
+        what: &'static str,
+        /// Where (1-based).
+        line: usize,
+        /// Where (1-based).
+        column: usize,
+    },
+    /// A request that is not JSON.
+    #[error("it is not valid JSON ({what} at line {line} column {column}); expected {REQUEST_SHAPE}")]
+    RequestNotJson {
+        /// `syntax error`, `unexpected end`...
+        what: &'static str,
+        /// Where (1-based).
+        line: usize,
+        /// Where (1-based).
+        column: usize,
+    },
+    /// A response that is not a JSON object.
+    #[error("it must be a JSON object {{state, values, secrets, shared}}, found {found}")]
+    ResponseNotObject {
+        /// `an array`, `a string`...
+        found: &'static str,
+    },
+    /// A response field that is not one of the four.
+    #[error("unknown field `{field}`, expected one of `state`, `values`, `secrets`, `shared`")]
+    UnknownResponseField {
+        /// Its name.
+        field: String,
+    },
+    /// `state`, `values` or `secrets` is not an object.
+    #[error("`{field}` must be a JSON object, found {found}")]
+    FieldNotObject {
+        /// The field.
+        field: &'static str,
+        /// `an array`, `a string`...
+        found: &'static str,
+    },
+    /// A request field is missing.
+    #[error("missing field `{field}`; expected {REQUEST_SHAPE}")]
+    MissingRequestField {
+        /// Its name.
+        field: String,
+    },
+    /// A request field is not one of the protocol's.
+    #[error("unknown field `{field}`; expected {REQUEST_SHAPE}")]
+    UnknownRequestField {
+        /// Its name.
+        field: String,
+    },
+    /// A request of another shape (a field of the wrong type).
+    #[error("it is not a provisioner request; expected {REQUEST_SHAPE}")]
+    NotARequest,
+}
+
+/// The fields of a request, as messages name them.
+const REQUEST_SHAPE: &str =
+    "{resource_uid, resource_type, resource_class, resource_id, state, shared, resource_params, resource_metadata}";
+
+/// Reads a provisioner message with `budget`: the bound it exceeded (its depth counted from
+/// the message's fields), else where it is not JSON.
+fn read_bounded(
+    body: &[u8],
+    not_json: impl FnOnce(&'static str, usize, usize) -> ProtocolError,
+) -> Result<serde_json::Value, ProtocolError> {
+    // The message object is one level above its fields.
+    let budget = Budget::new(limits::MAX_DEPTH + 1, limits::MAX_NODES).with_field_names();
+    budget.read_json(body).map_err(|e| match budget.exceeded() {
+        // Counted from the message object: its fields may be MAX_DEPTH deep.
+        Some(Exceeded::Depth { field, .. }) => Exceeded::Depth { field, limit: limits::MAX_DEPTH }.into(),
+        Some(exceeded) => exceeded.into(),
+        None => not_json(classify(&e), e.line(), e.column()),
+    })
+}
+
 /// Parses a response body (at most [`limits::MAX_RESPONSE_BYTES`]). `Ok(None)` for an empty
 /// body.
 ///
@@ -90,52 +195,33 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(
 ///
 /// Errors never quote the body or any value in it: provisioner output holds secrets. The
 /// shape is checked by hand because serde's messages quote the offending value.
-pub fn parse_response(body: &[u8]) -> Result<Option<Response>, String> {
+pub fn parse_response(body: &[u8]) -> Result<Option<Response>, ProtocolError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     if body.len() > limits::MAX_RESPONSE_BYTES {
-        return Err(format!(
-            "it is {} bytes, more than a response may be ({} bytes, limits::MAX_RESPONSE_BYTES); keep large data out of provisioner responses",
-            body.len(),
-            limits::MAX_RESPONSE_BYTES
-        ));
+        return Err(ProtocolError::ResponseTooBig { bytes: body.len(), limit: limits::MAX_RESPONSE_BYTES });
     }
-    // The response object is one level above its fields.
-    let budget = Budget::new(limits::MAX_DEPTH + 1, limits::MAX_NODES).with_field_names();
-    let parsed = budget.read_json(body);
-    let value = parsed.map_err(|e| match budget.exceeded() {
-        // Counted from the response object: its fields may be MAX_DEPTH deep.
-        Some(Exceeded::Depth { field, .. }) => Exceeded::Depth { field, limit: limits::MAX_DEPTH }.to_string(),
-        Some(exceeded) => exceeded.to_string(),
-        None => format!(
-            "it is not valid JSON ({} bytes; {} at line {} column {})",
-            body.len(),
-            classify(&e),
-            e.line(),
-            e.column()
-        ),
+    let value = read_bounded(body, |what, line, column| ProtocolError::ResponseNotJson {
+        bytes: body.len(),
+        what,
+        line,
+        column,
     })?;
     let serde_json::Value::Object(mut map) = value else {
-        return Err(format!(
-            "it must be a JSON object {{state, values, secrets, shared}}, found {}",
-            json_type(&value)
-        ));
+        return Err(ProtocolError::ResponseNotObject { found: json_type(&value) });
     };
     if let Some(unknown) = map.keys().find(|k| !["state", "values", "secrets", "shared"].contains(&k.as_str())) {
-        return Err(format!("unknown field `{unknown}`, expected one of `state`, `values`, `secrets`, `shared`"));
+        return Err(ProtocolError::UnknownResponseField { field: unknown.clone() });
     }
-    let mut object = |key: &str, null_ok: bool| -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
-        match map.remove(key) {
-            None => Ok(None),
-            Some(serde_json::Value::Null) if null_ok => Ok(None),
-            Some(serde_json::Value::Object(m)) => Ok(Some(m)),
-            Some(other) => Err(format!("`{key}` must be a JSON object, found {}", json_type(&other))),
-        }
+    let mut object = |field: &'static str| match map.remove(field) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Object(m)) => Ok(Some(m)),
+        Some(other) => Err(ProtocolError::FieldNotObject { field, found: json_type(&other) }),
     };
-    let state = object("state", true)?;
-    let values = object("values", true)?.unwrap_or_default();
-    let secrets = object("secrets", true)?.unwrap_or_default();
+    let state = object("state")?;
+    let values = object("values")?.unwrap_or_default();
+    let secrets = object("secrets")?.unwrap_or_default();
     Ok(Some(Response { state, values, secrets, shared: map.remove("shared") }))
 }
 
@@ -144,38 +230,18 @@ pub fn parse_response(body: &[u8]) -> Result<Option<Response>, String> {
 /// fields at most [`limits::MAX_DEPTH`] deep, at most [`limits::MAX_NODES`] values.
 ///
 /// Errors never quote the request: its `state` and `shared` may hold secrets.
-pub fn parse_request(body: &[u8]) -> Result<Request, String> {
-    const SHAPE: &str =
-        "{resource_uid, resource_type, resource_class, resource_id, state, shared, resource_params, resource_metadata}";
+pub fn parse_request(body: &[u8]) -> Result<Request, ProtocolError> {
     if body.len() > limits::MAX_RESPONSE_BYTES {
-        return Err(format!(
-            "it is {} bytes, more than a provisioner message may be ({} bytes, limits::MAX_RESPONSE_BYTES)",
-            body.len(),
-            limits::MAX_RESPONSE_BYTES
-        ));
+        return Err(ProtocolError::RequestTooBig { bytes: body.len(), limit: limits::MAX_RESPONSE_BYTES });
     }
-    let budget = Budget::new(limits::MAX_DEPTH + 1, limits::MAX_NODES).with_field_names();
-    let value = budget.read_json(body).map_err(|e| match budget.exceeded() {
-        Some(Exceeded::Depth { field, .. }) => Exceeded::Depth { field, limit: limits::MAX_DEPTH }.to_string(),
-        Some(exceeded) => exceeded.to_string(),
-        None => format!(
-            "it is not valid JSON ({} at line {} column {}); expected {SHAPE}",
-            classify(&e),
-            e.line(),
-            e.column()
-        ),
-    })?;
+    let value = read_bounded(body, |what, line, column| ProtocolError::RequestNotJson { what, line, column })?;
     // serde's messages may quote values: say what is wrong, not what was there.
     serde_json::from_value(value).map_err(|e| {
         let what = e.to_string();
-        let field =
-            what.split('`').nth(1).filter(|_| what.starts_with("missing field") || what.starts_with("unknown field"));
-        match field {
-            Some(field) => format!(
-                "{} `{field}`; expected {SHAPE}",
-                if what.starts_with("missing") { "missing field" } else { "unknown field" }
-            ),
-            None => format!("it is not a provisioner request; expected {SHAPE}"),
+        match what.split('`').nth(1).map(str::to_owned) {
+            Some(field) if what.starts_with("missing field") => ProtocolError::MissingRequestField { field },
+            Some(field) if what.starts_with("unknown field") => ProtocolError::UnknownRequestField { field },
+            _ => ProtocolError::NotARequest,
         }
     })
 }
@@ -567,13 +633,13 @@ mod tests {
             .unwrap();
         assert_eq!(r.values["host"], "h");
         assert_eq!(r.secrets["password"], "p");
-        let e = parse_response(br#"{"values": {}, "outputs": {"a": 1}}"#).unwrap_err();
+        let e = parse_response(br#"{"values": {}, "outputs": {"a": 1}}"#).unwrap_err().to_string();
         assert!(e.contains("unknown field `outputs`"), "{e}");
-        let e = parse_response(b"password=hunter2 oops").unwrap_err();
+        let e = parse_response(b"password=hunter2 oops").unwrap_err().to_string();
         assert!(e.contains("not valid JSON") && !e.contains("hunter2"), "{e}");
         for body in [&br#"{"secrets": "hunter2"}"#[..], br#"{"state": "hunter2"}"#, br#"["hunter2"]"#, br#""hunter2""#]
         {
-            let e = parse_response(body).unwrap_err();
+            let e = parse_response(body).unwrap_err().to_string();
             assert!(!e.contains("hunter2"), "{e}");
         }
         assert!(parse_response(br#"{"state": null, "shared": null}"#).unwrap().unwrap().state.is_none());
@@ -596,7 +662,7 @@ mod tests {
         let deep = nested(limits::MAX_DEPTH);
         for field in ["state", "values", "secrets", "shared"] {
             let body = format!(r#"{{"values": {{}}, "{field}": {{"hunter2": {deep}}}}}"#);
-            let e = parse_response(body.as_bytes()).unwrap_err();
+            let e = parse_response(body.as_bytes()).unwrap_err().to_string();
             assert_eq!(
                 e,
                 format!("`{field}` is nested deeper than {} levels (limits::MAX_DEPTH); flatten it", limits::MAX_DEPTH)
@@ -604,7 +670,7 @@ mod tests {
         }
         // Far past serde_json's own limit (128): the same error, not a syntax error.
         let body = format!(r#"{{"values": {{"a": {}}}}}"#, nested(100_000));
-        let e = parse_response(body.as_bytes()).unwrap_err();
+        let e = parse_response(body.as_bytes()).unwrap_err().to_string();
         assert!(e.starts_with("`values` is nested deeper than 64 levels"), "{e}");
     }
 
@@ -612,10 +678,10 @@ mod tests {
     fn responses_are_bounded_in_values_and_bytes() {
         let many: Vec<String> = (0..limits::MAX_NODES).map(|i| format!("\"k{i}\": 1")).collect();
         let body = format!(r#"{{"values": {{{}}}}}"#, many.join(","));
-        let e = parse_response(body.as_bytes()).unwrap_err();
+        let e = parse_response(body.as_bytes()).unwrap_err().to_string();
         assert!(e.starts_with(&format!("`values` holds more than {} values", limits::MAX_NODES)), "{e}");
         let body = format!(r#"{{"values": {{"a": "{}"}}}}"#, "x".repeat(limits::MAX_RESPONSE_BYTES));
-        let e = parse_response(body.as_bytes()).unwrap_err();
+        let e = parse_response(body.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("limits::MAX_RESPONSE_BYTES") && !e.contains("xxxx"), "{e}");
     }
 
@@ -660,6 +726,57 @@ mod tests {
         while let serde_json::Value::Array(mut items) = v {
             v = items.pop().unwrap_or_default();
         }
+    }
+
+    /// Each refusal, one per line: the variant the reader returns and its message.
+    #[test]
+    fn protocol_errors_say_what_is_wrong_without_quoting() {
+        let cases: [(&[u8], bool); 8] = [
+            (br#"{"values": "hunter2"}"#, false),
+            (br#"["hunter2"]"#, false),
+            (br#"{"x": 1}"#, false),
+            (br#"{"values": {"#, false),
+            (b"hunter2", true),
+            (br#"{"resource_type": "t", "resource_class": "c", "resource_id": "i"}"#, true),
+            (br#"{"resource_uid": 1, "resource_type": "t", "resource_class": "c", "resource_id": "i"}"#, true),
+            (br#"{"resource_uid": "u", "resource_type": "t", "resource_class": "c", "resource_id": "i", "state": [{}]}"#, true),
+        ];
+        let errors: Vec<ProtocolError> = cases
+            .iter()
+            .map(
+                |(body, request)| {
+                    if *request { parse_request(body).unwrap_err() } else { parse_response(body).unwrap_err() }
+                },
+            )
+            .collect();
+        assert_eq!(errors[0], ProtocolError::FieldNotObject { field: "values", found: "a string" });
+        assert_eq!(errors[5], ProtocolError::MissingRequestField { field: "resource_uid".into() });
+        let shape = "{resource_uid, resource_type, resource_class, resource_id, state, shared, resource_params, resource_metadata}";
+        let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages.join("\n"),
+            format!(
+                "`values` must be a JSON object, found a string
+it must be a JSON object {{state, values, secrets, shared}}, found an array
+unknown field `x`, expected one of `state`, `values`, `secrets`, `shared`
+it is not valid JSON (12 bytes; unexpected end at line 1 column 12)
+it is not valid JSON (syntax error at line 1 column 1); expected {shape}
+missing field `resource_uid`; expected {shape}
+it is not a provisioner request; expected {shape}
+it is not a provisioner request; expected {shape}"
+            )
+        );
+        let big = vec![b' '; limits::MAX_RESPONSE_BYTES + 1];
+        assert_eq!(
+            parse_request(&big).unwrap_err().to_string(),
+            "it is 8388609 bytes, more than a provisioner message may be (8388608 bytes, limits::MAX_RESPONSE_BYTES)"
+        );
+        let mut big = big;
+        big[0] = b'{';
+        assert_eq!(
+            parse_response(&big).unwrap_err(),
+            ProtocolError::ResponseTooBig { bytes: limits::MAX_RESPONSE_BYTES + 1, limit: limits::MAX_RESPONSE_BYTES }
+        );
     }
 
     #[test]

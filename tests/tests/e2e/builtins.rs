@@ -118,7 +118,7 @@ impl World {
             builtins: &self.env,
             declared_by: &declared_by,
         };
-        let result = builtin::call(name, mode, request, &self.env, &cx);
+        let result = builtin::call(name, mode, request, &self.env, &cx).map_err(|e| e.to_string());
         if let (Mode::Provision, Ok(Some(response))) = (mode, &result) {
             assert_output_keys(name, response);
         }
