@@ -10,7 +10,8 @@
 //! **Nearest codes.** An unknown code has no location, so "nearest" is by spelling: the
 //! distance is the optimal-string-alignment edit distance (insertions, deletions,
 //! substitutions and swaps of two neighbours, each 1) between the value (lowercased) and
-//! a code, or the region's city when that is shorter (so `Amsterdam` finds `ams`). The
+//! a code, the region's city, or as many first letters of the city as the value has (three
+//! or more), whichever is smallest (so `Amsterdam` finds `ams`, `lon` finds `lhr`). The
 //! codes at the smallest distance found and at one more are listed, nearest first (ties
 //! in code order), at most [`NEAREST`]. The reference gives no coordinates, so a known
 //! region that some service does not serve (Managed Postgres, §1.10) is matched by its
@@ -209,11 +210,13 @@ fn check_known(value: &str) -> Option<&'static Region> {
     find(value).or_else(|| DEPRECATED.iter().find(|(old, _)| *old == value).and_then(|(_, new)| find(new)))
 }
 
-/// The distance of a value to a region: to its code, or to its city.
+/// The distance of a value to a region: to its code, to its city, or (for a value of three
+/// letters or more) to as many first letters of its city.
 fn spelling_distance(value: &[char], region: &Region) -> usize {
     let code: Vec<char> = region.code.chars().collect();
     let city: Vec<char> = region.city().to_lowercase().chars().collect();
-    osa(value, &code).min(osa(value, &city))
+    let start = if value.len() >= 3 { osa(value, &city[..value.len().min(city.len())]) } else { usize::MAX };
+    osa(value, &code).min(osa(value, &city)).min(start)
 }
 
 /// The optimal-string-alignment distance (Levenshtein plus swaps of neighbours), in
@@ -273,7 +276,7 @@ mod tests {
         let message = |value: &str| check(value).unwrap_err().to_string();
         assert_eq!(
             message("amz"),
-            "`amz` is not a Fly region code; nearest: ams (Amsterdam, NL), arn (Stockholm, SE), yyz (Toronto, CA) (`fly platform regions` lists them all)"
+            "`amz` is not a Fly region code; nearest: ams (Amsterdam, NL), arn (Stockholm, SE), iad (Ashburn VA, US) (`fly platform regions` lists them all)"
         );
         assert_eq!(
             message("AMS1"),
@@ -284,10 +287,12 @@ mod tests {
             "`Amsterdam` is not a Fly region code; nearest: ams (Amsterdam, NL) (`fly platform regions` lists them all)"
         );
         // A swap is one edit; ties are listed in code order.
-        assert_eq!(check("far").unwrap_err().nearest.first().map(|r| r.code), Some("fra"));
         let codes = |value: &str| check(value).unwrap_err().nearest.iter().map(|r| r.code).collect::<Vec<_>>();
+        assert_eq!(codes("far"), ["cdg", "fra", "arn"], "fra by a swap, cdg one letter off `par`is; arn at 2");
         assert_eq!(codes("xyz"), ["yyz", "syd"]);
         assert_eq!(codes("tokyo"), ["nrt"]);
+        assert_eq!(codes("lon"), ["lhr", "lax"], "the start of London, one letter off Los Angeles'");
+        assert_eq!(codes("sao"), ["arn", "gru", "sjc"], "one letter off `sto`ckholm, `são` Paulo, `san` Jose");
         assert_eq!(codes(""), ["ams", "arn", "bom"], "every code is 3 edits away: the first three");
         assert_eq!(message("a\nb"), check("a\nb").unwrap_err().to_string());
         assert!(message("a\nb").starts_with("`a\\nb` is not"), "a line break is escaped");
