@@ -4,26 +4,9 @@
 //! warning naming both codes, an unknown one is refused (exit 3, nothing written) with the
 //! nearest codes, naming the flag, setting or file it came from.
 
-use crate::cargo_fixtures::PLAIN_MAIN;
+use crate::cargo_settings::{region, workspace};
 use crate::fixtures::INVALID;
-use crate::support::{Project, WEB, workload};
-
-/// The `primary_region` line of a fly.toml, if any.
-fn region(toml: &str) -> Option<&str> {
-    toml.lines().find_map(|l| l.strip_prefix("primary_region = "))
-}
-
-/// A workspace whose members `a` (workload `alpha`, manifest with `a_extra`) and `b`
-/// (workload `beta`) have `score.yaml`.
-fn workspace(workspace_extra: &str, a_extra: &str) -> Project {
-    let project = Project::new();
-    project.workspace(&["a", "b"], workspace_extra);
-    project.package("a", "a", a_extra, PLAIN_MAIN);
-    project.write("a/score.yaml", workload("alpha"));
-    project.package("b", "b", "", PLAIN_MAIN);
-    project.write("b/score.yaml", workload("beta"));
-    project
-}
+use crate::support::{Project, WEB};
 
 #[test]
 fn a_deprecated_region_flag_is_replaced_with_a_warning() {
