@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use score_fly_core::fly::regions;
 use score_fly_core::fsutil;
 use score_fly_core::input::{self, ReadError};
 use score_fly_core::ops::project::{Input, Sources, declared_inputs, workspace_protected};
@@ -38,12 +39,9 @@ pub struct Found {
 /// Finds and loads this run's workloads and resolves the run's settings (`base_image`: the
 /// `--base-image` flag of commands that have one); nothing is locked or written.
 pub fn find(args: &WorkloadArgs, base_image: Option<&String>, printer: &Printer) -> Result<Found, Failure> {
-    let flags = Flags {
-        app_prefix: args.app_prefix.clone(),
-        org: args.org.clone(),
-        region: args.region.clone(),
-        base_image: base_image.cloned(),
-    };
+    let region = args.region.as_deref().map(|r| checked_region(r, "--region", printer)).transpose()?;
+    let flags =
+        Flags { app_prefix: args.app_prefix.clone(), org: args.org.clone(), region, base_image: base_image.cloned() };
     let found = if args.files.is_empty() && (args.packages.any() || cargo::find_manifest(Path::new(".")).is_some()) {
         from_packages(args, flags, printer)?
     } else {
@@ -106,7 +104,7 @@ fn from_files(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result<Fo
                 for w in &loaded.warnings {
                     render::diagnostic(printer, &loaded.sources, w, false);
                 }
-                inputs.push(Input { file: path.clone(), dir: None, region: args.region.clone(), loaded });
+                inputs.push(Input { file: path.clone(), dir: None, region: flags.region.clone(), loaded });
             }
             Err(e) => errors.push(e),
         }
@@ -115,9 +113,6 @@ fn from_files(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result<Fo
         return Err(Failure::InvalidScore(errors));
     }
     check_names(&inputs)?;
-    if let Some(region) = &args.region {
-        check_region(region, "--region")?;
-    }
     let outputs = output_paths(&inputs, args.output.as_deref(), Path::new(""))?;
     let mut protected = vec![Protected::folder(STATE_DIR, "the project folder")];
     for input in &inputs {
@@ -131,7 +126,10 @@ fn from_files(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result<Fo
 
 /// Workloads of cargo packages; the project is the workspace root.
 fn from_packages(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result<Found, Failure> {
-    let workspace = cargo::discover(&args.packages, Path::new("."))?;
+    let mut workspace = cargo::discover(&args.packages, Path::new("."))?;
+    if flags.region.is_none() {
+        check_region_settings(&mut workspace, printer)?;
+    }
     let root = workspace.root.clone();
     let overrides = overrides(args, workspace.services.len())?;
     let mut inputs = Vec::new();
@@ -139,9 +137,6 @@ fn from_packages(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result
     let mut protected = Vec::new();
     let mut homes = Vec::new();
     protected.extend(args.overrides_file.iter().map(|p| Protected::file(p, "the overrides file")));
-    if let Some(region) = &args.region {
-        check_region(region, "--region")?;
-    }
     for service in &workspace.services {
         let loaded = if overrides.is_empty() {
             service.loaded.clone()
@@ -168,9 +163,6 @@ fn from_packages(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result
             cargo::Origin::Attribute { source, file: None } => (source.clone(), Some(service.dir.clone())),
         };
         let region = crate::settings::package_region(&flags, &service.package_settings, &workspace.settings);
-        if let (Some(r), None) = (&region, &args.region) {
-            check_region(r, &format!("the `region` setting of package `{}`", service.package))?;
-        }
         let input = Input { file: within(&root, &file), dir: dir.map(|d| within(&root, &d)), region, loaded };
         protected.extend(declared_inputs(&root, &input.file, input.dir.as_deref(), &input.loaded.workload));
         homes.push(within(&root, &service.dir));
@@ -264,13 +256,36 @@ fn output_paths(inputs: &[Input], output: Option<&Path>, root: &Path) -> Result<
     Ok(vec![output])
 }
 
-/// A Fly region code: three lowercase letters.
-fn check_region(region: &str, what: &str) -> Result<(), Failure> {
-    if region.len() == 3 && region.bytes().all(|b| b.is_ascii_lowercase()) {
-        Ok(())
-    } else {
-        Err(Failure::Invalid(format!(
-            "{what}: `{region}` is not a Fly region code (three lowercase letters, e.g. ams, iad)"
-        )))
+/// A region given by `what` (a flag or a setting) checked against Fly's list
+/// ([`regions::check`]): a deprecated code is replaced by its successor with a warning
+/// naming both; an unknown one is an error listing the nearest codes.
+fn checked_region(region: &str, what: &str, printer: &Printer) -> Result<String, Failure> {
+    let checked = regions::check(region).map_err(|e| Failure::Invalid(format!("{what}: {e}")))?;
+    if let Some(replaced) = checked.warning() {
+        printer.warning(&format!("{what}: {replaced}"), "");
     }
+    Ok(checked.code().to_owned())
+}
+
+/// Without `--region`: the `region` settings of the workspace and of each chosen package,
+/// checked (and replaced when deprecated) once, before anything reads them.
+fn check_region_settings(workspace: &mut cargo::Workspace, printer: &Printer) -> Result<(), Failure> {
+    let what = "the `region` setting of [workspace.metadata.score-fly]";
+    let shared = workspace.settings.region.as_deref().map(|r| checked_region(r, what, printer)).transpose()?;
+    if let Some(code) = &shared {
+        workspace.settings.region = Some(code.clone());
+    }
+    for service in &mut workspace.services {
+        let own = match service.package_settings.region.as_deref() {
+            Some(r) => {
+                Some(checked_region(r, &format!("the `region` setting of package `{}`", service.package), printer)?)
+            }
+            None => None,
+        };
+        if let Some(code) = own.clone().or_else(|| shared.clone()) {
+            service.settings.region = Some(code);
+        }
+        service.package_settings.region = own;
+    }
+    Ok(())
 }

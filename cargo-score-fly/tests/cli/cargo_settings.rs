@@ -14,7 +14,7 @@ const WORKSPACE_SETTINGS: &str = "\n[workspace.metadata.score-fly]\napp-prefix =
 
 /// A virtual workspace (with `workspace_extra`) whose members `a` (workload `alpha`, package
 /// manifest with `a_extra`) and `b` (workload `beta`) have `score.yaml`.
-fn workspace(workspace_extra: &str, a_extra: &str) -> Project {
+pub(crate) fn workspace(workspace_extra: &str, a_extra: &str) -> Project {
     let project = Project::new();
     project.workspace(&["a", "b"], workspace_extra);
     project.package("a", "a", a_extra, PLAIN_MAIN);
@@ -25,7 +25,7 @@ fn workspace(workspace_extra: &str, a_extra: &str) -> Project {
 }
 
 /// The `primary_region` line of a fly.toml, if any.
-fn region(toml: &str) -> Option<&str> {
+pub(crate) fn region(toml: &str) -> Option<&str> {
     toml.lines().find_map(|l| l.strip_prefix("primary_region = "))
 }
 

@@ -32,6 +32,9 @@
 //!   the errors listing candidates, members and binaries;
 //! - [`cargo_settings`]: `[workspace|package.metadata.score-fly]`, flags over them, and
 //!   invalid settings;
+//! - [`regions`]: issue 13's regions: `--region`, the `region` settings and the
+//!   `primary-region` annotation checked against Fly's list (deprecated codes replaced with a
+//!   warning, unknown ones refused with the nearest codes);
 //! - [`check`]: `generate --check` (fly.toml and resources out of date, nothing written or
 //!   provisioned) and its JSON summary;
 //! - [`summary`]: `generate --format json`;
@@ -85,6 +88,7 @@ mod newcomer_project;
 mod overrides;
 mod provisioners;
 mod readme;
+mod regions;
 mod resources;
 mod secrets;
 mod settings;

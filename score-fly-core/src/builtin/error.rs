@@ -34,11 +34,13 @@ pub enum BuiltinError {
         /// The resource.
         uid: String,
     },
-    /// A region that is not a region code.
-    #[error("`{region}` is not a Fly region code (three lowercase letters, e.g. ams, iad)")]
+    /// A region that is not one of Fly's (fly-2026.md §4).
+    #[error("{what}: {source}")]
     BadRegion {
-        /// What was given.
-        region: String,
+        /// Where it came from (the `region` param, the workload's primary region, the default).
+        what: &'static str,
+        /// Why it is refused (naming the nearest codes).
+        source: crate::fly::regions::UnknownRegion,
     },
     /// The app a resource needs belongs to another organisation.
     #[error("the Fly app name `{app}` (needed by `{uid}`) belongs to another organisation; choose another app prefix")]
@@ -455,7 +457,10 @@ mod tests {
         let uid = || "redis.default#web.cache".to_owned();
         let errors = [
             BuiltinError::NoRegion { uid: uid() },
-            BuiltinError::BadRegion { region: "AMS".into() },
+            BuiltinError::BadRegion {
+                what: "the `region` param",
+                source: crate::fly::regions::check("AMS").unwrap_err(),
+            },
             BuiltinError::AppTakenElsewhere { app: "demo-web".into(), uid: uid() },
             BuiltinError::NoWorkload { uid: uid() },
             BuiltinError::SharedByWorkloads { uid: uid(), workloads: vec!["web".into(), "api".into()] },
@@ -508,7 +513,7 @@ mod tests {
         let expected = format!(
             "{}\n{}",
             "`redis.default#web.cache` needs a Fly region to create it in: set the workload's primary region (--region, the `region` setting, or the `score-fly/primary-region` annotation), a `region` param, or FLY_REGION
-`AMS` is not a Fly region code (three lowercase letters, e.g. ams, iad)
+the `region` param: `AMS` is not a Fly region code; nearest: ams (Amsterdam, NL) (`fly platform regions` lists them all)
 the Fly app name `demo-web` (needed by `redis.default#web.cache`) belongs to another organisation; choose another app prefix
 cannot tell which workload `redis.default#web.cache` belongs to
 `redis.default#web.cache` is declared by 2 workloads (web, api) but belongs to one Fly app; give each workload its own

@@ -311,13 +311,22 @@ impl Call<'_> {
             let workload = d.split_once('.').map_or(d.as_str(), |(w, _)| w);
             self.env.regions.get(workload).cloned()
         });
-        let region = self.param("region").or(from_workload).or_else(|| self.env.target().region);
+        let (region, what) = match (self.param("region"), from_workload) {
+            (Some(param), _) => (Some(param), "the `region` param"),
+            (None, Some(workload)) => (Some(workload), "the workload's primary region"),
+            (None, None) => (
+                self.env.target().region,
+                "the default region (--region, the `region` setting, FLY_REGION or FLY_REGION_NAME)",
+            ),
+        };
         let region = region.ok_or_else(|| BuiltinError::NoRegion { uid: self.request.resource_uid.clone() })?;
-        if region.len() == 3 && region.bytes().all(|b| b.is_ascii_lowercase()) {
-            Ok(region)
-        } else {
-            Err(BuiltinError::BadRegion { region })
+        // Fly's list (fly-2026.md §4): a deprecated code becomes its replacement, with a
+        // line saying so; an unknown one is an error listing the nearest codes.
+        let checked = crate::fly::regions::check(&region).map_err(|source| BuiltinError::BadRegion { what, source })?;
+        if let Some(replaced) = checked.warning() {
+            self.say(&format!("warning: {what}: {replaced}"));
         }
+        Ok(checked.code().to_owned())
     }
 
     /// A line of progress (redacted: it may quote what flyctl or the API said).

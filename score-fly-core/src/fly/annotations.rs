@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use super::Problem;
 use super::config::{Concurrency, HttpOptions, HttpResponseOptions, TlsOptions};
+use super::regions::{self, Replaced, UnknownRegion};
 use super::vm::CpuKind;
 use crate::limits;
 use crate::spec::node::FieldPath;
@@ -91,8 +92,10 @@ pub struct PortOptions {
 /// Everything the annotations say.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FlyAnnotations {
-    /// `primary-region`.
+    /// `primary-region` (a deprecated code replaced by its successor).
     pub primary_region: Option<String>,
+    /// The deprecated `primary-region` code replaced, for the conversion's warning.
+    pub primary_region_replaced: Option<Replaced>,
     /// `kill-signal`.
     pub kill_signal: Option<String>,
     /// `kill-timeout`, as written (seconds or duration).
@@ -178,12 +181,9 @@ pub enum AnnotationError {
         /// The key after the prefix.
         key: String,
     },
-    /// `primary-region` is not a region code.
-    #[error("primary region `{value}` must be a 3-letter Fly region code such as `ams` or `iad`")]
-    PrimaryRegion {
-        /// The value.
-        value: String,
-    },
+    /// `primary-region` is not a current or deprecated Fly region code.
+    #[error("primary region {0}")]
+    PrimaryRegion(#[from] UnknownRegion),
     /// `kill-signal` is not a signal Fly sends.
     #[error("kill signal `{value}` is not one of {}", KILL_SIGNALS.join(", "))]
     KillSignal {
@@ -471,10 +471,9 @@ fn workload_option(
     let value_owned = || value.to_owned();
     match key {
         "primary-region" => {
-            if value.len() != 3 || !value.bytes().all(|b| b.is_ascii_lowercase()) {
-                return Err(AnnotationError::PrimaryRegion { value: value_owned() });
-            }
-            out.primary_region = Some(value.to_owned());
+            let checked = regions::check(value)?;
+            out.primary_region = Some(checked.code().to_owned());
+            out.primary_region_replaced = checked.warning();
         }
         "kill-signal" => {
             if !KILL_SIGNALS.contains(&value) {
@@ -1012,7 +1011,7 @@ mod tests {
             ("score-fly/kill-timeout", "6m", "at most 300 seconds"),
             ("score-fly/kill-timeout", "99999999999999999999", "at most 300 seconds"),
             ("score-fly/kill-timeout", "99999999999999999999s", "at most 300 seconds"),
-            ("score-fly/primary-region", "Amsterdam", "3-letter"),
+            ("score-fly/primary-region", "Amsterdam", "not a Fly region code; nearest: ams (Amsterdam, NL)"),
             ("score-fly/deploy-strategy", "yolo", "not one of"),
             ("score-fly/cpu-kind", "fast", "shared"),
             ("score-fly/service-web-handlers", "http,gzip", "handler `gzip`"),
@@ -1132,7 +1131,7 @@ mod tests {
             workload_option(&mut out, key, value, &ports).unwrap_err()
         };
         let e = error("primary-region", "AMS1");
-        assert!(matches!(&e, AnnotationError::PrimaryRegion { value } if value == "AMS1"), "{e:?}");
+        assert!(matches!(&e, AnnotationError::PrimaryRegion(UnknownRegion { value, .. }) if value == "AMS1"), "{e:?}");
         let e = error("restart-retries", "many");
         assert!(matches!(&e, AnnotationError::NotANumber { what: "restart retries", value } if value == "many"));
         let e = error("http-service", "api");
@@ -1152,7 +1151,7 @@ cpu-kind gpu
 restart-policy sometimes
 http-service api
 check-timeout 2m";
-        let expected = r"primary region `AMS1` must be a 3-letter Fly region code such as `ams` or `iad`
+        let expected = r"primary region `AMS1` is not a Fly region code; nearest: ams (Amsterdam, NL) (`fly platform regions` lists them all)
 kill signal `SIGSTOP` is not one of SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGKILL, SIGHUP
 kill timeout `301` must be whole seconds or a duration like `30s`, at most 300 seconds (Fly's maximum)
 release command `echo 'hi` has an unclosed quote or a trailing `\`; flyctl splits it like a shell would

@@ -242,6 +242,9 @@ impl Converter<'_> {
         config.vm = self.vm(container, &base);
 
         let a = self.annotations.clone();
+        if let Some(replaced) = &a.primary_region_replaced {
+            self.warn(&self.annotations.path("primary-region"), replaced.to_string());
+        }
         config.primary_region = a.primary_region.or_else(|| self.options.primary_region.clone());
         config.kill_signal = a.kill_signal;
         config.kill_timeout = a.kill_timeout;

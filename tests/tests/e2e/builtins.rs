@@ -416,6 +416,45 @@ fn volumes_are_created_in_the_workload_app_adopted_and_destroyed() {
 }
 
 #[test]
+fn regions_for_new_things_are_checked_against_flys_list() {
+    // fly-2026.md §4: a deprecated code becomes its replacement, with a line naming both.
+    let world = World::new();
+    let deprecated = request("volume.default#web.data", json!({"region": "mia"}), json!({}));
+    let called = world.provision("volume", &deprecated, &["web.data"]);
+    let warning = "warning: the `region` param: `mia` is a deprecated Fly region code: using its replacement `dfw`";
+    assert!(called.lines.iter().any(|l| l.contains(warning)), "{:?}", called.lines);
+    called.response();
+    assert_eq!(world.fake.volumes()[0].region, "dfw");
+
+    // An unknown code: nothing created, the error names where it came from and the nearest.
+    let unknown = request("volume.default#web.logs", json!({"region": "xyz"}), json!({}));
+    let e = world.provision("volume", &unknown, &["web.logs"]).error();
+    assert!(e.contains("the `region` param: `xyz` is not a Fly region code; nearest: yyz (Toronto, CA)"), "{e}");
+    assert_eq!(world.fake.volumes().len(), 1);
+
+    // FLY_REGION, when neither the param nor the workload says: checked the same way.
+    let mut world = World::new();
+    world.env.vars.insert("FLY_REGION".to_owned(), Secret::new("sea"));
+    let called =
+        world.provision("volume", &request("volume.default#worker.data", json!({}), json!({})), &["worker.data"]);
+    assert!(
+        called.lines.iter().any(|l| l.contains(
+            "the default region (--region, the `region` setting, FLY_REGION or FLY_REGION_NAME): `sea` is a deprecated"
+        )),
+        "{:?}",
+        called.lines
+    );
+    called.response();
+    assert_eq!(world.fake.volumes()[0].region, "sjc");
+    world.env.vars.insert("FLY_REGION".to_owned(), Secret::new("moon"));
+    let e = world
+        .provision("volume", &request("volume.default#worker.more", json!({}), json!({})), &["worker.more"])
+        .error();
+    assert!(e.contains("FLY_REGION_NAME): `moon` is not a Fly region code; nearest: "), "{e}");
+    assert_eq!(world.fake.volumes().len(), 1);
+}
+
+#[test]
 fn volume_mistakes_and_failures_are_explained() {
     let world = World::new();
     let shared = request("volume.default#common", json!({}), json!({}));
