@@ -106,7 +106,8 @@ fn from_files(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result<Fo
                 for w in &loaded.warnings {
                     render::diagnostic(printer, &loaded.sources, w, false);
                 }
-                inputs.push(Input { file: path.clone(), dir: None, region: args.region.clone(), loaded });
+                let patches = args.patch.clone();
+                inputs.push(Input { file: path.clone(), dir: None, region: args.region.clone(), patches, loaded });
             }
             Err(e) => errors.push(e),
         }
@@ -171,7 +172,8 @@ fn from_packages(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result
         if let (Some(r), None) = (&region, &args.region) {
             check_region(r, &format!("the `region` setting of package `{}`", service.package))?;
         }
-        let input = Input { file: within(&root, &file), dir: dir.map(|d| within(&root, &d)), region, loaded };
+        let patches = args.patch.iter().map(|p| within(&root, p)).collect();
+        let input = Input { file: within(&root, &file), dir: dir.map(|d| within(&root, &d)), region, patches, loaded };
         protected.extend(declared_inputs(&root, &input.file, input.dir.as_deref(), &input.loaded.workload));
         homes.push(within(&root, &service.dir));
         inputs.push(input);

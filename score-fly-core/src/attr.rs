@@ -506,7 +506,10 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
             "release_command" => {
                 if let Some(n) = b.string(e) {
                     if matches!(&n.value, Value::Str(s) if s.trim().is_empty()) {
-                        b.error(e.span, "`release_command` must not be empty: write the command Fly runs before each deploy");
+                        b.error(
+                            e.span,
+                            "`release_command` must not be empty: write the command Fly runs before each deploy",
+                        );
                     } else {
                         release_command = Some((n, e.span));
                     }

@@ -624,7 +624,7 @@ fn parse_bool(value: &str, what: &'static str) -> Result<bool, AnnotationError> 
 
 /// Whether a command line splits into words like a POSIX shell would (quotes closed, no
 /// dangling backslash), which is what flyctl does with `release_command`.
-fn shell_words_balanced(command: &str) -> bool {
+pub(crate) fn shell_words_balanced(command: &str) -> bool {
     let mut chars = command.chars();
     let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {

@@ -10,6 +10,7 @@
 pub mod annotations;
 pub mod config;
 mod convert;
+pub mod patch;
 pub mod secrets;
 pub mod vm;
 
