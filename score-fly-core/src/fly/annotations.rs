@@ -483,11 +483,12 @@ fn workload_option(
             out.kill_signal = Some(value.to_owned());
         }
         "kill-timeout" => {
-            // Fly's maximum is 300 s; a bare integer is seconds.
+            // Fly's maximum is 300 s; a bare integer is seconds, written as a duration string like
+            // every duration score-fly writes (fly-2026.md §3.3: elsewhere an integer is
+            // nanoseconds, so one rule for all keeps a copied value meaning what it says).
             let timeout = match value.parse::<u64>() {
-                Ok(seconds) => {
-                    (seconds <= KILL_TIMEOUT_MAX.as_secs()).then_some(super::config::DurationValue::Integer(seconds))
-                }
+                Ok(seconds) => (seconds <= KILL_TIMEOUT_MAX.as_secs())
+                    .then(|| super::config::DurationValue::Text(format!("{seconds}s"))),
                 Err(_) => parse_duration(value)
                     .ok()
                     .filter(|d| *d <= KILL_TIMEOUT_MAX)
