@@ -100,7 +100,9 @@ async fn main() -> ExitCode {
     let result = match std::env::args().nth(1).as_deref() {
         None => run().await,
         Some("migrate") => migrate().await,
-        Some(other) => Err(format!("unknown argument {other:?}: run `todo` to serve, or `todo migrate` to apply the schema")),
+        Some(other) => {
+            Err(format!("unknown argument {other:?}: run `todo` to serve, or `todo migrate` to apply the schema"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,10 +142,8 @@ async fn run() -> Result<(), String> {
 async fn migrate() -> Result<(), String> {
     let config = database_config()?;
     let target = describe(&config);
-    let (client, connection) = config
-        .connect(NoTls)
-        .await
-        .map_err(|e| format!("cannot connect to PostgreSQL at {target}: {}", chain(&e)))?;
+    let (client, connection) =
+        config.connect(NoTls).await.map_err(|e| format!("cannot connect to PostgreSQL at {target}: {}", chain(&e)))?;
     let connection = tokio::spawn(connection);
     client.batch_execute(SCHEMA).await.map_err(|e| format!("cannot migrate {target}: {}", chain(&e)))?;
     drop(client);

@@ -111,14 +111,15 @@ pub fn merge(base: &mut Table, patch: &Table) {
             Value::Table(t) if t.is_empty() => {
                 base.remove(key);
             }
-            Value::Table(t) => match base.get_mut(key) {
-                Some(Value::Table(inner)) => merge(inner, t),
-                _ => {
+            Value::Table(t) => {
+                if let Some(Value::Table(inner)) = base.get_mut(key) {
+                    merge(inner, t);
+                } else {
                     let mut fresh = Table::new();
                     merge(&mut fresh, t);
                     base.insert(key.clone(), Value::Table(fresh));
                 }
-            },
+            }
             other => {
                 base.insert(key.clone(), other.clone());
             }
@@ -152,19 +153,19 @@ pub fn refusals(patch: &Patch, base: &Table, secrets: &BTreeSet<String>) -> Resu
         }
         _ => {}
     }
-    if let Some(Value::Table(env)) = patch.table.get("env") {
-        if let Some(name) = env.keys().find(|k| secrets.contains(*k)) {
-            return refuse(
-                &format!("env.{name}"),
-                "which is one of the app's secret names (its value comes from a secret output, never from fly.toml): rename the variable or drop it from the patch",
-            );
-        }
+    if let Some(Value::Table(env)) = patch.table.get("env")
+        && let Some(name) = env.keys().find(|k| secrets.contains(*k))
+    {
+        return refuse(
+            &format!("env.{name}"),
+            "which is one of the app's secret names (its value comes from a secret output, never from fly.toml): rename the variable or drop it from the patch",
+        );
     }
     Ok(())
 }
 
-/// Applies `patches` in order to the generated fly.toml `base` of app `app` whose secret names
-/// are `secrets`, then checks the result ([`check`]).
+/// Applies `patches` in order to the generated fly.toml `base` of an app whose secret names are
+/// `secrets`, checking the result after each ([`check`]).
 pub fn apply(base: &Table, patches: &[Patch], secrets: &BTreeSet<String>) -> Result<Table, PatchError> {
     let mut result = base.clone();
     for patch in patches {
@@ -242,10 +243,10 @@ pub fn check(result: &Table, base: &Table) -> Result<(), (String, String)> {
             return fail(key, "must be a table");
         }
     }
-    if let Some(Value::Table(env)) = result.get("env") {
-        if let Some((name, _)) = env.iter().find(|(_, v)| !v.is_str()) {
-            return fail(&format!("env.{name}"), "must be a string (fly.toml's [env] holds text only)");
-        }
+    if let Some(Value::Table(env)) = result.get("env")
+        && let Some((name, _)) = env.iter().find(|(_, v)| !v.is_str())
+    {
+        return fail(&format!("env.{name}"), "must be a string (fly.toml's [env] holds text only)");
     }
     Ok(())
 }
