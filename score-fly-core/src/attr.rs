@@ -15,7 +15,7 @@
 //! #[score_workload(
 //!     name = "todo",                                   // metadata.name (required)
 //!     annotations("score-fly/service-web-handlers" = "tls,http"),
-//!     release_command = "/app/todo migrate",         // the score-fly/release-command annotation
+//!     release_command = "migrate",                   // the score-fly/release-command annotation
 //!     metadata(team = "storage"),                      // other metadata keys
 //!     image = ".",                                     // default: built from this package
 //!     command = ["/app/todo"], args = ["--port", "8080"],
