@@ -23,31 +23,33 @@ use toml::{Table, Value};
 /// The patch file read beside a Score file (or beside a package's `Cargo.toml`).
 pub const FILE_NAME: &str = "fly.patch.toml";
 
-/// Top-level keys of fly.toml (fly-2026.md §2–§3, fly.md "fly.toml").
+/// Top-level keys of fly.toml (fly-2026.md §2–§3, fly.md "fly.toml"), sorted: first those
+/// the conversion writes ([`super::config::FlyConfig`]), then those only a patch adds.
 const TOP_KEYS: &[&str] = &[
     "app",
-    "primary_region",
-    "kill_signal",
-    "kill_timeout",
-    "swap_size_mb",
-    "console_command",
-    "experimental",
     "build",
+    "checks",
     "deploy",
     "env",
-    "processes",
-    "mounts",
-    "http_service",
-    "services",
-    "checks",
+    "experimental",
     "files",
-    "vm",
-    "statics",
-    "metrics",
+    "http_service",
+    "kill_signal",
+    "kill_timeout",
+    "mounts",
+    "primary_region",
     "restart",
-    "machine_config",
+    "services",
+    "swap_size_mb",
+    "vm",
+    // Only from a patch.
+    "console_command",
     "container",
     "host_dedication_id",
+    "machine_config",
+    "metrics",
+    "processes",
+    "statics",
 ];
 
 /// `[deploy]` keys read as durations: an integer there is nanoseconds (fly-2026.md §3.3).
@@ -351,19 +353,20 @@ size = "performance-1x"
 
     #[test]
     fn the_result_is_checked() {
-        for (text, key, fragment) in [
-            ("[deploy]\nrelease_command_timeout = 600\n", "deploy.release_command_timeout", "nanoseconds"),
-            ("[deploy]\nwait_timeout = \"soon\"\n", "deploy.wait_timeout", "duration string"),
-            ("[deploy]\nrelease_command = \"sh -c 'x\"\n", "deploy.release_command", "splits into words"),
-            ("swap_size_mb = -1\n", "swap_size_mb", "0 or more"),
-            ("[[statics]]\nguest_path = \"/app/public\"\n", "statics[0].url_prefix", "is required"),
-            ("statics = { guest_path = \"/a\" }\n", "statics", "array of tables"),
-            ("swapsize = 1\n", "swapsize", "not a fly.toml key"),
-            ("[env]\nN = 1\n", "env.N", "must be a string"),
-            ("env = \"x\"\n", "env", "must be a table"),
-        ] {
-            let e = apply(&table(BASE), &[patch(text)], &secrets()).unwrap_err();
-            match &e {
+        // One case a line: the patch (`|` for a line break), the key, what the problem says.
+        let cases = r#"[deploy]|release_command_timeout = 600 ~ deploy.release_command_timeout ~ nanoseconds
+[deploy]|wait_timeout = "soon" ~ deploy.wait_timeout ~ duration string
+[deploy]|release_command = "sh -c 'x" ~ deploy.release_command ~ splits into words
+swap_size_mb = -1 ~ swap_size_mb ~ 0 or more
+[[statics]]|guest_path = "/app/public" ~ statics[0].url_prefix ~ is required
+statics = { guest_path = "/a" } ~ statics ~ array of tables
+swapsize = 1 ~ swapsize ~ not a fly.toml key
+[env]|N = 1 ~ env.N ~ must be a string
+env = "x" ~ env ~ must be a table"#;
+        for line in cases.lines() {
+            let [text, key, fragment] = line.splitn(3, " ~ ").collect::<Vec<_>>()[..] else { panic!("{line}") };
+            let text = text.replace('|', "\n");
+            match apply(&table(BASE), &[patch(&text)], &secrets()).unwrap_err() {
                 PatchError::Invalid { key: k, problem, .. } => {
                     assert_eq!(k, key, "{text:?}");
                     assert!(problem.contains(fragment), "{text:?}: {problem}");
