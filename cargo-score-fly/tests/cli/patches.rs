@@ -88,3 +88,13 @@ fn a_package_patch_sits_beside_cargo_toml_and_is_protected() {
     let run = project.fails(&["generate", "-o", "fly.patch.toml"], INVALID);
     run.assert_stderr_has("a patch file of workload `web`");
 }
+
+#[test]
+fn a_fifo_named_fly_patch_toml_is_refused_not_waited_on() {
+    let project = Project::with_score(WEB);
+    let fifo = project.path().join("fly.patch.toml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    assert!(made.success());
+    let run = project.probe(&["generate"]).timeout(std::time::Duration::from_secs(20)).run();
+    run.assert_code(INVALID).assert_stderr_has("cannot read patch file");
+}

@@ -533,8 +533,17 @@ impl Opened {
         let mut patches = Vec::new();
         for file in &files {
             let path = self.root.join(file);
-            let text = crate::input::read_document(&path)
-                .map_err(|e| Error::Invalid(format!("cannot read patch file: {e}")))?;
+            // A regular file only (a FIFO named fly.patch.toml is refused, never waited on).
+            let limit =
+                ("MAX_DOCUMENT_BYTES", crate::limits::MAX_DOCUMENT_BYTES, "keep a patch to what Score cannot say");
+            let text = std::fs::canonicalize(&path)
+                .map_err(|source| crate::input::ReadError::Io { path: path.clone(), source })
+                .and_then(|real| crate::input::read_regular(&real, limit))
+                .map_err(|e| Error::Invalid(format!("cannot read patch file: {e}")))
+                .and_then(|bytes| {
+                    String::from_utf8(bytes)
+                        .map_err(|_| Error::Invalid(format!("patch file {} is not UTF-8 text", shown(&path).display())))
+                })?;
             patches.push(fly::patch::parse(&shown(&path), &text)?);
         }
         let base: toml::Table = c
