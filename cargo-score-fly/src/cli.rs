@@ -474,6 +474,10 @@ pub struct WorkloadArgs {
     /// Set (PATH=VALUE, VALUE parsed as YAML) or delete (PATH=) a field; `\.` escapes a dot.
     #[arg(long, value_name = "PATH=VALUE")]
     pub override_property: Vec<String>,
+    /// TOML file deep-merged into each generated fly.toml, after the `fly.patch.toml` beside the
+    /// Score file (repeatable; tables merge, arrays replace, `key = {}` removes).
+    #[arg(long, value_name = "FILE")]
+    pub patch: Vec<PathBuf>,
     /// Image for containers whose image is `.` (built from this project).
     #[arg(long, value_name = "REFERENCE")]
     pub image: Option<String>,

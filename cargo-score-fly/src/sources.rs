@@ -104,7 +104,8 @@ fn from_files(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result<Fo
                 for w in &loaded.warnings {
                     render::diagnostic(printer, &loaded.sources, w, false);
                 }
-                inputs.push(Input { file: path.clone(), dir: None, region: flags.region.clone(), loaded });
+                let patches = args.patch.clone();
+                inputs.push(Input { file: path.clone(), dir: None, region: flags.region.clone(), patches, loaded });
             }
             Err(e) => errors.push(e),
         }
@@ -163,7 +164,8 @@ fn from_packages(args: &WorkloadArgs, flags: Flags, printer: &Printer) -> Result
             cargo::Origin::Attribute { source, file: None } => (source.clone(), Some(service.dir.clone())),
         };
         let region = crate::settings::package_region(&flags, &service.package_settings, &workspace.settings);
-        let input = Input { file: within(&root, &file), dir: dir.map(|d| within(&root, &d)), region, loaded };
+        let patches = args.patch.iter().map(|p| within(&root, p)).collect();
+        let input = Input { file: within(&root, &file), dir: dir.map(|d| within(&root, &d)), region, patches, loaded };
         protected.extend(declared_inputs(&root, &input.file, input.dir.as_deref(), &input.loaded.workload));
         homes.push(within(&root, &service.dir));
         inputs.push(input);

@@ -15,6 +15,7 @@
 //! #[score_workload(
 //!     name = "todo",                                   // metadata.name (required)
 //!     annotations("score-fly/service-web-handlers" = "tls,http"),
+//!     release_command = "migrate",                   // the score-fly/release-command annotation
 //!     metadata(team = "storage"),                      // other metadata keys
 //!     image = ".",                                     // default: built from this package
 //!     command = ["/app/todo"], args = ["--port", "8080"],
@@ -416,6 +417,7 @@ const TOP_KEYS: &[&str] = &[
     "file",
     "name",
     "annotations",
+    "release_command",
     "metadata",
     "container",
     "image",
@@ -473,6 +475,7 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
     let mut ports: Vec<(Key, Node)> = Vec::new();
     let mut resources: Vec<(Key, Node)> = Vec::new();
     let mut container_resources: Vec<(Key, Node)> = Vec::new();
+    let mut release_command: Option<(Node, Span)> = None;
     let mut seen: Vec<&str> = Vec::new();
 
     for e in &entries {
@@ -498,6 +501,18 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
             "annotations" => {
                 if let Some(n) = b.string_map(e) {
                     b.insert(&mut metadata, "annotations", e.span, n);
+                }
+            }
+            "release_command" => {
+                if let Some(n) = b.string(e) {
+                    if matches!(&n.value, Value::Str(s) if s.trim().is_empty()) {
+                        b.error(
+                            e.span,
+                            "`release_command` must not be empty: write the command Fly runs before each deploy",
+                        );
+                    } else {
+                        release_command = Some((n, e.span));
+                    }
                 }
             }
             "metadata" => {
@@ -675,6 +690,9 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
 
     // Assemble the Score document.
     let call = attr_span;
+    if let Some((node, span)) = release_command {
+        add_release_command(&mut b, &mut metadata, node, span);
+    }
     if !container.iter().any(|(k, _)| k.name == "image") {
         let k = b.key("image", call);
         let v = b.node(Value::Str(".".to_owned()), call);
@@ -713,6 +731,33 @@ pub fn parse(tokens: proc_macro2::TokenStream, attr_span: Span) -> Result<Declar
     add(&mut b, &mut root, "resources", resources);
     let root = Node { value: Value::Map(root), location: Some(b.location(call)) };
     Ok(Declared::Inline(Inline { root, spans: b.spans, errors: b.errors }))
+}
+
+/// The annotation `release_command = "..."` stands for.
+pub const RELEASE_COMMAND_ANNOTATION: &str = "score-fly/release-command";
+
+/// Puts `release_command = "..."` into `metadata.annotations` as
+/// [`RELEASE_COMMAND_ANNOTATION`], refusing it when `annotations(...)` sets that key too.
+fn add_release_command(b: &mut Builder, metadata: &mut Vec<(Key, Node)>, node: Node, span: Span) {
+    let key = b.key(RELEASE_COMMAND_ANNOTATION, span);
+    if let Some((_, annotations)) = metadata.iter_mut().find(|(k, _)| k.name == "annotations") {
+        if let Value::Map(entries) = &mut annotations.value {
+            if entries.iter().any(|(k, _)| k.name == RELEASE_COMMAND_ANNOTATION) {
+                b.error(
+                    span,
+                    format!(
+                        "`release_command` and the `{RELEASE_COMMAND_ANNOTATION}` annotation say the same thing: keep one"
+                    ),
+                );
+                return;
+            }
+            entries.push((key, node));
+        }
+        return;
+    }
+    let annotations = b.node(Value::Map(vec![(key, node)]), span);
+    let k = b.key("annotations", span);
+    metadata.push((k, annotations));
 }
 
 fn finish(b: Builder, declared: Declared) -> Result<Declared, syn::Error> {
@@ -1100,6 +1145,32 @@ mod tests {
         assert_eq!(w.service.as_ref().unwrap().ports["web"].target_port, Some(8080));
         assert_eq!(w.resources["db"].params.as_ref().unwrap()["nested"]["x"], true);
         assert_eq!(w.metadata.extra["team"], "storage");
+    }
+
+    #[test]
+    fn release_command_becomes_the_annotation() {
+        let w = load(quote! { name = "todo", release_command = "/app/todo migrate" }).unwrap();
+        assert_eq!(w.metadata.annotations[RELEASE_COMMAND_ANNOTATION], "/app/todo migrate");
+        let w = load(quote! {
+            name = "todo",
+            annotations("example.com/owner" = "storage"),
+            release_command = "/app/todo migrate",
+        })
+        .unwrap();
+        assert_eq!(w.metadata.annotations[RELEASE_COMMAND_ANNOTATION], "/app/todo migrate");
+        assert_eq!(w.metadata.annotations["example.com/owner"], "storage");
+        for (tokens, fragment) in [
+            (
+                quote! { name = "a", release_command = "x", annotations("score-fly/release-command" = "y") },
+                "say the same thing",
+            ),
+            (quote! { name = "a", release_command = " " }, "`release_command` must not be empty"),
+            (quote! { name = "a", release_command = ["x"] }, "`release_command` takes a string, found a list"),
+            (quote! { name = "a", release_command = "x", release_command = "y" }, "specified more than once"),
+        ] {
+            let e = load(tokens).unwrap_err();
+            assert!(e.contains(fragment), "missing {fragment:?} in {e}");
+        }
     }
 
     #[test]

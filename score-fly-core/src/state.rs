@@ -180,6 +180,10 @@ pub struct WorkloadEntry {
     /// `primary_region` when the workload sets none (from `--region` or the package settings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The `--patch` files applied to its fly.toml, in order, after the `fly.patch.toml` beside
+    /// its Score file or package when there is one (project-relative as given).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<PathBuf>,
     /// The workload after overrides.
     pub spec: Workload,
 }

@@ -2372,6 +2372,8 @@ app = "api"
     fn deploy_numbers_and_durations_are_checked() {
         rejects("[deploy]\nmax_unavailable = 0\n", "deploy.max_unavailable", "greater than 0");
         rejects("[deploy]\nwait_timeout = 300\n", "deploy.wait_timeout", "nanoseconds");
+        // fly-2026.md §3.3: `release_command_timeout = 600` is 600 ns, never what was meant.
+        rejects("[deploy]\nrelease_command_timeout = 600\n", "deploy.release_command_timeout", "nanoseconds");
         rejects(
             "[deploy]\nrelease_command_timeout = \"ten minutes\"\n",
             "deploy.release_command_timeout",

@@ -86,6 +86,7 @@ mod newcomer_image;
 mod newcomer_macro;
 mod newcomer_project;
 mod overrides;
+mod patches;
 mod provisioners;
 mod readme;
 mod regions;

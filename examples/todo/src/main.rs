@@ -3,6 +3,7 @@
 //! Run with a Postgres at hand (the `todos` table is created at startup if missing):
 //!
 //! ```sh
+//! DATABASE_URL=postgres://todo:secret@localhost:5432/todo cargo run -p todo -- migrate   # the schema, then exit
 //! DATABASE_URL=postgres://todo:secret@localhost:5432/todo cargo run -p todo
 //! curl -i -H 'content-type: application/json' -d '{"title": "buy milk"}' localhost:8080/todos
 //! curl localhost:8080/todos
@@ -12,6 +13,13 @@
 //! `PORT` chooses the port (default 8080); `DATABASE_URL` is required (a plain connection, no
 //! TLS: on Fly.io the private network between apps is already encrypted). SIGINT (what Fly
 //! sends by default) or SIGTERM stops it gracefully.
+//!
+//! `todo migrate` applies the schema to `DATABASE_URL` and exits (0, or 1 with the reason).
+//! On Fly it is the app's release command (`release_command = "migrate"`: Fly runs it in a
+//! temporary machine of the new image before any machine is updated, and a failure stops the
+//! deploy; the image's entrypoint is `/app/todo`, and the release command replaces only its
+//! arguments). The service still ensures the table when it connects, so it also runs without
+//! the migration step (locally, or an image deployed with `--skip-release-command`).
 //!
 //! | route | answer |
 //! |---|---|
@@ -75,6 +83,7 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 #[score_fly_macros::score_workload(
     name = "todo",
     annotations("score-fly/service-web-handlers" = "tls,http"),
+    release_command = "migrate",
     variables(
         DATABASE_URL = "postgres://${resources.db.username}:${resources.db.password}@${resources.db.host}:${resources.db.port}/${resources.db.database}",
         PORT = "8080",
@@ -88,7 +97,14 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 )]
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    let result = match std::env::args().nth(1).as_deref() {
+        None => run().await,
+        Some("migrate") => migrate().await,
+        Some(other) => {
+            Err(format!("unknown argument {other:?}: run `todo` to serve, or `todo migrate` to apply the schema"))
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("todo: error: {message}");
@@ -119,6 +135,22 @@ async fn run() -> Result<(), String> {
     eprintln!("todo: listening on 0.0.0.0:{port}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| format!("server: {e}"))?;
     eprintln!("todo: stopped");
+    Ok(())
+}
+
+/// `todo migrate`: applies the schema to `DATABASE_URL` and returns (the release command).
+async fn migrate() -> Result<(), String> {
+    let config = database_config()?;
+    let target = describe(&config);
+    let (client, connection) =
+        config.connect(NoTls).await.map_err(|e| format!("cannot connect to PostgreSQL at {target}: {}", chain(&e)))?;
+    let connection = tokio::spawn(connection);
+    client.batch_execute(SCHEMA).await.map_err(|e| format!("cannot migrate {target}: {}", chain(&e)))?;
+    drop(client);
+    if let Ok(Err(e)) = connection.await {
+        return Err(format!("connection to {target} failed: {}", chain(&e)));
+    }
+    eprintln!("todo: migrated PostgreSQL at {target}");
     Ok(())
 }
 

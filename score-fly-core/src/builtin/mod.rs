@@ -638,6 +638,7 @@ mod tests {
             output: "fly.toml".into(),
             dir: None,
             region: Some("ams".into()),
+            patches: Vec::new(),
             spec,
         };
         let env = FlyEnv::for_workloads("demo-", root.path(), &BTreeMap::from([("web".to_owned(), entry)]));
@@ -669,6 +670,7 @@ mod tests {
             output: "fly.toml".into(),
             dir: None,
             region: None,
+            patches: Vec::new(),
             spec,
         };
         let workloads = BTreeMap::from([("web".to_owned(), entry)]);

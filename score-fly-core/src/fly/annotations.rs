@@ -482,11 +482,12 @@ fn workload_option(
             out.kill_signal = Some(value.to_owned());
         }
         "kill-timeout" => {
-            // Fly's maximum is 300 s; a bare integer is seconds.
+            // Fly's maximum is 300 s; a bare integer is seconds, written as a duration string like
+            // every duration score-fly writes (fly-2026.md §3.3: elsewhere an integer is
+            // nanoseconds, so one rule for all keeps a copied value meaning what it says).
             let timeout = match value.parse::<u64>() {
-                Ok(seconds) => {
-                    (seconds <= KILL_TIMEOUT_MAX.as_secs()).then_some(super::config::DurationValue::Integer(seconds))
-                }
+                Ok(seconds) => (seconds <= KILL_TIMEOUT_MAX.as_secs())
+                    .then(|| super::config::DurationValue::Text(format!("{seconds}s"))),
                 Err(_) => parse_duration(value)
                     .ok()
                     .filter(|d| *d <= KILL_TIMEOUT_MAX)
@@ -623,7 +624,7 @@ fn parse_bool(value: &str, what: &'static str) -> Result<bool, AnnotationError> 
 
 /// Whether a command line splits into words like a POSIX shell would (quotes closed, no
 /// dangling backslash), which is what flyctl does with `release_command`.
-fn shell_words_balanced(command: &str) -> bool {
+pub(crate) fn shell_words_balanced(command: &str) -> bool {
     let mut chars = command.chars();
     let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {

@@ -161,13 +161,11 @@ pub struct FlyConfig {
     pub restart: Vec<Restart>,
 }
 
-/// A duration that fly.toml accepts as an integer (seconds for `kill_timeout`) or a Go
-/// duration string.
+/// A duration in fly.toml, always written as a Go duration string: flyctl reads an integer
+/// as nanoseconds in most places (fly-2026.md §3.3), so score-fly never writes one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum DurationValue {
-    /// An integer.
-    Integer(u64),
     /// A Go duration string such as `"30s"`.
     Text(String),
 }

@@ -10,6 +10,7 @@
 pub mod annotations;
 pub mod config;
 mod convert;
+pub mod patch;
 pub mod regions;
 pub mod secrets;
 pub mod vm;

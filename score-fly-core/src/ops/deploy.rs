@@ -717,7 +717,10 @@ fn predict(
     // Every output is known: convert as the real run does (unknown ones stay preflight).
     options.preflight = !unknown.is_empty();
     // A stand-in value the workload cannot use: the real run will say why.
-    let converted = super::project::convert_one(w, options, reporter).ok();
+    let mut converted = super::project::convert_one(w, options, reporter).ok();
+    if let Some(c) = &mut converted {
+        opened.patch(w, c)?;
+    }
     let image = converted.as_ref().and_then(|c| c.conversion.config.build.as_ref()).and_then(|b| b.image.clone());
     Ok(Predicted { converted, approximate, unknown, image })
 }

@@ -68,6 +68,9 @@ pub enum Error {
     /// A resource cannot be shown or deprovisioned.
     #[error(transparent)]
     Resources(#[from] super::resources::ResourcesError),
+    /// A fly.toml patch is refused or breaks the file.
+    #[error(transparent)]
+    Patch(#[from] crate::fly::patch::PatchError),
 }
 
 impl Error {
@@ -80,6 +83,7 @@ impl Error {
             | Error::PrefixInUse(_)
             | Error::Output(_)
             | Error::NoState(_)
+            | Error::Patch(_)
             | Error::Init(_) => ErrorKind::Invalid,
             Error::OutOfDate(_) => ErrorKind::OutOfDate,
             Error::Unavailable(_) => ErrorKind::Unavailable,

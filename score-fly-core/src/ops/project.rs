@@ -87,6 +87,8 @@ pub struct Input {
     pub dir: Option<PathBuf>,
     /// The primary region of this workload.
     pub region: Option<String>,
+    /// `--patch` files for its fly.toml, in order (see [`patch_files`]).
+    pub patches: Vec<PathBuf>,
     /// The workload.
     pub loaded: Loaded,
 }
@@ -198,6 +200,8 @@ pub struct Converted {
     pub source: PathBuf,
     /// The package folder, for a workload declared by `#[score_workload]` in a package.
     package_dir: Option<PathBuf>,
+    /// The fly.toml body with its patches applied ([`Opened::patch`]), and the patch files.
+    patched: Option<(String, Vec<PathBuf>)>,
 }
 
 impl Converted {
@@ -210,6 +214,7 @@ impl Converted {
             conversion,
             source: w.entry.file.clone(),
             package_dir: w.entry.dir.clone(),
+            patched: None,
         }
     }
 
@@ -222,7 +227,14 @@ impl Converted {
             },
             _ => fly::config::Declared::ScoreFile(&self.source),
         };
-        format!("{}{}", fly::config::header(declared), self.conversion.to_toml())
+        let header = fly::config::header(declared);
+        match &self.patched {
+            None => format!("{header}{}", self.conversion.to_toml()),
+            Some((body, files)) => {
+                let files: Vec<String> = files.iter().map(|f| fly::config::comment_path(f)).collect();
+                format!("{}\n# Patched with {}.\n\n{body}", header.trim_end(), files.join(", "))
+            }
+        }
     }
 }
 
@@ -293,13 +305,20 @@ pub fn open(sources: Sources, lock_timeout: Duration, reporter: &dyn Reporter) -
             output,
             dir: input.dir,
             region: input.region,
+            patches: input.patches,
             spec: input.loaded.workload.clone(),
         };
         workloads.insert(name.clone(), ProjectWorkload { name, entry, loaded: Some(input.loaded) });
     }
-    for w in workloads.values().filter(|t| t.loaded.is_none()) {
+    for w in workloads.values() {
         let entry = &w.entry;
-        protected.extend(declared_inputs(&root, &entry.file, entry.dir.as_deref(), &entry.spec));
+        if w.loaded.is_none() {
+            protected.extend(declared_inputs(&root, &entry.file, entry.dir.as_deref(), &entry.spec));
+        }
+        for file in patch_files(&root, entry) {
+            let what = format!("a patch file of workload `{}`", w.name);
+            protected.push(Protected::file(shown(&root.join(file)), what));
+        }
     }
     let specs = workloads.iter().map(|(name, t)| (name.clone(), t.entry.spec.clone())).collect();
     Ok(Opened {
@@ -495,7 +514,49 @@ impl Opened {
                 Err(e) => problems.push((e, w.loaded.clone())),
             }
         }
-        if problems.is_empty() { Ok(converted) } else { Err(Error::Unconvertible(problems)) }
+        if !problems.is_empty() {
+            return Err(Error::Unconvertible(problems));
+        }
+        for c in &mut converted {
+            self.patch(&self.workloads[&c.name], c)?;
+        }
+        Ok(converted)
+    }
+
+    /// Applies the patches of `w` ([`patch_files`]) to its conversion `c`
+    /// ([`fly::patch::apply`]): the patched text is what [`Converted::fly_toml`] gives.
+    pub fn patch(&self, w: &ProjectWorkload, c: &mut Converted) -> Result<(), Error> {
+        let files = patch_files(&self.root, &w.entry);
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut patches = Vec::new();
+        for file in &files {
+            let path = self.root.join(file);
+            // A regular file only (a FIFO named fly.patch.toml is refused, never waited on).
+            let limit =
+                ("MAX_DOCUMENT_BYTES", crate::limits::MAX_DOCUMENT_BYTES, "keep a patch to what Score cannot say");
+            let text = std::fs::canonicalize(&path)
+                .map_err(|source| crate::input::ReadError::Io { path: path.clone(), source })
+                .and_then(|real| crate::input::read_regular(&real, limit))
+                .map_err(|e| Error::Invalid(format!("cannot read patch file: {e}")))
+                .and_then(|bytes| {
+                    String::from_utf8(bytes)
+                        .map_err(|_| Error::Invalid(format!("patch file {} is not UTF-8 text", shown(&path).display())))
+                })?;
+            patches.push(fly::patch::parse(&shown(&path), &text)?);
+        }
+        let base: toml::Table = c
+            .conversion
+            .to_toml()
+            .parse()
+            .map_err(|e| Error::Failed(format!("the generated fly.toml does not read back as TOML: {e}")))?;
+        let secrets = c.conversion.secrets.keys().cloned().collect();
+        let patched = fly::patch::apply(&base, &patches, &secrets)?;
+        let body =
+            toml::to_string(&patched).map_err(|e| Error::Failed(format!("cannot write the patched fly.toml: {e}")))?;
+        c.patched = Some((body, files.iter().map(|f| shown(&self.root.join(f))).collect()));
+        Ok(())
     }
 
     /// Every file to write for these conversions (fly.toml files and the generated files in
@@ -646,6 +707,20 @@ pub fn implicit_defaults(project: &Project, has_state: bool) -> Result<Option<Ve
     }
     let defs = definition::parse_file(&file, &default_provisioners())?;
     Ok(Some(defs.into_iter().map(|def| Located { def, file: file.clone() }).collect()))
+}
+
+/// The patch files of a workload, project-relative: the [`fly::patch::FILE_NAME`] in the
+/// folder its `source` files are relative to (beside its Score file, or its package's
+/// `Cargo.toml`) when it exists, then its `--patch` files in order.
+pub fn patch_files(root: &Path, entry: &WorkloadEntry) -> Vec<PathBuf> {
+    let file_dir = entry.file.parent().unwrap_or(Path::new(""));
+    let beside = entry.dir.as_deref().unwrap_or(file_dir).join(fly::patch::FILE_NAME);
+    let mut files = Vec::new();
+    if std::fs::symlink_metadata(root.join(&beside)).is_ok() && !entry.patches.contains(&beside) {
+        files.push(beside);
+    }
+    files.extend(entry.patches.iter().cloned());
+    files
 }
 
 /// The files a workload was declared with, relative to the project `root`: its Score file

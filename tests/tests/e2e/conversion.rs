@@ -2128,7 +2128,7 @@ fn workload_annotations_set_top_level_settings() {
     let config = &conversion.config;
     assert_eq!(config.primary_region.as_deref(), Some("ams"));
     assert_eq!(config.kill_signal.as_deref(), Some("SIGTERM"));
-    assert_eq!(config.kill_timeout, Some(fly::config::DurationValue::Integer(30)));
+    assert_eq!(config.kill_timeout, Some(fly::config::DurationValue::Text("30s".to_owned())));
     assert_eq!(config.swap_size_mb, Some(512));
     let deploy = config.deploy.as_ref().expect("[deploy]");
     assert_eq!(deploy.strategy.as_deref(), Some("bluegreen"));
@@ -2137,7 +2137,7 @@ fn workload_annotations_set_top_level_settings() {
     assert_eq!(config.restart.len(), 1);
     assert_eq!((config.restart[0].policy.as_str(), config.restart[0].retries), ("on-failure", Some(3)));
     let toml = conversion.to_toml();
-    assert!(toml.contains("kill_timeout = 30\n"), "an integer, in seconds: {toml}");
+    assert!(toml.contains("kill_timeout = \"30s\"\n"), "seconds, written as a duration string: {toml}");
     insta::assert_snapshot!("workload_annotations", render(&conversion));
 }
 

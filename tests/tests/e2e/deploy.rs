@@ -953,3 +953,28 @@ fn the_plan_shows_a_fly_toml_diff_and_both_documents_follow_the_published_schema
     broken["apps"][0]["secrets"]["values"] = json!({"DATABASE_URL": "x"});
     assert!(!schema.is_valid(&broken));
 }
+
+/// Issue 13's done-when: a `fly.patch.toml` beside the package's `Cargo.toml` adding
+/// `[[statics]]` and `swap_size_mb` is in the plan's diff, in the written fly.toml and in the
+/// config the fake `fly deploy` received (which checks it strictly).
+#[test]
+fn a_fly_patch_toml_lands_in_the_deployed_config() {
+    let world = World::new();
+    let patch = "swap_size_mb = 512\n\n[[statics]]\nguest_path = \"/app/public\"\nurl_prefix = \"/static\"\n";
+    std::fs::write(world.root().join("fly.patch.toml"), patch).unwrap();
+    let plan = world.deploy(&["--dry-run", "-v"]).ok();
+    assert!(
+        plan.stdout.contains("+swap_size_mb = 512") || plan.stderr.contains("+swap_size_mb = 512"),
+        "{}",
+        plan.stderr
+    );
+    world.deploy(&[]).ok();
+    let written = std::fs::read_to_string(world.root().join("fly_todo.toml")).unwrap();
+    score_fly_tests::flytoml::assert_valid(&written);
+    assert!(written.contains("# Patched with fly.patch.toml."), "{written}");
+    let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
+    let config: toml::Table = release.config.parse().expect("the deployed config is TOML");
+    assert_eq!(config["swap_size_mb"].as_integer(), Some(512), "{}", release.config);
+    assert_eq!(config["statics"][0]["url_prefix"].as_str(), Some("/static"), "{}", release.config);
+    assert_eq!(config["app"].as_str(), Some("demo-todo"));
+}
