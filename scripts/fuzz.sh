@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 #   SECONDS   time per target (default 60)
-#   TARGET    some of: yaml_load yaml_shapes placeholder overrides attr secrets_import
+#   TARGET    some of: yaml_load yaml_shapes placeholder overrides attr secrets_import patch
 #             (default: all, one after the other)
 #
 # Environment:
@@ -26,7 +26,7 @@ repo=$(pwd)
 
 seconds=${1:-60}
 [[ $# -gt 0 ]] && shift
-all=(yaml_load yaml_shapes placeholder overrides attr secrets_import)
+all=(yaml_load yaml_shapes placeholder overrides attr secrets_import patch)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 rss_mb=${FUZZ_RSS_MB:-1024}
@@ -43,7 +43,7 @@ done
 max_len() {
     case $1 in
         yaml_load) echo 65536 ;;
-        overrides | attr | secrets_import) echo 4096 ;;
+        overrides | attr | secrets_import | patch) echo 4096 ;;
         yaml_shapes) echo 64 ;; # a shape and its sizes, not text
         placeholder) echo 1024 ;;
     esac
@@ -115,6 +115,12 @@ seed() {
             add examples/*/src/main.rs score-fly-macros/tests/ui/pass/*.rs score-fly-macros/tests/ui/fail/*.rs
             text 'name = "web", port(name = "web", port = 443, target_port = 8080), resource(name = "db", type = "postgres")'
             text 'file = "score.yaml"'
+            ;;
+        patch)
+            text $'swap_size_mb = 512\n\n[[statics]]\nguest_path = "/app/public"\nurl_prefix = "/static"\n'
+            text $'[deploy]\nrelease_command = "migrate"\nrelease_command_timeout = "10m"\n\n[http_service]\nauto_stop_machines = "stop"\n'
+            text $'app = "other"\n[env]\nDATABASE_URL = "x"\nPORT = {}\n[build]\nimage = "x"\n'
+            text $'[processes]\nweb = "serve"\nworker = "work"\n[[metrics]]\nport = 9091\npath = "/metrics"\n'
             ;;
         yaml_shapes | secrets_import) ;; # structured input (arbitrary): libFuzzer starts from nothing
     esac

@@ -347,3 +347,37 @@ pub fn shaped_document(shape: &Shape, place: &Place) -> String {
         }
     }
 }
+
+/// (g): the input is a `fly.patch.toml`, applied to [`PATCH_BASE`] (a generated fly.toml with
+/// one secret name): parsing, merging, refusing and checking never panic, and an accepted
+/// result keeps the app and serialises back to TOML that reads as the same table.
+pub fn patch(text: &str) {
+    use score_fly_core::fly::patch;
+    let base: toml::Table = PATCH_BASE.parse().expect("the base is TOML");
+    let Ok(parsed) = patch::parse(std::path::Path::new("fly.patch.toml"), text) else { return };
+    let secrets = std::collections::BTreeSet::from(["DATABASE_URL".to_owned()]);
+    let Ok(result) = patch::apply(&base, &[parsed], &secrets) else { return };
+    assert_eq!(result.get("app"), base.get("app"), "a patch changed the app");
+    let text = toml::to_string(&result).expect("a patched table serialises");
+    let back: toml::Table = text.parse().expect("a serialised patched table reads back");
+    assert_eq!(back, result, "{text}");
+}
+
+/// The fly.toml the patch target changes.
+pub const PATCH_BASE: &str = r#"app = "demo-web"
+primary_region = "ams"
+
+[build]
+image = "registry.fly.io/demo-web:v1"
+
+[env]
+PORT = "8080"
+
+[http_service]
+internal_port = 8080
+force_https = true
+
+[[vm]]
+size = "shared-cpu-1x"
+memory = "256mb"
+"#;

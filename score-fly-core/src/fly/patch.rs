@@ -9,7 +9,7 @@
 //! A patch may not touch what score-fly owns ([`refusals`]): `app` (the app the state and the
 //! deploy name), `[build] image` (the image score-fly built or was given), and an `[env]` key
 //! that is one of the app's secret names (it would shadow or leak the secret). The merged
-//! result is then checked ([`check`]) for what a patch can break: unknown top-level keys,
+//! result is then checked (`check`) for what a patch can break: unknown top-level keys,
 //! durations written as integers (flyctl reads them as nanoseconds, fly-2026.md §3.3), a
 //! negative `swap_size_mb` (§3.7), `[[statics]]` without `guest_path`/`url_prefix` (§3.5), a
 //! `release_command` that does not split (§3.1). Everything here is pure: the caller reads the
@@ -167,13 +167,13 @@ pub fn refusals(patch: &Patch, base: &Table, secrets: &BTreeSet<String>) -> Resu
 }
 
 /// Applies `patches` in order to the generated fly.toml `base` of an app whose secret names are
-/// `secrets`, checking the result after each ([`check`]).
+/// `secrets`, checking the result after each (`check`).
 pub fn apply(base: &Table, patches: &[Patch], secrets: &BTreeSet<String>) -> Result<Table, PatchError> {
     let mut result = base.clone();
     for patch in patches {
         refusals(patch, &result, secrets)?;
         merge(&mut result, &patch.table);
-        check(&result, base).map_err(|(key, problem)| PatchError::Invalid {
+        check(&result, base).map_err(|Broken { key, problem }| PatchError::Invalid {
             file: patch.file.clone(),
             key,
             problem,
@@ -182,11 +182,19 @@ pub fn apply(base: &Table, patches: &[Patch], secrets: &BTreeSet<String>) -> Res
     Ok(result)
 }
 
-/// What a patch can break in a fly.toml, as `(key, problem)`: `app` changed, unknown
-/// top-level keys, `[deploy]` durations not strings, `swap_size_mb`, `[[statics]]`,
-/// `release_command`.
-pub fn check(result: &Table, base: &Table) -> Result<(), (String, String)> {
-    let fail = |key: &str, problem: &str| Err((key.to_owned(), problem.to_owned()));
+/// A key of a patched fly.toml that a patch broke, and what is wrong with it.
+#[derive(Debug)]
+struct Broken {
+    /// The key (dotted path).
+    key: String,
+    /// What is wrong and what to do.
+    problem: String,
+}
+
+/// What a patch can break in a fly.toml: `app` changed, unknown top-level keys, `[deploy]`
+/// durations not strings, `swap_size_mb`, `[[statics]]`, `release_command`.
+fn check(result: &Table, base: &Table) -> Result<(), Broken> {
+    let fail = |key: &str, problem: &str| Err(Broken { key: key.to_owned(), problem: problem.to_owned() });
     if result.get("app") != base.get("app") {
         return fail("app", "must stay the generated app name");
     }
