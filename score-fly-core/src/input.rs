@@ -84,12 +84,56 @@ fn read_bounded(
 
 /// Reads a Score file or an overrides file as text: at most
 /// [`MAX_DOCUMENT_BYTES`].
+///
+/// A named pipe is opened without waiting for a writer (`O_NONBLOCK`, then cleared for the
+/// read), so a FIFO nobody writes to reads as empty instead of blocking the run for ever,
+/// while `<(...)` process substitution still works.
 pub fn read_document(path: &Path) -> Result<String, ReadError> {
-    let file = std::fs::File::open(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
+    let file = open_without_waiting(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
     let limit =
         ("MAX_DOCUMENT_BYTES", MAX_DOCUMENT_BYTES, "keep large content in `source` files, or split the workload");
     let bytes = read_bounded(file, path, limit)?;
     String::from_utf8(bytes).map_err(|_| ReadError::NotText { path: path.to_path_buf() })
+}
+
+/// Opens `path` for reading without blocking on a FIFO that has no writer: `O_NONBLOCK` for
+/// the open, cleared afterwards so reads wait for data as usual (a FIFO without a writer
+/// then reads as end of file). Without the `engine` feature (the macro), a plain open.
+fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
+    #[cfg(feature = "engine")]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+
+        use rustix::fs::OFlags;
+        let flags = OFlags::NONBLOCK | OFlags::NOCTTY;
+        let file = std::fs::OpenOptions::new().read(true).custom_flags(flags.bits().cast_signed()).open(path)?;
+        let current = rustix::fs::fcntl_getfl(&file)?;
+        rustix::fs::fcntl_setfl(&file, current - OFlags::NONBLOCK)?;
+        Ok(file)
+    }
+    #[cfg(not(feature = "engine"))]
+    std::fs::File::open(path)
+}
+
+/// What a file that is not a regular file is, for messages; `None` for a regular file.
+fn not_regular(file_type: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt as _;
+
+    if file_type.is_file() {
+        None
+    } else if file_type.is_dir() {
+        Some("a folder")
+    } else if file_type.is_fifo() {
+        Some("a named pipe (FIFO)")
+    } else if file_type.is_char_device() {
+        Some("a character device")
+    } else if file_type.is_block_device() {
+        Some("a block device")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a file")
+    }
 }
 
 /// Whether a path is under `/proc` (checked on a path with symlinks resolved).
@@ -132,25 +176,9 @@ fn read_opened(
     path: &Path,
     limit: (&'static str, usize, &'static str),
 ) -> Result<Vec<u8>, ReadError> {
-    use std::os::unix::fs::FileTypeExt as _;
-
     let io = |source: std::io::Error| ReadError::Io { path: path.to_path_buf(), source };
     // Checked on the opened file, not on the path: what was checked is what is read.
-    let file_type = file.metadata().map_err(io)?.file_type();
-    if !file_type.is_file() {
-        let kind = if file_type.is_dir() {
-            "a folder"
-        } else if file_type.is_fifo() {
-            "a named pipe (FIFO)"
-        } else if file_type.is_char_device() {
-            "a character device"
-        } else if file_type.is_block_device() {
-            "a block device"
-        } else if file_type.is_socket() {
-            "a socket"
-        } else {
-            "not a file"
-        };
+    if let Some(kind) = not_regular(&file.metadata().map_err(io)?.file_type()) {
         return Err(ReadError::NotRegular { path: path.to_path_buf(), kind });
     }
     // procfs mounted elsewhere, or reached through a bind mount.

@@ -247,3 +247,34 @@ fn a_binary_source_that_is_a_fifo_or_too_large_is_refused_without_blocking() {
     let probe = refused(&project, &["generate", "--app-prefix", "demo-"], "MAX_RUST_SOURCE_BYTES");
     probe.assert_stderr_has("is larger than 16 MiB (limits::MAX_RUST_SOURCE_BYTES)");
 }
+
+#[test]
+fn a_score_file_or_overrides_file_that_is_a_fifo_without_a_writer_does_not_block() {
+    // `generate` on a FIFO named score.yaml once waited for a writer for ever (and so did an
+    // overrides file). It now reads as empty; a pipe with a writer (`<(...)`) is read.
+    let project = Project::new();
+    let fifo = project.path().join("score.yaml");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let probe = project.probe(&["generate", "--app-prefix", "demo-"]).run();
+    probe.assert_code(3);
+    probe.assert_stderr_has("found an empty document");
+    assert!(!project.path().join(".score-fly").exists(), "nothing written");
+
+    let project = Project::new();
+    std::fs::write(
+        project.path().join("score.yaml"),
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n",
+    )
+    .unwrap();
+    let fifo = project.path().join("over.yaml");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let probe = project.probe(&["generate", "--app-prefix", "demo-", "--overrides-file", "over.yaml"]).run();
+    // An empty overrides file overrides nothing.
+    probe.assert_code(0);
+    // A pipe with a writer is read (as `generate <(...)` gives one).
+    std::fs::remove_file(&fifo).unwrap();
+    let piped = project
+        .probe(&["generate", "--app-prefix", "demo-", "/dev/stdin"])
+        .stdin(std::fs::read(project.path().join("score.yaml")).unwrap());
+    piped.run().assert_code(0);
+}
