@@ -116,7 +116,8 @@ fn open_without_waiting(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// What a file that is not a regular file is, for messages; `None` for a regular file.
-fn not_regular(file_type: &std::fs::FileType) -> Option<&'static str> {
+#[cfg(feature = "engine")]
+fn not_regular(file_type: std::fs::FileType) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt as _;
 
     if file_type.is_file() {
@@ -178,7 +179,7 @@ fn read_opened(
 ) -> Result<Vec<u8>, ReadError> {
     let io = |source: std::io::Error| ReadError::Io { path: path.to_path_buf(), source };
     // Checked on the opened file, not on the path: what was checked is what is read.
-    if let Some(kind) = not_regular(&file.metadata().map_err(io)?.file_type()) {
+    if let Some(kind) = not_regular(file.metadata().map_err(io)?.file_type()) {
         return Err(ReadError::NotRegular { path: path.to_path_buf(), kind });
     }
     // procfs mounted elsewhere, or reached through a bind mount.
