@@ -201,6 +201,19 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn release_commands_split_as_flyctl_splits_them() {
+        let split = |text: &str| crate::flytoml::shell_split(text);
+        assert_eq!(split("migrate"), Ok(vec!["migrate".to_owned()]));
+        assert_eq!(split("-c 'echo a; exit 3'"), Ok(vec!["-c".to_owned(), "echo a; exit 3".to_owned()]));
+        assert_eq!(split(r#"a "b c" d\ e"#), Ok(vec!["a".to_owned(), "b c".to_owned(), "d e".to_owned()]));
+        assert_eq!(split(r#"'' "x\"y""#), Ok(vec![String::new(), "x\"y".to_owned()]));
+        assert_eq!(split("  \t"), Ok(vec![]));
+        assert_eq!(split("up # the comment\n--all"), Ok(vec!["up".to_owned(), "--all".to_owned()]));
+        assert!(split("migrate 'unfinished").is_err());
+        assert!(split("migrate \\").is_err());
+    }
+
+    #[test]
     fn only_loopback_registries_are_pulled() {
         for yes in ["127.0.0.1:5000/demo-todo:sf-1", "localhost:41234/a/b@sha256:00", "[::1]:5000/x:y"] {
             assert!(on_loopback(yes), "{yes}");

@@ -113,11 +113,15 @@ impl World {
     }
 
     /// `deploy` of todo with [`IMAGE`], an image in no registry: the fake cannot run todo's
-    /// release command in it (fly-2026.md §3.1 runs it in the deployed image), so it is
-    /// skipped with flyctl's `--skip-release-command`, as for a deploy that must not migrate.
+    /// release command in it (fly-2026.md §3.1 runs it in the deployed image), so a real run
+    /// skips it with flyctl's `--skip-release-command`, as a deploy that must not migrate
+    /// would (a dry run runs no `fly deploy`, and shows the command line users would see).
     /// The release command itself runs in [`first_deploy_builds_pushes_and_runs_todo`].
     fn deploy(&self, extra: &[&str]) -> Run {
-        let mut args = vec!["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", IMAGE, SKIP_RELEASE];
+        let mut args = vec!["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", IMAGE];
+        if !extra.contains(&"--dry-run") {
+            args.push(SKIP_RELEASE);
+        }
         args.extend_from_slice(extra);
         self.run(&args)
     }
