@@ -916,6 +916,28 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     );
 }
 
+/// An image the fake cannot pull (every `--image` off loopback, like [`IMAGE`]) with a release
+/// command: the fake does not pretend the command ran. The deploy fails naming
+/// `--skip-release-command`, and nothing is released; with the flag it deploys.
+#[test]
+fn a_release_command_in_an_image_the_fake_cannot_pull_is_never_pretended() {
+    let world = World::new();
+    let run = world.run(&["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", IMAGE]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
+    let flyctl_err = deploy["stderr"].as_str().unwrap_or_default();
+    for line in [
+        "Running demo-todo release_command: migrate\n",
+        "Error: the fake flyctl cannot run release_command in image 'registry.fly.io/demo-todo:v1'",
+        "or pass --skip-release-command\n",
+    ] {
+        assert!(flyctl_err.contains(line), "no `{line}` in fly deploy's stderr:\n{flyctl_err}");
+    }
+    assert!(world.fake.app("demo-todo").expect("created").releases.is_empty(), "nothing released");
+    world.deploy(&[]).ok();
+    assert_eq!(world.fake.app("demo-todo").unwrap().releases.len(), 1, "deployed with --skip-release-command");
+}
+
 /// A release command that exits non-zero fails the deploy as flyctl does (fly-2026.md §3.1):
 /// it ran alone in the deployed image (pulled from a real registry) with the app's `[env]`,
 /// its secrets (the database URL pointed at the real PostgreSQL) and Fly's variables; flyctl
