@@ -1812,10 +1812,8 @@ pub(crate) fn shell_split(command: &str) -> Result<Vec<String>, &'static str> {
     let mut chars = command.chars();
     while let Some(c) = chars.next() {
         state = match (state, c) {
-            (State::Comment, '\n') => State::Between,
-            (State::Comment, _) => State::Comment,
-            (State::Between, '#') => State::Comment,
-            (State::Between, ' ' | '\t' | '\r' | '\n') => State::Between,
+            (State::Comment, '\n') | (State::Between, ' ' | '\t' | '\r' | '\n') => State::Between,
+            (State::Comment, _) | (State::Between, '#') => State::Comment,
             (State::Plain, ' ' | '\t' | '\r' | '\n') => {
                 words.push(std::mem::take(&mut word));
                 State::Between

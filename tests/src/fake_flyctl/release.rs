@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use super::Ctx;
 
 /// Default `--release-command-timeout` (fly-2026.md §3.1).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const DEFAULT_TIMEOUT: Duration = Duration::from_mins(5);
 /// Log lines flyctl prints after a failure.
 const LOG_LINES: usize = 100;
 
@@ -226,8 +226,8 @@ mod tests {
     #[test]
     fn the_timeout_flag_beats_the_config_which_beats_five_minutes() {
         let config: toml::Table = "release_command_timeout = \"10m\"".parse().unwrap();
-        assert_eq!(timeout(None, None), Ok(Some(Duration::from_secs(300))));
-        assert_eq!(timeout(None, Some(&config)), Ok(Some(Duration::from_secs(600))));
+        assert_eq!(timeout(None, None), Ok(Some(Duration::from_mins(5))));
+        assert_eq!(timeout(None, Some(&config)), Ok(Some(Duration::from_mins(10))));
         assert_eq!(timeout(Some("90"), Some(&config)), Ok(Some(Duration::from_secs(90))));
         assert_eq!(timeout(Some("1m30s"), None), Ok(Some(Duration::from_secs(90))));
         assert_eq!(timeout(Some("none"), Some(&config)), Ok(None));

@@ -940,7 +940,7 @@ fn a_release_command_in_an_image_the_fake_cannot_pull_is_never_pretended() {
 
 /// A release command that exits non-zero fails the deploy as flyctl does (fly-2026.md §3.1):
 /// it ran alone in the deployed image (pulled from a real registry) with the app's `[env]`,
-/// its secrets (the database URL pointed at the real PostgreSQL) and Fly's variables; flyctl
+/// its secrets (the database URL pointed at the real `PostgreSQL`) and Fly's variables; flyctl
 /// printed its log and `Error: machine <id> exited with non-zero status of 3`; nothing was
 /// released, no machine exists, and the project state says the deploy did not finish.
 #[test]
@@ -993,8 +993,7 @@ fn a_failing_release_command_fails_the_deploy_and_releases_nothing() {
         .split("Error release_command failed running on machine ")
         .nth(1)
         .and_then(|rest| rest.split_once(" with exit code 3.\n"))
-        .map(|(id, _)| id.to_owned())
-        .unwrap_or_else(|| panic!("no failure line in fly deploy's stderr:\n{flyctl_err}"));
+        .map_or_else(|| panic!("no failure line in fly deploy's stderr:\n{flyctl_err}"), |(id, _)| id.to_owned());
     let (_, _, _, database) = world.database_url("demo-api");
     for line in [
         "Running demo-api release_command: -c 'echo release=$RELEASE_COMMAND".to_owned(),
