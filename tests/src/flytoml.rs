@@ -1790,37 +1790,64 @@ fn is_secret_name(name: &str) -> bool {
 
 /// Why `command` cannot be split into words (as `google/shlex`, which flyctl uses, would).
 fn shell_split_error(command: &str) -> Option<&'static str> {
-    #[derive(Clone, Copy)]
+    shell_split(command).err()
+}
+
+/// `command` split into words as `google/shlex`, which flyctl uses for `release_command`
+/// (fly-2026.md §3.1), does: blanks separate words, `'...'` is literal, `"..."` and plain text
+/// take a backslash as escaping the next character, `#` at the start of a word comments out
+/// the rest of the line; no shell, no variables. An error says why it cannot be split.
+pub(crate) fn shell_split(command: &str) -> Result<Vec<String>, &'static str> {
+    #[derive(Clone, Copy, PartialEq)]
     enum State {
+        Between,
         Plain,
         Single,
         Double,
+        Comment,
     }
-    let mut state = State::Plain;
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut state = State::Between;
     let mut chars = command.chars();
     while let Some(c) = chars.next() {
         state = match (state, c) {
-            (State::Plain | State::Double, '\\') => {
-                if chars.next().is_none() {
-                    return Some("it ends with an escape character");
-                }
+            (State::Comment, '\n') | (State::Between, ' ' | '\t' | '\r' | '\n') => State::Between,
+            (State::Comment, _) | (State::Between, '#') => State::Comment,
+            (State::Plain, ' ' | '\t' | '\r' | '\n') => {
+                words.push(std::mem::take(&mut word));
+                State::Between
+            }
+            (State::Between | State::Plain | State::Double, '\\') => {
+                word.push(chars.next().ok_or("it ends with an escape character")?);
+                if state == State::Double { State::Double } else { State::Plain }
+            }
+            (State::Between | State::Plain, '\'') => State::Single,
+            (State::Between | State::Plain, '"') => State::Double,
+            (State::Single, '\'') | (State::Double, '"') => State::Plain,
+            (State::Between, c) => {
+                word.push(c);
+                State::Plain
+            }
+            (state, c) => {
+                word.push(c);
                 state
             }
-            (State::Plain, '\'') => State::Single,
-            (State::Plain, '"') => State::Double,
-            (State::Single, '\'') | (State::Double, '"') => State::Plain,
-            (state, _) => state,
         };
     }
     match state {
-        State::Plain => None,
-        State::Single => Some("a single quote is never closed"),
-        State::Double => Some("a double quote is never closed"),
+        State::Single => Err("a single quote is never closed"),
+        State::Double => Err("a double quote is never closed"),
+        State::Plain => {
+            words.push(word);
+            Ok(words)
+        }
+        State::Between | State::Comment => Ok(words),
     }
 }
 
 /// Parses a Go duration (`"10s"`, `"1m30s"`, `"500ms"`, `"1.5h"`, `"0"`) into nanoseconds.
-fn parse_go_duration(text: &str) -> Result<i128, String> {
+pub(crate) fn parse_go_duration(text: &str) -> Result<i128, String> {
     let invalid =
         |why: &str| format!("invalid duration {text:?}: {why} (use Go syntax such as \"10s\", \"1m30s\" or \"500ms\")");
     let (negative, mut rest) = match text.strip_prefix('-') {

@@ -101,11 +101,20 @@ impl PgServer {
 
     /// Like [`psql`](Self::psql), but returns psql's stderr as the error.
     pub fn try_psql(&self, sql: &str) -> Result<String, String> {
+        self.try_psql_in("postgres", sql)
+    }
+
+    /// [`psql`](Self::psql) in another database.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
+        self.try_psql_in(database, sql).unwrap_or_else(|error| panic!("psql failed on `{sql}` in {database}:\n{error}"))
+    }
+
+    fn try_psql_in(&self, database: &str, sql: &str) -> Result<String, String> {
         let output = self
             .client("psql")
             .env("PGHOST", self.socket_dir())
             .env("PGUSER", SUPERUSER)
-            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c", sql])
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql])
             .output()
             .map_err(|e| format!("cannot run psql: {e}"))?;
         if output.status.success() {
@@ -225,6 +234,14 @@ impl Drop for PgServer {
                 .status();
         }
     }
+}
+
+/// `value` with every `@<cluster>.flycast:5432/` (how an app reaches a fake Fly Postgres
+/// cluster: the host in the `uri`/`DATABASE_URL` the builtin provisions) replaced by
+/// `@127.0.0.1:<port>/`, the real server the cluster stands for, which a process on this host
+/// can reach. The one place that mapping is made (the fake's release machines, the e2e test).
+pub fn reach_locally(value: &str, cluster: &str, port: u16) -> String {
+    value.replace(&format!("@{cluster}.flycast:5432/"), &format!("@127.0.0.1:{port}/"))
 }
 
 /// The folder holding `initdb`, `pg_ctl` and `postgres`: `$PG_BIN`, else the newest

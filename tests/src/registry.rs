@@ -67,15 +67,22 @@ pub fn free_port() -> u16 {
 
 /// Runs a command and returns its stdout; panics with both streams if it fails.
 pub fn run_tool(command: &mut Command) -> Vec<u8> {
-    let output = command.output().unwrap_or_else(|e| panic!("run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
+    try_run_tool(command).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// [`run_tool`] that returns the failure (the command, its status and both streams) instead
+/// of panicking: for the fake flyctl, which must answer with an error, never a panic.
+pub fn try_run_tool(command: &mut Command) -> Result<Vec<u8>, String> {
+    let output = command.output().map_err(|e| format!("run {command:?}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} failed ({})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(output.stdout)
 }
 
 /// A unique suffix for names within this test process (tags, repositories).
@@ -502,6 +509,22 @@ pub fn inspect(reference: &str, what: Option<&str>, creds: Option<&str>) -> serd
 /// Copies a pushed image into an OCI layout with `skopeo copy` and unpacks it with umoci;
 /// returns the root filesystem.
 pub fn pull_and_unpack(reference: &str, dir: &Path, creds: Option<&str>) -> PathBuf {
+    pull(reference, dir, creds).unwrap_or_else(|error| panic!("{error}")).rootfs
+}
+
+/// An image [`pull`] copied and unpacked.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The unpacked root filesystem.
+    pub rootfs: PathBuf,
+    /// The image's runtime config (the `config` object of the OCI image config:
+    /// `Entrypoint`, `Cmd`, `Env`, `WorkingDir`, `User`...).
+    pub config: serde_json::Value,
+}
+
+/// [`pull_and_unpack`] that also reads the image's runtime config, and returns a failure
+/// (skopeo's or umoci's message) instead of panicking.
+pub fn pull(reference: &str, dir: &Path, creds: Option<&str>) -> Result<Pulled, String> {
     let layout = dir.join("pulled");
     let mut command = Command::new("skopeo");
     command.args(["copy", "--quiet", "--src-tls-verify=false"]);
@@ -509,19 +532,37 @@ pub fn pull_and_unpack(reference: &str, dir: &Path, creds: Option<&str>) -> Path
         command.args(["--src-creds", creds]);
     }
     command.arg(format!("docker://{reference}")).arg(format!("oci:{}:image", layout.display()));
-    run_tool(&mut command);
-    unpack(&layout, "image", &dir.join("unpacked"))
+    try_run_tool(&mut command)?;
+    let rootfs = try_unpack(&layout, "image", &dir.join("unpacked"))?;
+    // index.json → the manifest → its config blob (one image was copied, so one manifest).
+    let blob = |digest: &serde_json::Value| -> Result<serde_json::Value, String> {
+        let digest = digest.as_str().ok_or("a descriptor without a digest")?;
+        let path = layout.join("blobs").join(digest.replacen(':', "/", 1));
+        let bytes = std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+    };
+    let index = layout.join("index.json");
+    let index: serde_json::Value = std::fs::read(&index)
+        .map_err(|e| format!("read {}: {e}", index.display()))
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("index.json is not JSON: {e}")))?;
+    let manifest = blob(&index["manifests"][0]["digest"])?;
+    let config = blob(&manifest["config"]["digest"])?["config"].clone();
+    Ok(Pulled { rootfs, config })
 }
 
 /// `umoci unpack` of `<layout>:<tag>` into `bundle`; returns its root filesystem.
 pub fn unpack(layout: &Path, tag: &str, bundle: &Path) -> PathBuf {
-    run_tool(
+    try_unpack(layout, tag, bundle).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn try_unpack(layout: &Path, tag: &str, bundle: &Path) -> Result<PathBuf, String> {
+    try_run_tool(
         Command::new("umoci")
             .args(["unpack", "--rootless", "--image"])
             .arg(format!("{}:{tag}", layout.display()))
             .arg(bundle),
-    );
-    bundle.join("rootfs")
+    )?;
+    Ok(bundle.join("rootfs"))
 }
 
 /// A command that runs `binary` (a path inside `rootfs`, e.g. `app/hello`) of an unpacked

@@ -18,7 +18,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use score_fly_tests::fake_fly::{AppKind, FakeFly, FakeFlyOptions};
-use score_fly_tests::postgres::PgServer;
+use score_fly_tests::postgres::{PgServer, reach_locally};
 use score_fly_tests::registry::{
     Base, Registry, free_port, http_get, http_request, pull_and_unpack, push_base, rootfs_command,
 };
@@ -118,12 +118,13 @@ fn main() -> ExitCode {
     say("The deployed image, pulled back (skopeo), unpacked (umoci) and run with the secret the app");
     say("received (its Fly host `*.flycast` swapped for the local server's address):");
     let url = fake.secret_value(&app.name, "DATABASE_URL").expect("DATABASE_URL deployed");
-    let Some((credentials, database)) = url.rsplit_once('@').and_then(|(c, rest)| Some((c, rest.split_once('/')?.1)))
-    else {
-        eprintln!("error: DATABASE_URL is not a postgres://user:password@host:port/database URL");
+    let local = fake.postgres_clusters().iter().fold(url.clone(), |u, c| reach_locally(&u, &c.name, pg.port()));
+    if local == url {
+        eprintln!(
+            "error: DATABASE_URL names no Postgres cluster of the fake as postgres://...@<cluster>.flycast:5432/..."
+        );
         return ExitCode::FAILURE;
-    };
-    let local = format!("{credentials}@127.0.0.1:{}/{database}", pg.port());
+    }
     let rootfs = pull_and_unpack(&release.image, scratch.path(), None);
     match talk_to_todo(&rootfs, &local) {
         Ok(lines) => {

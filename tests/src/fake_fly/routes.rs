@@ -211,6 +211,7 @@ fn fake_command(state: &mut State, command: &str, body: &Value) -> ApiResult {
             Ok(json!({ "message": message }))
         }
         "deploy" => state.deploy(body),
+        "release_command" => state.release_machine(body),
         "postgres create" => state.postgres_create(body),
         "postgres list" => Ok(state.postgres_list()),
         "redis create" => state.redis_create(body),

@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub(crate) faults: Vec<Fault>,
     rng: u64,
     secrets_version: u64,
+    /// The port of the real Postgres behind the fake's clusters ([`FakeFlyOptions::postgres`]).
+    postgres_port: Option<u16>,
 }
 
 // ----- small helpers ---------------------------------------------------------------------
@@ -159,6 +161,23 @@ fn str_list(body: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The app's `[env]` with `fly deploy -e K=V` values laid over it.
+fn config_env(root: &toml::Table, body: &Value) -> Map<String, Value> {
+    let mut env: Map<String, Value> = root
+        .get("env")
+        .and_then(toml::Value::as_table)
+        .map(|t| {
+            t.iter().map(|(k, v)| (k.clone(), json!(v.as_str().map_or_else(|| v.to_string(), str::to_owned)))).collect()
+        })
+        .unwrap_or_default();
+    for pair in str_list(body, "env") {
+        if let Some((k, v)) = pair.split_once('=') {
+            env.insert(k.to_owned(), json!(v));
+        }
+    }
+    env
+}
+
 fn toml_to_json(value: &toml::Value) -> Value {
     match value {
         toml::Value::String(s) => json!(s),
@@ -254,6 +273,7 @@ impl State {
             faults: Vec::new(),
             rng: (u64::from(port) << 32) ^ u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15,
             secrets_version: 0,
+            postgres_port: options.postgres.as_ref().map(|pg| pg.port),
         }
     }
 
@@ -674,20 +694,7 @@ impl State {
             }
         }
 
-        let mut env: Map<String, Value> = root
-            .get("env")
-            .and_then(toml::Value::as_table)
-            .map(|t| {
-                t.iter()
-                    .map(|(k, v)| (k.clone(), json!(v.as_str().map_or_else(|| v.to_string(), str::to_owned))))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for pair in str_list(body, "env") {
-            if let Some((k, v)) = pair.split_once('=') {
-                env.insert(k.to_owned(), json!(v));
-            }
-        }
+        let mut env = config_env(&root, body);
         env.insert("PRIMARY_REGION".to_owned(), json!(region));
         let version = u32::try_from(app.releases.len()).unwrap_or(u32::MAX - 1) + 1;
         let strategy = opt_str(body, "strategy").or_else(|| {
@@ -785,6 +792,42 @@ impl State {
             "machines": summary,
             "strategy": app.releases.last().and_then(|r| r.strategy.clone()).unwrap_or_else(|| "rolling".to_owned()),
         }))
+    }
+
+    /// The temporary machine of a `[deploy] release_command` (fly-2026.md §3.1): its id and
+    /// the environment it runs with: the config's `[env]` (with `-e` values), every secret of
+    /// the app (staged ones too: flyctl asks for the secrets version it just wrote),
+    /// `RELEASE_COMMAND=1`, `FLY_PROCESS_GROUP=fly_app_release_command` and `PRIMARY_REGION`
+    /// when one is set. The fake flyctl runs it on this host, where `<cluster>.flycast` does not
+    /// resolve, so a value naming a fake Postgres cluster that way is pointed at the real
+    /// server behind it ([`crate::postgres::reach_locally`]). Nothing is recorded here: the
+    /// release is recorded by `deploy`, which flyctl calls only after the command exited 0.
+    pub(crate) fn release_machine(&mut self, body: &Value) -> ApiResult {
+        let app_name = req_str(body, "app")?;
+        let config = req_str(body, "config")?;
+        let root: toml::Table = config.parse().map_err(|e| ApiError::new(422, format!("invalid TOML: {e}")))?;
+        let mut env = config_env(&root, body);
+        for (name, secret) in &self.command_app(&app_name)?.secrets {
+            env.insert(name.clone(), json!(secret.value));
+        }
+        env.insert("RELEASE_COMMAND".to_owned(), json!("1"));
+        env.insert("FLY_PROCESS_GROUP".to_owned(), json!("fly_app_release_command"));
+        let region = opt_str(body, "primary_region")
+            .or_else(|| root.get("primary_region").and_then(toml::Value::as_str).map(str::to_owned));
+        if let Some(region) = region {
+            check_region(&region)?;
+            env.insert("PRIMARY_REGION".to_owned(), json!(region));
+        }
+        if let Some(port) = self.postgres_port {
+            for value in env.values_mut() {
+                if let Some(text) = value.as_str() {
+                    let local =
+                        self.postgres.keys().fold(text.to_owned(), |t, c| crate::postgres::reach_locally(&t, c, port));
+                    *value = json!(local);
+                }
+            }
+        }
+        Ok(json!({ "machine": self.hex(14), "env": env }))
     }
 
     // ----- Postgres -----

@@ -364,6 +364,8 @@ pub(super) fn cmd_deploy(ctx: &mut Ctx<'_>) -> Result<(), String> {
         "env": ctx.parsed.list("env"),
         "local_files": local_files,
     });
+    // [deploy] release_command runs before any machine is updated (fly-2026.md §3.1).
+    super::release::run(ctx, &app, &config, image.as_deref())?;
     let release = ctx.call("deploy", &body)?;
     if build == "image" {
         ctx.say(format!("image found: {}", s(&release, "image")));

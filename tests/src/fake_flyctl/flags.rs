@@ -129,6 +129,8 @@ pub(super) const SPECS: &[Spec] = &[
             flag("env", Some('e'), Kind::List),
             flag("no-cache", None, Kind::Bool),
             flag("build-target", None, Kind::Str),
+            flag("skip-release-command", None, Kind::Bool),
+            flag("release-command-timeout", None, Kind::Str),
         ],
         args: Args::Range(0, 1),
         run: commands::cmd_deploy,

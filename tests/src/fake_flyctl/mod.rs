@@ -58,6 +58,13 @@
 //!   The server checks the app exists, `[[files]] secret_name` secrets exist (and hold
 //!   base64), and `[[mounts]]` volumes exist. Last line: `Visit your newly deployed app at
 //!   https://APP.fly.dev/`.
+//!   Before the release is made, `[deploy] release_command` runs as Fly runs it (see
+//!   `release`: the deployed image pulled from a loopback registry, alone, with `[env]`, the
+//!   app's secrets, `RELEASE_COMMAND=1`...; `--skip-release-command`,
+//!   `--release-command-timeout D`): stderr `Running APP release_command: CMD`, `Starting
+//!   machine`; a non-zero exit prints `Error release_command failed running on machine ID
+//!   with exit code N.`, `Checking logs: fetching the last 100 lines below:` and its output,
+//!   then fails with `Error: machine ID exited with non-zero status of N` and nothing deployed.
 //! - `postgres create --name N --org O --region R --vm-size S --volume-size G
 //!   --initial-cluster-size K [--password P] [--autostart] [--image-ref I] [--detach]` →
 //!   `Creating postgres cluster N in organization O`, ..., then `Postgres cluster N created`,
@@ -105,10 +112,12 @@
 //! - `flags`: pflag/cobra parsing, the command table (`SPECS`: each command's path, flags,
 //!   argument count and runner) and the resolution of a command line to a command;
 //! - `secrets`: flyctl's `secrets import` parser ([`parse_secrets`]);
+//! - `release`: `fly deploy`'s release command, run for real in the pulled image;
 //! - `commands`: one runner per command, against the fake server.
 
 mod commands;
 mod flags;
+mod release;
 mod secrets;
 
 pub use secrets::parse_secrets;

@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 
 const IMAGE: &str = "registry.fly.io/demo-todo:v1";
 const PREFIX: &str = "demo-";
+/// flyctl's flag to deploy without running `[deploy] release_command`, through the product.
+const SKIP_RELEASE: &str = "--deploy-args=--skip-release-command";
 
 /// A fake Fly with a real `PostgreSQL` behind it, and a project folder.
 struct World {
@@ -110,8 +112,16 @@ impl World {
         Run::from(&command.output().expect("run score-fly"))
     }
 
+    /// `deploy` of todo with [`IMAGE`], an image in no registry: the fake cannot run todo's
+    /// release command in it (fly-2026.md §3.1 runs it in the deployed image), so a real run
+    /// skips it with flyctl's `--skip-release-command`, as a deploy that must not migrate
+    /// would (a dry run runs no `fly deploy`, and shows the command line users would see).
+    /// The release command itself runs in [`first_deploy_builds_pushes_and_runs_todo`].
     fn deploy(&self, extra: &[&str]) -> Run {
         let mut args = vec!["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", IMAGE];
+        if !extra.contains(&"--dry-run") {
+            args.push(SKIP_RELEASE);
+        }
         args.extend_from_slice(extra);
         self.run(&args)
     }
@@ -267,7 +277,16 @@ fn first_deploy_of_todo_provisions_a_real_database_and_deploys() {
     let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
     assert_eq!(
         deploy["argv"],
-        serde_json::json!(["deploy", "--config", "fly_todo.toml", "--app", "demo-todo", "--image", IMAGE])
+        serde_json::json!([
+            "deploy",
+            "--config",
+            "fly_todo.toml",
+            "--app",
+            "demo-todo",
+            "--image",
+            IMAGE,
+            "--skip-release-command"
+        ])
     );
     assert_eq!(
         Path::new(deploy["cwd"].as_str().unwrap()).canonicalize().unwrap(),
@@ -749,7 +768,9 @@ fn the_score_flyio_entry_point_answers_json_on_stdout() {
 #[test]
 fn builder_dockerfile_leaves_the_build_to_flys_remote_builder() {
     let world = World::new();
-    let run = world.run(&["deploy", "--app-prefix", PREFIX, "--region", "ams", "--builder", "dockerfile"]).ok();
+    // The image exists only in Fly's builder: the fake cannot run the release command in it.
+    let run =
+        world.run(&["deploy", "--app-prefix", PREFIX, "--region", "ams", "--builder", "dockerfile", SKIP_RELEASE]).ok();
     assert!(world.root().join("Dockerfile").is_file(), "a Dockerfile is written at the workspace root");
     let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
     assert_eq!(release.build, score_fly_tests::fake_fly::Build::Remote, "{}", run.stderr);
@@ -824,11 +845,23 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     let config = inspect(reference, Some("--config"), None);
     assert_eq!(config["config"]["Entrypoint"], serde_json::json!(["/app/todo"]), "{config}");
 
-    // The pushed binary runs against the provisioned database with the deployed secret.
+    // The migration ran as the release command (`todo migrate`, fly-2026.md §3.1) before any
+    // machine was updated: the table exists, owned by the app's role, before the service ever
+    // ran (the service would also create it when it connects).
     let url = world.fake.secret_value("demo-todo", "DATABASE_URL").expect("DATABASE_URL deployed");
     let (user, _, fly_host, database) = parse_url(&url);
     assert_eq!(fly_host, "demo-pg.flycast:5432");
-    let url = url.replacen("@demo-pg.flycast:5432/", &format!("@127.0.0.1:{}/", world.pg.port()), 1);
+    let owner = world.pg.psql_in(&database, "SELECT tableowner FROM pg_tables WHERE tablename = 'todos'");
+    assert_eq!(owner.trim(), user, "the release command made the table as the app's role");
+    let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
+    let flyctl_err = deploy["stderr"].as_str().unwrap_or_default();
+    for line in ["Running demo-todo release_command: migrate\n", "Starting machine\n"] {
+        assert!(flyctl_err.contains(line), "no `{line}` in fly deploy's stderr:\n{flyctl_err}");
+    }
+    assert!(!deploy["argv"].to_string().contains("skip-release-command"), "{}", deploy["argv"]);
+
+    // The pushed binary runs against the provisioned database with the deployed secret.
+    let url = score_fly_tests::postgres::reach_locally(&url, "demo-pg", world.pg.port());
     let rootfs = pull_and_unpack(reference, work.path(), None);
     let port = free_port();
     let mut todo = rootfs_command(&rootfs, "app/todo")
@@ -881,6 +914,107 @@ fn first_deploy_builds_pushes_and_runs_todo() {
         deploy_time.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// An image the fake cannot pull (every `--image` off loopback, like [`IMAGE`]) with a release
+/// command: the fake does not pretend the command ran. The deploy fails naming
+/// `--skip-release-command`, and nothing is released; with the flag it deploys.
+#[test]
+fn a_release_command_in_an_image_the_fake_cannot_pull_is_never_pretended() {
+    let world = World::new();
+    let run = world.run(&["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", IMAGE]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
+    let flyctl_err = deploy["stderr"].as_str().unwrap_or_default();
+    for line in [
+        "Running demo-todo release_command: migrate\n",
+        "Error: the fake flyctl cannot run release_command in image 'registry.fly.io/demo-todo:v1'",
+        "or pass --skip-release-command\n",
+    ] {
+        assert!(flyctl_err.contains(line), "no `{line}` in fly deploy's stderr:\n{flyctl_err}");
+    }
+    assert!(world.fake.app("demo-todo").expect("created").releases.is_empty(), "nothing released");
+    world.deploy(&[]).ok();
+    assert_eq!(world.fake.app("demo-todo").unwrap().releases.len(), 1, "deployed with --skip-release-command");
+}
+
+/// A release command that exits non-zero fails the deploy as flyctl does (fly-2026.md §3.1):
+/// it ran alone in the deployed image (pulled from a real registry) with the app's `[env]`,
+/// its secrets (the database URL pointed at the real `PostgreSQL`) and Fly's variables; flyctl
+/// printed its log and `Error: machine <id> exited with non-zero status of 3`; nothing was
+/// released, no machine exists, and the project state says the deploy did not finish.
+#[test]
+fn a_failing_release_command_fails_the_deploy_and_releases_nothing() {
+    use score_fly_tests::registry::{Base, Registry, make_base_with, push_layout, run_tool, unique};
+
+    let world = World::new();
+    let registry = Registry::start();
+    let work = tempfile::tempdir().expect("temp dir");
+    // An image whose entrypoint is a shell: this machine's /bin/sh on the image's own glibc.
+    let layout = make_base_with(Base::Glibc, work.path(), &|rootfs| {
+        std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+        std::fs::copy("/bin/sh", rootfs.join("bin/sh")).unwrap();
+    });
+    run_tool(
+        Command::new("umoci")
+            .args(["config", "--image"])
+            .arg(format!("{}:base", layout.display()))
+            .args(["--config.entrypoint", "/bin/sh"]),
+    );
+    let image = format!("{}/demo-api:{}", registry.host(), unique("t"));
+    push_layout(&layout, &image, None, false);
+
+    let dir = world.dir.path().join("files");
+    score_file(
+        &dir,
+        "api",
+        &[
+            ("GREETING", "hello"),
+            (
+                "DATABASE_URL",
+                "postgres://${resources.db.username}:${resources.db.password}@${resources.db.host}:${resources.db.port}/${resources.db.database}",
+            ),
+        ],
+    );
+    let score = dir.join("api.score.yaml");
+    let text = std::fs::read_to_string(&score).unwrap().replace("nginx:stable", &image).replace(
+        "metadata:\n  name: api\n",
+        "metadata:\n  name: api\n  annotations:\n    score-fly/release-command: \"-c 'echo release=$RELEASE_COMMAND group=$FLY_PROCESS_GROUP region=$PRIMARY_REGION greeting=$GREETING db=${DATABASE_URL#*@}; exit 3'\"\n",
+    );
+    std::fs::write(&score, text).unwrap();
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]);
+    assert_ne!(run.code, 0, "the deploy must fail\n{}", run.stderr);
+
+    let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
+    assert_eq!(deploy["exit_code"], 1);
+    let flyctl_err = deploy["stderr"].as_str().unwrap_or_default();
+    let id = flyctl_err
+        .split("Error release_command failed running on machine ")
+        .nth(1)
+        .and_then(|rest| rest.split_once(" with exit code 3.\n"))
+        .map_or_else(|| panic!("no failure line in fly deploy's stderr:\n{flyctl_err}"), |(id, _)| id.to_owned());
+    let (_, _, _, database) = world.database_url("demo-api");
+    for line in [
+        "Running demo-api release_command: -c 'echo release=$RELEASE_COMMAND".to_owned(),
+        "Checking logs: fetching the last 100 lines below:\n".to_owned(),
+        format!(
+            "release=1 group=fly_app_release_command region=ams greeting=hello db=127.0.0.1:{}/{database}\n",
+            world.pg.port()
+        ),
+        format!("Error: machine {id} exited with non-zero status of 3\n"),
+    ] {
+        assert!(flyctl_err.contains(&line), "no `{line}` in fly deploy's stderr:\n{flyctl_err}");
+    }
+    assert!(run.stderr.contains(&format!("machine {id} exited with non-zero status of 3")), "{}", run.stderr);
+
+    let app = world.fake.app("demo-api").expect("the app was created");
+    assert!(app.releases.is_empty() && app.machines.is_empty(), "nothing released: {app:?}");
+    assert!(!world.fake.commands().contains(&"deploy".to_owned()), "the release was never requested");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".score-fly/state.json")).expect("state")).unwrap();
+    let deployed = state["deployments"]["demo-api"]["deployed"].clone();
+    assert_eq!(deployed, json!(false), "the state says the deploy did not finish: {state:#}");
 }
 
 /// The published schema of the deploy documents (`docs/schema/deploy-v1.json`).
