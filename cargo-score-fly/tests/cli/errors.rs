@@ -156,12 +156,15 @@ fn unreadable_score_files_are_named() {
 // Valid Score, but Fly cannot run it
 
 #[test]
-fn two_containers() {
+fn two_containers_without_an_image_container() {
     let project = Project::with_score(&format!("{WEB}  sidecar:\n    image: busybox\n"));
     let run = project.fails(&["generate"], INVALID);
-    let error =
-        run.assert_error_at("containers: this workload has 2 containers (main, sidecar)", "score.yaml:5:3", "  main:");
-    assert!(error.contains("split them into separate workloads"), "{error}");
+    let error = run.assert_error_at(
+        "containers: this workload has 2 containers (main, sidecar) and none has image `.`",
+        "score.yaml:5:3",
+        "  main:",
+    );
+    assert!(error.contains("set the annotation `score-fly/image-container`"), "{error}");
     run.assert_line("error: workload `web` cannot run on Fly as written (1 problem)");
 }
 
