@@ -219,7 +219,11 @@ impl Converter<'_> {
             }
         }
         let mut config = FlyConfig { app, ..FlyConfig::default() };
-        let Some(primary) = self.image_container() else { return config };
+        // When no container can be chosen (a problem already), the first stands in so that
+        // every other problem is still reported.
+        let Some(primary) = self.image_container().or_else(|| workload.containers.keys().next().cloned()) else {
+            return config;
+        };
         let Some((container_name, container)) = workload.containers.get_key_value(&primary) else { return config };
         let base = path_of(&["containers", container_name]);
 
