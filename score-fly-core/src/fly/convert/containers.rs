@@ -306,31 +306,22 @@ impl Converter<'_> {
                             continue;
                         }
                     };
-                    match String::from_utf8(bytes) {
-                        Ok(text) if self.sites.contains(&path.key("source")) => (text, path.key("source")),
+                    let source_site = path.key("source");
+                    if self.sites.contains(&source_site)
+                        && let Ok(text) = std::str::from_utf8(&bytes)
+                    {
+                        (text.to_owned(), source_site)
+                    } else {
                         // Not expanded, or not text: byte-exact.
-                        Ok(text) => {
-                            if self.spend(text.len(), &path.key("source")) {
-                                out.push(ContainerFile {
-                                    guest_path: target.clone(),
-                                    raw_value: Some(base64(text.as_bytes())),
-                                    mode,
-                                    ..ContainerFile::default()
-                                });
-                            }
-                            continue;
+                        if self.spend(bytes.len(), &source_site) {
+                            out.push(ContainerFile {
+                                guest_path: target.clone(),
+                                raw_value: Some(base64(&bytes)),
+                                mode,
+                                ..ContainerFile::default()
+                            });
                         }
-                        Err(e) => {
-                            if self.spend(e.as_bytes().len(), &path.key("source")) {
-                                out.push(ContainerFile {
-                                    guest_path: target.clone(),
-                                    raw_value: Some(base64(e.as_bytes())),
-                                    mode,
-                                    ..ContainerFile::default()
-                                });
-                            }
-                            continue;
-                        }
+                        continue;
                     }
                 }
             };
