@@ -25,6 +25,8 @@ use std::ops::RangeInclusive;
 
 use toml::{Table, Value};
 
+mod machine_config;
+
 /// A problem found in a fly.toml.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -683,6 +685,27 @@ impl Checker {
         }
         for key in ["machine_config", "container", "host_dedication_id"] {
             self.text(root, "", key);
+        }
+        self.machine_config(root);
+    }
+
+    /// `machine_config` (top level, or `[experimental]`, which wins: fly-2026.md §2.1) and
+    /// the top-level `container` it is read with.
+    fn machine_config(&mut self, root: &Table) {
+        let experimental = root.get("experimental").and_then(Value::as_table).and_then(|e| e.get("machine_config"));
+        let (path, value) = match (experimental, root.get("machine_config")) {
+            (Some(Value::String(v)), _) => ("experimental.machine_config", v),
+            (None, Some(Value::String(v))) => ("machine_config", v),
+            _ => {
+                if root.contains_key("container") {
+                    self.push("container", "names a container, but there is no machine_config to choose it from");
+                }
+                return;
+            }
+        };
+        let container = root.get("container").and_then(Value::as_str);
+        for (at, message) in machine_config::check(path, value, container) {
+            self.push(at, message);
         }
     }
 

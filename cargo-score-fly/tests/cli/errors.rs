@@ -156,12 +156,15 @@ fn unreadable_score_files_are_named() {
 // Valid Score, but Fly cannot run it
 
 #[test]
-fn two_containers() {
+fn two_containers_without_an_image_container() {
     let project = Project::with_score(&format!("{WEB}  sidecar:\n    image: busybox\n"));
     let run = project.fails(&["generate"], INVALID);
-    let error =
-        run.assert_error_at("containers: this workload has 2 containers (main, sidecar)", "score.yaml:5:3", "  main:");
-    assert!(error.contains("split them into separate workloads"), "{error}");
+    let error = run.assert_error_at(
+        "containers: this workload has 2 containers (main, sidecar) and none has image `.`",
+        "score.yaml:5:3",
+        "  main:",
+    );
+    assert!(error.contains("set the annotation `score-fly/image-container`"), "{error}");
     run.assert_line("error: workload `web` cannot run on Fly as written (1 problem)");
 }
 
@@ -223,8 +226,8 @@ containers:
     image: nginx
     files:
       /etc/key.pem:
-        content: x
         mode: \"0600\"
+        binaryContent: \"not base64!\"
       /etc/app.conf:
         source: missing.conf
   sidecar:
@@ -238,7 +241,11 @@ containers:
         "    score-fly/frobnicate: \"yes\"",
     );
     run.assert_error_at("containers: this workload has 2 containers", "score.yaml:7:3", "  main:");
-    run.assert_error_at("containers.main.files[\"/etc/key.pem\"].mode: ", "score.yaml:12:15", "        mode: \"0600\"");
+    run.assert_error_at(
+        "containers.main.files[\"/etc/key.pem\"].binaryContent: ",
+        "score.yaml:12:24",
+        "        binaryContent: \"not base64!\"",
+    );
     run.assert_error_at(
         "containers.main.files[\"/etc/app.conf\"].source: ",
         "score.yaml:14:17",
@@ -302,13 +309,17 @@ fn resource_without_provisioner_is_located() {
 fn resource_without_provisioner_does_not_hide_other_problems() {
     let text = WITH_RESOURCE.replace(
         "      DB_HOST: ${resources.db.host}\n",
-        "      DB_HOST: ${resources.db.host}\n    files:\n      /etc/key.pem:\n        content: x\n        mode: \"0600\"\n  sidecar:\n    image: busybox\n",
+        "      DB_HOST: ${resources.db.host}\n    files:\n      /etc/key.pem:\n        mode: \"0600\"\n        binaryContent: \"not base64!\"\n  sidecar:\n    image: busybox\n",
     );
     let project = Project::with_score(&text);
     let run = project.fails(&["generate"], INVALID);
     run.assert_stderr_has("no provisioner for resource `mysql.default#api.db`");
     run.assert_error_at("containers: this workload has 2 containers", "score.yaml:5:3", "  main:");
-    run.assert_error_at("containers.main.files[\"/etc/key.pem\"].mode: ", "score.yaml:12:15", "        mode: \"0600\"");
+    run.assert_error_at(
+        "containers.main.files[\"/etc/key.pem\"].binaryContent: ",
+        "score.yaml:12:24",
+        "        binaryContent: \"not base64!\"",
+    );
 }
 
 // ---------------------------------------------------------------------------------------

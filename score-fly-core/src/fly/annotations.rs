@@ -42,6 +42,7 @@ pub const WORKLOAD_KEYS: &[&str] = &[
     "check-interval",
     "check-timeout",
     "check-grace-period",
+    "image-container",
 ];
 
 /// Per-port options (`service-<port>-<option>`).
@@ -122,6 +123,9 @@ pub struct FlyAnnotations {
     pub check_timeout: Option<String>,
     /// `check-grace-period`.
     pub check_grace_period: Option<String>,
+    /// `image-container`: the container of a multi-container workload that receives the
+    /// built or `--image` image (checked against the containers by the conversion).
+    pub image_container: Option<String>,
     /// Per-port options, by port name.
     pub ports: BTreeMap<String, PortOptions>,
     /// The full key as written (either prefix), by key after the prefix.
@@ -532,6 +536,7 @@ fn workload_option(
             out.restart_policy = Some(value.to_owned());
         }
         "restart-retries" => out.restart_retries = Some(parse_u32(value, "restart retries")?),
+        "image-container" => out.image_container = Some(value.to_owned()),
         "http-service" => {
             out.http_service = match value {
                 "auto" => HttpServiceChoice::Auto,

@@ -126,6 +126,14 @@ pub struct FlyConfig {
     /// `swap_size_mb`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub swap_size_mb: Option<u32>,
+    /// Top-level `container`: the container of `machine_config` that receives the deployed
+    /// image (flyctl ignores it under `[experimental]`, fly-2026.md §2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Top-level `machine_config`: inline JSON ([`super::machine::MachineConfig`]), whose first
+    /// character is `{` (fly-2026.md §2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_config: Option<String>,
     /// `[experimental]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub experimental: Option<Experimental>,

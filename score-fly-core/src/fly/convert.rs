@@ -26,6 +26,8 @@ const DEFAULT_INTERVAL: &str = "15s";
 const DEFAULT_TIMEOUT: &str = "10s";
 const DEFAULT_GRACE: &str = "10s";
 
+mod containers;
+
 struct Converter<'a> {
     workload: &'a Workload,
     options: &'a ConvertOptions,
@@ -39,6 +41,10 @@ struct Converter<'a> {
     secrets: BTreeMap<String, Secret>,
     /// Secret name → the file target it carries.
     file_secrets: BTreeMap<String, String>,
+    /// Secret name → the container whose variable set it first.
+    variable_secrets: BTreeMap<String, String>,
+    /// Some container of a multi-container machine has a healthcheck.
+    container_checks: bool,
     generated: Vec<GeneratedFile>,
     /// Bytes of text and files this conversion produced so far (expanded values, inline and
     /// binary contents): bounded by [`MAX_GENERATED_BYTES`].
@@ -70,6 +76,8 @@ pub fn convert(
         warnings: Vec::new(),
         secrets: BTreeMap::new(),
         file_secrets: BTreeMap::new(),
+        variable_secrets: BTreeMap::new(),
+        container_checks: false,
         generated: Vec::new(),
         produced: 0,
         spent: false,
@@ -211,35 +219,38 @@ impl Converter<'_> {
             }
         }
         let mut config = FlyConfig { app, ..FlyConfig::default() };
-        let mut containers = workload.containers.iter();
-        let Some((container_name, container)) = containers.next() else { return config };
-        if workload.containers.len() > 1 {
-            let names: Vec<&str> = workload.containers.keys().map(String::as_str).collect();
-            self.problem(
-                &FieldPath::root().key("containers"),
-                format!(
-                    "this workload has {} containers ({}); score-fly deploys one container per Fly app for now: split them into separate workloads",
-                    names.len(),
-                    names.join(", ")
-                ),
-            );
-        }
+        // When no container can be chosen (a problem already), the first stands in so that
+        // every other problem is still reported.
+        let Some(primary) = self.image_container().or_else(|| workload.containers.keys().next().cloned()) else {
+            return config;
+        };
+        let Some((container_name, container)) = workload.containers.get_key_value(&primary) else { return config };
         let base = path_of(&["containers", container_name]);
 
         config.build = self.build(container, &base);
-        if container.command.is_some() || container.args.is_some() {
-            self.check_arguments(container, &base);
-            config.experimental =
-                Some(Experimental { entrypoint: container.command.clone(), cmd: container.args.clone() });
+        let multi = workload.containers.len() > 1;
+        if multi {
+            self.machine(container_name, &mut config);
+        } else {
+            if container.command.is_some() || container.args.is_some() {
+                self.check_arguments(container, &base);
+                config.experimental =
+                    Some(Experimental { entrypoint: container.command.clone(), cmd: container.args.clone() });
+            }
+            config.env = self.variables(container_name, container, &base, "[env] of fly.toml");
+            config.files = self.files(container, &base, &config.app);
         }
-        config.env = self.variables(container, &base);
-        config.files = self.files(container, &base, &config.app);
         config.mounts = self.volumes(container, &base);
         let (http_service, services) = self.services();
         config.http_service = http_service;
         config.services = services;
-        self.probes(container, &base, &mut config);
-        config.vm = self.vm(container, &base);
+        if !multi {
+            // Several containers: every probe is a healthcheck of its container instead.
+            self.probes(container, &base, &mut config);
+        }
+        let all: Vec<&Container> = workload.containers.values().collect();
+        let resources = if multi { FieldPath::root().key("containers") } else { base.key("resources") };
+        config.vm = self.vm(&all, &resources);
 
         let a = self.annotations.clone();
         if let Some(replaced) = &a.primary_region_replaced {
@@ -336,7 +347,16 @@ impl Converter<'_> {
         }
     }
 
-    fn variables(&mut self, container: &Container, base: &FieldPath) -> BTreeMap<String, String> {
+    /// The plain variables of `container` (landing in `place`); those that read a secret
+    /// output become app secrets, which are per app: two containers that would need
+    /// different values under one name are warned about, and the first one's value is kept.
+    fn variables(
+        &mut self,
+        container_name: &str,
+        container: &Container,
+        base: &FieldPath,
+        place: &str,
+    ) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
         for (name, value) in &container.variables {
             let path = base.key("variables").key(name);
@@ -367,10 +387,25 @@ impl Converter<'_> {
                 continue;
             }
             if expanded.secret {
-                self.secrets.insert(name.clone(), Secret::new(expanded.value));
+                match self.variable_secrets.get(name) {
+                    Some(owner) if self.secrets.get(name).is_some_and(|s| s.expose() != expanded.value) => {
+                        let owner = owner.clone();
+                        self.warn(
+                            &path,
+                            format!(
+                                "containers `{owner}` and `{container_name}` both set `{name}` from a secret output, with different values; app secrets are per app, so both get the value of `{owner}`: rename the variable in one of them"
+                            ),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.variable_secrets.insert(name.clone(), container_name.to_owned());
+                        self.secrets.insert(name.clone(), Secret::new(expanded.value));
+                    }
+                }
             } else {
                 if self.sites.contains(&path) {
-                    self.warn_plain_secrets(value, &path, &format!("`{name}` is written to [env] of fly.toml"));
+                    self.warn_plain_secrets(value, &path, &format!("`{name}` is written to {place}"));
                 }
                 env.insert(name.clone(), expanded.value);
             }
@@ -926,33 +961,44 @@ impl Converter<'_> {
         }
     }
 
-    fn vm(&mut self, container: &Container, base: &FieldPath) -> Vec<Vm> {
-        let resources = container.resources.as_ref();
-        let quantities = resources.into_iter().flat_map(|r| [r.requests.as_ref(), r.limits.as_ref()]).flatten();
+    /// The one `[[vm]]` of the machine: each container's larger of requests and limits,
+    /// summed over the containers (they share the machine).
+    fn vm(&mut self, containers: &[&Container], path: &FieldPath) -> Vec<Vm> {
         let mut cpu: Option<u64> = None;
         let mut memory: Option<u128> = None;
-        for q in quantities {
-            if let Some(c) = q.cpu.as_deref().and_then(quantity::parse_cpu_millis) {
-                cpu = Some(cpu.map_or(c, |x| x.max(c)));
+        for container in containers {
+            let resources = container.resources.as_ref();
+            let quantities = resources.into_iter().flat_map(|r| [r.requests.as_ref(), r.limits.as_ref()]).flatten();
+            let mut own_cpu: Option<u64> = None;
+            let mut own_memory: Option<u128> = None;
+            for q in quantities {
+                if let Some(c) = q.cpu.as_deref().and_then(quantity::parse_cpu_millis) {
+                    own_cpu = Some(own_cpu.map_or(c, |x| x.max(c)));
+                }
+                if let Some(m) = q.memory.as_deref().and_then(quantity::parse_memory_bytes) {
+                    own_memory = Some(own_memory.map_or(m, |x| x.max(m)));
+                }
             }
-            if let Some(m) = q.memory.as_deref().and_then(quantity::parse_memory_bytes) {
-                memory = Some(memory.map_or(m, |x| x.max(m)));
+            if let Some(c) = own_cpu {
+                cpu = Some(cpu.map_or(c, |x| x.saturating_add(c)));
+            }
+            if let Some(m) = own_memory {
+                memory = Some(memory.map_or(m, |x| x.saturating_add(m)));
             }
         }
         let kind = self.annotations.cpu_kind;
         if cpu.is_none() && memory.is_none() && kind.is_none() {
             return Vec::new();
         }
-        let path = base.key("resources");
         match vm::fit(cpu, memory, kind.unwrap_or(CpuKind::Shared)) {
             Ok(sizing) => {
                 for adjustment in &sizing.adjustments {
-                    self.warn(&path, format!("{adjustment}; the machine is {}", sizing.size));
+                    self.warn(path, format!("{adjustment}; the machine is {}", sizing.size));
                 }
                 vec![Vm { size: sizing.size.preset(), memory: format!("{}mb", sizing.size.memory_mb) }]
             }
             Err(e) => {
-                self.problem(&path, format!("no Fly machine fits: {e}"));
+                self.problem(path, format!("no Fly machine fits: {e}"));
                 Vec::new()
             }
         }
@@ -966,7 +1012,8 @@ impl Converter<'_> {
         config: &mut FlyConfig,
     ) {
         if let Some(strategy) = strategy {
-            let has_checks = !config.checks.is_empty()
+            let has_checks = self.container_checks
+                || !config.checks.is_empty()
                 || config.http_service.as_ref().is_some_and(|h| !h.checks.is_empty())
                 || config.services.iter().any(|s| !s.http_checks.is_empty());
             let path = self.annotations.path("deploy-strategy");

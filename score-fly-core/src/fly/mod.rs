@@ -10,6 +10,7 @@
 pub mod annotations;
 pub mod config;
 mod convert;
+pub mod machine;
 pub mod patch;
 pub mod regions;
 pub mod secrets;

@@ -339,6 +339,8 @@ pub(super) fn cmd_deploy(ctx: &mut Ctx<'_>) -> Result<(), String> {
         }
     }
 
+    // machine_config (fly-2026.md §2): read and its image container chosen as flyctl does.
+    let machine_config = super::machine_config::resolve(&root, &workdir, image.as_deref().unwrap_or("."))?;
     if let Some(dockerfile) = &dockerfile {
         ctx.say(format!(
             "==> Building image with {} builder",
@@ -363,6 +365,7 @@ pub(super) fn cmd_deploy(ctx: &mut Ctx<'_>) -> Result<(), String> {
         "build_args": ctx.parsed.list("build-arg"),
         "env": ctx.parsed.list("env"),
         "local_files": local_files,
+        "machine_config": machine_config,
     });
     // [deploy] release_command runs before any machine is updated (fly-2026.md §3.1).
     super::release::run(ctx, &app, &config, image.as_deref())?;

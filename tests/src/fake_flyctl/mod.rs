@@ -117,6 +117,7 @@
 
 mod commands;
 mod flags;
+mod machine_config;
 mod release;
 mod secrets;
 

@@ -521,13 +521,12 @@ const SAMPLES: &[Sample] = &[
         },
         local_files: true,
         expect: Expect::Fails(|error, _| {
-            assert_problem(error, "containers", "container-one1, container-two2");
-            assert_problem(error, r#"containers.container-one1.files["/my/file"].mode"#, "0600");
+            // Two containers: one machine; container-two2 (image `.`) receives the built image.
+            assert_problem(error, "containers.container-two2.image", "built from this project");
             assert_problem(error, r#"containers.container-one1.files["/my/file"].source"#, "file.txt");
-            assert_problem(error, "containers.container-one1.volumes", "at most one volume");
-            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something"].path"#, "/sub/path");
-            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something"].source"#, "`volume-name`");
-            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something-else"].source"#, "`volume-two`");
+            // Volumes of the other container are explained, not dropped.
+            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something"]"#, "`volume-name`");
+            assert_problem(error, r#"containers.container-one1.volumes["/mnt/something-else"]"#, "`volume-two`");
         }),
     },
 ];
@@ -2230,7 +2229,7 @@ fn zero_release_command_timeout_is_rejected() {
 // ----- whole-workload rules -------------------------------------------------------------------
 
 #[test]
-fn multiple_containers_are_rejected() {
+fn multiple_containers_without_an_image_container_ask_for_the_annotation() {
     let yaml = doc(r"
         apiVersion: score.dev/v1b1
         metadata:
@@ -2242,7 +2241,7 @@ fn multiple_containers_are_rejected() {
             image: busybox
     ");
     let error = convert_err(&yaml, &options());
-    assert_only_problem(&error, "containers", "this workload has 2 containers (app, sidecar)");
+    assert_only_problem(&error, "containers", "this workload has 2 containers (app, sidecar) and none has image `.`");
     insta::assert_snapshot!("multiple_containers", error.to_string());
 }
 

@@ -1112,3 +1112,36 @@ fn a_fly_patch_toml_lands_in_the_deployed_config() {
     assert_eq!(config["statics"][0]["url_prefix"].as_str(), Some("/static"), "{}", release.config);
     assert_eq!(config["app"].as_str(), Some("demo-todo"));
 }
+
+/// Issue 13: a three-container workload (web, a sidecar, a one-shot init that web waits on)
+/// deploys as one Fly Machine: the fly.toml holds a top-level `container` and an inline
+/// `machine_config` that the strict checker and the fake `fly deploy` accept.
+#[test]
+fn a_three_container_workload_deploys_as_one_machine() {
+    let world = World::new();
+    let dir = world.dir.path().join("shop");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("score.yaml"),
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: shop\n  annotations:\n    score-fly/release-command: /app/migrate\nservice:\n  ports:\n    www: {port: 8080}\ncontainers:\n  web:\n    image: .\n    variables: {MODE: prod}\n    readinessProbe: {httpGet: {port: 8080, path: /health}}\n    before:\n      init: {ready: complete}\n      sidecar: {ready: started}\n  sidecar:\n    image: nginx:1.27\n    files:\n      /etc/nginx/conf.d/x.conf: {content: \"listen 8081;\"}\n  init:\n    image: busybox:1.36\n    command: [sh, -c]\n    args: [\"echo ready\"]\n",
+    )
+    .unwrap();
+    let run = world.run_in(&dir, &["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", IMAGE]).ok();
+    let app = world.fake.app("demo-shop").expect("the app exists");
+    let release = app.current_release().expect("the fake fly deploy accepted it");
+    assert_eq!(release.image, IMAGE, "{}", run.stderr);
+    score_fly_tests::flytoml::assert_valid(&release.config);
+    let table: toml::Table = release.config.parse().unwrap();
+    assert_eq!(table["container"].as_str(), Some("web"));
+    let machine: Value = serde_json::from_str(table["machine_config"].as_str().unwrap()).unwrap();
+    let names: Vec<&str> =
+        machine["containers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["init", "sidecar", "web"]);
+    let web = &machine["containers"][2];
+    assert_eq!(
+        web["depends_on"],
+        serde_json::json!([{"name": "init", "condition": "exited_successfully"}, {"name": "sidecar", "condition": "started"}])
+    );
+    assert_eq!(machine["containers"][1]["files"][0]["raw_value"], "bGlzdGVuIDgwODE7", "base64 in machine_config");
+    assert_eq!(table["deploy"]["release_command"].as_str(), Some("/app/migrate"));
+}
