@@ -58,6 +58,7 @@
 
 mod exec;
 pub mod http;
+mod mpg;
 mod routes;
 mod state;
 
@@ -70,6 +71,7 @@ use std::thread::JoinHandle;
 
 use serde_json::Value;
 
+pub use self::mpg::{MPG_REGIONS, MpgCluster, MpgUser};
 use self::state::State;
 
 /// The token [`FakeFlyOptions::default`] requires.
@@ -464,6 +466,11 @@ impl FakeFly {
     /// All Postgres clusters, sorted by name.
     pub fn postgres_clusters(&self) -> Vec<PostgresCluster> {
         self.shared.lock().postgres.values().cloned().collect()
+    }
+
+    /// The Managed Postgres clusters (`fly mpg create`), by id.
+    pub fn mpg_clusters(&self) -> Vec<MpgCluster> {
+        self.shared.lock().mpg.values().cloned().collect()
     }
 
     /// All Redis databases, sorted by name.

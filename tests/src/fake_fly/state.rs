@@ -56,6 +56,8 @@ pub(crate) struct State {
     pub(crate) volumes: Vec<Volume>,
     pub(crate) requests: Vec<RequestRecord>,
     pub(crate) faults: Vec<Fault>,
+    /// Managed Postgres clusters by id (`super::mpg`).
+    pub(crate) mpg: BTreeMap<String, super::mpg::MpgCluster>,
     rng: u64,
     secrets_version: u64,
 }
@@ -252,6 +254,7 @@ impl State {
             volumes: Vec::new(),
             requests: Vec::new(),
             faults: Vec::new(),
+            mpg: BTreeMap::new(),
             rng: (u64::from(port) << 32) ^ u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15,
             secrets_version: 0,
         }
@@ -281,11 +284,11 @@ impl State {
         self.random_from(b"0123456789abcdef", len)
     }
 
-    fn lower_alnum(&mut self, len: usize) -> String {
+    pub(super) fn lower_alnum(&mut self, len: usize) -> String {
         self.random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", len)
     }
 
-    fn alnum(&mut self, len: usize) -> String {
+    pub(super) fn alnum(&mut self, len: usize) -> String {
         self.random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", len)
     }
 

@@ -109,6 +109,7 @@
 
 mod commands;
 mod flags;
+mod mpg;
 mod secrets;
 
 pub use secrets::parse_secrets;
