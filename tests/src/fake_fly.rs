@@ -76,6 +76,9 @@ use self::state::State;
 
 /// The token [`FakeFlyOptions::default`] requires.
 pub const DEFAULT_TOKEN: &str = "fo1_fake-fly-token-5f3a9c";
+/// A macaroon token (`fm2_`): what `fly mpg` requires (fly-2026.md §1.2); a world that
+/// provisions Managed Postgres sets it as [`FakeFlyOptions::token`].
+pub const MACAROON_TOKEN: &str = "fm2_fake-fly-macaroon-8d1e4b";
 
 /// How to start a [`FakeFly`].
 #[derive(Debug, Clone)]

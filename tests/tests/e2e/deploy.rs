@@ -15,14 +15,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use score_fly_tests::fake_fly::{FakeFly, FakeFlyOptions};
+use score_fly_tests::fake_fly::{FakeFly, FakeFlyOptions, MACAROON_TOKEN};
 use score_fly_tests::postgres::PgServer;
 use serde_json::{Value, json};
 
 const IMAGE: &str = "registry.fly.io/demo-todo:v1";
 const PREFIX: &str = "demo-";
-/// The token of every world: a macaroon, as `fly mpg` requires.
-const MACAROON: &str = "fm2_deploy-macaroon-0c4e";
 
 /// A fake Fly with a real `PostgreSQL` behind it, and a project folder.
 struct World {
@@ -62,8 +60,11 @@ impl World {
     fn with(adjust: impl FnOnce(&mut FakeFlyOptions)) -> World {
         let pg = PgServer::start();
         // A macaroon token: `fly mpg` refuses older-style tokens (fly-2026.md §1.2).
-        let mut options =
-            FakeFlyOptions { token: MACAROON.to_owned(), postgres: Some(pg.target()), ..FakeFlyOptions::default() };
+        let mut options = FakeFlyOptions {
+            token: MACAROON_TOKEN.to_owned(),
+            postgres: Some(pg.target()),
+            ..FakeFlyOptions::default()
+        };
         adjust(&mut options);
         let fake = FakeFly::start(options);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -1057,4 +1058,72 @@ fn a_fly_patch_toml_lands_in_the_deployed_config() {
     assert_eq!(config["swap_size_mb"].as_integer(), Some(512), "{}", release.config);
     assert_eq!(config["statics"][0]["url_prefix"].as_str(), Some("/static"), "{}", release.config);
     assert_eq!(config["app"].as_str(), Some("demo-todo"));
+}
+
+/// Unmanaged Fly Postgres (`fly postgres create`) only by explicit choice: the resource
+/// class `legacy`, with a warning; its database is real and its outputs log in; deprovision
+/// takes the cluster with the last database.
+#[test]
+fn the_unmanaged_postgres_path_is_taken_only_with_class_legacy_and_warns() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_HOST", "${resources.db.host}"), ("DB_PASSWORD", "${resources.db.password}")]);
+    let path = dir.join("api.score.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("    type: postgres\n", "    type: postgres\n    class: legacy\n");
+    std::fs::write(&path, text).unwrap();
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]).ok();
+    assert!(
+        run.stderr.contains(
+            "warning: `postgres.legacy#api.db` uses unmanaged Fly Postgres (`fly postgres create`, class `legacy`)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(world.fake.mpg_clusters().is_empty(), "no Managed Postgres");
+    assert!(!world.commands().iter().any(|c| c.starts_with("mpg ")), "{:?}", world.commands());
+    let clusters = world.fake.postgres_clusters();
+    assert_eq!(clusters.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["demo-pg"]);
+    let release = world.fake.app("demo-api").and_then(|a| a.current_release().cloned()).expect("deployed");
+    assert!(release.config.contains("DB_HOST = \"demo-pg.flycast\""), "{}", release.config);
+    let password = world.fake.secret_value("demo-api", "DB_PASSWORD").expect("password secret");
+    let database = world.score_fly_databases().pop().expect("a real database");
+    assert!(world.pg.connect_check(&database, &password, &database), "the legacy outputs log in");
+
+    world.run_in(&dir, &["resources", "deprovision", "postgres.legacy#api.db"]).ok();
+    assert!(world.fake.postgres_clusters().is_empty(), "the last database took the cluster");
+    assert!(world.score_fly_databases().is_empty());
+}
+
+/// A region Managed Postgres does not serve, or a plan flyctl would quietly downgrade, is
+/// refused before anything is created, naming what to use instead.
+#[test]
+fn mpg_params_are_checked_before_a_cluster_is_created() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_PASSWORD", "${resources.db.password}")]);
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "cdg"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains(
+            "`postgres.default#api.db`: Managed Postgres does not run in cdg; nearest regions where it does: ams (Amsterdam, NL)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let path = dir.join("api.score.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("    type: postgres\n", "    type: postgres\n    params:\n      plan: performance\n"),
+    )
+    .unwrap();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("param `plan`: `performance` is not a Managed Postgres plan"), "{}", run.stderr);
+    assert!(world.fake.mpg_clusters().is_empty(), "nothing was created");
+    assert!(!world.commands().iter().any(|c| c == "mpg create"), "{:?}", world.commands());
 }

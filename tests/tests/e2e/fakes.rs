@@ -622,12 +622,9 @@ fn connections_are_kept_alive_between_requests() {
 mod mpg {
     use super::*;
 
-    /// A macaroon token: MPG commands refuse anything else (§1.2).
-    const MACAROON: &str = "fm2_fake-macaroon-71c3";
-
     fn world(pg: &PgServer) -> World {
         World::with(FakeFlyOptions {
-            token: MACAROON.to_owned(),
+            token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
             orgs: vec!["personal".to_owned(), "acme".to_owned()],
             postgres: Some(pg.target()),
             ..FakeFlyOptions::default()
