@@ -160,20 +160,10 @@ fn ensure_cluster(call: &Call<'_>, cluster: &str) -> Result<String, BuiltinError
         "creating Managed Postgres cluster {cluster} in {region} (org {org}, plan {plan}, {volume_size} GB)"
     ));
     let size = volume_size.to_string();
-    let created = call.fly(&[
-        "mpg",
-        "create",
-        "--name",
-        cluster,
-        "--org",
-        &org,
-        "--region",
-        &region,
-        "--plan",
-        &plan,
-        "--volume-size",
-        &size,
-    ]);
+    let flags =
+        [("--name", cluster), ("--org", &org), ("--region", &region), ("--plan", &plan), ("--volume-size", &size)];
+    let args: Vec<&str> = ["mpg", "create"].into_iter().chain(flags.iter().flat_map(|(f, v)| [*f, *v])).collect();
+    let created = call.fly(&args);
     match created {
         Ok(out) => {
             let prefix = format!("Waiting for cluster {cluster} (");

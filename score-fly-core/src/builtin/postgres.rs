@@ -158,6 +158,7 @@ pub(super) fn deprovision_instance(call: &Call<'_>) -> Result<Option<Response>, 
 
 fn response(cluster: &str, name: &str, password: &str, shared: Option<serde_json::Value>) -> Response {
     let host = format!("{cluster}.flycast");
+    let uri = format!("postgres://{name}:{}@{host}:{PORT}/{name}", crate::encoding::percent_encode(password, b"-._~"));
     let values = serde_json::json!({
         "host": host,
         "port": PORT,
@@ -169,7 +170,12 @@ fn response(cluster: &str, name: &str, password: &str, shared: Option<serde_json
     Response {
         state: state.as_object().cloned(),
         values: values.as_object().cloned().unwrap_or_default(),
-        secrets: serde_json::json!({ "password": password }).as_object().cloned().unwrap_or_default(),
+        // The same keys as Managed Postgres (`builtin::output_keys`): Fly Postgres' proxy has
+        // no separate pooled host, so both URIs are the flycast one.
+        secrets: serde_json::json!({ "password": password, "uri": uri, "direct_uri": uri })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
         shared,
     }
 }

@@ -244,9 +244,7 @@ fn status(ctx: &mut Ctx<'_>) -> Result<(), String> {
 
 fn destroy(ctx: &mut Ctx<'_>) -> Result<(), String> {
     require_macaroon(ctx)?;
-    if !ctx.parsed.bool("yes") {
-        return Err(format!("--yes flag must be specified {NON_INTERACTIVE}"));
-    }
+    confirmed(ctx)?;
     let id = cluster_id(ctx)?;
     let gone = ctx.call("mpg destroy", &json!({ "id": id }))?;
     ctx.say(format!(
@@ -276,31 +274,46 @@ fn attach(ctx: &mut Ctx<'_>) -> Result<(), String> {
     Ok(())
 }
 
-fn databases_list(ctx: &mut Ctx<'_>) -> Result<(), String> {
+/// A flag flyctl would otherwise prompt for (§1.7, §1.8).
+fn asked(ctx: &Ctx<'_>, flag: &str, what: &str) -> Result<String, String> {
+    ctx.parsed
+        .get(flag)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{what} must be specified with --{flag} flag {NON_INTERACTIVE}"))
+}
+
+/// `--yes`, which a confirmation needs when not interactive (§0).
+fn confirmed(ctx: &Ctx<'_>) -> Result<(), String> {
+    if ctx.parsed.bool("yes") { Ok(()) } else { Err(format!("--yes flag must be specified {NON_INTERACTIVE}")) }
+}
+
+/// `mpg databases list` / `mpg users list`: JSON, a table, or plain text when empty.
+fn list_in_cluster(ctx: &mut Ctx<'_>, what: &str, keys: &[&str]) -> Result<(), String> {
     require_macaroon(ctx)?;
     let id = cluster_id(ctx)?;
-    let found = ctx.call("mpg databases list", &json!({ "id": id }))?;
+    let found = ctx.call(&format!("mpg {what} list"), &json!({ "id": id }))?;
     let items = found.as_array().cloned().unwrap_or_default();
     if items.is_empty() {
-        ctx.say(format!("No databases found for cluster {id}"));
+        ctx.say(format!("No {what} found for cluster {id}"));
     } else if ctx.parsed.bool("json") {
         go_json(ctx, &found);
     } else {
-        let rows: Vec<Vec<String>> = items.iter().map(|d| vec![super::s(d, "name")]).collect();
-        ctx.out.push_str(&super::table(&["NAME"], &rows));
+        let rows: Vec<Vec<String>> = items.iter().map(|i| keys.iter().map(|k| super::s(i, k)).collect()).collect();
+        let headers: Vec<String> = keys.iter().map(|k| k.to_uppercase()).collect();
+        ctx.out.push_str(&super::table(&headers.iter().map(String::as_str).collect::<Vec<_>>(), &rows));
     }
     Ok(())
+}
+
+fn databases_list(ctx: &mut Ctx<'_>) -> Result<(), String> {
+    list_in_cluster(ctx, "databases", &["name"])
 }
 
 fn databases_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
     require_macaroon(ctx)?;
     let id = cluster_id(ctx)?;
-    let name = ctx
-        .parsed
-        .get("name")
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| format!("database name must be specified with --name flag {NON_INTERACTIVE}"))?
-        .to_owned();
+    let name = asked(ctx, "name", "database name")?;
     ctx.say(format!("Creating database {name} in cluster {id}..."));
     ctx.call("mpg databases create", &json!({ "id": id, "name": name }))
         .map_err(|e| if e.starts_with("managed postgres") { e } else { format!("failed to create database: {e}") })?;
@@ -310,36 +323,14 @@ fn databases_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
 }
 
 fn users_list(ctx: &mut Ctx<'_>) -> Result<(), String> {
-    require_macaroon(ctx)?;
-    let id = cluster_id(ctx)?;
-    let found = ctx.call("mpg users list", &json!({ "id": id }))?;
-    let items = found.as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        ctx.say(format!("No users found for cluster {id}"));
-    } else if ctx.parsed.bool("json") {
-        go_json(ctx, &found);
-    } else {
-        let rows: Vec<Vec<String>> = items.iter().map(|u| vec![super::s(u, "name"), super::s(u, "role")]).collect();
-        ctx.out.push_str(&super::table(&["NAME", "ROLE"], &rows));
-    }
-    Ok(())
+    list_in_cluster(ctx, "users", &["name", "role"])
 }
 
 fn users_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
     require_macaroon(ctx)?;
     let id = cluster_id(ctx)?;
-    let username = ctx
-        .parsed
-        .get("username")
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| format!("username must be specified with --username flag {NON_INTERACTIVE}"))?
-        .to_owned();
-    let role = ctx
-        .parsed
-        .get("role")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| format!("user role must be specified with --role flag {NON_INTERACTIVE}"))?
-        .to_owned();
+    let username = asked(ctx, "username", "username")?;
+    let role = asked(ctx, "role", "user role")?;
     if !["schema_admin", "writer", "reader"].contains(&role.as_str()) {
         return Err(format!("invalid role {role:?}. Must be one of: schema_admin, writer, reader"));
     }
@@ -354,15 +345,8 @@ fn users_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
 fn users_delete(ctx: &mut Ctx<'_>) -> Result<(), String> {
     require_macaroon(ctx)?;
     let id = cluster_id(ctx)?;
-    let username = ctx
-        .parsed
-        .get("username")
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| format!("username must be specified with --username flag {NON_INTERACTIVE}"))?
-        .to_owned();
-    if !ctx.parsed.bool("yes") {
-        return Err(format!("--yes flag must be specified {NON_INTERACTIVE}"));
-    }
+    let username = asked(ctx, "username", "username")?;
+    confirmed(ctx)?;
     ctx.call("mpg users delete", &json!({ "id": id, "username": username }))?;
     ctx.say(format!("User {username} deleted from cluster {id}"));
     Ok(())
