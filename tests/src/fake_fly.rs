@@ -58,6 +58,7 @@
 
 mod exec;
 pub mod http;
+mod mpg;
 mod routes;
 mod state;
 
@@ -70,10 +71,14 @@ use std::thread::JoinHandle;
 
 use serde_json::Value;
 
+pub use self::mpg::{MPG_REGIONS, MpgCluster, MpgUser};
 use self::state::State;
 
 /// The token [`FakeFlyOptions::default`] requires.
 pub const DEFAULT_TOKEN: &str = "fo1_fake-fly-token-5f3a9c";
+/// A macaroon token (`fm2_`): what `fly mpg` requires (fly-2026.md §1.2); a world that
+/// provisions Managed Postgres sets it as [`FakeFlyOptions::token`].
+pub const MACAROON_TOKEN: &str = "fm2_fake-fly-macaroon-8d1e4b";
 
 /// How to start a [`FakeFly`].
 #[derive(Debug, Clone)]
@@ -464,6 +469,11 @@ impl FakeFly {
     /// All Postgres clusters, sorted by name.
     pub fn postgres_clusters(&self) -> Vec<PostgresCluster> {
         self.shared.lock().postgres.values().cloned().collect()
+    }
+
+    /// The Managed Postgres clusters (`fly mpg create`), by id.
+    pub fn mpg_clusters(&self) -> Vec<MpgCluster> {
+        self.shared.lock().mpg.values().cloned().collect()
     }
 
     /// All Redis databases, sorted by name.

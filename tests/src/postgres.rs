@@ -236,12 +236,28 @@ impl Drop for PgServer {
     }
 }
 
-/// `value` with every `@<cluster>.flycast:5432/` (how an app reaches a fake Fly Postgres
-/// cluster: the host in the `uri`/`DATABASE_URL` the builtin provisions) replaced by
-/// `@127.0.0.1:<port>/`, the real server the cluster stands for, which a process on this host
-/// can reach. The one place that mapping is made (the fake's release machines, the e2e test).
-pub fn reach_locally(value: &str, cluster: &str, port: u16) -> String {
-    value.replace(&format!("@{cluster}.flycast:5432/"), &format!("@127.0.0.1:{port}/"))
+/// `value` with every Fly Postgres host in a URL — `@<cluster>.flycast:5432/` (unmanaged
+/// clusters) and `@pgbouncer.<id>.flympg.net[:5432]/` / `@direct.<id>.flympg.net[:5432]/`
+/// (Managed Postgres, fly-2026.md §1.9): the hosts in the `uri`/`DATABASE_URL` the builtins
+/// provision — replaced by `@127.0.0.1:<port>/`, the real server the fake clusters stand for,
+/// which a process on this host can reach. The one place that mapping is made (the fake's
+/// release machines, the demo, the e2e tests).
+pub fn reach_locally(value: &str, port: u16) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let end = rest.find('/').unwrap_or(rest.len());
+        let host = rest[..end].split(':').next().unwrap_or_default();
+        if host.ends_with(".flycast") || host.ends_with(".flympg.net") {
+            out.push_str("127.0.0.1:");
+            out.push_str(&port.to_string());
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The folder holding `initdb`, `pg_ctl` and `postgres`: `$PG_BIN`, else the newest
@@ -289,4 +305,16 @@ fn run(command: &mut Command, what: &str) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
+}
+
+#[cfg(test)]
+mod reach_tests {
+    #[test]
+    fn every_fly_postgres_host_is_pointed_at_the_local_server() {
+        let local = |v: &str| super::reach_locally(v, 5433);
+        assert_eq!(local("postgres://u:p@demo-pg.flycast:5432/db"), "postgres://u:p@127.0.0.1:5433/db");
+        assert_eq!(local("postgresql://u:p@pgbouncer.abc.flympg.net/db"), "postgresql://u:p@127.0.0.1:5433/db");
+        assert_eq!(local("postgresql://u:p@direct.abc.flympg.net:5432/db"), "postgresql://u:p@127.0.0.1:5433/db");
+        assert_eq!(local("smtp://u:p@mail.example.com/x and a@b"), "smtp://u:p@mail.example.com/x and a@b");
+    }
 }

@@ -372,6 +372,71 @@ pub enum BuiltinError {
         /// What it printed on stderr (trimmed, redacted).
         stderr: String,
     },
+    /// A region Managed Postgres does not serve (fly-2026.md §1.10).
+    #[error(
+        "`{uid}`: Managed Postgres does not run in {region}; nearest regions where it does: {}. Set the resource's `region` param to one of them",
+        if .nearest.is_empty() { "none in that area (`fly platform regions` lists them)".to_owned() } else { .nearest.join(", ") }
+    )]
+    MpgRegion {
+        /// The resource.
+        uid: String,
+        /// The region asked for.
+        region: String,
+        /// The nearest regions MPG serves (`ams (Amsterdam, NL)`).
+        nearest: Vec<String>,
+    },
+    /// A `plan` param flyctl would not honour (§1.3).
+    #[error(
+        "`{uid}`: param `plan`: `{plan}` is not a Managed Postgres plan score-fly can ask for (basic, starter, launch, scale; flyctl turns any other, `performance` included, into basic when not interactive)"
+    )]
+    MpgPlan {
+        /// The resource.
+        uid: String,
+        /// What was given.
+        plan: String,
+    },
+    /// A `volume_size` param that is not a size.
+    #[error("`{uid}`: param `volume_size`: {source}")]
+    MpgVolumeSize {
+        /// The resource.
+        uid: String,
+        /// What is wrong with it.
+        source: SizeError,
+    },
+    /// `fly mpg create` succeeded without printing the cluster's id.
+    #[error("`fly mpg create` printed no cluster id for {cluster}; find it with `fly mpg list` and run again")]
+    MpgNoId {
+        /// The cluster.
+        cluster: String,
+    },
+    /// The cluster exists but failed to provision.
+    #[error(
+        "the Managed Postgres cluster {cluster} ({id}) is in status `error`; see `fly mpg status {id}`, destroy it (`fly mpg destroy {id} --yes`) and run again"
+    )]
+    MpgClusterFailed {
+        /// The cluster.
+        cluster: String,
+        /// Its id.
+        id: String,
+    },
+    /// flyctl printed JSON that is not what the reference describes.
+    #[error("`{command}` printed JSON score-fly cannot read: {detail}")]
+    MpgJson {
+        /// The command.
+        command: String,
+        /// serde's message.
+        detail: String,
+    },
+    /// `fly mpg attach` printed no URI with a password.
+    #[error(
+        "`fly mpg attach {id}` printed no connection string with the password of user {user}; check the cluster with `fly mpg users list {id}`"
+    )]
+    MpgNoPassword {
+        /// The cluster id.
+        id: String,
+        /// The user.
+        user: String,
+    },
 }
 
 /// Why a volume size is not one ([`super::volume::parse_size`]).

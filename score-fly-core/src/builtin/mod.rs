@@ -18,7 +18,7 @@
 //!
 //! | builtin | creates (name) | values | secrets |
 //! |---|---|---|---|
-//! | `postgres`, `postgres-instance` | see [`postgres`] | `host`, `port`, `name`, `database`, `username` | `password` |
+//! | `postgres`, `postgres-instance` | a Managed Postgres cluster, a database and a user: see [`mpg`] (class `legacy`: unmanaged Fly Postgres, see [`postgres`]) | `host`, `port`, `name`, `database`, `username` | `password`, `uri`, `direct_uri` (legacy: `password`) |
 //! | `redis` | Upstash Redis `<prefix>redis-<id>-<hash>` | `host`, `port`, `username` | `password`, `url` |
 //! | `s3` | Tigris bucket `<prefix>s3-<id>-<hash>` | `bucket`, `endpoint`, `region` | `access_key_id`, `secret_key`, `aws_access_key_id`, `aws_secret_key` |
 //! | `volume` | volume `<id>_<hash>` of the declaring workload's app | `source`, `type` | |
@@ -32,6 +32,7 @@
 pub mod environment;
 mod error;
 pub mod hosts;
+pub mod mpg;
 pub mod postgres;
 pub mod redis;
 pub mod s3;
@@ -61,7 +62,9 @@ pub const NAMES: &[&str] =
 /// Lets a dry run name the app secrets before anything is provisioned.
 pub fn output_keys(name: &str) -> Option<(&'static [&'static str], &'static [&'static str])> {
     Some(match name {
-        "postgres" | "postgres-instance" => (&["host", "port", "name", "database", "username"], &["password"]),
+        "postgres" | "postgres-instance" => {
+            (&["host", "port", "name", "database", "username"], &["password", "uri", "direct_uri"])
+        }
         "redis" => (&["host", "port", "username"], &["password", "url"]),
         "s3" => {
             (&["bucket", "endpoint", "region"], &["access_key_id", "secret_key", "aws_access_key_id", "aws_secret_key"])
@@ -440,10 +443,18 @@ pub fn call(
 ) -> Result<Option<Response>, BuiltinError> {
     let call = Call { request, env, cx };
     match (name, mode) {
-        ("postgres", Mode::Provision) => postgres::provision_shared(&call).map(Some),
-        ("postgres", Mode::Deprovision) => postgres::deprovision_shared(&call),
-        ("postgres-instance", Mode::Provision) => postgres::provision_instance(&call).map(Some),
-        ("postgres-instance", Mode::Deprovision) => postgres::deprovision_instance(&call),
+        ("postgres" | "postgres-instance", _) if postgres::legacy(&call, mode) => match (name, mode) {
+            ("postgres", Mode::Provision) => postgres::provision_shared(&call).map(Some),
+            ("postgres", Mode::Deprovision) => postgres::deprovision_shared(&call),
+            (_, Mode::Provision) => postgres::provision_instance(&call).map(Some),
+            (_, Mode::Deprovision) => postgres::deprovision_instance(&call),
+        },
+        ("postgres", Mode::Provision) => mpg::provision(&call, &postgres::shared_cluster(&call)?, true).map(Some),
+        ("postgres", Mode::Deprovision) => mpg::deprovision(&call, &postgres::shared_cluster(&call)?, true),
+        ("postgres-instance", Mode::Provision) => {
+            mpg::provision(&call, &postgres::instance_cluster(&call), false).map(Some)
+        }
+        ("postgres-instance", Mode::Deprovision) => mpg::deprovision(&call, &postgres::instance_cluster(&call), false),
         ("redis", Mode::Provision) => redis::provision(&call).map(Some),
         ("redis", Mode::Deprovision) => redis::deprovision(&call),
         ("s3", Mode::Provision) => s3::provision(&call).map(Some),

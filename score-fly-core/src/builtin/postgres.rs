@@ -1,5 +1,8 @@
-//! `postgres` (a database and role per resource on one shared Fly Postgres cluster per
-//! project) and `postgres-instance` (a dedicated cluster per resource).
+//! The **legacy** path of `postgres` (a database and role per resource on one shared Fly
+//! Postgres cluster per project) and `postgres-instance` (a dedicated cluster per resource):
+//! "Fly Postgres (Unmanaged)", outside Fly's support. Taken only by explicit choice, the
+//! resource class `legacy` (or a resource this path provisioned before), with a warning; the
+//! default is Managed Postgres ([`super::mpg`]).
 //!
 //! Clusters are made with `fly postgres create` (no `--password`: flyctl picks the
 //! superuser's, and it is never needed here) and adopted when they exist. Databases and
@@ -35,8 +38,31 @@ const MARK: &str = "score-fly:";
 /// `OPERATOR_PASSWORD`).
 const SCRIPT: &str = r#"printf '%s\n' "$1" | PGPASSWORD="${PGPASSWORD:-$OPERATOR_PASSWORD}" psql -X -q -A -t -v ON_ERROR_STOP=1 -h "${PGHOST:-localhost}" -p "${PGPORT:-5432}" -U "${PGUSER:-postgres}" -d "$2""#;
 
+/// The resource class that chooses this legacy path.
+pub const LEGACY_CLASS: &str = "legacy";
+
+/// Whether a call takes the legacy path: class `legacy`, or (to deprovision) a resource this
+/// path provisioned (its state names a cluster but is not `managed`). Provisioning says why
+/// it is discouraged.
+pub(super) fn legacy(call: &Call<'_>, mode: crate::provision::protocol::Mode) -> bool {
+    let chosen = call.request.resource_class == LEGACY_CLASS;
+    if chosen && mode == crate::provision::protocol::Mode::Provision {
+        call.say(&format!(
+            "warning: `{}` uses unmanaged Fly Postgres (`fly postgres create`, class `{LEGACY_CLASS}`), which Fly no longer supports; drop the class to get Managed Postgres",
+            call.request.resource_uid
+        ));
+    }
+    let made_here = call.request.state.contains_key("cluster") && !call.request.state.contains_key("managed");
+    chosen || (mode == crate::provision::protocol::Mode::Deprovision && made_here)
+}
+
+/// The `postgres-instance` cluster of a call: the one in the state, else the derived name.
+pub(super) fn instance_cluster(call: &Call<'_>) -> String {
+    call.state_str("cluster").unwrap_or_else(|| instance_cluster_name(&call.env.app_prefix, call.request))
+}
+
 /// The shared cluster's name: the `cluster` param, else `<prefix>pg`.
-fn shared_cluster(call: &Call<'_>) -> Result<String, BuiltinError> {
+pub(super) fn shared_cluster(call: &Call<'_>) -> Result<String, BuiltinError> {
     if let Some(name) = call.param("cluster") {
         crate::fly::check_app_name(&name).map_err(BuiltinError::ClusterParam)?;
         return Ok(name);
@@ -113,8 +139,7 @@ pub(super) fn database_name(request: &Request) -> String {
 /// `postgres-instance` provision: a dedicated cluster, with a role that owns its own
 /// database and may create databases and roles (Fly's `postgres` superuser stays Fly's).
 pub(super) fn provision_instance(call: &Call<'_>) -> Result<Response, BuiltinError> {
-    let cluster =
-        call.state_str("cluster").unwrap_or_else(|| instance_cluster_name(&call.env.app_prefix, call.request));
+    let cluster = instance_cluster(call);
     let api = call.api()?;
     ensure_cluster(call, &api, &cluster)?;
     let name = pg_name(call.request, 63);
@@ -124,8 +149,7 @@ pub(super) fn provision_instance(call: &Call<'_>) -> Result<Response, BuiltinErr
 
 /// `postgres-instance` deprovision: deletes the cluster.
 pub(super) fn deprovision_instance(call: &Call<'_>) -> Result<Option<Response>, BuiltinError> {
-    let cluster =
-        call.state_str("cluster").unwrap_or_else(|| instance_cluster_name(&call.env.app_prefix, call.request));
+    let cluster = instance_cluster(call);
     let api = call.api()?;
     api.delete_app(&cluster)?;
     call.say(&format!("deleted cluster {cluster}"));
@@ -134,6 +158,7 @@ pub(super) fn deprovision_instance(call: &Call<'_>) -> Result<Option<Response>, 
 
 fn response(cluster: &str, name: &str, password: &str, shared: Option<serde_json::Value>) -> Response {
     let host = format!("{cluster}.flycast");
+    let uri = format!("postgres://{name}:{}@{host}:{PORT}/{name}", crate::encoding::percent_encode(password, b"-._~"));
     let values = serde_json::json!({
         "host": host,
         "port": PORT,
@@ -145,7 +170,12 @@ fn response(cluster: &str, name: &str, password: &str, shared: Option<serde_json
     Response {
         state: state.as_object().cloned(),
         values: values.as_object().cloned().unwrap_or_default(),
-        secrets: serde_json::json!({ "password": password }).as_object().cloned().unwrap_or_default(),
+        // The same keys as Managed Postgres (`builtin::output_keys`): Fly Postgres' proxy has
+        // no separate pooled host, so both URIs are the flycast one.
+        secrets: serde_json::json!({ "password": password, "uri": uri, "direct_uri": uri })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
         shared,
     }
 }

@@ -49,12 +49,19 @@ fn main() -> ExitCode {
     say("score-fly demo: `cargo score-fly deploy` of examples/todo, on this machine");
     say("Fly.io cannot be reached from here; these stand in for it:");
     let pg = PgServer::start();
-    let fake = FakeFly::start(FakeFlyOptions { postgres: Some(pg.target()), ..FakeFlyOptions::default() });
+    let fake = FakeFly::start(FakeFlyOptions {
+        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
+        postgres: Some(pg.target()),
+        ..FakeFlyOptions::default()
+    });
     let registry = Registry::start_quiet();
     let scratch = tempfile::Builder::new().prefix("score-fly-demo-").tempdir().expect("a scratch folder");
     let base = push_base(Base::Glibc, &registry, scratch.path(), "base", None);
     say(&format!("  Fly:      fake Machines API at {} and a fake flyctl (reject what Fly rejects)", fake.url()));
-    say(&format!("  Postgres: a real PostgreSQL on port {} (Fly Postgres' `exec` runs psql there)", pg.port()));
+    say(&format!(
+        "  Postgres: a real PostgreSQL on port {} (Managed Postgres' databases and users are real there)",
+        pg.port()
+    ));
     say(&format!("  registry.fly.io: a real docker-registry at {}", registry.host()));
     say(&format!("  base image: {base} (this machine's glibc; the default is distroless cc-debian12)"));
     say(&format!("  project: {} (a copy of examples/todo)", project.display()));
@@ -95,12 +102,12 @@ fn main() -> ExitCode {
     let databases = pg.psql(
         "SELECT string_agg(datname, ', ') FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')",
     );
-    for cluster in fake.postgres_clusters() {
+    for cluster in fake.mpg_clusters() {
         say(&format!(
-            "  Postgres cluster {} ({}, {}), databases (on the real PostgreSQL): {}",
+            "  Managed Postgres cluster {} ({}, plan {}), databases (on the real PostgreSQL): {}",
             cluster.name,
             cluster.region,
-            cluster.vm_size,
+            cluster.plan,
             databases.trim()
         ));
     }
@@ -116,13 +123,11 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     say("The deployed image, pulled back (skopeo), unpacked (umoci) and run with the secret the app");
-    say("received (its Fly host `*.flycast` swapped for the local server's address):");
+    say("received (its Fly host `pgbouncer.<id>.flympg.net` swapped for the local server's address):");
     let url = fake.secret_value(&app.name, "DATABASE_URL").expect("DATABASE_URL deployed");
-    let local = fake.postgres_clusters().iter().fold(url.clone(), |u, c| reach_locally(&u, &c.name, pg.port()));
+    let local = reach_locally(&url, pg.port());
     if local == url {
-        eprintln!(
-            "error: DATABASE_URL names no Postgres cluster of the fake as postgres://...@<cluster>.flycast:5432/..."
-        );
+        eprintln!("error: DATABASE_URL names no Fly Postgres host (`*.flycast`, `*.flympg.net`) of the fake");
         return ExitCode::FAILURE;
     }
     let rootfs = pull_and_unpack(&release.image, scratch.path(), None);

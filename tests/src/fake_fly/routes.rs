@@ -31,7 +31,11 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Response {
         if request.method == "POST" {
             let result = {
                 let mut state = shared.lock();
-                fake_command(&mut state, command, &body)
+                if command.starts_with("mpg ") {
+                    super::mpg::command(&mut state, shared.options.postgres.as_ref(), command, &body)
+                } else {
+                    fake_command(&mut state, command, &body)
+                }
             };
             result.map_or_else(|e| Response::error(e.status, &e.message), |value| Response::json(200, &value))
         } else {

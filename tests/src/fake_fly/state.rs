@@ -56,6 +56,8 @@ pub(crate) struct State {
     pub(crate) volumes: Vec<Volume>,
     pub(crate) requests: Vec<RequestRecord>,
     pub(crate) faults: Vec<Fault>,
+    /// Managed Postgres clusters by id (`super::mpg`).
+    pub(crate) mpg: BTreeMap<String, super::mpg::MpgCluster>,
     rng: u64,
     secrets_version: u64,
     /// The port of the real Postgres behind the fake's clusters ([`FakeFlyOptions::postgres`]).
@@ -271,6 +273,7 @@ impl State {
             volumes: Vec::new(),
             requests: Vec::new(),
             faults: Vec::new(),
+            mpg: BTreeMap::new(),
             rng: (u64::from(port) << 32) ^ u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15,
             secrets_version: 0,
             postgres_port: options.postgres.as_ref().map(|pg| pg.port),
@@ -301,11 +304,11 @@ impl State {
         self.random_from(b"0123456789abcdef", len)
     }
 
-    fn lower_alnum(&mut self, len: usize) -> String {
+    pub(super) fn lower_alnum(&mut self, len: usize) -> String {
         self.random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", len)
     }
 
-    fn alnum(&mut self, len: usize) -> String {
+    pub(super) fn alnum(&mut self, len: usize) -> String {
         self.random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", len)
     }
 
@@ -798,8 +801,8 @@ impl State {
     /// the environment it runs with: the config's `[env]` (with `-e` values), every secret of
     /// the app (staged ones too: flyctl asks for the secrets version it just wrote),
     /// `RELEASE_COMMAND=1`, `FLY_PROCESS_GROUP=fly_app_release_command` and `PRIMARY_REGION`
-    /// when one is set. The fake flyctl runs it on this host, where `<cluster>.flycast` does not
-    /// resolve, so a value naming a fake Postgres cluster that way is pointed at the real
+    /// when one is set. The fake flyctl runs it on this host, where Fly's Postgres hosts do not
+    /// resolve, so a value naming a fake Postgres cluster is pointed at the real
     /// server behind it ([`crate::postgres::reach_locally`]). Nothing is recorded here: the
     /// release is recorded by `deploy`, which flyctl calls only after the command exited 0.
     pub(crate) fn release_machine(&mut self, body: &Value) -> ApiResult {
@@ -821,9 +824,7 @@ impl State {
         if let Some(port) = self.postgres_port {
             for value in env.values_mut() {
                 if let Some(text) = value.as_str() {
-                    let local =
-                        self.postgres.keys().fold(text.to_owned(), |t, c| crate::postgres::reach_locally(&t, c, port));
-                    *value = json!(local);
+                    *value = json!(crate::postgres::reach_locally(text, port));
                 }
             }
         }

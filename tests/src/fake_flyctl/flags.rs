@@ -383,21 +383,26 @@ pub(super) fn check_args(args: Args, given: &[String], path: &str) -> Result<(),
     }
 }
 
-/// Finds the command: the leading words (global flags may come before them).
+/// Every command: [`SPECS`] and the `mpg` ones ([`super::mpg::SPECS`]).
+pub(super) fn all_specs() -> impl Iterator<Item = &'static Spec> {
+    SPECS.iter().chain(super::mpg::SPECS.iter())
+}
+
+/// Finds the command: the leading words (global flags may come before them). A command's
+/// path has one to three words (`mpg users create`).
 pub(super) fn resolve(args: &[String]) -> Result<(&'static Spec, Vec<String>), (String, i32)> {
     let mut rest: Vec<String> = Vec::new();
     let mut words: Vec<String> = Vec::new();
     let mut i = 0;
-    let groups: Vec<&str> = SPECS.iter().filter_map(|s| s.path.split_once(' ').map(|(g, _)| g)).collect();
+    // Whether some command's path continues after these words.
+    let is_group = |words: &[String]| {
+        let prefix = format!("{} ", words.join(" "));
+        all_specs().any(|s| s.path.starts_with(&prefix))
+    };
     while i < args.len() {
         let token = &args[i];
         i += 1;
-        let complete = match words.as_slice() {
-            [] => false,
-            [first] => !groups.contains(&first.as_str()),
-            _ => true,
-        };
-        if complete || token == "--" {
+        if (!words.is_empty() && !is_group(&words)) || token == "--" {
             rest.push(token.clone());
             rest.extend(args[i..].iter().cloned());
             break;
@@ -413,7 +418,11 @@ pub(super) fn resolve(args: &[String]) -> Result<(&'static Spec, Vec<String>), (
             }
             continue;
         }
-        words.push(canonical(token).to_owned());
+        let word = match words.first().map(String::as_str) {
+            Some("mpg") => super::mpg::canonical(&words, token),
+            _ => canonical(token),
+        };
+        words.push(word.to_owned());
     }
     let help = |title: &str, mut names: Vec<&str>| {
         names.dedup();
@@ -423,31 +432,21 @@ pub(super) fn resolve(args: &[String]) -> Result<(&'static Spec, Vec<String>), (
         }
         text
     };
-    match words.as_slice() {
-        [] => Err((help("", SPECS.iter().map(|s| s.path.split(' ').next().unwrap_or("")).collect()), 0)),
-        [first, ..] if !groups.contains(&first.as_str()) => match SPECS.iter().find(|s| s.path == first) {
-            Some(spec) => Ok((spec, rest)),
-            None => {
-                Err((format!("Error: unknown command {first:?} for \"flyctl\"\nRun 'flyctl --help' for usage.\n"), 1))
-            }
-        },
-        [group] => {
-            let names = SPECS.iter().filter_map(|s| s.path.strip_prefix(&format!("{group} "))).collect();
-            Err((help(&format!("{group} "), names), 0))
-        }
-        [group, sub, ..] => {
-            let path = format!("{group} {sub}");
-            match SPECS.iter().find(|s| s.path == path) {
-                Some(spec) => Ok((spec, rest)),
-                None => Err((
-                    format!(
-                        "Error: unknown command {sub:?} for \"flyctl {group}\"\nRun 'flyctl {group} --help' for usage.\n"
-                    ),
-                    1,
-                )),
-            }
-        }
+    if words.is_empty() {
+        return Err((help("", all_specs().map(|s| s.path.split(' ').next().unwrap_or("")).collect()), 0));
     }
+    let path = words.join(" ");
+    if let Some(spec) = all_specs().find(|s| s.path == path) {
+        return Ok((spec, rest));
+    }
+    if is_group(&words) {
+        let prefix = format!("{path} ");
+        let names = all_specs().filter_map(|s| s.path.strip_prefix(&prefix)?.split(' ').next()).collect();
+        return Err((help(&prefix, names), 0));
+    }
+    let (parent, last) = words.split_at(words.len() - 1);
+    let parent = if parent.is_empty() { "flyctl".to_owned() } else { format!("flyctl {}", parent.join(" ")) };
+    Err((format!("Error: unknown command {:?} for \"{parent}\"\nRun '{parent} --help' for usage.\n", last[0]), 1))
 }
 
 #[cfg(test)]

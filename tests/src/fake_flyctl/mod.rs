@@ -118,6 +118,7 @@
 mod commands;
 mod flags;
 mod machine_config;
+mod mpg;
 mod release;
 mod secrets;
 

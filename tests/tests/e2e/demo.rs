@@ -17,7 +17,7 @@ fn the_quick_start_demo_deploys_todo_and_talks_to_it() {
     for line in [
         "app demo-todo (org personal): release v1 of 127.0.0.1:",
         "; secrets [\"DATABASE_URL\"]",
-        "Postgres cluster demo-pg (ams, shared-cpu-1x), databases (on the real PostgreSQL): todo_db_",
+        "Managed Postgres cluster demo-pg (ams, plan basic), databases (on the real PostgreSQL): todo_db_",
         "GET /healthz -> 200 ok",
         "POST /todos {\"title\": \"shipped by score-fly\"} -> 201 {\"id\":1,\"title\":\"shipped by score-fly\",\"done\":false}",
         "GET /todos -> 200 [{\"id\":1,\"title\":\"shipped by score-fly\",\"done\":false}]",

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use score_fly_tests::fake_fly::{FakeFly, FakeFlyOptions};
+use score_fly_tests::fake_fly::{FakeFly, FakeFlyOptions, MACAROON_TOKEN};
 use score_fly_tests::postgres::PgServer;
 use serde_json::{Value, json};
 
@@ -61,7 +61,12 @@ impl World {
     /// A world whose fake Fly is started with adjusted options.
     fn with(adjust: impl FnOnce(&mut FakeFlyOptions)) -> World {
         let pg = PgServer::start();
-        let mut options = FakeFlyOptions { postgres: Some(pg.target()), ..FakeFlyOptions::default() };
+        // A macaroon token: `fly mpg` refuses older-style tokens (fly-2026.md §1.2).
+        let mut options = FakeFlyOptions {
+            token: MACAROON_TOKEN.to_owned(),
+            postgres: Some(pg.target()),
+            ..FakeFlyOptions::default()
+        };
         adjust(&mut options);
         let fake = FakeFly::start(options);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -137,8 +142,9 @@ impl World {
             .iter()
             .map(|i| {
                 let argv: Vec<&str> = i["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                let groups = ["apps", "secrets", "postgres", "redis", "storage", "volumes", "ips"];
+                let groups = ["apps", "secrets", "postgres", "redis", "storage", "volumes", "ips", "mpg"];
                 match argv.as_slice() {
+                    ["mpg", sub @ ("databases" | "users"), action, ..] => format!("mpg {sub} {action}"),
                     [group, sub, ..] if groups.contains(group) => format!("{group} {sub}"),
                     [first, ..] => (*first).to_owned(),
                     [] => String::new(),
@@ -153,12 +159,25 @@ impl World {
         parse_url(&url)
     }
 
-    /// Databases in the real `PostgreSQL` made by score-fly.
+    /// Databases in the real `PostgreSQL` made by score-fly: every one but the server's own
+    /// (the fake's Managed Postgres databases are real there, by their own names).
     fn score_fly_databases(&self) -> Vec<String> {
         let out = self.pg.psql(
-            "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE 'score-fly:%' ORDER BY 1",
+            "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1') ORDER BY 1",
         );
         out.lines().map(str::to_owned).filter(|l| !l.is_empty()).collect()
+    }
+
+    /// The one Managed Postgres cluster: (name, id).
+    fn mpg_cluster(&self) -> (String, String) {
+        let clusters = self.fake.mpg_clusters();
+        assert_eq!(clusters.len(), 1, "one Managed Postgres cluster: {clusters:?}");
+        (clusters[0].name.clone(), clusters[0].id.clone())
+    }
+
+    /// A URL's host swapped for the test `PostgreSQL` (MPG hosts resolve only on Fly's network).
+    fn local_url(&self, url: &str) -> String {
+        score_fly_tests::postgres::reach_locally(url, self.pg.port())
     }
 
     /// Every file under the project folder that contains `needle`.
@@ -177,6 +196,16 @@ impl World {
         }
         found
     }
+}
+
+/// Whether psql connects with connection URI `url` and runs `sql`.
+fn uri_logs_in(world: &World, url: &str, sql: &str) -> bool {
+    Command::new(world.pg.bin_dir().join("psql"))
+        .args(["-X", "-A", "-t", "-w", "-d", url, "-c", sql])
+        .env("PGSSLMODE", "disable")
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// `postgres://user:password@host:port/database`.
@@ -224,6 +253,24 @@ fn standalone_manifest(member: &str, workspace: &str) -> String {
     out
 }
 
+/// The flyctl commands of a first deploy of todo: the app, the Managed Postgres cluster, its
+/// database and user, the user's password read through `mpg attach` (whose secret is unset
+/// again), the secrets, the deploy.
+const MPG_FIRST_DEPLOY: [&str; 12] = [
+    "apps create",
+    "mpg list",
+    "mpg create",
+    "mpg databases list",
+    "mpg databases create",
+    "mpg users list",
+    "mpg users create",
+    "secrets list",
+    "mpg attach",
+    "secrets unset",
+    "secrets import",
+    "deploy",
+];
+
 /// Asserts no flyctl argument, environment or output line holds `secret`.
 fn assert_not_in_invocations(world: &World, secret: &str) {
     for invocation in world.invocations() {
@@ -255,21 +302,22 @@ fn first_deploy_of_todo_provisions_a_real_database_and_deploys() {
     let release = app.current_release().expect("deployed");
     assert_eq!(release.image, IMAGE);
     assert!(!app.has_staged_secrets(), "secrets deployed with the release");
-    let clusters = world.fake.postgres_clusters();
+    let clusters = world.fake.mpg_clusters();
     assert_eq!(clusters.len(), 1);
     assert_eq!(clusters[0].name, "demo-pg");
-    assert_eq!(clusters[0].region, "ams");
+    assert_eq!((clusters[0].region.as_str(), clusters[0].plan.as_str(), clusters[0].disk), ("ams", "basic", 10));
+    assert!(world.fake.postgres_clusters().is_empty(), "no unmanaged cluster");
 
     // The provisioned database really exists, and its outputs log in.
     let (user, password, host, database) = world.database_url("demo-todo");
-    assert_eq!(host, "demo-pg.flycast:5432");
+    assert_eq!(host, format!("pgbouncer.{}.flympg.net:5432", clusters[0].id));
     assert_eq!(world.score_fly_databases(), vec![database.clone()]);
     assert!(world.pg.connect_check(&user, &password, &database), "the provisioned user cannot log in");
     assert!(!world.pg.connect_check(&user, "wrong-password", &database));
 
     // The flyctl calls, in order; secrets only on stdin.
     let commands = world.commands();
-    assert_eq!(commands, ["apps create", "postgres create", "secrets import", "deploy"], "{commands:?}");
+    assert_eq!(commands, MPG_FIRST_DEPLOY, "{commands:?}");
     let import = world.invocations().into_iter().find(|i| i["argv"][1] == "import").expect("import logged");
     assert_eq!(import["argv"], serde_json::json!(["secrets", "import", "--stage", "-a", "demo-todo"]));
     assert!(import["stdin"].as_str().unwrap().contains(&password), "the secret arrives on stdin");
@@ -345,26 +393,31 @@ fn redeploy_without_changes_creates_nothing_and_imports_no_secret() {
 }
 
 #[test]
-fn losing_the_state_folder_duplicates_nothing_and_rotates_the_password() {
+fn losing_the_state_folder_duplicates_nothing_and_keeps_the_password() {
     let world = World::new();
     world.deploy(&[]).ok();
     let (user, old_password, _, database) = world.database_url("demo-todo");
     std::fs::remove_dir_all(world.root().join(".score-fly")).unwrap();
 
     let run = world.deploy(&[]).ok();
-    assert_eq!(world.fake.postgres_clusters().len(), 1, "no second cluster");
+    world.mpg_cluster();
     assert_eq!(world.score_fly_databases(), vec![database.clone()], "no second database");
+    let users = &world.fake.mpg_clusters()[0].users;
+    assert_eq!(
+        users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["fly-user", user.as_str()],
+        "no second user"
+    );
     let apps: BTreeSet<String> = world.fake.apps().into_iter().map(|a| a.name).collect();
-    assert_eq!(apps, BTreeSet::from(["demo-pg".to_owned(), "demo-todo".to_owned()]));
+    assert_eq!(apps, BTreeSet::from(["demo-todo".to_owned()]));
     let creates = world.commands().iter().filter(|c| c.ends_with("create")).count();
-    assert_eq!(creates, 2, "the second deploy created nothing: {:?}\n{}", world.commands(), run.stderr);
+    assert_eq!(creates, 4, "the second deploy created nothing: {:?}\n{}", world.commands(), run.stderr);
 
-    // The old password could not be recovered: it was rotated and the secret updated.
+    // Managed Postgres gives the user's password back (through `mpg attach`): nothing rotates.
     let (user2, new_password, _, database2) = world.database_url("demo-todo");
     assert_eq!((user2.as_str(), database2.as_str()), (user.as_str(), database.as_str()));
-    assert_ne!(new_password, old_password);
+    assert_eq!(new_password, old_password);
     assert!(world.pg.connect_check(&user, &new_password, &database));
-    assert!(!world.pg.connect_check(&user, &old_password, &database), "the old password still works");
     assert!(!world.fake.app("demo-todo").unwrap().has_staged_secrets());
 }
 
@@ -391,7 +444,8 @@ fn two_workloads_sharing_a_resource_id_share_one_database() {
     for app in ["demo-api", "demo-worker"] {
         let release = world.fake.app(app).and_then(|a| a.current_release().cloned()).expect("deployed");
         assert_eq!(release.image, "nginx:stable");
-        assert!(release.config.contains("DB_HOST = \"demo-pg.flycast\""), "{}", release.config);
+        let host = format!("DB_HOST = \"pgbouncer.{}.flympg.net\"", world.mpg_cluster().1);
+        assert!(release.config.contains(&host), "{}", release.config);
     }
 }
 
@@ -399,7 +453,8 @@ fn two_workloads_sharing_a_resource_id_share_one_database() {
 fn a_failing_flyctl_step_is_named_keeps_the_state_and_a_rerun_finishes() {
     for (key, command) in [
         ("apps create", "fly apps create demo-todo"),
-        ("postgres create", "fly postgres create --name demo-pg"),
+        ("mpg create", "fly mpg create --name demo-pg"),
+        ("mpg attach", "fly mpg attach"),
         ("secrets import", "fly secrets import --stage -a demo-todo"),
         ("deploy", "fly deploy --config fly_todo.toml --app demo-todo"),
     ] {
@@ -413,7 +468,7 @@ fn a_failing_flyctl_step_is_named_keeps_the_state_and_a_rerun_finishes() {
             assert!(world.root().join(".score-fly/state.json").is_file(), "{key}: state kept");
         }
         world.deploy(&[]).ok();
-        assert_eq!(world.fake.postgres_clusters().len(), 1, "{key}: one cluster after the rerun");
+        assert_eq!(world.fake.mpg_clusters().len(), 1, "{key}: one cluster after the rerun");
         assert_eq!(world.score_fly_databases().len(), 1, "{key}: one database after the rerun");
         let (user, password, _, database) = world.database_url("demo-todo");
         assert!(world.pg.connect_check(&user, &password, &database), "{key}: the deployed secret logs in");
@@ -551,7 +606,8 @@ fn changed_secrets_are_imported_and_removed_ones_unset() {
     score_file(&dir, "api", &[("DB_URL_PASSWORD", "x-${resources.db.password}")]);
     let run = deploy(&world).ok();
     assert!(run.stderr.contains("Unsetting secret(s) DB_PASSWORD of demo-api"), "{}", run.stderr);
-    let unset = world.invocations().into_iter().find(|i| i["argv"][1] == "unset").expect("unset logged");
+    // (The last unset: earlier ones are the builtin's, of the secret `mpg attach` set.)
+    let unset = world.invocations().into_iter().rev().find(|i| i["argv"][1] == "unset").expect("unset logged");
     assert_eq!(unset["argv"], serde_json::json!(["secrets", "unset", "--stage", "-a", "demo-api", "DB_PASSWORD"]));
     let app = world.fake.app("demo-api").unwrap();
     assert!(!app.secrets.contains_key("DB_PASSWORD"));
@@ -568,7 +624,7 @@ fn deploy_options_reach_fly_deploy() {
     assert_eq!(release.strategy.as_deref(), Some("immediate"));
     assert_eq!(release.wait_timeout.as_deref(), Some("10m"));
     assert_eq!(app.org, "acme", "--org picks the organisation");
-    assert_eq!(world.fake.postgres_clusters()[0].org, "acme", "resources go to the same organisation");
+    assert_eq!(world.fake.mpg_clusters()[0].org, "acme", "resources go to the same organisation");
 }
 
 #[test]
@@ -616,7 +672,7 @@ fn generate_deploy_does_what_score_flyio_did() {
     assert!(release.detach, "--deploy-args reach fly deploy");
     // The same operation as `deploy` (issue 12): the app first (volumes live in it), then
     // the resources.
-    assert_eq!(world.commands(), ["apps create", "postgres create", "secrets import", "deploy"]);
+    assert_eq!(world.commands(), MPG_FIRST_DEPLOY);
 }
 
 #[test]
@@ -649,9 +705,10 @@ fn a_fresh_ci_runner_with_the_committed_project_files_duplicates_nothing() {
         }
     }
     world.deploy(&[]).ok();
-    assert_eq!(world.fake.postgres_clusters().len(), 1);
+    world.mpg_cluster();
     assert_eq!(world.score_fly_databases().len(), 1);
-    assert_eq!(world.fake.apps().len(), 2);
+    assert_eq!(world.fake.mpg_clusters()[0].users.len(), 2, "fly-user and todo's");
+    assert_eq!(world.fake.apps().len(), 1);
 }
 
 #[test]
@@ -668,20 +725,23 @@ fn deprovisioning_drops_databases_and_the_last_one_takes_the_cluster() {
     let roles =
         |world: &World| world.pg.psql("SELECT rolname FROM pg_roles WHERE rolname LIKE '%\\_db\\_%' ORDER BY 1");
 
-    world.run_in(&dir, &["resources", "deprovision", "postgres.default#api.db"]).ok();
-    let left = world.score_fly_databases();
-    assert!(!left.contains(&api_db), "api's database is dropped: {left:?}");
-    assert_eq!(left.len(), 1);
-    assert!(!roles(&world).contains(&api_db), "and its role");
-    assert_eq!(world.fake.postgres_clusters().len(), 1, "the cluster stays while a database is on it");
+    assert!(roles(&world).contains(&api_db));
+    let run = world.run_in(&dir, &["resources", "deprovision", "postgres.default#api.db"]).ok();
+    assert!(!roles(&world).contains(&api_db), "api's user (role) is dropped");
+    let users: Vec<String> = world.fake.mpg_clusters()[0].users.iter().map(|u| u.name.clone()).collect();
+    assert!(!users.contains(&api_db) && users.len() == 2, "{users:?}");
+    // flyctl has no command that drops an MPG database (fly-2026.md §1.1): it stays, and says so.
+    assert_eq!(world.score_fly_databases().len(), 2);
+    assert!(run.stderr.contains(&format!("database {api_db} stays on demo-pg")), "{}", run.stderr);
+    world.mpg_cluster();
 
     world.run_in(&dir, &["resources", "deprovision", "postgres.default#worker.db"]).ok();
-    assert!(world.score_fly_databases().is_empty());
-    assert!(world.fake.postgres_clusters().is_empty(), "the last database took the cluster with it");
-    assert!(world.fake.app("demo-pg").is_none());
+    assert!(world.fake.mpg_clusters().is_empty(), "the last user took the cluster with it");
+    assert!(world.score_fly_databases().is_empty(), "and its databases");
+    assert!(!roles(&world).contains("worker_db_"));
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join(".score-fly/state.json")).unwrap()).unwrap();
-    assert!(state["shared"].get("score-fly-postgres").is_none(), "shared state cleaned: {}", state["shared"]);
+    assert!(state["shared"].get("score-fly-mpg").is_none(), "shared state cleaned: {}", state["shared"]);
 }
 
 #[test]
@@ -696,9 +756,8 @@ fn postgres_instance_gets_its_own_cluster_and_an_owner_role() {
     .unwrap();
     world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
     world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]).ok();
-    let clusters = world.fake.postgres_clusters();
-    assert_eq!(clusters.len(), 1);
-    assert!(clusters[0].name.starts_with("demo-pg-api-pg-"), "{}", clusters[0].name);
+    let (cluster, _) = world.mpg_cluster();
+    assert!(cluster.starts_with("demo-pg-api-pg-"), "{cluster}");
     let user = world.fake.secret_value("demo-api", "DB_USER");
     assert!(user.is_none(), "the username is not a secret: it is in fly.toml");
     let release = world.fake.app("demo-api").unwrap().current_release().cloned().unwrap();
@@ -712,12 +771,14 @@ fn postgres_instance_gets_its_own_cluster_and_an_owner_role() {
     let (user, database) = (field("DB_USER"), field("DB_NAME"));
     let password = world.fake.secret_value("demo-api", "DB_PASSWORD").expect("password secret");
     assert!(world.pg.connect_check(&user, &password, &database));
-    let attributes =
-        world.pg.psql(&format!("SELECT rolcreatedb, rolcreaterole, rolsuper FROM pg_roles WHERE rolname = '{user}'"));
-    assert_eq!(attributes.trim(), "t|t|f", "CREATEDB CREATEROLE, not superuser");
+    let attributes = world.pg.psql(&format!("SELECT rolsuper FROM pg_roles WHERE rolname = '{user}'"));
+    assert_eq!(attributes.trim(), "f", "not superuser");
+    let role = world.fake.mpg_clusters()[0].users.iter().find(|u| u.name == user).map(|u| u.role.clone());
+    assert_eq!(role.as_deref(), Some("schema_admin"), "MPG's closest role to an owner");
 
     world.run_in(&dir, &["resources", "deprovision", "postgres-instance.default#api.pg"]).ok();
-    assert!(world.fake.postgres_clusters().is_empty(), "its cluster is deleted");
+    assert!(world.fake.mpg_clusters().is_empty(), "its cluster is destroyed");
+    assert!(world.score_fly_databases().is_empty(), "with its database");
 }
 
 #[test]
@@ -751,7 +812,8 @@ fn the_score_flyio_entry_point_answers_json_on_stdout() {
     child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
     let run = Run::from(&child.wait_with_output().unwrap()).ok();
     let response: Value = serde_json::from_str(run.stdout.trim()).expect("one JSON response on stdout");
-    assert_eq!(response["values"]["host"], "demo-pg.flycast");
+    let (_, id) = world.mpg_cluster();
+    assert_eq!(response["values"]["host"], format!("pgbouncer.{id}.flympg.net"));
     // Exactly the keys the dry run names from `builtin::output_keys` before provisioning.
     let (plain, secret) = score_fly_core::builtin::output_keys("postgres").expect("postgres is listed");
     let keys = |v: &Value| v.as_object().expect("an object").keys().cloned().collect::<BTreeSet<String>>();
@@ -762,7 +824,22 @@ fn the_score_flyio_entry_point_answers_json_on_stdout() {
         (response["values"]["username"].as_str().unwrap(), response["values"]["database"].as_str().unwrap());
     assert!(world.pg.connect_check(user, password, database));
     assert!(!run.stderr.contains(password), "progress on stderr never shows the password");
-    assert_eq!(response["shared"]["score-fly-postgres"]["app"], "demo-pg");
+    assert_eq!(response["shared"]["score-fly-mpg"]["cluster"], "demo-pg");
+    // Both URIs log in: the pooled one (`uri`) and the direct one for migrations.
+    let uri = response["secrets"]["uri"].as_str().expect("uri");
+    let direct = response["secrets"]["direct_uri"].as_str().expect("direct_uri");
+    assert!(uri.starts_with(&format!("postgresql://{user}:")) && uri.contains(&format!("@pgbouncer.{id}.flympg.net/")));
+    assert!(direct.contains(&format!("@direct.{id}.flympg.net/{database}")), "the direct host (fly-2026.md §1.9)");
+    for url in [uri, direct] {
+        let local = world.local_url(url);
+        assert_ne!(local, url, "the host was swapped");
+        assert!(
+            uri_logs_in(&world, &local, "select current_user"),
+            "{user} logs in through {}",
+            url.replace(password, "***")
+        );
+        assert!(!uri_logs_in(&world, &local.replace(password, "wrong"), "select 1"));
+    }
 }
 
 #[test]
@@ -850,7 +927,7 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     // ran (the service would also create it when it connects).
     let url = world.fake.secret_value("demo-todo", "DATABASE_URL").expect("DATABASE_URL deployed");
     let (user, _, fly_host, database) = parse_url(&url);
-    assert_eq!(fly_host, "demo-pg.flycast:5432");
+    assert_eq!(fly_host, format!("pgbouncer.{}.flympg.net:5432", world.mpg_cluster().1));
     let owner = world.pg.psql_in(&database, "SELECT tableowner FROM pg_tables WHERE tablename = 'todos'");
     assert_eq!(owner.trim(), user, "the release command made the table as the app's role");
     let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
@@ -861,7 +938,7 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     assert!(!deploy["argv"].to_string().contains("skip-release-command"), "{}", deploy["argv"]);
 
     // The pushed binary runs against the provisioned database with the deployed secret.
-    let url = score_fly_tests::postgres::reach_locally(&url, "demo-pg", world.pg.port());
+    let url = world.local_url(&url);
     let rootfs = pull_and_unpack(reference, work.path(), None);
     let port = free_port();
     let mut todo = rootfs_command(&rootfs, "app/todo")
@@ -1147,4 +1224,72 @@ fn a_three_container_workload_deploys_as_one_machine() {
     );
     assert_eq!(machine["containers"][1]["files"][0]["raw_value"], "bGlzdGVuIDgwODE7", "base64 in machine_config");
     assert_eq!(table["deploy"]["release_command"].as_str(), Some("/app/migrate"));
+}
+
+/// Unmanaged Fly Postgres (`fly postgres create`) only by explicit choice: the resource
+/// class `legacy`, with a warning; its database is real and its outputs log in; deprovision
+/// takes the cluster with the last database.
+#[test]
+fn the_unmanaged_postgres_path_is_taken_only_with_class_legacy_and_warns() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_HOST", "${resources.db.host}"), ("DB_PASSWORD", "${resources.db.password}")]);
+    let path = dir.join("api.score.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("    type: postgres\n", "    type: postgres\n    class: legacy\n");
+    std::fs::write(&path, text).unwrap();
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]).ok();
+    assert!(
+        run.stderr.contains(
+            "warning: `postgres.legacy#api.db` uses unmanaged Fly Postgres (`fly postgres create`, class `legacy`)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(world.fake.mpg_clusters().is_empty(), "no Managed Postgres");
+    assert!(!world.commands().iter().any(|c| c.starts_with("mpg ")), "{:?}", world.commands());
+    let clusters = world.fake.postgres_clusters();
+    assert_eq!(clusters.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["demo-pg"]);
+    let release = world.fake.app("demo-api").and_then(|a| a.current_release().cloned()).expect("deployed");
+    assert!(release.config.contains("DB_HOST = \"demo-pg.flycast\""), "{}", release.config);
+    let password = world.fake.secret_value("demo-api", "DB_PASSWORD").expect("password secret");
+    let database = world.score_fly_databases().pop().expect("a real database");
+    assert!(world.pg.connect_check(&database, &password, &database), "the legacy outputs log in");
+
+    world.run_in(&dir, &["resources", "deprovision", "postgres.legacy#api.db"]).ok();
+    assert!(world.fake.postgres_clusters().is_empty(), "the last database took the cluster");
+    assert!(world.score_fly_databases().is_empty());
+}
+
+/// A region Managed Postgres does not serve, or a plan flyctl would quietly downgrade, is
+/// refused before anything is created, naming what to use instead.
+#[test]
+fn mpg_params_are_checked_before_a_cluster_is_created() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_PASSWORD", "${resources.db.password}")]);
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "cdg"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains(
+            "`postgres.default#api.db`: Managed Postgres does not run in cdg; nearest regions where it does: ams (Amsterdam, NL)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let path = dir.join("api.score.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("    type: postgres\n", "    type: postgres\n    params:\n      plan: performance\n"),
+    )
+    .unwrap();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("param `plan`: `performance` is not a Managed Postgres plan"), "{}", run.stderr);
+    assert!(world.fake.mpg_clusters().is_empty(), "nothing was created");
+    assert!(!world.commands().iter().any(|c| c == "mpg create"), "{:?}", world.commands());
 }

@@ -142,7 +142,12 @@ fn a_refused_token_blocks_the_dry_run_as_the_real_run() {
 #[test]
 fn the_dry_run_names_the_secrets_it_would_import_before_anything_exists() {
     let pg = PgServer::start();
-    let fake = FakeFly::start(FakeFlyOptions { postgres: Some(pg.target()), ..FakeFlyOptions::default() });
+    // A macaroon token: `fly mpg` refuses older-style tokens (fly-2026.md §1.2).
+    let fake = FakeFly::start(FakeFlyOptions {
+        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
+        postgres: Some(pg.target()),
+        ..FakeFlyOptions::default()
+    });
     let dir = project();
     let dry = deploy(dir.path(), &fake, &["--dry-run", "--format", "json"], &[]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);

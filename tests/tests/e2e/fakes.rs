@@ -616,3 +616,162 @@ fn connections_are_kept_alive_between_requests() {
         assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["name"], "demo");
     }
 }
+
+// ----- Managed Postgres (fly-2026.md §1) ----------------------------------------------------
+
+mod mpg {
+    use super::*;
+
+    fn world(pg: &PgServer) -> World {
+        World::with(FakeFlyOptions {
+            token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
+            orgs: vec!["personal".to_owned(), "acme".to_owned()],
+            postgres: Some(pg.target()),
+            ..FakeFlyOptions::default()
+        })
+    }
+
+    #[test]
+    fn mpg_commands_need_a_macaroon_token_an_org_and_a_region() {
+        let old = World::new();
+        old.fly(&["mpg", "list", "-o", "personal", "--json"]).fails_with(
+            "Error: MPG commands require updated tokens but found older-style tokens.\n\nPlease upgrade your authentication by running:\n  flyctl auth logout\n  flyctl auth login\n",
+        );
+        let pg = PgServer::start();
+        let world = world(&pg);
+        world
+            .fly(&["mpg", "list", "--json"])
+            .fails_with("Error: slug argument must be specified when not running interactively");
+        // No clusters: plain text even with --json, exit 0 (§1.4).
+        let empty = world.fly(&["mpg", "ls", "-o", "personal", "--json"]);
+        assert_eq!(empty.ok().stdout, "No managed postgres clusters found in organization personal\n");
+        world.fly(&["mpg", "create", "-n", "db", "-o", "personal"]).fails_with("Error: prompt: non interactive");
+        world
+            .fly(&["mpg", "create", "-o", "personal", "-r", "ams"])
+            .fails_with("Error: name argument or flag must be specified when not running interactively");
+        world.fly(&["mpg", "create", "-n", "db", "-o", "personal", "-r", "cdg"]).fails_with(
+            "Error: region cdg is not available for Managed Postgres. Available regions: [ams fra gru iad lax lhr nrt ord sin sjc syd yyz]",
+        );
+        world
+            .fly(&["mpg", "create", "-n", "db", "-o", "personal", "-r", "ams", "--pg-major-version", "15"])
+            .fails_with("Error: invalid Postgres major version: 15. Supported versions are 16 and 17");
+        world
+            .fly(&["mpg", "create", "-n", "db", "-o", "personal", "-r", "ams", "--size", "1"])
+            .fails_with("Error: unknown flag: --size");
+        world
+            .fly(&["mpg", "destroy", "zzzz", "--yes"])
+            .fails_with("Error: managed postgres cluster \"zzzz\" not found");
+        world.fly(&["mpg", "status", "--json"]).fails_with("Error: prompt: non interactive");
+        assert!(world.fake.mpg_clusters().is_empty(), "nothing was created");
+    }
+
+    #[test]
+    fn an_mpg_cluster_holds_real_databases_and_users() {
+        let pg = PgServer::start();
+        let world = world(&pg);
+        // `performance` is not a key of this flyctl's plan table: non-interactive runs get basic (§1.3).
+        let created = world.fly(&[
+            "mpg",
+            "create",
+            "--name",
+            "shop-db",
+            "-o",
+            "personal",
+            "-r",
+            "ams",
+            "--plan",
+            "performance",
+            "--volume-size",
+            "20",
+            "--v2",
+        ]);
+        let created = created.ok();
+        assert!(created.stderr.contains("The '--v2' flag is deprecated"), "{created:#?}");
+        let id = created.stdout.lines().find_map(|l| l.strip_prefix("  ID: ")).expect("ID line").to_owned();
+        assert_eq!(id.len(), 16);
+        assert!(
+            created
+                .stdout
+                .starts_with("Selected Plan: Basic\n  CPU: Shared x 2\n  Memory: 1 GB\n  Price: $38 per month\n")
+        );
+        assert!(created.stdout.contains(&format!("Waiting for cluster shop-db ({id}) to be ready...\n")));
+        assert!(created.stdout.contains("  Plan: basic\n  Disk: 20GB\n"), "{}", created.stdout);
+        assert!(created.stdout.contains(&format!("@pgbouncer.{id}.flympg.net/fly-db")));
+
+        // list --json: Go's 4-space indentation, v1-shaped records, PascalCase organization.
+        let listed = world.fly(&["mpg", "list", "-o", "personal", "--json"]);
+        assert!(listed.ok().stdout.starts_with("[\n    {\n        \""), "{}", listed.stdout);
+        let list: Value = serde_json::from_str(&listed.stdout).unwrap();
+        assert_eq!((list[0]["name"].as_str(), list[0]["id"].as_str()), (Some("shop-db"), Some(id.as_str())));
+        assert_eq!(list[0]["organization"]["Slug"], "personal");
+        assert_eq!(list[0]["version"], 2);
+        let status: Value = serde_json::from_str(&world.fly(&["mpg", "status", &id, "--json"]).ok().stdout).unwrap();
+        assert_eq!(status["data"]["status"], "ready");
+        assert_eq!(status["credentials"]["user"], "fly-user");
+
+        // Databases and users, real in the test PostgreSQL.
+        world
+            .fly(&["mpg", "databases", "create", &id])
+            .fails_with("Error: database name must be specified with --name flag when not running interactively");
+        let db = world.fly(&["mpg", "db", "create", &id, "-n", "shop"]);
+        assert_eq!(
+            db.ok().stdout,
+            format!("Creating database shop in cluster {id}...\nDatabase created successfully!\n  Name: shop\n")
+        );
+        assert_eq!(pg.psql("SELECT datname FROM pg_database WHERE datname = 'shop'"), "shop\n");
+        let dbs: Value =
+            serde_json::from_str(&world.fly(&["mpg", "databases", "list", &id, "--json"]).ok().stdout).unwrap();
+        assert_eq!(dbs, json!([{"name": "fly-db"}, {"name": "shop"}]));
+        world
+            .fly(&["mpg", "users", "create", &id, "-u", "shop"])
+            .fails_with("Error: user role must be specified with --role flag when not running interactively");
+        world
+            .fly(&["mpg", "users", "create", &id, "-u", "shop", "-r", "owner"])
+            .fails_with("Error: invalid role \"owner\". Must be one of: schema_admin, writer, reader");
+        let user = world.fly(&["mpg", "user", "create", &id, "--username", "shop", "--role", "schema_admin"]);
+        assert!(!user.ok().stdout.contains("assword"), "the password is not printed");
+        let users: Value =
+            serde_json::from_str(&world.fly(&["mpg", "users", "list", &id, "--json"]).ok().stdout).unwrap();
+        assert_eq!(users[1], json!({"name": "shop", "role": "schema_admin"}));
+
+        // attach: the only way to the user's password; one app secret, not idempotent (§1.6).
+        world.fake.create_app("shop", "personal");
+        let attached =
+            world.fly(&["mpg", "attach", &id, "-a", "shop", "-d", "shop", "-u", "shop", "--variable-name", "SHOP_DB"]);
+        let line =
+            attached.ok().stdout.lines().find_map(|l| l.strip_prefix("  SHOP_DB=")).expect("secret line").to_owned();
+        assert!(attached.stdout.starts_with(&format!(
+            "\nPostgres cluster {id} is being attached to shop\nThe following secret was added to shop:\n"
+        )));
+        assert_eq!(world.fake.secret_value("shop", "SHOP_DB").as_deref(), Some(line.as_str()));
+        let password = line
+            .strip_prefix("postgresql://shop:")
+            .and_then(|r| r.strip_suffix(&format!("@pgbouncer.{id}.flympg.net/shop")))
+            .expect("pooled URI");
+        assert!(pg.connect_check("shop", password, "shop"), "the attached credentials log in");
+        world
+            .fly(&["mpg", "attach", &id, "-a", "shop", "--variable-name", "SHOP_DB"])
+            .fails_with("Error: app shop already has SHOP_DB set. Use 'fly secrets unset SHOP_DB' to remove it first");
+        world.fake.create_app("other", "acme");
+        world.fly(&["mpg", "attach", &id, "-a", "other"]).fails_with(&format!(
+            "Error: app other is in organization acme, but cluster {id} is in organization personal. They must be in the same organization to attach"
+        ));
+
+        // Deleting the user drops its role; destroying the cluster drops its databases.
+        world
+            .fly(&["mpg", "users", "delete", &id, "-u", "shop"])
+            .fails_with("Error: --yes flag must be specified when not running interactively");
+        world.fly(&["mpg", "users", "rm", &id, "-u", "shop", "--yes"]).ok();
+        assert_eq!(pg.psql("SELECT count(*) FROM pg_roles WHERE rolname = 'shop'"), "0\n");
+        world
+            .fly(&["mpg", "destroy", &id])
+            .fails_with("Error: --yes flag must be specified when not running interactively");
+        let gone = world.fly(&["mpg", "destroy", &id, "-y"]);
+        assert_eq!(
+            gone.ok().stdout,
+            format!("Managed Postgres cluster shop-db ({id}) scheduled to be destroyed (may take some time)\n")
+        );
+        assert_eq!(pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'shop'"), "0\n");
+        assert!(world.fake.mpg_clusters().is_empty());
+    }
+}
