@@ -364,20 +364,22 @@ pub fn patch(text: &str) {
 }
 
 /// The fly.toml the patch target changes.
-pub const PATCH_BASE: &str = r#"app = "demo-web"
-primary_region = "ams"
+pub const PATCH_BASE: &str = r#"app = "fuzz-api"
+primary_region = "fra"
+kill_timeout = "30s"
 
 [build]
-image = "registry.fly.io/demo-web:v1"
+image = "registry.fly.io/fuzz-api:sf-0123456789ab"
 
 [env]
-PORT = "8080"
+LOG = "debug"
+PORT = "3000"
 
-[http_service]
-internal_port = 8080
-force_https = true
+[[services]]
+internal_port = 3000
+protocol = "tcp"
 
 [[vm]]
-size = "shared-cpu-1x"
-memory = "256mb"
+cpus = 1
+memory = "512mb"
 "#;
