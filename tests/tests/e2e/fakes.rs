@@ -775,3 +775,44 @@ mod mpg {
         assert!(world.fake.mpg_clusters().is_empty());
     }
 }
+
+/// The fake `fly deploy` reads `machine_config` as flyctl does (fly-2026.md §2.1–2.3) and
+/// refuses what flyctl or the strict checker refuses, before anything reaches the server.
+#[test]
+fn deploy_reads_machine_config_as_flyctl_and_refuses_what_it_refuses() {
+    let w = World::new();
+    w.fake.create_app("web", "personal");
+    let config = |container: &str, machine: &str| {
+        format!("app = \"web\"\ncontainer = \"{container}\"\nmachine_config = '{machine}'\n[build]\nimage = \"x:1\"\n")
+    };
+    let two = r#"{"containers": [{"name": "web"}, {"name": "log", "image": "busybox:1.36"}]}"#;
+    // The top-level `container` must name one of them.
+    w.write("fly.toml", &config("nope", two));
+    w.fly(&["deploy"])
+        .fails_with("Error: App configuration is not valid")
+        .fails_with("✘ container: container \"nope\" not found (machine_config has web, log)");
+    // A container other than the image one needs an image.
+    w.write("fly.toml", &config("web", r#"{"containers": [{"name": "web"}, {"name": "log"}]}"#));
+    w.fly(&["deploy"])
+        .fails_with("Error: App configuration is not valid")
+        .fails_with("✘ machine_config.containers[1].image: container \"log\" must have an image specified");
+    // depends_on names a container that exists, and makes no cycle.
+    let cycle = r#"{"containers": [{"name": "web", "depends_on": [{"name": "log", "condition": "started"}]}, {"name": "log", "image": "b:1", "depends_on": [{"name": "web", "condition": "started"}]}]}"#;
+    w.write("fly.toml", &config("web", cycle));
+    w.fly(&["deploy"])
+        .fails_with("Error: App configuration is not valid")
+        .fails_with("✘ machine_config.containers: depends_on forms a cycle: log → web → log");
+    // A file's raw_value is base64.
+    let bad_file = r#"{"containers": [{"name": "web", "files": [{"guest_path": "/x", "raw_value": "not base64!"}]}]}"#;
+    w.write("fly.toml", &config("web", bad_file));
+    w.fly(&["deploy"])
+        .fails_with("Error: App configuration is not valid")
+        .fails_with("✘ machine_config.containers[0].files[0].raw_value: must be standard base64");
+    assert!(w.fake.commands().is_empty(), "nothing reached the server");
+    assert!(w.fake.app("web").unwrap().releases.is_empty());
+    // The valid one deploys, the image going to the chosen container.
+    w.write("fly.toml", &config("web", two));
+    let run = w.fly(&["deploy"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(w.fake.app("web").unwrap().releases.len(), 1);
+}
