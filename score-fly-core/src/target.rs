@@ -68,6 +68,13 @@ impl Default for FlyTarget {
 }
 
 impl FlyTarget {
+    /// Whether the token holds a macaroon token, which `fly mpg` requires (fly-2026.md §1.2):
+    /// one of its comma-separated tokens, after an optional `FlyV1 `/`Bearer `, has the prefix
+    /// `fm1r`, `fm1a` or `fm2` before its first `_`. `false` without a token.
+    pub fn has_macaroon(&self) -> bool {
+        self.token.as_ref().is_some_and(|t| is_macaroon(t.expose()))
+    }
+
     /// The target the process environment describes (over the defaults).
     pub fn from_env() -> FlyTarget {
         FlyTarget::from_lookup(&|name| std::env::var_os(name))
@@ -187,5 +194,28 @@ mod tests {
         assert_eq!(t.registry_password().map(|s| s.expose().to_owned()).as_deref(), Some("fm2_secret-token"));
         let bearer = target(&[("FLY_API_TOKEN", "Bearer abc")]);
         assert_eq!(bearer.registry_password().map(|s| s.expose().to_owned()).as_deref(), Some("abc"));
+    }
+}
+
+/// Whether a token text (possibly a comma-separated list) holds a macaroon
+/// ([`FlyTarget::has_macaroon`]).
+fn is_macaroon(text: &str) -> bool {
+    text.split(',').any(|token| {
+        let token = token.trim();
+        let token = token.strip_prefix("FlyV1 ").or_else(|| token.strip_prefix("Bearer ")).unwrap_or(token);
+        token.split_once('_').is_some_and(|(prefix, _)| matches!(prefix, "fm1r" | "fm1a" | "fm2"))
+    })
+}
+
+#[cfg(test)]
+mod macaroon_tests {
+    #[test]
+    fn macaroons_are_told_from_older_tokens_as_fly_go_does() {
+        for yes in ["fm2_abc", "FlyV1 fm2_abc", "Bearer fm1a_x", "fo1_old, fm1r_new", " fm2_x "] {
+            assert!(super::is_macaroon(yes), "{yes}");
+        }
+        for no in ["fo1_abc", "FlyV1 fo1_x", "fm2", "xfm2_a", "", "fm3_a"] {
+            assert!(!super::is_macaroon(no), "{no}");
+        }
     }
 }

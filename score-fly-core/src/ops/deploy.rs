@@ -380,7 +380,28 @@ pub fn plan(opened: &mut Opened, options: &DeployOptions, reporter: &dyn Reporte
         crate::fly::check_app_name(app).map_err(|e| Error::Invalid(e.to_string()))?;
     }
     let (_, api, mut blockers) = fly_tools(&opened.target);
+    let before = blockers.len();
     let apps_status = app_statuses(api.as_ref(), &this_run, &mut blockers, reporter)?;
+    let refused = blockers.len() > before;
+    // `fly mpg` refuses an older-style token (fly-2026.md §1.2): say so before anything is
+    // created, as a blocker of its own, when a Managed Postgres resource is to be made (not
+    // when the API refused the token already: that is the blocker to fix first).
+    let mpg: Vec<&str> = engine_plan
+        .resources
+        .iter()
+        .filter(|r| matches!(r.kind.as_str(), "postgres" | "postgres-instance"))
+        .filter(|r| r.class != crate::builtin::postgres::LEGACY_CLASS)
+        .filter(|r| opened.defs[r.provisioner].def.kind() == Kind::Builtin(r.kind.clone()))
+        .filter(|r| !opened.state.resources.contains_key(&r.uid))
+        .map(|r| r.uid.as_str())
+        .collect();
+    if let (Some(first), Some(_), false) = (mpg.first(), &opened.target.token, refused)
+        && !opened.target.has_macaroon()
+    {
+        blockers.push(format!(
+            "`{first}` is made with Managed Postgres (`fly mpg`), which needs a macaroon token, and the Fly token is an older-style one (`fo1_...`): create one with `fly tokens create org` (or run `fly auth login` again), or choose unmanaged Postgres with `class: legacy`"
+        ));
+    }
 
     // Resources: the engine's dry run says which are reused.
     let fly_env = opened.fly_env();

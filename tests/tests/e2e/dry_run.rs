@@ -85,7 +85,12 @@ fn deploy(dir: &Path, fake: &FakeFly, extra: &[&str], env: &[(&str, Option<&str>
 /// The dry run and the real run both stop with exit 4 and `messages`, and nothing was
 /// created, run or written.
 fn both_blocked(env: &[(&str, Option<&str>)], messages: &[&str]) {
-    let fake = FakeFly::start(FakeFlyOptions::default());
+    both_blocked_with(score_fly_tests::fake_fly::MACAROON_TOKEN, env, messages);
+}
+
+/// [`both_blocked`] with a fake Fly that accepts `token`.
+fn both_blocked_with(token: &str, env: &[(&str, Option<&str>)], messages: &[&str]) {
+    let fake = FakeFly::start(FakeFlyOptions { token: token.to_owned(), ..FakeFlyOptions::default() });
     let dir = project();
     let dry = deploy(dir.path(), &fake, &["--dry-run", "--format", "json"], env);
     assert_eq!(dry.code, EXIT_UNAVAILABLE, "the dry run is blocked like the real run\n{}", dry.stderr);
@@ -175,7 +180,10 @@ fn the_dry_run_names_the_secrets_it_would_import_before_anything_exists() {
 /// says so instead of leaving its secrets out silently. It is not run by the dry run.
 #[test]
 fn secrets_of_a_cmd_provisioner_never_run_are_named_as_unknown() {
-    let fake = FakeFly::start(FakeFlyOptions::default());
+    let fake = FakeFly::start(FakeFlyOptions {
+        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
+        ..FakeFlyOptions::default()
+    });
     let dir = project();
     let score = SCORE
         .replace("resources:\n", "resources:\n  queue:\n    type: amqp\n")
@@ -205,7 +213,10 @@ fn secrets_of_a_cmd_provisioner_never_run_are_named_as_unknown() {
 /// not yet provisioned standing in as `<uid.key>` (never a secret: those are app secrets).
 #[test]
 fn a_new_fly_toml_is_shown_whole_with_verbose() {
-    let fake = FakeFly::start(FakeFlyOptions::default());
+    let fake = FakeFly::start(FakeFlyOptions {
+        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
+        ..FakeFlyOptions::default()
+    });
     let dir = project();
     let quiet = deploy(dir.path(), &fake, &["--dry-run"], &[]);
     assert_eq!(quiet.code, 0, "{}", quiet.stderr);
@@ -222,4 +233,16 @@ fn a_new_fly_toml_is_shown_whole_with_verbose() {
     }
     assert!(!verbose.stderr.contains("DATABASE_URL =") && !verbose.stderr.contains("S3CRET"), "{}", verbose.stderr);
     assert!(!dir.path().join("fly_api.toml").exists());
+}
+
+/// `fly mpg` refuses an older-style token (fly-2026.md §1.2): with a Managed Postgres resource
+/// to make, the dry run says so as a blocker and the real run stops before creating anything
+/// (exit 4), instead of failing in the middle of provisioning.
+#[test]
+fn an_older_style_token_blocks_a_deploy_that_makes_managed_postgres() {
+    both_blocked_with(
+        score_fly_tests::fake_fly::DEFAULT_TOKEN,
+        &[],
+        &["`postgres.default#api.db` is made with Managed Postgres (`fly mpg`), which needs a macaroon token"],
+    );
 }
