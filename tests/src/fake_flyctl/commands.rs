@@ -454,20 +454,9 @@ pub(super) fn cmd_postgres_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
 }
 
 pub(super) fn cmd_postgres_list(ctx: &mut Ctx<'_>) -> Result<(), String> {
-    let list = ctx.call("postgres list", &json!({}))?;
-    if ctx.parsed.bool("json") {
-        ctx.json(&list);
-    } else {
-        let rows: Vec<Vec<String>> = list
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|c| vec![s(c, "name"), s(&c["organization"], "slug"), s(c, "status")])
-            .collect();
-        ctx.out.push_str(&table(&["NAME", "OWNER", "STATUS"], &rows));
-    }
-    Ok(())
+    ctx.list("postgres list", &["NAME", "OWNER", "STATUS"], |c| {
+        vec![s(c, "name"), s(&c["organization"], "slug"), s(c, "status")]
+    })
 }
 
 pub(super) fn cmd_redis_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
@@ -529,28 +518,9 @@ pub(super) fn cmd_redis_destroy(ctx: &mut Ctx<'_>) -> Result<(), String> {
 }
 
 pub(super) fn cmd_redis_list(ctx: &mut Ctx<'_>) -> Result<(), String> {
-    let list = ctx.call("redis list", &json!({}))?;
-    if ctx.parsed.bool("json") {
-        ctx.json(&list);
-    } else {
-        let rows: Vec<Vec<String>> = list
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|d| {
-                vec![
-                    s(d, "name"),
-                    s(&d["organization"], "slug"),
-                    s(d, "plan"),
-                    s(d, "eviction"),
-                    s(d, "primary_region"),
-                ]
-            })
-            .collect();
-        ctx.out.push_str(&table(&["NAME", "ORG", "PLAN", "EVICTION", "PRIMARY REGION"], &rows));
-    }
-    Ok(())
+    ctx.list("redis list", &["NAME", "ORG", "PLAN", "EVICTION", "PRIMARY REGION"], |d| {
+        vec![s(d, "name"), s(&d["organization"], "slug"), s(d, "plan"), s(d, "eviction"), s(d, "primary_region")]
+    })
 }
 
 pub(super) fn cmd_storage_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
@@ -587,20 +557,9 @@ pub(super) fn cmd_storage_create(ctx: &mut Ctx<'_>) -> Result<(), String> {
 }
 
 pub(super) fn cmd_storage_list(ctx: &mut Ctx<'_>) -> Result<(), String> {
-    let list = ctx.call("storage list", &json!({}))?;
-    if ctx.parsed.bool("json") {
-        ctx.json(&list);
-    } else {
-        let rows: Vec<Vec<String>> = list
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|b| vec![s(b, "name"), s(&b["organization"], "slug"), s(b, "public")])
-            .collect();
-        ctx.out.push_str(&table(&["NAME", "ORG", "PUBLIC"], &rows));
-    }
-    Ok(())
+    ctx.list("storage list", &["NAME", "ORG", "PUBLIC"], |b| {
+        vec![s(b, "name"), s(&b["organization"], "slug"), s(b, "public")]
+    })
 }
 
 pub(super) fn cmd_storage_destroy(ctx: &mut Ctx<'_>) -> Result<(), String> {

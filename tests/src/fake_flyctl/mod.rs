@@ -438,6 +438,19 @@ impl Ctx<'_> {
         self.say(text);
     }
 
+    /// A `list` command: the server's answer to `command` as JSON with `--json`, else a
+    /// table with `headers` and one `row` per item.
+    fn list(&mut self, command: &str, headers: &[&str], row: impl Fn(&Value) -> Vec<String>) -> Result<(), String> {
+        let list = self.call(command, &json!({}))?;
+        if self.parsed.bool("json") {
+            self.json(&list);
+        } else {
+            let rows: Vec<Vec<String>> = list.as_array().into_iter().flatten().map(row).collect();
+            self.out.push_str(&table(headers, &rows));
+        }
+        Ok(())
+    }
+
     fn read_stdin(&mut self) -> Result<String, String> {
         let mut bytes = Vec::new();
         self.stdin.read_to_end(&mut bytes).map_err(|e| format!("cannot read stdin: {e}"))?;
