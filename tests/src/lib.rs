@@ -18,6 +18,7 @@
 //! - [`todo`]: `examples/todo` as a standalone project that compiles.
 //! - [`shared_target_dir`] and [`build_lock`]: the cargo target folder the tests that build a
 //!   service (`build`, `deploy` without `--image`) share.
+//! - [`free_port`]: the one place tests choose a loopback port for a server they start.
 //! - [`shared_dir`]: where the read-only reference material (`../shared/`) lives, and
 //!   [`shared_or_skip`]: what a test that needs it does when it is missing (skip with a note on
 //!   a developer's machine, fail in CI).
@@ -29,8 +30,40 @@ pub mod postgres;
 pub mod registry;
 pub mod todo;
 
+use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
+
+/// The ports [`free_port`] chooses from: below Linux's ephemeral range (32768–60999), so the
+/// kernel never hands one of them to an outgoing connection (a psql client, an HTTP request)
+/// between the moment a test chooses it and the moment its server binds it. That race is what
+/// port 0 ("the kernel's choice, then released") loses now and then on a busy machine.
+const PORTS: std::ops::Range<u32> = 20_000..32_000;
+
+/// A loopback port nothing listens on right now, for a server a test starts (Postgres, the
+/// registry, the demo's service). Each call of a process gets another port (a counter that
+/// starts at a place drawn from the process id, so concurrent test binaries start apart), and a
+/// port something already holds is skipped. A server that still finds its port taken (another
+/// process bound it meanwhile) should choose again: the registry and Postgres helpers do.
+pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = PORTS.end - PORTS.start;
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % span;
+        let port = u16::try_from(PORTS.start + offset).expect("the range is below 65536");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {}..{}", PORTS.start, PORTS.end)
+}
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {

@@ -17,7 +17,7 @@
 //! assert!(pg.connect_check("app", "pw", "postgres"));
 //! ```
 
-use std::net::TcpListener;
+use crate::free_port;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -46,7 +46,7 @@ impl PgServer {
         if switch_user {
             run(Command::new("chown").arg("postgres:").arg(dir.path()), "give the cluster folder to the postgres user");
         }
-        let pg = PgServer { bin, dir, port: free_port(), switch_user };
+        let mut pg = PgServer { bin, dir, port: free_port(), switch_user };
         run(
             pg.server_command("initdb")
                 .args([&format!("--username={SUPERUSER}"), "--auth-local=trust", "--auth-host=scram-sha-256"])
@@ -54,6 +54,14 @@ impl PgServer {
                 .arg(pg.data()),
             "create a PostgreSQL cluster (initdb)",
         );
+        // Another process can bind the chosen port before the server does: choose again.
+        for _ in 0..4 {
+            match pg.try_start_server() {
+                Ok(()) => return pg,
+                Err(failure) if failure.contains("Address already in use") => pg.port = free_port(),
+                Err(failure) => panic!("{failure}"),
+            }
+        }
         pg.start_server();
         pg
     }
@@ -141,6 +149,12 @@ impl PgServer {
 
     /// Starts the server (again) and waits until it accepts connections.
     pub fn start_server(&self) {
+        if let Err(failure) = self.try_start_server() {
+            panic!("{failure}");
+        }
+    }
+
+    fn try_start_server(&self) -> Result<(), String> {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
             self.port,
@@ -155,13 +169,15 @@ impl PgServer {
             .args(["-o", &options, "-w", "-t", "60", "start"])
             .output()
             .expect("run pg_ctl start");
-        assert!(
-            started.status.success(),
+        if started.status.success() {
+            return Ok(());
+        }
+        Err(format!(
             "pg_ctl start failed: {}{}\n--- postgres log ---\n{}",
             String::from_utf8_lossy(&started.stdout),
             String::from_utf8_lossy(&started.stderr),
             self.log()
-        );
+        ))
     }
 
     /// Stops the server at once (`-m immediate`: connections are cut, as in a crash).
@@ -287,11 +303,6 @@ pub fn postgres_bin() -> PathBuf {
         );
     };
     bin
-}
-
-/// A TCP port nothing listens on (at the moment).
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).expect("find a free port").port()
 }
 
 /// Runs a command that must succeed.

@@ -29,7 +29,9 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
+
+use crate::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -57,12 +59,6 @@ pub fn require_tools() {
         missing.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", "),
         missing.iter().map(|(_, p)| *p).collect::<Vec<_>>().join(" ")
     );
-}
-
-/// A port nothing listens on right now (the kernel's choice).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener.local_addr().expect("local address").port()
 }
 
 /// Runs a command and returns its stdout; panics with both streams if it fails.

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use harness::{
     GREETING, Hello, Layout, between_builds, glibc_needed, run_hello, shared_target_dir, strings, tar_gz_entries,
 };
+use score_fly_tests::free_port;
 use score_fly_tests::registry::{
-    Base, Registry, Request, free_port, http_put, inspect, make_base, manifest_descriptor, pull_and_unpack, push_base,
+    Base, Registry, Request, http_put, inspect, make_base, manifest_descriptor, pull_and_unpack, push_base,
     push_layout, unique, unpack,
 };
 

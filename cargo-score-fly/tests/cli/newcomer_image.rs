@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use score_fly_tests::free_port;
 use score_fly_tests::registry::{
-    Base, Registry, Request, free_port, http_get, inspect, make_base, make_base_with, push_base, push_layout,
-    remove_in_new_layer, run_tool, unpack,
+    Base, Registry, Request, http_get, inspect, make_base, make_base_with, push_base, push_layout, remove_in_new_layer,
+    run_tool, unpack,
 };
 
 use crate::image::harness::{GREETING, Hello, run_hello};

@@ -18,10 +18,9 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use score_fly_tests::fake_fly::{AppKind, FakeFly, FakeFlyOptions};
+use score_fly_tests::free_port;
 use score_fly_tests::postgres::{PgServer, reach_locally};
-use score_fly_tests::registry::{
-    Base, Registry, free_port, http_get, http_request, pull_and_unpack, push_base, rootfs_command,
-};
+use score_fly_tests::registry::{Base, Registry, http_get, http_request, pull_and_unpack, push_base, rootfs_command};
 
 const PREFIX: &str = "demo-";
 

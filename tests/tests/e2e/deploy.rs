@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use score_fly_tests::fake_fly::{FakeFly, FakeFlyOptions, MACAROON_TOKEN};
+use score_fly_tests::free_port;
 use score_fly_tests::postgres::PgServer;
 use serde_json::{Value, json};
 
@@ -868,7 +869,7 @@ fn builder_dockerfile_leaves_the_build_to_flys_remote_builder() {
 fn first_deploy_builds_pushes_and_runs_todo() {
     use score_fly_tests::fake_fly::Build;
     use score_fly_tests::registry::{
-        Base, Registry, free_port, http_get, http_request, inspect, pull_and_unpack, push_base, rootfs_command,
+        Base, Registry, http_get, http_request, inspect, pull_and_unpack, push_base, rootfs_command,
     };
     use std::time::{Duration, Instant};
 

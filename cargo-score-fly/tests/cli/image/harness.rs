@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use score_fly_tests::registry::{free_port, http_get, rootfs_command, run_tool};
+use score_fly_tests::free_port;
+use score_fly_tests::registry::{http_get, rootfs_command, run_tool};
 
 use crate::support::{Project, Run};
 
