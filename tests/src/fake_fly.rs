@@ -511,6 +511,12 @@ impl FakeFly {
         self.shared.lock().faults.push(Fault { key: key.to_owned(), status, message: message.to_owned() });
     }
 
+    /// Managed Postgres clusters created from now on stay `initializing` for `after` (`fly mpg
+    /// create` waits that long, as it polls until `ready`, fly-2026.md §1.3).
+    pub fn set_mpg_ready_after(&self, after: std::time::Duration) {
+        self.shared.lock().mpg_ready_after = Some(after);
+    }
+
     /// Creates an app directly (no request logged), as if made earlier.
     pub fn create_app(&self, name: &str, org: &str) {
         self.shared

@@ -419,6 +419,32 @@ pub enum BuiltinError {
         /// Its id.
         id: String,
     },
+    /// A `create_timeout` param that is not a positive Go duration of at most 24h.
+    #[error(
+        "resource {uid}: param `create_timeout` is {text:?}, not a duration such as `20m` or `1h` (more than 0, at most 24h)"
+    )]
+    MpgCreateTimeout {
+        /// The resource.
+        uid: String,
+        /// What was given.
+        text: String,
+    },
+    /// The cluster was not ready within `create_timeout`.
+    #[error(
+        "resource {uid}: the Managed Postgres cluster {cluster} ({id}) is still `{status}` after {timeout}; it keeps being made in the background: run again later (it is adopted, not made twice), or give the resource a longer `create_timeout` param"
+    )]
+    MpgNotReady {
+        /// The resource.
+        uid: String,
+        /// The cluster.
+        cluster: String,
+        /// Its id.
+        id: String,
+        /// Its last status.
+        status: String,
+        /// The deadline, as a duration (`20m`).
+        timeout: String,
+    },
     /// flyctl printed JSON that is not what the reference describes.
     #[error("`{command}` printed JSON score-fly cannot read: {detail}")]
     MpgJson {

@@ -347,6 +347,21 @@ impl Call<'_> {
     /// [`Call::fly`], showing only the output lines `show` accepts (for commands that print
     /// credentials masking cannot recognise, such as access key ids).
     pub(crate) fn fly_showing(&self, args: &[&str], show: &dyn Fn(&str) -> bool) -> Result<Output, FlyctlError> {
+        self.run_fly(args, show, None)
+    }
+
+    /// [`Call::fly`] for a command that may wait without a limit of its own (`fly mpg
+    /// create`): stopped after `deadline` ([`FlyctlError::TimedOut`]).
+    pub(crate) fn fly_within(&self, args: &[&str], deadline: std::time::Duration) -> Result<Output, FlyctlError> {
+        self.run_fly(args, &|_| true, Some(deadline))
+    }
+
+    fn run_fly(
+        &self,
+        args: &[&str],
+        show: &dyn Fn(&str) -> bool,
+        deadline: Option<std::time::Duration>,
+    ) -> Result<Output, FlyctlError> {
         let flyctl = Flyctl::for_target(&self.env.target())?;
         let root =
             if self.cx.project_root.as_os_str().is_empty() { std::path::Path::new(".") } else { self.cx.project_root };
@@ -355,6 +370,9 @@ impl Call<'_> {
         let mut command = flyctl.command(args).current_dir(&dir);
         for (name, value) in &self.env.vars {
             command = command.env(name, value.expose());
+        }
+        if let Some(deadline) = deadline {
+            command = command.deadline(deadline);
         }
         command.env_remove("FLY_APP").redact(self.cx.redactor).mask_credentials().run(&mut |line| {
             if !line.trim().is_empty() && show(line) {

@@ -5,8 +5,13 @@
 //!   `postgres-instance` gets `<prefix>pg-<id>-<hash>`. It is looked up by name first
 //!   (`fly mpg list -o ORG --json`, §1.11) and adopted when it exists; else made with
 //!   `fly mpg create -n NAME -o ORG -r REGION --plan PLAN --volume-size GB`, whose
-//!   `Waiting for cluster NAME (ID)` line gives its id. A create that fails is followed by a
-//!   second lookup, so a cluster that appeared meanwhile is adopted, never doubled.
+//!   `Waiting for cluster NAME (ID)` line gives its id. flyctl then polls until the cluster is
+//!   ready, with no timeout (§1.3): score-fly stops it after `create_timeout` (param, a Go
+//!   duration, default 20m). A create that fails or times out is followed by a second lookup,
+//!   so a cluster that appeared meanwhile is adopted, never doubled; an adopted cluster that
+//!   is not `ready` yet is waited for (`fly mpg status ID --json`, every 2 s) within what is
+//!   left of `create_timeout`, and a cluster still not ready then is an error that says to
+//!   run again (the next run adopts it).
 //! - Params: `plan` (`basic`, the default, `starter`, `launch`, `scale`; flyctl turns
 //!   `performance` into `basic` when not interactive, §1.3, so it is refused), `volume_size`
 //!   (GB, default 10, at most 500 at creation), `region` (else the workload's): a region MPG
@@ -15,8 +20,9 @@
 //!   through `fly mpg databases create` / `fly mpg users create` when `... list --json` lacks
 //!   them. flyctl prints no user's password: `fly mpg attach ID -a APP -d DB -u USER
 //!   --variable-name SCORE_FLY_MPG_<HASH>` is the one command that reveals it (§1.6); the
-//!   URI it prints is read, and the app secret it set is unset again (`--stage`), since
-//!   score-fly imports its own secrets. A password the state knows is reused; after a lost
+//!   URI it prints is read, the app secret it set is unset again (`--stage`), since
+//!   score-fly imports its own secrets, and the attachment record goes too (`fly mpg detach
+//!   ID -a APP`), so the cluster lists no attachment score-fly does not use. A password the state knows is reused; after a lost
 //!   `.score-fly/` it is read again the same way: nothing is created twice, nothing rotated.
 //! - Outputs: `host` (`pgbouncer.<id>.flympg.net`), `port` (5432), `name`, `database`,
 //!   `username`; secrets `password`, `uri` (pooled, through `PgBouncer`) and `direct_uri`
@@ -25,6 +31,8 @@
 //!   that drops an MPG database (§1.1), so the database stays until its cluster goes: the
 //!   cluster is destroyed (`fly mpg destroy ID --yes`) when no user but Fly's `fly-user` is
 //!   left on it (`postgres`), or at once (`postgres-instance`).
+
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -39,6 +47,10 @@ const PORT: u16 = 5432;
 pub const PLANS: [&str; 4] = ["basic", "starter", "launch", "scale"];
 /// The user every cluster starts with (§1.8): not one of ours.
 const FLY_USER: &str = "fly-user";
+/// How long a new cluster may take to become ready unless `create_timeout` says otherwise.
+pub const DEFAULT_CREATE_TIMEOUT: Duration = Duration::from_mins(20);
+/// How often a cluster that is not ready yet is asked again (flyctl asks every 5 s, §1.3).
+const POLL_EVERY: Duration = Duration::from_secs(2);
 
 /// A cluster `fly mpg list --json` shows.
 struct Listed {
@@ -132,14 +144,19 @@ pub(super) fn deprovision(call: &Call<'_>, cluster: &str, shared: bool) -> Resul
 /// resources of this process create it once ([`super::creating`]).
 fn ensure_cluster(call: &Call<'_>, cluster: &str) -> Result<String, BuiltinError> {
     let _one_at_a_time = super::creating();
-    if let Some(found) = lookup(call, cluster)? {
-        if found.status == "error" {
-            return Err(BuiltinError::MpgClusterFailed { cluster: cluster.to_owned(), id: found.id });
-        }
-        call.say(&format!("using the existing Managed Postgres cluster {cluster} ({})", found.id));
-        return Ok(found.id);
-    }
     let uid = || call.request.resource_uid.clone();
+    let timeout = match call.param("create_timeout") {
+        None => DEFAULT_CREATE_TIMEOUT,
+        Some(text) => crate::fly::annotations::parse_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero() && *d <= crate::limits::MAX_TIMEOUT)
+            .ok_or_else(|| BuiltinError::MpgCreateTimeout { uid: uid(), text })?,
+    };
+    let deadline = Instant::now() + timeout;
+    if let Some(found) = lookup(call, cluster)? {
+        call.say(&format!("using the existing Managed Postgres cluster {cluster} ({})", found.id));
+        return wait_ready(call, cluster, found, deadline, timeout);
+    }
     let plan = call.param("plan").unwrap_or_else(|| PLANS[0].to_owned());
     if !PLANS.contains(&plan.as_str()) {
         return Err(BuiltinError::MpgPlan { uid: uid(), plan });
@@ -163,8 +180,7 @@ fn ensure_cluster(call: &Call<'_>, cluster: &str) -> Result<String, BuiltinError
     let flags =
         [("--name", cluster), ("--org", &org), ("--region", &region), ("--plan", &plan), ("--volume-size", &size)];
     let args: Vec<&str> = ["mpg", "create"].into_iter().chain(flags.iter().flat_map(|(f, v)| [*f, *v])).collect();
-    let created = call.fly(&args);
-    match created {
+    match call.fly_within(&args, timeout) {
         Ok(out) => {
             let prefix = format!("Waiting for cluster {cluster} (");
             out.stdout
@@ -173,14 +189,53 @@ fn ensure_cluster(call: &Call<'_>, cluster: &str) -> Result<String, BuiltinError
                 .or_else(|| out.stdout.lines().find_map(|l| l.strip_prefix("  ID: ").map(|id| id.trim().to_owned())))
                 .ok_or_else(|| BuiltinError::MpgNoId { cluster: cluster.to_owned() })
         }
-        // Made meanwhile, or made before the failure (a status poll failed): adopt it.
+        // Made meanwhile, made before a failed status poll, or still being made when the
+        // deadline stopped flyctl (§1.11): adopt it, never make a second one.
         Err(error) => match lookup(call, cluster)? {
             Some(found) => {
                 call.say(&format!("{cluster} exists after all ({error}); using it"));
-                Ok(found.id)
+                wait_ready(call, cluster, found, deadline, timeout)
             }
             None => Err(error.into()),
         },
+    }
+}
+
+/// The id of a cluster once it is `ready`: asked again every [`POLL_EVERY`] until `deadline`.
+fn wait_ready(
+    call: &Call<'_>,
+    cluster: &str,
+    mut found: Listed,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<String, BuiltinError> {
+    let mut said = false;
+    loop {
+        match found.status.as_str() {
+            "ready" => return Ok(found.id),
+            "error" => return Err(BuiltinError::MpgClusterFailed { cluster: cluster.to_owned(), id: found.id }),
+            _ => {}
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(BuiltinError::MpgNotReady {
+                uid: call.request.resource_uid.clone(),
+                cluster: cluster.to_owned(),
+                id: found.id,
+                status: found.status,
+                timeout: crate::fly::annotations::format_duration(timeout),
+            });
+        }
+        if !said {
+            call.say(&format!("waiting for {cluster} ({}) to be ready (status `{}`)", found.id, found.status));
+            said = true;
+        }
+        std::thread::sleep(POLL_EVERY.min(left));
+        // The JSON holds the default user's password (§1.5): nothing of it is shown.
+        let out = call.fly_showing(&["mpg", "status", &found.id, "--json"], &|_| false)?;
+        let status: Value = serde_json::from_str(&out.stdout)
+            .map_err(|e| BuiltinError::MpgJson { command: "fly mpg status".to_owned(), detail: e.to_string() })?;
+        status["data"]["status"].as_str().unwrap_or_default().clone_into(&mut found.status);
     }
 }
 
@@ -229,6 +284,13 @@ fn read_password(call: &Call<'_>, id: &str, name: &str) -> Result<String, Builti
     }
     let out = call.fly(&["mpg", "attach", id, "-a", &app, "-d", name, "-u", name, "--variable-name", &variable])?;
     call.fly(&["secrets", "unset", &variable, "-a", &app, "--stage"])?;
+    // The attachment record attach made (§1.6) goes too; a missing one (attach only warns
+    // when it cannot make it) is no problem.
+    if let Err(error) = call.fly(&["mpg", "detach", id, "-a", &app])
+        && !error.to_string().contains("attachment not found")
+    {
+        return Err(error.into());
+    }
     let marker = format!("{variable}=");
     let uri = out.stdout.lines().find_map(|l| l.trim().strip_prefix(&marker).map(str::to_owned));
     let password = uri.as_deref().and_then(|uri| {

@@ -157,6 +157,25 @@ pub enum FlyctlError {
         /// The last lines it printed (redacted).
         tail: Vec<String>,
     },
+    /// It ran past its deadline ([`Invocation::deadline`]) and was stopped.
+    #[error("`{command}` did not finish within {}, so it was stopped{}", minutes_or_seconds(*.after), quote(.tail))]
+    TimedOut {
+        /// The command line.
+        command: String,
+        /// The deadline it was given.
+        after: std::time::Duration,
+        /// The last lines it printed (redacted).
+        tail: Vec<String>,
+    },
+}
+
+/// `20m`, `90s`, `1.5s`: how long a deadline was.
+fn minutes_or_seconds(d: std::time::Duration) -> String {
+    match (d.as_secs(), d.subsec_millis()) {
+        (secs, 0) if secs >= 60 && secs % 60 == 0 => format!("{}m", secs / 60),
+        (secs, 0) => format!("{secs}s"),
+        _ => format!("{:.1}s", d.as_secs_f64()),
+    }
 }
 
 fn quote(tail: &[String]) -> String {
@@ -234,6 +253,7 @@ impl Flyctl {
             mask: false,
             env_remove: Vec::new(),
             env_set: Vec::new(),
+            deadline: None,
         }
     }
 }
@@ -250,9 +270,19 @@ pub struct Invocation<'a> {
     mask: bool,
     env_remove: Vec<String>,
     env_set: Vec<(String, String)>,
+    deadline: Option<std::time::Duration>,
 }
 
 impl<'a> Invocation<'a> {
+    /// Stops the command (kills it) when it has not finished after this long: the run then
+    /// fails with [`FlyctlError::TimedOut`]. For commands that wait without a limit of their
+    /// own (`fly mpg create` polls until its cluster is ready, fly-2026.md §1.3).
+    #[must_use]
+    pub fn deadline(mut self, after: std::time::Duration) -> Self {
+        self.deadline = Some(after);
+        self
+    }
+
     /// Sends these bytes on stdin (otherwise stdin is empty).
     #[must_use]
     pub fn stdin(mut self, bytes: Vec<u8>) -> Self {
@@ -373,7 +403,25 @@ impl<'a> Invocation<'a> {
         };
         let mut output = Output::default();
         let mut tail: VecDeque<String> = VecDeque::new();
-        for (is_stdout, line) in rx {
+        let deadline = self.deadline.map(|after| (after, std::time::Instant::now() + after));
+        loop {
+            let received = match deadline {
+                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                Some((_, at)) => rx.recv_timeout(at.saturating_duration_since(std::time::Instant::now())),
+            };
+            let (is_stdout, line) = match received {
+                Ok(received) => received,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    // The readers end when the pipes close; one a leftover grandchild holds
+                    // open is not waited for.
+                    drop(helpers);
+                    let after = deadline.map(|(after, _)| after).unwrap_or_default();
+                    return Err(FlyctlError::TimedOut { command: shown, after, tail: tail.into_iter().collect() });
+                }
+            };
             let target = if is_stdout { &mut output.stdout } else { &mut output.stderr };
             // Kept for the caller to read: lines of at most MAX_LINE_BYTES, at most
             // MAX_RESPONSE_BYTES in all; what does not fit is dropped and said so.
@@ -505,6 +553,31 @@ mod tests {
         assert_eq!(out.stdout, "A=1\nB=2\n");
         assert_eq!(out.stderr, "done\n");
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn a_command_past_its_deadline_is_stopped_and_named_even_when_a_grandchild_holds_its_output() {
+        let dir = tempfile::tempdir().unwrap();
+        // `sleep` (not exec'd) is a grandchild holding stdout open after the shell is killed.
+        let fly = script(dir.path(), "echo 'Waiting for cluster x (abc) to be ready...'; sleep 30; echo never");
+        let started = std::time::Instant::now();
+        let err = fly
+            .command(&["mpg", "create"])
+            .deadline(std::time::Duration::from_millis(300))
+            .run(&mut |_| {})
+            .unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the run returned without waiting for sleep");
+        assert!(matches!(err, FlyctlError::TimedOut { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "`fly mpg create` did not finish within 0.3s, so it was stopped:\n    Waiting for cluster x (abc) to be ready..."
+        );
+        let other = tempfile::tempdir().unwrap();
+        let quick = script(other.path(), "echo v0.4.87");
+        let done = quick.command(&["version"]).deadline(std::time::Duration::from_mins(1)).run(&mut |_| {});
+        assert!(done.is_ok(), "a command that ends in time is unaffected: {done:?}");
+        assert_eq!(minutes_or_seconds(std::time::Duration::from_mins(20)), "20m");
+        assert_eq!(minutes_or_seconds(std::time::Duration::from_secs(90)), "90s");
     }
 
     #[test]

@@ -43,8 +43,12 @@ pub struct MpgCluster {
     pub plan: String,
     /// GB.
     pub disk: u64,
-    /// `ready`.
+    /// `ready` (or `error`); reads say `initializing` until [`MpgCluster::ready_at`].
     pub status: String,
+    /// When a cluster made while [`FakeFly::set_mpg_ready_after`](super::FakeFly::set_mpg_ready_after)
+    /// was in force becomes ready; until then every read shows it `initializing` (a status
+    /// flyctl's code knows, §1.4; create polls until `ready`, §1.3).
+    pub ready_at: Option<std::time::Instant>,
     /// `16` or `17`.
     pub pg_major_version: String,
     /// `PostGIS` enabled.
@@ -69,6 +73,14 @@ pub struct MpgUser {
 }
 
 impl MpgCluster {
+    /// The status a read shows now.
+    pub fn current_status(&self) -> &str {
+        match self.ready_at {
+            Some(at) if std::time::Instant::now() < at => "initializing",
+            _ => &self.status,
+        }
+    }
+
     /// `postgresql://USER:PW@pgbouncer.<id>.flympg.net/DB` (§1.9).
     pub fn pooled_uri(&self, user: &MpgUser, database: &str) -> String {
         format!("postgresql://{}:{}@pgbouncer.{}.flympg.net/{database}", user.name, user.password, self.id)
@@ -77,7 +89,7 @@ impl MpgCluster {
     fn list_json(&self) -> Value {
         json!({
             "id": self.id, "mpgd_cluster_id": format!("mpgd-{}", self.id), "version": 2, "name": self.name,
-            "region": self.region, "status": self.status, "plan": self.plan, "disk": self.disk, "replicas": 1,
+            "region": self.region, "status": self.current_status(), "plan": self.plan, "disk": self.disk, "replicas": 1,
             "organization": organization(&self.org),
             "ip_assignments": { "direct": format!("fdaa:0:1:a7b:{}::2", &self.id[..4]) },
             "attached_apps": if self.attached_apps.is_empty() { Value::Null } else {
@@ -117,7 +129,7 @@ pub(super) fn command(state: &mut State, pg: Option<&PostgresTarget>, command: &
             data["engine"] = json!(format!("postgres-{}", cluster.pg_major_version));
             Ok(json!({
                 "data": data,
-                "credentials": { "status": cluster.status, "user": user.name, "password": user.password,
+                "credentials": { "status": cluster.current_status(), "user": user.name, "password": user.password,
                     "dbname": DEFAULT_DB, "pgbouncer_uri": cluster.pooled_uri(user, DEFAULT_DB) },
             }))
         }
@@ -201,6 +213,7 @@ pub(super) fn command(state: &mut State, pg: Option<&PostgresTarget>, command: &
             Ok(json!({}))
         }
         "mpg attach" => attach(state, body),
+        "mpg detach" => detach(state, body),
         other => Err(ApiError::new(404, format!("fake fly: unknown flyctl command {other:?}"))),
     }
 }
@@ -229,6 +242,7 @@ fn create(state: &mut State, body: &Value) -> ApiResult {
         plan: req_str(body, "plan")?,
         disk: body.get("storage_in_gb").and_then(Value::as_u64).unwrap_or(10),
         status: "ready".to_owned(),
+        ready_at: state.mpg_ready_after.map(|after| std::time::Instant::now() + after),
         pg_major_version: req_str(body, "pg_major_version")?,
         postgis: body.get("postgis_enabled").and_then(Value::as_bool).unwrap_or(false),
         databases: vec![DEFAULT_DB.to_owned()],
@@ -282,6 +296,28 @@ fn attach(state: &mut State, body: &Value) -> ApiResult {
         attached.push(app);
     }
     Ok(json!({ "uri": uri }))
+}
+
+/// `mpg detach`: deletes the attachment record only; the app's secrets stay (§1.6, flyctl
+/// `uiex/mpg/v2` `DeleteAttachment`: 404 is `attachment not found for app '<app>' on cluster <id>`).
+fn detach(state: &mut State, body: &Value) -> ApiResult {
+    let app = req_str(body, "app")?;
+    let cluster = find(state, body)?.clone();
+    let found = state.command_app(&app)?;
+    if found.org != cluster.org {
+        return Err(ApiError::new(
+            400,
+            format!(
+                "app {app} is in organization {}, but cluster {} is in organization {}. They must be in the same organization",
+                found.org, cluster.id, cluster.org
+            ),
+        ));
+    }
+    if !cluster.attached_apps.contains(&app) {
+        return Err(ApiError::new(404, format!("attachment not found for app '{app}' on cluster {}", cluster.id)));
+    }
+    cluster_mut(state, &cluster.id)?.attached_apps.retain(|a| *a != app);
+    Ok(json!({ "data": { "message": "detached" } }))
 }
 
 fn find<'s>(state: &'s State, body: &Value) -> ApiResult<&'s MpgCluster> {

@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub(crate) faults: Vec<Fault>,
     /// Managed Postgres clusters by id (`super::mpg`).
     pub(crate) mpg: BTreeMap<String, super::mpg::MpgCluster>,
+    /// How long a new MPG cluster stays `initializing` (`FakeFly::set_mpg_ready_after`).
+    pub(crate) mpg_ready_after: Option<std::time::Duration>,
     rng: u64,
     secrets_version: u64,
     /// The port of the real Postgres behind the fake's clusters ([`FakeFlyOptions::postgres`]).
@@ -274,6 +276,7 @@ impl State {
             requests: Vec::new(),
             faults: Vec::new(),
             mpg: BTreeMap::new(),
+            mpg_ready_after: None,
             rng: (u64::from(port) << 32) ^ u64::from(nanos) ^ 0x9e37_79b9_7f4a_7c15,
             secrets_version: 0,
             postgres_port: options.postgres.as_ref().map(|pg| pg.port),

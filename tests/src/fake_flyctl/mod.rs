@@ -304,6 +304,16 @@ impl Ctx<'_> {
         self.out.push('\n');
     }
 
+    /// Writes what was said so far to the real stdout now (a command that then waits, as
+    /// `mpg create` does, has printed its first lines, as flyctl has).
+    fn flush(&mut self) {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout();
+        let _ = stdout.write_all(self.out.as_bytes());
+        let _ = stdout.flush();
+        self.out.clear();
+    }
+
     fn resolve_path(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
         if path.is_absolute() { path.to_path_buf() } else { self.invocation.cwd.join(path) }

@@ -7,7 +7,7 @@
 //! Commands: `mpg list -o ORG --json [--deleted]`, `mpg create -n NAME -o ORG -r REGION
 //! [--plan P] [--volume-size GB] [--pg-major-version 16|17] [--enable-postgis-support]
 //! [--v2]`, `mpg status ID --json`, `mpg destroy ID --yes`, `mpg attach ID -a APP
-//! [--variable-name V] [-d DB] [-u USER]`, `mpg databases {list ID --json, create ID -n
+//! [--variable-name V] [-d DB] [-u USER]`, `mpg detach ID -a APP`, `mpg databases {list ID --json, create ID -n
 //! DB}`, `mpg users {list ID --json, create ID -u U -r ROLE, delete ID -u U --yes}`, with
 //! flyctl's aliases (`ls`, `delete|remove|rm` for destroy, `database|db|dbs`, `user`, and
 //! `remove|rm|del` for `users delete`).
@@ -49,6 +49,7 @@ pub(super) const SPECS: &[Spec] = &[
         args: Args::Range(0, 1),
         run: attach,
     },
+    Spec { path: "mpg detach", flags: &[APP, CONFIG], args: Args::Range(0, 1), run: detach },
     Spec { path: "mpg databases list", flags: &[JSON], args: Args::Range(0, 1), run: databases_list },
     Spec {
         path: "mpg databases create",
@@ -209,8 +210,20 @@ fn create(ctx: &mut Ctx<'_>) -> Result<(), String> {
     ctx.say(format!("Waiting for cluster {name} ({id}) to be ready..."));
     ctx.say(format!("You can view the cluster in the UI at: https://fly.io/dashboard/{org}/managed_postgres/{id}"));
     ctx.say("You can cancel this wait with Ctrl+C - the cluster will continue provisioning in the background.");
-    ctx.say(format!("Once ready, you can connect to the database with: fly mpg connect {id}\n\n"));
-    ctx.say("Managed Postgres cluster created successfully!");
+    ctx.say(format!("Once ready, you can connect to the database with: fly mpg connect {id}\n"));
+    // flyctl polls every 5 s with no timeout until `ready`; `error` fails (§1.3). The fake
+    // polls its server every 100 ms: the same answers, sooner.
+    ctx.flush();
+    loop {
+        let found =
+            ctx.call("mpg status", &json!({ "id": id })).map_err(|e| format!("failed checking cluster status: {e}"))?;
+        match found["data"]["status"].as_str() {
+            Some("ready") => break,
+            Some("error") => return Err("cluster creation failed".to_owned()),
+            _ => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+    }
+    ctx.say("\nManaged Postgres cluster created successfully!");
     ctx.say(format!("  ID: {id}"));
     ctx.say(format!("  Name: {name}"));
     ctx.say(format!("  Organization: {org}"));
@@ -271,6 +284,19 @@ fn attach(ctx: &mut Ctx<'_>) -> Result<(), String> {
     ctx.say(format!("Postgres cluster {id} is being attached to {app}"));
     ctx.say(format!("The following secret was added to {app}:"));
     ctx.say(format!("  {variable}={}", super::s(&attached, "uri")));
+    Ok(())
+}
+
+/// `mpg detach ID -a APP`: the attachment record goes, the secret stays (§1.6; flyctl
+/// `mpg/v2/run_detach.go` prints these three lines).
+fn detach(ctx: &mut Ctx<'_>) -> Result<(), String> {
+    require_macaroon(ctx)?;
+    let id = cluster_id(ctx)?;
+    let app = ctx.app_name()?;
+    ctx.call("mpg detach", &json!({ "id": id, "app": app })).map_err(|e| format!("failed to detach: {e}"))?;
+    ctx.say(format!("\nPostgres cluster {id} has been detached from {app}"));
+    ctx.say("Note: This only removes the attachment record. Any secrets (like DATABASE_URL) are still set on the app.");
+    ctx.say(format!("Use 'fly secrets unset DATABASE_URL -a {app}' to remove the connection string."));
     Ok(())
 }
 

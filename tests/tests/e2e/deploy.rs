@@ -257,7 +257,7 @@ fn standalone_manifest(member: &str, workspace: &str) -> String {
 /// The flyctl commands of a first deploy of todo: the app, the Managed Postgres cluster, its
 /// database and user, the user's password read through `mpg attach` (whose secret is unset
 /// again), the secrets, the deploy.
-const MPG_FIRST_DEPLOY: [&str; 12] = [
+const MPG_FIRST_DEPLOY: [&str; 13] = [
     "apps create",
     "mpg list",
     "mpg create",
@@ -268,6 +268,7 @@ const MPG_FIRST_DEPLOY: [&str; 12] = [
     "secrets list",
     "mpg attach",
     "secrets unset",
+    "mpg detach",
     "secrets import",
     "deploy",
 ];
@@ -1262,6 +1263,54 @@ fn the_unmanaged_postgres_path_is_taken_only_with_class_legacy_and_warns() {
     world.run_in(&dir, &["resources", "deprovision", "postgres.legacy#api.db"]).ok();
     assert!(world.fake.postgres_clusters().is_empty(), "the last database took the cluster");
     assert!(world.score_fly_databases().is_empty());
+}
+
+/// `fly mpg create` waits for its cluster with no timeout (fly-2026.md §1.3): score-fly stops
+/// it after the resource's `create_timeout`, finds the cluster by name, and says to run again;
+/// the next run adopts the cluster (never makes a second), waits until it is `ready`, and
+/// the attachment record `fly mpg attach` leaves is removed (`fly mpg detach`).
+#[test]
+fn a_slow_mpg_cluster_is_waited_for_within_create_timeout_then_adopted_not_made_twice() {
+    let world = World::new();
+    world.fake.set_mpg_ready_after(std::time::Duration::from_secs(3));
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_PASSWORD", "${resources.db.password}")]);
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    let path = dir.join("api.score.yaml");
+    let plain = std::fs::read_to_string(&path).unwrap();
+    let short = plain.replace("    type: postgres\n", "    type: postgres\n    params:\n      create_timeout: 1s\n");
+    std::fs::write(&path, &short).unwrap();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let (name, id) = world.mpg_cluster();
+    assert!(
+        run.stderr.contains(&format!(
+            "the Managed Postgres cluster {name} ({id}) is still `initializing` after 1s; it keeps being made in the background: run again later"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("`fly mpg create --name demo-pg"), "flyctl was stopped: {}", run.stderr);
+    assert!(world.fake.app("demo-api").and_then(|a| a.current_release().cloned()).is_none(), "nothing deployed");
+
+    std::fs::write(&path, &plain).unwrap();
+    let run = world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]).ok();
+    assert_eq!(world.mpg_cluster(), (name.clone(), id.clone()), "adopted, not made twice");
+    // The server's record: the killed flyctl never wrote its invocation log.
+    let created = world.fake.commands().iter().filter(|c| *c == "mpg create").count();
+    assert_eq!(created, 1, "{:?}", world.fake.commands());
+    assert!(
+        run.stderr.contains(&format!("using the existing Managed Postgres cluster {name} ({id})")),
+        "{}",
+        run.stderr
+    );
+    let cluster = world.fake.mpg_clusters().pop().unwrap();
+    assert_eq!(cluster.current_status(), "ready");
+    assert!(cluster.attached_apps.is_empty(), "attach's record was detached: {:?}", cluster.attached_apps);
+    assert!(world.commands().iter().any(|c| c == "mpg detach"), "{:?}", world.commands());
+    let password = world.fake.secret_value("demo-api", "DB_PASSWORD").expect("the password secret");
+    let database = world.score_fly_databases().pop().expect("a real database");
+    assert!(world.pg.connect_check(&database, &password, &database), "the outputs log in");
 }
 
 /// A region Managed Postgres does not serve, or a plan flyctl would quietly downgrade, is
