@@ -106,8 +106,17 @@ const BUILD_KEYS: &[&str] = &[
     "compression",
     "compression_level",
 ];
-const DEPLOY_KEYS: &[&str] =
-    &["strategy", "max_unavailable", "wait_timeout", "release_command", "release_command_timeout"];
+/// flyctl's `appconfig.Deploy` (fly-2026.md §3.1–§3.2: `release_command_vm` sizes the
+/// release machine with `[[vm]]`'s keys; `seed_command` runs only in `fly launch`).
+const DEPLOY_KEYS: &[&str] = &[
+    "strategy",
+    "max_unavailable",
+    "wait_timeout",
+    "release_command",
+    "release_command_timeout",
+    "release_command_vm",
+    "seed_command",
+];
 const EXPERIMENTAL_KEYS: &[&str] = &[
     "cmd",
     "entrypoint",
@@ -862,8 +871,13 @@ impl Checker {
         for key in ["wait_timeout", "release_command_timeout"] {
             self.duration_string(deploy, path, key);
         }
-        if let Some(command) = self.text(deploy, path, "release_command") {
-            self.shell_words("deploy.release_command", command);
+        for key in ["release_command", "seed_command"] {
+            if let Some(command) = self.text(deploy, path, key) {
+                self.shell_words(&format!("deploy.{key}"), command);
+            }
+        }
+        if let Some(vm) = self.table(deploy, path, "release_command_vm") {
+            self.vm(vm, "deploy.release_command_vm", false);
         }
 
         let has_mounts = !self.facts.mounts.is_empty();
@@ -1308,11 +1322,13 @@ impl Checker {
 
     fn vms(&mut self, root: &Table) {
         for (path, vm) in self.tables(root, "", "vm", true) {
-            self.vm(vm, &path);
+            self.vm(vm, &path, true);
         }
     }
 
-    fn vm(&mut self, vm: &Table, path: &str) {
+    /// A `[[vm]]` entry (`group`: it counts towards one size per process group) or the
+    /// release machine's `[deploy.release_command_vm]`.
+    fn vm(&mut self, vm: &Table, path: &str, group: bool) {
         self.known_keys(vm, path, VM_KEYS);
         // `None` once something is invalid: the combination is then not worth judging.
         let preset = match vm.get("size") {
@@ -1338,7 +1354,9 @@ impl Checker {
         let processes = self.processes(vm, path);
         self.strings(vm, path, "kernel_args");
         self.text(vm, path, "host_dedication_id");
-        self.facts.vms.push(VmFacts { path: path.to_owned(), processes });
+        if group {
+            self.facts.vms.push(VmFacts { path: path.to_owned(), processes });
+        }
         if let Some(preset) = preset
             && judge
         {
@@ -2060,6 +2078,8 @@ console_command = "/bin/sh -c 'echo ready'"
   wait_timeout = "5m"
   release_command = "bin/migrate --yes"
   release_command_timeout = "10m"
+  seed_command = "bin/seed"
+  release_command_vm = { size = "performance-2x", memory = "8gb" }
 
 [env]
   PORT = "8080"
@@ -2334,9 +2354,15 @@ app = "api"
             "unknown key",
         );
         rejects("[[mounts]]\nsource = \"d\"\ndestination = \"/d\"\nsize = 3\n", "mounts[0].size", "unknown key");
+        rejects("[deploy]\nstrategy = \"rolling\"\nrelease_vm = {}\n", "deploy.release_vm", "unknown key");
         rejects(
-            "[deploy]\nstrategy = \"rolling\"\nrelease_command_vm = {}\n",
-            "deploy.release_command_vm",
+            "[deploy]\nrelease_command = \"migrate\"\n[deploy.release_command_vm]\nsize = \"huge\"\n",
+            "deploy.release_command_vm.size",
+            "",
+        );
+        rejects(
+            "[deploy]\nrelease_command = \"migrate\"\n[deploy.release_command_vm]\nmemroy = \"1gb\"\n",
+            "deploy.release_command_vm.memroy",
             "unknown key",
         );
     }
