@@ -129,6 +129,16 @@ Deprovision it again, with the same request:
   cargo score-fly builtin-provisioners postgres deprovision --app-prefix acme- < request.json";
 
 /// Examples of `completions`.
+const DESTROY_EXAMPLES: &str = "\
+Show what would be destroyed; change nothing:
+  cargo score-fly destroy --dry-run
+
+Destroy one workload's app; resources other workloads still use stay:
+  cargo score-fly destroy api
+
+Tear the whole project down in CI (no terminal to ask on), keeping every database:
+  cargo score-fly destroy --yes --keep-resources";
+
 const COMPLETIONS_EXAMPLES: &str = "\
 Bash: write the script once, source it from ~/.bashrc (after cargo's completion):
   cargo score-fly completions bash > ~/.local/share/cargo-score-fly.bash
@@ -224,6 +234,9 @@ pub enum Command {
     /// Inspect and deprovision the project's resources.
     #[command(subcommand)]
     Resources(ResourcesCommand),
+    /// Destroy workloads' Fly apps and the resources only they use, then forget them.
+    #[command(after_long_help = examples(DESTROY_EXAMPLES))]
+    Destroy(DestroyArgs),
     /// Run a builtin Fly provisioner: request JSON on stdin, response JSON on stdout (score-flyio compatible).
     #[command(after_long_help = examples(BUILTIN_EXAMPLES))]
     BuiltinProvisioners(BuiltinArgs),
@@ -322,6 +335,26 @@ pub struct ProvisionerAddArgs {
 #[derive(Debug, Args)]
 pub struct FormatArgs {
     /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The workloads to destroy [default: every workload of the project].
+    #[arg(value_name = "WORKLOAD")]
+    pub workloads: Vec<String>,
+    /// Do not ask for confirmation (required when there is no terminal to ask on).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Destroy the apps only; keep every resource (databases, buckets, volumes...).
+    #[arg(long)]
+    pub keep_resources: bool,
+    /// Show what would be destroyed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format: `json` prints the plan (with --dry-run) or the report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

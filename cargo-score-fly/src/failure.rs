@@ -22,6 +22,9 @@ pub enum Failure {
     Error(String),
     /// A tool or credential is missing or refused (flyctl, the Fly token): one line each.
     Unavailable(String),
+    /// The command line lacks what the situation needs (a `--yes` with no terminal to ask
+    /// on): exit code 2, as clap's usage errors.
+    Usage(String),
 }
 
 impl Failure {
@@ -33,6 +36,7 @@ impl Failure {
             }
             Failure::Error(_) | Failure::OutOfDate(_) => exit::FAILURE,
             Failure::Unavailable(_) => exit::UNAVAILABLE,
+            Failure::Usage(_) => exit::USAGE,
         }
     }
 }

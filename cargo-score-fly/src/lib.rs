@@ -53,6 +53,7 @@ pub fn main() -> ExitCode {
         cli::Command::BuiltinProvisioners(args) => commands::builtin::run(args, &session),
         cli::Command::Provisioners(command) => commands::provisioners::run(command, &session),
         cli::Command::Resources(command) => commands::resources::run(command, &session),
+        cli::Command::Destroy(args) => commands::destroy::run(args, &session),
         cli::Command::Completions(args) => commands::completions::run(args, &session),
     };
     match result {

@@ -52,6 +52,22 @@ impl Printer {
         std::io::IsTerminal::is_terminal(&std::io::stderr())
     }
 
+    /// Asks `question` on the terminal and reads the answer: `Some(true)` for `y`/`yes`,
+    /// `Some(false)` for anything else (or the end of input), `None` when stdin or stderr is
+    /// not a terminal (CI, a pipe): there is nobody to ask, and the caller must say which flag
+    /// confirms instead. Asked even with `-q`: a question is not progress.
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) || !self.is_terminal() {
+            return None;
+        }
+        let _ = write!(self.stderr(), "{question} [y/N] ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return Some(false);
+        }
+        Some(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+
     /// Whether `-v` was given (and not `-q`).
     pub fn is_verbose(&self) -> bool {
         self.verbose > 0 && !self.quiet

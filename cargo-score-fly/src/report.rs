@@ -4,6 +4,7 @@
 
 mod build;
 mod deploy;
+mod destroy;
 mod init;
 mod project;
 
@@ -49,6 +50,10 @@ impl Reporter for CliReporter<'_> {
             Event::Init(event) => {
                 let _guard = self.lock.lock();
                 init::render(self.printer, &event);
+            }
+            Event::Destroy(event) => {
+                let _guard = self.lock.lock();
+                destroy::render(self.printer, &event);
             }
             _ => {}
         }

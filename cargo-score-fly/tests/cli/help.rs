@@ -175,6 +175,7 @@ const WITH_EXAMPLES: &[&str] = &[
     "resources deprovision",
     "builtin-provisioners",
     "completions",
+    "destroy",
 ];
 
 #[test]

@@ -68,6 +68,9 @@ pub enum Error {
     /// A resource cannot be shown or deprovisioned.
     #[error(transparent)]
     Resources(#[from] super::resources::ResourcesError),
+    /// A destroy cannot be planned or failed midway.
+    #[error(transparent)]
+    Destroy(#[from] super::destroy::DestroyError),
     /// A fly.toml patch is refused or breaks the file.
     #[error(transparent)]
     Patch(#[from] crate::fly::patch::PatchError),
@@ -101,6 +104,7 @@ impl Error {
             Error::Build(e) => e.kind(),
             Error::Provisioners(e) => e.kind(),
             Error::Resources(e) => e.kind(),
+            Error::Destroy(e) => e.kind(),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! | plan a deploy, then apply the plan | [`deploy`] | [`deploy::DeployPlan`] → [`deploy::DeployReport`] |
 //! | create a project and a workload to start from | [`init`] | [`init::InitReport`] |
 //! | add, list and remove provisioner definitions | [`provisioners`] | [`provisioners::Added`], [`provisioners::Listed`] |
+//! | destroy workloads' apps and the resources only they use, then forget them | [`destroy`] | [`destroy::DestroyPlan`] → [`destroy::DestroyReport`] |
 //! | list resources, show their outputs, deprovision one | [`resources`] | [`resources::ListedResource`], [`resources::ResourceOutputs`], [`resources::Deprovisioned`] |
 //!
 //! The command line (`cargo-score-fly`) keeps clap, cargo package discovery, the printer
@@ -19,6 +20,7 @@
 
 pub mod build;
 pub mod deploy;
+pub mod destroy;
 mod error;
 pub mod generate;
 pub mod init;
@@ -61,4 +63,6 @@ pub enum Event<'a> {
     Deploy(deploy::DeployEvent<'a>),
     /// Creating or finding a project ([`init`]).
     Init(init::InitEvent<'a>),
+    /// Destroying apps and forgetting workloads ([`destroy`]).
+    Destroy(destroy::DestroyEvent<'a>),
 }

@@ -25,6 +25,8 @@ const PREFIX: &str = "demo-";
 /// flyctl's flag to deploy without running `[deploy] release_command`, through the product.
 const SKIP_RELEASE: &str = "--deploy-args=--skip-release-command";
 
+mod destroy;
+
 /// A fake Fly with a real `PostgreSQL` behind it, and a project folder.
 struct World {
     pg: PgServer,
