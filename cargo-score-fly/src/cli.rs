@@ -139,6 +139,16 @@ Destroy one workload's app; resources other workloads still use stay:
 Tear the whole project down in CI (no terminal to ask on), keeping every database:
   cargo score-fly destroy --yes --keep-resources";
 
+const LOGS_EXAMPLES: &str = "\
+Follow every workload's logs, interleaved with a workload prefix (Ctrl-C stops):
+  cargo score-fly logs
+
+What the api workload logged in the last ten minutes, then stop:
+  cargo score-fly logs api --since 10m --no-tail
+
+One JSON object per line, for a program:
+  cargo score-fly logs api --no-tail --format json";
+
 const COMPLETIONS_EXAMPLES: &str = "\
 Bash: write the script once, source it from ~/.bashrc (after cargo's completion):
   cargo score-fly completions bash > ~/.local/share/cargo-score-fly.bash
@@ -234,6 +244,9 @@ pub enum Command {
     /// Inspect and deprovision the project's resources.
     #[command(subcommand)]
     Resources(ResourcesCommand),
+    /// Show the workloads' logs from Fly (`fly logs`), one workload or several interleaved.
+    #[command(after_long_help = examples(LOGS_EXAMPLES))]
+    Logs(LogsArgs),
     /// Destroy workloads' Fly apps and the resources only they use, then forget them.
     #[command(after_long_help = examples(DESTROY_EXAMPLES))]
     Destroy(DestroyArgs),
@@ -337,6 +350,30 @@ pub struct FormatArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The workloads whose logs to show [default: every workload of the project].
+    #[arg(value_name = "WORKLOAD")]
+    pub workloads: Vec<String>,
+    /// Only lines at most this old (a duration: `30s`, `10m`, `2h`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    pub since: Option<std::time::Duration>,
+    /// Show what Fly has buffered, then stop, instead of following new lines.
+    #[arg(long, short = 'n')]
+    pub no_tail: bool,
+    /// Output format: `json` prints one JSON object per line.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+fn parse_since(text: &str) -> Result<std::time::Duration, String> {
+    score_fly_core::fly::annotations::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{text}` is not a duration such as `30s`, `10m` or `2h`"))
 }
 
 /// `destroy`.

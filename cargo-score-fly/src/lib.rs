@@ -54,6 +54,7 @@ pub fn main() -> ExitCode {
         cli::Command::Provisioners(command) => commands::provisioners::run(command, &session),
         cli::Command::Resources(command) => commands::resources::run(command, &session),
         cli::Command::Destroy(args) => commands::destroy::run(args, &session),
+        cli::Command::Logs(args) => commands::logs::run(args, &session),
         cli::Command::Completions(args) => commands::completions::run(args, &session),
     };
     match result {

@@ -151,6 +151,8 @@ pub struct App {
     pub releases: Vec<Release>,
     /// Its IP addresses.
     pub ips: Vec<IpAddress>,
+    /// Its log buffer: flyctl's `LogEntry` JSON objects (fly-2026.md §5.2), oldest first.
+    pub logs: Vec<Value>,
 }
 
 impl App {
@@ -515,6 +517,20 @@ impl FakeFly {
     /// create` waits that long, as it polls until `ready`, fly-2026.md §1.3).
     pub fn set_mpg_ready_after(&self, after: std::time::Duration) {
         self.shared.lock().mpg_ready_after = Some(after);
+    }
+
+    /// Appends a line to an app's log buffer, as its machine `instance` in `region` would
+    /// print it at `timestamp` (RFC 3339), in flyctl's `LogEntry` shape (fly-2026.md §5.2).
+    pub fn add_log(&self, app: &str, timestamp: &str, region: &str, instance: &str, message: &str) {
+        let entry = serde_json::json!({
+            "level": "info", "instance": instance, "message": message, "region": region, "timestamp": timestamp,
+            "meta": { "Instance": instance, "Region": region, "Event": { "Provider": "app" },
+                "HTTP": { "Request": { "ID": "", "Method": "", "Version": "" }, "Response": { "status_code": 0 } },
+                "Error": { "Code": 0, "Message": "" }, "URL": { "Full": "" } },
+        });
+        let mut state = self.shared.lock();
+        let found = state.apps.get_mut(app).unwrap_or_else(|| panic!("no app {app} to log for"));
+        found.logs.push(entry);
     }
 
     /// Creates an app directly (no request logged), as if made earlier.

@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod generate;
 pub mod init;
+pub mod logs;
 pub mod provisioners;
 pub mod resources;
 

@@ -176,6 +176,7 @@ const WITH_EXAMPLES: &[&str] = &[
     "builtin-provisioners",
     "completions",
     "destroy",
+    "logs",
 ];
 
 #[test]

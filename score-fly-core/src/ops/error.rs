@@ -71,6 +71,9 @@ pub enum Error {
     /// A destroy cannot be planned or failed midway.
     #[error(transparent)]
     Destroy(#[from] super::destroy::DestroyError),
+    /// Logs cannot be read.
+    #[error(transparent)]
+    Logs(#[from] super::logs::LogsError),
     /// A fly.toml patch is refused or breaks the file.
     #[error(transparent)]
     Patch(#[from] crate::fly::patch::PatchError),
@@ -105,6 +108,7 @@ impl Error {
             Error::Provisioners(e) => e.kind(),
             Error::Resources(e) => e.kind(),
             Error::Destroy(e) => e.kind(),
+            Error::Logs(e) => e.kind(),
         }
     }
 }

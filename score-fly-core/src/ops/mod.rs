@@ -12,6 +12,7 @@
 //! | create a project and a workload to start from | [`init`] | [`init::InitReport`] |
 //! | add, list and remove provisioner definitions | [`provisioners`] | [`provisioners::Added`], [`provisioners::Listed`] |
 //! | destroy workloads' apps and the resources only they use, then forget them | [`destroy`] | [`destroy::DestroyPlan`] → [`destroy::DestroyReport`] |
+//! | read the apps' logs (streamed, or what is buffered, sorted) | [`logs`] | [`logs::LogLine`]s to a sink, [`logs::LogsReport`] |
 //! | list resources, show their outputs, deprovision one | [`resources`] | [`resources::ListedResource`], [`resources::ResourceOutputs`], [`resources::Deprovisioned`] |
 //!
 //! The command line (`cargo-score-fly`) keeps clap, cargo package discovery, the printer
@@ -24,6 +25,7 @@ pub mod destroy;
 mod error;
 pub mod generate;
 pub mod init;
+pub mod logs;
 pub mod project;
 pub mod provisioners;
 pub mod resources;

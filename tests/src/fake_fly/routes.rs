@@ -162,6 +162,25 @@ fn fake_command(state: &mut State, command: &str, body: &Value) -> ApiResult {
             let app = state.create_app(&name, &org, opt_str(body, "network"), AppKind::App)?;
             Ok(State::app_json(app))
         }
+        // The log buffer from index `after` on, filtered as the log API filters: by instance
+        // when one is given, else by region (fly-2026.md §5.2: `-m` drops the region filter).
+        "logs" => {
+            let found = state.command_app(&app()?)?;
+            let after = body.get("after").and_then(Value::as_u64).unwrap_or(0);
+            let after = usize::try_from(after).unwrap_or(usize::MAX).min(found.logs.len());
+            let instance = opt_str(body, "instance");
+            let region = opt_str(body, "region");
+            let entries: Vec<Value> = found.logs[after..]
+                .iter()
+                .filter(|e| match (&instance, &region) {
+                    (Some(i), _) => e["instance"].as_str() == Some(i.as_str()),
+                    (None, Some(r)) => e["region"].as_str() == Some(r.as_str()),
+                    (None, None) => true,
+                })
+                .cloned()
+                .collect();
+            Ok(json!({ "entries": entries, "next": found.logs.len() }))
+        }
         "apps destroy" => {
             state.destroy_app(&req_str(body, "name")?)?;
             Ok(json!({}))

@@ -500,6 +500,7 @@ impl State {
             secrets: BTreeMap::new(),
             releases: Vec::new(),
             ips: Vec::new(),
+            logs: Vec::new(),
         };
         Ok(self.apps.entry(name.to_owned()).or_insert(app))
     }

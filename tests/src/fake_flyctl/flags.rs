@@ -383,9 +383,9 @@ pub(super) fn check_args(args: Args, given: &[String], path: &str) -> Result<(),
     }
 }
 
-/// Every command: [`SPECS`] and the `mpg` ones ([`super::mpg::SPECS`]).
+/// Every command: [`SPECS`], the `mpg` ones ([`super::mpg::SPECS`]) and `logs`.
 pub(super) fn all_specs() -> impl Iterator<Item = &'static Spec> {
-    SPECS.iter().chain(super::mpg::SPECS.iter())
+    SPECS.iter().chain(super::mpg::SPECS.iter()).chain(super::logs::SPECS.iter())
 }
 
 /// Finds the command: the leading words (global flags may come before them). A command's

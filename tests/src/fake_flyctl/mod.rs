@@ -117,6 +117,7 @@
 
 mod commands;
 mod flags;
+mod logs;
 mod machine_config;
 mod mpg;
 mod release;
@@ -281,6 +282,21 @@ pub fn run(invocation: &Invocation, stdin: &mut dyn Read) -> Outcome {
         outcome.code = 1;
     }
     outcome
+}
+
+/// JSON as flyctl's `render.JSON` writes it: Go's `MarshalIndent` with four spaces, and
+/// `<`, `>`, `&` escaped as Go's encoder does.
+fn go_json(ctx: &mut Ctx<'_>, value: &Value) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    // serde_json indents by two spaces; a JSON string never holds a raw newline.
+    let text: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let body = line.trim_start_matches(' ');
+            format!("{}{body}", " ".repeat(2 * (line.len() - body.len())))
+        })
+        .collect();
+    ctx.say(text.join("\n").replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026"));
 }
 
 // ----- command context -----------------------------------------------------------------

@@ -15,7 +15,7 @@
 use serde_json::{Value, json};
 
 use super::flags::{APP, Args, CONFIG, JSON, Kind, ORG, REGION, Spec, YES, flag};
-use super::{Ctx, NON_INTERACTIVE};
+use super::{Ctx, NON_INTERACTIVE, go_json};
 
 /// The commands.
 pub(super) const SPECS: &[Spec] = &[
@@ -119,19 +119,6 @@ fn cluster_id(ctx: &Ctx<'_>) -> Result<String, String> {
 }
 
 /// `--json` output: Go's 4-space indentation (§0).
-fn go_json(ctx: &mut Ctx<'_>, value: &Value) {
-    let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    // serde_json indents by two spaces; a JSON string never holds a raw newline.
-    let text: Vec<String> = text
-        .lines()
-        .map(|line| {
-            let body = line.trim_start_matches(' ');
-            format!("{}{body}", " ".repeat(2 * (line.len() - body.len())))
-        })
-        .collect();
-    ctx.say(text.join("\n").replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026"));
-}
-
 fn list(ctx: &mut Ctx<'_>) -> Result<(), String> {
     require_macaroon(ctx)?;
     let org = ctx

@@ -26,6 +26,7 @@ const PREFIX: &str = "demo-";
 const SKIP_RELEASE: &str = "--deploy-args=--skip-release-command";
 
 mod destroy;
+mod logs;
 
 /// A fake Fly with a real `PostgreSQL` behind it, and a project folder.
 struct World {
