@@ -10,6 +10,7 @@
 //! | build a package's image (cargo, assemble, write a layout, push), or write a Dockerfile | [`build`] | [`build::BuiltImage`] |
 //! | plan a deploy, then apply the plan | [`deploy`] | [`deploy::DeployPlan`] → [`deploy::DeployReport`] |
 //! | create a project and a workload to start from | [`init`] | [`init::InitReport`] |
+//! | run workloads locally: local state, provision, resolve, write files, run the binary | [`dev`] | [`dev::Prepared`], [`dev::Running`] |
 //! | add, list and remove provisioner definitions | [`provisioners`] | [`provisioners::Added`], [`provisioners::Listed`] |
 //! | list resources, show their outputs, deprovision one | [`resources`] | [`resources::ListedResource`], [`resources::ResourceOutputs`], [`resources::Deprovisioned`] |
 //!
@@ -19,6 +20,7 @@
 
 pub mod build;
 pub mod deploy;
+pub mod dev;
 mod error;
 pub mod generate;
 pub mod init;
@@ -61,4 +63,6 @@ pub enum Event<'a> {
     Deploy(deploy::DeployEvent<'a>),
     /// Creating or finding a project ([`init`]).
     Init(init::InitEvent<'a>),
+    /// Running workloads locally ([`dev`]).
+    Dev(dev::DevEvent<'a>),
 }
