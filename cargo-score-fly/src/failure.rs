@@ -22,6 +22,8 @@ pub enum Failure {
     Error(String),
     /// A tool or credential is missing or refused (flyctl, the Fly token): one line each.
     Unavailable(String),
+    /// The service `dev` ran exited with this code (or 128 + its signal): nothing to print.
+    Exited(u8),
 }
 
 impl Failure {
@@ -33,6 +35,7 @@ impl Failure {
             }
             Failure::Error(_) | Failure::OutOfDate(_) => exit::FAILURE,
             Failure::Unavailable(_) => exit::UNAVAILABLE,
+            Failure::Exited(code) => *code,
         }
     }
 }

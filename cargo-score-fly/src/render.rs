@@ -119,6 +119,8 @@ pub fn failure(printer: &Printer, failure: &Failure) {
             }
             printer.error("generated files are out of date: run `cargo score-fly generate`", "");
         }
+        // The service said what it had to say.
+        Failure::Exited(_) => {}
         Failure::Invalid(message) | Failure::Error(message) | Failure::Unavailable(message) => {
             // Each unindented line is an error; indented lines are its detail.
             let mut current: Option<(String, String)> = None;

@@ -4,6 +4,7 @@
 
 mod build;
 mod deploy;
+pub mod dev;
 mod init;
 mod project;
 
@@ -49,6 +50,10 @@ impl Reporter for CliReporter<'_> {
             Event::Init(event) => {
                 let _guard = self.lock.lock();
                 init::render(self.printer, &event);
+            }
+            Event::Dev(event) => {
+                let _guard = self.lock.lock();
+                dev::render(self.printer, &event);
             }
             _ => {}
         }

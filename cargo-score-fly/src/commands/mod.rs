@@ -4,6 +4,7 @@ pub mod build;
 pub mod builtin;
 pub mod completions;
 pub mod deploy;
+pub mod dev;
 pub mod generate;
 pub mod init;
 pub mod provisioners;
