@@ -537,8 +537,9 @@ impl Project {
                 Ok(m) if m.file_type().is_symlink() => return Err(fsutil::link_error("use", &dir, &dir, &dir).into()),
                 Ok(m) if m.is_dir() => {}
                 Ok(_) => {
-                    return Err(FsError::new("use", &dir, std::io::Error::other("it is not a folder; move it away"))
-                        .into());
+                    return Err(
+                        FsError::new("use", &dir, std::io::Error::other("it is not a folder; move it away")).into()
+                    );
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     std::fs::create_dir(&dir).map_err(|e| FsError::new("create folder", &dir, e))?;
@@ -591,8 +592,7 @@ impl Project {
                 }
             }
         }
-        let project =
-            Project {
+        let project = Project {
             root: root.to_path_buf(),
             target,
             _lock: dir,
@@ -793,6 +793,20 @@ fn read_bounded(file: std::fs::File) -> Result<String, ReadError> {
     }
     String::from_utf8(bytes)
         .map_err(|e| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))
+}
+
+/// The state of `target` in the project rooted at `root`, read without its lock (a state is
+/// replaced atomically, so what is read is whole); `None` when there is none. For listings
+/// that must not wait for a running `dev` session.
+pub fn peek(root: &Path, target: Target) -> Result<Option<State>, StateError> {
+    let relative = target.dir().join(STATE_FILE);
+    let path = root.join(&relative);
+    let Some(file) = fsutil::open_inside(root, &relative)? else { return Ok(None) };
+    match read_bounded(file) {
+        Ok(text) => State::parse(&path, &text).map(Some),
+        Err(ReadError::Io(e)) => Err(FsError::new("read", &path, e).into()),
+        Err(ReadError::TooLarge(bytes)) => Err(StateError::TooLarge { path, bytes }),
+    }
 }
 
 /// `pid N` of the lock holder, if its pid file is there and names a live process (a

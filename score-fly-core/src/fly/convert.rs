@@ -1278,7 +1278,10 @@ mod tests {
         assert_eq!(var("URL"), ("http://localhost:5433", false));
         assert_eq!(var("PASS"), ("s3cret", true));
         assert_eq!(var("NAME"), ("web", false));
-        assert_eq!(r.files["/etc/a.conf"], ResolvedFile { bytes: b"host=localhost".to_vec(), secret: false, mode: Some("0600".into()) });
+        assert_eq!(
+            r.files["/etc/a.conf"],
+            ResolvedFile { bytes: b"host=localhost".to_vec(), secret: false, mode: Some("0600".into()) }
+        );
         assert_eq!(r.files["/etc/b.bin"].bytes, [0, 1, 2]);
         assert_eq!(r.files["/etc/c.txt"].bytes, b"db localhost\n");
         assert_eq!(r.files["/etc/d.txt"].bytes, b"db ${resources.db.host}\n", "noExpand: as written");

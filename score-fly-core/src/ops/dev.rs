@@ -187,7 +187,8 @@ fn is_free(port: u16) -> bool {
 /// `SCORE_FLY_PORT_<NAME>`: the name upper-cased, other characters than letters and digits
 /// as `_`.
 pub fn port_variable(name: &str) -> String {
-    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     format!("SCORE_FLY_PORT_{name}")
 }
 
@@ -243,12 +244,18 @@ impl DevProject {
         let specs: BTreeMap<String, Workload> =
             inputs.iter().map(|i| (i.loaded.workload.name().to_owned(), i.loaded.workload.clone())).collect();
         let plan = provision::plan_for(&specs, &defs, &state, builtins).map_err(|e| {
-            Error::Invalid(e.problems.iter().map(|p| format!("{}: {}", p.workload, p.message)).collect::<Vec<_>>().join("\n"))
+            Error::Invalid(
+                e.problems.iter().map(|p| format!("{}: {}", p.workload, p.message)).collect::<Vec<_>>().join("\n"),
+            )
         })?;
         let run = Provisioning {
             defs: &defs,
             workloads: &specs,
-            options: ProvisionOptions { jobs: options.jobs, reprovision: options.reprovision, ..ProvisionOptions::default() },
+            options: ProvisionOptions {
+                jobs: options.jobs,
+                reprovision: options.reprovision,
+                ..ProvisionOptions::default()
+            },
             project_root: &self.root,
             events: reporter,
             builtins,
@@ -341,7 +348,8 @@ impl DevProject {
             for (port_name, port) in &service.ports {
                 let Some(local) = own_ports.get(port_name) else { continue };
                 if *local != port.target() {
-                    let event = DevEvent::PortMoved { workload: &name, port: port_name, wanted: port.target(), local: *local };
+                    let event =
+                        DevEvent::PortMoved { workload: &name, port: port_name, wanted: port.target(), local: *local };
                     reporter.event(Event::Dev(event));
                 }
                 env.insert(port_variable(port_name), EnvValue::Plain(local.to_string()));
@@ -458,7 +466,13 @@ pub struct Running {
 impl Running {
     /// Starts `binary` with `args` in `cwd` with `ready`'s environment over ours, in a process
     /// group of its own. With `sink`, each output line goes to it (workload, line, stderr).
-    pub fn start(ready: &Ready, binary: &Path, cwd: &Path, args: &[String], sink: Option<LineSink>) -> Result<Running, Error> {
+    pub fn start(
+        ready: &Ready,
+        binary: &Path,
+        cwd: &Path,
+        args: &[String],
+        sink: Option<LineSink>,
+    ) -> Result<Running, Error> {
         use std::os::unix::process::CommandExt as _;
         let mut command = Command::new(binary);
         command.args(args).current_dir(cwd).process_group(0).stdin(Stdio::null());

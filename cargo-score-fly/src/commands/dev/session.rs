@@ -104,7 +104,9 @@ impl<'a> Supervisor<'a> {
                     }
                     Err(failure) => {
                         crate::render::failure(&self.session.printer, &failure);
-                        self.session.printer.warning("the build or its resources failed: the last good service keeps running", "");
+                        self.session
+                            .printer
+                            .warning("the build or its resources failed: the last good service keeps running", "");
                     }
                 }
             }
@@ -145,8 +147,8 @@ impl<'a> Supervisor<'a> {
     /// Starts every workload (output prefixed when there are several).
     fn start(&self, ready: Vec<Ready1>) -> Result<Vec<Running>, Failure> {
         let printer = self.session.printer.clone();
-        let sink: Option<LineSink> =
-            (ready.len() > 1).then(|| Arc::new(move |w: &str, l: &str, e: bool| printer.service_line(w, l, e)) as LineSink);
+        let sink: Option<LineSink> = (ready.len() > 1)
+            .then(|| Arc::new(move |w: &str, l: &str, e: bool| printer.service_line(w, l, e)) as LineSink);
         let mut running = Vec::new();
         for r in &ready {
             let child = Running::start(&r.ready, &r.binary, &r.dir, &self.args.args, sink.clone());
