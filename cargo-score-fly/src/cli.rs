@@ -77,10 +77,7 @@ Rebuild and restart on every change of its sources or score.yaml, passing it an 
   cargo score-fly dev --watch -- --verbose
 
 Every service of the workspace at once, each line prefixed with its workload:
-  cargo score-fly dev --workspace
-
-Forget the local resources (state in .score-fly/dev/) and start over:
-  cargo score-fly dev --reset";
+  cargo score-fly dev --workspace";
 
 /// Examples of `provisioners add`.
 const PROVISIONERS_ADD_EXAMPLES: &str = "\
