@@ -80,7 +80,7 @@ pub fn run(args: &DevArgs, session: &Session) -> Result<(), Failure> {
     let ports = ops::dev::local_ports(&specs, &WorkloadPorts::new())?;
     let local = LocalBuiltins::new(&root, &ports);
     let build = build_options(args, &workspace.root, &workspace.target_dir, &session.printer);
-    let result = session::Supervisor::new(args, session, &mut dev, &local, ports, build).run(workspace);
+    let result = session::Supervisor::new(args, session, &mut dev, &local, ports, build).run(&workspace);
     for line in local.stop() {
         session.printer.warning(&line, "");
     }

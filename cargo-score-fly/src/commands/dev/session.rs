@@ -52,7 +52,7 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Runs the session; the error is the first service's exit code when it stopped.
-    pub(super) fn run(mut self, workspace: Workspace) -> Result<(), Failure> {
+    pub(super) fn run(mut self, workspace: &Workspace) -> Result<(), Failure> {
         let signal = Arc::new(AtomicUsize::new(0));
         for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
             let id = usize::try_from(sig).unwrap_or_default();
@@ -60,9 +60,9 @@ impl<'a> Supervisor<'a> {
                 .map_err(|e| Failure::Error(format!("cannot catch signal {sig}: {e}")))?;
         }
         let (tx, changes) = mpsc::channel::<()>();
-        let _watcher = if self.args.watch { Some(watch(&workspace, tx)?) } else { None };
+        let _watcher = if self.args.watch { Some(watch(workspace, tx)?) } else { None };
         let first = self.cycle()?;
-        let mut running = self.start(first)?;
+        let mut running = self.start(&first)?;
         let mut pending: Option<Instant> = None;
         loop {
             let sig = signal.swap(0, Ordering::SeqCst);
@@ -100,7 +100,7 @@ impl<'a> Supervisor<'a> {
                         for r in running.drain(..) {
                             r.stop(rustix::process::Signal::TERM);
                         }
-                        running = self.start(next)?;
+                        running = self.start(&next)?;
                     }
                     Err(failure) => {
                         crate::render::failure(&self.session.printer, &failure);
@@ -117,7 +117,7 @@ impl<'a> Supervisor<'a> {
     /// One cycle: the workloads provisioned and resolved, each binary built.
     fn cycle(&mut self) -> Result<Vec<Ready1>, Failure> {
         let found = crate::sources::find(&super::workload_args(self.args), None, &self.session.printer)?;
-        let services = found.workspace.map(|w| w.services).unwrap_or_default();
+        let services = found.workspace.as_ref().map(|w| w.services.clone()).unwrap_or_default();
         let specs: Vec<_> = found.sources.inputs.iter().map(|i| &i.loaded.workload).collect();
         self.ports = dev::local_ports(&specs, &self.ports)?;
         let options = DevOptions { jobs: self.args.jobs, reprovision: self.args.reprovision };
@@ -138,19 +138,21 @@ impl<'a> Supervisor<'a> {
         for w in prepared.workloads {
             let Some(service) = services.iter().find(|s| s.loaded.workload.name() == w.name) else { continue };
             let bin = service.bin.as_deref().unwrap_or_default();
-            let binary = score_fly_core::ops::build::compile(&service.package, bin, &self.build, &Default::default())?;
+            // The package's build-env setting, as `build` uses it.
+            let env = crate::commands::build::package(service, bin, &found.settings, &[])?.build_env;
+            let binary = score_fly_core::ops::build::compile(&service.package, bin, &self.build, &env)?;
             ready.push(Ready1 { ready: w, binary, dir: service.dir.clone() });
         }
         Ok(ready)
     }
 
     /// Starts every workload (output prefixed when there are several).
-    fn start(&self, ready: Vec<Ready1>) -> Result<Vec<Running>, Failure> {
+    fn start(&self, ready: &[Ready1]) -> Result<Vec<Running>, Failure> {
         let printer = self.session.printer.clone();
         let sink: Option<LineSink> = (ready.len() > 1)
             .then(|| Arc::new(move |w: &str, l: &str, e: bool| printer.service_line(w, l, e)) as LineSink);
         let mut running = Vec::new();
-        for r in &ready {
+        for r in ready {
             let child = Running::start(&r.ready, &r.binary, &r.dir, &self.args.args, sink.clone());
             match child {
                 Ok(child) => {
