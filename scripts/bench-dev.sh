@@ -11,7 +11,7 @@ trap 'kill "$dev_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 dev_pid=
 cargo build -q -p cargo-score-fly --manifest-path "$repo/Cargo.toml"
 bin="$repo/target/debug/cargo-score-fly"
-target="$repo/target/bench-dev"
+target="${CARGO_TARGET_DIR_BENCH:-$repo/target/tests/score-fly-build}"  # shared with the tests that build hello
 mkdir -p "$work/src"
 cp "$repo/examples/hello/src/main.rs" "$work/src/"
 cp "$repo/Cargo.lock" "$work/"
