@@ -68,6 +68,17 @@ Build the package api's image into an OCI layout folder (no registry):
 Write a Dockerfile for Fly's remote builder instead (hosts that cannot build Linux x86-64):
   cargo score-fly build --builder dockerfile --build-env SQLX_OFFLINE=true";
 
+/// Examples of `dev`.
+const DEV_EXAMPLES: &str = "\
+Build the package here and run it with its resources provisioned locally:
+  cargo score-fly dev
+
+Rebuild and restart on every change of its sources or score.yaml, passing it an argument:
+  cargo score-fly dev --watch -- --verbose
+
+Every service of the workspace at once, each line prefixed with its workload:
+  cargo score-fly dev --workspace";
+
 /// Examples of `provisioners add`.
 const PROVISIONERS_ADD_EXAMPLES: &str = "\
 Serve postgres resources with a script of the project ($SCORE_PROVISIONER_MODE tells the mode):
@@ -238,6 +249,9 @@ pub enum Command {
     /// Build a package's container image without Docker: its Linux x86-64 binary on a base image.
     #[command(after_long_help = examples(BUILD_EXAMPLES))]
     Build(BuildArgs),
+    /// Build the package's binary and run it here, its resources provisioned locally (no Docker).
+    #[command(after_long_help = examples(DEV_EXAMPLES))]
+    Dev(DevArgs),
     /// Manage the provisioners that turn resources into outputs.
     #[command(subcommand)]
     Provisioners(ProvisionersCommand),
@@ -517,6 +531,35 @@ pub struct BuildArgs {
     /// Also print a summary of the result on stdout.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
+}
+
+/// `dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Cargo packages to run.
+    #[command(flatten)]
+    pub packages: PackageArgs,
+    /// Cargo compilation flags (debug unless --release or --profile).
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Rebuild and restart when the package's sources, its score.yaml or Cargo.toml change (a failed build keeps the running service).
+    #[arg(long)]
+    pub watch: bool,
+    /// Delete the local state (.score-fly/dev/state.json) and written files, then stop (no dev session may be running).
+    #[arg(long, conflicts_with = "watch")]
+    pub reset: bool,
+    /// Provisioners running at once.
+    #[arg(short, long, value_name = "N", default_value_t = score_fly_core::provision::DEFAULT_JOBS)]
+    pub jobs: usize,
+    /// Call provisioners even for resources whose inputs did not change.
+    #[arg(long)]
+    pub reprovision: bool,
+    /// Let `files.*.source` read files outside the project folder (symlinks resolved); never from /proc.
+    #[arg(long)]
+    pub allow_outside_source: bool,
+    /// Arguments for the service (after `--`).
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
 }
 
 /// Which workloads a command works on, and how they are provisioned (`generate`, `deploy`).

@@ -25,6 +25,8 @@ pub enum Failure {
     /// The command line lacks what the situation needs (a `--yes` with no terminal to ask
     /// on): exit code 2, as clap's usage errors.
     Usage(String),
+    /// The service `dev` ran exited with this code (or 128 + its signal): nothing to print.
+    Exited(u8),
 }
 
 impl Failure {
@@ -37,6 +39,7 @@ impl Failure {
             Failure::Error(_) | Failure::OutOfDate(_) => exit::FAILURE,
             Failure::Unavailable(_) => exit::UNAVAILABLE,
             Failure::Usage(_) => exit::USAGE,
+            Failure::Exited(code) => *code,
         }
     }
 }

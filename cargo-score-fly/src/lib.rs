@@ -50,6 +50,7 @@ pub fn main() -> ExitCode {
         cli::Command::Generate(args) => commands::generate::run(args, &session),
         cli::Command::Build(args) => commands::build::run(args, &session),
         cli::Command::Deploy(args) => commands::deploy::run(args, &session),
+        cli::Command::Dev(args) => commands::dev::run(args, &session),
         cli::Command::BuiltinProvisioners(args) => commands::builtin::run(args, &session),
         cli::Command::Provisioners(command) => commands::provisioners::run(command, &session),
         cli::Command::Resources(command) => commands::resources::run(command, &session),

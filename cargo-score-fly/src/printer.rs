@@ -127,6 +127,18 @@ impl Printer {
         let _ = writeln!(self.stderr(), "{ERROR}error{ERROR:#}: {message}{detail}");
     }
 
+    /// A line a service run by `dev --workspace` wrote, as `<workload> | <line>` on the
+    /// stream it wrote it to (shown with `-q` too: it is the service's output).
+    pub fn service_line(&self, workload: &str, line: &str, stderr: bool) {
+        let dim = Style::new().dimmed();
+        let text = format!("{dim}{workload} |{dim:#} {line}\n");
+        if stderr {
+            let _ = self.stderr().write_all(text.as_bytes());
+        } else {
+            let _ = anstream::AutoStream::new(std::io::stdout(), self.color).write_all(text.as_bytes());
+        }
+    }
+
     /// Writes machine-readable output to stdout.
     pub fn stdout(&self, text: &str) {
         let mut out = anstream::AutoStream::new(std::io::stdout(), self.color);

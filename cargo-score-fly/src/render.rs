@@ -119,6 +119,8 @@ pub fn failure(printer: &Printer, failure: &Failure) {
             }
             printer.error("generated files are out of date: run `cargo score-fly generate`", "");
         }
+        // The service said what it had to say.
+        Failure::Exited(_) => {}
         Failure::Invalid(message)
         | Failure::Error(message)
         | Failure::Unavailable(message)

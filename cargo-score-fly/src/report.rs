@@ -5,6 +5,7 @@
 mod build;
 mod deploy;
 mod destroy;
+pub mod dev;
 mod init;
 mod project;
 
@@ -54,6 +55,10 @@ impl Reporter for CliReporter<'_> {
             Event::Destroy(event) => {
                 let _guard = self.lock.lock();
                 destroy::render(self.printer, &event);
+            }
+            Event::Dev(event) => {
+                let _guard = self.lock.lock();
+                dev::render(self.printer, &event);
             }
             _ => {}
         }

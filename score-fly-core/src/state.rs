@@ -50,6 +50,44 @@ const PID_FILE_BYTES: usize = 32;
 /// The pid file's name inside [`STATE_DIR`].
 const LOCK_FILE: &str = "lock";
 
+/// The local (`cargo score-fly dev`) state folder's name inside [`STATE_DIR`]:
+/// `.score-fly/dev/` holds its own `state.json`, `lock` and files, never mixed with the Fly
+/// state ([`Project::open_dev`]).
+pub const DEV_DIR: &str = "dev";
+
+/// `.score-fly/dev/.gitignore`: everything there is local to this machine (state with
+/// secrets, generated files, data folders) except the provisioner files a team may share.
+const DEV_GITIGNORE: &str = "# Written by score-fly: local state of `cargo score-fly dev` (secrets, data). Only the\n# provisioner files here are meant to be committed.\n*\n!.gitignore\n!*.provisioners.yaml\n";
+
+/// Which state a [`Project`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The Fly state: `.score-fly/state.json`, locked on the project folder.
+    Fly,
+    /// The local state of `cargo score-fly dev`: `.score-fly/dev/state.json`, locked on the
+    /// `.score-fly/dev` folder (a dev session holds it while it runs; `generate` and
+    /// `deploy` are not blocked by it).
+    Dev,
+}
+
+impl Target {
+    /// `fly` or `dev`, as `resources list` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Fly => "fly",
+            Target::Dev => "dev",
+        }
+    }
+
+    /// The state folder, relative to the project root.
+    pub fn dir(self) -> PathBuf {
+        match self {
+            Target::Fly => PathBuf::from(STATE_DIR),
+            Target::Dev => Path::new(STATE_DIR).join(DEV_DIR),
+        }
+    }
+}
+
 /// Problems with the project state.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -461,6 +499,7 @@ pub struct LockWait {
 #[derive(Debug)]
 pub struct Project {
     root: PathBuf,
+    target: Target,
     _lock: std::fs::File,
     /// Whether `.gitignore` was checked (once per run: `save` runs after every resource).
     gitignore_checked: AtomicBool,
@@ -469,7 +508,7 @@ pub struct Project {
 impl Drop for Project {
     /// The pid file only exists while the lock is held.
     fn drop(&mut self) {
-        let relative = Self::relative(LOCK_FILE);
+        let relative = self.relative(LOCK_FILE);
         let ours = fsutil::read_inside(&self.root, &relative, PID_FILE_BYTES)
             .ok()
             .flatten()
@@ -484,7 +523,50 @@ impl Project {
     /// Opens the project rooted at `root`, taking its lock (waiting up to `wait.timeout`).
     /// `on_wait` is called once if the lock is busy, with a description of the holder.
     pub fn open(root: &Path, wait: LockWait, on_wait: &mut dyn FnMut(&str)) -> Result<Project, StateError> {
-        let folder = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        Self::open_target(root, Target::Fly, wait, on_wait)
+    }
+
+    /// Opens the local state of `cargo score-fly dev` in the project rooted at `root`:
+    /// `.score-fly/dev/` (created, with its `.gitignore`, if missing; no link followed),
+    /// locked on that folder, so a dev session does not block `generate` or `deploy`. The
+    /// Fly state is neither read nor written through it.
+    pub fn open_dev(root: &Path, wait: LockWait, on_wait: &mut dyn FnMut(&str)) -> Result<Project, StateError> {
+        let base = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        for dir in [base.join(STATE_DIR), base.join(STATE_DIR).join(DEV_DIR)] {
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => return Err(fsutil::link_error("use", &dir, &dir, &dir).into()),
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(
+                        FsError::new("use", &dir, std::io::Error::other("it is not a folder; move it away")).into()
+                    );
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir(&dir).map_err(|e| FsError::new("create folder", &dir, e))?;
+                }
+                Err(e) => return Err(FsError::new("use", &dir, e).into()),
+            }
+        }
+        let project = Self::open_target(root, Target::Dev, wait, on_wait)?;
+        let ignore = project.relative(".gitignore");
+        if fsutil::read_inside(&project.root, &ignore, limits::MAX_DOCUMENT_BYTES)?.is_none() {
+            fsutil::write_atomic_inside(&project.root, &ignore, DEV_GITIGNORE.as_bytes(), None)?;
+        }
+        Ok(project)
+    }
+
+    fn open_target(
+        root: &Path,
+        target: Target,
+        wait: LockWait,
+        on_wait: &mut dyn FnMut(&str),
+    ) -> Result<Project, StateError> {
+        let base = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+        let folder = match target {
+            Target::Fly => base.to_path_buf(),
+            Target::Dev => base.join(target.dir()),
+        };
+        let folder = folder.as_path();
         let dir = std::fs::File::open(folder).map_err(|e| FsError::new("open project folder", folder, e))?;
         let started = Instant::now();
         let mut told = false;
@@ -492,7 +574,7 @@ impl Project {
             match dir.try_lock() {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    let holder = lock_holder(root);
+                    let holder = lock_holder(root, target);
                     if started.elapsed() >= wait.timeout {
                         let holder = holder.unwrap_or_else(|| "another score-fly process".to_owned());
                         return Err(StateError::Locked { holder, waited_s: started.elapsed().as_secs() });
@@ -510,7 +592,13 @@ impl Project {
                 }
             }
         }
-        let project = Project { root: root.to_path_buf(), _lock: dir, gitignore_checked: AtomicBool::new(false) };
+        let project = Project {
+            root: root.to_path_buf(),
+            target,
+            _lock: dir,
+            // The dev folder's own `.gitignore` is written by `open_dev`.
+            gitignore_checked: AtomicBool::new(target == Target::Dev),
+        };
         if project.check_dir()? {
             project.check_links()?;
             project.write_pid();
@@ -524,9 +612,14 @@ impl Project {
         &self.root
     }
 
-    /// The `.score-fly` folder.
+    /// The state folder: `.score-fly` (or `.score-fly/dev` for [`Project::open_dev`]).
     pub fn dir(&self) -> PathBuf {
-        self.root.join(STATE_DIR)
+        self.root.join(self.target.dir())
+    }
+
+    /// Which state this is.
+    pub fn target(&self) -> Target {
+        self.target
     }
 
     /// The state file.
@@ -534,16 +627,16 @@ impl Project {
         self.dir().join(STATE_FILE)
     }
 
-    /// `name` inside [`STATE_DIR`], relative to the project root.
-    fn relative(name: &str) -> PathBuf {
-        Path::new(STATE_DIR).join(name)
+    /// `name` inside the state folder, relative to the project root.
+    pub fn relative(&self, name: &str) -> PathBuf {
+        self.target.dir().join(name)
     }
 
     /// Loads the state, or `None` if the project has none yet.
     pub fn load(&self) -> Result<Option<State>, StateError> {
         self.check_dir()?;
         let path = self.state_path();
-        let Some(file) = fsutil::open_inside(&self.root, &Self::relative(STATE_FILE))? else { return Ok(None) };
+        let Some(file) = fsutil::open_inside(&self.root, &self.relative(STATE_FILE))? else { return Ok(None) };
         match read_bounded(file) {
             Ok(text) => State::parse(&path, &text).map(Some),
             Err(ReadError::Io(e)) => Err(FsError::new("read", &path, e).into()),
@@ -600,7 +693,7 @@ impl Project {
     fn prepare_dir(&self) -> Result<(), FsError> {
         let existed = self.check_dir()?;
         if !self.gitignore_checked.swap(true, Ordering::Relaxed) {
-            let relative = Self::relative(".gitignore");
+            let relative = self.relative(".gitignore");
             match fsutil::read_inside(&self.root, &relative, crate::limits::MAX_DOCUMENT_BYTES)? {
                 None => fsutil::write_atomic_inside(&self.root, &relative, GITIGNORE.as_bytes(), None)?,
                 Some(bytes) => {
@@ -623,7 +716,7 @@ impl Project {
     /// already names it: for a file that now holds secrets. Returns whether it was added.
     pub fn ignore(&self, name: &str) -> Result<bool, StateError> {
         self.prepare_dir()?;
-        let relative = Self::relative(".gitignore");
+        let relative = self.relative(".gitignore");
         let text = fsutil::read_inside(&self.root, &relative, crate::limits::MAX_DOCUMENT_BYTES)?
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default();
@@ -640,7 +733,7 @@ impl Project {
     /// [`fsutil::write_atomic_inside`]), creating the folder if missing.
     pub fn write(&self, name: &str, bytes: &[u8], mode: Option<u32>) -> Result<(), FsError> {
         self.prepare_dir()?;
-        fsutil::write_atomic_inside(&self.root, &Self::relative(name), bytes, mode)
+        fsutil::write_atomic_inside(&self.root, &self.relative(name), bytes, mode)
     }
 
     /// Saves the state atomically with mode 0600.
@@ -654,7 +747,7 @@ impl Project {
     fn write_pid(&self) {
         let write = fsutil::PendingWrite::inside(
             &self.root,
-            Self::relative(LOCK_FILE),
+            self.relative(LOCK_FILE),
             format!("{}\n", std::process::id()).into_bytes(),
         );
         let _ = fsutil::write_all_atomic(&[write.not_durable()]);
@@ -702,10 +795,24 @@ fn read_bounded(file: std::fs::File) -> Result<String, ReadError> {
         .map_err(|e| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))
 }
 
+/// The state of `target` in the project rooted at `root`, read without its lock (a state is
+/// replaced atomically, so what is read is whole); `None` when there is none. For listings
+/// that must not wait for a running `dev` session.
+pub fn peek(root: &Path, target: Target) -> Result<Option<State>, StateError> {
+    let relative = target.dir().join(STATE_FILE);
+    let path = root.join(&relative);
+    let Some(file) = fsutil::open_inside(root, &relative)? else { return Ok(None) };
+    match read_bounded(file) {
+        Ok(text) => State::parse(&path, &text).map(Some),
+        Err(ReadError::Io(e)) => Err(FsError::new("read", &path, e).into()),
+        Err(ReadError::TooLarge(bytes)) => Err(StateError::TooLarge { path, bytes }),
+    }
+}
+
 /// `pid N` of the lock holder, if its pid file is there and names a live process (a
 /// killed holder leaves a stale file behind).
-fn lock_holder(root: &Path) -> Option<String> {
-    let relative = Path::new(STATE_DIR).join(LOCK_FILE);
+fn lock_holder(root: &Path, target: Target) -> Option<String> {
+    let relative = target.dir().join(LOCK_FILE);
     let bytes = fsutil::read_inside(root, &relative, PID_FILE_BYTES).ok()??;
     let pid = String::from_utf8_lossy(&bytes).trim().parse::<u32>().ok()?;
     let alive = !cfg!(target_os = "linux") || Path::new("/proc").join(pid.to_string()).exists();
@@ -718,6 +825,29 @@ mod tests {
 
     fn wait(ms: u64) -> LockWait {
         LockWait { timeout: Duration::from_millis(ms) }
+    }
+
+    #[test]
+    fn the_dev_state_is_its_own_file_with_its_own_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let fly = Project::open(dir.path(), wait(0), &mut |_| {}).unwrap();
+        // A dev session does not wait for the Fly lock, nor the reverse.
+        let dev = Project::open_dev(dir.path(), wait(0), &mut |_| {}).unwrap();
+        assert_eq!(dev.target(), Target::Dev);
+        assert_eq!(dev.state_path(), dir.path().join(".score-fly/dev/state.json"));
+        let mut local = State::new("");
+        local.app_prefix = "local-".into();
+        dev.save(&local).unwrap();
+        assert!(fly.load().unwrap().is_none(), "the Fly state is not the dev state");
+        assert_eq!(dev.load().unwrap().unwrap().app_prefix, "local-");
+        // A second dev session waits for the first.
+        let e = Project::open_dev(dir.path(), wait(50), &mut |_| {}).unwrap_err();
+        assert!(matches!(e, StateError::Locked { .. }), "{e}");
+        let ignore = std::fs::read_to_string(dir.path().join(".score-fly/dev/.gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l == "*") && ignore.contains("!*.provisioners.yaml"), "{ignore}");
+        drop(dev);
+        assert!(!dir.path().join(".score-fly/dev/lock").exists(), "the pid file goes with the lock");
+        Project::open_dev(dir.path(), wait(0), &mut |_| {}).unwrap();
     }
 
     #[test]

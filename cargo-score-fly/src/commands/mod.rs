@@ -5,6 +5,7 @@ pub mod builtin;
 pub mod completions;
 pub mod deploy;
 pub mod destroy;
+pub mod dev;
 pub mod generate;
 pub mod init;
 pub mod logs;

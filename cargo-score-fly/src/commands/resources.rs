@@ -52,10 +52,17 @@ fn list(printer: &Printer, resources: &[ListedResource], format: Format) {
         .map(|r| {
             let outputs: Vec<String> =
                 r.outputs.iter().cloned().chain(r.secret_outputs.iter().map(|k| format!("{k}*"))).collect();
-            vec![r.uid.clone(), r.declared_by.join(", "), r.provisioner.clone(), outputs.join(", ")]
+            vec![
+                r.uid.clone(),
+                r.target.to_owned(),
+                r.declared_by.join(", "),
+                r.provisioner.clone(),
+                outputs.join(", "),
+            ]
         })
         .collect();
-    printer.stdout(&table::render(&["UID", "DECLARED BY", "PROVISIONER", "OUTPUTS (* secret)"], &rows));
+    let header = ["UID", "TARGET", "DECLARED BY", "PROVISIONER", "OUTPUTS (* secret)"];
+    printer.stdout(&table::render(&header, &rows));
 }
 
 fn get_outputs(printer: &Printer, outputs: &ResourceOutputs, format: Format) {

@@ -167,6 +167,7 @@ const WITH_EXAMPLES: &[&str] = &[
     "generate",
     "deploy",
     "build",
+    "dev",
     "provisioners add",
     "provisioners list",
     "provisioners remove",

@@ -23,6 +23,8 @@
 //! - [`settings`]: issue 12's settings resolved once (`FLY_REGISTRY_HOST` in what `deploy`
 //!   builds and deploys, the `org` setting over `FLY_ORG`);
 //! - [`state`]: a corrupt or unknown state, and bad provisioner answers, keep the previous state;
+//! - [`dev`]: `cargo score-fly dev` on a copy of `examples/hello`: local resources, resolved
+//!   variables over HTTP, files, SIGINT and the process group, both targets listed, `--watch`;
 //! - [`crash`]: `generate` killed at random moments leaves a consistent project;
 //! - [`concurrency`]: two runs on one project and the lock between them;
 //! - [`cargo_packages`]: cargo mode (no Score file, inside a package): `score.yaml` beside
@@ -73,6 +75,7 @@ mod colors;
 mod completions;
 mod concurrency;
 mod crash;
+mod dev;
 mod errors;
 mod examples;
 mod fixtures;

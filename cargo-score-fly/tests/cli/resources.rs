@@ -164,7 +164,7 @@ fn resources_list_in_both_formats() {
     assert_eq!(
         items[1],
         serde_json::json!({
-            "uid": "postgres.default#api.db", "type": "postgres", "class": "default", "id": "api.db",
+            "uid": "postgres.default#api.db", "target": "fly", "type": "postgres", "class": "default", "id": "api.db",
             "declared_by": ["api.db"], "provisioner": "pg", "outputs": ["host", "port"], "secret_outputs": ["password"],
         })
     );

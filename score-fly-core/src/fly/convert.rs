@@ -105,6 +105,116 @@ pub fn convert(
     }
 }
 
+/// A file's content once resolved ([`Converter::file_content`]).
+enum Content {
+    /// Text expanded (inline `content`, or a `source` file whose placeholders changed it).
+    Text {
+        /// The result.
+        expanded: Expanded,
+        /// The text as written (for the plain-secret warning).
+        written: String,
+        /// Whether placeholders were expanded in it.
+        site: bool,
+    },
+    /// `binaryContent`, decoded.
+    Bytes(Vec<u8>),
+    /// A `source` file used byte-exact (not expanded, unchanged by expansion, or not text).
+    Source {
+        /// Where it is.
+        path: std::path::PathBuf,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// A container's variables and files with every placeholder resolved, exactly as the
+/// conversion resolves them ([`resolve_container`]): for running the workload elsewhere
+/// than on Fly (`cargo score-fly dev`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// Each variable and its value (`secret`: it read a secret output: never show it).
+    pub variables: BTreeMap<String, Expanded>,
+    /// Each file, by its absolute target path in the container.
+    pub files: BTreeMap<String, ResolvedFile>,
+}
+
+/// One file of [`Resolved`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedFile {
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Whether its content read a secret output.
+    pub secret: bool,
+    /// Its mode as written (`"0600"`), if any.
+    pub mode: Option<String>,
+}
+
+/// Resolves the variables and files of container `container` of `workload` with
+/// `options.resources` (the same expansion, budgets, `noExpand` rule and `source` policy as
+/// [`convert`]); every problem is collected, as the conversion does.
+pub fn resolve_container(
+    workload: &Workload,
+    container: &str,
+    options: &ConvertOptions,
+    files: &dyn FileAccess,
+) -> Result<Resolved, ConvertError> {
+    let mut c = Converter {
+        workload,
+        options,
+        files,
+        metadata: workload.metadata_json(),
+        sites: placeholder_sites(workload).into_iter().map(|s| s.path).collect(),
+        annotations: FlyAnnotations::default(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        secrets: BTreeMap::new(),
+        file_secrets: BTreeMap::new(),
+        variable_secrets: BTreeMap::new(),
+        container_checks: false,
+        generated: Vec::new(),
+        produced: 0,
+        spent: false,
+    };
+    let mut resolved = Resolved { variables: BTreeMap::new(), files: BTreeMap::new() };
+    let Some((name, spec)) = workload.containers.get_key_value(container) else {
+        c.problem(&FieldPath::root().key("containers"), format!("there is no container `{container}`"));
+        return Err(ConvertError { workload: workload.name().to_owned(), problems: c.problems });
+    };
+    let base = path_of(&["containers", name]);
+    for name in workload.resources.keys() {
+        if !options.resources.contains_key(name) {
+            let uid = workload.resources[name].uid(workload.name(), name);
+            c.problem(
+                &path_of(&["resources", name]),
+                format!("no provisioner for resource `{uid}`: it has no outputs for the workload to use"),
+            );
+        }
+    }
+    for (name, value) in &spec.variables {
+        if let Some(expanded) = c.variable(name, value, &base.key("variables").key(name)) {
+            resolved.variables.insert(name.clone(), expanded);
+        }
+    }
+    for (target, file) in &spec.files {
+        let path = base.key("files").key(target);
+        if !c.file_target(target, &path) {
+            continue;
+        }
+        let (bytes, secret) = match c.file_content(target, file, &path) {
+            None => continue,
+            Some(Content::Text { expanded, .. }) => (expanded.value.into_bytes(), expanded.secret),
+            Some(Content::Bytes(bytes) | Content::Source { bytes, .. }) => (bytes, false),
+        };
+        resolved.files.insert(target.clone(), ResolvedFile { bytes, secret, mode: file.mode.clone() });
+    }
+    cap_problems(&mut c.problems, "problems");
+    if c.problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(ConvertError { workload: workload.name().to_owned(), problems: c.problems })
+    }
+}
+
 /// Keeps the first [`MAX_DIAGNOSTICS`] and says how many more `what` there were.
 fn cap_problems(list: &mut Vec<Problem>, what: &str) {
     if list.len() > MAX_DIAGNOSTICS {
@@ -347,6 +457,35 @@ impl Converter<'_> {
         }
     }
 
+    /// Variable `name` = `value` (at `path`) expanded, or `None` after a problem: a NUL in
+    /// the name or in the expanded value. The one resolution of a variable, for Fly
+    /// ([`Converter::variables`]) and for a local run ([`resolve_container`]).
+    fn variable(&mut self, name: &str, value: &str, path: &FieldPath) -> Option<Expanded> {
+        if name.contains('\0') {
+            self.problem(
+                path,
+                format!(
+                    "variable name `{}` holds a NUL character, which no environment variable can carry; remove it",
+                    name.escape_debug()
+                ),
+            );
+            return None;
+        }
+        let expanded = self.resolve(value, path)?;
+        if expanded.value.contains('\0') {
+            // Never quoted: the value may come from a secret output.
+            self.problem(
+                path,
+                format!(
+                    "the value of `{name}` holds a NUL character{}, which no environment variable can carry; remove it",
+                    if expanded.value == value { "" } else { " once its placeholders are expanded" }
+                ),
+            );
+            return None;
+        }
+        Some(expanded)
+    }
+
     /// The plain variables of `container` (landing in `place`); those that read a secret
     /// output become app secrets, which are per app: two containers that would need
     /// different values under one name are warned about, and the first one's value is kept.
@@ -364,28 +503,7 @@ impl Converter<'_> {
                 self.problem(&path, format!("`{name}`: Fly reserves variable names starting with FLY_; rename it"));
                 continue;
             }
-            if name.contains('\0') {
-                self.problem(
-                    &path,
-                    format!(
-                        "variable name `{}` holds a NUL character, which no environment variable can carry; remove it",
-                        name.escape_debug()
-                    ),
-                );
-                continue;
-            }
-            let Some(expanded) = self.resolve(value, &path) else { continue };
-            if expanded.value.contains('\0') {
-                // Never quoted: the value may come from a secret output.
-                self.problem(
-                    &path,
-                    format!(
-                        "the value of `{name}` holds a NUL character{}, which no environment variable can carry; remove it",
-                        if expanded.value == *value { "" } else { " once its placeholders are expanded" }
-                    ),
-                );
-                continue;
-            }
+            let Some(expanded) = self.variable(name, value, &path) else { continue };
             if expanded.secret {
                 match self.variable_secrets.get(name) {
                     Some(owner) if self.secrets.get(name).is_some_and(|s| s.expose() != expanded.value) => {
@@ -462,19 +580,79 @@ impl Converter<'_> {
         self.secrets.insert(name, Secret::new(value));
     }
 
+    /// Whether file target `target` (at `path`) can be written: an absolute path without NUL.
+    fn file_target(&mut self, target: &str, path: &FieldPath) -> bool {
+        if !target.starts_with('/') {
+            self.problem(path, format!("file target `{target}` must be an absolute path in the machine"));
+            return false;
+        }
+        if target.contains('\0') {
+            self.problem(
+                path,
+                format!("file target `{}` holds a NUL character, which no path can carry", target.escape_debug()),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The content of file `target` (at `path`), resolved: inline `content` and `source` files
+    /// expanded where placeholders can appear ([`crate::spec::sites`]; not with `noExpand`),
+    /// `binaryContent` decoded, a `source` file that is not expanded (or not text) as its
+    /// bytes. `None` after a problem. The one resolution of a file, for Fly
+    /// ([`Converter::files`]) and for a local run ([`resolve_container`]).
+    fn file_content(&mut self, target: &str, file: &crate::spec::File, path: &FieldPath) -> Option<Content> {
+        match file.content() {
+            FileContent::Inline(text) => {
+                let content = path.key("content");
+                let expanded = self.resolve(text, &content)?;
+                Some(Content::Text { expanded, written: text.to_owned(), site: self.sites.contains(&content) })
+            }
+            FileContent::Binary(encoded) => match base64::engine::general_purpose::STANDARD.decode(encoded) {
+                Ok(bytes) => self.spend(bytes.len(), &path.key("binaryContent")).then_some(Content::Bytes(bytes)),
+                Err(e) => {
+                    self.problem(
+                        &path.key("binaryContent"),
+                        format!("binaryContent of `{target}` is not valid standard base64: {e}"),
+                    );
+                    None
+                }
+            },
+            FileContent::Source(source) => {
+                let source_path = self.options.score_dir.join(source);
+                let bytes = match super::read_source(self.files, &self.options.sources, &self.options.score_dir, source)
+                {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        self.problem(
+                            &path.key("source"),
+                            format!("cannot read source file {} for `{target}`: {}", e.path.display(), e.reason),
+                        );
+                        return None;
+                    }
+                };
+                match (self.sites.contains(&path.key("source")), String::from_utf8(bytes)) {
+                    (true, Ok(text)) => {
+                        let expanded = self.expand(&text, &path.key("source"))?;
+                        if expanded.secret || expanded.value != text {
+                            Some(Content::Text { expanded, written: text, site: true })
+                        } else {
+                            Some(Content::Source { path: source_path, bytes: text.into_bytes() })
+                        }
+                    }
+                    // Not expanded, or not text: byte-exact.
+                    (_, Ok(text)) => Some(Content::Source { path: source_path, bytes: text.into_bytes() }),
+                    (_, Err(e)) => Some(Content::Source { path: source_path, bytes: e.into_bytes() }),
+                }
+            }
+        }
+    }
+
     fn files(&mut self, container: &Container, base: &FieldPath, app: &str) -> Vec<FileEntry> {
         let mut entries = Vec::new();
         for (target, file) in &container.files {
             let path = base.key("files").key(target);
-            if !target.starts_with('/') {
-                self.problem(&path, format!("file target `{target}` must be an absolute path in the machine"));
-                continue;
-            }
-            if target.contains('\0') {
-                self.problem(
-                    &path,
-                    format!("file target `{}` holds a NUL character, which no path can carry", target.escape_debug()),
-                );
+            if !self.file_target(target, &path) {
                 continue;
             }
             match file.mode.as_deref() {
@@ -491,63 +669,23 @@ impl Converter<'_> {
             let entry = |local_path: Option<String>, raw_value: Option<String>, secret_name: Option<String>| {
                 FileEntry { guest_path: target.clone(), local_path, raw_value, secret_name }
             };
-            match file.content() {
-                FileContent::Inline(text) => {
-                    let content = path.key("content");
-                    let Some(expanded) = self.resolve(text, &content) else { continue };
-                    if self.sites.contains(&content) && !expanded.secret {
+            match self.file_content(target, file, &path) {
+                None => {}
+                Some(Content::Text { expanded, written, site }) => {
+                    if site && !expanded.secret {
                         let what = format!("file `{target}` is written to [[files]] of fly.toml");
-                        self.warn_plain_secrets(text, &path.key("content"), &what);
+                        let key = if matches!(file.content(), FileContent::Source(_)) { "source" } else { "content" };
+                        self.warn_plain_secrets(&written, &path.key(key), &what);
                     }
                     entries.push(self.text_file(target, expanded, &path, app, &entry));
                 }
-                FileContent::Binary(encoded) => match base64::engine::general_purpose::STANDARD.decode(encoded) {
-                    Ok(bytes) => {
-                        if !self.spend(bytes.len(), &path.key("binaryContent")) {
-                            continue;
-                        }
-                        let local = self.generate(app, target, bytes);
-                        entries.push(entry(Some(local), None, None));
-                    }
-                    Err(e) => self.problem(
-                        &path.key("binaryContent"),
-                        format!("binaryContent of `{target}` is not valid standard base64: {e}"),
-                    ),
-                },
-                FileContent::Source(source) => {
-                    let source_path = self.options.score_dir.join(source);
-                    let bytes =
-                        match super::read_source(self.files, &self.options.sources, &self.options.score_dir, source) {
-                            Ok(bytes) => bytes,
-                            Err(e) => {
-                                self.problem(
-                                    &path.key("source"),
-                                    format!(
-                                        "cannot read source file {} for `{target}`: {}",
-                                        e.path.display(),
-                                        e.reason
-                                    ),
-                                );
-                                continue;
-                            }
-                        };
-                    let local = relative_path(&self.options.out_dir, &source_path);
-                    match (self.sites.contains(&path.key("source")), String::from_utf8(bytes)) {
-                        (true, Ok(text)) => {
-                            let Some(expanded) = self.expand(&text, &path.key("source")) else { continue };
-                            if expanded.secret || expanded.value != text {
-                                if !expanded.secret {
-                                    let what = format!("file `{target}` is written to [[files]] of fly.toml");
-                                    self.warn_plain_secrets(&text, &path.key("source"), &what);
-                                }
-                                entries.push(self.text_file(target, expanded, &path, app, &entry));
-                            } else {
-                                entries.push(entry(Some(local), None, None));
-                            }
-                        }
-                        // Not expanded, or not text: flyctl reads the file itself, byte-exact.
-                        _ => entries.push(entry(Some(local), None, None)),
-                    }
+                Some(Content::Bytes(bytes)) => {
+                    let local = self.generate(app, target, bytes);
+                    entries.push(entry(Some(local), None, None));
+                }
+                // Not expanded, or not text: flyctl reads the file itself, byte-exact.
+                Some(Content::Source { path: source_path, .. }) => {
+                    entries.push(entry(Some(relative_path(&self.options.out_dir, &source_path)), None, None));
                 }
             }
         }
@@ -1101,6 +1239,59 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(e) => e.problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
         }
+    }
+
+    /// Files of a test: `source` files read from memory.
+    struct MemFiles(BTreeMap<std::path::PathBuf, Vec<u8>>);
+
+    impl FileAccess for MemFiles {
+        fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+            self.0.get(path).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+        fn exists(&self, path: &Path) -> bool {
+            self.0.contains_key(path)
+        }
+    }
+
+    /// A container resolved for a local run gets what the conversion gives Fly: the same
+    /// expansion, secrets marked, `noExpand` sources byte-exact, binary content decoded.
+    #[test]
+    fn a_container_resolves_as_the_conversion_resolves_it() {
+        let doc = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: .\n    variables:\n      URL: http://${resources.db.host}:${resources.db.port}\n      PASS: ${resources.db.password}\n      NAME: ${metadata.name}\n    files:\n      /etc/a.conf: {content: \"host=${resources.db.host}\", mode: \"0600\"}\n      /etc/b.bin: {binaryContent: \"AAEC\"}\n      /etc/c.txt: {source: c.txt}\n      /etc/d.txt: {source: c.txt, noExpand: true}\n      /etc/e.txt: {content: \"pw=${resources.db.password}\"}\nresources:\n  db:\n    type: postgres\n";
+        let workload = crate::spec::load_str("score.yaml", doc).expect("valid").workload;
+        let mut options = ConvertOptions::new("demo-");
+        options.score_dir = std::path::PathBuf::from("/p");
+        options.sources.root = Some(std::path::PathBuf::from("/p"));
+        let files = MemFiles([(std::path::PathBuf::from("/p/c.txt"), b"db ${resources.db.host}\n".to_vec())].into());
+        let e = resolve_container(&workload, "main", &options, &files).unwrap_err();
+        assert!(e.problems.iter().any(|p| p.message.contains("no provisioner for resource `postgres.default#web.db`")));
+        options.resources.insert(
+            "db".into(),
+            crate::placeholder::ResourceOutputs {
+                uid: "postgres.default#web.db".into(),
+                values: serde_json::json!({"host": "localhost", "port": 5433}).as_object().cloned().unwrap(),
+                secrets: serde_json::json!({"password": "s3cret"}).as_object().cloned().unwrap(),
+            },
+        );
+        let r = resolve_container(&workload, "main", &options, &files).expect("resolves");
+        let var = |n: &str| (r.variables[n].value.as_str(), r.variables[n].secret);
+        assert_eq!(var("URL"), ("http://localhost:5433", false));
+        assert_eq!(var("PASS"), ("s3cret", true));
+        assert_eq!(var("NAME"), ("web", false));
+        assert_eq!(
+            r.files["/etc/a.conf"],
+            ResolvedFile { bytes: b"host=localhost".to_vec(), secret: false, mode: Some("0600".into()) }
+        );
+        assert_eq!(r.files["/etc/b.bin"].bytes, [0, 1, 2]);
+        assert_eq!(r.files["/etc/c.txt"].bytes, b"db localhost\n");
+        assert_eq!(r.files["/etc/d.txt"].bytes, b"db ${resources.db.host}\n", "noExpand: as written");
+        assert!(r.files["/etc/e.txt"].secret);
+        // The conversion agrees on the same workload (its variables land in [env] and secrets).
+        let fly = doc.replace(", mode: \"0600\"", "").replace("image: .", "image: nginx");
+        let fly = crate::spec::load_str("score.yaml", &fly).expect("valid").workload;
+        let c = convert(&fly, &options, &files).expect("converts");
+        assert_eq!(c.config.env["URL"], "http://localhost:5433");
+        assert_eq!(c.secrets["PASS"].expose(), "s3cret");
     }
 
     #[test]

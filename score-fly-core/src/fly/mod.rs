@@ -21,7 +21,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use config::FlyConfig;
-pub use convert::convert;
+pub use convert::{Resolved, ResolvedFile, convert, resolve_container};
 
 use crate::placeholder::ResourceOutputs;
 use crate::secret::Secret;

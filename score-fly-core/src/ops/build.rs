@@ -316,6 +316,18 @@ pub fn native(
     Ok(image)
 }
 
+/// Builds binary `binary` of package `package` with cargo as [`native`] does (the same
+/// arguments from `options.compile`, `env` added, cargo's diagnostics on stderr) and returns
+/// the executable's path: for running it on this machine (`cargo score-fly dev`).
+pub fn compile(
+    package: &str,
+    binary: &str,
+    options: &BuildOptions,
+    env: &BTreeMap<String, String>,
+) -> Result<PathBuf, BuildError> {
+    cargo::build(package, binary, options, env)
+}
+
 /// Sends a build event.
 fn emit(reporter: &dyn Reporter, event: BuildEvent<'_>) {
     reporter.event(super::Event::Build(event));

@@ -10,6 +10,7 @@
 //! | build a package's image (cargo, assemble, write a layout, push), or write a Dockerfile | [`build`] | [`build::BuiltImage`] |
 //! | plan a deploy, then apply the plan | [`deploy`] | [`deploy::DeployPlan`] → [`deploy::DeployReport`] |
 //! | create a project and a workload to start from | [`init`] | [`init::InitReport`] |
+//! | run workloads locally: local state, provision, resolve, write files, run the binary | [`dev`] | [`dev::Prepared`], [`dev::Running`] |
 //! | add, list and remove provisioner definitions | [`provisioners`] | [`provisioners::Added`], [`provisioners::Listed`] |
 //! | destroy workloads' apps and the resources only they use, then forget them | [`destroy`] | [`destroy::DestroyPlan`] → [`destroy::DestroyReport`] |
 //! | read the apps' logs (streamed, or what is buffered, sorted) | [`logs`] | [`logs::LogLine`]s to a sink, [`logs::LogsReport`] |
@@ -22,6 +23,7 @@
 pub mod build;
 pub mod deploy;
 pub mod destroy;
+pub mod dev;
 mod error;
 pub mod generate;
 pub mod init;
@@ -67,4 +69,6 @@ pub enum Event<'a> {
     Init(init::InitEvent<'a>),
     /// Destroying apps and forgetting workloads ([`destroy`]).
     Destroy(destroy::DestroyEvent<'a>),
+    /// Running workloads locally ([`dev`]).
+    Dev(dev::DevEvent<'a>),
 }

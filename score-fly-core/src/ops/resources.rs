@@ -11,7 +11,7 @@ use super::{Error, Reporter};
 use crate::builtin::FlyEnv;
 use crate::provision::{self, DeprovisionError, Redactor, definition};
 use crate::secret::MASK;
-use crate::state::{Project, State};
+use crate::state::{Project, State, Target};
 use crate::target::FlyTarget;
 
 /// Why a resource cannot be shown or deprovisioned.
@@ -45,6 +45,9 @@ impl ResourcesError {
 pub struct ListedResource {
     /// Its uid.
     pub uid: String,
+    /// Where it was provisioned: `fly` (`.score-fly/state.json`) or `dev` (the local state
+    /// of `cargo score-fly dev`, `.score-fly/dev/state.json`).
+    pub target: &'static str,
     /// Its Score type (`type` in JSON).
     #[serde(rename = "type")]
     pub resource_type: String,
@@ -87,14 +90,25 @@ pub fn require_state(project: &Project) -> Result<State, Error> {
     project.load()?.ok_or_else(|| Error::NoState(project.dir()))
 }
 
-/// Every resource the project state records (none without a state).
+/// Every resource the project state records (none without a state), then those of the
+/// local state of `cargo score-fly dev` (read without waiting for a running dev session's
+/// lock: it is written atomically).
 pub fn list(project: &Project) -> Result<Vec<ListedResource>, Error> {
     let state = project.load()?.unwrap_or_else(|| State::new(""));
-    Ok(state
+    let mut listed = listing(state, project.target());
+    if let Some(dev) = crate::state::peek(project.root(), Target::Dev)? {
+        listed.extend(listing(dev, Target::Dev));
+    }
+    Ok(listed)
+}
+
+fn listing(state: State, target: Target) -> Vec<ListedResource> {
+    state
         .resources
         .into_iter()
         .map(|(uid, e)| ListedResource {
             uid,
+            target: target.as_str(),
             resource_type: e.kind,
             class: e.class,
             id: e.id,
@@ -103,7 +117,7 @@ pub fn list(project: &Project) -> Result<Vec<ListedResource>, Error> {
             outputs: e.values.keys().cloned().collect(),
             secret_outputs: e.secrets.keys().cloned().collect(),
         })
-        .collect())
+        .collect()
 }
 
 /// The outputs of resource `uid`; with `show_secrets` as stored, else masked.
@@ -200,7 +214,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&listed).unwrap(),
             serde_json::json!([{
-                "uid": "postgres.default#api.db", "type": "postgres", "class": "default", "id": "api.db",
+                "uid": "postgres.default#api.db", "target": "fly", "type": "postgres", "class": "default", "id": "api.db",
                 "declared_by": ["api"], "provisioner": "builtin-postgres",
                 "outputs": ["host", "port", "url"], "secret_outputs": ["password"],
             }])
