@@ -68,6 +68,12 @@ pub enum Error {
     /// A resource cannot be shown or deprovisioned.
     #[error(transparent)]
     Resources(#[from] super::resources::ResourcesError),
+    /// Releases cannot be listed, or a rollback cannot be done.
+    #[error(transparent)]
+    Releases(#[from] super::releases::ReleasesError),
+    /// The status cannot be read.
+    #[error(transparent)]
+    Status(#[from] super::status::StatusError),
     /// A fly.toml patch is refused or breaks the file.
     #[error(transparent)]
     Patch(#[from] crate::fly::patch::PatchError),
@@ -101,6 +107,8 @@ impl Error {
             Error::Build(e) => e.kind(),
             Error::Provisioners(e) => e.kind(),
             Error::Resources(e) => e.kind(),
+            Error::Releases(e) => e.kind(),
+            Error::Status(e) => e.kind(),
         }
     }
 }

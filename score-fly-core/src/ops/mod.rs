@@ -12,6 +12,8 @@
 //! | create a project and a workload to start from | [`init`] | [`init::InitReport`] |
 //! | add, list and remove provisioner definitions | [`provisioners`] | [`provisioners::Added`], [`provisioners::Listed`] |
 //! | list resources, show their outputs, deprovision one | [`resources`] | [`resources::ListedResource`], [`resources::ResourceOutputs`], [`resources::Deprovisioned`] |
+//! | record releases, list them, roll back to one | [`releases`] | [`releases::ReleaseList`], [`releases::RollbackPlan`] → [`releases::RollbackReport`] |
+//! | what runs on Fly, resource health hints, drift | [`status`] | [`status::StatusReport`] |
 //!
 //! The command line (`cargo-score-fly`) keeps clap, cargo package discovery, the printer
 //! and the exit codes: a command maps its arguments to settings, calls one operation here,
@@ -24,7 +26,9 @@ pub mod generate;
 pub mod init;
 pub mod project;
 pub mod provisioners;
+pub mod releases;
 pub mod resources;
+pub mod status;
 
 pub use error::{Error, ErrorKind};
 
@@ -61,4 +65,6 @@ pub enum Event<'a> {
     Deploy(deploy::DeployEvent<'a>),
     /// Creating or finding a project ([`init`]).
     Init(init::InitEvent<'a>),
+    /// Recording releases, rolling back ([`releases`]).
+    Releases(releases::ReleasesEvent<'a>),
 }
