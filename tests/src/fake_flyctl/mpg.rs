@@ -118,7 +118,7 @@ fn cluster_id(ctx: &Ctx<'_>) -> Result<String, String> {
 }
 
 /// `--json` output: Go's 4-space indentation (§0).
-fn go_json(ctx: &mut Ctx<'_>, value: &Value) {
+pub(super) fn go_json(ctx: &mut Ctx<'_>, value: &Value) {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     // serde_json indents by two spaces; a JSON string never holds a raw newline.
     let text: Vec<String> = text
