@@ -22,6 +22,8 @@ pub enum Failure {
     Error(String),
     /// A tool or credential is missing or refused (flyctl, the Fly token): one line each.
     Unavailable(String),
+    /// The command line cannot work as given (`rollback` without a terminal and without `--yes`).
+    Usage(String),
 }
 
 impl Failure {
@@ -33,6 +35,7 @@ impl Failure {
             }
             Failure::Error(_) | Failure::OutOfDate(_) => exit::FAILURE,
             Failure::Unavailable(_) => exit::UNAVAILABLE,
+            Failure::Usage(_) => exit::USAGE,
         }
     }
 }

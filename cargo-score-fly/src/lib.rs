@@ -53,6 +53,9 @@ pub fn main() -> ExitCode {
         cli::Command::BuiltinProvisioners(args) => commands::builtin::run(args, &session),
         cli::Command::Provisioners(command) => commands::provisioners::run(command, &session),
         cli::Command::Resources(command) => commands::resources::run(command, &session),
+        cli::Command::Status(args) => commands::status::run(args, &session),
+        cli::Command::Releases(args) => commands::releases::run(args, &session),
+        cli::Command::Rollback(args) => commands::rollback::run(args, &session),
         cli::Command::Completions(args) => commands::completions::run(args, &session),
     };
     match result {

@@ -6,6 +6,7 @@ mod build;
 mod deploy;
 mod init;
 mod project;
+mod releases;
 
 use std::sync::Mutex;
 
@@ -49,6 +50,10 @@ impl Reporter for CliReporter<'_> {
             Event::Init(event) => {
                 let _guard = self.lock.lock();
                 init::render(self.printer, &event);
+            }
+            Event::Releases(event) => {
+                let _guard = self.lock.lock();
+                releases::render(self.printer, &event);
             }
             _ => {}
         }

@@ -173,6 +173,9 @@ const WITH_EXAMPLES: &[&str] = &[
     "resources list",
     "resources get-outputs",
     "resources deprovision",
+    "status",
+    "releases",
+    "rollback",
     "builtin-provisioners",
     "completions",
 ];
