@@ -119,7 +119,10 @@ pub fn failure(printer: &Printer, failure: &Failure) {
             }
             printer.error("generated files are out of date: run `cargo score-fly generate`", "");
         }
-        Failure::Invalid(message) | Failure::Error(message) | Failure::Unavailable(message) | Failure::Usage(message) => {
+        Failure::Invalid(message)
+        | Failure::Error(message)
+        | Failure::Unavailable(message)
+        | Failure::Usage(message) => {
             // Each unindented line is an error; indented lines are its detail.
             let mut current: Option<(String, String)> = None;
             for line in message.lines() {

@@ -55,7 +55,9 @@ pub fn set_prefix(
 /// The project's state and its Fly target (the environment's, with the project's app
 /// prefix): what `status`, `releases` and `rollback` work from. No state is an error naming
 /// the folder.
-pub fn project_state(session: &Session) -> Result<(score_fly_core::state::Project, State, score_fly_core::target::FlyTarget), Failure> {
+pub fn project_state(
+    session: &Session,
+) -> Result<(score_fly_core::state::Project, State, score_fly_core::target::FlyTarget), Failure> {
     let project = open_project(session)?;
     let Some(state) = project.load()? else {
         return Err(ops::Error::NoState(project.dir()).into());

@@ -13,7 +13,8 @@ pub fn run(args: &ReleasesArgs, session: &Session) -> Result<(), Failure> {
     let list = ops::releases::list(&state, args.workload.as_deref())?;
     let printer = &session.printer;
     if args.format == Format::Json {
-        return Ok(printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&list).expect("lists serialise"))));
+        printer.stdout(&format!("{}\n", serde_json::to_string_pretty(&list).expect("lists serialise")));
+        return Ok(());
     }
     let rows: Vec<Vec<String>> = list
         .workloads
@@ -24,7 +25,12 @@ pub fn run(args: &ReleasesArgs, session: &Session) -> Result<(), Failure> {
                 let mut note = release.rollback_of.map(|v| format!("rollback to v{v}")).unwrap_or_default();
                 if release.secrets_digest.is_some() {
                     let short = release.secrets_digest.as_deref().map_or("", |d| &d[..d.len().min(12)]);
-                    note = [note, format!("secrets {short}")].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(", ");
+                    note = [note, format!("secrets {short}")]
+                        .iter()
+                        .filter(|s| !s.is_empty())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ");
                 }
                 vec![
                     w.workload.clone(),

@@ -19,7 +19,10 @@ pub fn run(args: &RollbackArgs, session: &Session) -> Result<(), Failure> {
     let printer = &session.printer;
     printer.status(
         "Rollback",
-        &format!("{} (app {}) from release {} to release {}: image {}", plan.workload, plan.app, plan.from, plan.to, plan.image),
+        &format!(
+            "{} (app {}) from release {} to release {}: image {}",
+            plan.workload, plan.app, plan.from, plan.to, plan.image
+        ),
     );
     for line in &plan.not_rolled_back {
         printer.warning(line, "");

@@ -2,6 +2,8 @@
 //! files on disk) rendered per workload, or its typed document (`kind: "status"`,
 //! `docs/schema/status-v1.json`).
 
+use std::fmt::Write as _;
+
 use score_fly_core::ops;
 use score_fly_core::ops::status::{FileDrift, Health, WorkloadStatus};
 
@@ -30,16 +32,22 @@ pub fn run(args: &StatusArgs, session: &Session) -> Result<(), Failure> {
 }
 
 fn render(printer: &Printer, w: &WorkloadStatus) {
-    let mut out = format!("{} (app {})\n", w.workload, w.app);
+    let mut out = String::new();
+    let _ = writeln!(out, "{} (app {})", w.workload, w.app);
     let version = w.version.map_or_else(|| "-".to_owned(), |v| format!("v{v}"));
     let image = match (&w.image, &w.digest) {
         (Some(image), Some(digest)) if !digest.is_empty() && !image.contains('@') => format!("{image}@{digest}"),
         (Some(image), _) => image.clone(),
         (None, _) => "-".to_owned(),
     };
-    out.push_str(&format!("  URL:      {}\n  Release:  {version} ({})\n  Image:    {image}\n", w.url, w.fly_status.as_deref().unwrap_or("unknown")));
+    let _ = writeln!(
+        out,
+        "  URL:      {}\n  Release:  {version} ({})\n  Image:    {image}",
+        w.url,
+        w.fly_status.as_deref().unwrap_or("unknown")
+    );
     if let Some(error) = &w.error {
-        out.push_str(&format!("  Fly:      {error}\n"));
+        let _ = writeln!(out, "  Fly:      {error}");
     }
     let drift = |d: FileDrift| match d {
         FileDrift::Unchanged => "unchanged",
@@ -47,18 +55,25 @@ fn render(printer: &Printer, w: &WorkloadStatus) {
         FileDrift::Missing => "MISSING",
         FileDrift::Unknown => "no release recorded",
     };
-    out.push_str(&format!("  fly.toml: {}\n  Score:    {}\n", drift(w.drift.fly_toml), drift(w.drift.score_file)));
+    let _ = writeln!(out, "  fly.toml: {}\n  Score:    {}", drift(w.drift.fly_toml), drift(w.drift.score_file));
     if !w.machines.is_empty() {
         let rows: Vec<Vec<String>> = w
             .machines
             .iter()
             .map(|m| {
-                let checks = m.checks.iter().map(|c| format!("{}: {}", c.name, c.status)).collect::<Vec<_>>().join(", ");
-                vec![m.id.clone(), m.process_group.clone().unwrap_or_default(), m.region.clone(), m.state.clone(), checks]
+                let checks =
+                    m.checks.iter().map(|c| format!("{}: {}", c.name, c.status)).collect::<Vec<_>>().join(", ");
+                vec![
+                    m.id.clone(),
+                    m.process_group.clone().unwrap_or_default(),
+                    m.region.clone(),
+                    m.state.clone(),
+                    checks,
+                ]
             })
             .collect();
         for line in table::render(&["MACHINE", "PROCESS", "REGION", "STATE", "CHECKS"], &rows).lines() {
-            out.push_str(&format!("  {line}\n"));
+            let _ = writeln!(out, "  {line}");
         }
     }
     if !w.resources.is_empty() {
@@ -75,7 +90,7 @@ fn render(printer: &Printer, w: &WorkloadStatus) {
             })
             .collect();
         for line in table::render(&["RESOURCE", "PROVISIONER", "HEALTH"], &rows).lines() {
-            out.push_str(&format!("  {line}\n"));
+            let _ = writeln!(out, "  {line}");
         }
     }
     printer.stdout(&out);

@@ -981,12 +981,16 @@ fn record_release(
     match super::releases::record(&opened.project, &mut opened.state, flyctl, &deployed, redactor) {
         Ok(version) => {
             // The state's workload entries are rewritten from these ones by `Opened::record`.
-            if let (Some(w), Some(stored)) = (opened.workloads.get_mut(&d.workload), opened.state.workloads.get(&d.workload)) {
+            if let (Some(w), Some(stored)) =
+                (opened.workloads.get_mut(&d.workload), opened.state.workloads.get(&d.workload))
+            {
                 w.entry.releases.clone_from(&stored.releases);
             }
             reporter.event(Event::Releases(ReleasesEvent::Recorded { workload: &d.workload, version }));
         }
-        Err(error) => reporter.event(Event::Releases(ReleasesEvent::NotRecorded { workload: &d.workload, error: &error })),
+        Err(error) => {
+            reporter.event(Event::Releases(ReleasesEvent::NotRecorded { workload: &d.workload, error: &error }));
+        }
     }
 }
 

@@ -52,7 +52,9 @@ pub enum ReleasesError {
         known: String,
     },
     /// Several workloads and none named.
-    #[error("the project has several workloads ({known}): name the one to roll back, e.g. `cargo score-fly rollback {first}`")]
+    #[error(
+        "the project has several workloads ({known}): name the one to roll back, e.g. `cargo score-fly rollback {first}`"
+    )]
     WhichWorkload {
         /// The project's workloads.
         known: String,
@@ -73,7 +75,9 @@ pub enum ReleasesError {
         count: usize,
     },
     /// `--to` names no recorded release.
-    #[error("workload `{workload}` has no recorded release {version}; its releases: {known} (`cargo score-fly releases {workload}`)")]
+    #[error(
+        "workload `{workload}` has no recorded release {version}; its releases: {known} (`cargo score-fly releases {workload}`)"
+    )]
     UnknownVersion {
         /// The workload.
         workload: String,
@@ -83,7 +87,9 @@ pub enum ReleasesError {
         known: String,
     },
     /// `--to` names the current release.
-    #[error("release {version} is the current release of workload `{workload}`: nothing to roll back; choose an earlier one with --to (`cargo score-fly releases {workload}`)")]
+    #[error(
+        "release {version} is the current release of workload `{workload}`: nothing to roll back; choose an earlier one with --to (`cargo score-fly releases {workload}`)"
+    )]
     AlreadyCurrent {
         /// The workload.
         workload: String,
@@ -293,7 +299,7 @@ pub fn reference_digest(reference: &str) -> Option<String> {
 }
 
 /// The newest release version of `app`: `fly releases -a APP --json` (fly-2026.md §5.3:
-/// an array of fly-go `Release`, PascalCase keys, sorted by `Version` descending).
+/// an array of fly-go `Release`, `PascalCase` keys, sorted by `Version` descending).
 pub fn fly_release_version(flyctl: &Flyctl, app: &str, redactor: &Redactor) -> Result<u64, ReleasesError> {
     let out = flyctl
         .command(&["releases", "-a", app, "--json"])
@@ -423,10 +429,11 @@ pub fn list(state: &State, workload: Option<&str>) -> Result<ReleaseList, Error>
 }
 
 fn known_workload<'s>(state: &'s State, workload: &str) -> Result<&'s String, ReleasesError> {
-    state.workloads.get_key_value(workload).map(|(k, _)| k).ok_or_else(|| ReleasesError::UnknownWorkload {
-        workload: workload.to_owned(),
-        known: names(state),
-    })
+    state
+        .workloads
+        .get_key_value(workload)
+        .map(|(k, _)| k)
+        .ok_or_else(|| ReleasesError::UnknownWorkload { workload: workload.to_owned(), known: names(state) })
 }
 
 fn names(state: &State) -> String {
@@ -514,13 +521,13 @@ pub fn plan_rollback(root: &Path, state: &State, options: &RollbackOptions) -> R
         Some(version) if version == current.version => {
             return Err(ReleasesError::AlreadyCurrent { workload, version }.into());
         }
-        Some(version) => releases.iter().find(|r| r.version == version).ok_or_else(|| {
-            ReleasesError::UnknownVersion {
+        Some(version) => {
+            releases.iter().find(|r| r.version == version).ok_or_else(|| ReleasesError::UnknownVersion {
                 workload: workload.clone(),
                 version,
                 known: releases.iter().rev().map(|r| r.version.to_string()).collect::<Vec<_>>().join(", "),
-            }
-        })?,
+            })?
+        }
         None if releases.len() < 2 => {
             return Err(ReleasesError::NothingEarlier { workload, count: releases.len() }.into());
         }
@@ -633,8 +640,11 @@ pub fn rollback(
             }
             .into());
         }
-        return Err(ReleasesError::Flyctl { what: format!("deploying release {} of app `{}`", plan.to, plan.app), source: e }
-            .into());
+        return Err(ReleasesError::Flyctl {
+            what: format!("deploying release {} of app `{}`", plan.to, plan.app),
+            source: e,
+        }
+        .into());
     }
     if let Some(d) = state.deployments.get_mut(&plan.app) {
         d.image = Some(plan.image.clone());

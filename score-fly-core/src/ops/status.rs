@@ -1,7 +1,7 @@
 //! `status`: per workload of the project, what runs on Fly and how it compares with the
 //! project.
 //!
-//! - From Fly: `fly status -a APP --json` (fly-2026.md §5.1: PascalCase keys, `Version`,
+//! - From Fly: `fly status -a APP --json` (fly-2026.md §5.1: `PascalCase` keys, `Version`,
 //!   `Hostname`/`AppURL`, `Machines` as the Machines API list of §5.6 with `image_ref`,
 //!   `region`, `state`, `checks`). JSON only, never flyctl's tables. An app Fly does not know
 //!   is reported as not deployed; any other failure is that workload's `error`, and the
@@ -180,12 +180,12 @@ pub struct Drift {
 /// The status of the project's workloads (or of `workload`).
 pub fn status(root: &Path, state: &State, target: &FlyTarget, workload: Option<&str>) -> Result<StatusReport, Error> {
     let names: Vec<&String> = match workload {
-        Some(w) => vec![state.workloads.get_key_value(w).map(|(k, _)| k).ok_or_else(|| {
-            StatusError::UnknownWorkload {
+        Some(w) => {
+            vec![state.workloads.get_key_value(w).map(|(k, _)| k).ok_or_else(|| StatusError::UnknownWorkload {
                 workload: w.to_owned(),
                 known: state.workloads.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
-            }
-        })?],
+            })?]
+        }
         None => state.workloads.keys().collect(),
     };
     let flyctl = Flyctl::for_target(target).map_err(StatusError::Flyctl)?;
@@ -275,7 +275,10 @@ fn read_fly_status(value: &Value, report: &mut WorkloadStatus) {
                 .map(Vec::as_slice)
                 .unwrap_or_default()
                 .iter()
-                .map(|c| Check { name: text(c, "name").unwrap_or_default(), status: text(c, "status").unwrap_or_default() })
+                .map(|c| Check {
+                    name: text(c, "name").unwrap_or_default(),
+                    status: text(c, "status").unwrap_or_default(),
+                })
                 .collect(),
         });
     }

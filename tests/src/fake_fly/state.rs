@@ -373,7 +373,7 @@ impl State {
     }
 
     /// `fly releases -a APP --json` (fly-2026.md §5.3): the 25 newest, `Version` descending,
-    /// fly-go `Release` (PascalCase, every field).
+    /// fly-go `Release` (`PascalCase`, every field).
     pub(crate) fn releases_json(app: &App) -> Value {
         let list: Vec<Value> = app
             .releases
@@ -784,11 +784,15 @@ impl State {
                 volume.attached_machine_id = Some(machine.clone());
             }
         }
-        let image_digest = opt_str(body, "digest")
-            .unwrap_or_else(|| format!("sha256:{}", Sha256::digest(image.as_bytes()).iter().fold(String::new(), |mut t, b| {
-                let _ = write!(t, "{b:02x}");
-                t
-            })));
+        let image_digest = opt_str(body, "digest").unwrap_or_else(|| {
+            format!(
+                "sha256:{}",
+                Sha256::digest(image.as_bytes()).iter().fold(String::new(), |mut t, b| {
+                    let _ = write!(t, "{b:02x}");
+                    t
+                })
+            )
+        });
         let release = Release {
             version,
             config,

@@ -135,7 +135,7 @@ pub(super) fn cmd_status(ctx: &mut Ctx<'_>) -> Result<(), String> {
 }
 
 /// `fly releases -a APP --json` (fly-2026.md §5.3): at most the 25 newest releases, `Version`
-/// descending, fly-go `Release` with PascalCase keys and every field.
+/// descending, fly-go `Release` with `PascalCase` keys and every field.
 pub(super) fn cmd_releases(ctx: &mut Ctx<'_>) -> Result<(), String> {
     ctx.session()?;
     let app = ctx.app_name()?;

@@ -124,12 +124,10 @@ fn rollback_redeploys_the_first_image_with_its_fly_toml_and_says_what_it_cannot_
     );
     assert!(run.stderr.contains("resources are not rolled back: `environment.default#api.env`"), "{}", run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!((&report["kind"], &report["from"], &report["to"], &report["version"]), (
-        &Value::from("rollback"),
-        &Value::from(2),
-        &Value::from(1),
-        &Value::from(3)
-    ));
+    assert_eq!(
+        (&report["kind"], &report["from"], &report["to"], &report["version"]),
+        (&Value::from("rollback"), &Value::from(2), &Value::from(1), &Value::from(3))
+    );
     let app = world.fake.app("demo-api").unwrap();
     assert_eq!(app.releases.len(), 3);
     let current = app.current_release().unwrap();
@@ -151,6 +149,14 @@ fn rollback_redeploys_the_first_image_with_its_fly_toml_and_says_what_it_cannot_
 
     // Status: Fly's machines and digest; the fly.toml on disk is release 2's, not the running one.
     let status = p.json(&["status", "--format", "json"]);
+    let schema_path = score_fly_tests::workspace_root().join("docs/schema/status-v1.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator.iter_errors(&status).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "the status document follows docs/schema/status-v1.json: {errors:#?}");
+    let mut broken = status.clone();
+    broken["workloads"][0]["drift"]["fly_toml"] = Value::from("maybe");
+    assert!(!validator.is_valid(&broken));
     let w = &status["workloads"][0];
     assert_eq!(w["app"], "demo-api");
     assert_eq!(w["url"], "https://demo-api.fly.dev");
@@ -161,11 +167,10 @@ fn rollback_redeploys_the_first_image_with_its_fly_toml_and_says_what_it_cannot_
     assert_eq!(machines.len(), fake_machines.len());
     assert!(!machines.is_empty());
     for (m, fake) in machines.iter().zip(&fake_machines) {
-        assert_eq!((m["id"].as_str(), m["region"].as_str(), m["state"].as_str()), (
-            Some(fake.id.as_str()),
-            Some("ams"),
-            Some("started")
-        ));
+        assert_eq!(
+            (m["id"].as_str(), m["region"].as_str(), m["state"].as_str()),
+            (Some(fake.id.as_str()), Some("ams"), Some("started"))
+        );
     }
     assert_eq!(w["resources"][0]["uid"], "environment.default#api.env");
     assert_eq!(w["resources"][0]["health"], "provisioned");
