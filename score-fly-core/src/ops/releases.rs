@@ -702,6 +702,81 @@ mod tests {
         assert_eq!(reference_digest("registry.fly.io/app@sha256:abc"), None);
     }
 
+    /// A flyctl whose `releases --json` answers the number in `counter`, then increments it.
+    fn counting_flyctl(dir: &Path) -> Flyctl {
+        use std::os::unix::fs::PermissionsExt as _;
+        let script = dir.join("fly");
+        let counter = dir.join("counter");
+        std::fs::write(&counter, "1").unwrap();
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nn=$(cat {c})\nprintf '[{{\"Version\": %s, \"ImageRef\": \"x\"}}]\\n' \"$n\"\necho $((n + 1)) > {c}\n",
+                c = counter.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Flyctl::at(script)
+    }
+
+    #[test]
+    fn only_the_last_releases_are_kept_with_their_fly_toml_copies() {
+        let root = tempfile::tempdir().unwrap();
+        let tools = tempfile::tempdir().unwrap();
+        let flyctl = counting_flyctl(tools.path());
+        let project = Project::open(
+            root.path(),
+            crate::state::LockWait { timeout: std::time::Duration::from_secs(5) },
+            &mut |_| {},
+        )
+        .unwrap();
+        let mut state = State::new("demo-");
+        let spec = crate::spec::load_str(
+            "score.yaml",
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n    image: nginx\n",
+        )
+        .unwrap()
+        .workload;
+        state.workloads.insert(
+            "api".to_owned(),
+            WorkloadEntry {
+                file: "score.yaml".into(),
+                output: "fly.toml".into(),
+                dir: None,
+                region: None,
+                patches: Vec::new(),
+                spec,
+                releases: Vec::new(),
+            },
+        );
+        let total = limits::MAX_RELEASES + 3;
+        for n in 1..=total {
+            let text = format!("app = \"demo-api\"\n# {n}\n");
+            let d = Deployed {
+                workload: "api",
+                app: "demo-api",
+                image: Some("registry.fly.io/demo-api:v1"),
+                fly_toml: &text,
+                secrets_text: Some("TOKEN=x\n"),
+                secrets_digest: None,
+                score_sha256: None,
+                rollback_of: None,
+            };
+            assert_eq!(record(&project, &mut state, &flyctl, &d, &Redactor::default()).unwrap(), n as u64);
+        }
+        let kept: Vec<u64> = state.workloads["api"].releases.iter().map(|r| r.version).collect();
+        assert_eq!(kept, (4..=total as u64).collect::<Vec<_>>(), "the oldest went");
+        assert!(!root.path().join(config_copy("api", 3)).exists(), "with its copy");
+        let copy = std::fs::read_to_string(root.path().join(config_copy("api", 4))).unwrap();
+        assert_eq!(sha256(copy.as_bytes()), state.workloads["api"].releases[0].config_sha256);
+        let saved = project.load().unwrap().unwrap();
+        assert_eq!(saved.workloads["api"].releases.len(), limits::MAX_RELEASES, "saved");
+        assert!(saved.release_key.is_some());
+        let gitignore = std::fs::read_to_string(root.path().join(".score-fly/.gitignore")).unwrap();
+        assert!(gitignore.lines().any(|l| l == "releases/"), "{gitignore}");
+    }
+
     #[test]
     fn release_keys_are_random_and_kept() {
         let mut state = State::new("demo-");
