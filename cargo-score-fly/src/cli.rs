@@ -131,6 +131,30 @@ declares it):
 The uids there are to deprovision:
   cargo score-fly resources list";
 
+/// Examples of `status`.
+const STATUS_EXAMPLES: &str = "\
+Each workload's app, URL, image, release, machines, resources and drift:
+  cargo score-fly status
+
+One workload, as JSON for scripts (`drift.drifted` is true when fly.toml or the Score file changed):
+  cargo score-fly status api --format json";
+
+/// Examples of `releases`.
+const RELEASES_EXAMPLES: &str = "\
+The releases deploy and rollback recorded, newest first (* marks the current one):
+  cargo score-fly releases
+
+One workload's, as JSON:
+  cargo score-fly releases api --format json";
+
+/// Examples of `rollback`.
+const ROLLBACK_EXAMPLES: &str = "\
+Deploy the release before the current one again (asks first):
+  cargo score-fly rollback
+
+Release 3 of workload api, without asking (as in CI), skipping the release command:
+  cargo score-fly rollback api --to 3 --yes --deploy-args=--skip-release-command";
+
 /// Examples of `builtin-provisioners`.
 const BUILTIN_EXAMPLES: &str = "\
 Provision a postgres database score-flyio style (request JSON on stdin, response on stdout):
@@ -264,6 +288,15 @@ pub enum Command {
     /// Destroy workloads' Fly apps and the resources only they use, then forget them.
     #[command(after_long_help = examples(DESTROY_EXAMPLES))]
     Destroy(DestroyArgs),
+    /// Show what runs on Fly for each workload: app, URL, image, release, machines, resources, drift.
+    #[command(after_long_help = examples(STATUS_EXAMPLES))]
+    Status(StatusArgs),
+    /// List the releases deploy and rollback recorded, newest first.
+    #[command(after_long_help = examples(RELEASES_EXAMPLES))]
+    Releases(ReleasesArgs),
+    /// Deploy an earlier release's image with its fly.toml again (resources and secrets stay as they are).
+    #[command(after_long_help = examples(ROLLBACK_EXAMPLES))]
+    Rollback(RollbackArgs),
     /// Run a builtin Fly provisioner: request JSON on stdin, response JSON on stdout (score-flyio compatible).
     #[command(after_long_help = examples(BUILTIN_EXAMPLES))]
     BuiltinProvisioners(BuiltinArgs),
@@ -671,6 +704,48 @@ pub struct DeployArgs {
     #[arg(long, value_enum, default_value_t = Builder::Native)]
     pub builder: Builder,
     /// Also print a summary on stdout (apps, URLs, images, resources, secret names; never values).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this workload [default: every workload of the project].
+    #[arg(value_name = "WORKLOAD")]
+    pub workload: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `releases`.
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// Only this workload [default: every workload of the project].
+    #[arg(value_name = "WORKLOAD")]
+    pub workload: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The workload to roll back [default: the project's only workload].
+    #[arg(value_name = "WORKLOAD")]
+    pub workload: Option<String>,
+    /// The release version to deploy again [default: the release before the current one].
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<u64>,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Extra argument for `fly deploy` (repeatable, e.g. --deploy-args=--skip-release-command).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub deploy_args: Vec<String>,
+    /// Also print a summary on stdout.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,
 }

@@ -56,6 +56,9 @@ pub fn main() -> ExitCode {
         cli::Command::Resources(command) => commands::resources::run(command, &session),
         cli::Command::Destroy(args) => commands::destroy::run(args, &session),
         cli::Command::Logs(args) => commands::logs::run(args, &session),
+        cli::Command::Status(args) => commands::status::run(args, &session),
+        cli::Command::Releases(args) => commands::releases::run(args, &session),
+        cli::Command::Rollback(args) => commands::rollback::run(args, &session),
         cli::Command::Completions(args) => commands::completions::run(args, &session),
     };
     match result {

@@ -8,6 +8,7 @@ mod destroy;
 pub mod dev;
 mod init;
 mod project;
+mod releases;
 
 use std::sync::Mutex;
 
@@ -59,6 +60,10 @@ impl Reporter for CliReporter<'_> {
             Event::Dev(event) => {
                 let _guard = self.lock.lock();
                 dev::render(self.printer, &event);
+            }
+            Event::Releases(event) => {
+                let _guard = self.lock.lock();
+                releases::render(self.printer, &event);
             }
             _ => {}
         }

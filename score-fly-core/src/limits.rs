@@ -80,6 +80,10 @@ pub const MAX_BASE_LIBRARY_BYTES: usize = 256 * 1024 * 1024;
 /// Bytes of one `build-env` value (`--build-env K=V` or the `build-env` setting).
 pub const MAX_BUILD_ENV_BYTES: usize = 4096;
 
+/// Releases kept per workload in the project state (`deploy` and `rollback` record one
+/// each; the oldest goes, with its fly.toml copy). Fly's own list (`fly releases`) shows 25.
+pub const MAX_RELEASES: usize = 20;
+
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
 const _: () = assert!(MAX_DEPTH + 16 < 128);
@@ -153,6 +157,7 @@ pub const ALL: &[Limit] = &[
     count("MAX_SYMLINK_HOPS", MAX_SYMLINK_HOPS),
     bytes("MAX_BASE_LIBRARY_BYTES", MAX_BASE_LIBRARY_BYTES),
     bytes("MAX_BUILD_ENV_BYTES", MAX_BUILD_ENV_BYTES),
+    count("MAX_RELEASES", MAX_RELEASES),
 ];
 
 #[cfg(test)]

@@ -224,6 +224,40 @@ pub struct WorkloadEntry {
     pub patches: Vec<PathBuf>,
     /// The workload after overrides.
     pub spec: Workload,
+    /// Its releases, oldest first: the last [`limits::MAX_RELEASES`] `deploy` and `rollback`
+    /// made (`ops::releases`). A failed deploy records none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<Release>,
+}
+
+/// One release of a workload's app, as `deploy` or `rollback` recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    /// Fly's release version (`fly releases -a APP --json`, fly-2026.md §5.3).
+    pub version: u64,
+    /// The image reference `fly deploy` was given (none: Fly's builder built a Dockerfile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The image's manifest digest (`sha256:...`), when the reference names it
+    /// (`registry/app@sha256:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// SHA-256 of the fly.toml text deployed; a copy is kept in
+    /// `.score-fly/releases/<workload>/<version>.toml` (`ops::releases::config_copy`).
+    pub config_sha256: String,
+    /// HMAC-SHA256 of the app's secrets (names and values), keyed with the project's
+    /// [`State::release_key`]; none when the app has no secrets. Never the values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_digest: Option<String>,
+    /// SHA-256 of the Score file (or the Rust source holding `#[score_workload]`) deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_sha256: Option<String>,
+    /// When it was recorded (RFC 3339, UTC).
+    pub created_at: String,
+    /// For a rollback: the version whose image and fly.toml it deployed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u64>,
 }
 
 /// A provisioned resource.
@@ -279,6 +313,11 @@ pub struct State {
     /// What `deploy` last did for each app (by app name).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub deployments: BTreeMap<String, Deployment>,
+    /// The key (64 hex digits from `/dev/urandom`, made by the first recorded release) that
+    /// [`Release::secrets_digest`] is an HMAC with, so a digest shown or shared cannot be
+    /// tested against guessed values without this file (which holds the secrets anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_key: Option<String>,
 }
 
 /// What `deploy` last did for an app.
@@ -360,6 +399,7 @@ impl State {
             shared: empty_object(),
             images: BTreeMap::new(),
             deployments: BTreeMap::new(),
+            release_key: None,
         }
     }
 
@@ -487,6 +527,15 @@ fn json_depth(text: &[u8]) -> usize {
     }
     deepest
 }
+
+/// The folders of `.score-fly/` that hold a folder per app or workload: generated files
+/// (`files/<app>/`) and the fly.toml of each release (`releases/<workload>/`).
+fn is_ours(name: &std::ffi::OsStr) -> bool {
+    name == "files" || name == RELEASES_DIR
+}
+
+/// The folder inside [`STATE_DIR`] holding each release's fly.toml.
+pub const RELEASES_DIR: &str = "releases";
 
 /// How long to wait for another process's lock.
 #[derive(Debug, Clone, Copy)]
@@ -675,8 +724,9 @@ impl Project {
                 if kind.is_symlink() {
                     return Err(fsutil::link_error("use", &dir, &entry.path(), &dir).into());
                 }
-                // `files/` and `files/<app>/`; deeper folders are not score-fly's.
-                if kind.is_dir() && (depth == 1 || (depth == 0 && entry.file_name() == "files")) {
+                // `files/`, `files/<app>/`, `releases/` and `releases/<workload>/`; deeper
+                // folders are not score-fly's.
+                if kind.is_dir() && (depth == 1 || (depth == 0 && is_ours(&entry.file_name()))) {
                     folders.push((entry.path(), depth + 1));
                 }
             }
@@ -763,7 +813,7 @@ impl Project {
             for entry in entries.flatten() {
                 let Ok(kind) = entry.file_type() else { continue };
                 let name = entry.file_name();
-                if kind.is_dir() && (depth == 1 || (depth == 0 && name == "files")) {
+                if kind.is_dir() && (depth == 1 || (depth == 0 && is_ours(&name))) {
                     folders.push((entry.path(), depth + 1));
                 } else if !kind.is_dir() && fsutil::is_temporary(&name) {
                     // Not followed: removing a link removes the link.

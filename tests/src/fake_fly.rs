@@ -200,6 +200,13 @@ pub struct Release {
     pub config: String,
     /// The image reference deployed.
     pub image: String,
+    /// Its manifest digest: the registry's for an image on a loopback registry (the fake
+    /// flyctl looks it up), else a stand-in (`sha256:` and the SHA-256 of the reference).
+    pub digest: String,
+    /// Fly's release id (26 random characters).
+    pub id: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
     /// How the image was obtained.
     pub build: Build,
     /// The Dockerfile built (remote or local builds).

@@ -10,7 +10,10 @@ pub mod generate;
 pub mod init;
 pub mod logs;
 pub mod provisioners;
+pub mod releases;
 pub mod resources;
+pub mod rollback;
+pub mod status;
 
 use std::path::Path;
 use std::time::Duration;
@@ -50,6 +53,21 @@ pub fn set_prefix(
     session: &Session,
 ) -> Result<(), Failure> {
     Ok(ops::project::set_prefix(state, asked, defs, &session.reporter())?)
+}
+
+/// The project's state and its Fly target (the environment's, with the project's app
+/// prefix): what `status`, `releases` and `rollback` work from. No state is an error naming
+/// the folder.
+pub fn project_state(
+    session: &Session,
+) -> Result<(score_fly_core::state::Project, State, score_fly_core::target::FlyTarget), Failure> {
+    let project = open_project(session)?;
+    let Some(state) = project.load()? else {
+        return Err(ops::Error::NoState(project.dir()).into());
+    };
+    let mut settings = crate::settings::Settings::from_flags(crate::settings::Flags::default())?;
+    settings.with_project_prefix(&state.app_prefix);
+    Ok((project, state, settings.target))
 }
 
 impl Session {

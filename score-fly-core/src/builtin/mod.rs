@@ -669,6 +669,7 @@ mod tests {
             region: Some("ams".into()),
             patches: Vec::new(),
             spec,
+            releases: Vec::new(),
         };
         let env = FlyEnv::for_workloads("demo-", root.path(), &BTreeMap::from([("web".to_owned(), entry)]));
         assert_eq!(env.ports["web"], BTreeMap::from([("admin".to_owned(), 9000), ("http".to_owned(), 80)]));
@@ -701,6 +702,7 @@ mod tests {
             region: None,
             patches: Vec::new(),
             spec,
+            releases: Vec::new(),
         };
         let workloads = BTreeMap::from([("web".to_owned(), entry)]);
         // The FIFO is not waited on (this would hang), the outside file and the symlink to

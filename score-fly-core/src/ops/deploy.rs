@@ -554,6 +554,7 @@ pub fn apply(
             config,
             image,
             secrets: c.conversion.secrets.clone(),
+            fly_toml: c.fly_toml(),
         };
         apps.push(deploy_app(opened, &flyctl, &deploy, options, created.contains(&app.app), reporter)?);
     }
@@ -581,6 +582,8 @@ struct AppDeploy {
     config: PathBuf,
     image: Option<String>,
     secrets: BTreeMap<String, Secret>,
+    /// The fly.toml text written (what `fly deploy` reads).
+    fly_toml: String,
 }
 
 /// The target's flyctl and Machines API, or what is missing: flyctl not found (or `FLY_BIN`
@@ -897,7 +900,7 @@ fn deploy_app(
         reporter.event(Event::Deploy(DeployEvent::ImportingSecrets { app: &d.app, names: &names }));
         flyctl
             .command(&["secrets", "import", "--stage", "-a", &d.app])
-            .stdin(text.into_bytes())
+            .stdin(text.clone().into_bytes())
             .redact(&redactor)
             .run(&mut |line| flyctl_line(line))
             .map_err(|e| step_failure("importing secrets", &e))?;
@@ -936,6 +939,7 @@ fn deploy_app(
     entry.image.clone_from(&d.image);
     entry.deployed = true;
     opened.save()?;
+    record_release(opened, flyctl, d, &text, &redactor, reporter);
     let url = format!("https://{}.fly.dev/", d.app);
     reporter.event(Event::Deploy(DeployEvent::Deployed { app: &d.app, url: &url }));
     Ok(DeployedApp {
@@ -949,6 +953,45 @@ fn deploy_app(
         secrets_imported: import,
         secrets_unset: gone,
     })
+}
+
+/// Records the release `fly deploy` just made ([`super::releases::record`]). The deploy
+/// stands whatever happens here: a failure is reported, not returned.
+fn record_release(
+    opened: &mut Opened,
+    flyctl: &Flyctl,
+    d: &AppDeploy,
+    secrets_text: &str,
+    redactor: &Redactor,
+    reporter: &dyn Reporter,
+) {
+    use super::releases::{Deployed, ReleasesEvent};
+    let score_sha256 =
+        opened.workloads.get(&d.workload).and_then(|w| super::releases::score_sha256(&opened.root, &w.entry));
+    let deployed = Deployed {
+        workload: &d.workload,
+        app: &d.app,
+        image: d.image.as_deref(),
+        fly_toml: &d.fly_toml,
+        secrets_text: (!d.secrets.is_empty()).then_some(secrets_text),
+        secrets_digest: None,
+        score_sha256,
+        rollback_of: None,
+    };
+    match super::releases::record(&opened.project, &mut opened.state, flyctl, &deployed, redactor) {
+        Ok(version) => {
+            // The state's workload entries are rewritten from these ones by `Opened::record`.
+            if let (Some(w), Some(stored)) =
+                (opened.workloads.get_mut(&d.workload), opened.state.workloads.get(&d.workload))
+            {
+                w.entry.releases.clone_from(&stored.releases);
+            }
+            reporter.event(Event::Releases(ReleasesEvent::Recorded { workload: &d.workload, version }));
+        }
+        Err(error) => {
+            reporter.event(Event::Releases(ReleasesEvent::NotRecorded { workload: &d.workload, error: &error }));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -389,6 +389,7 @@ mod tests {
                 dir: None,
                 region: None,
                 patches: Vec::new(),
+                releases: Vec::new(),
                 spec: workload.clone(),
             };
             state.workloads.insert(workload.name().to_owned(), entry);

@@ -277,6 +277,7 @@ impl DevProject {
                 dir: input.dir.clone(),
                 region: None,
                 patches: Vec::new(),
+                releases: Vec::new(),
                 spec: input.loaded.workload.clone(),
             };
             state.workloads.insert(input.loaded.workload.name().to_owned(), entry);

@@ -74,6 +74,12 @@ pub enum Error {
     /// Logs cannot be read.
     #[error(transparent)]
     Logs(#[from] super::logs::LogsError),
+    /// Releases cannot be listed, or a rollback cannot be done.
+    #[error(transparent)]
+    Releases(#[from] super::releases::ReleasesError),
+    /// The status cannot be read.
+    #[error(transparent)]
+    Status(#[from] super::status::StatusError),
     /// A fly.toml patch is refused or breaks the file.
     #[error(transparent)]
     Patch(#[from] crate::fly::patch::PatchError),
@@ -109,6 +115,8 @@ impl Error {
             Error::Resources(e) => e.kind(),
             Error::Destroy(e) => e.kind(),
             Error::Logs(e) => e.kind(),
+            Error::Releases(e) => e.kind(),
+            Error::Status(e) => e.kind(),
         }
     }
 }

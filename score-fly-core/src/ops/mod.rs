@@ -15,6 +15,8 @@
 //! | destroy workloads' apps and the resources only they use, then forget them | [`destroy`] | [`destroy::DestroyPlan`] → [`destroy::DestroyReport`] |
 //! | read the apps' logs (streamed, or what is buffered, sorted) | [`logs`] | [`logs::LogLine`]s to a sink, [`logs::LogsReport`] |
 //! | list resources, show their outputs, deprovision one | [`resources`] | [`resources::ListedResource`], [`resources::ResourceOutputs`], [`resources::Deprovisioned`] |
+//! | record releases, list them, roll back to one | [`releases`] | [`releases::ReleaseList`], [`releases::RollbackPlan`] → [`releases::RollbackReport`] |
+//! | what runs on Fly, resource health hints, drift | [`status`] | [`status::StatusReport`] |
 //!
 //! The command line (`cargo-score-fly`) keeps clap, cargo package discovery, the printer
 //! and the exit codes: a command maps its arguments to settings, calls one operation here,
@@ -30,7 +32,9 @@ pub mod init;
 pub mod logs;
 pub mod project;
 pub mod provisioners;
+pub mod releases;
 pub mod resources;
+pub mod status;
 
 pub use error::{Error, ErrorKind};
 
@@ -71,4 +75,6 @@ pub enum Event<'a> {
     Destroy(destroy::DestroyEvent<'a>),
     /// Running workloads locally ([`dev`]).
     Dev(dev::DevEvent<'a>),
+    /// Recording releases, rolling back ([`releases`]).
+    Releases(releases::ReleasesEvent<'a>),
 }

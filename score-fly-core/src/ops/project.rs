@@ -307,6 +307,8 @@ pub fn open(sources: Sources, lock_timeout: Duration, reporter: &dyn Reporter) -
             region: input.region,
             patches: input.patches,
             spec: input.loaded.workload.clone(),
+            // The app's releases stay with the workload when its Score file is read again.
+            releases: workloads.get(&name).map(|p| p.entry.releases.clone()).unwrap_or_default(),
         };
         workloads.insert(name.clone(), ProjectWorkload { name, entry, loaded: Some(input.loaded) });
     }

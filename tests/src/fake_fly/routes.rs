@@ -195,13 +195,24 @@ fn fake_command(state: &mut State, command: &str, body: &Value) -> ApiResult {
         "status" => {
             let found = state.command_app(&app()?)?.clone();
             let mut value = State::app_json(&found);
-            value["machines"] = Value::Array(found.machines.iter().map(State::machine_json).collect());
+            // fly-2026.md §5.6: `image_ref` carries the digest (and labels), `cordoned` is always there.
+            let machines = found.machines.iter().map(|m| {
+                let mut json = State::machine_json(m);
+                let image = m.config.get("image").and_then(Value::as_str).unwrap_or_default();
+                let digest = found.releases.iter().rev().find(|r| r.image == image).map(|r| r.digest.clone());
+                json["image_ref"]["digest"] = json!(digest.unwrap_or_default());
+                json["image_ref"]["labels"] = json!({});
+                json["cordoned"] = json!(false);
+                json
+            });
+            value["machines"] = Value::Array(machines.collect());
             value["version"] = json!(found.releases.len());
             value["image"] = json!(found.current_release().map(|r| r.image.clone()));
             value["hostname"] = json!(format!("{}.fly.dev", found.name));
             value["deployed"] = json!(!found.releases.is_empty());
             Ok(value)
         }
+        "releases" => Ok(State::releases_json(state.command_app(&app()?)?)),
         "secrets import" | "secrets set" => {
             let app = app()?;
             let values: BTreeMap<String, String> = body

@@ -375,6 +375,27 @@ impl State {
         })
     }
 
+    /// `fly releases -a APP --json` (fly-2026.md §5.3): the 25 newest, `Version` descending,
+    /// fly-go `Release` (`PascalCase`, every field).
+    pub(crate) fn releases_json(app: &App) -> Value {
+        let list: Vec<Value> = app
+            .releases
+            .iter()
+            .rev()
+            .take(25)
+            .map(|r| {
+                json!({
+                    "ID": r.id, "Version": r.version, "Stable": true, "InProgress": false, "Reason": "",
+                    "Description": "Release", "Status": "complete", "DeploymentStrategy": r.strategy.clone().unwrap_or_default(),
+                    "Metadata": null,
+                    "User": { "ID": "", "Name": "", "Email": "fake@fly.test", "EnablePaidHobby": false },
+                    "EvaluationID": "", "CreatedAt": r.created_at, "ImageRef": r.image,
+                })
+            })
+            .collect();
+        Value::Array(list)
+    }
+
     pub(crate) fn machine_json(machine: &Machine) -> Value {
         let image = machine.config.get("image").and_then(Value::as_str).unwrap_or("");
         let (repository, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));
@@ -767,10 +788,22 @@ impl State {
                 volume.attached_machine_id = Some(machine.clone());
             }
         }
+        let image_digest = opt_str(body, "digest").unwrap_or_else(|| {
+            format!(
+                "sha256:{}",
+                Sha256::digest(image.as_bytes()).iter().fold(String::new(), |mut t, b| {
+                    let _ = write!(t, "{b:02x}");
+                    t
+                })
+            )
+        });
         let release = Release {
             version,
             config,
             image: image.clone(),
+            digest: image_digest,
+            id: self.alnum(25),
+            created_at: now_rfc3339(),
             build,
             dockerfile: opt_str(body, "dockerfile"),
             ha,

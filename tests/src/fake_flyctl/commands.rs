@@ -78,11 +78,31 @@ pub(super) fn cmd_apps_list(ctx: &mut Ctx<'_>) -> Result<(), String> {
 }
 
 pub(super) fn cmd_status(ctx: &mut Ctx<'_>) -> Result<(), String> {
+    if ctx.parsed.bool("watch") && ctx.parsed.bool("json") {
+        return Err("--watch and --json are not supported together".to_owned());
+    }
     ctx.session()?;
     let app = ctx.app_name()?;
     let status = ctx.call("status", &json!({ "app": app }))?;
     if ctx.parsed.bool("json") {
-        ctx.json(&status);
+        // fly-2026.md §5.1: a Go map, so keys sorted; machines as the Machines API list (§5.6).
+        let org = &status["organization"];
+        let document = json!({
+            "AppURL": format!("https://{}", s(&status, "hostname")),
+            "Deployed": status["deployed"],
+            "Hostname": status["hostname"],
+            "ID": status["name"],
+            "Machines": status["machines"],
+            "Name": status["name"],
+            "Organization": {
+                "ID": org["slug"], "InternalNumericID": "", "Name": org["name"], "Slug": org["slug"],
+                "RawSlug": org["slug"], "PaidPlan": false
+            },
+            "PlatformVersion": "machines",
+            "Status": status["status"],
+            "Version": status["version"],
+        });
+        super::go_json(ctx, &document);
         return Ok(());
     }
     ctx.say("App");
@@ -111,6 +131,42 @@ pub(super) fn cmd_status(ctx: &mut Ctx<'_>) -> Result<(), String> {
         ctx.say("Machines");
         ctx.out.push_str(&table(&["PROCESS", "ID", "VERSION", "REGION", "STATE"], &rows));
     }
+    Ok(())
+}
+
+/// `fly releases -a APP --json` (fly-2026.md §5.3): at most the 25 newest releases, `Version`
+/// descending, fly-go `Release` with `PascalCase` keys and every field.
+pub(super) fn cmd_releases(ctx: &mut Ctx<'_>) -> Result<(), String> {
+    ctx.session()?;
+    let app = ctx.app_name()?;
+    let releases = ctx.call("releases", &json!({ "app": app }))?;
+    let list = releases.as_array().cloned().unwrap_or_default();
+    if ctx.parsed.bool("json") {
+        super::go_json(ctx, &Value::Array(list));
+        return Ok(());
+    }
+    let image = ctx.parsed.bool("image");
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                format!("v{}", r["Version"]),
+                s(r, "Status"),
+                s(r, "Description"),
+                s(&r["User"], "Email"),
+                s(r, "CreatedAt"),
+            ];
+            if image {
+                row.push(s(r, "ImageRef"));
+            }
+            row
+        })
+        .collect();
+    let mut headers = vec!["VERSION", "STATUS", "DESCRIPTION", "USER", "DATE"];
+    if image {
+        headers.push("DOCKER IMAGE");
+    }
+    ctx.out.push_str(&table(&headers, &rows));
     Ok(())
 }
 
@@ -347,8 +403,11 @@ pub(super) fn cmd_deploy(ctx: &mut Ctx<'_>) -> Result<(), String> {
             if build == "local" { "a local Docker" } else { "Fly's remote" }
         ));
         ctx.say(format!("Building from {dockerfile}"));
-    } else if let Some(image) = &image {
+    }
+    let mut digest = None;
+    if let (Some(image), None) = (&image, &dockerfile) {
         ctx.say(format!("Searching for image '{image}' remotely..."));
+        digest = resolve_image(image)?;
     }
     let ha = ctx.parsed.get("ha").is_none_or(|v| v == "true");
     let body = json!({
@@ -366,6 +425,7 @@ pub(super) fn cmd_deploy(ctx: &mut Ctx<'_>) -> Result<(), String> {
         "env": ctx.parsed.list("env"),
         "local_files": local_files,
         "machine_config": machine_config,
+        "digest": digest,
     });
     // [deploy] release_command runs before any machine is updated (fly-2026.md §3.1).
     super::release::run(ctx, &app, &config, image.as_deref())?;
@@ -392,6 +452,32 @@ pub(super) fn cmd_deploy(ctx: &mut Ctx<'_>) -> Result<(), String> {
     ctx.say("");
     ctx.say(format!("Visit your newly deployed app at https://{app}.fly.dev/"));
     Ok(())
+}
+
+/// The remote image resolver of `fly deploy --image` (fly-2026.md §5.4; flyctl
+/// `internal/build/imgsrc/resolver.go`): an image on a loopback registry is looked up there for
+/// real (`skopeo inspect`) and its manifest digest returned; one the registry does not hold
+/// fails as flyctl does (`failed to fetch an image or build from source: could not find image
+/// "<ref>"`). Any other registry is not reachable from here: the server "finds" it (`None`).
+fn resolve_image(image: &str) -> Result<Option<String>, String> {
+    if !super::release::on_loopback(image) {
+        return Ok(None);
+    }
+    let found = crate::registry::try_run_tool(std::process::Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{image}"),
+    ]));
+    match found {
+        Ok(out) => {
+            let value: Value = serde_json::from_slice(&out).map_err(|e| format!("skopeo inspect: {e}"))?;
+            Ok(value["Digest"].as_str().map(str::to_owned))
+        }
+        Err(e) if e.contains("manifest unknown") || e.contains("name unknown") || e.contains("not found") => {
+            Err(format!("failed to fetch an image or build from source: could not find image \"{image}\""))
+        }
+        Err(e) => Err(format!("failed to fetch an image or build from source: {e}")),
+    }
 }
 
 pub(super) fn cmd_postgres_create(ctx: &mut Ctx<'_>) -> Result<(), String> {

@@ -81,9 +81,25 @@ pub(super) const SPECS: &[Spec] = &[
     Spec { path: "apps list", flags: &[ORG, JSON], args: Args::None, run: commands::cmd_apps_list },
     Spec {
         path: "status",
-        flags: &[APP, CONFIG, JSON, flag("all", None, Kind::Bool)],
+        // fly-2026.md §5.1 (flyctl internal/command/status/status.go).
+        flags: &[
+            APP,
+            CONFIG,
+            JSON,
+            flag("all", None, Kind::Bool),
+            flag("deployment", None, Kind::Bool),
+            flag("watch", None, Kind::Bool),
+            flag("rate", None, Kind::Int),
+        ],
         args: Args::None,
         run: commands::cmd_status,
+    },
+    // fly-2026.md §5.3 (flyctl internal/command/apps/releases.go): `--image` changes only the table.
+    Spec {
+        path: "releases",
+        flags: &[APP, CONFIG, JSON, flag("image", None, Kind::Bool)],
+        args: Args::None,
+        run: commands::cmd_releases,
     },
     Spec {
         path: "secrets import",

@@ -110,7 +110,7 @@ fn timeout(flag: Option<&str>, deploy: Option<&toml::Table>) -> Result<Option<Du
 }
 
 /// Whether the registry host of `reference` is on loopback.
-fn on_loopback(reference: &str) -> bool {
+pub(super) fn on_loopback(reference: &str) -> bool {
     let host = reference.split('/').next().unwrap_or_default();
     let host = host.rsplit_once(':').map_or(host, |(name, port)| if port.contains(']') { host } else { name });
     reference.contains('/') && ["127.0.0.1", "localhost", "[::1]"].contains(&host)

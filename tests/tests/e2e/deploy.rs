@@ -21,7 +21,7 @@ use score_fly_tests::postgres::PgServer;
 use serde_json::{Value, json};
 
 const IMAGE: &str = "registry.fly.io/demo-todo:v1";
-const PREFIX: &str = "demo-";
+pub(crate) const PREFIX: &str = "demo-";
 /// flyctl's flag to deploy without running `[deploy] release_command`, through the product.
 const SKIP_RELEASE: &str = "--deploy-args=--skip-release-command";
 
@@ -29,17 +29,17 @@ mod destroy;
 mod logs;
 
 /// A fake Fly with a real `PostgreSQL` behind it, and a project folder.
-struct World {
-    pg: PgServer,
-    fake: FakeFly,
-    dir: tempfile::TempDir,
+pub(crate) struct World {
+    pub(crate) pg: PgServer,
+    pub(crate) fake: FakeFly,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 /// What one run printed.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
@@ -51,14 +51,14 @@ impl Run {
         }
     }
 
-    fn ok(self) -> Run {
+    pub(crate) fn ok(self) -> Run {
         assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 }
 
 impl World {
-    fn new() -> World {
+    pub(crate) fn new() -> World {
         World::with(|_| {})
     }
 
@@ -99,12 +99,12 @@ impl World {
         self.run_in(&self.root(), args)
     }
 
-    fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+    pub(crate) fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
         self.run_in_env(dir, args, &[])
     }
 
     /// [`World::run_in`] with more environment variables.
-    fn run_in_env(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    pub(crate) fn run_in_env(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_score-fly-e2e"));
         command.arg("score-fly").args(args).current_dir(dir);
         for (key, _) in std::env::vars() {
@@ -136,12 +136,12 @@ impl World {
     }
 
     /// The flyctl invocations logged so far.
-    fn invocations(&self) -> Vec<Value> {
+    pub(crate) fn invocations(&self) -> Vec<Value> {
         self.fake.invocations()
     }
 
     /// The flyctl commands (first two words of argv) run so far.
-    fn commands(&self) -> Vec<String> {
+    pub(crate) fn commands(&self) -> Vec<String> {
         self.invocations()
             .iter()
             .map(|i| {
@@ -259,8 +259,9 @@ fn standalone_manifest(member: &str, workspace: &str) -> String {
 
 /// The flyctl commands of a first deploy of todo: the app, the Managed Postgres cluster, its
 /// database and user, the user's password read through `mpg attach` (whose secret is unset
-/// again), the secrets, the deploy.
-const MPG_FIRST_DEPLOY: [&str; 13] = [
+/// again), the secrets, the deploy, and the release version read back (fly-2026.md §5.3) to
+/// record the release.
+const MPG_FIRST_DEPLOY: [&str; 14] = [
     "apps create",
     "mpg list",
     "mpg create",
@@ -274,6 +275,7 @@ const MPG_FIRST_DEPLOY: [&str; 13] = [
     "mpg detach",
     "secrets import",
     "deploy",
+    "releases",
 ];
 
 /// Asserts no flyctl argument, environment or output line holds `secret`.
@@ -386,7 +388,12 @@ fn redeploy_without_changes_creates_nothing_and_imports_no_secret() {
     assert_eq!(summary["apps"][0]["secrets_imported"], false);
     assert_eq!(summary["resources"][0]["outcome"], "reused");
     let commands: Vec<String> = world.commands().split_off(before);
-    assert_eq!(commands, ["deploy"], "only `fly deploy` runs again: {commands:?}\n{}", run.stderr);
+    assert_eq!(
+        commands,
+        ["deploy", "releases"],
+        "only `fly deploy` runs again (and its release is read back): {commands:?}\n{}",
+        run.stderr
+    );
     // No Machines API call made anything either (no exec, no POST).
     let later: Vec<String> = world.fake.requests()[requests_before..]
         .iter()

@@ -8,6 +8,7 @@
 //! - [`deploy`]: `cargo score-fly deploy` end to end (fake Fly, a real `PostgreSQL` and registry);
 //! - [`fakes`]: the test doubles themselves;
 //! - [`placeholder_sites`]: the located and the typed walk of placeholder sites agree;
+//! - [`releases`]: `releases`, `rollback` and `status` against the fake Fly and a real registry;
 //! - [`provisioning`]: the provisioning engine with real `cmd` and `http` provisioners;
 //! - [`schema_judge`]: the official Score JSON schema as the judge of our validator.
 
@@ -19,4 +20,5 @@ mod dry_run;
 mod fakes;
 mod placeholder_sites;
 mod provisioning;
+mod releases;
 mod schema_judge;
