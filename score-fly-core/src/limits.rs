@@ -80,6 +80,9 @@ pub const MAX_BASE_LIBRARY_BYTES: usize = 256 * 1024 * 1024;
 /// Bytes of one `build-env` value (`--build-env K=V` or the `build-env` setting).
 pub const MAX_BUILD_ENV_BYTES: usize = 4096;
 
+/// Bytes of a `Cargo.lock` and of `cargo metadata`'s answer, read for the image's SBOM.
+pub const MAX_CARGO_METADATA_BYTES: usize = 64 * 1024 * 1024;
+
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
 const _: () = assert!(MAX_DEPTH + 16 < 128);
@@ -153,6 +156,7 @@ pub const ALL: &[Limit] = &[
     count("MAX_SYMLINK_HOPS", MAX_SYMLINK_HOPS),
     bytes("MAX_BASE_LIBRARY_BYTES", MAX_BASE_LIBRARY_BYTES),
     bytes("MAX_BUILD_ENV_BYTES", MAX_BUILD_ENV_BYTES),
+    bytes("MAX_CARGO_METADATA_BYTES", MAX_CARGO_METADATA_BYTES),
 ];
 
 #[cfg(test)]
