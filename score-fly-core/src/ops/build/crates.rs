@@ -42,6 +42,15 @@ pub enum CratesError {
     /// Its answer is not what cargo writes.
     #[error("`cargo metadata` answered something that is not its JSON format: {0}")]
     NotMetadata(String),
+    /// rustc could not be run (to read the target's `cfg` values).
+    #[error("cannot run `rustc --print cfg`: {0}")]
+    Rustc(#[source] std::io::Error),
+    /// rustc does not know the target.
+    #[error("`rustc --print cfg --target {TARGET}` failed: {stderr}; install the target with `rustup target add {TARGET}`")]
+    RustcFailed {
+        /// What rustc said.
+        stderr: String,
+    },
     /// Its answer is larger than the limit.
     #[error("`cargo metadata` answered more than {} (limits::MAX_CARGO_METADATA_BYTES)", crate::limits::human_bytes(MAX_CARGO_METADATA_BYTES))]
     TooLarge,
@@ -104,7 +113,143 @@ pub fn crates(
     .map_err(|source| CratesError::Lock { path: lock_path.clone(), source })?;
     let lock = checksums(&String::from_utf8_lossy(&lock))
         .map_err(|detail| CratesError::LockNotToml { path: lock_path.clone(), detail })?;
-    resolve(&metadata, package, compile, &lock, &root_dir)
+    let platform = Platform::of(TARGET, env)?;
+    resolve(&metadata, &platform, package, compile, &lock, &root_dir)
+}
+
+/// A compilation target's `cfg` values (`rustc --print cfg --target ...`, as cargo reads
+/// them), to tell which `[target.'cfg(...)'.dependencies]` apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    triple: String,
+    cfgs: BTreeSet<(String, Option<String>)>,
+}
+
+impl Platform {
+    /// Asks rustc (`$RUSTC`, else `rustc`).
+    fn of(triple: &str, env: &BTreeMap<String, String>) -> Result<Platform, CratesError> {
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let output = Command::new(rustc)
+            .envs(env)
+            .args(["--print", "cfg", "--target", triple])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(CratesError::Rustc)?;
+        if !output.status.success() {
+            return Err(CratesError::RustcFailed { stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned() });
+        }
+        Ok(Platform::parse(triple, &String::from_utf8_lossy(&output.stdout)))
+    }
+
+    /// From `rustc --print cfg`'s lines (`unix`, `target_os="linux"`).
+    pub fn parse(triple: &str, text: &str) -> Platform {
+        let cfgs = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| match l.split_once('=') {
+                Some((name, value)) => (name.trim().to_owned(), Some(value.trim().trim_matches('"').to_owned())),
+                None => (l.to_owned(), None),
+            })
+            .collect();
+        Platform { triple: triple.to_owned(), cfgs }
+    }
+
+    /// Whether a dependency's `target` (a triple or `cfg(...)`) is this platform.
+    pub fn matches(&self, target: &str) -> bool {
+        match target.strip_prefix("cfg(").and_then(|t| t.strip_suffix(')')) {
+            Some(expression) => {
+                let tokens = tokens(expression);
+                let mut at = 0;
+                let value = self.eval(&tokens, &mut at, 0);
+                value == Some(true) && at == tokens.len()
+            }
+            None => target == self.triple,
+        }
+    }
+
+    /// One cfg predicate from `tokens[*at..]`; `None` when it is not well formed.
+    fn eval(&self, tokens: &[Token], at: &mut usize, depth: usize) -> Option<bool> {
+        if depth > crate::limits::MAX_DEPTH {
+            return None;
+        }
+        let Token::Ident(name) = tokens.get(*at)? else { return None };
+        *at += 1;
+        match tokens.get(*at) {
+            Some(Token::Open) if matches!(name.as_str(), "all" | "any" | "not") => {
+                *at += 1;
+                let mut values = Vec::new();
+                while tokens.get(*at) != Some(&Token::Close) {
+                    values.push(self.eval(tokens, at, depth + 1)?);
+                    match tokens.get(*at) {
+                        Some(Token::Comma) => *at += 1,
+                        Some(Token::Close) => {}
+                        _ => return None,
+                    }
+                }
+                *at += 1;
+                match name.as_str() {
+                    "all" => Some(values.iter().all(|v| *v)),
+                    "any" => Some(values.iter().any(|v| *v)),
+                    _ => (values.len() == 1).then(|| !values[0]),
+                }
+            }
+            Some(Token::Equals) => {
+                *at += 1;
+                let Token::Text(value) = tokens.get(*at)? else { return None };
+                *at += 1;
+                Some(self.cfgs.contains(&(name.clone(), Some(value.clone()))))
+            }
+            _ => Some(self.cfgs.contains(&(name.clone(), None))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Ident(String),
+    Text(String),
+    Open,
+    Close,
+    Comma,
+    Equals,
+}
+
+fn tokens(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '(' => out.push(Token::Open),
+            ')' => out.push(Token::Close),
+            ',' => out.push(Token::Comma),
+            '=' => out.push(Token::Equals),
+            '"' => {
+                let mut value = String::new();
+                for c in chars.by_ref() {
+                    if c == '"' {
+                        break;
+                    }
+                    value.push(c);
+                }
+                out.push(Token::Text(value));
+            }
+            c if c.is_whitespace() => {}
+            c => {
+                let mut name = String::from(c);
+                while let Some(&next) = chars.peek() {
+                    if next.is_alphanumeric() || next == '_' || next == '-' {
+                        name.push(next);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(Token::Ident(name));
+            }
+        }
+    }
+    out
 }
 
 /// Reads cargo's output up to the limit (the rest is not kept: the run is an error).
@@ -174,7 +319,7 @@ struct Graph<'a> {
 }
 
 impl<'a> Graph<'a> {
-    fn new(metadata: &'a Value) -> Graph<'a> {
+    fn new(metadata: &'a Value, platform: &Platform) -> Graph<'a> {
         let packages: BTreeMap<&str, &Value> = metadata["packages"]
             .as_array()
             .into_iter()
@@ -187,20 +332,27 @@ impl<'a> Graph<'a> {
             let Some(package) = packages.get(id) else { continue };
             let mut declared = Vec::new();
             for resolved in node["deps"].as_array().into_iter().flatten() {
-                // Normal dependencies for this platform only (--filter-platform dropped the rest).
-                let normal =
-                    resolved["dep_kinds"].as_array().into_iter().flatten().any(|k| k["kind"].is_null());
+                // Normal dependencies for this platform only (--filter-platform dropped the
+                // rest): the platforms (`target`: a cfg, or null for all) they are declared for.
+                // `--filter-platform` keeps a dependency when one of its declarations is for
+                // the platform, but lists them all: each is checked here.
+                let platforms: Vec<&Value> = resolved["dep_kinds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| k["kind"].is_null())
+                    .map(|k| &k["target"])
+                    .filter(|t| t.as_str().is_none_or(|t| platform.matches(t)))
+                    .collect();
                 let Some(target) = resolved["pkg"].as_str() else { continue };
                 let Some(target_package) = packages.get(target) else { continue };
-                if !normal {
-                    continue;
-                }
                 let crate_name = resolved["name"].as_str().unwrap_or_default();
                 for d in package["dependencies"].as_array().into_iter().flatten() {
                     let same_package = d["name"] == target_package["name"];
                     let rename = d["rename"].as_str();
                     let same_name = rename.is_none_or(|r| r.replace('-', "_") == crate_name);
-                    if !(d["kind"].is_null() && same_package && same_name) {
+                    let this_platform = platforms.contains(&&d["target"]);
+                    if !(d["kind"].is_null() && same_package && same_name && this_platform) {
                         continue;
                     }
                     declared.push(Declared {
@@ -243,12 +395,13 @@ impl<'a> Graph<'a> {
 /// The feature resolution and walk over `metadata` from workspace member `package`.
 fn resolve(
     metadata: &Value,
+    platform: &Platform,
     package: &str,
     compile: &CompileOptions,
     lock: &BTreeMap<(String, String, String), String>,
     root_dir: &Path,
 ) -> Result<(Crate, Vec<Crate>), CratesError> {
-    let graph = Graph::new(metadata);
+    let graph = Graph::new(metadata, platform);
     let members: BTreeSet<&str> =
         metadata["workspace_members"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let root = graph
@@ -421,6 +574,24 @@ mod tests {
 
     const IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 
+    fn linux() -> Platform {
+        Platform::parse(TARGET, "panic=\"unwind\"\ntarget_arch=\"x86_64\"\ntarget_os=\"linux\"\ntarget_pointer_width=\"64\"\nunix\n")
+    }
+
+    #[test]
+    fn cfg_expressions_are_evaluated_for_the_target() {
+        let p = linux();
+        assert!(p.matches("cfg(unix)"));
+        assert!(p.matches(TARGET));
+        assert!(!p.matches("aarch64-apple-darwin"));
+        assert!(!p.matches("cfg(windows)"));
+        assert!(p.matches("cfg(all(target_os = \"linux\", not(miri), any(target_arch = \"x86\", target_arch = \"x86_64\")))"));
+        assert!(!p.matches("cfg(all(not(windows), any(rustix_use_libc, miri, not(all(target_os = \"linux\", target_arch = \"x86_64\")))))"));
+        assert!(!p.matches("cfg(not(unix, windows))"), "not takes one predicate");
+        assert!(!p.matches("cfg(all(unix"), "unclosed");
+        assert!(!p.matches(&format!("cfg({}unix{})", "all(".repeat(200), ")".repeat(200))), "too deep: not a match");
+    }
+
     /// A package of cargo metadata's shape: `deps` are (name, optional, default, features, kind).
     fn package(name: &str, features: Value, deps: &[(&str, bool, bool, &[&str], Option<&str>)], proc_macro: bool) -> Value {
         serde_json::json!({
@@ -463,7 +634,7 @@ mod tests {
 
     fn names(compile: &CompileOptions, metadata: &Value) -> Vec<String> {
         let lock = BTreeMap::from([(("tokio".into(), "1.0.0".into(), IO.into()), "ab".repeat(32))]);
-        let (root, crates) = resolve(metadata, "app", compile, &lock, Path::new("/ws")).unwrap();
+        let (root, crates) = resolve(metadata, &linux(), "app", compile, &lock, Path::new("/ws")).unwrap();
         assert_eq!(root.source, Source::Path(Some("app".into())));
         crates.into_iter().map(|c| c.name).collect()
     }
@@ -525,14 +696,62 @@ mod tests {
     #[test]
     fn crates_carry_their_source_checksum_and_edges() {
         let lock = BTreeMap::from([(("tokio".into(), "1.0.0".into(), IO.into()), "ab".repeat(32))]);
-        let (root, crates) = resolve(&world(), "app", &CompileOptions::default(), &lock, Path::new("/ws")).unwrap();
+        let (root, crates) = resolve(&world(), &linux(), "app", &CompileOptions::default(), &lock, Path::new("/ws")).unwrap();
         assert_eq!(root.depends_on, ["serde_derive@1.0.0", "tokio@1.0.0"]);
         let tokio = crates.iter().find(|c| c.name == "tokio").unwrap();
         assert_eq!(tokio.checksum.as_deref(), Some("ab".repeat(32).as_str()));
         assert_eq!(tokio.source, Source::Registry(IO.into()));
         assert!(crates.iter().find(|c| c.name == "serde_derive").unwrap().proc_macro);
-        let e = resolve(&world(), "nope", &CompileOptions::default(), &lock, Path::new("/ws")).unwrap_err();
+        let e = resolve(&world(), &linux(), "nope", &CompileOptions::default(), &lock, Path::new("/ws")).unwrap_err();
         assert_eq!(e.to_string(), "`cargo metadata` lists no workspace member `nope`");
+    }
+
+    /// What `cargo tree -e normal --target x86_64-unknown-linux-gnu` lists for `package` of
+    /// this workspace, as `name@version`.
+    fn cargo_tree(root: &Path, package: &str, features: &[&str]) -> BTreeSet<String> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let output = Command::new(cargo)
+            .current_dir(root)
+            .args(["tree", "-p", package, "-e", "normal", "--target", TARGET, "--prefix", "none", "--offline"])
+            .args(features)
+            .output()
+            .expect("cargo tree runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                Some(format!("{}@{}", words.next()?, words.next()?.strip_prefix('v')?))
+            })
+            .collect()
+    }
+
+    /// The walk over this workspace's real metadata (features unified across its members)
+    /// lists exactly what cargo tree lists for one member, with every registry crate's
+    /// checksum from Cargo.lock.
+    #[test]
+    fn the_workspace_members_crates_are_cargo_trees() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace root");
+        let cases: &[(&str, &[&str], CompileOptions)] = &[
+            ("todo", &[], CompileOptions::default()),
+            ("hello", &[], CompileOptions::default()),
+            ("cargo-score-fly", &[], CompileOptions::default()),
+            (
+                "score-fly-core",
+                &["--no-default-features", "--features", "syn"],
+                CompileOptions { no_default_features: true, features: vec!["syn".into()], ..CompileOptions::default() },
+            ),
+        ];
+        for (package, flags, compile) in cases {
+            let (me, crates) = crates(package, root, compile, &BTreeMap::new()).expect("crates");
+            let ours: BTreeSet<String> = std::iter::once(&me).chain(&crates).map(|c| c.id.clone()).collect();
+            assert_eq!(ours, cargo_tree(root, package, flags), "{package} {flags:?}");
+            for c in &crates {
+                if let Source::Registry(_) = c.source {
+                    assert!(c.checksum.as_ref().is_some_and(|s| s.len() == 64), "{c:?}");
+                }
+            }
+        }
     }
 
     #[test]
