@@ -343,6 +343,145 @@ mod tests {
         assert!(doc["metadata"].get("timestamp").is_none());
     }
 
+    /// A registry on loopback that answers from a table of `(method, path prefix)` →
+    /// status and body, stores `PUT` manifests (served back by `GET`), and records every
+    /// request line.
+    struct FakeRegistry {
+        host: String,
+        log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl FakeRegistry {
+        fn start(referrers_api: bool) -> FakeRegistry {
+            use std::io::{BufRead as _, Read as _, Write as _};
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let host = listener.local_addr().unwrap().to_string();
+            let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (log2, stop2) = (log.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut manifests: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+                while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok((stream, _)) = listener.accept() else {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        continue;
+                    };
+                    stream.set_nonblocking(false).unwrap();
+                    let mut reader = std::io::BufReader::new(stream);
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            break;
+                        }
+                        let mut length = 0;
+                        loop {
+                            let mut header = String::new();
+                            reader.read_line(&mut header).unwrap();
+                            if header.trim().is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = header.split_once(':')
+                                && k.eq_ignore_ascii_case("content-length")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        let mut words = line.split_whitespace();
+                        let (method, path) = (words.next().unwrap().to_owned(), words.next().unwrap().to_owned());
+                        log2.lock().unwrap().push(format!("{method} {path}"));
+                        let (status, answer): (u16, Vec<u8>) = if method == "HEAD" && path.contains("/blobs/") {
+                            (200, Vec::new())
+                        } else if method == "PUT" && path.contains("/manifests/") {
+                            manifests.insert(path.clone(), body);
+                            (201, Vec::new())
+                        } else if method == "GET" && path.contains("/referrers/") {
+                            if referrers_api { (200, br#"{"schemaVersion":2,"manifests":[]}"#.to_vec()) } else { (404, Vec::new()) }
+                        } else if method == "GET" && manifests.contains_key(&path) {
+                            (200, manifests[&path].clone())
+                        } else {
+                            (404, Vec::new())
+                        };
+                        let stream = reader.get_mut();
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: {}\r\n\r\n",
+                            answer.len(),
+                            oci::INDEX
+                        );
+                        stream.write_all(head.as_bytes()).unwrap();
+                        if method != "HEAD" {
+                            stream.write_all(&answer).unwrap();
+                        }
+                    }
+                }
+            });
+            FakeRegistry { host, log, stop }
+        }
+
+        fn requests(&self) -> Vec<String> {
+            self.log.lock().unwrap().clone()
+        }
+    }
+
+    impl Drop for FakeRegistry {
+        fn drop(&mut self) {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn image(text: &str) -> Image {
+        Image {
+            manifest: text.as_bytes().to_vec(),
+            digest: oci::digest(text.as_bytes()),
+            config: Vec::new(),
+            app_layer: crate::image::layer::build(&[], 0).unwrap(),
+            layers: Vec::new(),
+        }
+    }
+
+    fn registry(fake: &FakeRegistry) -> Registry {
+        let reference = crate::image::Reference::parse(&format!("{}/acme-web:v1", fake.host)).unwrap();
+        Registry::new(&reference, None).with_attempts(1)
+    }
+
+    #[test]
+    fn a_registry_with_the_referrers_api_needs_no_fallback_tag() {
+        let fake = FakeRegistry::start(true);
+        let subject = image("{\"schemaVersion\":2}");
+        let artifact = Artifact::new(&subject, b"{}\n".to_vec(), None);
+        let how = push(&artifact, &registry(&fake), "acme-web", &subject.digest).unwrap();
+        assert_eq!(how, Attached::ReferrersApi);
+        let requests = fake.requests();
+        assert!(requests.contains(&format!("PUT /v2/acme-web/manifests/{}", artifact.digest)), "{requests:?}");
+        assert!(requests.contains(&format!("GET /v2/acme-web/referrers/{}", subject.digest)), "{requests:?}");
+        assert!(!requests.iter().any(|r| r.contains("sha256-")), "no fallback tag: {requests:?}");
+    }
+
+    #[test]
+    fn without_the_referrers_api_the_fallback_index_gathers_every_referrer() {
+        let fake = FakeRegistry::start(false);
+        let registry = registry(&fake);
+        let subject = image("{\"schemaVersion\":2}");
+        let first = Artifact::new(&subject, b"{\"a\":1}\n".to_vec(), None);
+        assert_eq!(push(&first, &registry, "acme-web", &subject.digest).unwrap(), Attached::TagSchema);
+        let second = Artifact::new(&subject, b"{\"a\":2}\n".to_vec(), None);
+        assert_eq!(push(&second, &registry, "acme-web", &subject.digest).unwrap(), Attached::TagSchema);
+        // Pushed again: listed once.
+        push(&second, &registry, "acme-web", &subject.digest).unwrap();
+        let tag = fallback_tag(&subject.digest);
+        let (media_type, bytes) = registry.get_manifest("acme-web", &tag).unwrap();
+        assert_eq!(media_type, oci::INDEX);
+        let index: Index = serde_json::from_slice(&bytes).unwrap();
+        let digests: Vec<&str> = index.manifests.iter().map(|m| m.digest.as_str()).collect();
+        assert_eq!(digests, [first.digest.as_str(), second.digest.as_str()]);
+        assert!(index.manifests.iter().all(|m| m.artifact_type.as_deref() == Some(oci::CYCLONEDX)));
+        let puts = fake.requests().iter().filter(|r| r.starts_with(&format!("PUT /v2/acme-web/manifests/{tag}"))).count();
+        assert_eq!(puts, 2, "the index is written only when it changes");
+    }
+
     #[test]
     fn the_artifact_refers_to_the_image() {
         let image = Image {
