@@ -823,6 +823,11 @@ pub fn write_layout(
     let mut manifests = Vec::new();
     if let Some(old) = index.get("manifests").and_then(|m| m.as_array()) {
         for m in old {
+            // SBOM referrers follow their subjects (below), named by nobody.
+            if sbom::is_referrer_entry(m) {
+                manifests.push(m.clone());
+                continue;
+            }
             match m.get("annotations").and_then(|a| a.get(local::REF_NAME)).and_then(|n| n.as_str()) {
                 Some(name) if name == tag => report.replaced = true,
                 name => {
