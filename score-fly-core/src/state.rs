@@ -969,8 +969,12 @@ mod tests {
         let dockerfile = ImageEntry::Dockerfile { dockerfile: "Dockerfile".into(), ignorefile: ".dockerignore".into() };
         assert_eq!(dockerfile.pinned(), None);
         // A state written before revisions were recorded reads as before.
-        let old: ImageEntry = serde_json::from_str(r#"{"kind": "pushed", "reference": "r/a:v1", "digest": "sha256:0"}"#).unwrap();
-        assert_eq!(old, ImageEntry::Pushed { reference: "r/a:v1".into(), digest: "sha256:0".into(), revision: None, dirty: false });
+        let old: ImageEntry =
+            serde_json::from_str(r#"{"kind": "pushed", "reference": "r/a:v1", "digest": "sha256:0"}"#).unwrap();
+        assert_eq!(
+            old,
+            ImageEntry::Pushed { reference: "r/a:v1".into(), digest: "sha256:0".into(), revision: None, dirty: false }
+        );
     }
 
     #[test]

@@ -142,7 +142,8 @@ fn pushed_image_runs_from_its_unpacked_root_filesystem_and_generate_uses_it() {
         "the base layer is mounted from the base repository: {requests:#?}"
     );
     // And the SBOM artifact's two blobs: the empty config and the document.
-    let artifact = inspect(&format!("{}/demo-hello@{}", registry.host(), str_of(&summary, "sbom")), Some("--raw"), None);
+    let artifact =
+        inspect(&format!("{}/demo-hello@{}", registry.host(), str_of(&summary, "sbom")), Some("--raw"), None);
     assert_eq!(artifact["subject"]["digest"], digest, "{artifact}");
     new.extend([str_of(&artifact["config"], "digest").to_owned(), str_of(&artifact["layers"][0], "digest").to_owned()]);
     new.sort();
@@ -189,10 +190,7 @@ fn second_push_uploads_nothing_and_a_one_line_change_uploads_only_the_binary_lay
     let requests = registry.requests();
     let writes: Vec<&Request> = requests[before..].iter().filter(|r| r.writes()).collect();
     assert_eq!(writes.len(), 2, "only the manifests are written (the image's, its SBOM's): {writes:#?}");
-    assert!(
-        writes.iter().all(|w| w.method == "PUT" && w.uri.starts_with("/v2/demo-hello/manifests/")),
-        "{writes:#?}"
-    );
+    assert!(writes.iter().all(|w| w.method == "PUT" && w.uri.starts_with("/v2/demo-hello/manifests/")), "{writes:#?}");
     let pulls: Vec<&Request> = requests[before..].iter().filter(|r| r.uri.starts_with("/v2/base/")).collect();
     assert!(pulls.is_empty(), "the base image is cached, not pulled again: {pulls:#?}");
 

@@ -23,7 +23,7 @@ pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.ta
 pub const EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// The empty descriptor's content: `{}`.
 pub const EMPTY_CONTENT: &[u8] = b"{}";
-/// A CycloneDX JSON document (an SBOM's `artifactType` and layer media type).
+/// A `CycloneDX` JSON document (an SBOM's `artifactType` and layer media type).
 pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
 /// `org.opencontainers.image.created`.
 pub const CREATED: &str = "org.opencontainers.image.created";

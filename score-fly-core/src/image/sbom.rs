@@ -1,4 +1,4 @@
-//! The image's SBOM: the crates of its binary as a CycloneDX 1.5 JSON document, and the OCI
+//! The image's SBOM: the crates of its binary as a `CycloneDX` 1.5 JSON document, and the OCI
 //! artifact that carries it (a manifest whose `subject` is the image manifest).
 //!
 //! - [`cyclonedx`]: the document, deterministic (components and dependencies sorted, no
@@ -36,7 +36,7 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Crate {
     /// `name@version` (with the source kind added when two crates share both): the
-    /// CycloneDX `bom-ref`.
+    /// `CycloneDX` `bom-ref`.
     pub id: String,
     /// Package name.
     pub name: String,
@@ -124,7 +124,7 @@ fn component(c: &Crate, kind: &str) -> serde_json::Value {
     value
 }
 
-/// The CycloneDX 1.5 JSON document of `bom` (pretty-printed, sorted, deterministic).
+/// The `CycloneDX` 1.5 JSON document of `bom` (pretty-printed, sorted, deterministic).
 pub fn cyclonedx(bom: &Bom) -> Vec<u8> {
     let mut crates: Vec<&Crate> = bom.crates.iter().collect();
     crates.sort_by(|a, b| (&a.name, &a.version, &a.id).cmp(&(&b.name, &b.version, &b.id)));
@@ -323,7 +323,8 @@ mod tests {
         assert_eq!((&doc["bomFormat"], &doc["specVersion"]), (&"CycloneDX".into(), &"1.5".into()));
         assert_eq!(doc["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
         assert_eq!(doc["metadata"]["component"]["name"], "web");
-        let names: Vec<&str> = doc["components"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            doc["components"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["axum", "lib", "macros", "serde"]);
         let serde = &doc["components"][3];
         assert_eq!(serde["purl"], "pkg:cargo/serde@1.0.0");
@@ -335,8 +336,14 @@ mod tests {
         assert!(git.get("hashes").is_none(), "git crates have no checksum");
         let path = &doc["components"][2];
         assert!(path.get("purl").is_none());
-        assert_eq!(path["properties"][0], serde_json::json!({"name": "score-fly:cargo:source", "value": "path+macros"}));
-        assert_eq!(doc["dependencies"][4], serde_json::json!({"ref": "web@0.1.0", "dependsOn": ["axum@0.8.0", "serde@1.0.0"]}));
+        assert_eq!(
+            path["properties"][0],
+            serde_json::json!({"name": "score-fly:cargo:source", "value": "path+macros"})
+        );
+        assert_eq!(
+            doc["dependencies"][4],
+            serde_json::json!({"ref": "web@0.1.0", "dependsOn": ["axum@0.8.0", "serde@1.0.0"]})
+        );
         let mut untimed = bom(false);
         untimed.timestamp = None;
         let doc: serde_json::Value = serde_json::from_slice(&cyclonedx(&untimed)).unwrap();
@@ -399,7 +406,11 @@ mod tests {
                             manifests.insert(path.clone(), body);
                             (201, Vec::new())
                         } else if method == "GET" && path.contains("/referrers/") {
-                            if referrers_api { (200, br#"{"schemaVersion":2,"manifests":[]}"#.to_vec()) } else { (404, Vec::new()) }
+                            if referrers_api {
+                                (200, br#"{"schemaVersion":2,"manifests":[]}"#.to_vec())
+                            } else {
+                                (404, Vec::new())
+                            }
                         } else if method == "GET" && manifests.contains_key(&path) {
                             (200, manifests[&path].clone())
                         } else {
@@ -478,7 +489,8 @@ mod tests {
         let digests: Vec<&str> = index.manifests.iter().map(|m| m.digest.as_str()).collect();
         assert_eq!(digests, [first.digest.as_str(), second.digest.as_str()]);
         assert!(index.manifests.iter().all(|m| m.artifact_type.as_deref() == Some(oci::CYCLONEDX)));
-        let puts = fake.requests().iter().filter(|r| r.starts_with(&format!("PUT /v2/acme-web/manifests/{tag}"))).count();
+        let puts =
+            fake.requests().iter().filter(|r| r.starts_with(&format!("PUT /v2/acme-web/manifests/{tag}"))).count();
         assert_eq!(puts, 2, "the index is written only when it changes");
     }
 

@@ -293,9 +293,8 @@ pub fn native(
     check_embedded(&binary, package, &binary_path)?;
     image::check_binary(&binary, &package.binary, &binary_path.display().to_string(), &base, &cache)?;
 
-    let (root, crates) =
-        crates::crates(&package.name, &options.workspace_root, &options.compile, &package.build_env)
-            .map_err(|why| BuildError::Sbom { package: package.name.clone(), why })?;
+    let (root, crates) = crates::crates(&package.name, &options.workspace_root, &options.compile, &package.build_env)
+        .map_err(|why| BuildError::Sbom { package: package.name.clone(), why })?;
     // `created`: SOURCE_DATE_EPOCH when set, else the commit's time (never the clock).
     let epoch_set = std::env::var("SOURCE_DATE_EPOCH").is_ok_and(|v| !v.trim().is_empty());
     let created = if epoch_set { Some(mtime) } else { provenance.commit_time };

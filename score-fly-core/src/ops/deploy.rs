@@ -945,15 +945,13 @@ fn deploy_app(
     // `--image` given by tag (deployed as given all the same).
     let image_digest = match d.image.as_deref() {
         Some(image) if image.contains("@sha256:") => image.split_once('@').map(|(_, digest)| digest.to_owned()),
-        Some(image) if options.image.as_deref() == Some(image) => {
-            match tag_digest(&opened.target, image) {
-                Ok(digest) => Some(digest),
-                Err(error) => {
-                    reporter.event(Event::Deploy(DeployEvent::ImageDigestUnknown { app: &d.app, image, error: &error }));
-                    None
-                }
+        Some(image) if options.image.as_deref() == Some(image) => match tag_digest(&opened.target, image) {
+            Ok(digest) => Some(digest),
+            Err(error) => {
+                reporter.event(Event::Deploy(DeployEvent::ImageDigestUnknown { app: &d.app, image, error: &error }));
+                None
             }
-        }
+        },
         _ => None,
     };
 

@@ -948,7 +948,8 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     score_fly_tests::flytoml::assert_valid(&fly_toml);
     let table: toml::Table = fly_toml.parse().expect("TOML");
     assert_eq!(table["build"]["image"].as_str(), Some(pinned.as_str()), "{fly_toml}");
-    let argv = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged")["argv"].clone();
+    let argv =
+        world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged")["argv"].clone();
     let at = argv.as_array().unwrap().iter().position(|a| a == "--image").expect("--image");
     assert_eq!(argv[at + 1], pinned.as_str(), "{argv}");
     assert_eq!(state["deployments"]["demo-todo"]["image_digest"], digest);
@@ -957,7 +958,10 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     let manifest = inspect(reference, Some("--raw"), None);
     let annotations = &manifest["annotations"];
     assert_eq!(annotations["org.opencontainers.image.revision"], commit.as_str(), "{manifest:#}");
-    assert_eq!(annotations["org.opencontainers.image.source"], "https://git.example.com/acme/todo.git", "no credentials");
+    assert_eq!(
+        annotations["org.opencontainers.image.source"], "https://git.example.com/acme/todo.git",
+        "no credentials"
+    );
     assert_eq!(annotations["org.opencontainers.image.created"], "2023-11-14T22:13:20Z", "from SOURCE_DATE_EPOCH");
     assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
     assert!(annotations.get("dev.score-fly.dirty").is_none(), "{manifest:#}");

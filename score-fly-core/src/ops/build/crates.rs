@@ -46,13 +46,18 @@ pub enum CratesError {
     #[error("cannot run `rustc --print cfg`: {0}")]
     Rustc(#[source] std::io::Error),
     /// rustc does not know the target.
-    #[error("`rustc --print cfg --target {TARGET}` failed: {stderr}; install the target with `rustup target add {TARGET}`")]
+    #[error(
+        "`rustc --print cfg --target {TARGET}` failed: {stderr}; install the target with `rustup target add {TARGET}`"
+    )]
     RustcFailed {
         /// What rustc said.
         stderr: String,
     },
     /// Its answer is larger than the limit.
-    #[error("`cargo metadata` answered more than {} (limits::MAX_CARGO_METADATA_BYTES)", crate::limits::human_bytes(MAX_CARGO_METADATA_BYTES))]
+    #[error(
+        "`cargo metadata` answered more than {} (limits::MAX_CARGO_METADATA_BYTES)",
+        crate::limits::human_bytes(MAX_CARGO_METADATA_BYTES)
+    )]
     TooLarge,
     /// The package is not a member of the workspace.
     #[error("`cargo metadata` lists no workspace member `{0}`")]
@@ -380,9 +385,11 @@ impl<'a> Graph<'a> {
 
     fn is_proc_macro(&self, id: &str) -> bool {
         self.packages.get(id).is_some_and(|p| {
-            p["targets"].as_array().into_iter().flatten().any(|t| {
-                t["kind"].as_array().into_iter().flatten().any(|k| k == "proc-macro")
-            })
+            p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|t| t["kind"].as_array().into_iter().flatten().any(|k| k == "proc-macro"))
         })
     }
 
@@ -413,10 +420,8 @@ fn resolve(
 
     let mut work = vec![Work::Package(root, false)];
     if compile.all_features {
-        let mut all: Vec<String> = graph.packages[root]["features"]
-            .as_object()
-            .map(|f| f.keys().cloned().collect())
-            .unwrap_or_default();
+        let mut all: Vec<String> =
+            graph.packages[root]["features"].as_object().map(|f| f.keys().cloned().collect()).unwrap_or_default();
         all.extend(graph.declared(root).iter().filter(|d| d.optional).map(|d| d.name.clone()));
         work.extend(all.into_iter().map(|f| Work::Feature(root, false, f)));
     } else {
@@ -575,7 +580,10 @@ mod tests {
     const IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 
     fn linux() -> Platform {
-        Platform::parse(TARGET, "panic=\"unwind\"\ntarget_arch=\"x86_64\"\ntarget_os=\"linux\"\ntarget_pointer_width=\"64\"\nunix\n")
+        Platform::parse(
+            TARGET,
+            "panic=\"unwind\"\ntarget_arch=\"x86_64\"\ntarget_os=\"linux\"\ntarget_pointer_width=\"64\"\nunix\n",
+        )
     }
 
     #[test]
@@ -585,15 +593,21 @@ mod tests {
         assert!(p.matches(TARGET));
         assert!(!p.matches("aarch64-apple-darwin"));
         assert!(!p.matches("cfg(windows)"));
-        assert!(p.matches("cfg(all(target_os = \"linux\", not(miri), any(target_arch = \"x86\", target_arch = \"x86_64\")))"));
+        assert!(p.matches(
+            "cfg(all(target_os = \"linux\", not(miri), any(target_arch = \"x86\", target_arch = \"x86_64\")))"
+        ));
         assert!(!p.matches("cfg(all(not(windows), any(rustix_use_libc, miri, not(all(target_os = \"linux\", target_arch = \"x86_64\")))))"));
         assert!(!p.matches("cfg(not(unix, windows))"), "not takes one predicate");
         assert!(!p.matches("cfg(all(unix"), "unclosed");
         assert!(!p.matches(&format!("cfg({}unix{})", "all(".repeat(200), ")".repeat(200))), "too deep: not a match");
     }
 
-    /// A package of cargo metadata's shape: `deps` are (name, optional, default, features, kind).
-    fn package(name: &str, features: Value, deps: &[(&str, bool, bool, &[&str], Option<&str>)], proc_macro: bool) -> Value {
+    /// A declared dependency: (name, optional, default features, features, kind).
+    type Dep<'a> = (&'a str, bool, bool, &'a [&'a str], Option<&'a str>);
+
+    /// A package of cargo metadata's shape.
+    #[allow(clippy::needless_pass_by_value)]
+    fn package(name: &str, features: Value, deps: &[Dep<'_>], proc_macro: bool) -> Value {
         serde_json::json!({
             "id": format!("{name} 1.0.0"),
             "name": name,
@@ -610,6 +624,7 @@ mod tests {
         })
     }
 
+    #[allow(clippy::needless_pass_by_value)]
     fn metadata(packages: Vec<Value>) -> Value {
         // The workspace-wide graph: every declared dependency resolved (a superset).
         let nodes: Vec<Value> = packages
@@ -689,14 +704,16 @@ mod tests {
         assert_eq!(names(&tls, &all), ["pin", "rustls", "serde_derive", "syn", "tokio", "tracing"]);
         let every = CompileOptions { all_features: true, ..CompileOptions::default() };
         assert_eq!(names(&every, &all), ["mio", "pin", "rustls", "serde_derive", "syn", "tokio", "tracing"]);
-        let direct = CompileOptions { features: vec!["tokio/full".into()], no_default_features: true, ..Default::default() };
+        let direct =
+            CompileOptions { features: vec!["tokio/full".into()], no_default_features: true, ..Default::default() };
         assert_eq!(names(&direct, &all), ["mio", "parking_lot", "pin", "serde_derive", "syn", "tokio"]);
     }
 
     #[test]
     fn crates_carry_their_source_checksum_and_edges() {
         let lock = BTreeMap::from([(("tokio".into(), "1.0.0".into(), IO.into()), "ab".repeat(32))]);
-        let (root, crates) = resolve(&world(), &linux(), "app", &CompileOptions::default(), &lock, Path::new("/ws")).unwrap();
+        let (root, crates) =
+            resolve(&world(), &linux(), "app", &CompileOptions::default(), &lock, Path::new("/ws")).unwrap();
         assert_eq!(root.depends_on, ["serde_derive@1.0.0", "tokio@1.0.0"]);
         let tokio = crates.iter().find(|c| c.name == "tokio").unwrap();
         assert_eq!(tokio.checksum.as_deref(), Some("ab".repeat(32).as_str()));

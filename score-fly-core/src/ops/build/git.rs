@@ -90,7 +90,10 @@ mod tests {
 
     #[test]
     fn remote_urls_lose_their_credentials() {
-        assert_eq!(public_url("https://x:ghp_secret@github.com/acme/web.git").as_deref(), Some("https://github.com/acme/web.git"));
+        assert_eq!(
+            public_url("https://x:ghp_secret@github.com/acme/web.git").as_deref(),
+            Some("https://github.com/acme/web.git")
+        );
         assert_eq!(public_url("https://github.com/acme/web").as_deref(), Some("https://github.com/acme/web"));
         assert_eq!(public_url("ssh://git@github.com/acme/web.git").as_deref(), Some("ssh://github.com/acme/web.git"));
         assert_eq!(public_url("git@github.com:acme/web.git").as_deref(), Some("git@github.com:acme/web.git"));
