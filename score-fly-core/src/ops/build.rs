@@ -506,6 +506,26 @@ mod tests {
     }
 
     #[test]
+    fn annotations_say_what_git_knows_and_leave_out_the_rest() {
+        use image::oci;
+        let none = annotations(&git::Provenance::default(), None, "1.2.3");
+        assert_eq!(none, BTreeMap::from([(oci::VERSION.to_owned(), "1.2.3".to_owned())]), "no git, no time");
+        let provenance = git::Provenance {
+            revision: Some("ab".repeat(20)),
+            dirty: true,
+            commit_time: Some(1_600_000_000),
+            source: Some("https://example.com/acme/web.git".into()),
+        };
+        let all = annotations(&provenance, Some(1_700_000_000), "1.2.3");
+        assert_eq!(all[oci::REVISION], "ab".repeat(20));
+        assert_eq!(all[oci::SOURCE], "https://example.com/acme/web.git");
+        assert_eq!(all[oci::CREATED], "2023-11-14T22:13:20Z");
+        assert_eq!(all[oci::DIRTY], "true");
+        let clean = git::Provenance { dirty: false, ..provenance };
+        assert!(!annotations(&clean, None, "1").contains_key(oci::DIRTY));
+    }
+
+    #[test]
     fn the_default_tag_is_the_digests_start() {
         let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
         assert_eq!(default_tag(&digest), "sf-0123456789ab");

@@ -941,6 +941,7 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     assert_eq!(summary["apps"][0]["image_digest"], digest, "{summary:#}");
     assert_eq!(summary["images"][0]["reference"], reference, "{summary:#}");
     assert_eq!(summary["images"][0]["revision"], commit.as_str(), "{summary:#}");
+    assert_valid(&deploy_schema(), &summary);
     let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
     assert_eq!(release.image, pinned);
     assert_eq!(release.build, Build::Image, "an existing image, nothing built by Fly");
@@ -1091,6 +1092,7 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     let base_digest = inspect(&base, None, None)["Digest"].clone();
     assert_eq!(summary["apps"][0]["image"], base.as_str(), "{summary:#}");
     assert_eq!(summary["apps"][0]["image_digest"], base_digest, "{summary:#}");
+    assert_valid(&deploy_schema(), &summary);
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(world.root().join(".score-fly/state.json")).unwrap()).unwrap();
     assert_eq!(state["deployments"]["demo-todo"]["image_digest"], base_digest, "{state:#}");
