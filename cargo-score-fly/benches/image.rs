@@ -152,6 +152,7 @@ fn assemble_and_push(
         binary_name: "hello",
         exposed_ports: vec!["8080/tcp".to_owned()],
         mtime: 0,
+        annotations: std::collections::BTreeMap::new(),
     };
     let built = image::assemble(&spec, &base_image).expect("assemble");
     let assemble = started.elapsed();

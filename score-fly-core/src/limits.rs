@@ -83,6 +83,8 @@ pub const MAX_BUILD_ENV_BYTES: usize = 4096;
 /// Releases kept per workload in the project state (`deploy` and `rollback` record one
 /// each; the oldest goes, with its fly.toml copy). Fly's own list (`fly releases`) shows 25.
 pub const MAX_RELEASES: usize = 20;
+/// Bytes of a `Cargo.lock` and of `cargo metadata`'s answer, read for the image's SBOM.
+pub const MAX_CARGO_METADATA_BYTES: usize = 64 * 1024 * 1024;
 
 // state.json → resources → <uid> → metadata → value (and workloads → <name> → spec → ...):
 // serde_json reads 128 levels, so accepted values must leave room for the state's own.
@@ -158,6 +160,7 @@ pub const ALL: &[Limit] = &[
     bytes("MAX_BASE_LIBRARY_BYTES", MAX_BASE_LIBRARY_BYTES),
     bytes("MAX_BUILD_ENV_BYTES", MAX_BUILD_ENV_BYTES),
     count("MAX_RELEASES", MAX_RELEASES),
+    bytes("MAX_CARGO_METADATA_BYTES", MAX_CARGO_METADATA_BYTES),
 ];
 
 #[cfg(test)]

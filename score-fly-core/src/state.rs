@@ -333,6 +333,10 @@ pub struct Deployment {
     /// The image last deployed, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Its manifest digest: the pinned digest of an image deployed by digest, or what the
+    /// registry answered for a tag (absent when it could not be asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
     /// Whether the last `fly deploy` succeeded.
     #[serde(default)]
     pub deployed: bool,
@@ -348,6 +352,12 @@ pub enum ImageEntry {
         reference: String,
         /// The manifest digest.
         digest: String,
+        /// The git commit it was built from (`org.opencontainers.image.revision`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<String>,
+        /// Tracked files differed from that commit when it was built.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        dirty: bool,
     },
     /// A Dockerfile for Fly's remote builder.
     Dockerfile {
@@ -356,6 +366,28 @@ pub enum ImageEntry {
         /// Its `.dockerignore`, relative to the project root.
         ignorefile: PathBuf,
     },
+}
+
+impl ImageEntry {
+    /// The pushed image by digest, `<registry>/<repository>@sha256:...` (what `deploy` gives
+    /// `fly deploy`, so a tag that moves later never changes a release); `None` for a
+    /// Dockerfile.
+    pub fn pinned(&self) -> Option<String> {
+        let ImageEntry::Pushed { reference, digest, .. } = self else { return None };
+        Some(pin(reference, digest))
+    }
+}
+
+/// `reference` (`host/repo:tag`, `host/repo@sha256:...`) named by `digest` instead of its tag.
+pub fn pin(reference: &str, digest: &str) -> String {
+    let name = reference.split_once('@').map_or(reference, |(name, _)| name);
+    // The tag is after the last `:` that follows the last `/` (a host may have a port).
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    let name = match name[slash..].rfind(':') {
+        Some(colon) => &name[..slash + colon],
+        None => name,
+    };
+    format!("{name}@{digest}")
 }
 
 /// How what a provisioner does relates to the project's app prefix (each builtin's:
@@ -1106,6 +1138,26 @@ mod tests {
     }
 
     #[test]
+    fn pushed_images_are_pinned_by_digest() {
+        let d = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(pin("registry.fly.io/acme-api:sf-0123", &d), format!("registry.fly.io/acme-api@{d}"));
+        assert_eq!(pin("127.0.0.1:5000/acme-api:v1", &d), format!("127.0.0.1:5000/acme-api@{d}"));
+        assert_eq!(pin("127.0.0.1:5000/acme-api", &d), format!("127.0.0.1:5000/acme-api@{d}"));
+        assert_eq!(pin("r/acme-api@sha256:00", &d), format!("r/acme-api@{d}"));
+        let entry = ImageEntry::Pushed { reference: "r/a:v1".into(), digest: d.clone(), revision: None, dirty: false };
+        assert_eq!(entry.pinned(), Some(format!("r/a@{d}")));
+        let dockerfile = ImageEntry::Dockerfile { dockerfile: "Dockerfile".into(), ignorefile: ".dockerignore".into() };
+        assert_eq!(dockerfile.pinned(), None);
+        // A state written before revisions were recorded reads as before.
+        let old: ImageEntry =
+            serde_json::from_str(r#"{"kind": "pushed", "reference": "r/a:v1", "digest": "sha256:0"}"#).unwrap();
+        assert_eq!(
+            old,
+            ImageEntry::Pushed { reference: "r/a:v1".into(), digest: "sha256:0".into(), revision: None, dirty: false }
+        );
+    }
+
+    #[test]
     fn the_prefix_changes_while_nothing_exists_under_it() {
         let mut state = State::new("");
         state.resources.insert("static#api.cfg".into(), resource("my-static"));
@@ -1129,7 +1181,12 @@ mod tests {
         state.deployments.insert("acme-api".into(), Deployment::default());
         state.images.insert(
             "api".into(),
-            ImageEntry::Pushed { reference: "registry.fly.io/acme-api:v1".into(), digest: "sha256:0".into() },
+            ImageEntry::Pushed {
+                reference: "registry.fly.io/acme-api:v1".into(),
+                digest: "sha256:0".into(),
+                revision: None,
+                dirty: false,
+            },
         );
         state.resources.insert("postgres.default#api.db".into(), resource("builtin-postgres"));
         state.resources.insert("dns#api.host".into(), resource("builtin-dns"));

@@ -46,6 +46,16 @@ pub(super) fn render(printer: &Printer, push: &mut Progress, event: &BuildEvent<
                 &format!("{reference} ({digest}; {uploaded} of {blobs} blobs uploaded, {})", human_bytes(*bytes)),
             );
         }
+        BuildEvent::SbomAttached { reference, digest, how, crates } => printer.status(
+            "Attached",
+            &format!(
+                "SBOM ({crates} crates, CycloneDX) to {reference} as {digest} ({})",
+                match how {
+                    score_fly_core::image::sbom::Attached::ReferrersApi => "referrers API",
+                    score_fly_core::image::sbom::Attached::TagSchema => "tag sha256-<digest>: the registry has no referrers API",
+                }
+            ),
+        ),
         BuildEvent::BuiltNotPushed { package, digest } => printer.status(
             "Built",
             &format!("image {digest} for {package} (not pushed: add --push, or --output-oci DIR)"),

@@ -12,6 +12,10 @@ pub(super) fn render(p: &Printer, event: &DeployEvent<'_>) {
         DeployEvent::AppUnknown { app, error } => {
             p.warning(&format!("cannot tell whether app {app} exists: {error}"), "");
         }
+        DeployEvent::ImageDigestUnknown { app, image, error } => p.warning(
+            &format!("cannot look up the digest of {image} for app {app} ({error}); it is deployed by its tag, and no digest is recorded"),
+            "",
+        ),
         DeployEvent::CreatingApp { app, org } => p.status("Creating", &format!("app {app} (org {org})")),
         DeployEvent::Flyctl { line, deploy: true } => p.detail(line),
         DeployEvent::Flyctl { line, deploy: false } => p.verbose(line),

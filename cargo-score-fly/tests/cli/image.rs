@@ -141,6 +141,12 @@ fn pushed_image_runs_from_its_unpacked_root_filesystem_and_generate_uses_it() {
             && r.uri.starts_with(&format!("/v2/demo-hello/blobs/uploads/?mount={base_layer}&from=base"))),
         "the base layer is mounted from the base repository: {requests:#?}"
     );
+    // And the SBOM artifact's two blobs: the empty config and the document.
+    let artifact =
+        inspect(&format!("{}/demo-hello@{}", registry.host(), str_of(&summary, "sbom")), Some("--raw"), None);
+    assert_eq!(artifact["subject"]["digest"], digest, "{artifact}");
+    new.extend([str_of(&artifact["config"], "digest").to_owned(), str_of(&artifact["layers"][0], "digest").to_owned()]);
+    new.sort();
     let mut uploads: Vec<String> =
         requests.iter().filter(|r| r.uri.starts_with("/v2/demo-hello/")).filter_map(Request::uploaded_digest).collect();
     uploads.sort();
@@ -154,11 +160,12 @@ fn pushed_image_runs_from_its_unpacked_root_filesystem_and_generate_uses_it() {
     assert_eq!(mode & 0o777, 0o755);
     assert_eq!(run_hello(&rootfs, &["/", "/healthz"]), [(200, format!("{GREETING}\n")), (200, "ok\n".to_owned())]);
 
-    // Recorded, and `generate` deploys it.
+    // Recorded, and `generate` deploys it by digest.
     assert_eq!(recorded_image(&hello), serde_json::json!({"kind": "pushed", "reference": reference, "digest": digest}));
     hello.cli(&["generate"]).assert_code(0);
     let fly_toml = hello.project.fly_toml("fly_hello.toml");
-    assert!(fly_toml.contains(&format!("\n[build]\nimage = \"{reference}\"\n")), "{fly_toml}");
+    let pinned = format!("{}/demo-hello@{digest}", registry.host());
+    assert!(fly_toml.contains(&format!("\n[build]\nimage = \"{pinned}\"\n")), "{fly_toml}");
     assert!(fly_toml.contains("app = \"demo-hello\""), "{fly_toml}");
 }
 
@@ -182,8 +189,8 @@ fn second_push_uploads_nothing_and_a_one_line_change_uploads_only_the_binary_lay
     run.assert_stderr_has("0 of 3 blobs uploaded");
     let requests = registry.requests();
     let writes: Vec<&Request> = requests[before..].iter().filter(|r| r.writes()).collect();
-    assert_eq!(writes.len(), 1, "only the manifest is written: {writes:#?}");
-    assert!(writes[0].method == "PUT" && writes[0].uri.starts_with("/v2/demo-hello/manifests/"), "{writes:#?}");
+    assert_eq!(writes.len(), 2, "only the manifests are written (the image's, its SBOM's): {writes:#?}");
+    assert!(writes.iter().all(|w| w.method == "PUT" && w.uri.starts_with("/v2/demo-hello/manifests/")), "{writes:#?}");
     let pulls: Vec<&Request> = requests[before..].iter().filter(|r| r.uri.starts_with("/v2/base/")).collect();
     assert!(pulls.is_empty(), "the base image is cached, not pulled again: {pulls:#?}");
 
@@ -200,6 +207,10 @@ fn second_push_uploads_nothing_and_a_one_line_change_uploads_only_the_binary_lay
     expected.sort();
     assert_eq!(strings(&third["uploaded"]), expected);
     assert_eq!(third["uploaded_bytes"], new[1].1 + new[2].1);
+    // The SBOM names the package's version, which this change raised: its document is new.
+    let artifact = inspect(&format!("{}/demo-hello@{}", registry.host(), str_of(&third, "sbom")), Some("--raw"), None);
+    expected.push(str_of(&artifact["layers"][0], "digest").to_owned());
+    expected.sort();
     let requests = registry.requests();
     let mut uploads: Vec<String> = requests[before..].iter().filter_map(Request::uploaded_digest).collect();
     uploads.sort();
@@ -273,8 +284,8 @@ fn push_opens_one_upload_session_per_uploaded_blob() {
         .collect();
     assert_eq!(
         sessions.len(),
-        strings(&summary["uploaded"]).len(),
-        "one upload session per uploaded blob: {sessions:#?}"
+        strings(&summary["uploaded"]).len() + 2,
+        "one upload session per uploaded blob (the image's, and the SBOM's config and document): {sessions:#?}"
     );
 }
 
@@ -401,6 +412,21 @@ fn output_oci_writes_a_layout_umoci_unpacks_and_nothing_is_pushed() {
     let index = layout.json("index.json");
     assert_eq!(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], tag);
     assert_eq!(index["manifests"][0]["digest"], summary["digest"]);
+    // The SBOM goes in as a referrer of the image: listed in index.json with its artifact
+    // type, its manifest's subject the image, its document the crates of hello's build.
+    assert_eq!(index["manifests"][1]["artifactType"], "application/vnd.cyclonedx+json", "{index:#}");
+    assert_eq!(index["manifests"][1]["digest"], summary["sbom"], "{index:#}");
+    let referrers = layout.referrers();
+    assert_eq!(referrers.len(), 1, "{index:#}");
+    assert_eq!(referrers[0]["subject"]["digest"], summary["digest"]);
+    let sbom = layout.json(referrers[0]["layers"][0]["digest"].as_str().expect("a digest"));
+    assert_eq!(sbom["metadata"]["component"]["name"], "hello", "{sbom:#}");
+    let names: Vec<&str> =
+        sbom["components"].as_array().expect("components").iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(names.contains(&"score-fly-macros") && names.contains(&"syn"), "{names:?}");
+    assert_eq!(summary["crates"], names.len() + 1);
+    assert_eq!(layout.manifest()["annotations"]["org.opencontainers.image.version"], "0.1.0");
+    assert!(layout.manifest()["annotations"].get("org.opencontainers.image.revision").is_none(), "no git: no revision");
 
     let requests = registry.requests();
     let writes: Vec<&Request> = requests[before..].iter().filter(|r| r.writes()).collect();

@@ -225,7 +225,7 @@ fn reachable(layout: &Path) -> Vec<String> {
     out
 }
 
-/// `ref name → digest` of a layout's `index.json`.
+/// `ref name → digest` of a layout's `index.json` (SBOM referrers, untagged, aside).
 pub(crate) fn tags(layout: &Path) -> Vec<(String, String)> {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index.json")).expect("JSON");
@@ -233,6 +233,7 @@ pub(crate) fn tags(layout: &Path) -> Vec<(String, String)> {
         .as_array()
         .expect("manifests")
         .iter()
+        .filter(|m| m.get("artifactType").is_none())
         .map(|m| {
             (
                 m["annotations"]["org.opencontainers.image.ref.name"].as_str().unwrap_or("").to_owned(),
@@ -271,14 +272,14 @@ fn output_oci_adds_to_an_existing_layout_keeps_its_tags_and_collects_unused_blob
     let run = build("v1", &[("SOURCE_DATE_EPOCH", "1700000000")]);
     let second = Hello::summary(&run);
     assert_ne!(second["digest"], first["digest"]);
-    run.assert_stderr_has("replaced the earlier v1; kept base; removed 3 blobs no tag uses");
+    run.assert_stderr_has("replaced the earlier v1; kept base; removed 5 blobs no tag uses");
     let after = tags(&layout);
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(after.contains(&theirs[0]) && after.iter().any(|(t, d)| t == "v1" && *d == second["digest"]), "{after:?}");
     let files = blob_files(&layout);
     assert_eq!(files, reachable(&layout), "the old v1's blobs are collected");
     let gone: Vec<&String> = v1_blobs.iter().filter(|b| !files.contains(b)).collect();
-    assert_eq!(gone.len(), 3, "the old manifest, config and binary layer: {gone:?}");
+    assert_eq!(gone.len(), 5, "the old manifest, config and binary layer, its SBOM's manifest and document: {gone:?}");
     assert!(!files.contains(&first["digest"].as_str().expect("digest").to_owned()));
 
     let rootfs = unpack(&layout, "v1", &work.path().join("v1-bundle"));

@@ -22,6 +22,7 @@ pub mod local;
 pub mod oci;
 pub mod reference;
 pub mod registry;
+pub mod sbom;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -599,6 +600,8 @@ pub struct ImageSpec<'a> {
     pub exposed_ports: Vec<String>,
     /// Layer mtime and `created` (seconds since the epoch).
     pub mtime: u64,
+    /// The manifest's annotations (`org.opencontainers.image.*`), also the config's labels.
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// An assembled image.
@@ -636,6 +639,7 @@ impl Image {
             size: self.config.len() as u64,
             platform: None,
             annotations: None,
+            artifact_type: None,
         };
         self.layers.iter().cloned().chain(std::iter::once(config)).collect()
     }
@@ -664,6 +668,17 @@ pub fn assemble(spec: &ImageSpec<'_>, base: &BaseImage) -> Result<Image, ImageEr
         } else {
             runtime.insert("ExposedPorts".to_owned(), serde_json::to_value(ports).expect("ports"));
         }
+        if !spec.annotations.is_empty() {
+            let labels = runtime.entry("Labels").or_insert_with(|| serde_json::json!({}));
+            if !labels.is_object() {
+                *labels = serde_json::json!({});
+            }
+            if let Some(labels) = labels.as_object_mut() {
+                for (key, value) in &spec.annotations {
+                    labels.insert(key.clone(), value.clone().into());
+                }
+            }
+        }
     }
     let rootfs = config.entry("rootfs").or_insert_with(|| serde_json::json!({"type": "layers", "diff_ids": []}));
     if let Some(ids) = rootfs.get_mut("diff_ids").and_then(|d| d.as_array_mut()) {
@@ -681,6 +696,7 @@ pub fn assemble(spec: &ImageSpec<'_>, base: &BaseImage) -> Result<Image, ImageEr
         size: app_layer.compressed.len() as u64,
         platform: None,
         annotations: None,
+        artifact_type: None,
     });
     let manifest = Manifest {
         schema_version: 2,
@@ -691,8 +707,12 @@ pub fn assemble(spec: &ImageSpec<'_>, base: &BaseImage) -> Result<Image, ImageEr
             size: config_bytes.len() as u64,
             platform: None,
             annotations: None,
+            artifact_type: None,
         },
         layers: layers.clone(),
+        artifact_type: None,
+        subject: None,
+        annotations: (!spec.annotations.is_empty()).then(|| spec.annotations.clone()),
     };
     let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serialises");
     Ok(Image {
@@ -705,7 +725,7 @@ pub fn assemble(spec: &ImageSpec<'_>, base: &BaseImage) -> Result<Image, ImageEr
 }
 
 /// The hex part of a well-formed `sha256:` digest.
-fn blob_hex(digest: &str) -> Option<&str> {
+pub(crate) fn blob_hex(digest: &str) -> Option<&str> {
     let hex = digest.strip_prefix("sha256:")?;
     (hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(hex)
 }
@@ -780,7 +800,17 @@ fn read_index(dir: &Path) -> Result<Option<serde_json::Value>, ImageError> {
 /// it was, at most with extra blobs); then the blobs no reference reaches any more are
 /// removed. `dir` is used as given; nothing inside it is followed (a link planted in the
 /// layout is an error).
-pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> Result<LayoutReport, ImageError> {
+///
+/// `sbom`, when given, goes in as a referrer of the image: its manifest listed in
+/// `index.json` with its `artifactType` (no `ref.name`: tools find it by its `subject`).
+/// SBOM referrers of images the layout no longer holds are dropped from the index.
+pub fn write_layout(
+    image: &Image,
+    cache: &BlobCache,
+    dir: &Path,
+    tag: &str,
+    sbom: Option<&sbom::Artifact>,
+) -> Result<LayoutReport, ImageError> {
     let existing = read_index(dir)?;
     let mut report = LayoutReport::default();
     let entry = serde_json::json!({
@@ -793,6 +823,11 @@ pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> 
     let mut manifests = Vec::new();
     if let Some(old) = index.get("manifests").and_then(|m| m.as_array()) {
         for m in old {
+            // SBOM referrers follow their subjects (below), named by nobody.
+            if sbom::is_referrer_entry(m) {
+                manifests.push(m.clone());
+                continue;
+            }
             match m.get("annotations").and_then(|a| a.get(local::REF_NAME)).and_then(|n| n.as_str()) {
                 Some(name) if name == tag => report.replaced = true,
                 name => {
@@ -803,6 +838,36 @@ pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> 
         }
     }
     manifests.push(entry);
+    if let Some(artifact) = sbom {
+        manifests.push(serde_json::to_value(artifact.descriptor()).expect("descriptor"));
+    }
+    // A referrer stays while its subject does (its manifest read back from the layout).
+    let subjects: std::collections::BTreeSet<String> = manifests
+        .iter()
+        .filter(|m| !sbom::is_referrer_entry(m))
+        .filter_map(|m| m.get("digest").and_then(|d| d.as_str()).map(str::to_owned))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    manifests.retain(|m| {
+        if !sbom::is_referrer_entry(m) {
+            return true;
+        }
+        let digest = m.get("digest").and_then(|d| d.as_str()).unwrap_or_default().to_owned();
+        if !seen.insert(digest.clone()) {
+            return false;
+        }
+        let subject = if sbom.is_some_and(|a| a.digest == digest) {
+            Some(image.digest.clone())
+        } else {
+            blob_hex(&digest)
+                .and_then(|hex| {
+                    let path = Path::new("blobs").join("sha256").join(hex);
+                    fsutil::read_inside(dir, &path, crate::limits::MAX_DOCUMENT_BYTES).ok().flatten()
+                })
+                .and_then(|bytes| sbom::subject_of(&bytes))
+        };
+        subject.is_some_and(|s| subjects.contains(&s))
+    });
     index["manifests"] = serde_json::Value::Array(manifests);
 
     let mut writes = Vec::new();
@@ -833,6 +898,14 @@ pub fn write_layout(image: &Image, cache: &BlobCache, dir: &Path, tag: &str) -> 
     }
     if written.insert(image.digest.clone()) && !present(&image.digest)? {
         writes.push(fsutil::PendingWrite::inside(dir, blob_path(&image.digest)?, image.manifest.clone()));
+    }
+    if let Some(artifact) = sbom {
+        let manifest = (artifact.digest.clone(), artifact.manifest.as_slice());
+        for (digest, bytes) in artifact.blobs().into_iter().chain(std::iter::once(manifest)) {
+            if written.insert(digest.clone()) && !present(&digest)? {
+                writes.push(fsutil::PendingWrite::inside(dir, blob_path(&digest)?, bytes.to_vec()));
+            }
+        }
     }
     // index.json last: it is renamed into place only once every blob is.
     writes.push(fsutil::PendingWrite::inside(dir, "index.json", serde_json::to_vec(&index).expect("index")));

@@ -19,6 +19,24 @@ pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 /// Docker gzip layer.
 pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// The empty descriptor's media type (an artifact's config, OCI image spec 1.1).
+pub const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// The empty descriptor's content: `{}`.
+pub const EMPTY_CONTENT: &[u8] = b"{}";
+/// A `CycloneDX` JSON document (an SBOM's `artifactType` and layer media type).
+pub const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
+/// `org.opencontainers.image.created`.
+pub const CREATED: &str = "org.opencontainers.image.created";
+/// `org.opencontainers.image.source`.
+pub const SOURCE: &str = "org.opencontainers.image.source";
+/// `org.opencontainers.image.revision`.
+pub const REVISION: &str = "org.opencontainers.image.revision";
+/// `org.opencontainers.image.version`.
+pub const VERSION: &str = "org.opencontainers.image.version";
+/// `org.opencontainers.image.title`.
+pub const TITLE: &str = "org.opencontainers.image.title";
+/// score-fly's mark of an image built from a git tree with uncommitted changes.
+pub const DIRTY: &str = "dev.score-fly.dirty";
 
 /// `sha256:<hex>` of some bytes.
 pub fn digest(bytes: &[u8]) -> String {
@@ -46,6 +64,9 @@ pub struct Descriptor {
     /// Annotations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
+    /// The artifact type of the manifest it describes (in a referrers index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
 }
 
 /// A platform in an index.
@@ -73,6 +94,15 @@ pub struct Manifest {
     pub config: Descriptor,
     /// The layers, base first.
     pub layers: Vec<Descriptor>,
+    /// An artifact's type (OCI image spec 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The manifest this one refers to (an artifact's subject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// An image index / manifest list.
@@ -84,7 +114,7 @@ pub struct Index {
     /// Media type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    /// One manifest per platform.
+    /// One manifest per platform (or, for a referrers index, per referrer).
     pub manifests: Vec<Descriptor>,
 }
 

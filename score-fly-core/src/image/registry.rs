@@ -230,6 +230,7 @@ pub struct Registry {
     /// The Authorization header that worked last (Basic or a Bearer token).
     authorization: Mutex<Option<String>>,
     backoff: Duration,
+    attempts: u32,
 }
 
 struct Reply {
@@ -262,6 +263,7 @@ impl Registry {
             credentials,
             authorization: Mutex::new(None),
             backoff: Duration::from_millis(500),
+            attempts: ATTEMPTS,
         }
     }
 
@@ -269,6 +271,14 @@ impl Registry {
     #[must_use]
     pub fn with_backoff(mut self, backoff: Duration) -> Registry {
         self.backoff = backoff;
+        self
+    }
+
+    /// Tries each request at most `attempts` times (at least once): for look-ups whose
+    /// answer is optional, such as the digest of an image deployed by tag.
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: u32) -> Registry {
+        self.attempts = attempts.max(1);
         self
     }
 
@@ -326,11 +336,11 @@ impl Registry {
                         },
                     });
                 }
-                Ok(reply) if reply.status >= 500 && attempt < ATTEMPTS => {
+                Ok(reply) if reply.status >= 500 && attempt < self.attempts => {
                     std::thread::sleep(self.backoff * 2u32.pow(attempt - 1));
                 }
                 Ok(reply) => return Ok(reply),
-                Err(detail) if attempt < ATTEMPTS => {
+                Err(detail) if attempt < self.attempts => {
                     let _ = detail;
                     std::thread::sleep(self.backoff * 2u32.pow(attempt - 1));
                 }
@@ -462,6 +472,46 @@ impl Registry {
             404 => Err(self.fail(&what, RegistryProblem::NoSuchImage)),
             status => Err(self.fail(&what, RegistryProblem::answered(Step::Request, status, &reply.body))),
         }
+    }
+
+    /// A manifest or index if the registry has it (`None` on 404).
+    pub fn find_manifest(&self, repository: &str, target: &str) -> Result<Option<(String, Vec<u8>)>, RegistryError> {
+        match self.get_manifest(repository, target) {
+            Ok(found) => Ok(Some(found)),
+            Err(RegistryError::Failed { problem: RegistryProblem::NoSuchImage, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The digest of the manifest (or index) `target` names: the registry's
+    /// `Docker-Content-Digest` answer to a `HEAD`, else the digest of the body of a `GET`.
+    pub fn manifest_digest(&self, repository: &str, target: &str) -> Result<String, RegistryError> {
+        let what = format!("look up the digest of {repository}:{target}");
+        let accept = [oci::MANIFEST, oci::INDEX, oci::DOCKER_MANIFEST, oci::DOCKER_LIST].join(", ");
+        let reply =
+            self.request(&what, "HEAD", &format!("/v2/{repository}/manifests/{target}"), &[("Accept", accept)], None)?;
+        match reply.status {
+            200 => match reply.header("docker-content-digest") {
+                Some(digest) if super::blob_hex(digest).is_some() => Ok(digest.to_owned()),
+                _ => Ok(oci::digest(&self.get_manifest(repository, target)?.1)),
+            },
+            404 => Err(self.fail(&what, RegistryProblem::NoSuchImage)),
+            status => Err(self.fail(&what, RegistryProblem::Answered { step: Step::Request, status, body: None })),
+        }
+    }
+
+    /// The referrers API (OCI distribution 1.1): the index of the manifests whose `subject`
+    /// is `digest`, or `None` when the registry does not answer it with 200 (no such API).
+    pub fn referrers(&self, repository: &str, digest: &str) -> Result<Option<Vec<u8>>, RegistryError> {
+        let what = format!("list the referrers of {repository}@{digest}");
+        let reply = self.request(
+            &what,
+            "GET",
+            &format!("/v2/{repository}/referrers/{digest}"),
+            &[("Accept", oci::INDEX.to_owned())],
+            None,
+        )?;
+        Ok((reply.status == 200).then_some(reply.body))
     }
 
     /// A blob, checked against its digest.

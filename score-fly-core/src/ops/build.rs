@@ -15,7 +15,9 @@
 //! that cannot build Linux x86-64 binaries.
 
 mod cargo;
+pub mod crates;
 mod error;
+pub mod git;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -111,6 +113,16 @@ pub struct BuiltImage {
     /// Where it was pushed (its fields sit beside the others in JSON).
     #[serde(flatten)]
     pub pushed: Option<Pushed>,
+    /// The git commit it was built from (`org.opencontainers.image.revision`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// Tracked files differed from that commit (`dev.score-fly.dirty`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dirty: bool,
+    /// The digest of the SBOM artifact (a referrer of the image).
+    pub sbom: String,
+    /// The crates the SBOM lists, the package's own included.
+    pub crates: usize,
 }
 
 /// A push.
@@ -128,7 +140,12 @@ impl BuiltImage {
     /// What the project state records for the workload: the pushed reference (`generate`
     /// then writes it for the workload's image `.`); nothing for an image not pushed.
     pub fn entry(&self) -> Option<ImageEntry> {
-        self.pushed.as_ref().map(|p| ImageEntry::Pushed { reference: p.reference.clone(), digest: self.digest.clone() })
+        self.pushed.as_ref().map(|p| ImageEntry::Pushed {
+            reference: p.reference.clone(),
+            digest: self.digest.clone(),
+            revision: self.revision.clone(),
+            dirty: self.dirty,
+        })
     }
 }
 
@@ -184,6 +201,17 @@ pub enum BuildEvent<'a> {
         blobs: usize,
         /// Bytes uploaded.
         bytes: u64,
+    },
+    /// The SBOM was attached to the pushed image.
+    SbomAttached {
+        /// `<registry>/<app>:<tag>` of the image.
+        reference: &'a str,
+        /// The SBOM artifact's manifest digest.
+        digest: &'a str,
+        /// How: the referrers API or the `sha256-<hex>` tag.
+        how: image::sbom::Attached,
+        /// Crates listed.
+        crates: usize,
     },
     /// The image was built, neither pushed nor written anywhere.
     BuiltNotPushed {
@@ -257,19 +285,31 @@ pub fn native(
     if !package.build_env.is_empty() {
         emit(reporter, BuildEvent::BuildEnv { names: package.build_env.keys().map(String::as_str).collect() });
     }
+    // The sources as committed, read before cargo runs (cargo may rewrite Cargo.lock).
+    let provenance = git::provenance(&package.dir);
     let binary_path = cargo::build(&package.name, &package.binary, options, &package.build_env)?;
     let binary =
         std::fs::read(&binary_path).map_err(|source| BuildError::ReadBinary { path: binary_path.clone(), source })?;
     check_embedded(&binary, package, &binary_path)?;
     image::check_binary(&binary, &package.binary, &binary_path.display().to_string(), &base, &cache)?;
 
+    let (root, crates) = crates::crates(&package.name, &options.workspace_root, &options.compile, &package.build_env)
+        .map_err(|why| BuildError::Sbom { package: package.name.clone(), why })?;
+    // `created`: SOURCE_DATE_EPOCH when set, else the commit's time (never the clock).
+    let epoch_set = std::env::var("SOURCE_DATE_EPOCH").is_ok_and(|v| !v.trim().is_empty());
+    let created = if epoch_set { Some(mtime) } else { provenance.commit_time };
+    let annotations = annotations(&provenance, created, &root.version);
+    let bom = image::sbom::Bom { root, crates, timestamp: created };
+    let listed = bom.crates.len() + 1;
     let spec = image::ImageSpec {
         binary: &binary,
         binary_name: &package.binary,
         exposed_ports: exposed_ports(&package.workload),
         mtime,
+        annotations,
     };
     let built = image::assemble(&spec, &base)?;
+    let sbom = image::sbom::Artifact::new(&built, image::sbom::cyclonedx(&bom), created.map(image::rfc3339).as_deref());
     let tag = options.tag.clone().unwrap_or_else(|| default_tag(&built.digest));
     let mut image = BuiltImage {
         package: package.name.clone(),
@@ -279,9 +319,13 @@ pub fn native(
         tag,
         oci_layout: None,
         pushed: None,
+        revision: provenance.revision.clone(),
+        dirty: provenance.dirty,
+        sbom: sbom.digest.clone(),
+        crates: listed,
     };
     if let Some(dir) = &options.output_oci {
-        let written = image::write_layout(&built, &cache, dir, &image.tag)?;
+        let written = image::write_layout(&built, &cache, dir, &image.tag, Some(&sbom))?;
         emit(reporter, BuildEvent::WroteLayout { dir, tag: &image.tag, digest: &image.digest, report: &written });
         image.oci_layout = Some(dir.clone());
     }
@@ -299,6 +343,7 @@ pub fn native(
             emit(reporter, BuildEvent::Push(&e));
         })?;
         let reference = destination.to_string();
+        let how = image::sbom::push(&sbom, &registry, &destination.repository, &built.digest)?;
         emit(
             reporter,
             BuildEvent::Pushed {
@@ -309,6 +354,7 @@ pub fn native(
                 bytes: pushed.bytes,
             },
         );
+        emit(reporter, BuildEvent::SbomAttached { reference: &reference, digest: &sbom.digest, how, crates: listed });
         image.pushed = Some(Pushed { reference, uploaded: pushed.uploaded, uploaded_bytes: pushed.bytes });
     } else if options.output_oci.is_none() {
         emit(reporter, BuildEvent::BuiltNotPushed { package: &package.name, digest: &image.digest });
@@ -326,6 +372,28 @@ pub fn compile(
     env: &BTreeMap<String, String>,
 ) -> Result<PathBuf, BuildError> {
     cargo::build(package, binary, options, env)
+}
+
+/// The image manifest's annotations (also its config's labels): the package version, and
+/// from git the commit, the remote (credentials removed) and `dev.score-fly.dirty=true` for
+/// a tree with uncommitted changes; `created` from `SOURCE_DATE_EPOCH` or the commit time.
+/// What is unknown is left out.
+fn annotations(provenance: &git::Provenance, created: Option<u64>, version: &str) -> BTreeMap<String, String> {
+    use image::oci;
+    let mut out = BTreeMap::from([(oci::VERSION.to_owned(), version.to_owned())]);
+    if let Some(seconds) = created {
+        out.insert(oci::CREATED.to_owned(), image::rfc3339(seconds));
+    }
+    if let Some(revision) = &provenance.revision {
+        out.insert(oci::REVISION.to_owned(), revision.clone());
+    }
+    if let Some(source) = &provenance.source {
+        out.insert(oci::SOURCE.to_owned(), source.clone());
+    }
+    if provenance.dirty {
+        out.insert(oci::DIRTY.to_owned(), "true".to_owned());
+    }
+    out
 }
 
 /// Sends a build event.
@@ -368,7 +436,7 @@ fn check_embedded(binary: &[u8], package: &Package, path: &Path) -> Result<(), B
 }
 
 /// The target's Fly token as registry credentials (user `x`).
-fn fly_credentials(target: &FlyTarget) -> Option<Credentials> {
+pub(super) fn fly_credentials(target: &FlyTarget) -> Option<Credentials> {
     Some(Credentials { username: "x".to_owned(), password: target.registry_password()? })
 }
 
@@ -450,6 +518,26 @@ mod tests {
     }
 
     #[test]
+    fn annotations_say_what_git_knows_and_leave_out_the_rest() {
+        use image::oci;
+        let none = annotations(&git::Provenance::default(), None, "1.2.3");
+        assert_eq!(none, BTreeMap::from([(oci::VERSION.to_owned(), "1.2.3".to_owned())]), "no git, no time");
+        let provenance = git::Provenance {
+            revision: Some("ab".repeat(20)),
+            dirty: true,
+            commit_time: Some(1_600_000_000),
+            source: Some("https://example.com/acme/web.git".into()),
+        };
+        let all = annotations(&provenance, Some(1_700_000_000), "1.2.3");
+        assert_eq!(all[oci::REVISION], "ab".repeat(20));
+        assert_eq!(all[oci::SOURCE], "https://example.com/acme/web.git");
+        assert_eq!(all[oci::CREATED], "2023-11-14T22:13:20Z");
+        assert_eq!(all[oci::DIRTY], "true");
+        let clean = git::Provenance { dirty: false, ..provenance };
+        assert!(!annotations(&clean, None, "1").contains_key(oci::DIRTY));
+    }
+
+    #[test]
     fn the_default_tag_is_the_digests_start() {
         let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
         assert_eq!(default_tag(&digest), "sf-0123456789ab");
@@ -489,12 +577,18 @@ mod tests {
             tag: "v1".into(),
             oci_layout: None,
             pushed: None,
+            revision: None,
+            dirty: false,
+            sbom: "sha256:cd".into(),
+            crates: 1,
         };
         let json = serde_json::to_value(&image).expect("json");
         assert_eq!(
             json,
-            serde_json::json!({"package": "web", "workload": "web", "binary": "/t/web", "digest": "sha256:ab", "tag": "v1"})
+            serde_json::json!({"package": "web", "workload": "web", "binary": "/t/web", "digest": "sha256:ab", "tag": "v1", "sbom": "sha256:cd", "crates": 1})
         );
+        image.revision = Some("0123".into());
+        image.dirty = true;
         assert_eq!(image.entry(), None);
         image.oci_layout = Some(PathBuf::from("oci"));
         image.pushed =
@@ -504,9 +598,16 @@ mod tests {
         assert_eq!(json["reference"], "r/acme-web:v1");
         assert_eq!(json["uploaded"], serde_json::json!(["sha256:cd"]));
         assert_eq!(json["uploaded_bytes"], 7);
+        assert_eq!(json["revision"], "0123");
+        assert_eq!(json["dirty"], true);
         assert_eq!(
             image.entry(),
-            Some(ImageEntry::Pushed { reference: "r/acme-web:v1".into(), digest: "sha256:ab".into() })
+            Some(ImageEntry::Pushed {
+                reference: "r/acme-web:v1".into(),
+                digest: "sha256:ab".into(),
+                revision: Some("0123".into()),
+                dirty: true
+            })
         );
     }
 

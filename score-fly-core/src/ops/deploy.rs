@@ -95,6 +95,16 @@ pub enum DeployEvent<'a> {
         /// The names.
         names: &'a [String],
     },
+    /// The digest of an image given by tag cannot be had from its registry: the deploy goes
+    /// on with the tag, and the state records no digest for it.
+    ImageDigestUnknown {
+        /// The app.
+        app: &'a str,
+        /// The image, as given.
+        image: &'a str,
+        /// Why.
+        error: &'a str,
+    },
     /// `fly deploy` runs.
     Deploying {
         /// The app.
@@ -254,7 +264,11 @@ pub struct ImagePlan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub builder: Option<Builder>,
     /// The reference (`<built>` stands for the tag a build gives; none for a Dockerfile).
+    /// A recorded build is deployed by digest (`<registry>/<app>@sha256:...`).
     pub reference: Option<String>,
+    /// The image's manifest digest, when known before the deploy (a recorded build).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// What happens to a resource.
@@ -342,6 +356,10 @@ pub struct DeployedApp {
     pub config: PathBuf,
     /// The image deployed.
     pub image: Option<String>,
+    /// Its manifest digest: from a reference by digest, or the registry's answer for a tag
+    /// given with `--image` (absent when the registry could not be asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
     /// Whether this run created it.
     pub created: bool,
     /// Its secrets' names.
@@ -433,9 +451,7 @@ pub fn plan(opened: &mut Opened, options: &DeployOptions, reporter: &dyn Reporte
             (Some(_), ..) if options.builder == Builder::Dockerfile => (ImageSource::Build, None),
             (Some(_), ..) => (ImageSource::Build, Some(opened.target.image_ref(app, "<built>"))),
             (None, Some(given), _) => (ImageSource::Given, Some(given.clone())),
-            (None, None, Some(ImageEntry::Pushed { reference, .. })) => {
-                (ImageSource::Recorded, Some(reference.clone()))
-            }
+            (None, None, Some(entry @ ImageEntry::Pushed { .. })) => (ImageSource::Recorded, entry.pinned()),
             _ => (ImageSource::Workload, p.image.clone()),
         };
         images.push(ImagePlan {
@@ -445,6 +461,10 @@ pub fn plan(opened: &mut Opened, options: &DeployOptions, reporter: &dyn Reporte
             package: build.map(|b| b.package.name.clone()),
             builder: build.map(|_| options.builder),
             reference: reference.clone(),
+            digest: match (source, opened.state.images.get(workload)) {
+                (ImageSource::Recorded, Some(ImageEntry::Pushed { digest, .. })) => Some(digest.clone()),
+                _ => None,
+            },
         });
         let deploy_image = match source {
             ImageSource::Workload => None,
@@ -924,6 +944,20 @@ fn deploy_app(
     entry.deployed = false;
     opened.save()?;
 
+    // The image's digest: in a reference by digest, else asked of the registry for an
+    // `--image` given by tag (deployed as given all the same).
+    let image_digest = match d.image.as_deref() {
+        Some(image) if image.contains("@sha256:") => image.split_once('@').map(|(_, digest)| digest.to_owned()),
+        Some(image) if options.image.as_deref() == Some(image) => match tag_digest(&opened.target, image) {
+            Ok(digest) => Some(digest),
+            Err(error) => {
+                reporter.event(Event::Deploy(DeployEvent::ImageDigestUnknown { app: &d.app, image, error: &error }));
+                None
+            }
+        },
+        _ => None,
+    };
+
     // fly deploy.
     let args = deploy_command(&d.config, &d.app, d.image.as_deref(), options);
     reporter.event(Event::Deploy(DeployEvent::Deploying { app: &d.app, image: d.image.as_deref() }));
@@ -937,6 +971,7 @@ fn deploy_app(
         .map_err(|e| step_failure("deploying", &e))?;
     let entry = opened.state.deployments.entry(d.app.clone()).or_default();
     entry.image.clone_from(&d.image);
+    entry.image_digest.clone_from(&image_digest);
     entry.deployed = true;
     opened.save()?;
     record_release(opened, flyctl, d, &text, &redactor, reporter);
@@ -948,6 +983,7 @@ fn deploy_app(
         url,
         config: shown(&d.config),
         image: d.image.clone(),
+        image_digest,
         created,
         secrets: names,
         secrets_imported: import,
@@ -992,6 +1028,17 @@ fn record_release(
             reporter.event(Event::Releases(ReleasesEvent::NotRecorded { workload: &d.workload, error: &error }));
         }
     }
+}
+
+/// The manifest digest a registry answers for `image` (one attempt: the answer is optional),
+/// with the Fly token for Fly's registry (`FLY_REGISTRY_HOST`), anonymously elsewhere.
+fn tag_digest(target: &crate::target::FlyTarget, image: &str) -> Result<String, String> {
+    let reference = crate::image::Reference::parse(image).map_err(|e| e.to_string())?;
+    let credentials = (reference.host == target.registry_host).then(|| super::build::fly_credentials(target)).flatten();
+    crate::image::Registry::new(&reference, credentials)
+        .with_attempts(1)
+        .manifest_digest(&reference.repository, reference.target())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -388,7 +388,8 @@ impl Opened {
         let file_dir = workload.entry.file.parent().unwrap_or(Path::new("")).to_path_buf();
         let recorded = self.state.images.get(&workload.name);
         let built = match recorded {
-            Some(ImageEntry::Pushed { reference, .. }) => Some(fly::Built::Image(reference.clone())),
+            // By digest: a tag pushed again later cannot change what this fly.toml deploys.
+            Some(entry @ ImageEntry::Pushed { .. }) => entry.pinned().map(fly::Built::Image),
             _ if to_be_built.contains(&workload.name) => {
                 Some(fly::Built::Image(self.target.image_ref(&self.target.app(&workload.name), "<built>")))
             }

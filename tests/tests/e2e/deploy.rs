@@ -112,8 +112,13 @@ impl World {
                 command.env_remove(key);
             }
         }
+        // Registries off loopback (such as registry.fly.io of [`IMAGE`], whose digest a deploy
+        // by tag looks up) are reached only through a proxy on a closed loopback port: the
+        // look-up fails at once, and nothing leaves this machine.
         command
             .envs(self.fake.env())
+            .env("HTTPS_PROXY", format!("http://127.0.0.1:{}", free_port()))
+            .env("NO_PROXY", "127.0.0.1,localhost,[::1]")
             .env("FLY_BIN", env!("CARGO_BIN_EXE_fake-flyctl"))
             .env("NO_COLOR", "1")
             .env("CARGO_TERM_COLOR", "never")
@@ -377,6 +382,18 @@ fn redeploy_without_changes_creates_nothing_and_imports_no_secret() {
         serde_json::json!([{"uid": "postgres.default#todo.db", "provisioner": "builtin-postgres", "outcome": "provisioned"}])
     );
     assert_eq!(summary["images"], serde_json::json!([]), "--image: nothing built");
+    // The tag's registry cannot be reached: a warning, the deploy by tag goes on, no digest.
+    assert!(
+        first.stderr.contains("warning: cannot look up the digest of registry.fly.io/demo-todo:v1 for app demo-todo (")
+            && first.stderr.contains("it is deployed by its tag, and no digest is recorded"),
+        "{}",
+        first.stderr
+    );
+    assert!(app.get("image_digest").is_none(), "{app}");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(world.root().join(".score-fly/state.json")).unwrap()).unwrap();
+    assert_eq!(state["deployments"]["demo-todo"]["image"], IMAGE);
+    assert!(state["deployments"]["demo-todo"].get("image_digest").is_none(), "{state:#}");
     let (_, password, _, _) = world.database_url("demo-todo");
     assert!(!first.stdout.contains(&password), "the summary holds secret names, never values");
 
@@ -895,10 +912,18 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     let mut args = score_fly_tests::todo::build_and_deploy_args(PREFIX, &base, &score_fly_tests::shared_target_dir());
     args.extend(["--format".to_owned(), "json".to_owned()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // What cargo says the binary links (this also settles the copy's Cargo.lock), and a git
+    // repository with a known commit and a remote whose URL holds credentials.
+    let linked = cargo_tree(&world.root());
+    let commit = git_commit(&world.root(), "https://ci:s3cr3t-t0ken@git.example.com/acme/todo.git");
     let deploying = Instant::now();
     let run = {
         let _build = score_fly_tests::build_lock();
-        world.run_in_env(&world.root(), &args, &[("FLY_REGISTRY_HOST", &host), ("CARGO_NET_OFFLINE", "true")])
+        world.run_in_env(
+            &world.root(),
+            &args,
+            &[("FLY_REGISTRY_HOST", &host), ("CARGO_NET_OFFLINE", "true"), ("SOURCE_DATE_EPOCH", "1700000000")],
+        )
     }
     .ok();
     let deploy_time = deploying.elapsed();
@@ -914,20 +939,88 @@ fn first_deploy_builds_pushes_and_runs_todo() {
         panic!("pushed to the app's repository on FLY_REGISTRY_HOST with a digest tag: {reference}")
     });
     assert!(digest.strip_prefix("sha256:").is_some_and(|hex| hex.starts_with(tag)), "{reference} {digest}");
+    assert_eq!(image["revision"], commit.as_str(), "the commit is recorded beside the digest: {image}");
+    assert!(image.get("dirty").is_none(), "a clean tree: {image}");
     for line in [format!("Pushed {reference}"), "Deployed demo-todo".to_owned()] {
         assert!(run.stderr.contains(&line), "no `{line}` in:\n{}", run.stderr);
     }
-    // The JSON summary says the same (the image record as `build --format json` gives it).
+    // Deployed by digest: fly.toml, `fly deploy --image`, the release and the summary name
+    // `<registry>/<app>@sha256:...`, so a tag pushed again cannot change it.
+    let pinned = format!("{host}/demo-todo@{digest}");
     let summary: Value = serde_json::from_str(&run.stdout).expect("a JSON summary on stdout");
-    assert_eq!(summary["apps"][0]["image"], reference, "{summary:#}");
+    assert_eq!(summary["apps"][0]["image"], pinned.as_str(), "{summary:#}");
+    assert_eq!(summary["apps"][0]["image_digest"], digest, "{summary:#}");
     assert_eq!(summary["images"][0]["reference"], reference, "{summary:#}");
+    assert_eq!(summary["images"][0]["revision"], commit.as_str(), "{summary:#}");
+    assert_valid(&deploy_schema(), &summary);
     let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
-    assert_eq!(release.image, reference);
+    assert_eq!(release.image, pinned);
     assert_eq!(release.build, Build::Image, "an existing image, nothing built by Fly");
     let fly_toml = std::fs::read_to_string(world.root().join("fly_todo.toml")).expect("fly_todo.toml");
     score_fly_tests::flytoml::assert_valid(&fly_toml);
     let table: toml::Table = fly_toml.parse().expect("TOML");
-    assert_eq!(table["build"]["image"].as_str(), Some(reference), "{fly_toml}");
+    assert_eq!(table["build"]["image"].as_str(), Some(pinned.as_str()), "{fly_toml}");
+    let argv =
+        world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged")["argv"].clone();
+    let at = argv.as_array().unwrap().iter().position(|a| a == "--image").expect("--image");
+    assert_eq!(argv[at + 1], pinned.as_str(), "{argv}");
+    assert_eq!(state["deployments"]["demo-todo"]["image_digest"], digest);
+
+    // The annotations are on the pushed manifest (and the config's labels).
+    let manifest = inspect(reference, Some("--raw"), None);
+    let annotations = &manifest["annotations"];
+    assert_eq!(annotations["org.opencontainers.image.revision"], commit.as_str(), "{manifest:#}");
+    assert_eq!(
+        annotations["org.opencontainers.image.source"], "https://git.example.com/acme/todo.git",
+        "no credentials"
+    );
+    assert_eq!(annotations["org.opencontainers.image.created"], "2023-11-14T22:13:20Z", "from SOURCE_DATE_EPOCH");
+    assert_eq!(annotations["org.opencontainers.image.version"], "0.1.0");
+    assert!(annotations.get("dev.score-fly.dirty").is_none(), "{manifest:#}");
+    assert!(!manifest.to_string().contains("s3cr3t"), "{manifest:#}");
+    let labels = &inspect(reference, Some("--config"), None)["config"]["Labels"];
+    assert_eq!(labels["org.opencontainers.image.revision"], commit.as_str(), "{labels}");
+
+    // The SBOM: registry 2.8 has no referrers API, so the tag `sha256-<hex>` lists it; its
+    // manifest refers to the image; its document lists exactly what cargo tree lists, with
+    // Cargo.lock's checksums.
+    let referrers = inspect(&format!("{host}/demo-todo:{}", digest.replacen(':', "-", 1)), Some("--raw"), None);
+    assert_eq!(referrers["mediaType"], "application/vnd.oci.image.index.v1+json", "{referrers:#}");
+    let entry = &referrers["manifests"][0];
+    assert_eq!(entry["artifactType"], "application/vnd.cyclonedx+json", "{referrers:#}");
+    assert_eq!(entry["digest"], summary["images"][0]["sbom"], "{referrers:#}");
+    let artifact = inspect(&format!("{host}/demo-todo@{}", entry["digest"].as_str().unwrap()), Some("--raw"), None);
+    assert_eq!(artifact["subject"]["digest"], digest, "{artifact:#}");
+    assert_eq!(artifact["layers"][0]["mediaType"], "application/vnd.cyclonedx+json", "{artifact:#}");
+    let blob = format!("/v2/demo-todo/blobs/{}", artifact["layers"][0]["digest"].as_str().unwrap());
+    let (status, document) = http_get(registry.port(), &blob).expect("the SBOM blob");
+    assert_eq!(status, 200, "{document}");
+    let sbom: Value = serde_json::from_str(&document).expect("the SBOM is JSON");
+    assert_eq!((&sbom["bomFormat"], &sbom["specVersion"]), (&json!("CycloneDX"), &json!("1.5")), "{sbom:#}");
+    assert_eq!(sbom["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
+    let component = |c: &Value| format!("{}@{}", c["name"].as_str().unwrap(), c["version"].as_str().unwrap());
+    let listed: BTreeSet<String> = std::iter::once(component(&sbom["metadata"]["component"]))
+        .chain(sbom["components"].as_array().expect("components").iter().map(component))
+        .collect();
+    assert_eq!(listed, linked, "the SBOM lists what cargo tree -e normal lists");
+    let lock: toml::Table = std::fs::read_to_string(world.root().join("Cargo.lock")).unwrap().parse().unwrap();
+    let mut checked = 0;
+    for c in sbom["components"].as_array().unwrap() {
+        let locked = lock["package"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"].as_str() == c["name"].as_str() && p["version"].as_str() == c["version"].as_str())
+            .unwrap_or_else(|| panic!("{} is in Cargo.lock", component(c)));
+        match locked.get("checksum").and_then(toml::Value::as_str) {
+            Some(sum) => {
+                assert_eq!(c["hashes"][0], json!({"alg": "SHA-256", "content": sum}), "{c}");
+                checked += 1;
+            }
+            None => assert!(c.get("hashes").is_none(), "a path crate has no checksum: {c}"),
+        }
+    }
+    assert!(checked > 20, "todo's registry crates carry their checksums ({checked})");
 
     // The registry holds it, as recorded.
     assert_eq!(inspect(reference, None, None)["Digest"], digest);
@@ -998,11 +1091,74 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     assert_ne!(sessions.trim(), "0", "todo is connected as the provisioned role to the provisioned database");
     assert!(log.contains(&format!("connected to PostgreSQL at {user}@127.0.0.1:")), "{log}");
 
+    // An `--image` given by tag is deployed by its tag, and the digest the registry answers
+    // is recorded (the base image stands in: no release command can run in it).
+    let run = world.run_in_env(
+        &world.root(),
+        &["deploy", "--app-prefix", PREFIX, "--region", "ams", "--image", &base, SKIP_RELEASE, "--format", "json"],
+        &[("FLY_REGISTRY_HOST", &host)],
+    );
+    let run = run.ok();
+    let summary: Value = serde_json::from_str(&run.stdout).expect("a JSON summary on stdout");
+    let base_digest = inspect(&base, None, None)["Digest"].clone();
+    assert_eq!(summary["apps"][0]["image"], base.as_str(), "{summary:#}");
+    assert_eq!(summary["apps"][0]["image_digest"], base_digest, "{summary:#}");
+    assert_valid(&deploy_schema(), &summary);
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(world.root().join(".score-fly/state.json")).unwrap()).unwrap();
+    assert_eq!(state["deployments"]["demo-todo"]["image_digest"], base_digest, "{state:#}");
+    assert_eq!(world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).unwrap().image, base);
+
     eprintln!(
         "first_deploy_builds_pushes_and_runs_todo: deploy (cargo build, image, push, fly deploy) {:.1}s, whole test {:.1}s",
         deploy_time.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// `name@version` of every crate `cargo tree -e normal --target x86_64-unknown-linux-gnu`
+/// lists for the package in `dir` (offline: the shared cache has them).
+fn cargo_tree(dir: &Path) -> BTreeSet<String> {
+    let output = Command::new(env!("CARGO"))
+        .current_dir(dir)
+        .args(["tree", "-e", "normal", "--target", "x86_64-unknown-linux-gnu", "--prefix", "none", "--offline"])
+        .output()
+        .expect("cargo tree runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let linked: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            Some(format!("{}@{}", words.next()?, words.next()?.strip_prefix('v')?))
+        })
+        .collect();
+    assert!(linked.len() > 20, "{linked:?}");
+    linked
+}
+
+/// Makes `dir` a git repository with everything committed at a fixed time and `remote` as
+/// `origin`; returns the commit.
+fn git_commit(dir: &Path, remote: &str) -> String {
+    let git = |args: &[&str]| {
+        let output = Command::new("git")
+            .current_dir(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_AUTHOR_DATE", "@1600000000 +0000")
+            .env("GIT_COMMITTER_DATE", "@1600000000 +0000")
+            .output()
+            .expect("git runs");
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "todo"]);
+    git(&["remote", "add", "origin", remote]);
+    git(&["rev-parse", "HEAD"])
 }
 
 /// An image the fake cannot pull (every `--image` off loopback, like [`IMAGE`]) with a release

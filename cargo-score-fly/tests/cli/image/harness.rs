@@ -305,12 +305,29 @@ impl Layout {
         serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
     }
 
-    /// The manifest `index.json` points at (the only one).
+    /// The image manifest `index.json` points at (the only one; its SBOM referrer aside).
     pub(crate) fn manifest(&self) -> serde_json::Value {
         let index = self.json("index.json");
-        let manifests = index["manifests"].as_array().expect("index.json lists manifests");
+        let manifests: Vec<&serde_json::Value> = index["manifests"]
+            .as_array()
+            .expect("index.json lists manifests")
+            .iter()
+            .filter(|m| m.get("artifactType").is_none())
+            .collect();
         assert_eq!(manifests.len(), 1, "one image: {index}");
         self.json(manifests[0]["digest"].as_str().expect("a digest"))
+    }
+
+    /// The SBOM referrers `index.json` lists (`artifactType` CycloneDX): their manifests.
+    pub(crate) fn referrers(&self) -> Vec<serde_json::Value> {
+        let index = self.json("index.json");
+        index["manifests"]
+            .as_array()
+            .expect("index.json lists manifests")
+            .iter()
+            .filter(|m| m["artifactType"] == "application/vnd.cyclonedx+json")
+            .map(|m| self.json(m["digest"].as_str().expect("a digest")))
+            .collect()
     }
 
     /// The config of the image.

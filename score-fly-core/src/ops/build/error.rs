@@ -134,6 +134,15 @@ pub enum BuildError {
         /// The Dockerfile, as messages show it.
         path: PathBuf,
     },
+    /// The crates of the binary cannot be listed for its SBOM.
+    #[error("cannot list the crates of `{package}` for its SBOM: {why}")]
+    Sbom {
+        /// The package.
+        package: String,
+        /// Why.
+        #[source]
+        why: super::crates::CratesError,
+    },
     /// The Dockerfile could not be written.
     #[error(transparent)]
     Write(#[from] crate::fsutil::FsError),
@@ -162,6 +171,7 @@ impl BuildError {
             | BuildError::CargoFailed { .. }
             | BuildError::NoExecutable { .. }
             | BuildError::ReadBinary { .. }
+            | BuildError::Sbom { .. }
             | BuildError::EmbeddedMissing { .. }
             | BuildError::EmbeddedInvalid { .. }
             | BuildError::Write(_) => ErrorKind::Failed,
