@@ -7,6 +7,7 @@
 //! - [`dry_run`]: `deploy --dry-run`'s blockers (exit 4) and the secret names it plans;
 //! - [`deploy`]: `cargo score-fly deploy` end to end (fake Fly, a real `PostgreSQL` and registry);
 //! - [`fakes`]: the test doubles themselves;
+//! - [`local`]: the local provisioners (`dev`) against real PostgreSQL, Redis and S3 servers;
 //! - [`placeholder_sites`]: the located and the typed walk of placeholder sites agree;
 //! - [`provisioning`]: the provisioning engine with real `cmd` and `http` provisioners;
 //! - [`schema_judge`]: the official Score JSON schema as the judge of our validator.
@@ -17,6 +18,7 @@ mod demo;
 mod deploy;
 mod dry_run;
 mod fakes;
+mod local;
 mod placeholder_sites;
 mod provisioning;
 mod schema_judge;
