@@ -237,7 +237,9 @@ fn as_root_a_folder_postgres_cannot_enter_is_explained() {
         );
         return;
     }
-    let dir = tempfile::tempdir().unwrap(); // 0700: the postgres user cannot enter it
+    let dir = tempfile::tempdir().unwrap();
+    // 0700: the postgres user cannot enter it.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let env = LocalEnv::new(dir.path(), LocalOptions::default());
     let error = provision(
         &env,
@@ -305,7 +307,8 @@ fn redis_runs_locally_with_a_password_and_keeps_its_data() {
         .args(["--no-auth-warning", "-p", &port(&first).to_string(), "GET", "greeting"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&denied.stdout).contains("WRONGPASS") || !denied.status.success(), "{denied:?}");
+    let said = format!("{}{}", String::from_utf8_lossy(&denied.stdout), String::from_utf8_lossy(&denied.stderr));
+    assert!(said.contains("WRONGPASS") && said.contains("NOAUTH") && !said.contains("hello"), "{said}");
 
     assert!(env.stop_all().is_empty());
     assert!(wait_gone(pid), "redis-server {pid} still runs after stop_all");
@@ -326,9 +329,16 @@ fn curl_s3(out: &Response, secret_key: &str, method: &str, key: &str, body: Opti
         .args(["-sS", "-K", "-", "-o", "-", "-w", "\n%{http_code}", "-X", method])
         .arg("--aws-sigv4")
         .arg(format!("aws:amz:{}:s3", text(out, "region")));
-    if let Some(body) = body {
-        command.arg("--data-binary").arg(format!("@{}", body.display()));
-    }
+    // S3 wants the payload's SHA-256 in a signed header (curl signs the x-amz-* headers given).
+    let digest = match body {
+        Some(body) => {
+            command.arg("--data-binary").arg(format!("@{}", body.display()));
+            let sum = Command::new("sha256sum").arg(body).output().expect("run sha256sum");
+            String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap_or_default().to_owned()
+        }
+        None => "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned(),
+    };
+    command.arg("-H").arg(format!("x-amz-content-sha256: {digest}"));
     let mut child = command.arg(url).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("run curl");
     let config = format!("user = \"{}:{secret_key}\"\n", text(out, "access_key_id"));
     child.stdin.take().unwrap().write_all(config.as_bytes()).unwrap();
@@ -349,7 +359,8 @@ fn s3_serves_sigv4_requests_with_the_outputs() {
     let secret = text(&first, "secret_key");
     let body = root.join("body.txt");
     std::fs::write(&body, "hello s3").unwrap();
-    assert_eq!(curl_s3(&first, &secret, "PUT", "notes/a.txt", Some(&body)).0, 200);
+    let put = curl_s3(&first, &secret, "PUT", "notes/a.txt", Some(&body));
+    assert_eq!(put.0, 200, "{}", put.1);
     assert_eq!(curl_s3(&first, &secret, "GET", "notes/a.txt", None), (200, "hello s3".to_owned()));
     assert_eq!(curl_s3(&first, "wrong-secret", "GET", "notes/a.txt", None).0, 403, "a wrong signature is refused");
     assert!(env.stop_all().is_empty());
