@@ -1,4 +1,4 @@
-//! The local provisioners (`score_fly_core::local`) against real servers: PostgreSQL
+//! The local provisioners (`score_fly_core::local`) against real servers: Postgres
 //! (`initdb`/`pg_ctl`, as the `postgres` user when the tests run as root, as in CI),
 //! `redis-server` and the embedded S3 server, each checked with a client of its own (`psql`,
 //! `redis-cli`, `curl --aws-sigv4`) using the outputs.
@@ -20,6 +20,7 @@ fn project() -> tempfile::TempDir {
     dir
 }
 
+#[allow(clippy::needless_pass_by_value)] // called with `json!` literals
 fn request(uid: &str, state: &serde_json::Map<String, serde_json::Value>, params: serde_json::Value) -> Request {
     let (kind_class, id) = uid.split_once('#').expect("uid");
     let (kind, class) = kind_class.split_once('.').expect("uid");
@@ -227,7 +228,7 @@ fn missing_server_binaries_name_the_packages_and_the_setting() {
     assert!(env.servers().is_empty());
 }
 
-/// As root (CI), PostgreSQL runs as the `postgres` user, which must be able to enter the
+/// As root (CI), Postgres runs as the `postgres` user, which must be able to enter the
 /// project: a folder it cannot enter is named, with what to do, before anything is made.
 #[test]
 fn as_root_a_folder_postgres_cannot_enter_is_explained() {
@@ -320,7 +321,7 @@ fn redis_runs_locally_with_a_password_and_keeps_its_data() {
     assert_eq!(redis_cli(&again, &["GET", "greeting"]), "hello", "the data survives a restart");
 }
 
-/// curl signs with AWS SigV4 (`--aws-sigv4`), credentials through its config on stdin.
+/// curl signs with AWS `SigV4` (`--aws-sigv4`), credentials through its config on stdin.
 fn curl_s3(out: &Response, secret_key: &str, method: &str, key: &str, body: Option<&Path>) -> (u16, String) {
     use std::io::Write as _;
     let url = format!("{}/{}/{key}", text(out, "endpoint"), text(out, "bucket"));

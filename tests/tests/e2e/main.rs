@@ -5,9 +5,9 @@
 //! - [`conversion`]: Score workload → `fly.toml`, every mapping rule and every Score sample;
 //! - [`demo`]: the README quick start's demo;
 //! - [`dry_run`]: `deploy --dry-run`'s blockers (exit 4) and the secret names it plans;
-//! - [`deploy`]: `cargo score-fly deploy` end to end (fake Fly, a real `PostgreSQL` and registry);
+//! - [`deploy`]: `cargo score-fly deploy` end to end (fake Fly, a real `Postgres` and registry);
 //! - [`fakes`]: the test doubles themselves;
-//! - [`local`]: the local provisioners (`dev`) against real PostgreSQL, Redis and S3 servers;
+//! - [`local`]: the local provisioners (`dev`) against real Postgres, Redis and S3 servers;
 //! - [`placeholder_sites`]: the located and the typed walk of placeholder sites agree;
 //! - [`provisioning`]: the provisioning engine with real `cmd` and `http` provisioners;
 //! - [`schema_judge`]: the official Score JSON schema as the judge of our validator.
