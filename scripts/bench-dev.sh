@@ -1,34 +1,43 @@
 #!/usr/bin/env bash
-# Time from `cargo score-fly dev` to the first HTTP 200 of a standalone copy of
-# examples/hello, warm (its binary already built in the target folder), against the time the
-# service alone takes to answer once started. Usage: scripts/bench-dev.sh [RUNS]
-# (no resources: this measures dev's own overhead: cargo's freshness check, state, start).
+# Issue 14's benchmark: time from `cargo score-fly dev` to the first HTTP 200 of
+# examples/todo (a standalone copy), its PostgreSQL started by the local provisioner and its
+# migration (release command) run first, against the service's own start time (the same todo
+# binary started alone against that already-running PostgreSQL).
+#   cold: the first run (initdb of the data folder; todo already compiled);
+#   warm: the next runs (data folder there, binary fresh: cargo only checks).
+# Usage: scripts/bench-dev.sh [RUNS]   (needs PostgreSQL: scripts/install-packages.sh)
 set -euo pipefail
 runs=${1:-5}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'kill "$dev_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+chmod 755 "$work"   # as root the server runs as `postgres`, which must enter the project
 dev_pid=
-cargo build -q -p cargo-score-fly --manifest-path "$repo/Cargo.toml"
+trap 'kill -INT "$dev_pid" 2>/dev/null || true; sleep 1; rm -rf "$work"' EXIT
+cargo build -q -p cargo-score-fly -p score-fly-tests --bins --manifest-path "$repo/Cargo.toml"
 bin="$repo/target/debug/cargo-score-fly"
-target="${CARGO_TARGET_DIR_BENCH:-$repo/target/tests/score-fly-build}"  # shared with the tests that build hello
-mkdir -p "$work/src"
-cp "$repo/examples/hello/src/main.rs" "$work/src/"
-cp "$repo/Cargo.lock" "$work/"
-printf '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2024"\npublish = false\n\n[dependencies]\nscore-fly-macros = { path = "%s/score-fly-macros" }\n\n[workspace]\n' "$repo" > "$work/Cargo.toml"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-sed "s/8080/$port/g" "$repo/examples/hello/score.yaml" > "$work/score.yaml"
+target="${CARGO_TARGET_DIR_BENCH:-$repo/target/tests/score-fly-build}"  # shared with the tests that build todo
+"$repo/target/debug/score-fly-demo" --write-todo "$work/todo"
+(cd "$work/todo" && cargo build -q --target-dir "$target")  # todo compiled before any timing
 ms() { date +%s%3N; }
-wait_200() { until curl -sf -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.01; done; }
-(cd "$work" && cargo build -q --target-dir "$target")  # warm
-for i in $(seq "$runs"); do
+wait_200() { until curl -sf -o /dev/null "http://127.0.0.1:$1/healthz"; do sleep 0.01; done; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=8080
+for i in $(seq 0 "$runs"); do
   start=$(ms)
-  (cd "$work" && exec "$bin" -q dev --target-dir "$target") & dev_pid=$!
-  wait_200; dev=$(( $(ms) - start ))
-  kill -INT "$dev_pid"; wait "$dev_pid" || true
+  (cd "$work/todo" && exec "$bin" -q dev --target-dir "$target" 2>"$work/dev.err") & dev_pid=$!
+  until port=$(grep -o 'http://localhost:[0-9]*' "$work/dev.err" 2>/dev/null | head -1 | cut -d: -f3) && [ -n "$port" ]; do
+    kill -0 "$dev_pid" 2>/dev/null || { cat "$work/dev.err"; exit 1; }
+    sleep 0.01
+  done
+  wait_200 "$port"; dev=$(( $(ms) - start ))
+  # The service alone, against the PostgreSQL dev started (its URL from the dev state).
+  url=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["resources"]["postgres.default#todo.db"]["secrets"]["uri"])' "$work/todo/.score-fly/dev/state.json")
+  alone_port=$(free_port)
   start=$(ms)
-  (cd "$work" && PORT=$port exec "$target/debug/hello") & svc=$!
-  wait_200; alone=$(( $(ms) - start ))
+  DATABASE_URL=$url PORT=$alone_port "$target/debug/todo" 2>/dev/null & svc=$!
+  wait_200 "$alone_port"; alone=$(( $(ms) - start ))
   kill "$svc"; wait "$svc" 2>/dev/null || true
-  echo "run $i: dev → first 200: ${dev} ms; the service alone: ${alone} ms; overhead: $(( dev - alone )) ms"
+  kill -INT "$dev_pid"; wait "$dev_pid" || true
+  if [ "$i" -eq 0 ]; then kind=cold; else kind="warm $i"; fi
+  echo "$kind: dev → first 200: ${dev} ms; todo alone: ${alone} ms; dev adds $(( dev - alone )) ms"
 done

@@ -40,6 +40,8 @@ pub mod fsutil;
 pub mod image;
 pub mod input;
 pub mod limits;
+#[cfg(feature = "local")]
+pub mod local;
 #[cfg(test)]
 mod module_graph;
 #[cfg(feature = "engine")]

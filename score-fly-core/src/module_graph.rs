@@ -21,6 +21,12 @@ const NEVER: &[(&str, &str, &str)] = &[
     ("image", "ops", "the operations are the top layer: nothing below calls them"),
     ("state", "ops", "the operations are the top layer: nothing below calls them"),
     ("fly", "ops", "the operations are the top layer: nothing below calls them"),
+    ("local", "ops", "the operations are the top layer: nothing below calls them"),
+    ("provision", "local", "the engine calls the local provisioners through `provision::Builtins`"),
+    ("builtin", "local", "`local` sits beside `builtin` and reuses it, never the reverse"),
+    ("state", "local", "the local provisioners sit above the state"),
+    ("fly", "local", "the conversion knows nothing of provisioning"),
+    ("flyio", "local", "the Fly clients know nothing of local servers"),
 ];
 
 /// `a → b` with the places (`file:line`) that make it.

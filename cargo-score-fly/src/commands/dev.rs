@@ -11,6 +11,7 @@ mod session;
 
 use std::path::{Path, PathBuf};
 
+use score_fly_core::local::{LocalEnv, LocalOptions};
 use score_fly_core::ops::{self, build::BuildOptions, build::CompileOptions, dev::WorkloadPorts};
 use score_fly_core::provision;
 
@@ -25,28 +26,43 @@ use crate::sources;
 /// builtin"); the local servers (`score_fly_core::local::LocalEnv`, given `ports` as its
 /// `workload_ports`) plug in here, with `servers` and `stop` reporting and stopping them.
 pub struct LocalBuiltins {
-    builtins: Box<dyn provision::Builtins>,
+    env: LocalEnv,
 }
 
 impl LocalBuiltins {
-    /// The builtins for the project at `root`, each workload's service ports at `ports`.
-    pub fn new(_root: &Path, _ports: &WorkloadPorts) -> LocalBuiltins {
-        LocalBuiltins { builtins: Box::new(provision::NoBuiltins) }
+    /// The local builtins ([`LocalEnv`]) for the project at `root` running `inputs`, each
+    /// workload's service ports at `ports`.
+    pub fn new(root: &Path, inputs: &[ops::project::Input], ports: &WorkloadPorts) -> LocalBuiltins {
+        let mut options = LocalOptions::for_workloads(root, &ops::dev::workload_entries(inputs));
+        options.workload_ports.clone_from(ports);
+        LocalBuiltins { env: LocalEnv::new(root, options) }
     }
 
     /// What the engine calls.
     pub fn builtins(&self) -> &dyn provision::Builtins {
-        self.builtins.as_ref()
+        &self.env
     }
 
-    /// Lines saying where each server it started listens.
+    /// Lines saying where each server it started listens (no secrets).
     pub fn servers(&self) -> Vec<String> {
-        Vec::new()
+        self.env
+            .servers()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} for {} on {}, data in {}",
+                    s.kind,
+                    s.serves.join(", "),
+                    s.address,
+                    crate::cargo::relative(&s.data)
+                )
+            })
+            .collect()
     }
 
     /// Stops what it started for this session (after the services); errors as lines.
     pub fn stop(self) -> Vec<String> {
-        Vec::new()
+        self.env.stop_all().iter().map(ToString::to_string).collect()
     }
 }
 
@@ -62,8 +78,10 @@ pub fn run(args: &DevArgs, session: &Session) -> Result<(), Failure> {
     let root = found.sources.root.clone();
     let mut dev = ops::dev::open(&root, session.lock_timeout, &reporter)?;
     if args.reset {
-        for path in dev.reset()? {
-            session.printer.status("Removed", &crate::cargo::relative(&path));
+        // The servers' data first: `local::reset` refuses while one of them runs.
+        let data = score_fly_core::local::reset(&root).map_err(|e| Failure::Invalid(e.to_string()))?;
+        for path in data.removed.iter().chain(&dev.reset()?) {
+            session.printer.status("Removed", &crate::cargo::relative(path));
         }
         session.printer.status("Reset", "the local state of `cargo score-fly dev`");
         return Ok(());
@@ -78,7 +96,7 @@ pub fn run(args: &DevArgs, session: &Session) -> Result<(), Failure> {
     }
     let specs: Vec<_> = found.sources.inputs.iter().map(|i| &i.loaded.workload).collect();
     let ports = ops::dev::local_ports(&specs, &WorkloadPorts::new())?;
-    let local = LocalBuiltins::new(&root, &ports);
+    let local = LocalBuiltins::new(&root, &found.sources.inputs, &ports);
     let build = build_options(args, &workspace.root, &workspace.target_dir, &session.printer);
     let result = session::Supervisor::new(args, session, &mut dev, &local, ports, build).run(&workspace);
     for line in local.stop() {

@@ -46,6 +46,10 @@ fn render(printer: &Printer, w: &WorkloadStatus) {
         w.url,
         w.fly_status.as_deref().unwrap_or("unknown")
     );
+    if let Some(revision) = &w.revision {
+        let dirty = if w.dirty { " (with uncommitted changes)" } else { "" };
+        let _ = writeln!(out, "  Revision: {revision}{dirty}");
+    }
     if let Some(error) = &w.error {
         let _ = writeln!(out, "  Fly:      {error}");
     }

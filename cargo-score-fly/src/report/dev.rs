@@ -28,6 +28,9 @@ pub(super) fn render(p: &Printer, event: &DevEvent<'_>) {
                 );
             }
         }
+        DevEvent::Release { workload, command } => {
+            p.status("Releasing", &format!("{workload}: running its release command `{command}` before it starts"));
+        }
         DevEvent::PortMoved { workload, port, wanted, local } => p.warning(
             &format!("port `{port}` of workload `{workload}` ({wanted}) is taken on this machine: it is served on {local} ($PORT / ${})", score_fly_core::ops::dev::port_variable(port)),
             "",

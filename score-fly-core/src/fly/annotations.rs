@@ -630,19 +630,52 @@ fn parse_bool(value: &str, what: &'static str) -> Result<bool, AnnotationError> 
 /// Whether a command line splits into words like a POSIX shell would (quotes closed, no
 /// dangling backslash), which is what flyctl does with `release_command`.
 pub(crate) fn shell_words_balanced(command: &str) -> bool {
+    shell_words(command).is_some()
+}
+
+/// A command line split into words as a POSIX shell splits it (no expansion): blanks
+/// separate words, `'...'` is literal, `"..."` keeps blanks and lets `\` escape, a `\`
+/// outside quotes escapes the next character. `None` when a quote is left open or a `\`
+/// ends the line. flyctl splits `release_command` this way (with `shlex`).
+pub fn shell_words(command: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
     let mut chars = command.chars();
     let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {
         match (quote, c) {
-            (None | Some('"'), '\\') if chars.next().is_none() => {
-                return false;
+            (None | Some('"'), '\\') => word.get_or_insert_with(String::new).push(chars.next()?),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
             }
-            (None, '\'' | '"') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
-            _ => {}
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (_, c) => word.get_or_insert_with(String::new).push(c),
         }
     }
-    quote.is_none()
+    if quote.is_some() {
+        return None;
+    }
+    words.extend(word);
+    Some(words)
+}
+
+#[cfg(test)]
+mod shell_word_tests {
+    use super::shell_words;
+
+    #[test]
+    fn command_lines_split_as_a_shell_splits_them() {
+        let split = |s: &str| shell_words(s).map(|w| w.join("|"));
+        assert_eq!(split("migrate"), Some("migrate".to_owned()));
+        assert_eq!(split("  bin/migrate --yes  "), Some("bin/migrate|--yes".to_owned()));
+        assert_eq!(split(r#"sh -c 'echo "a b"' "x y" z\ w ''"#), Some(r#"sh|-c|echo "a b"|x y|z w|"#.to_owned()));
+        assert_eq!(split(r#""a\"b""#), Some(r#"a"b"#.to_owned()));
+        assert_eq!(split("'open"), None);
+        assert_eq!(split("dangling\\"), None);
+        assert_eq!(split(""), Some(String::new()));
+    }
 }
 
 type JsonMap = serde_json::Map<String, serde_json::Value>;

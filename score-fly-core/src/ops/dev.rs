@@ -47,6 +47,26 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Each workload's service ports: port name → local port.
 pub type WorkloadPorts = BTreeMap<String, BTreeMap<String, u16>>;
 
+/// The workloads of `inputs` as the dev state records them (no fly.toml output, no region,
+/// no releases): what the local builtins are made for ([`crate::local::LocalOptions::for_workloads`]).
+pub fn workload_entries(inputs: &[Input]) -> BTreeMap<String, WorkloadEntry> {
+    inputs
+        .iter()
+        .map(|input| {
+            let entry = WorkloadEntry {
+                file: input.file.clone(),
+                output: PathBuf::new(),
+                dir: input.dir.clone(),
+                region: None,
+                patches: Vec::new(),
+                releases: Vec::new(),
+                spec: input.loaded.workload.clone(),
+            };
+            (input.loaded.workload.name().to_owned(), entry)
+        })
+        .collect()
+}
+
 /// One step of a dev run.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -71,6 +91,14 @@ pub enum DevEvent<'a> {
         /// The local port.
         local: u16,
     },
+    /// The workload's release command (`score-fly/release-command`, the macro's
+    /// `release_command`) runs before the service starts, as Fly runs it before a deploy.
+    Release {
+        /// The workload.
+        workload: &'a str,
+        /// The command line.
+        command: &'a str,
+    },
 }
 
 /// The local state of a project, locked for the session.
@@ -92,6 +120,8 @@ pub struct Ready {
     pub ports: BTreeMap<String, u16>,
     /// The folder of its files, when it has any.
     pub files_dir: Option<PathBuf>,
+    /// Its release command (the annotation's text), run with the binary before it starts.
+    pub release_command: Option<String>,
 }
 
 /// A variable's value for the child.
@@ -270,18 +300,7 @@ impl DevProject {
                 fsutil::shown(&self.project.state_path()).display()
             )));
         }
-        for input in inputs {
-            let entry = WorkloadEntry {
-                file: input.file.clone(),
-                output: PathBuf::new(),
-                dir: input.dir.clone(),
-                region: None,
-                patches: Vec::new(),
-                releases: Vec::new(),
-                spec: input.loaded.workload.clone(),
-            };
-            state.workloads.insert(input.loaded.workload.name().to_owned(), entry);
-        }
+        state.workloads.extend(workload_entries(inputs));
         self.project.save(&state)?;
         let redactor = Redactor::for_state(&state);
         let mut workloads = Vec::new();
@@ -363,7 +382,12 @@ impl DevProject {
         if let Some(dir) = &files_dir {
             env.insert(FILES_DIR_VAR.to_owned(), EnvValue::Plain(dir.display().to_string()));
         }
-        Ok(Ready { name, env, ports: own_ports, files_dir })
+        let port_names: Vec<&str> = workload.service.iter().flat_map(|s| s.ports.keys().map(String::as_str)).collect();
+        let mut problems = Vec::new();
+        let release_command = fly::annotations::parse(&workload.metadata.annotations, &port_names, &mut problems)
+            .release_command
+            .filter(|c| !c.trim().is_empty());
+        Ok(Ready { name, env, ports: own_ports, files_dir, release_command })
     }
 
     /// Writes `files` under `.score-fly/dev/files/<workload>/` (replacing what an earlier run
@@ -462,6 +486,34 @@ pub struct Running {
     pub workload: String,
     child: Child,
     readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Runs `ready`'s release command with `binary` (its words are the binary's arguments: in
+/// the image, the binary is the entrypoint and the release command its `cmd`) in `cwd`, with
+/// the service's environment, before the service starts; its output goes to ours. A command
+/// that does not exit 0 stops the run, as a failed release command stops a Fly deploy.
+pub fn release(ready: &Ready, binary: &Path, cwd: &Path, reporter: &dyn Reporter) -> Result<(), Error> {
+    let Some(command) = &ready.release_command else { return Ok(()) };
+    let words = fly::annotations::shell_words(command).ok_or_else(|| {
+        Error::Invalid(format!(
+            "workload `{}`: the release command `{command}` does not split into words (a quote is left open)",
+            ready.name
+        ))
+    })?;
+    reporter.event(Event::Dev(DevEvent::Release { workload: &ready.name, command }));
+    let mut child = Command::new(binary);
+    child.args(&words).current_dir(cwd).stdin(Stdio::null());
+    for (name, value) in &ready.env {
+        child.env(name, value.expose());
+    }
+    let status = child.status().map_err(|e| Error::Failed(format!("cannot run {}: {e}", binary.display())))?;
+    if status.success() {
+        return Ok(());
+    }
+    Err(Error::Failed(format!(
+        "the release command `{command}` of workload `{}` failed ({status}); the service was not started: fix it and run dev again",
+        ready.name
+    )))
 }
 
 impl Running {

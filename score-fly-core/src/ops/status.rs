@@ -86,6 +86,11 @@ pub struct WorkloadStatus {
     pub image: Option<String>,
     /// Its manifest digest, as Fly reports it.
     pub digest: Option<String>,
+    /// The git commit the running image was built from (`org.opencontainers.image.revision`),
+    /// when it is the image score-fly last built for the workload (same digest).
+    pub revision: Option<String>,
+    /// That build had uncommitted changes to tracked files (`dev.score-fly.dirty`).
+    pub dirty: bool,
     /// The machines.
     pub machines: Vec<MachineStatus>,
     /// The last release this project recorded.
@@ -205,6 +210,8 @@ pub fn status(root: &Path, state: &State, target: &FlyTarget, workload: Option<&
             version: None,
             image: release.as_ref().and_then(|r| r.image.clone()),
             digest: release.as_ref().and_then(|r| r.digest.clone()),
+            revision: None,
+            dirty: false,
             machines: Vec::new(),
             release: release.clone(),
             resources: resources(state, name, &referenced),
@@ -215,6 +222,13 @@ pub fn status(root: &Path, state: &State, target: &FlyTarget, workload: Option<&
             Ok(Some(value)) => read_fly_status(&value, &mut report),
             Ok(None) => report.error = Some(format!("Fly has no app `{app}`: deploy it with `cargo score-fly deploy`")),
             Err(e) => report.error = Some(e),
+        }
+        // The revision of the image this project built, if that is what runs.
+        if let Some(crate::state::ImageEntry::Pushed { digest, revision, dirty, .. }) = state.images.get(name)
+            && report.digest.as_deref() == Some(digest.as_str())
+        {
+            report.revision.clone_from(revision);
+            report.dirty = *dirty;
         }
         workloads.push(report);
     }
@@ -353,6 +367,8 @@ mod tests {
             version: None,
             image: None,
             digest: None,
+            revision: None,
+            dirty: false,
             machines: Vec::new(),
             release: None,
             resources: Vec::new(),

@@ -25,6 +25,15 @@ use score_fly_tests::registry::{Base, Registry, http_get, http_request, pull_and
 const PREFIX: &str = "demo-";
 
 fn main() -> ExitCode {
+    // `--write-todo DIR`: only the standalone copy of examples/todo (for scripts/bench-dev.sh).
+    if std::env::args().nth(1).as_deref() == Some("--write-todo") {
+        let Some(dir) = std::env::args_os().nth(2) else {
+            eprintln!("error: --write-todo needs the folder to write the copy into");
+            return ExitCode::FAILURE;
+        };
+        score_fly_tests::todo::write_buildable(&PathBuf::from(dir));
+        return ExitCode::SUCCESS;
+    }
     let exe = std::env::current_exe().expect("locate this program");
     let bin_dir = exe.parent().expect("a folder").to_path_buf();
     let target = bin_dir.parent().expect("<target>/<profile>").to_path_buf();

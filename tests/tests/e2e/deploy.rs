@@ -956,6 +956,11 @@ fn first_deploy_builds_pushes_and_runs_todo() {
     let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
     assert_eq!(release.image, pinned);
     assert_eq!(release.build, Build::Image, "an existing image, nothing built by Fly");
+    // `status` says which commit runs (issue 15 point 5): the digest Fly runs is the one built.
+    let status: Value = serde_json::from_str(&world.run(&["status", "--format", "json"]).ok().stdout).expect("status");
+    assert_eq!(status["workloads"][0]["digest"], digest, "{status:#}");
+    assert_eq!(status["workloads"][0]["revision"], commit.as_str(), "{status:#}");
+    assert_eq!(status["workloads"][0]["dirty"], false, "{status:#}");
     let fly_toml = std::fs::read_to_string(world.root().join("fly_todo.toml")).expect("fly_todo.toml");
     score_fly_tests::flytoml::assert_valid(&fly_toml);
     let table: toml::Table = fly_toml.parse().expect("TOML");

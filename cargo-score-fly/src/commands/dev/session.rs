@@ -153,7 +153,8 @@ impl<'a> Supervisor<'a> {
             .then(|| Arc::new(move |w: &str, l: &str, e: bool| printer.service_line(w, l, e)) as LineSink);
         let mut running = Vec::new();
         for r in ready {
-            let child = Running::start(&r.ready, &r.binary, &r.dir, &self.args.args, sink.clone());
+            let child = dev::release(&r.ready, &r.binary, &r.dir, &self.session.reporter())
+                .and_then(|()| Running::start(&r.ready, &r.binary, &r.dir, &self.args.args, sink.clone()));
             match child {
                 Ok(child) => {
                     crate::report::dev::listening(&self.session.printer, &r.ready, child.id());
