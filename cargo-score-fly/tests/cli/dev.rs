@@ -214,3 +214,43 @@ fn watch_restarts_on_a_source_change_and_keeps_serving_through_a_broken_build() 
     wait_exit(&mut dev);
     assert_eq!(group_members(pid), Vec::<i32>::new());
 }
+
+/// `dev --workspace` (issue 14 point 1): every service package of a workspace runs, each
+/// with its own local port, and `web`'s `service-port` resource pointing at `api` resolves to
+/// api's local port through the local `service-port` builtin.
+#[test]
+fn dev_workspace_runs_every_service_and_one_reaches_the_other_through_its_local_port() {
+    let project = crate::support::Project::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the repository");
+    let main = std::fs::read_to_string(repo.join("examples/hello/src/main.rs")).expect("hello's main.rs");
+    let macros = repo.join("score-fly-macros").display().to_string();
+    project.write("Cargo.toml", "[workspace]\nmembers = [\"api\", \"web\"]\nresolver = \"3\"\n");
+    project.write("Cargo.lock", std::fs::read(repo.join("Cargo.lock")).expect("Cargo.lock"));
+    let (api_port, web_port) = (free_port(), free_port());
+    let greeting = "      GREETING: \"api at ${resources.api.hostname}:${resources.api.port}\"\n";
+    let resources = "resources:\n  api:\n    type: service-port\n    params: {workload: api, port: web}\n";
+    for (name, port, variables, resources) in [("api", api_port, "", ""), ("web", web_port, greeting, resources)] {
+        project.write(
+            &format!("{name}/Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nscore-fly-macros = {{ path = {macros:?} }}\n"),
+        );
+        project.write(&format!("{name}/src/main.rs"), &main);
+        project.write(
+            &format!("{name}/score.yaml"),
+            format!(
+                "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: .\n    variables:\n      PORT: \"{port}\"\n{variables}service:\n  ports:\n    web:\n      port: 443\n      targetPort: {port}\n{resources}"
+            ),
+        );
+    }
+    let dir = project.path().to_path_buf();
+    let mut dev = start(&dir, &["--workspace"]);
+    let body = wait_for(&mut dev, &dir, web_port, "web's greeting", |b| b.contains("api at"));
+    assert_eq!(body.trim(), format!("api at localhost:{api_port}"), "{}", stderr(&dir));
+    let (status, _) = http_get(api_port, "/healthz").expect("api answers");
+    assert_eq!(status, 200);
+    let text = stderr(&dir);
+    assert!(text.contains("Running `api` (pid ") && text.contains("Running `web` (pid "), "{text}");
+    sigint(&dev);
+    wait_exit(&mut dev);
+    assert!(http_get(web_port, "/healthz").is_err() && http_get(api_port, "/healthz").is_err(), "both stopped");
+}
