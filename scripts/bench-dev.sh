@@ -24,7 +24,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=8080
 for i in $(seq 0 "$runs"); do
   start=$(ms)
-  (cd "$work/todo" && exec "$bin" -q dev --target-dir "$target" 2>"$work/dev.err") & dev_pid=$!
+  (cd "$work/todo" && exec "$bin" dev --target-dir "$target" 2>"$work/dev.err") & dev_pid=$!
   until port=$(grep -o 'http://localhost:[0-9]*' "$work/dev.err" 2>/dev/null | head -1 | cut -d: -f3) && [ -n "$port" ]; do
     kill -0 "$dev_pid" 2>/dev/null || { cat "$work/dev.err"; exit 1; }
     sleep 0.01
