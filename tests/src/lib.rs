@@ -70,6 +70,22 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent folder").to_path_buf()
 }
 
+/// The processes whose process group is `pgid` (read from `/proc`): what a test checks is
+/// empty after a service and everything it started were stopped.
+pub fn process_group_members(pgid: i32) -> Vec<i32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces; split after the last ')'.
+        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+        if fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) {
+            members.push(pid);
+        }
+    }
+    members
+}
+
 /// The read-only reference folder `../shared/` beside the checkout, if present.
 ///
 /// `SCORE_FLY_SHARED_DIR` overrides the location.

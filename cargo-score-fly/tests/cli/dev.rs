@@ -83,21 +83,6 @@ fn service_pid(dir: &Path) -> i32 {
     line.split("(pid ").nth(1).and_then(|r| r.split(')').next()).and_then(|p| p.parse().ok()).expect("pid")
 }
 
-/// Processes whose process group is `pgid` (read from /proc).
-fn group_members(pgid: i32) -> Vec<i32> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        // pid (comm) state ppid pgrp ...: comm may hold spaces; split after the last ')'.
-        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-        if fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) {
-            members.push(pid);
-        }
-    }
-    members
-}
-
 fn sigint(child: &Child) {
     let pid = rustix::process::Pid::from_child(child);
     rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
@@ -163,10 +148,14 @@ fn dev_runs_the_service_with_local_resources_and_sigint_stops_it_and_its_group()
     assert!(table.stdout.lines().next().is_some_and(|h| h.contains("TARGET")), "{}", table.stdout);
 
     let pid = service_pid(&dir);
-    assert!(group_members(pid).contains(&pid), "the service leads its own process group");
+    assert!(score_fly_tests::process_group_members(pid).contains(&pid), "the service leads its own process group");
     sigint(&dev);
     let status = wait_exit(&mut dev);
-    assert_eq!(group_members(pid), Vec::<i32>::new(), "nothing is left in the service's group");
+    assert_eq!(
+        score_fly_tests::process_group_members(pid),
+        Vec::<i32>::new(),
+        "nothing is left in the service's group"
+    );
     assert!(http_get(port, "/").is_err(), "the service stopped");
     assert!(status.code().is_some(), "dev exits with the service's code: {status}");
     assert_eq!(std::fs::read(dir.join(".score-fly/state.json")).expect("Fly state"), fly_state, "untouched by dev");
@@ -212,7 +201,7 @@ fn watch_restarts_on_a_source_change_and_keeps_serving_through_a_broken_build() 
     let pid = service_pid(&dir);
     sigint(&dev);
     wait_exit(&mut dev);
-    assert_eq!(group_members(pid), Vec::<i32>::new());
+    assert_eq!(score_fly_tests::process_group_members(pid), Vec::<i32>::new());
 }
 
 /// `dev --workspace` (issue 14 point 1): every service package of a workspace runs, each

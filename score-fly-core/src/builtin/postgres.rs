@@ -342,7 +342,8 @@ pub fn scram_verifier(password: &str, salt: &[u8]) -> String {
     )
 }
 
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+/// HMAC-SHA256 (RFC 2104): SCRAM's proofs here, the release secrets digest in `ops::releases`.
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     const BLOCK: usize = 64;
     let mut block = [0u8; BLOCK];
     if key.len() > BLOCK {

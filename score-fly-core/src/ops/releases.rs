@@ -242,17 +242,9 @@ pub fn sha256(bytes: &[u8]) -> String {
 }
 
 /// HMAC-SHA256 (RFC 2104) of `message` with `key`, lowercase hex.
+/// HMAC-SHA256 in hex (the one HMAC of the crate: [`crate::builtin::postgres::hmac_sha256`]).
 fn hmac_sha256(key: &[u8], message: &[u8]) -> String {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(message).finalize();
-    crate::encoding::hex(&Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize())
+    crate::encoding::hex(&crate::builtin::postgres::hmac_sha256(key, message))
 }
 
 /// The digest of an app's secrets: HMAC-SHA256 keyed with the project's release key over

@@ -74,20 +74,6 @@ fn postmaster(root: &Path) -> i32 {
     panic!("no postmaster.pid under .score-fly/dev/pg")
 }
 
-/// Processes in process group `pgid`.
-fn group_members(pgid: i32) -> Vec<i32> {
-    let mut members = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
-        if fields.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid) {
-            members.push(pid);
-        }
-    }
-    members
-}
-
 fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
 }
@@ -134,7 +120,11 @@ fn dev_runs_todo_against_a_local_postgres_and_a_second_run_finds_its_data() {
     assert!(!root.join(".score-fly/state.json").exists(), "dev never writes the Fly state");
 
     interrupt(&mut dev, &root);
-    assert!(group_members(service).is_empty(), "the service's group is empty: {:?}", group_members(service));
+    assert!(
+        score_fly_tests::process_group_members(service).is_empty(),
+        "the service's group is empty: {:?}",
+        score_fly_tests::process_group_members(service)
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while alive(server) {
         assert!(Instant::now() < deadline, "the local PostgreSQL was not stopped\n{}", stderr(&root));
