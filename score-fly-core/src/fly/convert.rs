@@ -65,23 +65,7 @@ pub fn convert(
         workload.service.as_ref().map(|s| s.ports.keys().map(String::as_str).collect()).unwrap_or_default();
     let mut problems = Vec::new();
     let annotations = annotations::parse(&workload.metadata.annotations, &port_names, &mut problems);
-    let mut c = Converter {
-        workload,
-        options,
-        files,
-        metadata: workload.metadata_json(),
-        sites: placeholder_sites(workload).into_iter().map(|s| s.path).collect(),
-        annotations,
-        problems,
-        warnings: Vec::new(),
-        secrets: BTreeMap::new(),
-        file_secrets: BTreeMap::new(),
-        variable_secrets: BTreeMap::new(),
-        container_checks: false,
-        generated: Vec::new(),
-        produced: 0,
-        spent: false,
-    };
+    let mut c = Converter::new(workload, options, files, annotations, problems);
     let config = c.run();
     if c.problems.is_empty() {
         // The budget counted what expansion and contents produced; this is the real size.
@@ -158,23 +142,7 @@ pub fn resolve_container(
     options: &ConvertOptions,
     files: &dyn FileAccess,
 ) -> Result<Resolved, ConvertError> {
-    let mut c = Converter {
-        workload,
-        options,
-        files,
-        metadata: workload.metadata_json(),
-        sites: placeholder_sites(workload).into_iter().map(|s| s.path).collect(),
-        annotations: FlyAnnotations::default(),
-        problems: Vec::new(),
-        warnings: Vec::new(),
-        secrets: BTreeMap::new(),
-        file_secrets: BTreeMap::new(),
-        variable_secrets: BTreeMap::new(),
-        container_checks: false,
-        generated: Vec::new(),
-        produced: 0,
-        spent: false,
-    };
+    let mut c = Converter::new(workload, options, files, FlyAnnotations::default(), Vec::new());
     let mut resolved = Resolved { variables: BTreeMap::new(), files: BTreeMap::new() };
     let Some((name, spec)) = workload.containers.get_key_value(container) else {
         c.problem(&FieldPath::root().key("containers"), format!("there is no container `{container}`"));
@@ -231,6 +199,35 @@ fn cap_problems(list: &mut Vec<Problem>, what: &str) {
 
 fn path_of(parts: &[&str]) -> FieldPath {
     parts.iter().fold(FieldPath::root(), |p, k| p.key(k))
+}
+
+impl<'a> Converter<'a> {
+    /// A converter of `workload` with nothing produced yet.
+    fn new(
+        workload: &'a Workload,
+        options: &'a ConvertOptions,
+        files: &'a dyn FileAccess,
+        annotations: FlyAnnotations,
+        problems: Vec<Problem>,
+    ) -> Converter<'a> {
+        Converter {
+            workload,
+            options,
+            files,
+            metadata: workload.metadata_json(),
+            sites: placeholder_sites(workload).into_iter().map(|s| s.path).collect(),
+            annotations,
+            problems,
+            warnings: Vec::new(),
+            secrets: BTreeMap::new(),
+            file_secrets: BTreeMap::new(),
+            variable_secrets: BTreeMap::new(),
+            container_checks: false,
+            generated: Vec::new(),
+            produced: 0,
+            spent: false,
+        }
+    }
 }
 
 impl Converter<'_> {
