@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 #   SECONDS   time per target (default 60)
-#   TARGET    some of: yaml_load yaml_shapes placeholder overrides attr secrets_import patch
+#   TARGET    some of: yaml_load yaml_shapes placeholder overrides attr secrets_import patch shell_words
 #             (default: all, one after the other)
 #
 # Environment:
@@ -26,7 +26,7 @@ repo=$(pwd)
 
 seconds=${1:-60}
 [[ $# -gt 0 ]] && shift
-all=(yaml_load yaml_shapes placeholder overrides attr secrets_import patch)
+all=(yaml_load yaml_shapes placeholder overrides attr secrets_import patch shell_words)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 rss_mb=${FUZZ_RSS_MB:-1024}
@@ -43,7 +43,7 @@ done
 max_len() {
     case $1 in
         yaml_load) echo 65536 ;;
-        overrides | attr | secrets_import | patch) echo 4096 ;;
+        overrides | attr | secrets_import | patch | shell_words) echo 4096 ;;
         yaml_shapes) echo 64 ;; # a shape and its sizes, not text
         placeholder) echo 1024 ;;
     esac
@@ -121,6 +121,10 @@ seed() {
             text $'[deploy]\nrelease_command = "migrate"\nrelease_command_timeout = "10m"\n\n[http_service]\nauto_stop_machines = "stop"\n'
             text $'app = "other"\n[env]\nDATABASE_URL = "x"\nPORT = {}\n[build]\nimage = "x"\n'
             text $'[processes]\nweb = "serve"\nworker = "work"\n[[metrics]]\nport = 9091\npath = "/metrics"\n'
+            ;;
+        shell_words)
+            text 'migrate'
+            text $'sh -c \'echo "a b"\' "x y" z\\ w'
             ;;
         yaml_shapes | secrets_import) ;; # structured input (arbitrary): libFuzzer starts from nothing
     esac

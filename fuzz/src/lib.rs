@@ -383,3 +383,13 @@ protocol = "tcp"
 cpus = 1
 memory = "512mb"
 "#;
+
+/// (h) A release command line (`score-fly/release-command`, split by `dev` to run it locally):
+/// no panic; a line that splits is balanced, and its words, each quoted back, split again into
+/// the same words.
+pub fn shell_words(text: &str) {
+    use score_fly_core::fly::annotations::shell_words;
+    let Some(words) = shell_words(text) else { return };
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{}'", w.replace('\'', r"'\''"))).collect();
+    assert_eq!(shell_words(&quoted.join(" ")).as_ref(), Some(&words), "{text:?}");
+}
