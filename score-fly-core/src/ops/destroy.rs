@@ -12,7 +12,8 @@
 //!   from the state. The state is saved after every step, so a run that fails midway leaves
 //!   a state that a rerun finishes from: nothing is done twice, nothing is forgotten early.
 //!
-//! Written files (`fly.toml`s, Score files) are the user's and stay.
+//! Written files (`fly.toml`s, Score files) are the user's and stay; the copies of the
+//! fly.toml each release kept (`.score-fly/releases/<workload>/`) go with the workload.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -288,7 +289,11 @@ pub fn apply(
     }
     for app in &plan.apps {
         let workload = &app.workload;
-        if state.workloads.remove(workload).is_some() {
+        if let Some(entry) = state.workloads.remove(workload) {
+            // The fly.toml copies its releases kept (`ops::releases`) go with it.
+            for release in &entry.releases {
+                crate::fsutil::remove_inside(project.root(), &super::releases::config_copy(workload, release.version))?;
+            }
             for entry in state.resources.values_mut() {
                 entry.declared_by.retain(|d| d.split_once('.').map_or(d.as_str(), |(w, _)| w) != workload);
             }

@@ -39,7 +39,13 @@ fn app_names(world: &World) -> Vec<String> {
 #[test]
 fn destroying_one_workload_keeps_what_the_other_uses_and_the_last_one_takes_everything() {
     let (world, dir) = deployed_pair();
+    let kept_copies = |workload: &str| {
+        std::fs::read_dir(dir.join(".score-fly/releases").join(workload)).map_or(0, |d| d.flatten().count())
+    };
+    assert_eq!(kept_copies("api"), 1, "the deploy kept its fly.toml");
     let run = world.run_in(&dir, &["destroy", "api", "--yes"]).ok();
+    assert_eq!(kept_copies("api"), 0, "the release copies go with the workload");
+    assert_eq!(kept_copies("worker"), 1);
     assert_eq!(app_names(&world), ["demo-worker"], "{}", run.stderr);
     assert!(run.stderr.contains("Keeping postgres.default#shared-db (still declared by worker)"), "{}", run.stderr);
     assert!(world.fake.redis().is_empty(), "api's own Redis went: {}", run.stderr);
