@@ -31,7 +31,10 @@ pub fn run(args: &DestroyArgs, session: &Session) -> Result<(), Failure> {
     if destructive && !args.yes {
         match printer.confirm("Destroy these apps and resources? Their data cannot be recovered.") {
             Some(true) => {}
-            Some(false) => return Err(Failure::Invalid("destroy cancelled: nothing was changed".to_owned())),
+            Some(false) => {
+                printer.status("Cancelled", "nothing was destroyed");
+                return Ok(());
+            }
             None => {
                 return Err(Failure::Usage(
                     "destroy deletes apps and data, and there is no terminal to ask on: pass --yes to confirm (see the list above, or run with --dry-run first)"

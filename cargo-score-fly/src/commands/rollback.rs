@@ -2,8 +2,6 @@
 //! cannot roll back shown, a confirmation on a terminal (`--yes` skips it; without a
 //! terminal `--yes` is required), then [`ops::releases::rollback`].
 
-use std::io::{BufRead as _, IsTerminal as _};
-
 use score_fly_core::ops;
 use score_fly_core::ops::releases::RollbackOptions;
 
@@ -28,19 +26,18 @@ pub fn run(args: &RollbackArgs, session: &Session) -> Result<(), Failure> {
         printer.warning(line, "");
     }
     if !args.yes {
-        let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        if !terminal {
-            return Err(Failure::Usage(format!(
-                "rollback deploys release {} of `{}` again and asks first, but there is no terminal to ask on: pass --yes to roll back without asking",
-                plan.to, plan.workload
-            )));
-        }
-        eprint!("Roll back {} to release {}? [y/N] ", plan.app, plan.to);
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-            printer.status("Cancelled", "nothing was deployed");
-            return Ok(());
+        match printer.confirm(&format!("Roll back {} to release {}?", plan.app, plan.to)) {
+            Some(true) => {}
+            Some(false) => {
+                printer.status("Cancelled", "nothing was deployed");
+                return Ok(());
+            }
+            None => {
+                return Err(Failure::Usage(format!(
+                    "rollback deploys release {} of `{}` again and asks first, but there is no terminal to ask on: pass --yes to roll back without asking",
+                    plan.to, plan.workload
+                )));
+            }
         }
     }
     let report = ops::releases::rollback(&project, &mut state, &target, plan, &session.reporter())?;
