@@ -4,7 +4,9 @@
 # migration (release command) run first, against the service's own start time (the same todo
 # binary started alone against that already-running PostgreSQL).
 #   cold: the first run (initdb of the data folder; todo already compiled);
-#   warm: the next runs (data folder there, binary fresh: cargo only checks).
+#   warm: the next runs (data folder there, binary fresh: cargo only checks);
+#   watch: under `dev --watch`, from a change of src/main.rs to the new process's first 200
+#          (cargo's rebuild of todo included).
 # Usage: scripts/bench-dev.sh [RUNS]   (needs PostgreSQL: scripts/install-packages.sh)
 set -euo pipefail
 runs=${1:-5}
@@ -41,3 +43,16 @@ for i in $(seq 0 "$runs"); do
   if [ "$i" -eq 0 ]; then kind=cold; else kind="warm $i"; fi
   echo "$kind: dev → first 200: ${dev} ms; todo alone: ${alone} ms; dev adds $(( dev - alone )) ms"
 done
+# --watch: a source change → rebuild → the new process serves.
+(cd "$work/todo" && exec "$bin" dev --watch --target-dir "$target" 2>"$work/watch.err") & dev_pid=$!
+until grep -q 'Running `todo`' "$work/watch.err" 2>/dev/null; do sleep 0.05; done
+port=$(grep -o 'http://localhost:[0-9]*' "$work/watch.err" | head -1 | cut -d: -f3)
+wait_200 "$port"
+for i in $(seq "$runs"); do
+  before=$(grep -c 'Running `todo`' "$work/watch.err")
+  start=$(ms)
+  echo "// bench-dev watch $i" >> "$work/todo/src/main.rs"
+  until [ "$(grep -c 'Running `todo`' "$work/watch.err")" -gt "$before" ]; do sleep 0.01; done
+  wait_200 "$port"; echo "watch $i: change → new process's first 200: $(( $(ms) - start )) ms"
+done
+kill -INT "$dev_pid"; wait "$dev_pid" || true
