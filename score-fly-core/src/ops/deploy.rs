@@ -974,7 +974,7 @@ fn deploy_app(
     entry.image_digest.clone_from(&image_digest);
     entry.deployed = true;
     opened.save()?;
-    record_release(opened, flyctl, d, &text, &redactor, reporter);
+    record_release(opened, flyctl, d, image_digest.as_deref(), &text, &redactor, reporter);
     let url = format!("https://{}.fly.dev/", d.app);
     reporter.event(Event::Deploy(DeployEvent::Deployed { app: &d.app, url: &url }));
     Ok(DeployedApp {
@@ -997,6 +997,7 @@ fn record_release(
     opened: &mut Opened,
     flyctl: &Flyctl,
     d: &AppDeploy,
+    image_digest: Option<&str>,
     secrets_text: &str,
     redactor: &Redactor,
     reporter: &dyn Reporter,
@@ -1008,6 +1009,7 @@ fn record_release(
         workload: &d.workload,
         app: &d.app,
         image: d.image.as_deref(),
+        image_digest,
         fly_toml: &d.fly_toml,
         secrets_text: (!d.secrets.is_empty()).then_some(secrets_text),
         secrets_digest: None,

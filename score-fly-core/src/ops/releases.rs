@@ -224,6 +224,9 @@ pub struct Deployed<'a> {
     pub app: &'a str,
     /// The image reference `fly deploy` got.
     pub image: Option<&'a str>,
+    /// Its manifest digest when the registry answered for a tag (`deploy --image` by tag);
+    /// a reference by digest carries its own.
+    pub image_digest: Option<&'a str>,
     /// The fly.toml text deployed.
     pub fly_toml: &'a str,
     /// What `fly secrets import` gets for the app (names and values); `None`: no secrets.
@@ -241,7 +244,6 @@ pub fn sha256(bytes: &[u8]) -> String {
     crate::encoding::hex(&Sha256::digest(bytes))
 }
 
-/// HMAC-SHA256 (RFC 2104) of `message` with `key`, lowercase hex.
 /// HMAC-SHA256 in hex (the one HMAC of the crate: [`crate::builtin::postgres::hmac_sha256`]).
 fn hmac_sha256(key: &[u8], message: &[u8]) -> String {
     crate::encoding::hex(&crate::builtin::postgres::hmac_sha256(key, message))
@@ -330,7 +332,7 @@ pub fn record(
     let release = Release {
         version,
         image: d.image.map(str::to_owned),
-        digest: d.image.and_then(reference_digest),
+        digest: d.image.and_then(reference_digest).or_else(|| d.image_digest.map(str::to_owned)),
         config_sha256: sha256(d.fly_toml.as_bytes()),
         secrets_digest,
         score_sha256: d.score_sha256.clone(),
@@ -525,10 +527,15 @@ pub fn plan_rollback(root: &Path, state: &State, options: &RollbackOptions) -> R
         }
         None => &releases[releases.len() - 2],
     };
-    let image = target
+    let recorded = target
         .image
         .clone()
         .ok_or_else(|| ReleasesError::NoImage { workload: workload.clone(), version: target.version })?;
+    // By digest when it is known, so a tag pushed again since cannot change what comes back.
+    let image = match &target.digest {
+        Some(digest) if !recorded.contains('@') => crate::state::pin(&recorded, digest),
+        _ => recorded,
+    };
     let copy = config_copy(&workload, target.version);
     let copy_error = |problem: &str| ReleasesError::ConfigCopy {
         workload: workload.clone(),
@@ -646,6 +653,7 @@ pub fn rollback(
         workload: &plan.workload,
         app: &plan.app,
         image: Some(&plan.image),
+        image_digest: None,
         fly_toml: &plan.config_text,
         secrets_text: None,
         secrets_digest: plan.current_secrets.clone(),
@@ -749,6 +757,7 @@ mod tests {
                 workload: "api",
                 app: "demo-api",
                 image: Some("registry.fly.io/demo-api:v1"),
+                image_digest: None,
                 fly_toml: &text,
                 secrets_text: Some("TOKEN=x\n"),
                 secrets_digest: None,

@@ -131,19 +131,24 @@ fn rollback_redeploys_the_first_image_with_its_fly_toml_and_says_what_it_cannot_
     let app = world.fake.app("demo-api").unwrap();
     assert_eq!(app.releases.len(), 3);
     let current = app.current_release().unwrap();
-    assert_eq!(current.image, first, "the first image runs again");
+    // By digest (issue 15): the tag given to the first deploy could have moved since.
+    let digest = inspect(&first, None, None)["Digest"].as_str().expect("a digest").to_owned();
+    let pinned = format!("{}@{digest}", first.rsplit_once(':').expect("a tag").0);
+    assert_eq!(current.image, pinned, "the first image runs again, by digest");
+    assert_eq!(current.digest, digest);
     assert_eq!(current.config, app.releases[0].config, "with the first fly.toml");
     assert_ne!(current.config, app.releases[1].config);
     assert!(current.config.contains("GREETING = \"hello\""), "{}", current.config);
     let deploy = world.invocations().into_iter().rev().find(|i| i["argv"][0] == "deploy").unwrap();
     let argv: Vec<&str> = deploy["argv"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert_eq!(argv[5..], ["--image", first.as_str()], "{argv:?}");
+    assert_eq!(argv[5..], ["--image", pinned.as_str()], "{argv:?}");
     assert!(argv[2].ends_with(".score-fly/releases/api/1.toml"), "{argv:?}");
 
     let releases = p.releases();
     assert_eq!(releases.len(), 3, "the rollback is a release");
     assert_eq!((&releases[0]["version"], &releases[0]["rollback_of"]), (&Value::from(3), &Value::from(1)));
-    assert_eq!(releases[0]["image"], first.as_str());
+    assert_eq!(releases[0]["image"], pinned.as_str());
+    assert_eq!(releases[2]["digest"], digest.as_str(), "the tag's digest was recorded at its deploy");
     assert_eq!(releases[0]["config_sha256"], releases[2]["config_sha256"]);
     assert_eq!(releases[0]["secrets_digest"], releases[1]["secrets_digest"], "the current secrets stayed");
 
@@ -184,12 +189,14 @@ fn rollback_redeploys_the_first_image_with_its_fly_toml_and_says_what_it_cannot_
     assert_eq!(status["workloads"][0]["drift"]["score_file"], "changed", "{status:#}");
 
     // Release 2's image is gone from the registry: a clear error, nothing recorded or deployed.
+    let second_digest = inspect(&second, None, None)["Digest"].as_str().expect("a digest").to_owned();
+    let second_pinned = format!("{}@{second_digest}", second.rsplit_once(':').expect("a tag").0);
     run_tool(Command::new("skopeo").args(["delete", "--tls-verify=false", &format!("docker://{second}")]));
     let gone = p.run(&["rollback", "--to", "2", "--yes"]);
     assert_eq!(gone.code, 1, "{}", gone.stderr);
     for part in [
         "the image of release 2 of workload `api`",
-        second.as_str(),
+        second_pinned.as_str(),
         "is no longer in the registry",
         "nothing was deployed or recorded",
         "cargo score-fly releases api",
