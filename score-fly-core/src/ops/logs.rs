@@ -11,7 +11,8 @@
 //!   RFC 3339 `timestamp`).
 //!
 //! [`plan`] reads the project state (under the project lock); [`run`] needs no project, so a
-//! long-running tail never holds the lock a deploy waits for.
+//! long-running tail never holds the lock a deploy waits for. The project's known secrets
+//! (resource outputs) are hidden in every line, should an app print one.
 
 use std::time::{Duration, SystemTime};
 
@@ -39,10 +40,13 @@ pub struct LogsOptions {
 }
 
 /// The apps whose logs are read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct LogsPlan {
     /// (workload, app), in workload order.
     pub apps: Vec<(String, String)>,
+    /// The project's known secrets (resource outputs): hidden in every line shown, should an
+    /// app print one.
+    pub redactor: crate::secret::Redactor,
 }
 
 /// One log line.
@@ -123,7 +127,7 @@ pub fn plan(project: &Project, workloads: &[String]) -> Result<LogsPlan, Error> 
         let app = crate::target::app_name(&state.app_prefix, &name);
         apps.push((name, app));
     }
-    Ok(LogsPlan { apps })
+    Ok(LogsPlan { apps, redactor: crate::secret::Redactor::for_state(&state) })
 }
 
 /// Reads the logs of `plan`'s apps into `sink`.
@@ -165,7 +169,7 @@ pub fn run(
                     if options.no_tail {
                         args.push("--no-tail");
                     }
-                    let mut command = flyctl.command(&args).env_remove("FLY_APP");
+                    let mut command = flyctl.command(&args).env_remove("FLY_APP").redact(&plan.redactor);
                     if options.no_tail {
                         command = command.deadline(options.no_tail_wait);
                     }
@@ -341,7 +345,10 @@ mod tests {
         .unwrap();
         std::fs::set_permissions(&fly, std::fs::Permissions::from_mode(0o755)).unwrap();
         let target = FlyTarget { flyctl: Some(fly), ..FlyTarget::default() };
-        let plan = LogsPlan { apps: vec![("api".into(), "demo-api".into()), ("worker".into(), "demo-worker".into())] };
+        let plan = LogsPlan {
+            apps: vec![("api".into(), "demo-api".into()), ("worker".into(), "demo-worker".into())],
+            ..LogsPlan::default()
+        };
         let options =
             LogsOptions { workloads: Vec::new(), since: None, no_tail: true, no_tail_wait: Duration::from_millis(300) };
         let seen = std::sync::Mutex::new(Vec::new());

@@ -266,16 +266,7 @@ fn attach(state: &mut State, body: &Value) -> ApiResult {
     let app = req_str(body, "app")?;
     let variable = req_str(body, "variable")?;
     let cluster = find(state, body)?.clone();
-    let found = state.command_app(&app)?;
-    if found.org != cluster.org {
-        return Err(ApiError::new(
-            400,
-            format!(
-                "app {app} is in organization {}, but cluster {} is in organization {}. They must be in the same organization to attach",
-                found.org, cluster.id, cluster.org
-            ),
-        ));
-    }
+    let found = same_org(state, &app, &cluster, " to attach")?;
     if found.secrets.contains_key(&variable) {
         return Err(ApiError::new(
             400,
@@ -303,21 +294,28 @@ fn attach(state: &mut State, body: &Value) -> ApiResult {
 fn detach(state: &mut State, body: &Value) -> ApiResult {
     let app = req_str(body, "app")?;
     let cluster = find(state, body)?.clone();
-    let found = state.command_app(&app)?;
-    if found.org != cluster.org {
-        return Err(ApiError::new(
-            400,
-            format!(
-                "app {app} is in organization {}, but cluster {} is in organization {}. They must be in the same organization",
-                found.org, cluster.id, cluster.org
-            ),
-        ));
-    }
+    same_org(state, &app, &cluster, "")?;
     if !cluster.attached_apps.contains(&app) {
         return Err(ApiError::new(404, format!("attachment not found for app '{app}' on cluster {}", cluster.id)));
     }
     cluster_mut(state, &cluster.id)?.attached_apps.retain(|a| *a != app);
     Ok(json!({ "data": { "message": "detached" } }))
+}
+
+/// App `app`, refused unless it is in `cluster`'s organisation (flyctl's words, with
+/// attach's ` to attach` or detach's nothing at the end, §1.6).
+fn same_org<'s>(state: &'s State, app: &str, cluster: &MpgCluster, end: &str) -> ApiResult<&'s super::App> {
+    let found = state.command_app(app)?;
+    if found.org != cluster.org {
+        return Err(ApiError::new(
+            400,
+            format!(
+                "app {app} is in organization {}, but cluster {} is in organization {}. They must be in the same organization{end}",
+                found.org, cluster.id, cluster.org
+            ),
+        ));
+    }
+    Ok(found)
 }
 
 fn find<'s>(state: &'s State, body: &Value) -> ApiResult<&'s MpgCluster> {

@@ -125,3 +125,18 @@ fn a_tail_follows_new_lines_until_interrupted() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_secret_an_app_prints_is_hidden_in_its_logs() {
+    let world = World::new();
+    let dir = world.dir.path().join("files");
+    score_file(&dir, "api", &[("DB_PASSWORD", "${resources.db.password}")]);
+    world.run_in(&dir, &["init", "--app-prefix", PREFIX, "--no-sample"]).ok();
+    world.run_in(&dir, &["deploy", "api.score.yaml", "--region", "ams"]).ok();
+    let password = world.fake.secret_value("demo-api", "DB_PASSWORD").expect("the password secret");
+    let line = format!("connecting with password {password}");
+    world.fake.add_log("demo-api", &rfc3339_ago(Duration::ZERO), "ams", "e784a1", &line);
+    let run = world.run_in(&dir, &["logs", "--no-tail"]).ok();
+    assert!(run.stdout.contains("connecting with password ********"), "{}", run.stdout);
+    assert!(!run.stdout.contains(&password) && !run.stderr.contains(&password));
+}
