@@ -4,67 +4,20 @@
 //!
 //! Arguments → workloads ([`sources::find`], as `generate` finds them) → the local state
 //! locked for the session → per cycle: ports, provisioning, resolution, `cargo build` →
-//! children ([`ops::dev::Running`]) supervised by [`session`] until they exit, a signal
-//! comes, or (with `--watch`) a change asks for a new cycle.
+//! children ([`ops::dev::start_all`]) supervised by [`session`] until they exit, a signal
+//! comes, or (with `--watch`, [`ops::dev::Watcher`]) a change asks for a new cycle. The local
+//! servers ([`LocalEnv`]) are stopped when the session ends.
 
 mod session;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use score_fly_core::local::{LocalEnv, LocalOptions};
 use score_fly_core::ops::{self, build::BuildOptions, build::CompileOptions, dev::WorkloadPorts};
-use score_fly_core::provision;
 
 use super::{Failure, Session};
 use crate::cli::{DevArgs, WorkloadArgs};
 use crate::sources;
-
-/// The local builtin provisioners of a session, and what they started.
-///
-/// THE one place they are made: `builtin:` entries of a dev run call `builtins`. In this
-/// version there are none ([`provision::NoBuiltins`]: a `builtin:` entry fails with "no such
-/// builtin"); the local servers (`score_fly_core::local::LocalEnv`, given `ports` as its
-/// `workload_ports`) plug in here, with `servers` and `stop` reporting and stopping them.
-pub struct LocalBuiltins {
-    env: LocalEnv,
-}
-
-impl LocalBuiltins {
-    /// The local builtins ([`LocalEnv`]) for the project at `root` running `inputs`, each
-    /// workload's service ports at `ports`.
-    pub fn new(root: &Path, inputs: &[ops::project::Input], ports: &WorkloadPorts) -> LocalBuiltins {
-        let mut options = LocalOptions::for_workloads(root, &ops::dev::workload_entries(inputs));
-        options.workload_ports.clone_from(ports);
-        LocalBuiltins { env: LocalEnv::new(root, options) }
-    }
-
-    /// What the engine calls.
-    pub fn builtins(&self) -> &dyn provision::Builtins {
-        &self.env
-    }
-
-    /// Lines saying where each server it started listens (no secrets).
-    pub fn servers(&self) -> Vec<String> {
-        self.env
-            .servers()
-            .iter()
-            .map(|s| {
-                format!(
-                    "{} for {} on {}, data in {}",
-                    s.kind,
-                    s.serves.join(", "),
-                    s.address,
-                    crate::cargo::relative(&s.data)
-                )
-            })
-            .collect()
-    }
-
-    /// Stops what it started for this session (after the services); errors as lines.
-    pub fn stop(self) -> Vec<String> {
-        self.env.stop_all().iter().map(ToString::to_string).collect()
-    }
-}
 
 /// Runs `dev`.
 pub fn run(args: &DevArgs, session: &Session) -> Result<(), Failure> {
@@ -96,11 +49,13 @@ pub fn run(args: &DevArgs, session: &Session) -> Result<(), Failure> {
     }
     let specs: Vec<_> = found.sources.inputs.iter().map(|i| &i.loaded.workload).collect();
     let ports = ops::dev::local_ports(&specs, &WorkloadPorts::new())?;
-    let local = LocalBuiltins::new(&root, &found.sources.inputs, &ports);
+    let mut options = LocalOptions::for_workloads(&root, &ops::dev::workload_entries(&found.sources.inputs));
+    options.workload_ports.clone_from(&ports);
+    let local = LocalEnv::new(&root, options);
     let build = build_options(args, &workspace.root, &workspace.target_dir, &session.printer);
     let result = session::Supervisor::new(args, session, &mut dev, &local, ports, build).run(&workspace);
-    for line in local.stop() {
-        session.printer.warning(&line, "");
+    for error in local.stop_all() {
+        session.printer.warning(&error.to_string(), "");
     }
     result
 }
@@ -145,18 +100,4 @@ fn build_options(args: &DevArgs, root: &Path, target_dir: &Path, printer: &crate
         quiet: printer.is_quiet(),
         color: printer.styled(),
     }
-}
-
-/// A path below the workspace that `--watch` ignores: cargo's target folder, `.score-fly/`.
-fn ignored(path: &Path, root: &Path, target_dir: &Path) -> bool {
-    path.starts_with(target_dir)
-        || path.strip_prefix(root).unwrap_or(path).components().any(|c| {
-            let c = c.as_os_str();
-            c == "target" || c == score_fly_core::state::STATE_DIR
-        })
-}
-
-/// The folders `--watch` watches: each service's package folder.
-fn watched(workspace: &crate::cargo::Workspace) -> Vec<PathBuf> {
-    workspace.services.iter().map(|s| s.dir.clone()).collect()
 }

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use score_fly_core::local::ServerInfo;
 use score_fly_core::ops::dev::{DevEvent, EnvValue, Prepared, Ready};
 use score_fly_core::secret::MASK;
 
@@ -35,6 +36,7 @@ pub(super) fn render(p: &Printer, event: &DevEvent<'_>) {
             &format!("port `{port}` of workload `{workload}` ({wanted}) is taken on this machine: it is served on {local} ($PORT / ${})", score_fly_core::ops::dev::port_variable(port)),
             "",
         ),
+        DevEvent::Started { ready, pid } => listening(p, ready, *pid),
         _ => {}
     }
 }
@@ -67,8 +69,16 @@ fn environment(p: &Printer, w: &Ready) {
     }
 }
 
+/// Where each local server listens and keeps its data (never a password).
+pub fn servers(p: &Printer, servers: &[ServerInfo]) {
+    for s in servers {
+        let data = crate::cargo::relative(&s.data);
+        p.status("Server", &format!("{} for {} on {}, data in {data}", s.kind, s.serves.join(", "), s.address));
+    }
+}
+
 /// Where each service listens, once it started.
-pub fn listening(p: &Printer, w: &Ready, pid: u32) {
+fn listening(p: &Printer, w: &Ready, pid: u32) {
     let ports: Vec<String> = w.ports.iter().map(|(name, port)| format!("{name} http://localhost:{port}")).collect();
     let at = if ports.is_empty() { String::from("(no service ports)") } else { ports.join(", ") };
     p.status("Running", &format!("`{}` (pid {pid}): {at}", w.name));

@@ -32,7 +32,7 @@ pub(super) struct Started {
     port: u16,
     dir: PathBuf,
     stopping: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<Result<(), String>>,
+    thread: std::thread::JoinHandle<Result<(), ServeError>>,
 }
 
 impl Started {
@@ -43,7 +43,7 @@ impl Started {
         let _ = std::fs::remove_file(self.dir.join(PID_FILE));
         let problem = match self.thread.join() {
             Ok(Ok(())) => return Ok(()),
-            Ok(Err(problem)) => problem,
+            Ok(Err(problem)) => problem.to_string(),
             Err(_) => "its thread panicked".to_owned(),
         };
         Err(LocalError::Stop { server: "s3", pid: std::process::id(), data: self.dir, problem })
@@ -128,16 +128,27 @@ pub(super) fn provision(env: &LocalEnv, call: &Call<'_>) -> Result<Response, Loc
     })
 }
 
+/// Why the server's thread ended in error.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    /// Its tokio runtime could not be made.
+    #[error("start its runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The listener could not be handed to tokio.
+    #[error("listen: {0}")]
+    Listen(#[source] std::io::Error),
+    /// Requests outlived the stop timeout.
+    #[error("requests were still open after {} s", process::STOP_TIMEOUT.as_secs())]
+    StillOpen,
+}
+
 /// The server's thread: accepts until `stopping`, then lets open connections finish.
-fn serve(listener: TcpListener, service: s3s::service::S3Service, stopping: &AtomicBool) -> Result<(), String> {
+fn serve(listener: TcpListener, service: s3s::service::S3Service, stopping: &AtomicBool) -> Result<(), ServeError> {
     use hyper_util::rt::{TokioExecutor, TokioIo};
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(|e| format!("start its runtime: {e}"))?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(ServeError::Runtime)?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| format!("listen: {e}"))?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(ServeError::Listen)?;
         let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         loop {
@@ -155,7 +166,7 @@ fn serve(listener: TcpListener, service: s3s::service::S3Service, stopping: &Ato
         drop(listener);
         match tokio::time::timeout(process::STOP_TIMEOUT, graceful.shutdown()).await {
             Ok(()) => Ok(()),
-            Err(_) => Err(format!("requests were still open after {} s", process::STOP_TIMEOUT.as_secs())),
+            Err(_) => Err(ServeError::StillOpen),
         }
     })
 }

@@ -103,7 +103,7 @@ pub enum DeployEvent<'a> {
         /// The image, as given.
         image: &'a str,
         /// Why.
-        error: &'a str,
+        error: &'a (dyn std::error::Error + 'static),
     },
     /// `fly deploy` runs.
     Deploying {
@@ -1034,13 +1034,23 @@ fn record_release(
 
 /// The manifest digest a registry answers for `image` (one attempt: the answer is optional),
 /// with the Fly token for Fly's registry (`FLY_REGISTRY_HOST`), anonymously elsewhere.
-fn tag_digest(target: &crate::target::FlyTarget, image: &str) -> Result<String, String> {
-    let reference = crate::image::Reference::parse(image).map_err(|e| e.to_string())?;
+fn tag_digest(target: &crate::target::FlyTarget, image: &str) -> Result<String, TagDigestError> {
+    let reference = crate::image::Reference::parse(image)?;
     let credentials = (reference.host == target.registry_host).then(|| super::build::fly_credentials(target)).flatten();
-    crate::image::Registry::new(&reference, credentials)
+    Ok(crate::image::Registry::new(&reference, credentials)
         .with_attempts(1)
-        .manifest_digest(&reference.repository, reference.target())
-        .map_err(|e| e.to_string())
+        .manifest_digest(&reference.repository, reference.target())?)
+}
+
+/// Why [`tag_digest`] has no answer (a warning, never a failure).
+#[derive(Debug, thiserror::Error)]
+enum TagDigestError {
+    /// The image is no reference a registry serves.
+    #[error(transparent)]
+    Reference(#[from] crate::image::reference::ReferenceError),
+    /// The registry did not answer with a digest.
+    #[error(transparent)]
+    Registry(#[from] crate::image::RegistryError),
 }
 
 #[cfg(test)]

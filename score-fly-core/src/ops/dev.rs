@@ -16,12 +16,9 @@
 //!   then kills what is left, so nothing stays behind.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Error, Event, Reporter};
 use crate::fly::{self, ConvertOptions, LocalFiles};
@@ -33,6 +30,11 @@ use crate::spec::Workload;
 use crate::state::{DEV_DIR, LockWait, Project, STATE_DIR, STATE_FILE, State, WorkloadEntry};
 
 use super::project::Input;
+
+mod children;
+#[cfg(feature = "local")]
+pub use children::{DEBOUNCE, Watcher};
+pub use children::{Launch, LineSink, Running, exit_code, first_exit_code, release, start_all};
 
 /// The variable that names the folder holding a workload's Score `files`.
 pub const FILES_DIR_VAR: &str = "SCORE_FLY_FILES_DIR";
@@ -98,6 +100,13 @@ pub enum DevEvent<'a> {
         workload: &'a str,
         /// The command line.
         command: &'a str,
+    },
+    /// A service started ([`start_all`]).
+    Started {
+        /// The workload, its environment and ports.
+        ready: &'a Ready,
+        /// Its pid (also its process group).
+        pid: u32,
     },
 }
 
@@ -473,142 +482,6 @@ fn run_container(workload: &Workload) -> Result<String, Error> {
             "workload `{}` has several containers and not exactly one with image `.`: `dev` runs the package's binary as that one; set `image: .` on the container the binary is",
             workload.name()
         ))),
-    }
-}
-
-/// Where a child's output lines go (`None`: straight to ours).
-pub type LineSink = Arc<dyn Fn(&str, &str, bool) + Send + Sync>;
-
-/// A service running as a child process in its own process group.
-#[derive(Debug)]
-pub struct Running {
-    /// The workload.
-    pub workload: String,
-    child: Child,
-    readers: Vec<std::thread::JoinHandle<()>>,
-}
-
-/// Runs `ready`'s release command with `binary` (its words are the binary's arguments: in
-/// the image, the binary is the entrypoint and the release command its `cmd`) in `cwd`, with
-/// the service's environment, before the service starts; its output goes to ours. A command
-/// that does not exit 0 stops the run, as a failed release command stops a Fly deploy.
-pub fn release(ready: &Ready, binary: &Path, cwd: &Path, reporter: &dyn Reporter) -> Result<(), Error> {
-    let Some(command) = &ready.release_command else { return Ok(()) };
-    let words = fly::annotations::shell_words(command).ok_or_else(|| {
-        Error::Invalid(format!(
-            "workload `{}`: the release command `{command}` does not split into words (a quote is left open)",
-            ready.name
-        ))
-    })?;
-    reporter.event(Event::Dev(DevEvent::Release { workload: &ready.name, command }));
-    let mut child = Command::new(binary);
-    child.args(&words).current_dir(cwd).stdin(Stdio::null());
-    for (name, value) in &ready.env {
-        child.env(name, value.expose());
-    }
-    let status = child.status().map_err(|e| Error::Failed(format!("cannot run {}: {e}", binary.display())))?;
-    if status.success() {
-        return Ok(());
-    }
-    Err(Error::Failed(format!(
-        "the release command `{command}` of workload `{}` failed ({status}); the service was not started: fix it and run dev again",
-        ready.name
-    )))
-}
-
-impl Running {
-    /// Starts `binary` with `args` in `cwd` with `ready`'s environment over ours, in a process
-    /// group of its own. With `sink`, each output line goes to it (workload, line, stderr).
-    pub fn start(
-        ready: &Ready,
-        binary: &Path,
-        cwd: &Path,
-        args: &[String],
-        sink: Option<LineSink>,
-    ) -> Result<Running, Error> {
-        use std::os::unix::process::CommandExt as _;
-        let mut command = Command::new(binary);
-        command.args(args).current_dir(cwd).process_group(0).stdin(Stdio::null());
-        for (name, value) in &ready.env {
-            command.env(name, value.expose());
-        }
-        if sink.is_some() {
-            command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        }
-        let mut child =
-            command.spawn().map_err(|e| Error::Failed(format!("cannot start {}: {e}", binary.display())))?;
-        let mut readers = Vec::new();
-        if let Some(sink) = sink {
-            let out = child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
-            let err = child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
-            for (stream, is_err) in [(out, false), (err, true)] {
-                let Some(stream) = stream else { continue };
-                let sink = Arc::clone(&sink);
-                let workload = ready.name.clone();
-                let handle = std::thread::Builder::new()
-                    .name("dev-output".into())
-                    .spawn(move || {
-                        for line in BufReader::new(stream).lines() {
-                            let Ok(line) = line else { break };
-                            sink(&workload, &line, is_err);
-                        }
-                    })
-                    .map_err(|e| Error::Failed(format!("cannot start a thread for the service's output: {e}")))?;
-                readers.push(handle);
-            }
-        }
-        Ok(Running { workload: ready.name.clone(), child, readers })
-    }
-
-    /// The child's pid (also its process group).
-    pub fn id(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Its exit status if it exited (its group is then killed: nothing stays behind).
-    pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        let status = self.child.try_wait().ok().flatten()?;
-        self.kill_group();
-        Some(status)
-    }
-
-    /// Sends `signal` (`SIGINT`, `SIGTERM`) to its group, waits up to [`STOP_GRACE`], then
-    /// kills the group; returns its exit status.
-    pub fn stop(mut self, signal: rustix::process::Signal) -> Option<ExitStatus> {
-        let group = rustix::process::Pid::from_child(&self.child);
-        let _ = rustix::process::kill_process_group(group, signal);
-        let deadline = Instant::now() + STOP_GRACE;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-                _ => {
-                    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-                    break self.child.wait().ok();
-                }
-            }
-        };
-        self.kill_group();
-        for reader in self.readers.drain(..) {
-            let _ = reader.join();
-        }
-        status
-    }
-
-    /// Kills whatever is left in its process group.
-    fn kill_group(&self) {
-        let group = rustix::process::Pid::from_child(&self.child);
-        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-    }
-}
-
-/// The shell-style exit code of a child's status: its code, or 128 + the signal.
-pub fn exit_code(status: ExitStatus) -> u8 {
-    use std::os::unix::process::ExitStatusExt as _;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
-        (None, Some(signal)) => u8::try_from(128 + (signal & 0x7f)).unwrap_or(1),
-        _ => 1,
     }
 }
 

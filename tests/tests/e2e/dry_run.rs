@@ -246,3 +246,50 @@ fn an_older_style_token_blocks_a_deploy_that_makes_managed_postgres() {
         &["`postgres.default#api.db` is made with Managed Postgres (`fly mpg`), which needs a macaroon token"],
     );
 }
+
+/// Issue 12's done-when on a Score file: after a deploy, a change to `score.yaml` is planned
+/// as a unified diff of the fly.toml on disk (the changed variable, nothing else), with the
+/// file left as it is, and the JSON plan carries the same diff.
+#[test]
+fn a_change_to_score_yaml_is_planned_as_a_diff_of_the_fly_toml_on_disk() {
+    let pg = PgServer::start();
+    let fake = FakeFly::start(FakeFlyOptions {
+        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
+        postgres: Some(pg.target()),
+        ..FakeFlyOptions::default()
+    });
+    let dir = project();
+    let first = deploy(dir.path(), &fake, &[], &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let same = deploy(dir.path(), &fake, &["--dry-run"], &[]);
+    assert!(!same.stderr.contains("Would change"), "nothing changed yet:\n{}", same.stderr);
+
+    let written = std::fs::read_to_string(dir.path().join("fly_api.toml")).expect("fly_api.toml");
+    std::fs::write(
+        dir.path().join("score.yaml"),
+        SCORE.replace("    variables:\n", "    variables:\n      LOG_LEVEL: debug\n"),
+    )
+    .expect("edit score.yaml");
+    let changed = deploy(dir.path(), &fake, &["--dry-run"], &[]);
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    for line in [
+        "Would change fly_api.toml (app demo-api):",
+        "--- a/fly_api.toml",
+        "+++ b/fly_api.toml",
+        "@@ ",
+        "+LOG_LEVEL = \"debug\"",
+    ] {
+        assert!(changed.stderr.contains(line), "no `{line}` in:\n{}", changed.stderr);
+    }
+    let removed = changed.stderr.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).count();
+    assert_eq!(removed, 0, "only a line is added:\n{}", changed.stderr);
+    assert!(!changed.stderr.contains("S3CRET"), "{}", changed.stderr);
+
+    let json = deploy(dir.path(), &fake, &["--dry-run", "--format", "json"], &[]);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("the plan as JSON");
+    assert_eq!(plan["files"][0]["status"], "changed", "{plan:#}");
+    assert!(plan["files"][0]["diff"].as_str().is_some_and(|d| d.contains("+LOG_LEVEL = \"debug\"")), "{plan:#}");
+    let deploys = fake.invocations().iter().filter(|i| i["argv"][0] == "deploy").count();
+    assert_eq!(deploys, 1, "the dry runs deployed nothing");
+    assert_eq!(std::fs::read_to_string(dir.path().join("fly_api.toml")).unwrap(), written, "a plan writes nothing");
+}

@@ -117,7 +117,7 @@ pub fn crates(
     )
     .map_err(|source| CratesError::Lock { path: lock_path.clone(), source })?;
     let lock = checksums(&String::from_utf8_lossy(&lock))
-        .map_err(|detail| CratesError::LockNotToml { path: lock_path.clone(), detail })?;
+        .map_err(|e| CratesError::LockNotToml { path: lock_path.clone(), detail: e.message().to_owned() })?;
     let platform = Platform::of(TARGET, env)?;
     resolve(&metadata, &platform, package, compile, &lock, &root_dir)
 }
@@ -288,8 +288,8 @@ fn read_bounded(mut child: std::process::Child) -> Result<std::process::Output, 
 }
 
 /// `(name, version, source)` → checksum, from `Cargo.lock`'s `[[package]]` entries.
-fn checksums(text: &str) -> Result<BTreeMap<(String, String, String), String>, String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.message().to_owned())?;
+fn checksums(text: &str) -> Result<BTreeMap<(String, String, String), String>, toml::de::Error> {
+    let table: toml::Table = text.parse()?;
     let mut out = BTreeMap::new();
     for entry in table.get("package").and_then(toml::Value::as_array).into_iter().flatten() {
         let field = |key: &str| entry.get(key).and_then(toml::Value::as_str).unwrap_or_default().to_owned();
