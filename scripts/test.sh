@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-packages.sh
 
+# Builds the tests start themselves (standalone copies of examples/hello and examples/todo,
+# compiled by the product with cargo) get file:line tables only, as the workspace's own dev
+# profile does (Cargo.toml): a clean runner compiles their dependencies once, and full debug
+# info only made that slower. A clean CI runner never reuses incremental data either.
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+if [[ -n "${CI:-}" ]]; then
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The fuzz targets (fuzz/, run by scripts/fuzz.sh on nightly) are not run here, but they must
