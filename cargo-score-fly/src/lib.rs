@@ -23,6 +23,7 @@ pub mod protected;
 pub mod render;
 pub mod report;
 pub mod settings;
+pub mod signals;
 pub mod sources;
 pub mod table;
 

@@ -1,5 +1,6 @@
 //! `logs`: arguments → [`ops::logs::plan`] (under the project lock, released at once) →
-//! [`ops::logs::run`] with a sink that prints each line → a note for apps that said nothing.
+//! [`ops::logs::run`] with a sink that prints each line, until the logs end or a signal
+//! comes ([`crate::signals`]) → a note for apps that said nothing.
 
 use score_fly_core::ops::{self, logs::LogLine, logs::LogsOptions};
 
@@ -37,7 +38,12 @@ pub fn run(args: &LogsArgs, session: &Session) -> Result<(), Failure> {
             line.timestamp, line.instance, line.region, line.level, line.message
         ));
     };
-    let report = ops::logs::run(&plan, &options, &settings.target, &sink)?;
+    // Ctrl-C stops every `fly logs` this run started, then ends it with 128 + the signal.
+    let interrupted = crate::signals::interrupt_flag()?;
+    let report = ops::logs::run(&plan, &options, &settings.target, &sink, &interrupted)?;
+    if let Some(signal) = crate::signals::received(&interrupted) {
+        return Err(crate::signals::stopped_by(signal));
+    }
     for app in &report.quiet {
         printer.status("Note", &format!("app {app} has no log lines buffered"));
     }

@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use crate::limits;
@@ -167,7 +168,17 @@ pub enum FlyctlError {
         /// The last lines it printed (redacted).
         tail: Vec<String>,
     },
+    /// The caller asked it to stop ([`Invocation::cancel_on`]: a signal reached score-fly),
+    /// and it was stopped.
+    #[error("`{command}` was stopped: score-fly was interrupted")]
+    Cancelled {
+        /// The command line.
+        command: String,
+    },
 }
+
+/// How often a command run with [`Invocation::cancel_on`] looks at its flag.
+const CANCEL_TICK: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// `20m`, `90s`, `1.5s`: how long a deadline was.
 fn minutes_or_seconds(d: std::time::Duration) -> String {
@@ -254,6 +265,7 @@ impl Flyctl {
             env_remove: Vec::new(),
             env_set: Vec::new(),
             deadline: None,
+            cancel: None,
         }
     }
 }
@@ -271,9 +283,19 @@ pub struct Invocation<'a> {
     env_remove: Vec<String>,
     env_set: Vec<(String, String)>,
     deadline: Option<std::time::Duration>,
+    cancel: Option<&'a AtomicUsize>,
 }
 
 impl<'a> Invocation<'a> {
+    /// Stops the command (kills it) once `flag` is not 0 (a signal handler sets it): the run
+    /// then fails with [`FlyctlError::Cancelled`], whatever the command did meanwhile. For
+    /// commands that run until interrupted (`fly logs`).
+    #[must_use]
+    pub fn cancel_on(mut self, flag: &'a AtomicUsize) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
     /// Stops the command (kills it) when it has not finished after this long: the run then
     /// fails with [`FlyctlError::TimedOut`]. For commands that wait without a limit of their
     /// own (`fly mpg create` polls until its cluster is ready, fly-2026.md §1.3).
@@ -404,14 +426,32 @@ impl<'a> Invocation<'a> {
         let mut output = Output::default();
         let mut tail: VecDeque<String> = VecDeque::new();
         let deadline = self.deadline.map(|after| (after, std::time::Instant::now() + after));
+        let cancelled = || self.cancel.is_some_and(|flag| flag.load(Ordering::SeqCst) != 0);
         loop {
-            let received = match deadline {
-                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-                Some((_, at)) => rx.recv_timeout(at.saturating_duration_since(std::time::Instant::now())),
+            let left = deadline.map(|(_, at)| at.saturating_duration_since(std::time::Instant::now()));
+            let wait = match (left, self.cancel) {
+                (left, Some(_)) => Some(left.map_or(CANCEL_TICK, |left| left.min(CANCEL_TICK))),
+                (left, None) => left,
             };
+            let received = match wait {
+                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                Some(wait) => rx.recv_timeout(wait),
+            };
+            if cancelled() {
+                let _ = child.kill();
+                let _ = child.wait();
+                drop(helpers);
+                return Err(FlyctlError::Cancelled { command: shown });
+            }
             let (is_stdout, line) = match received {
                 Ok(received) => received,
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                // A tick to look at the flag, not the deadline.
+                Err(mpsc::RecvTimeoutError::Timeout)
+                    if self.cancel.is_some() && left.is_none_or(|l| l > CANCEL_TICK) =>
+                {
+                    continue;
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -446,6 +486,9 @@ impl<'a> Invocation<'a> {
             let _ = helper.join();
         }
         let status = child.wait().map_err(|source| FlyctlError::Spawn { command: shown.clone(), source })?;
+        if cancelled() {
+            return Err(FlyctlError::Cancelled { command: shown });
+        }
         if status.success() {
             Ok(output)
         } else {
@@ -578,6 +621,44 @@ mod tests {
         assert!(done.is_ok(), "a command that ends in time is unaffected: {done:?}");
         assert_eq!(minutes_or_seconds(std::time::Duration::from_mins(20)), "20m");
         assert_eq!(minutes_or_seconds(std::time::Duration::from_secs(90)), "90s");
+    }
+
+    #[test]
+    fn a_command_run_until_cancelled_stops_when_its_flag_is_set_deadline_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let fly = script(dir.path(), "echo first; sleep 30; echo never");
+        for deadline in [None, Some(std::time::Duration::from_mins(1))] {
+            let flag = AtomicUsize::new(0);
+            let started = std::time::Instant::now();
+            let mut lines = Vec::new();
+            let err = std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    flag.store(2, Ordering::SeqCst);
+                });
+                let mut command = fly.command(&["logs", "-a", "x"]).cancel_on(&flag);
+                if let Some(after) = deadline {
+                    command = command.deadline(after);
+                }
+                command.run(&mut |l| lines.push(l.to_owned())).unwrap_err()
+            });
+            assert!(matches!(err, FlyctlError::Cancelled { .. }), "{err:?}");
+            assert_eq!(err.to_string(), "`fly logs -a x` was stopped: score-fly was interrupted");
+            assert_eq!(lines, ["first"], "what came before the flag was passed on");
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "stopped at once, not after sleep");
+        }
+        // A flag never set changes nothing, and a short deadline still wins over the ticks.
+        let flag = AtomicUsize::new(0);
+        let quick = script(dir.path(), "echo v0.4.87");
+        assert!(quick.command(&["version"]).cancel_on(&flag).run(&mut |_| {}).is_ok());
+        let slow = script(dir.path(), "sleep 30");
+        let err = slow
+            .command(&["mpg", "create"])
+            .cancel_on(&flag)
+            .deadline(std::time::Duration::from_millis(120))
+            .run(&mut |_| {})
+            .unwrap_err();
+        assert!(matches!(err, FlyctlError::TimedOut { .. }), "{err:?}");
     }
 
     #[test]

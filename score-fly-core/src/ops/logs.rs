@@ -130,12 +130,15 @@ pub fn plan(project: &Project, workloads: &[String]) -> Result<LogsPlan, Error> 
     Ok(LogsPlan { apps, redactor: crate::secret::Redactor::for_state(&state) })
 }
 
-/// Reads the logs of `plan`'s apps into `sink`.
+/// Reads the logs of `plan`'s apps into `sink` until they end (`--no-tail`) or `stop` is
+/// not 0 (a signal handler sets it): then every `fly logs` is stopped, and what was read is
+/// the report. A tail is a session's flyctl children, never left running on their own.
 pub fn run(
     plan: &LogsPlan,
     options: &LogsOptions,
     target: &FlyTarget,
     sink: &(dyn Fn(&LogLine) + Sync),
+    stop: &std::sync::atomic::AtomicUsize,
 ) -> Result<LogsReport, Error> {
     let flyctl = Flyctl::for_target(target).map_err(|e| Error::Unavailable(vec![e.to_string()]))?;
     let cutoff = options
@@ -169,12 +172,15 @@ pub fn run(
                     if options.no_tail {
                         args.push("--no-tail");
                     }
-                    let mut command = flyctl.command(&args).env_remove("FLY_APP").redact(&plan.redactor);
+                    let mut command =
+                        flyctl.command(&args).env_remove("FLY_APP").redact(&plan.redactor).cancel_on(stop);
                     if options.no_tail {
                         command = command.deadline(options.no_tail_wait);
                     }
                     match command.run(&mut on_line) {
                         Ok(_) => Ok((app.clone(), count, false)),
+                        // Interrupted: the end of a tail, whatever flyctl said as it went.
+                        _ if stop.load(std::sync::atomic::Ordering::SeqCst) != 0 => Ok((app.clone(), count, false)),
                         // An empty buffer: `--no-tail` polls for ever (§5.2).
                         Err(FlyctlError::TimedOut { .. }) if options.no_tail => Ok((app.clone(), count, count == 0)),
                         Err(source) => Err(LogsError::Flyctl { app: app.clone(), source }),
@@ -352,7 +358,8 @@ mod tests {
         let options =
             LogsOptions { workloads: Vec::new(), since: None, no_tail: true, no_tail_wait: Duration::from_millis(300) };
         let seen = std::sync::Mutex::new(Vec::new());
-        let report = run(&plan, &options, &target, &|l| seen.lock().unwrap().push(l.message.clone())).unwrap();
+        let never = std::sync::atomic::AtomicUsize::new(0);
+        let report = run(&plan, &options, &target, &|l| seen.lock().unwrap().push(l.message.clone()), &never).unwrap();
         assert_eq!(*seen.lock().unwrap(), ["up"]);
         assert_eq!(report.quiet, ["demo-worker"]);
         assert_eq!(report.lines, [("demo-api".to_owned(), 1), ("demo-worker".to_owned(), 0)]);

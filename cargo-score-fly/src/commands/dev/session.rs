@@ -4,7 +4,6 @@
 //! change (debounced) that starts a new cycle, whose failure keeps the running children.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use score_fly_core::local::LocalEnv;
@@ -42,22 +41,14 @@ impl<'a> Supervisor<'a> {
 
     /// Runs the session; the error is the first service's exit code when it stopped.
     pub(super) fn run(mut self, workspace: &Workspace) -> Result<(), Failure> {
-        let signal = Arc::new(AtomicUsize::new(0));
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            let id = usize::try_from(sig).unwrap_or_default();
-            signal_hook::flag::register_usize(sig, Arc::clone(&signal), id)
-                .map_err(|e| Failure::Error(format!("cannot catch signal {sig}: {e}")))?;
-        }
+        let signal = crate::signals::interrupt_flag()?;
         let dirs: Vec<_> = workspace.services.iter().map(|s| s.dir.clone()).collect();
         let mut watcher =
             if self.args.watch { Some(Watcher::new(&dirs, &workspace.root, &workspace.target_dir)?) } else { None };
         let first = self.cycle()?;
         let mut running = self.start(&first)?;
         loop {
-            let sig = signal.swap(0, Ordering::SeqCst);
-            if sig != 0 {
-                let forwarded = i32::try_from(sig).ok().and_then(rustix::process::Signal::from_named_raw);
-                let forwarded = forwarded.unwrap_or(rustix::process::Signal::TERM);
+            if let Some(forwarded) = crate::signals::received(&signal) {
                 self.session.printer.status("Stopping", "the service(s) (signal received)");
                 let statuses: Vec<_> = running.into_iter().map(|r| r.stop(forwarded)).collect();
                 return exited_with(dev::first_exit_code(&statuses));

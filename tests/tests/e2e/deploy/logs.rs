@@ -115,15 +115,23 @@ fn a_tail_follows_new_lines_until_interrupted() {
     world.fake.add_log("demo-api", &rfc3339_ago(Duration::ZERO), "ams", "e784a1", "second");
     let second = next(&rx).expect("a new line, followed");
     assert!(second.ends_with("[info] second"), "{second}");
-    // Ctrl-C reaches the whole foreground group in a terminal: here, both processes.
+    // SIGINT to score-fly alone (a supervisor's `kill -INT`, not a terminal's Ctrl-C, which
+    // reaches the whole group): it stops the `fly logs` it started, then exits 128 + 2.
     let pid = child.id().to_string();
-    Command::new("pkill").args(["-INT", "-P", &pid]).status().expect("pkill");
+    let pgrep = Command::new("pgrep").args(["-P", &pid]).output().expect("pgrep");
+    let flyctl: Vec<String> = String::from_utf8_lossy(&pgrep.stdout).split_whitespace().map(str::to_owned).collect();
+    assert_eq!(flyctl.len(), 1, "one `fly logs` runs: {flyctl:?}");
     Command::new("kill").args(["-INT", &pid]).status().expect("kill");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while child.try_wait().expect("wait").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         assert!(std::time::Instant::now() < deadline, "logs did not stop on SIGINT");
         std::thread::sleep(Duration::from_millis(50));
-    }
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert!(!Path::new(&format!("/proc/{}", flyctl[0])).exists(), "`fly logs` was stopped with it, not left running");
 }
 
 #[test]
