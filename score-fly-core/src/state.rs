@@ -230,6 +230,22 @@ pub struct WorkloadEntry {
     pub releases: Vec<Release>,
 }
 
+impl WorkloadEntry {
+    /// The entry of `spec` read from `file` and written to `output`: no folder, region, patch
+    /// or release yet (the fields say which to set).
+    pub fn new(file: impl Into<PathBuf>, output: impl Into<PathBuf>, spec: Workload) -> WorkloadEntry {
+        WorkloadEntry {
+            file: file.into(),
+            output: output.into(),
+            dir: None,
+            region: None,
+            patches: Vec::new(),
+            spec,
+            releases: Vec::new(),
+        }
+    }
+}
+
 /// One release of a workload's app, as `deploy` or `rollback` recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -663,13 +663,8 @@ mod tests {
         std::fs::write(root.path().join("svc/conf/z.conf"), "token=${resources.env.IN_SOURCE}\n").unwrap();
         std::fs::write(root.path().join("svc/conf/w.conf"), "token=${resources.env.SOURCE_NOT_EXPANDED}\n").unwrap();
         let entry = crate::state::WorkloadEntry {
-            file: "svc/score.yaml".into(),
-            output: "fly.toml".into(),
-            dir: None,
             region: Some("ams".into()),
-            patches: Vec::new(),
-            spec,
-            releases: Vec::new(),
+            ..crate::state::WorkloadEntry::new("svc/score.yaml", "fly.toml", spec)
         };
         let env = FlyEnv::for_workloads("demo-", root.path(), &BTreeMap::from([("web".to_owned(), entry)]));
         assert_eq!(env.ports["web"], BTreeMap::from([("admin".to_owned(), 9000), ("http".to_owned(), 80)]));
@@ -695,15 +690,7 @@ mod tests {
         let fifo = root.path().join("fifo");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         std::os::unix::fs::symlink(&outside_file, root.path().join("linked.conf")).unwrap();
-        let entry = crate::state::WorkloadEntry {
-            file: "score.yaml".into(),
-            output: "fly.toml".into(),
-            dir: None,
-            region: None,
-            patches: Vec::new(),
-            spec,
-            releases: Vec::new(),
-        };
+        let entry = crate::state::WorkloadEntry::new("score.yaml", "fly.toml", spec);
         let workloads = BTreeMap::from([("web".to_owned(), entry)]);
         // The FIFO is not waited on (this would hang), the outside file and the symlink to
         // it are not read, /proc never.

@@ -388,15 +388,8 @@ mod tests {
                 });
                 entry.declared_by.push(format!("{}.{r}", workload.name()));
             }
-            let entry = crate::state::WorkloadEntry {
-                file: format!("{name}.yaml").into(),
-                output: format!("fly_{name}.toml").into(),
-                dir: None,
-                region: None,
-                patches: Vec::new(),
-                releases: Vec::new(),
-                spec: workload.clone(),
-            };
+            let entry =
+                crate::state::WorkloadEntry::new(format!("{name}.yaml"), format!("fly_{name}.toml"), workload.clone());
             state.workloads.insert(workload.name().to_owned(), entry);
         }
         state

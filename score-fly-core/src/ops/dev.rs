@@ -56,13 +56,8 @@ pub fn workload_entries(inputs: &[Input]) -> BTreeMap<String, WorkloadEntry> {
         .iter()
         .map(|input| {
             let entry = WorkloadEntry {
-                file: input.file.clone(),
-                output: PathBuf::new(),
                 dir: input.dir.clone(),
-                region: None,
-                patches: Vec::new(),
-                releases: Vec::new(),
-                spec: input.loaded.workload.clone(),
+                ..WorkloadEntry::new(&input.file, PathBuf::new(), input.loaded.workload.clone())
             };
             (input.loaded.workload.name().to_owned(), entry)
         })

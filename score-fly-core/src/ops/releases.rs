@@ -738,18 +738,7 @@ mod tests {
         )
         .unwrap()
         .workload;
-        state.workloads.insert(
-            "api".to_owned(),
-            WorkloadEntry {
-                file: "score.yaml".into(),
-                output: "fly.toml".into(),
-                dir: None,
-                region: None,
-                patches: Vec::new(),
-                spec,
-                releases: Vec::new(),
-            },
-        );
+        state.workloads.insert("api".to_owned(), WorkloadEntry::new("score.yaml", "fly.toml", spec));
         let total = limits::MAX_RELEASES + 3;
         for n in 1..=total {
             let text = format!("app = \"demo-api\"\n# {n}\n");
