@@ -82,6 +82,19 @@ fn deploy(dir: &Path, fake: &FakeFly, extra: &[&str], env: &[(&str, Option<&str>
     }
 }
 
+/// A fake Fly whose Managed Postgres clusters are databases of a real server (kept running while
+/// the first value lives), accepting a macaroon token: `fly mpg` refuses older-style tokens
+/// (fly-2026.md §1.2).
+fn fly_with_postgres() -> (PgServer, FakeFly) {
+    let pg = PgServer::start();
+    let fake = FakeFly::start(FakeFlyOptions {
+        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
+        postgres: Some(pg.target()),
+        ..FakeFlyOptions::default()
+    });
+    (pg, fake)
+}
+
 /// The dry run and the real run both stop with exit 4 and `messages`, and nothing was
 /// created, run or written.
 fn both_blocked(env: &[(&str, Option<&str>)], messages: &[&str]) {
@@ -146,13 +159,7 @@ fn a_refused_token_blocks_the_dry_run_as_the_real_run() {
 
 #[test]
 fn the_dry_run_names_the_secrets_it_would_import_before_anything_exists() {
-    let pg = PgServer::start();
-    // A macaroon token: `fly mpg` refuses older-style tokens (fly-2026.md §1.2).
-    let fake = FakeFly::start(FakeFlyOptions {
-        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
-        postgres: Some(pg.target()),
-        ..FakeFlyOptions::default()
-    });
+    let (_pg, fake) = fly_with_postgres();
     let dir = project();
     let dry = deploy(dir.path(), &fake, &["--dry-run", "--format", "json"], &[]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
@@ -252,12 +259,7 @@ fn an_older_style_token_blocks_a_deploy_that_makes_managed_postgres() {
 /// file left as it is, and the JSON plan carries the same diff.
 #[test]
 fn a_change_to_score_yaml_is_planned_as_a_diff_of_the_fly_toml_on_disk() {
-    let pg = PgServer::start();
-    let fake = FakeFly::start(FakeFlyOptions {
-        token: score_fly_tests::fake_fly::MACAROON_TOKEN.to_owned(),
-        postgres: Some(pg.target()),
-        ..FakeFlyOptions::default()
-    });
+    let (_pg, fake) = fly_with_postgres();
     let dir = project();
     let first = deploy(dir.path(), &fake, &[], &[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
