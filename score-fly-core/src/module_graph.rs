@@ -221,6 +221,106 @@ fn top_level_modules_import_no_module_that_imports_them_back() {
     assert!(found.is_empty(), "import cycles between top-level modules:\n{}", describe(&edges, &found));
 }
 
+/// The first segments of the paths a line names after `prefix` (`prefix{a, b::c}` gives
+/// `a` and `b`), skipping `super`, `self` and globs.
+fn named_after(code: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in code.match_indices(prefix) {
+        let before = &code[..at];
+        if before.ends_with("super::") || before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        // The `crate::` reader, on the text after the prefix up to the next path.
+        let after = &code[at + prefix.len()..];
+        let end = after.find(|c: char| c.is_whitespace() || c == ';' || c == '(' || c == ',').unwrap_or(after.len());
+        let names = if after.starts_with('{') {
+            named_modules(&format!("crate::{after}"))
+        } else {
+            named_modules(&format!("crate::{}", &after[..end])).into_iter().take(1).collect()
+        };
+        out.extend(names.into_iter().filter(|n| n != "super" && n != "self"));
+    }
+    out
+}
+
+/// Every edge between the files of the folder module `folder` (`ops`): `a → b` when code of
+/// `a` names sibling `b` (`super::b`, `crate::ops::b`, `super::super::b` from a module one
+/// level down, test modules included); a name that is no sibling module is an item of
+/// `mod.rs`, so the edge is `a → mod`. `mod.rs` has an edge to each module its `use` lines
+/// name (its `mod` declarations are no edge).
+fn folder_edges(src: &Path, folder: &str) -> Edges {
+    let dir = src.join(folder);
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    let node = |rel: &Path| {
+        let first = rel.components().next().expect("a path").as_os_str().to_string_lossy().into_owned();
+        first.strip_suffix(".rs").unwrap_or(&first).to_owned()
+    };
+    let siblings: BTreeSet<String> = files.iter().map(|f| node(f.strip_prefix(&dir).expect("below"))).collect();
+    let mut edges = Edges::new();
+    for file in &files {
+        let rel = file.strip_prefix(&dir).expect("below the folder");
+        let from = node(rel);
+        let mut depth = rel.components().count() - 1;
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for (n, line) in text.lines().enumerate() {
+            let code = code_of(line);
+            if code.trim_start().starts_with("mod tests") {
+                depth += 1;
+            }
+            let mut names = named_after(code, &format!("crate::{folder}::"));
+            names.extend(named_after(code, &"super::".repeat(depth + 1)));
+            let statement = code.trim_start().trim_start_matches("pub ");
+            if let Some(path) = statement.strip_prefix("use ").filter(|_| from == "mod") {
+                names.extend(named_modules(&format!("crate::{path}")));
+            }
+            for name in names {
+                let to = if siblings.contains(&name) { name } else { "mod".to_owned() };
+                if to != from {
+                    let place = format!("{folder}/{}:{}: {}", rel.display(), n + 1, line.trim());
+                    edges.entry((from.clone(), to)).or_default().push(place);
+                }
+            }
+        }
+    }
+    edges
+}
+
+#[test]
+fn the_folder_reader_resolves_super_and_groups() {
+    assert_eq!(named_after("use super::{build, project::X};", "super::"), ["build", "project"]);
+    assert_eq!(named_after("use super::super::kind::ErrorKind;", "super::"), Vec::<String>::new());
+    assert_eq!(named_after("f(&crate::ops::event::Silent)", "crate::ops::"), ["event"]);
+    assert_eq!(named_after("use super::super::kind::ErrorKind;", "super::super::"), ["kind"]);
+}
+
+#[test]
+fn the_operations_import_no_file_of_ops_that_imports_them_back() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let edges = folder_edges(&src, "ops");
+    for (a, b) in [("deploy", "build"), ("deploy", "error"), ("deploy", "event"), ("mod", "error"), ("error", "kind")] {
+        assert!(edges.contains_key(&(a.to_owned(), b.to_owned())), "the reader sees {a} → {b}: {edges:#?}");
+    }
+    let found = cycles(&edges);
+    assert!(found.is_empty(), "import cycles between the files of ops:\n{}", describe(&edges, &found));
+    // The shared pieces sit below every operation: they name none of them.
+    for shared in ["error", "event", "kind", "mod"] {
+        let up: Vec<_> = edges
+            .iter()
+            .filter(|((a, b), _)| a == shared && !["error", "event", "kind", "build"].contains(&b.as_str()))
+            .map(|((_, b), places)| format!("{shared} → {b}: {}", places[0]))
+            .collect();
+        assert!(up.is_empty() || shared == "mod", "{}", up.join("\n"));
+    }
+    let into_mod: Vec<_> =
+        edges.iter().filter(|((_, b), _)| b == "mod").map(|((a, _), places)| format!("{a}: {}", places[0])).collect();
+    assert!(
+        into_mod.is_empty(),
+        "an operation imports ops/mod.rs (name error::/event::/kind:: instead):\n{}",
+        into_mod.join("\n")
+    );
+}
+
 #[test]
 fn no_edge_undoes_the_layering() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

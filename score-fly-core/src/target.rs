@@ -32,6 +32,12 @@ pub const TOKEN_VARS: [&str; 2] = ["FLY_ACCESS_TOKEN", "FLY_API_TOKEN"];
 /// The variables naming the region for new things (`FLY_REGION_NAME`: score-flyio's).
 pub const REGION_VARS: [&str; 2] = ["FLY_REGION", "FLY_REGION_NAME"];
 
+/// Fly app names are at most this long.
+pub const MAX_APP_NAME: usize = 63;
+
+/// App prefixes are at most this long (room is left for the workload's name).
+pub const MAX_PREFIX: usize = 40;
+
 /// The Fly app of a workload: `<prefix><workload name>`. The one place this rule lives:
 /// the conversion, `build`, `deploy` and the builtin provisioners all name apps through it.
 pub fn app_name(prefix: &str, workload: &str) -> String {

@@ -36,7 +36,7 @@ pub(super) fn render(p: &Printer, event: &DevEvent<'_>) {
             &format!("port `{port}` of workload `{workload}` ({wanted}) is taken on this machine: it is served on {local} ($PORT / ${})", score_fly_core::ops::dev::port_variable(port)),
             "",
         ),
-        DevEvent::Started { ready, pid } => listening(p, ready, *pid),
+        DevEvent::Started { workload, ports, pid } => listening(p, workload, ports, *pid),
         _ => {}
     }
 }
@@ -78,8 +78,8 @@ pub fn servers(p: &Printer, servers: &[ServerInfo]) {
 }
 
 /// Where each service listens, once it started.
-fn listening(p: &Printer, w: &Ready, pid: u32) {
-    let ports: Vec<String> = w.ports.iter().map(|(name, port)| format!("{name} http://localhost:{port}")).collect();
+fn listening(p: &Printer, workload: &str, ports: &std::collections::BTreeMap<String, u16>, pid: u32) {
+    let ports: Vec<String> = ports.iter().map(|(name, port)| format!("{name} http://localhost:{port}")).collect();
     let at = if ports.is_empty() { String::from("(no service ports)") } else { ports.join(", ") };
-    p.status("Running", &format!("`{}` (pid {pid}): {at}", w.name));
+    p.status("Running", &format!("`{workload}` (pid {pid}): {at}"));
 }

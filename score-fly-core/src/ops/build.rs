@@ -21,15 +21,16 @@ pub mod git;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 
 pub use error::BuildError;
 
-use super::Reporter;
+pub use super::event::BuildEvent;
+use super::event::{Event, Reporter};
 use crate::fsutil::{self, PendingWrite};
-use crate::image::{self, BaseRef, BlobCache, Credentials, LayoutReport, PushEvent, Reference, Registry};
+use crate::image::{self, BaseRef, BlobCache, Credentials, Reference, Registry};
 use crate::outputs::{self, Output, Protected};
 use crate::spec::{Protocol, Workload};
 use crate::state::ImageEntry;
@@ -147,84 +148,6 @@ impl BuiltImage {
             dirty: self.dirty,
         })
     }
-}
-
-/// One step of a build.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum BuildEvent<'a> {
-    /// The base image was found (pulled, cached or read from disk).
-    Base {
-        /// As written.
-        base: &'a str,
-        /// Its manifest digest.
-        digest: &'a str,
-        /// How long finding it took.
-        elapsed: Duration,
-    },
-    /// A tag's cached pin was used without asking the registry.
-    BasePinned {
-        /// As written.
-        base: &'a str,
-        /// The pinned digest.
-        digest: &'a str,
-        /// How long ago it was pinned, if known.
-        age: Option<Duration>,
-    },
-    /// The build-time environment's names (never values), when there are any.
-    BuildEnv {
-        /// Variable names.
-        names: Vec<&'a str>,
-    },
-    /// The image was written into an OCI image layout.
-    WroteLayout {
-        /// The layout folder.
-        dir: &'a Path,
-        /// The tag.
-        tag: &'a str,
-        /// The image digest.
-        digest: &'a str,
-        /// What happened to the layout's other content.
-        report: &'a LayoutReport,
-    },
-    /// A blob of a push.
-    Push(&'a PushEvent),
-    /// The push is done.
-    Pushed {
-        /// `<registry>/<app>:<tag>`.
-        reference: &'a str,
-        /// The image digest.
-        digest: &'a str,
-        /// Blobs uploaded.
-        uploaded: usize,
-        /// Blobs in all.
-        blobs: usize,
-        /// Bytes uploaded.
-        bytes: u64,
-    },
-    /// The SBOM was attached to the pushed image.
-    SbomAttached {
-        /// `<registry>/<app>:<tag>` of the image.
-        reference: &'a str,
-        /// The SBOM artifact's manifest digest.
-        digest: &'a str,
-        /// How: the referrers API or the `sha256-<hex>` tag.
-        how: image::sbom::Attached,
-        /// Crates listed.
-        crates: usize,
-    },
-    /// The image was built, neither pushed nor written anywhere.
-    BuiltNotPushed {
-        /// The package.
-        package: &'a str,
-        /// The image digest.
-        digest: &'a str,
-    },
-    /// A Dockerfile for Fly's remote builder was written.
-    WroteDockerfile {
-        /// Its path.
-        path: &'a Path,
-    },
 }
 
 /// The build-time environment of `package`: its `build-env` setting (read from `origin`, for
@@ -398,7 +321,7 @@ fn annotations(provenance: &git::Provenance, created: Option<u64>, version: &str
 
 /// Sends a build event.
 fn emit(reporter: &dyn Reporter, event: BuildEvent<'_>) {
-    reporter.event(super::Event::Build(event));
+    reporter.event(Event::Build(event));
 }
 
 /// `sf-` and the first 12 hex digits of the image digest.
@@ -618,19 +541,19 @@ mod tests {
         let mut p = package(workload(WEB), false);
         p.dir = root.to_path_buf();
         std::fs::write(root.join("Dockerfile"), "FROM scratch\n").expect("write");
-        let e = dockerfile(&p, root, &super::super::Silent).unwrap_err();
+        let e = dockerfile(&p, root, &crate::ops::event::Silent).unwrap_err();
         assert!(matches!(e, BuildError::NotOurDockerfile { .. }), "{e}");
         assert_eq!(std::fs::read_to_string(root.join("Dockerfile")).expect("read"), "FROM scratch\n");
         assert!(!root.join(".dockerignore").exists(), "nothing written");
 
         std::fs::remove_file(root.join("Dockerfile")).expect("remove");
-        let entry = dockerfile(&p, root, &super::super::Silent).expect("written");
+        let entry = dockerfile(&p, root, &crate::ops::event::Silent).expect("written");
         assert_eq!(
             entry,
             ImageEntry::Dockerfile { dockerfile: "Dockerfile".into(), ignorefile: ".dockerignore".into() }
         );
         let text = std::fs::read_to_string(root.join("Dockerfile")).expect("read");
         assert!(text.lines().any(|l| l.starts_with(DOCKERFILE_MARK)), "{text}");
-        dockerfile(&p, root, &super::super::Silent).expect("ours is replaced");
+        dockerfile(&p, root, &crate::ops::event::Silent).expect("ours is replaced");
     }
 }

@@ -22,8 +22,10 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::build::{BuildOptions, BuiltImage, Package};
+use super::error::Error;
+pub use super::event::DeployEvent;
+use super::event::{Event, Reporter, Silent};
 use super::project::{Converted, Opened, ProjectWorkload};
-use super::{Error, Event, Reporter, Silent};
 use crate::builtin::FlyEnv;
 use crate::flyio::api::{ApiError, AppLookup, MachinesApi};
 use crate::flyio::cli::Flyctl;
@@ -38,88 +40,6 @@ use crate::target::FlyTarget;
 /// The version of the JSON documents [`DeployPlan`] and [`DeployReport`] print; it changes
 /// when a field changes meaning or goes away (new fields may appear within a version).
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// One step of a deploy.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum DeployEvent<'a> {
-    /// The app exists.
-    AppExists {
-        /// The app.
-        app: &'a str,
-    },
-    /// Whether the app exists cannot be told (the plan treats it as unknown).
-    AppUnknown {
-        /// The app.
-        app: &'a str,
-        /// Why.
-        error: &'a ApiError,
-    },
-    /// The app is being created.
-    CreatingApp {
-        /// The app.
-        app: &'a str,
-        /// In this organisation.
-        org: &'a str,
-    },
-    /// A line flyctl printed (secrets redacted); `deploy`: from `fly deploy` itself.
-    Flyctl {
-        /// The line.
-        line: &'a str,
-        /// From `fly deploy` (shown in full), not a setup command (verbose only).
-        deploy: bool,
-    },
-    /// A fly.toml was written.
-    Generated {
-        /// The file.
-        path: &'a Path,
-        /// Its app.
-        app: &'a str,
-    },
-    /// Secrets are imported (names only).
-    ImportingSecrets {
-        /// The app.
-        app: &'a str,
-        /// The names.
-        names: &'a [String],
-    },
-    /// The app's secrets are unchanged since the last deploy.
-    SecretsUnchanged {
-        /// The app.
-        app: &'a str,
-    },
-    /// Secrets no longer used are unset.
-    UnsettingSecrets {
-        /// The app.
-        app: &'a str,
-        /// The names.
-        names: &'a [String],
-    },
-    /// The digest of an image given by tag cannot be had from its registry: the deploy goes
-    /// on with the tag, and the state records no digest for it.
-    ImageDigestUnknown {
-        /// The app.
-        app: &'a str,
-        /// The image, as given.
-        image: &'a str,
-        /// Why.
-        error: &'a (dyn std::error::Error + 'static),
-    },
-    /// `fly deploy` runs.
-    Deploying {
-        /// The app.
-        app: &'a str,
-        /// The image, when one is given.
-        image: Option<&'a str>,
-    },
-    /// The app is deployed.
-    Deployed {
-        /// The app.
-        app: &'a str,
-        /// Its URL.
-        url: &'a str,
-    },
-}
 
 /// How an image is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

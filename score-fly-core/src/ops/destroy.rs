@@ -19,7 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{Error, Event, Reporter};
+pub use super::error::DestroyError;
+use super::error::Error;
+pub use super::event::DestroyEvent;
+use super::event::{Event, Reporter};
 use crate::builtin::FlyEnv;
 use crate::flyio::api::{AppLookup, MachinesApi};
 use crate::flyio::cli::Flyctl;
@@ -105,76 +108,6 @@ pub struct DestroyReport {
     pub kept: Vec<KeptResource>,
     /// The workloads removed from the project state.
     pub forgotten: Vec<String>,
-}
-
-/// Progress of a destroy.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum DestroyEvent<'a> {
-    /// An app is being destroyed.
-    DestroyingApp {
-        /// The app.
-        app: &'a str,
-    },
-    /// An app was already gone.
-    AppGone {
-        /// The app.
-        app: &'a str,
-    },
-    /// An app name belongs to another organisation: not ours to destroy.
-    AppElsewhere {
-        /// The app.
-        app: &'a str,
-    },
-    /// A line flyctl printed (secrets redacted).
-    Flyctl {
-        /// The line.
-        line: &'a str,
-    },
-    /// A workload was removed from the project state.
-    Forgotten {
-        /// The workload.
-        workload: &'a str,
-    },
-}
-
-/// Why a destroy cannot be planned.
-#[derive(Debug, thiserror::Error)]
-pub enum DestroyError {
-    /// A named workload is not in the project.
-    #[error("no workload `{name}` in the project (its workloads: {})", if .known.is_empty() { "none".to_owned() } else { .known.join(", ") })]
-    UnknownWorkload {
-        /// The name given.
-        name: String,
-        /// The project's workloads.
-        known: Vec<String>,
-    },
-    /// Destroying an app failed.
-    #[error(
-        "destroying app {app} failed: {source}\nwhat was done is kept in the project state; fix the problem and run destroy again"
-    )]
-    App {
-        /// The app.
-        app: String,
-        /// flyctl's error.
-        source: crate::flyio::cli::FlyctlError,
-    },
-    /// Deprovisioning a resource failed.
-    #[error("{source}\nthe apps and resources destroyed so far are recorded; fix the problem and run destroy again")]
-    Deprovision {
-        /// The engine's error.
-        source: provision::DeprovisionError,
-    },
-}
-
-impl DestroyError {
-    /// How a front end should treat it.
-    pub fn kind(&self) -> super::ErrorKind {
-        match self {
-            DestroyError::UnknownWorkload { .. } => super::ErrorKind::Invalid,
-            DestroyError::App { .. } | DestroyError::Deprovision { .. } => super::ErrorKind::Failed,
-        }
-    }
 }
 
 /// Plans the destroy of `options.workloads` (all when empty).

@@ -20,7 +20,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Error, Event, Reporter};
+use super::error::Error;
+use super::event::{Event, Reporter};
 use crate::fly::{self, ConvertOptions, LocalFiles};
 use crate::fsutil::{self, PendingWrite};
 use crate::provision::definition::{self, Located};
@@ -29,6 +30,7 @@ use crate::secret::{Redactor, Secret};
 use crate::spec::Workload;
 use crate::state::{DEV_DIR, LockWait, Project, STATE_DIR, STATE_FILE, State, WorkloadEntry};
 
+pub use super::event::DevEvent;
 use super::project::Input;
 
 mod children;
@@ -62,47 +64,6 @@ pub fn workload_entries(inputs: &[Input]) -> BTreeMap<String, WorkloadEntry> {
             (input.loaded.workload.name().to_owned(), entry)
         })
         .collect()
-}
-
-/// One step of a dev run.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum DevEvent<'a> {
-    /// The files of a workload were written (once per run; the warning about paths).
-    Files {
-        /// The workload.
-        workload: &'a str,
-        /// The folder.
-        dir: &'a Path,
-        /// The container paths.
-        targets: Vec<&'a str>,
-    },
-    /// A service port is served on another local port (the container port was taken).
-    PortMoved {
-        /// The workload.
-        workload: &'a str,
-        /// The port's name.
-        port: &'a str,
-        /// The container port.
-        wanted: u16,
-        /// The local port.
-        local: u16,
-    },
-    /// The workload's release command (`score-fly/release-command`, the macro's
-    /// `release_command`) runs before the service starts, as Fly runs it before a deploy.
-    Release {
-        /// The workload.
-        workload: &'a str,
-        /// The command line.
-        command: &'a str,
-    },
-    /// A service started ([`start_all`]).
-    Started {
-        /// The workload, its environment and ports.
-        ready: &'a Ready,
-        /// Its pid (also its process group).
-        pid: u32,
-    },
 }
 
 /// The local state of a project, locked for the session.

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Reporter;
+use super::error::Error;
+use super::event::Reporter;
 use super::project::{Converted, Opened, Writes};
 use crate::fsutil::{PendingWrite, shown};
 use crate::outputs::Output;
@@ -100,7 +101,7 @@ pub fn generate(
     opened: &mut Opened,
     options: &GenerateOptions,
     reporter: &dyn Reporter,
-) -> Result<GenerateReport, super::Error> {
+) -> Result<GenerateReport, Error> {
     let none = BTreeSet::new();
     let plan = opened.preflight(&none)?;
     let fly_env = opened.fly_env();
@@ -160,13 +161,13 @@ fn secrets_output(
     output: &SecretsOutput,
     converted: &[Converted],
     writes: &mut Writes,
-) -> Result<Option<String>, super::Error> {
+) -> Result<Option<String>, Error> {
     let with_secrets: Vec<(&str, &BTreeMap<String, Secret>)> = converted
         .iter()
         .filter(|c| !c.conversion.secrets.is_empty())
         .map(|c| (c.conversion.config.app.as_str(), &c.conversion.secrets))
         .collect();
-    let text_of = |secrets| crate::fly::secrets::import_text(secrets).map_err(|e| super::Error::Invalid(e.to_string()));
+    let text_of = |secrets| crate::fly::secrets::import_text(secrets).map_err(|e| Error::Invalid(e.to_string()));
     let file = match output {
         SecretsOutput::Folder(dir) => {
             for (app, secrets) in &with_secrets {
@@ -181,7 +182,7 @@ fn secrets_output(
     };
     if with_secrets.len() > 1 {
         let apps: Vec<&str> = with_secrets.iter().map(|(a, _)| *a).collect();
-        return Err(super::Error::Invalid(format!(
+        return Err(Error::Invalid(format!(
             "{} apps have secrets ({}): pass a folder to --secrets-file (ending in `/`) to get one file per app",
             apps.len(),
             apps.join(", ")

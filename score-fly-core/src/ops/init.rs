@@ -8,68 +8,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Error, Event, Reporter};
+use super::error::Error;
+pub use super::error::{InitError, PrefixError};
+pub use super::event::InitEvent;
+use super::event::{Event, Reporter};
 use crate::fsutil;
 use crate::outputs::{self, Output, Protected};
 use crate::provision::definition;
 use crate::state::State;
-
-/// One step of `init`.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum InitEvent<'a> {
-    /// The project already has a state (in `dir`): it is kept.
-    Found {
-        /// The project's `.score-fly` folder.
-        dir: &'a Path,
-    },
-    /// A new project state was written (in `dir`) with this app prefix.
-    Created {
-        /// The project's `.score-fly` folder.
-        dir: &'a Path,
-        /// Its app prefix (may be empty).
-        prefix: &'a str,
-    },
-}
-
-/// Why an app prefix cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PrefixError {
-    /// A character Fly app names cannot hold, or too long.
-    #[error(
-        "app prefix `{0}` may only hold lowercase letters, digits and `-`, at most {MAX_PREFIX} characters (Fly app names)"
-    )]
-    Characters(String),
-    /// It starts with `-`.
-    #[error("app prefix `{0}` must not start with `-`")]
-    LeadingDash(String),
-}
-
-/// Why `init` failed (besides the state and file errors every operation shares).
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// The `--app-prefix` flag.
-    #[error(transparent)]
-    Prefix(PrefixError),
-    /// The package's `app-prefix` setting.
-    #[error("the app-prefix setting: {0}")]
-    PrefixSetting(PrefixError),
-    /// `--macro` outside a cargo package.
-    #[error(
-        "init --macro prints the workload of a cargo package as #[score_workload] for its binary's main: run it inside the package (outside one, init writes a Score file)"
-    )]
-    MacroOutsidePackage,
-    /// The package name does not make a workload name.
-    #[error(
-        "package name `{package}` does not make a Score workload name (`{name}`: 2 to 63 lowercase letters, digits and `-`): write the Score file yourself, or run init --no-sample"
-    )]
-    WorkloadName {
-        /// The package.
-        package: String,
-        /// The workload name it makes.
-        name: String,
-    },
-}
+use crate::target::{MAX_APP_NAME, MAX_PREFIX};
 
 /// The cargo package `init` runs in, as the front end found it.
 #[derive(Debug, Clone)]
@@ -256,12 +203,6 @@ service:
     )
 }
 
-/// Fly app names are at most this long.
-const MAX_APP_NAME: usize = 63;
-
-/// App prefixes are at most this long.
-pub const MAX_PREFIX: usize = 40;
-
 /// Checks an app prefix: lowercase letters, digits and `-` (Fly app names), at most
 /// [`MAX_PREFIX`], not starting with `-`.
 pub fn check_app_prefix(prefix: &str) -> Result<(), PrefixError> {
@@ -444,7 +385,7 @@ mod tests {
             setting.to_string(),
             "the app-prefix setting: app prefix `A` may only hold lowercase letters, digits and `-`, at most 40 characters (Fly app names)"
         );
-        assert_eq!(setting.kind(), super::super::ErrorKind::Invalid);
+        assert_eq!(setting.kind(), crate::ops::kind::ErrorKind::Invalid);
     }
 
     #[test]

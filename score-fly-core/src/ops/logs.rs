@@ -18,7 +18,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::Error;
+use super::error::Error;
+pub use super::error::LogsError;
 use crate::flyio::cli::{Flyctl, FlyctlError};
 use crate::state::Project;
 use crate::target::FlyTarget;
@@ -75,40 +76,6 @@ pub struct LogsReport {
     pub lines: Vec<(String, usize)>,
     /// Apps that printed nothing within [`LogsOptions::no_tail_wait`] (`--no-tail`).
     pub quiet: Vec<String>,
-}
-
-/// Why logs cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub enum LogsError {
-    /// A named workload is not in the project.
-    #[error("no workload `{name}` in the project (its workloads: {})", if .known.is_empty() { "none".to_owned() } else { .known.join(", ") })]
-    UnknownWorkload {
-        /// The name given.
-        name: String,
-        /// The project's workloads.
-        known: Vec<String>,
-    },
-    /// `fly logs` failed.
-    #[error("reading the logs of app {app} failed: {source}")]
-    Flyctl {
-        /// The app.
-        app: String,
-        /// flyctl's error.
-        source: FlyctlError,
-    },
-}
-
-impl LogsError {
-    /// How a front end should treat it.
-    pub fn kind(&self) -> super::ErrorKind {
-        match self {
-            LogsError::UnknownWorkload { .. } => super::ErrorKind::Invalid,
-            LogsError::Flyctl { source: FlyctlError::NotFound | FlyctlError::NotExecutable { .. }, .. } => {
-                super::ErrorKind::Unavailable
-            }
-            LogsError::Flyctl { .. } => super::ErrorKind::Failed,
-        }
-    }
 }
 
 /// The apps of `workloads` (all the project's when empty).

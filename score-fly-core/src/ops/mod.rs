@@ -27,8 +27,10 @@ pub mod deploy;
 pub mod destroy;
 pub mod dev;
 mod error;
+mod event;
 pub mod generate;
 pub mod init;
+mod kind;
 pub mod logs;
 pub mod project;
 pub mod provisioners;
@@ -37,44 +39,4 @@ pub mod resources;
 pub mod status;
 
 pub use error::{Error, ErrorKind};
-
-use crate::provision::Events;
-
-/// Where an operation's progress goes: provisioning events ([`Events`], shared with the
-/// engine) and the operations' own ([`Event`]). The command line prints them; a test or
-/// another front end may collect them. Never carries a secret value.
-pub trait Reporter: Events {
-    /// Something happened.
-    fn event(&self, event: Event<'_>);
-}
-
-/// A reporter that drops every event (for tests and library callers that only want the
-/// report).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Silent;
-
-impl Events for Silent {}
-
-impl Reporter for Silent {
-    fn event(&self, _event: Event<'_>) {}
-}
-
-/// One step of an operation, for people (the report is the machine-readable outcome).
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Event<'a> {
-    /// Opening, provisioning, converting and writing a project ([`project`]).
-    Project(project::ProjectEvent<'a>),
-    /// Building an image ([`build`]).
-    Build(build::BuildEvent<'a>),
-    /// Creating apps, importing secrets, running `fly deploy` ([`deploy`]).
-    Deploy(deploy::DeployEvent<'a>),
-    /// Creating or finding a project ([`init`]).
-    Init(init::InitEvent<'a>),
-    /// Destroying apps and forgetting workloads ([`destroy`]).
-    Destroy(destroy::DestroyEvent<'a>),
-    /// Running workloads locally ([`dev`]).
-    Dev(dev::DevEvent<'a>),
-    /// Recording releases, rolling back ([`releases`]).
-    Releases(releases::ReleasesEvent<'a>),
-}
+pub use event::{Event, Reporter, Silent};

@@ -15,7 +15,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Error, Event, Reporter};
+use super::error::Error;
+pub use super::event::ProjectEvent;
+use super::event::{Event, Reporter};
 use crate::builtin::{FlyEnv, PrefixUse};
 use crate::fly::{self, ConvertOptions, LocalFiles};
 use crate::fsutil::{self, PendingWrite, shown};
@@ -26,57 +28,6 @@ use crate::spec::node::FieldPath;
 use crate::spec::{Loaded, Workload};
 use crate::state::{ImageEntry, LockWait, Project, ResourceEntry, STATE_DIR, State, WorkloadEntry, shown_prefix};
 use crate::target::FlyTarget;
-
-/// One step of a project run.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ProjectEvent<'a> {
-    /// Waiting for the project lock held by `holder`.
-    Blocking {
-        /// Who holds it.
-        holder: &'a str,
-    },
-    /// The app prefix changed (nothing existed on Fly under the old one).
-    PrefixChanged {
-        /// The old prefix.
-        old: &'a str,
-        /// The new one.
-        new: &'a str,
-    },
-    /// A resource held names made from the old prefix: it is provisioned again.
-    PrefixForgotten {
-        /// The resource.
-        uid: &'a str,
-    },
-    /// A workload added from one file is now declared by another.
-    Replaced {
-        /// The workload.
-        workload: &'a str,
-        /// Where it came from.
-        previous: &'a Path,
-        /// Where it comes from now.
-        file: &'a Path,
-    },
-    /// The builtin Fly provisioners were written to `default.provisioners.yaml`.
-    Registered {
-        /// The file.
-        path: &'a Path,
-    },
-    /// A conversion warning, located in the workload's file when it was loaded this run.
-    Warning {
-        /// The workload.
-        workload: &'a str,
-        /// The warning (field path and message).
-        warning: &'a fly::Problem,
-        /// The loaded file, to point into.
-        loaded: Option<&'a Loaded>,
-    },
-    /// A file was written.
-    Wrote {
-        /// The file.
-        path: &'a Path,
-    },
-}
 
 /// One workload of this run, loaded.
 #[derive(Debug, Clone)]

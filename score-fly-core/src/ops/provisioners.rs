@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Error;
+use super::error::Error;
+pub use super::error::ProvisionersError;
 use crate::fly::annotations::parse_duration_in;
 use crate::limits;
 use crate::provision::definition::{
@@ -23,102 +24,6 @@ use crate::state::Project;
 
 /// Outputs of a static provisioner, by name.
 type Outputs = serde_json::Map<String, serde_json::Value>;
-
-/// Why a provisioner cannot be added or removed. Messages never quote a static output's
-/// text (it may be secret).
-#[derive(Debug, thiserror::Error)]
-pub enum ProvisionersError {
-    /// `--timeout` is not a duration in range.
-    #[error("{0} (limits::MAX_TIMEOUT)")]
-    Timeout(crate::fly::annotations::DurationInError),
-    /// `--builtin` names no builtin.
-    #[error("{0}")]
-    UnknownBuiltin(crate::provision::NoBuiltin),
-    /// The definition is incomplete or contradicts itself.
-    #[error("{0}")]
-    Definition(definition::CheckError),
-    /// `--static-json` or `--static-secrets-file` (`what`) is larger than a provisioner file may be.
-    #[error(
-        "{what} is {len} bytes, more than {max} (limits::MAX_DOCUMENT_BYTES); put large outputs in a *.provisioners.yaml file, or make them smaller",
-        max = limits::MAX_DOCUMENT_BYTES
-    )]
-    TooLarge {
-        /// The option.
-        what: &'static str,
-        /// Its size.
-        len: usize,
-    },
-    /// It is nested too deep or holds too many values.
-    #[error("{what}: {exceeded}")]
-    Exceeded {
-        /// The option.
-        what: &'static str,
-        /// The limit it went past.
-        exceeded: crate::provision::protocol::Exceeded,
-    },
-    /// It is not JSON (`serde_json`'s message gives the position, never the text).
-    #[error("{what} is not valid JSON: {error}")]
-    NotJson {
-        /// The option.
-        what: &'static str,
-        /// Where it is not JSON.
-        error: serde_json::Error,
-    },
-    /// It is JSON, but not an object.
-    #[error("{what} must be a JSON object of outputs")]
-    NotObject {
-        /// The option.
-        what: &'static str,
-    },
-    /// An output is both plain and secret.
-    #[error(
-        "output `{0}` is in both --static-json and --static-secrets-file; keep it in one (a secret belongs in --static-secrets-file)"
-    )]
-    PlainAndSecret(String),
-    /// The secrets file cannot be read.
-    #[error("--static-secrets-file: {0}")]
-    SecretsFile(#[source] crate::input::ReadError),
-    /// Standard input cannot be read.
-    #[error("cannot read --static-secrets-file from stdin: {0}")]
-    Stdin(#[source] std::io::Error),
-    /// Standard input is not text.
-    #[error("--static-secrets-file (stdin) is not UTF-8 text")]
-    StdinNotText,
-    /// The id is taken by a file `add` does not manage.
-    #[error("provisioner `{id}` is defined in {}; edit that file, or choose another id", .file.display())]
-    TakenElsewhere {
-        /// The id.
-        id: String,
-        /// The file defining it.
-        file: PathBuf,
-    },
-    /// No provisioner has the id.
-    #[error("no provisioner `{id}` (defined: {})", if .defined.is_empty() { "none".to_owned() } else { .defined.join(", ") })]
-    Unknown {
-        /// The id.
-        id: String,
-        /// The ids there are.
-        defined: Vec<String>,
-    },
-    /// The provisioner is in a file of the user's own.
-    #[error("provisioner `{id}` is defined in your file {}; edit that file to remove it", .file.display())]
-    UsersFile {
-        /// The id.
-        id: String,
-        /// The file defining it.
-        file: PathBuf,
-    },
-}
-
-impl ProvisionersError {
-    /// How a front end should treat it.
-    pub fn kind(&self) -> super::ErrorKind {
-        match self {
-            ProvisionersError::Stdin(_) => super::ErrorKind::Failed,
-            _ => super::ErrorKind::Invalid,
-        }
-    }
-}
 
 /// A provisioner to add, as given (`provisioners add`).
 #[derive(Debug, Clone, Default)]
@@ -403,7 +308,7 @@ mod tests {
         );
         let err = definition(&new(Runs::Builtin("postgres".to_owned())), &none).unwrap_err();
         assert!(err.to_string().contains("no builtin provisioner `postgres`"), "{err}");
-        assert_eq!(err.kind(), super::super::ErrorKind::Invalid);
+        assert_eq!(err.kind(), crate::ops::kind::ErrorKind::Invalid);
         let mut slow = new(Runs::Http("http://h".to_owned()));
         slow.timeout = Some("5x".to_owned());
         assert!(definition(&slow, &none).unwrap_err().to_string().ends_with("(limits::MAX_TIMEOUT)"));

@@ -7,38 +7,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Error, Reporter};
+use super::error::Error;
+pub use super::error::ResourcesError;
+use super::event::Reporter;
 use crate::builtin::FlyEnv;
-use crate::provision::{self, DeprovisionError, Redactor, definition};
+use crate::provision::{self, Redactor, definition};
 use crate::secret::MASK;
 use crate::state::{Project, State, Target};
 use crate::target::FlyTarget;
-
-/// Why a resource cannot be shown or deprovisioned.
-#[derive(Debug, thiserror::Error)]
-pub enum ResourcesError {
-    /// The state has no resource `uid`.
-    #[error("no resource `{uid}` in the project (known: {})", if .known.is_empty() { "none".to_owned() } else { .known.join(", ") })]
-    Unknown {
-        /// The uid asked for.
-        uid: String,
-        /// The uids there are.
-        known: Vec<String>,
-    },
-    /// Deprovisioning failed or could not start.
-    #[error(transparent)]
-    Deprovision(#[from] DeprovisionError),
-}
-
-impl ResourcesError {
-    /// How a front end should treat it.
-    pub fn kind(&self) -> super::ErrorKind {
-        match self {
-            ResourcesError::Deprovision(DeprovisionError::Failed { .. }) => super::ErrorKind::Failed,
-            _ => super::ErrorKind::Invalid,
-        }
-    }
-}
 
 /// A resource of the project, as `resources list` shows it (output names only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -247,7 +223,7 @@ mod tests {
             err.to_string(),
             "no resource `redis.default#api.cache` in the project (known: postgres.default#api.db)"
         );
-        assert_eq!(err.kind(), super::super::ErrorKind::Invalid);
+        assert_eq!(err.kind(), crate::ops::kind::ErrorKind::Invalid);
     }
 
     #[test]

@@ -18,7 +18,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Error;
+use super::error::Error;
+pub use super::error::StatusError;
 use super::releases::{score_sha256, sha256};
 use crate::flyio::cli::{Flyctl, FlyctlError};
 use crate::limits;
@@ -28,33 +29,6 @@ use crate::target::FlyTarget;
 
 /// The version of the `status --format json` document.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Why the status cannot be read at all (a workload's own failure is in its report).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StatusError {
-    /// The project has no workload of that name.
-    #[error("the project has no workload `{workload}`; its workloads: {known}")]
-    UnknownWorkload {
-        /// The name given.
-        workload: String,
-        /// The project's workloads.
-        known: String,
-    },
-    /// flyctl cannot be run.
-    #[error(transparent)]
-    Flyctl(FlyctlError),
-}
-
-impl StatusError {
-    /// How a front end should treat it.
-    pub fn kind(&self) -> super::ErrorKind {
-        match self {
-            StatusError::UnknownWorkload { .. } => super::ErrorKind::Invalid,
-            StatusError::Flyctl(_) => super::ErrorKind::Unavailable,
-        }
-    }
-}
 
 /// The `status` document.
 #[derive(Debug, Clone, Serialize)]

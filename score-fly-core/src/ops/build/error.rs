@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::image::{self, ImageError, RegistryError};
-use crate::ops::ErrorKind;
+use crate::ops::kind::ErrorKind;
 
 /// Why a build failed. Each message is a whole sentence a front end shows after `error: `:
 /// it names the package, binary, file or registry and says what to do; none carries a

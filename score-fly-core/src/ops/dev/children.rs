@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::{DevEvent, Ready, STOP_GRACE};
 use crate::fly;
-use crate::ops::{Error, Event, Reporter};
+use crate::ops::error::Error;
+use crate::ops::event::{Event, Reporter};
 #[cfg(feature = "local")]
 use crate::state::STATE_DIR;
 
@@ -43,7 +44,8 @@ pub fn start_all(
             .and_then(|()| Running::start(&launch.ready, &launch.binary, &launch.dir, args, sink.cloned()));
         match started {
             Ok(child) => {
-                reporter.event(Event::Dev(DevEvent::Started { ready: &launch.ready, pid: child.id() }));
+                let (workload, ports) = (&launch.ready.name, &launch.ready.ports);
+                reporter.event(Event::Dev(DevEvent::Started { workload, ports, pid: child.id() }));
                 running.push(child);
             }
             Err(e) => {
@@ -307,7 +309,7 @@ mod tests {
             Launch { ready: ready("a"), binary: script.clone(), dir: dir.path().to_path_buf() },
             Launch { ready: ready("b"), binary: dir.path().join("missing"), dir: dir.path().to_path_buf() },
         ];
-        let e = start_all(&launches, &[], None, &crate::ops::Silent).expect_err("b cannot start");
+        let e = start_all(&launches, &[], None, &crate::ops::event::Silent).expect_err("b cannot start");
         assert!(e.to_string().contains("cannot start"), "{e}");
         // Left running, `a` would have written its pid by now and still be there.
         std::thread::sleep(Duration::from_millis(300));
