@@ -92,8 +92,9 @@ pub enum FlyctlParseError {
 }
 
 /// flyctl's `secrets import` parser (`internal/command/secrets/parser.go`), transcribed:
-/// the judge of [`import_text`]'s round trip (unit tests, and the `secrets_import` fuzz
-/// target). Lines split on `\n` with a `\r` before it dropped (Go's `bufio.Scanner`);
+/// the judge of [`import_text`]'s round trip (unit tests, the `secrets_import` fuzz
+/// target, and the fake flyctl's `secrets import` in the tests crate); the product never
+/// calls it. Lines split on `\n` with a `\r` before it dropped (Go's `bufio.Scanner`);
 /// blank lines and lines starting with `#` skipped; the name trimmed; the value left-trimmed
 /// of spaces; one pair of surrounding `"` removed; a value starting with `"""` runs to the
 /// first *later* line ending with `"""` (every line but the last keeps its `\n`). Where

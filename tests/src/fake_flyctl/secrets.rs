@@ -3,64 +3,19 @@
 
 use std::collections::BTreeMap;
 
-/// flyctl's scanner reads at most this many bytes per line.
-const MAX_SECRET_LINE: usize = 64 * 1024 - 1;
+use score_fly_core::fly::secrets::{FlyctlParseError, flyctl_parse};
 
-/// flyctl's `secrets import` parser (`internal/command/secrets/parser.go`), with the fake's
-/// extra strictness: `NAME=VALUE` lines split on `\n` (a `\r` before it dropped); lines
-/// starting with `#` and blank lines skipped; the name trimmed; the value left-trimmed of
-/// spaces; one pair of surrounding `"` removed; a value starting with `"""` runs to the
-/// first line ending with `"""` (every line but the last keeps its `\n`).
+/// flyctl's `secrets import` parser (`internal/command/secrets/parser.go`), read through
+/// the one transcription of it ([`flyctl_parse`], which never serves the product: it judges
+/// `import_text` in unit tests and fuzzing). Where real flyctl would panic, stop reading or
+/// drop a value silently, the fake refuses, and says so.
 pub fn parse_secrets(text: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut secrets = BTreeMap::new();
-    let mut multiline: Option<(String, String)> = None;
-    // Go's scanner yields no empty token after a final newline.
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    for line in body.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.len() > MAX_SECRET_LINE {
-            return Err(
-                "a line is longer than 64 KiB: real flyctl would silently stop reading there (fake flyctl refuses)"
-                    .to_owned(),
-            );
+    flyctl_parse(text).map_err(|e| match e {
+        FlyctlParseError::NotAPair(line) => {
+            format!("Secrets must be provided as NAME=VALUE pairs (line {line} is invalid)")
         }
-        if let Some((key, mut value)) = multiline.take() {
-            if let Some(last) = line.strip_suffix("\"\"\"") {
-                value.push_str(last);
-                secrets.insert(key, value);
-            } else {
-                value.push_str(line);
-                value.push('\n');
-                multiline = Some((key, value));
-            }
-            continue;
-        }
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(format!("Secrets must be provided as NAME=VALUE pairs ({line} is invalid)"));
-        };
-        let key = key.trim().to_owned();
-        let value = value.trim_start_matches(' ');
-        if let Some(first) = value.strip_prefix("\"\"\"") {
-            multiline = Some((key, format!("{first}\n")));
-        } else if value == "\"" {
-            return Err(format!(
-                "the value of {key} is a lone `\"`: real flyctl panics on it (slice bounds out of range [1:0])"
-            ));
-        } else if value.starts_with('"') && value.ends_with('"') {
-            secrets.insert(key, value[1..value.len() - 1].to_owned());
-        } else {
-            secrets.insert(key, value.to_owned());
-        }
-    }
-    if let Some((key, _)) = multiline {
-        return Err(format!(
-            "the multi-line value of {key} is never closed with `\"\"\"`: real flyctl would silently drop it (fake flyctl refuses)"
-        ));
-    }
-    Ok(secrets)
+        other => format!("{other} (real flyctl mishandles it; fake flyctl refuses)"),
+    })
 }
 
 #[cfg(test)]
