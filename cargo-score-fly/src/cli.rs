@@ -528,6 +528,23 @@ pub enum Builder {
     Dockerfile,
 }
 
+/// How the image is made: `build` and `deploy` share these flags.
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// The image the binary is layered on: a registry reference, oci:PATH[:TAG] or oci-archive:PATH[:TAG] [default: the base-image setting, else gcr.io/distroless/cc-debian12].
+    #[arg(long, value_name = "REFERENCE")]
+    pub base_image: Option<String>,
+    /// Native build here (no Docker), or a Dockerfile for Fly's remote builder (`deploy` has it built during `fly deploy`).
+    #[arg(long, value_enum, default_value_t = Builder::Native)]
+    pub builder: Builder,
+    /// Download the base image again even if it is cached.
+    #[arg(long)]
+    pub pull: bool,
+    /// Build-time environment variable NAME=VALUE for cargo (and ARG in the Dockerfile); repeatable; no secrets.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub build_env: Vec<String>,
+}
+
 /// `build`.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -543,21 +560,12 @@ pub struct BuildArgs {
     /// Image tag [default: derived from the image's digest].
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
-    /// The image the binary is layered on: a registry reference, oci:PATH[:TAG] or oci-archive:PATH[:TAG] [default: the base-image setting, else gcr.io/distroless/cc-debian12].
-    #[arg(long, value_name = "REFERENCE")]
-    pub base_image: Option<String>,
+    /// How the image is made.
+    #[command(flatten)]
+    pub image: ImageArgs,
     /// Write the image into this OCI image layout (created, or added to: its other tags are kept).
     #[arg(long, value_name = "DIR")]
     pub output_oci: Option<PathBuf>,
-    /// Native build, or a Dockerfile for Fly's remote builder.
-    #[arg(long, value_enum, default_value_t = Builder::Native)]
-    pub builder: Builder,
-    /// Download the base image again even if it is cached.
-    #[arg(long)]
-    pub pull: bool,
-    /// Build-time environment variable NAME=VALUE for cargo (and ARG in the Dockerfile); repeatable; no secrets.
-    #[arg(long, value_name = "NAME=VALUE")]
-    pub build_env: Vec<String>,
     /// Prefix of the Fly app name (when the project has none yet).
     #[arg(long, value_name = "PREFIX")]
     pub app_prefix: Option<String>,
@@ -697,12 +705,9 @@ pub struct DeployArgs {
     /// Extra argument for `fly deploy` (repeatable, e.g. --deploy-args=--wait-timeout=10m).
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub deploy_args: Vec<String>,
-    /// The image the binary is layered on [default: the base-image setting, else gcr.io/distroless/cc-debian12].
-    #[arg(long, value_name = "REFERENCE")]
-    pub base_image: Option<String>,
-    /// Native build and push, or a Dockerfile that Fly's remote builder builds during `fly deploy`.
-    #[arg(long, value_enum, default_value_t = Builder::Native)]
-    pub builder: Builder,
+    /// How the image is made (when a container's image is `.` and no --image is given).
+    #[command(flatten)]
+    pub image: ImageArgs,
     /// Also print a summary on stdout (apps, URLs, images, resources, secret names; never values).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<Format>,

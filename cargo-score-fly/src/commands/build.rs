@@ -35,7 +35,8 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
     let project = super::open_project_at(&workspace.root, session)?;
     // The settings as generate and deploy resolve them: the prefix is the flag, else the
     // packages' setting; a change is allowed only while nothing exists on Fly under the old one.
-    let flags = Flags { app_prefix: args.app_prefix.clone(), base_image: args.base_image.clone(), ..Flags::default() };
+    let flags =
+        Flags { app_prefix: args.app_prefix.clone(), base_image: args.image.base_image.clone(), ..Flags::default() };
     let own: Vec<&cargo::Settings> = workspace.services.iter().map(|s| &s.package_settings).collect();
     let mut settings = Settings::resolve(flags, &own, &workspace.settings, FlyTarget::from_env())?;
     let asked = settings.asked_prefix.clone();
@@ -60,8 +61,8 @@ pub fn run(args: &BuildArgs, session: &Session) -> Result<(), Failure> {
                 service.package
             )));
         };
-        let package = package(service, bin, &settings, &args.build_env)?;
-        let entry = match args.builder {
+        let package = package(service, bin, &settings, &args.image.build_env)?;
+        let entry = match args.image.builder {
             Builder::Dockerfile => Some(op::dockerfile(&package, &workspace.root, &reporter)?),
             Builder::Native => {
                 let app = settings.target.app(service.loaded.workload.name());
@@ -119,7 +120,7 @@ pub(crate) fn options(args: &BuildArgs, root: &Path, target_dir: &Path, printer:
         push: args.push,
         tag: args.tag.clone(),
         output_oci: args.output_oci.clone(),
-        pull: args.pull,
+        pull: args.image.pull,
         quiet: printer.is_quiet(),
         color: printer.styled(),
     }

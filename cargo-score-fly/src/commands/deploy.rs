@@ -14,7 +14,7 @@ use crate::sources;
 /// Runs `deploy`.
 pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
     let w = &args.workloads;
-    let found = sources::find(w, args.base_image.as_ref(), &session.printer)?;
+    let found = sources::find(w, args.image.base_image.as_ref(), &session.printer)?;
     let reporter = session.reporter();
     let mut opened = ops::project::open(found.sources, session.lock_timeout, &reporter)?;
     let services: Vec<Service> = found.workspace.as_ref().map(|w| w.services.clone()).unwrap_or_default();
@@ -32,12 +32,12 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
                 )));
             }
             let bin = service.bin.as_deref().unwrap_or_default();
-            let package = super::build::package(service, bin, &found.settings, &[])?;
+            let package = super::build::package(service, bin, &found.settings, &args.image.build_env)?;
             builds.push(ToBuild { workload: workload.name.clone(), package });
         }
     }
     if !builds.is_empty()
-        && args.builder == Builder::Native
+        && args.image.builder == Builder::Native
         && !(cfg!(target_os = "linux") && cfg!(target_arch = "x86_64"))
     {
         return Err(Failure::Invalid(format!(
@@ -51,7 +51,7 @@ pub fn run(args: &DeployArgs, session: &Session) -> Result<(), Failure> {
         reprovision: w.reprovision,
         image: w.image.clone(),
         builds,
-        builder: if args.builder == Builder::Native { OpsBuilder::Native } else { OpsBuilder::Dockerfile },
+        builder: if args.image.builder == Builder::Native { OpsBuilder::Native } else { OpsBuilder::Dockerfile },
         build: found
             .workspace
             .as_ref()
@@ -123,12 +123,40 @@ fn build_args(args: &DeployArgs) -> BuildArgs {
         compile: args.compile.clone(),
         push: true,
         tag: None,
-        base_image: args.base_image.clone(),
+        image: args.image.clone(),
         output_oci: None,
-        builder: args.builder,
-        pull: false,
-        build_env: Vec::new(),
         app_prefix: None,
         format: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Builder, Cli, Command};
+
+    /// The image flags `deploy` shares with `build` reach the build it runs.
+    #[test]
+    fn the_image_flags_reach_the_build() {
+        let cli = Cli::try_parse_from([
+            "cargo-score-fly",
+            "deploy",
+            "--pull",
+            "--build-env",
+            "SQLX_OFFLINE=true",
+            "--base-image",
+            "oci:base",
+            "--builder",
+            "dockerfile",
+        ])
+        .expect("parses");
+        let Command::Deploy(args) = cli.command else { panic!("deploy") };
+        let build = super::build_args(&args);
+        assert!(build.push, "deploy pushes what it builds");
+        assert!(build.image.pull);
+        assert_eq!(build.image.build_env, ["SQLX_OFFLINE=true"]);
+        assert_eq!(build.image.base_image.as_deref(), Some("oci:base"));
+        assert_eq!(build.image.builder, Builder::Dockerfile);
     }
 }

@@ -875,9 +875,12 @@ fn the_score_flyio_entry_point_answers_json_on_stdout() {
 fn builder_dockerfile_leaves_the_build_to_flys_remote_builder() {
     let world = World::new();
     // The image exists only in Fly's builder: the fake cannot run the release command in it.
-    let run =
-        world.run(&["deploy", "--app-prefix", PREFIX, "--region", "ams", "--builder", "dockerfile", SKIP_RELEASE]).ok();
-    assert!(world.root().join("Dockerfile").is_file(), "a Dockerfile is written at the workspace root");
+    let args = ["deploy", "--app-prefix", PREFIX, "--region", "ams", "--builder", "dockerfile", "--build-env"];
+    let run = world.run(&[&args[..], &["SQLX_OFFLINE=true", SKIP_RELEASE]].concat()).ok();
+    let dockerfile =
+        std::fs::read_to_string(world.root().join("Dockerfile")).expect("a Dockerfile at the workspace root");
+    // deploy's --build-env reaches the build as build's does: an ARG default of the Dockerfile.
+    assert!(dockerfile.contains("ARG SQLX_OFFLINE=\"true\""), "{dockerfile}");
     let release = world.fake.app("demo-todo").and_then(|a| a.current_release().cloned()).expect("deployed");
     assert_eq!(release.build, score_fly_tests::fake_fly::Build::Remote, "{}", run.stderr);
     let deploy = world.invocations().into_iter().find(|i| i["argv"][0] == "deploy").expect("deploy logged");
