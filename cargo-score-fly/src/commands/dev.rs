@@ -13,7 +13,7 @@ mod session;
 use std::path::Path;
 
 use score_fly_core::local::{LocalEnv, LocalOptions};
-use score_fly_core::ops::{self, build::BuildOptions, build::CompileOptions, dev::WorkloadPorts};
+use score_fly_core::ops::{self, build::BuildOptions, build::CompileOptions};
 
 use super::{Failure, Session};
 use crate::cli::{DevArgs, WorkloadArgs};
@@ -47,13 +47,10 @@ pub fn run(args: &DevArgs, session: &Session) -> Result<(), Failure> {
             )));
         }
     }
-    let specs: Vec<_> = found.sources.inputs.iter().map(|i| &i.loaded.workload).collect();
-    let ports = ops::dev::local_ports(&specs, &WorkloadPorts::new())?;
-    let mut options = LocalOptions::for_workloads(&root, &ops::dev::workload_entries(&found.sources.inputs));
-    options.workload_ports.clone_from(&ports);
-    let local = LocalEnv::new(&root, options);
+    // Each cycle gives the local provisioners its workloads and ports (`set_workloads`).
+    let mut local = LocalEnv::new(&root, LocalOptions::default());
     let build = build_options(args, &workspace.root, &workspace.target_dir, &session.printer);
-    let result = session::Supervisor::new(args, session, &mut dev, &local, ports, build).run(&workspace);
+    let result = session::Supervisor::new(args, session, &mut dev, &mut local, build).run(&workspace);
     for error in local.stop_all() {
         session.printer.warning(&error.to_string(), "");
     }

@@ -40,10 +40,16 @@ fn set_executable(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
-/// `cargo-score-fly dev ARGS` started in `dir`, its stderr in `dir/dev.err`.
+/// `cargo-score-fly dev ARGS` started in `dir`, its stderr in [`err_path`].
 fn start(dir: &Path, args: &[&str]) -> Child {
-    let err = std::fs::File::create(dir.join("dev.err")).expect("stderr file");
+    start_with(dir, args, &[])
+}
+
+/// [`start`] with the variables `env` set for score-fly.
+fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let err = std::fs::File::create(err_path(dir)).expect("stderr file");
     Command::new(BIN)
+        .envs(env.iter().copied())
         .arg("dev")
         .args(["--target-dir", &score_fly_tests::shared_target_dir().display().to_string()])
         .args(args)
@@ -55,8 +61,16 @@ fn start(dir: &Path, args: &[&str]) -> Child {
         .expect("start cargo-score-fly dev")
 }
 
+/// Where dev's stderr goes: in the project's `target/`, which `--watch` ignores (a file it
+/// watches would be a change at every line dev prints).
+fn err_path(dir: &Path) -> std::path::PathBuf {
+    let target = dir.join("target");
+    std::fs::create_dir_all(&target).expect("target folder");
+    target.join("dev.err")
+}
+
 fn stderr(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("dev.err")).unwrap_or_default()
+    std::fs::read_to_string(err_path(dir)).unwrap_or_default()
 }
 
 /// Polls `GET /` until `ok` accepts the body (the build is the slow part).
@@ -180,15 +194,29 @@ fn watch_restarts_on_a_source_change_and_keeps_serving_through_a_broken_build() 
         format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: hello\ncontainers:\n  main:\n    image: .\nservice:\n  ports:\n    web:\n      port: 443\n      targetPort: {port}\n"),
     );
     let _build = score_fly_tests::build_lock();
-    let mut dev = start(&dir, &["--watch"]);
+    let mut dev = start_with(&dir, &["--watch"], &[("HELLO_WATCH_GREETING", "from the environment")]);
     wait_for(&mut dev, &dir, port, "the first service", |b| b == "watch one\n");
     let first = service_pid(&dir);
+    // Nothing changed: what dev writes itself (state, files, lock) starts no new cycle.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(service_pid(&dir), first, "no restart without a change\n{}", stderr(&dir));
 
     let main = dir.join("src/main.rs");
     let source = std::fs::read_to_string(&main).expect("main.rs");
     std::fs::write(&main, source.replace("watch one", "watch two")).expect("write");
     wait_for(&mut dev, &dir, port, "the rebuilt service", |b| b == "watch two\n");
     assert_ne!(service_pid(&dir), first, "a new process serves");
+
+    // A score.yaml change reaches the local provisioners: a new output read from an
+    // `environment` resource, and a new service port a `service-port` resource points at.
+    // (PORT stays web's: the first service port by name.)
+    let ws = free_port();
+    hello.project.write(
+        "score.yaml",
+        format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: hello\ncontainers:\n  main:\n    image: .\n    variables:\n      GREETING: \"${{resources.env.HELLO_WATCH_GREETING}} ws ${{resources.ws.port}}\"\nservice:\n  ports:\n    web:\n      port: 443\n      targetPort: {port}\n    websocket:\n      port: 8443\n      targetPort: {ws}\nresources:\n  env:\n    type: environment\n  ws:\n    type: service-port\n    params: {{workload: hello, port: websocket}}\n"),
+    );
+    let greeting = format!("from the environment ws {ws}\n");
+    wait_for(&mut dev, &dir, port, "the new score.yaml's greeting", |b| b == greeting);
 
     std::fs::write(&main, format!("{source}\nfn broken( {{\n")).expect("write");
     let deadline = Instant::now() + Duration::from_mins(5);
@@ -197,7 +225,7 @@ fn watch_restarts_on_a_source_change_and_keeps_serving_through_a_broken_build() 
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(stderr(&dir).contains("error"), "the compiler's errors are shown");
-    assert_eq!(http_get(port, "/").expect("still serving"), (200, "watch two\n".to_owned()));
+    assert_eq!(http_get(port, "/").expect("still serving"), (200, greeting));
     let pid = service_pid(&dir);
     sigint(&dev);
     wait_exit(&mut dev);

@@ -157,9 +157,26 @@ impl LocalEnv {
         LocalEnv { root: project_root.to_path_buf(), options, fly, servers: Mutex::new(Vec::new()), pg: Mutex::new(()) }
     }
 
-    /// The options it was made with.
+    /// The options it was made with, the workloads of the last [`LocalEnv::set_workloads`].
     pub fn options(&self) -> &LocalOptions {
         &self.options
+    }
+
+    /// Takes the workloads of a new `dev` cycle (the first, or one after a change under
+    /// `--watch`): their service ports and the outputs their placeholders read, as
+    /// [`LocalOptions::for_workloads`] finds them, and their local ports `workload_ports`. The
+    /// servers already started keep running.
+    pub fn set_workloads(
+        &mut self,
+        workloads: &BTreeMap<String, crate::state::WorkloadEntry>,
+        workload_ports: &BTreeMap<String, BTreeMap<String, u16>>,
+    ) {
+        let fresh = LocalOptions::for_workloads(&self.root, workloads);
+        self.fly.ports.clone_from(&fresh.service_ports);
+        self.fly.referenced.clone_from(&fresh.referenced);
+        self.options.service_ports = fresh.service_ports;
+        self.options.referenced = fresh.referenced;
+        self.options.workload_ports.clone_from(workload_ports);
     }
 
     /// `.score-fly/dev` of the project.

@@ -22,7 +22,7 @@ pub(super) struct Supervisor<'a> {
     args: &'a DevArgs,
     session: &'a Session,
     dev: &'a mut DevProject,
-    local: &'a LocalEnv,
+    local: &'a mut LocalEnv,
     ports: WorkloadPorts,
     build: BuildOptions,
 }
@@ -32,11 +32,10 @@ impl<'a> Supervisor<'a> {
         args: &'a DevArgs,
         session: &'a Session,
         dev: &'a mut DevProject,
-        local: &'a LocalEnv,
-        ports: WorkloadPorts,
+        local: &'a mut LocalEnv,
         build: BuildOptions,
     ) -> Self {
-        Supervisor { args, session, dev, local, ports, build }
+        Supervisor { args, session, dev, local, ports: WorkloadPorts::new(), build }
     }
 
     /// Runs the session; the error is the first service's exit code when it stopped.
@@ -45,7 +44,12 @@ impl<'a> Supervisor<'a> {
         let dirs: Vec<_> = workspace.services.iter().map(|s| s.dir.clone()).collect();
         let mut watcher =
             if self.args.watch { Some(Watcher::new(&dirs, &workspace.root, &workspace.target_dir)?) } else { None };
+        // cargo updates Cargo.lock when a manifest changed: not a change of the user's.
+        let own = [workspace.root.join("Cargo.lock")];
         let first = self.cycle()?;
+        if let Some(w) = watcher.as_mut() {
+            w.written_by_cycle(&own);
+        }
         let mut running = self.start(&first)?;
         loop {
             if let Some(forwarded) = crate::signals::received(&signal) {
@@ -70,9 +74,13 @@ impl<'a> Supervisor<'a> {
                 }
                 return exited_with(dev::exit_code(*status));
             }
-            if watcher.as_mut().is_some_and(Watcher::settled) {
+            if let Some(w) = watcher.as_mut()
+                && w.settled()
+            {
                 self.session.printer.status("Changed", "rebuilding");
-                match self.cycle() {
+                let cycle = self.cycle();
+                w.written_by_cycle(&own);
+                match cycle {
                     Ok(next) => {
                         for r in running.drain(..) {
                             r.stop(rustix::process::Signal::TERM);
@@ -97,6 +105,9 @@ impl<'a> Supervisor<'a> {
         let services = found.workspace.as_ref().map(|w| w.services.clone()).unwrap_or_default();
         let specs: Vec<_> = found.sources.inputs.iter().map(|i| &i.loaded.workload).collect();
         self.ports = dev::local_ports(&specs, &self.ports)?;
+        // The local provisioners see this cycle's workloads: ports or outputs a changed
+        // score.yaml added are known to `service-port`, `route`, `dns` and `environment`.
+        self.local.set_workloads(&dev::workload_entries(&found.sources.inputs), &self.ports);
         let options = DevOptions { jobs: self.args.jobs, reprovision: self.args.reprovision };
         let reporter = self.session.reporter();
         let prepared = self.dev.prepare(

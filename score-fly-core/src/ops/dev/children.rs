@@ -66,15 +66,21 @@ pub fn first_exit_code(statuses: &[Option<ExitStatus>]) -> u8 {
 }
 
 /// `--watch`: file-system changes below some folders, outside cargo's target folder and
-/// `.score-fly/` (what a dev run writes itself), reading of files aside.
+/// `.score-fly/` (what a dev run writes itself), reading of files aside, and files a cycle
+/// writes itself ([`Watcher::written_by_cycle`]: cargo's `Cargo.lock`) whose content is what
+/// the cycle left.
 #[cfg(feature = "local")]
 #[derive(Debug)]
 pub struct Watcher {
     /// Kept for its events: dropping it stops the watch.
     _inotify: notify::RecommendedWatcher,
-    changes: mpsc::Receiver<()>,
+    changes: mpsc::Receiver<Vec<PathBuf>>,
     /// When the last change of a burst came, until the burst is over.
     pending: Option<Instant>,
+    /// The paths the burst changed.
+    changed: std::collections::BTreeSet<PathBuf>,
+    /// Files the last cycle wrote itself, with a hash of the content it left (`None`: none).
+    own: std::collections::BTreeMap<PathBuf, Option<u64>>,
 }
 
 /// Changes closer together than this are one change (an editor's save, `cargo fmt`).
@@ -87,15 +93,16 @@ impl Watcher {
     /// `target_dir`.
     pub fn new(dirs: &[PathBuf], root: &Path, target_dir: &Path) -> Result<Watcher, Error> {
         use notify::Watcher as _;
-        let (tx, changes) = mpsc::channel::<()>();
+        let (tx, changes) = mpsc::channel::<Vec<PathBuf>>();
         let (root, target) = (root.to_path_buf(), target_dir.to_path_buf());
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             let Ok(event) = event else { return };
             if matches!(event.kind, notify::EventKind::Access(_)) {
                 return;
             }
-            if event.paths.iter().any(|p| !ignored(p, &root, &target)) {
-                let _ = tx.send(());
+            let paths: Vec<PathBuf> = event.paths.into_iter().filter(|p| !ignored(p, &root, &target)).collect();
+            if !paths.is_empty() {
+                let _ = tx.send(paths);
             }
         })
         .map_err(|e| Error::Failed(format!("cannot watch for changes: {e}")))?;
@@ -104,21 +111,47 @@ impl Watcher {
                 .watch(dir, notify::RecursiveMode::Recursive)
                 .map_err(|e| Error::Failed(format!("cannot watch {}: {e}", dir.display())))?;
         }
-        Ok(Watcher { _inotify: watcher, changes, pending: None })
+        Ok(Watcher {
+            _inotify: watcher,
+            changes,
+            pending: None,
+            changed: std::collections::BTreeSet::new(),
+            own: std::collections::BTreeMap::new(),
+        })
     }
 
     /// Whether a burst of changes is over: something changed, then nothing for [`DEBOUNCE`].
-    /// True once per burst; called in a loop.
+    /// True once per burst; called in a loop. A burst that only touched files a cycle wrote
+    /// itself, left as that cycle left them, is no change.
     pub fn settled(&mut self) -> bool {
-        while self.changes.try_recv().is_ok() {
+        while let Ok(paths) = self.changes.try_recv() {
             self.pending = Some(Instant::now());
+            self.changed.extend(paths);
         }
         if self.pending.is_some_and(|at| at.elapsed() >= DEBOUNCE) {
             self.pending = None;
-            return true;
+            let changed = std::mem::take(&mut self.changed);
+            return changed.iter().any(|path| self.own.get(path).is_none_or(|left| *left != content_hash(path)));
         }
         false
     }
+
+    /// Notes `paths`, files the cycle just ended wrote itself (cargo updates `Cargo.lock` when
+    /// a manifest changed), as they are now: their own change events are then no change,
+    /// while an edit of them by someone else (`cargo update`) still is.
+    pub fn written_by_cycle(&mut self, paths: &[PathBuf]) {
+        self.own = paths.iter().map(|p| (p.clone(), content_hash(p))).collect();
+    }
+}
+
+/// A hash of the content of the file at `path` (`None`: unreadable or missing).
+#[cfg(feature = "local")]
+fn content_hash(path: &Path) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let bytes = std::fs::read(path).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// A path `--watch` ignores: below cargo's target folder, or with a `target` or `.score-fly`
@@ -281,6 +314,39 @@ mod tests {
         assert!(ignored(Path::new("/w/.score-fly/dev/state.json"), root, target));
         assert!(!ignored(Path::new("/w/api/src/main.rs"), root, target));
         assert!(!ignored(Path::new("/w/api/score.yaml"), root, target));
+    }
+
+    /// Polls [`Watcher::settled`] for `wait`; whether it said a change.
+    #[cfg(feature = "local")]
+    fn settles_within(watcher: &mut Watcher, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if watcher.settled() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[cfg(feature = "local")]
+    #[test]
+    fn a_file_a_cycle_wrote_itself_is_a_change_only_when_someone_else_changes_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical");
+        let lock = root.join("Cargo.lock");
+        std::fs::write(&lock, "version = 4\n").expect("write");
+        let mut watcher = Watcher::new(std::slice::from_ref(&root), &root, &root.join("target")).expect("watch");
+        // The cycle's cargo rewrites Cargo.lock; the cycle notes what it left.
+        std::fs::write(&lock, "version = 4\n# the cycle's\n").expect("write");
+        watcher.written_by_cycle(std::slice::from_ref(&lock));
+        assert!(!settles_within(&mut watcher, Duration::from_secs(1)), "its own write is no change");
+        // `cargo update` by the user: a change.
+        std::fs::write(&lock, "version = 4\n# updated\n").expect("write");
+        assert!(settles_within(&mut watcher, Duration::from_secs(10)), "another content is a change");
+        // Any other file: a change, as before.
+        std::fs::write(root.join("main.rs"), "fn main() {}\n").expect("write");
+        assert!(settles_within(&mut watcher, Duration::from_secs(10)));
     }
 
     #[test]
