@@ -342,6 +342,50 @@ fn base_image_from_an_oci_layout_or_archive_builds_offline() {
 
     let errors = refused(&hello.build(&["--base-image", &format!("oci:{}:nope", layout.display())], &[]));
     assert!(errors.contains("it has no image tagged `nope` (it has: base)"), "{errors}");
+
+    // The same base with zstd layers (as `buildah push --compression-format zstd` or
+    // `docker buildx ... compression=zstd` publish them): its libraries are read, the image
+    // keeps the base's zstd layers under our gzip one, and hello runs from it.
+    let zstd = work.path().join("zstd");
+    run_tool(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        "--dest-compress-format",
+        "zstd",
+        &format!("oci:{}:base", layout.display()),
+        &format!("oci:{}:base", zstd.display()),
+    ]));
+    let zstd_types = layer_types(&zstd, "base");
+    assert!(zstd_types.iter().all(|t| t.ends_with("+zstd")), "skopeo wrote zstd layers: {zstd_types:?}");
+    let from_zstd = build(&format!("oci:{}:base", zstd.display()), "d-oci");
+    let types = layer_types(&hello.project.path().join("d-oci"), from_zstd["tag"].as_str().expect("tag"));
+    assert_eq!(types.last().map(String::as_str), Some("application/vnd.oci.image.layer.v1.tar+gzip"), "{types:?}");
+    assert_eq!(&types[..types.len() - 1], zstd_types.as_slice(), "the base's layers as they were");
+    // Debian's umoci reads no zstd layer: skopeo makes a gzip copy of the built image to run.
+    let tag = from_zstd["tag"].as_str().expect("tag");
+    let gzip = work.path().join("d-gzip");
+    run_tool(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        "--dest-compress-format",
+        "gzip",
+        &format!("oci:{}:{tag}", hello.project.path().join("d-oci").display()),
+        &format!("oci:{}:{tag}", gzip.display()),
+    ]));
+    let rootfs = unpack(&gzip, tag, &work.path().join("d"));
+    assert_eq!(run_hello(&rootfs, &["/"]), [(200, format!("{GREETING}\n"))]);
+}
+
+/// The media types of the layers of the image tagged `tag` in the OCI layout `layout`.
+fn layer_types(layout: &std::path::Path, tag: &str) -> Vec<String> {
+    let output = Command::new("skopeo")
+        .args(["inspect", "--raw", &format!("oci:{}:{tag}", layout.display())])
+        .output()
+        .expect("skopeo inspect");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let manifest: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a manifest");
+    let layers = manifest["layers"].as_array().expect("layers");
+    layers.iter().map(|l| l["mediaType"].as_str().expect("mediaType").to_owned()).collect()
 }
 
 #[test]

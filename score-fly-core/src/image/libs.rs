@@ -105,9 +105,9 @@ pub struct BaseIndex {
     pub nodes: BTreeMap<String, Node>,
 }
 
-/// A base image layer that cannot be read as a gzip-compressed tar file.
+/// A base image layer that cannot be read as a tar file (gzip, zstd or uncompressed).
 #[derive(Debug, thiserror::Error)]
-#[error("layer {layer} of the base image is not a tar.gz: {source}")]
+#[error("layer {layer} of the base image is not a tar file (gzip, zstd or uncompressed): {source}")]
 pub struct LayerError {
     /// Which layer (1 is the lowest).
     pub layer: usize,
@@ -123,13 +123,14 @@ enum Seen {
 }
 
 impl BaseIndex {
-    /// Applies gzip-compressed tar layers in order (base first), whiteouts included.
+    /// Applies tar layers (gzip, zstd or uncompressed: [`super::compression`]) in order (base
+    /// first), whiteouts included.
     pub fn from_layers<'a>(layers: impl IntoIterator<Item = &'a [u8]>) -> Result<BaseIndex, LayerError> {
         // Every path seen (folders and other files too, so whiteouts and opaque folders
         // remove exactly what lower layers put there), with the layer that put it there.
         let mut all: BTreeMap<String, (usize, Seen)> = BTreeMap::new();
         for (number, layer) in layers.into_iter().enumerate() {
-            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(layer));
+            let mut archive = tar::Archive::new(super::compression::tar_stream(layer));
             let broken = |source: std::io::Error| LayerError { layer: number + 1, source };
             for entry in archive.entries().map_err(broken)? {
                 let mut entry = entry.map_err(broken)?;
@@ -506,7 +507,10 @@ mod tests {
         let good = layer(&[("etc", Ok(None))]);
         let e = BaseIndex::from_layers([good.as_slice(), b"not gzip".as_slice()]).unwrap_err();
         assert_eq!(e.layer, 2);
-        assert!(e.to_string().starts_with("layer 2 of the base image is not a tar.gz: "), "{e}");
+        assert!(
+            e.to_string().starts_with("layer 2 of the base image is not a tar file (gzip, zstd or uncompressed): "),
+            "{e}"
+        );
     }
 
     /// What a test layer entry is: `Ok(Some(bytes))` a file, `Ok(None)` a folder,

@@ -14,6 +14,7 @@
 //! - [`dockerfile`]: the fallback for hosts that cannot build Linux x86-64 binaries.
 
 pub mod build_env;
+pub mod compression;
 pub mod dockerfile;
 pub mod glibc;
 pub mod layer;
