@@ -376,6 +376,46 @@ fn base_image_from_an_oci_layout_or_archive_builds_offline() {
     assert_eq!(run_hello(&rootfs, &["/"]), [(200, format!("{GREETING}\n"))]);
 }
 
+/// A zstd base on a registry: pulled, its libraries read, pushed under the app's name with
+/// its zstd layers as they are (mounted, not re-encoded), and the registry takes the manifest.
+#[test]
+fn a_zstd_base_on_a_registry_is_pushed_with_its_layers_as_they_are() {
+    let registry = Registry::start();
+    let work = tempfile::tempdir().expect("temp dir");
+    let layout = make_base(Base::Glibc, &work.path().join("base"));
+    let zstd = work.path().join("zstd");
+    run_tool(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        "--dest-compress-format",
+        "zstd",
+        &format!("oci:{}:base", layout.display()),
+        &format!("oci:{}:base", zstd.display()),
+    ]));
+    let base = format!("{}/bases/zstd:{}", registry.host(), score_fly_tests::registry::unique("t"));
+    push_layout(&zstd, &base, None, false);
+    let base_layers = inspect(&base, Some("--raw"), None)["layers"].clone();
+    let base_layers = base_layers.as_array().expect("layers");
+    assert!(
+        base_layers.iter().all(|l| l["mediaType"].as_str().is_some_and(|t| t.ends_with("+zstd"))),
+        "{base_layers:?}"
+    );
+
+    let hello = Hello::new();
+    let env = fly_env(&registry);
+    let built = Hello::summary(
+        &hello.build(&["--push", "--base-image", &base, "--app-prefix", "zs-", "--format", "json"], &refs(&env)),
+    );
+    let pushed = built["reference"].as_str().expect("a pushed reference");
+    let layers = inspect(pushed, Some("--raw"), None)["layers"].clone();
+    let layers = layers.as_array().expect("layers");
+    assert_eq!(&layers[..layers.len() - 1], base_layers.as_slice(), "the base's layers, digests and types unchanged");
+    assert_eq!(
+        layers.last().and_then(|l| l["mediaType"].as_str()),
+        Some("application/vnd.oci.image.layer.v1.tar+gzip")
+    );
+}
+
 /// The media types of the layers of the image tagged `tag` in the OCI layout `layout`.
 fn layer_types(layout: &std::path::Path, tag: &str) -> Vec<String> {
     let output = Command::new("skopeo")
