@@ -1,8 +1,8 @@
 //! How a base image layer's bytes are read as a tar stream: gzip (what most registries
-//! serve), zstd (`application/vnd.oci.image.layer.v1.tar+zstd`, one or more frames, skippable
-//! frames passed over, as `zstd:chunked` writes them) or an uncompressed tar. The bytes say
-//! which, by their magic number; the layer's digest was checked when it was fetched, so the
-//! zstd frames' own checksums are not computed again.
+//! serve; every member of the stream), zstd (`application/vnd.oci.image.layer.v1.tar+zstd`,
+//! one or more frames, skippable frames passed over, as `zstd:chunked` writes them) or an
+//! uncompressed tar. The bytes say which, by their magic number; the layer's digest was
+//! checked when it was fetched, so the zstd frames' own checksums are not computed again.
 
 use std::cell::Cell;
 use std::io::{self, Read};
@@ -17,7 +17,7 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// The compressions a layer may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
-    /// gzip (`tar+gzip`, Docker's `tar.gzip`).
+    /// gzip (`tar+gzip`, Docker's `tar.gzip`), one or more members.
     Gzip,
     /// Zstandard (`tar+zstd`).
     Zstd,
@@ -46,7 +46,8 @@ fn skippable_frame(bytes: &[u8]) -> bool {
 /// The tar stream of a layer's `bytes`, whatever their [`Compression`].
 pub fn tar_stream(bytes: &[u8]) -> Box<dyn Read + '_> {
     match Compression::of(bytes) {
-        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(bytes)),
+        // Every member, as Go's gzip reader (containerd, Docker) reads a layer.
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(bytes)),
         Compression::Zstd => Box::new(Zstd::new(bytes)),
         Compression::None => Box::new(bytes),
     }
@@ -147,6 +148,22 @@ mod tests {
         many.extend_from_slice(HELLO);
         many.extend_from_slice(HELLO);
         assert_eq!(read_all(&many).unwrap(), b"hello\nhello\n");
+    }
+
+    /// gzip of `bytes` as one member.
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn every_member_of_a_gzip_stream_is_read() {
+        // `pigz`, `cat a.gz b.gz` and some registries' layers: several members, one stream, as
+        // Go's gzip reader (containerd, Docker) reads them.
+        let two = [gzip(b"first half, "), gzip(b"second half")].concat();
+        assert_eq!(read_all(&two).unwrap(), b"first half, second half");
     }
 
     #[test]
