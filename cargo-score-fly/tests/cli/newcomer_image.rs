@@ -347,14 +347,7 @@ fn base_image_from_an_oci_layout_or_archive_builds_offline() {
     // `docker buildx ... compression=zstd` publish them): its libraries are read, the image
     // keeps the base's zstd layers under our gzip one, and hello runs from it.
     let zstd = work.path().join("zstd");
-    run_tool(Command::new("skopeo").args([
-        "copy",
-        "--quiet",
-        "--dest-compress-format",
-        "zstd",
-        &format!("oci:{}:base", layout.display()),
-        &format!("oci:{}:base", zstd.display()),
-    ]));
+    recompress(&layout, &zstd, "base", "zstd");
     let zstd_types = layer_types(&zstd, "base");
     assert!(zstd_types.iter().all(|t| t.ends_with("+zstd")), "skopeo wrote zstd layers: {zstd_types:?}");
     let from_zstd = build(&format!("oci:{}:base", zstd.display()), "d-oci");
@@ -364,14 +357,7 @@ fn base_image_from_an_oci_layout_or_archive_builds_offline() {
     // Debian's umoci reads no zstd layer: skopeo makes a gzip copy of the built image to run.
     let tag = from_zstd["tag"].as_str().expect("tag");
     let gzip = work.path().join("d-gzip");
-    run_tool(Command::new("skopeo").args([
-        "copy",
-        "--quiet",
-        "--dest-compress-format",
-        "gzip",
-        &format!("oci:{}:{tag}", hello.project.path().join("d-oci").display()),
-        &format!("oci:{}:{tag}", gzip.display()),
-    ]));
+    recompress(&hello.project.path().join("d-oci"), &gzip, tag, "gzip");
     let rootfs = unpack(&gzip, tag, &work.path().join("d"));
     assert_eq!(run_hello(&rootfs, &["/"]), [(200, format!("{GREETING}\n"))]);
 }
@@ -384,14 +370,7 @@ fn a_zstd_base_on_a_registry_is_pushed_with_its_layers_as_they_are() {
     let work = tempfile::tempdir().expect("temp dir");
     let layout = make_base(Base::Glibc, &work.path().join("base"));
     let zstd = work.path().join("zstd");
-    run_tool(Command::new("skopeo").args([
-        "copy",
-        "--quiet",
-        "--dest-compress-format",
-        "zstd",
-        &format!("oci:{}:base", layout.display()),
-        &format!("oci:{}:base", zstd.display()),
-    ]));
+    recompress(&layout, &zstd, "base", "zstd");
     let base = format!("{}/bases/zstd:{}", registry.host(), score_fly_tests::registry::unique("t"));
     push_layout(&zstd, &base, None, false);
     let base_layers = inspect(&base, Some("--raw"), None)["layers"].clone();
@@ -416,8 +395,21 @@ fn a_zstd_base_on_a_registry_is_pushed_with_its_layers_as_they_are() {
     );
 }
 
+/// A copy of the image tagged `tag` in the OCI layout `from`, its layers recompressed with
+/// `format` (`zstd`, `gzip`), into the layout `to` (skopeo).
+fn recompress(from: &Path, to: &Path, tag: &str, format: &str) {
+    run_tool(Command::new("skopeo").args([
+        "copy",
+        "--quiet",
+        "--dest-compress-format",
+        format,
+        &format!("oci:{}:{tag}", from.display()),
+        &format!("oci:{}:{tag}", to.display()),
+    ]));
+}
+
 /// The media types of the layers of the image tagged `tag` in the OCI layout `layout`.
-fn layer_types(layout: &std::path::Path, tag: &str) -> Vec<String> {
+fn layer_types(layout: &Path, tag: &str) -> Vec<String> {
     let output = Command::new("skopeo")
         .args(["inspect", "--raw", &format!("oci:{}:{tag}", layout.display())])
         .output()
